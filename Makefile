@@ -1,0 +1,44 @@
+# territorial-gis: two commands do all set-up on a fresh machine.
+#   make run   installs into .venv and runs the full pipeline on the embedded region (data/)
+#   make test  installs into .venv with the test extras and runs the test suite offline
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= outputs/porto_alegre
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck bench install browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium for the browser tests of maps and reports (CI starts without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"; }
+
+run: $(STAMP)
+	$(BIN)/tgis run -o $(OUT) --overwrite
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check territorial_gis cli tests benchmarks examples
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python benchmarks/bench_network.py
+	$(BIN)/python benchmarks/bench_access.py
+
+clean:
+	rm -rf $(VENV) outputs build *.egg-info

@@ -1,0 +1,54 @@
+"""territorial-gis: rural territorial development analysis.
+
+Build routable road networks (OpenStreetMap files or road line layers), compute travel
+times from localities to employment centres and intermediate cities, classify marginal
+(MRA) and favorable (FRA) rural areas, suggest corridors and upgrades, pick hub
+localities and functional territories, and export maps and reports.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module; imported lazily so ``import territorial_gis`` stays light
+_API = {
+    "RoadNetwork": "network",
+    "build_network": "network",
+    "load_network": "network",
+    "network_from_place": "network",
+    "network_from_bbox": "network",
+    "network_from_polygon": "network",
+    "load_profile": "speeds",
+    "load_places": "places",
+    "load_catalogue": "places",
+    "derive_tier": "places",
+    "travel_times_to_nearest": "access",
+    "od_matrix": "access",
+    "isochrones": "access",
+    "population_within": "access",
+    "gravity_access": "access",
+    "sample_rasters": "terrain",
+    "slope_degrees": "terrain",
+    "classify_areas": "classify",
+    "load_rules": "classify",
+    "suggest_corridors": "corridors",
+    "rank_upgrades": "corridors",
+    "select_hubs": "hubs",
+    "assign_hinterlands": "hubs",
+    "build_territories": "territories",
+    "make_map": "maps",
+    "make_report": "report",
+    "run_study": "pipeline",
+    "run_batch": "batch",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'territorial_gis' has no attribute {name!r}")

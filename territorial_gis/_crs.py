@@ -1,0 +1,25 @@
+"""Choice of a metric CRS (UTM zone of the study area)."""
+
+from __future__ import annotations
+
+import math
+
+from pyproj import CRS
+
+from .errors import CRSError
+
+
+def utm_crs_for(lon: float, lat: float) -> CRS:
+    """Return the WGS84 UTM zone CRS holding the point (``lon``, ``lat``) in degrees."""
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0) or math.isnan(lon) or math.isnan(lat):
+        raise CRSError(f"cannot choose a UTM zone for lon={lon}, lat={lat}: not geographic degrees")
+    zone = int((lon + 180.0) // 6.0) + 1
+    zone = min(max(zone, 1), 60)
+    epsg = (32600 if lat >= 0 else 32700) + zone
+    return CRS.from_epsg(epsg)
+
+
+def utm_crs_for_bounds(bounds: tuple[float, float, float, float]) -> CRS:
+    """Return the UTM CRS at the centre of lon/lat ``bounds`` (west, south, east, north)."""
+    w, s, e, n = bounds
+    return utm_crs_for((w + e) / 2.0, (s + n) / 2.0)

@@ -1,0 +1,92 @@
+"""File helpers: atomic outputs and tables written by extension."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputFileError, OutputExistsError
+
+TABLE_SUFFIXES = (".gpkg", ".parquet", ".geoparquet", ".csv", ".geojson", ".json", ".fgb")
+
+
+def check_input(path: str | os.PathLike[str], what: str = "input file") -> Path:
+    """Return ``path`` as a Path after checking it exists and is a readable file."""
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{what} not found: {p}")
+    if p.is_dir():
+        raise InputFileError(f"{what} is a directory, expected a file: {p}")
+    if p.stat().st_size == 0:
+        raise InputFileError(f"{what} is empty: {p}")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
+
+    Nothing is left behind when the body raises, so a failed run never leaves a
+    partial output file.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise OutputExistsError(f"output exists: {target} (use --overwrite to replace it)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".part",
+                                    dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # writers (GDAL, pyarrow) prefer to create the file themselves
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise InputFileError(f"nothing was written for {target}")
+        os.replace(tmp, target)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], overwrite: bool = False,
+                layer: str | None = None) -> Path:
+    """Write a (Geo)DataFrame by the extension of ``path``, atomically.
+
+    ``.gpkg``, ``.geojson``, ``.fgb`` need a GeoDataFrame; ``.parquet`` writes GeoParquet
+    for a GeoDataFrame and plain Parquet otherwise; ``.csv`` writes geometry as WKT-free
+    lon/lat columns when the frame has point geometry.
+    """
+    import geopandas as gpd
+
+    target = Path(path)
+    suffix = target.suffix.lower()
+    with atomic_output(target, overwrite=overwrite) as tmp:
+        if suffix == ".csv":
+            out = pd.DataFrame(df)
+            if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in out:
+                geom = df.geometry
+                if len(geom) and (geom.geom_type == "Point").all():
+                    g4326 = geom.to_crs(4326) if df.crs is not None else geom
+                    out["lon"] = g4326.x
+                    out["lat"] = g4326.y
+                out = out.drop(columns=[df.geometry.name])
+            out.to_csv(tmp, index=False)
+        elif suffix in (".parquet", ".geoparquet"):
+            df.to_parquet(tmp)
+        elif suffix in (".gpkg", ".geojson", ".json", ".fgb"):
+            if not isinstance(df, gpd.GeoDataFrame):
+                raise InputFileError(f"{target}: {suffix} needs geometries; use .csv or .parquet")
+            gdf = df.to_crs(4326) if suffix in (".geojson", ".json") and df.crs else df
+            driver = {".gpkg": "GPKG", ".fgb": "FlatGeobuf"}.get(suffix, "GeoJSON")
+            kwargs = {"layer": layer} if (layer and driver == "GPKG") else {}
+            gdf.to_file(tmp, driver=driver, engine="pyogrio", **kwargs)
+        else:
+            raise InputFileError(
+                f"unsupported output format '{suffix}' for {target}; use one of {', '.join(TABLE_SUFFIXES)}")
+    return target
