@@ -38,7 +38,7 @@ def atomic_output(path: str | os.PathLike[str], overwrite: bool = False) -> Iter
     if target.exists() and not overwrite:
         raise OutputExistsError(f"output exists: {target} (use --overwrite to replace it)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".part",
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.part-", suffix=target.suffix,
                                     dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)

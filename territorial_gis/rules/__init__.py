@@ -1,0 +1,1 @@
+"""Classification rule sets (TOML) shipped with territorial-gis; see ``default.toml``."""
