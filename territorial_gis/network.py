@@ -591,6 +591,7 @@ def build_network(source: str | os.PathLike[str], *, profile: str | os.PathLike[
                              f"(.osm.pbf, .osm, .osm.gz, .osm.bz2) or a line layer "
                              f"({', '.join(LAYER_SUFFIXES)})")
     net.meta.update({"source": str(path), "mode": prof.mode, "profile": prof.source,
+                     "walk_speed_kph": prof.walk_speed_kph,
                      "build_seconds": round(time.perf_counter() - t0, 3)})
     log.info("built %r in %.2f s", net, time.perf_counter() - t0)
     return net

@@ -1,0 +1,376 @@
+"""Compiled routing engine: snapping to edges and multi-source shortest paths (scipy csgraph).
+
+Points (origins and destinations) are snapped to the nearest point of the nearest edge in the
+network's metric CRS. Each snapped point becomes two nodes of an *augmented graph*: an on-road
+node that splits every directed edge of its road piece (so the part of the edge to each end is
+charged at the edge's speed, and several points on one edge are chained in order), and an
+off-road node linked to it by the walking leg. Nearest-destination questions are then one
+``scipy.sparse.csgraph.dijkstra(min_only=True)`` pass over the reversed augmented graph from all
+destinations of a tier at once; no Python loop over origins.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+
+from .errors import RoutingError
+
+if TYPE_CHECKING:
+    from .network import RoadNetwork
+
+log = logging.getLogger(__name__)
+
+# memory budget of one batch of a one-to-all distance block (float64 cells)
+_BATCH_CELLS = 25_000_000
+
+
+@dataclass
+class Snaps:
+    """Snapping of points to the network.
+
+    ``segment_edge`` is the row of the directed edge whose geometry orientation defines
+    ``frac`` (the forward copy of the road piece, or its only copy); ``-1`` where the point
+    could not be snapped. ``ok`` is False where the point is farther than the maximum snap
+    distance (or has no coordinates).
+    """
+
+    segment_edge: np.ndarray
+    frac: np.ndarray
+    snap_dist_m: np.ndarray
+    leg_s: np.ndarray
+    ok: np.ndarray
+    snapped_lon: np.ndarray
+    snapped_lat: np.ndarray
+
+
+class SnapIndex:
+    """Spatial index of the network's road pieces (one geometry per ``segment``), cached on the network."""
+
+    def __init__(self, net: RoadNetwork) -> None:
+        seg = net.edges["segment"].to_numpy()
+        rev = net.edges["reversed"].to_numpy(dtype=bool)
+        # one representative directed edge per segment: prefer the non-reversed copy
+        order = np.lexsort((rev, seg))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = seg[order][1:] != seg[order][:-1]
+        self.rep_edge = order[first]
+        self.geoms = net.edge_geometry_metric()[self.rep_edge]
+        self.lengths = shapely.length(self.geoms)
+        self.tree = shapely.STRtree(self.geoms)
+        # directed edges of each segment, as rows sorted by segment
+        self.seg_of_rep = seg[self.rep_edge]
+
+
+def snap_index(net: RoadNetwork) -> SnapIndex:
+    """The cached :class:`SnapIndex` of ``net``."""
+    idx = getattr(net, "_snap_index", None)
+    if idx is None:
+        idx = SnapIndex(net)
+        net._snap_index = idx  # type: ignore[attr-defined]
+    return idx
+
+
+def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: float = 2000.0,
+                walk_kph: float = 4.0) -> Snaps:
+    """Snap lon/lat points (EPSG:4326) to the nearest point of the nearest edge.
+
+    Parameters
+    ----------
+    max_snap_m
+        Points farther from any road are not snapped (``ok`` False): they are unreachable with
+        reason ``too_far_from_road``.
+    walk_kph
+        Speed of the off-road leg from the point to the road.
+    """
+    if walk_kph <= 0:
+        raise RoutingError(f"walking speed must be positive, got {walk_kph}")
+    if max_snap_m <= 0:
+        raise RoutingError(f"maximum snap distance must be positive, got {max_snap_m}")
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    n = len(lon)
+    idx = snap_index(net)
+    tr = Transformer.from_crs(4326, net.crs, always_xy=True)
+    x, y = tr.transform(lon, lat)
+    valid = np.isfinite(x) & np.isfinite(y)
+    pts = shapely.points(np.where(valid, x, 0.0), np.where(valid, y, 0.0))
+    seg_edge = np.full(n, -1, dtype=np.int64)
+    frac = np.full(n, np.nan)
+    dist = np.full(n, np.nan)
+    sx = np.full(n, np.nan)
+    sy = np.full(n, np.nan)
+    if valid.any():
+        vi = np.flatnonzero(valid)
+        hit_pts, hit_geoms = idx.tree.query_nearest(pts[vi], return_distance=False, all_matches=False)
+        # query_nearest returns pairs; keep the first match per point
+        _, first = np.unique(hit_pts, return_index=True)
+        p_rows = vi[hit_pts[first]]
+        g_rows = hit_geoms[first]
+        geoms = idx.geoms[g_rows]
+        along = shapely.line_locate_point(geoms, pts[p_rows])
+        on_road = shapely.line_interpolate_point(geoms, along)
+        dist[p_rows] = shapely.distance(pts[p_rows], on_road)
+        lengths = idx.lengths[g_rows]
+        frac[p_rows] = np.where(lengths > 0, np.clip(along / np.where(lengths > 0, lengths, 1), 0, 1), 0.0)
+        seg_edge[p_rows] = idx.rep_edge[g_rows]
+        sx[p_rows] = shapely.get_x(on_road)
+        sy[p_rows] = shapely.get_y(on_road)
+    ok = valid & (seg_edge >= 0) & (dist <= max_snap_m)
+    leg_s = dist / (walk_kph / 3.6)
+    back = Transformer.from_crs(net.crs, 4326, always_xy=True)
+    slon, slat = back.transform(sx, sy)
+    return Snaps(segment_edge=seg_edge, frac=frac, snap_dist_m=dist, leg_s=leg_s, ok=ok,
+                 snapped_lon=np.asarray(slon), snapped_lat=np.asarray(slat))
+
+
+def _concat_snaps(parts: list[Snaps]) -> Snaps:
+    return Snaps(*(np.concatenate([getattr(p, f) for p in parts]) for f in Snaps.__dataclass_fields__))
+
+
+class AugmentedGraph:
+    """The network plus snapped points as nodes (see module docstring).
+
+    For point ``i`` (in the order of the snap groups given), ``offroad_node[i]`` is its
+    off-road node (the node to route from or to, leg included) and ``onroad_node[i]`` its
+    on-road node; ``-1`` where the point is not snapped. Arc bookkeeping (``arc_edge``,
+    ``arc_f0``, ``arc_f1``: the original edge row and the fractions of its geometry each arc
+    covers, ``-1`` for legs) lets paths be turned back into road geometry.
+    """
+
+    def __init__(self, net: RoadNetwork, snaps: list[Snaps], weight: str = "travel_time_s") -> None:
+        self.net = net
+        self.group_sizes = [len(s.ok) for s in snaps]
+        self.group_starts = np.concatenate([[0], np.cumsum(self.group_sizes)])
+        allsn = _concat_snaps(snaps) if snaps else Snaps(*(np.empty(0) for _ in range(7)))
+        self.snaps = allsn
+        n0 = net.n_nodes
+        ok = np.flatnonzero(allsn.ok.astype(bool))
+        p = len(ok)
+        self.onroad_node = np.full(len(allsn.ok), -1, dtype=np.int64)
+        self.offroad_node = np.full(len(allsn.ok), -1, dtype=np.int64)
+        self.onroad_node[ok] = n0 + np.arange(p)
+        self.offroad_node[ok] = n0 + p + np.arange(p)
+        self.n_nodes = n0 + 2 * p
+        base = net.csr(weight)
+        base_edge = net.csr_edge_index(weight)
+        base_coo = base.tocoo()
+        w_all = net.edges[weight].to_numpy(dtype=np.float64)
+        rows = [base_coo.row.astype(np.int64)]
+        cols = [base_coo.col.astype(np.int64)]
+        data = [base_coo.data]
+        arc_edge = [base_edge.astype(np.int64)]
+        arc_f0 = [np.zeros(len(base_edge))]
+        arc_f1 = [np.ones(len(base_edge))]
+        if p:
+            seg = net.edges["segment"].to_numpy()
+            # every directed edge of the snapped road pieces gets the points chained along it
+            rep = allsn.segment_edge[ok]
+            f_rep = allsn.frac[ok]
+            seg_of_point = seg[rep]
+            e_order = np.argsort(seg, kind="stable")
+            seg_sorted = seg[e_order]
+            lo = np.searchsorted(seg_sorted, seg_of_point, side="left")
+            hi = np.searchsorted(seg_sorted, seg_of_point, side="right")
+            cnt = hi - lo
+            pt_rep = np.repeat(np.arange(p), cnt)
+            e_rows = e_order[np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+            same_dir = net.edges["reversed"].to_numpy(dtype=bool)[e_rows] == net.edges["reversed"].to_numpy(
+                dtype=bool)[rep[pt_rep]]
+            # position of the point along each directed edge, in that edge's own orientation
+            pos = np.where(same_dir, f_rep[pt_rep], 1.0 - f_rep[pt_rep])
+            order = np.lexsort((pos, e_rows))
+            e_rows, pos, pt_rep = e_rows[order], pos[order], pt_rep[order]
+            node_of = (n0 + pt_rep).astype(np.int64)
+            new_group = np.ones(len(e_rows), dtype=bool)
+            new_group[1:] = e_rows[1:] != e_rows[:-1]
+            last_group = np.ones(len(e_rows), dtype=bool)
+            last_group[:-1] = e_rows[1:] != e_rows[:-1]
+            prev_node = np.where(new_group, net.edge_u[e_rows], np.roll(node_of, 1))
+            prev_pos = np.where(new_group, 0.0, np.roll(pos, 1))
+            tt = w_all[e_rows]
+            # arcs prev -> point
+            rows.append(prev_node.astype(np.int64))
+            cols.append(node_of)
+            data.append((pos - prev_pos) * tt)
+            arc_edge.append(e_rows.astype(np.int64))
+            f0 = prev_pos
+            f1 = pos
+            arc_f0.append(f0)
+            arc_f1.append(f1)
+            # arcs last point -> v
+            le = np.flatnonzero(last_group)
+            rows.append(node_of[le])
+            cols.append(net.edge_v[e_rows[le]].astype(np.int64))
+            data.append((1.0 - pos[le]) * tt[le])
+            arc_edge.append(e_rows[le].astype(np.int64))
+            arc_f0.append(pos[le])
+            arc_f1.append(np.ones(len(le)))
+            # off-road legs, both ways
+            on = n0 + np.arange(p)
+            off = n0 + p + np.arange(p)
+            leg = allsn.leg_s[ok]
+            rows += [off, on]
+            cols += [on, off]
+            data += [leg, leg]
+            arc_edge += [np.full(p, -1, dtype=np.int64)] * 2
+            arc_f0 += [np.zeros(p)] * 2
+            arc_f1 += [np.zeros(p)] * 2
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        d = np.concatenate(data)
+        # parallel arcs (a point on a loop road splits both directions between the same
+        # nodes): keep the fastest of each node pair
+        order = np.lexsort((d, c, r))
+        keep = np.ones(len(order), dtype=bool)
+        keep[1:] = (r[order][1:] != r[order][:-1]) | (c[order][1:] != c[order][:-1])
+        sel = order[keep]
+        r, c, d = r[sel], c[sel], d[sel]
+        self.arc_edge = np.concatenate(arc_edge)[sel]
+        self.arc_f0 = np.concatenate(arc_f0)[sel]
+        self.arc_f1 = np.concatenate(arc_f1)[sel]
+        self.arc_rows = r
+        self.arc_cols = c
+        self.forward = sparse.csr_matrix((d, (r, c)), shape=(self.n_nodes, self.n_nodes))
+        self.reverse = sparse.csr_matrix((d, (c, r)), shape=(self.n_nodes, self.n_nodes))
+        if self.forward.nnz != len(d):
+            raise RoutingError("internal error: duplicate arcs in the augmented graph")
+
+    def group(self, k: int) -> slice:
+        """Slice of the points of snap group ``k`` (in the order given to the constructor)."""
+        return slice(int(self.group_starts[k]), int(self.group_starts[k + 1]))
+
+    def nearest(self, dest_nodes: np.ndarray, from_nodes: np.ndarray, limit: float = np.inf,
+                predecessors: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """One multi-source pass: for each node of ``from_nodes``, the time to the nearest of
+        ``dest_nodes`` and the position (in ``dest_nodes``) of that destination.
+
+        Returns ``(time, which, pred)``; ``time`` is inf and ``which`` -1 where none is reachable
+        (or ``from_nodes`` is -1). ``pred`` (the predecessor array of the reversed search, i.e.
+        the next node towards the destination) only when ``predecessors``.
+        """
+        from_nodes = np.asarray(from_nodes, dtype=np.int64)
+        time = np.full(len(from_nodes), np.inf)
+        which = np.full(len(from_nodes), -1, dtype=np.int64)
+        dest_nodes = np.asarray(dest_nodes, dtype=np.int64)
+        if len(dest_nodes) == 0:
+            return time, which, None
+        res = dijkstra(self.reverse, directed=True, indices=dest_nodes, min_only=True,
+                       return_predecessors=True, limit=limit)
+        dist, pred, src = res
+        valid = from_nodes >= 0
+        time[valid] = dist[from_nodes[valid]]
+        src_at = src[from_nodes[valid]]
+        pos_of = pd.Series(np.arange(len(dest_nodes)), index=dest_nodes)
+        pos_of = pos_of[~pos_of.index.duplicated()]
+        w = np.full(valid.sum(), -1, dtype=np.int64)
+        has = src_at >= 0
+        w[has] = pos_of.reindex(src_at[has]).to_numpy()
+        which[valid] = w
+        return time, which, (pred if predecessors else None)
+
+    def one_to_all(self, sources: np.ndarray, targets: np.ndarray, reverse: bool = True,
+                   limit: float = np.inf) -> np.ndarray:
+        """Times between every source and target as a dense (n_sources, n_targets) block,
+        computed in batches of sources so memory stays bounded. With ``reverse`` the times are
+        from target to source (sources are destinations)."""
+        graph = self.reverse if reverse else self.forward
+        sources = np.asarray(sources, dtype=np.int64)
+        targets = np.asarray(targets, dtype=np.int64)
+        out = np.full((len(sources), len(targets)), np.inf)
+        batch = max(1, _BATCH_CELLS // max(self.n_nodes, 1))
+        valid_t = targets >= 0
+        for start in range(0, len(sources), batch):
+            chunk = sources[start:start + batch]
+            ok = chunk >= 0
+            if not ok.any():
+                continue
+            d = dijkstra(graph, directed=True, indices=chunk[ok], limit=limit)
+            block = np.full((len(chunk), len(targets)), np.inf)
+            block[np.ix_(np.flatnonzero(ok), np.flatnonzero(valid_t))] = d[:, targets[valid_t]]
+            out[start:start + batch] = block
+        return out
+
+    def long_table(self, sources: np.ndarray, targets: np.ndarray, cutoff: float = np.inf,
+                   reverse: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sparse long table ``(source_pos, target_pos, time)`` of pairs within ``cutoff``,
+        computed in bounded batches (never a dense all-pairs matrix of the whole region)."""
+        graph = self.reverse if reverse else self.forward
+        sources = np.asarray(sources, dtype=np.int64)
+        targets = np.asarray(targets, dtype=np.int64)
+        valid_t = np.flatnonzero(targets >= 0)
+        batch = max(1, _BATCH_CELLS // max(self.n_nodes, 1))
+        out_s, out_t, out_d = [], [], []
+        for start in range(0, len(sources), batch):
+            pos = np.arange(start, min(start + batch, len(sources)))
+            pos = pos[sources[pos] >= 0]
+            if not len(pos):
+                continue
+            d = dijkstra(graph, directed=True, indices=sources[pos], limit=cutoff)[:, targets[valid_t]]
+            si, ti = np.nonzero(np.isfinite(d) & (d <= cutoff))
+            out_s.append(pos[si])
+            out_t.append(valid_t[ti])
+            out_d.append(d[si, ti])
+        if not out_s:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+        return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
+
+    def arc_lookup(self) -> pd.Series:
+        """Map (from_node, to_node) -> arc index, for turning node paths into road pieces."""
+        key = self.arc_rows * self.n_nodes + self.arc_cols
+        return pd.Series(np.arange(len(key)), index=key)
+
+    def trace(self, pred: np.ndarray, start: int) -> list[int]:
+        """Follow the predecessors of a reversed search from ``start`` to its source: the node
+        path in travel direction (origin first)."""
+        path = [int(start)]
+        node = int(start)
+        guard = 0
+        while pred[node] >= 0:
+            node = int(pred[node])
+            path.append(node)
+            guard += 1
+            if guard > self.n_nodes:
+                raise RoutingError("internal error: cycle in predecessor tree")
+        return path
+
+    def path_geometry(self, path: list[int], metric: bool = False) -> shapely.LineString | None:
+        """The road geometry (EPSG:4326 unless ``metric``) along a node path from :meth:`trace`."""
+        if len(path) < 2:
+            return None
+        lookup = self.arc_lookup() if not hasattr(self, "_lookup") else self._lookup
+        self._lookup = lookup
+        keys = np.asarray(path[:-1], dtype=np.int64) * self.n_nodes + np.asarray(path[1:], dtype=np.int64)
+        arcs = lookup.reindex(keys).to_numpy()
+        geoms = self.net.edge_geometry_metric() if metric else self.net.edge_geometry
+        coords: list[np.ndarray] = []
+        for a in arcs:
+            if np.isnan(a):
+                continue
+            a = int(a)
+            e = int(self.arc_edge[a])
+            if e < 0:
+                continue
+            g = geoms[e]
+            f0, f1 = float(self.arc_f0[a]), float(self.arc_f1[a])
+            piece = g if (f0 <= 0 and f1 >= 1) else shapely.ops.substring(g, f0, f1, normalized=True)
+            c = shapely.get_coordinates(piece)
+            if coords and len(c):
+                c = c[1:] if np.allclose(c[0], coords[-1][-1]) else c
+            if len(c):
+                coords.append(c)
+        if not coords:
+            return None
+        allc = np.vstack(coords)
+        return shapely.LineString(allc) if len(allc) >= 2 else None
+
+
+import shapely.ops  # noqa: E402  (substring lives here)
