@@ -453,6 +453,43 @@ def _clean_ids(series: pd.Series, p: Path | str, col: str) -> pd.Series:
     return series
 
 
+def load_localities(spec: str | os.PathLike[str] | Mapping[str, Any]) -> gpd.GeoDataFrame:
+    """Load the localities of a study from a file path or a config table.
+
+    Parameters
+    ----------
+    spec
+        A file path; ``{"file": path, "id_col": ..., "pop_col": ..., ...}`` (keys of
+        :func:`load_places`); or ``{"catalogue": name, "country": ..., "state": ...,
+        "bbox": ..., "polygon": ..., "min_population": ...}`` (see :func:`load_catalogue`).
+
+    Raises
+    ------
+    ConfigError
+        When the table has neither ``file`` nor ``catalogue`` or holds unknown keys.
+    """
+    if isinstance(spec, (str, os.PathLike)):
+        return load_places(spec)
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"localities must be a file path or a table, not {type(spec).__name__}")
+    d = dict(spec)
+    if "catalogue" in d or "catalog" in d:
+        name = d.pop("catalogue", d.pop("catalog", None))
+        unknown = set(d) - _CATALOGUE_KEYS
+        if unknown:
+            raise ConfigError(f"localities catalogue {name!r}: unknown key(s) {', '.join(sorted(unknown))}; "
+                              f"allowed: {', '.join(sorted(_CATALOGUE_KEYS))}")
+        return load_catalogue(str(name), **d)
+    if "file" in d or "path" in d:
+        path = d.pop("file", d.pop("path", None))
+        unknown = set(d) - _LOAD_KEYS - {"require_population"}
+        if unknown:
+            raise ConfigError(f"localities file {path!r}: unknown key(s) {', '.join(sorted(unknown))}; "
+                              f"allowed: {', '.join(sorted(_LOAD_KEYS))}")
+        return load_places(str(path), **d)
+    raise ConfigError(f"localities table {d!r} needs a 'file' or a 'catalogue' key")
+
+
 # ================================================================= catalogues
 def load_catalogue(name: str, country: str | Sequence[str] | None = None,
                    state: str | int | Sequence[str | int] | None = None,

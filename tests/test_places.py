@@ -471,3 +471,17 @@ def test_catalogue_tier_cut_to_localities(inegi_raw: pd.DataFrame) -> None:
     assert {"Acapulco", "Chilpancingo", "Iguala"} <= set(ic["name"])
     assert "Monterrey" not in set(ic["name"])
     assert set(tiers["employment_centre"]["dest_id"].str.split(".").str[0]) == {"12"}
+
+
+def test_load_localities_from_config_tables(inegi_raw: pd.DataFrame) -> None:
+    gro = pl.load_localities({"catalogue": "inegi_localities", "state": "Guerrero",
+                              "min_population": 2500})
+    pop = inegi_raw["poblacion_total"].astype(float)
+    assert len(gro) == int(((inegi_raw["cve_entidad"] == "12") & (pop >= 2500)).sum())
+    poi = pl.load_localities({"file": str(POI), "id_col": "id"})
+    assert len(poi) == 15
+    assert len(pl.load_localities(str(HEX))) == 1227
+    with pytest.raises(ConfigError, match="needs a 'file' or a 'catalogue'"):
+        pl.load_localities({"state": "Guerrero"})
+    with pytest.raises(ConfigError, match="unknown key"):
+        pl.load_localities({"catalogue": "inegi_localities", "province": "x"})
