@@ -194,6 +194,8 @@ def cell_size_m(transform: Any, crs: Any, n_rows: int) -> tuple[np.ndarray, np.n
     py = abs(float(transform.e))
     if c.is_geographic:
         ell = c.ellipsoid
+        if ell is None:
+            raise RasterError(f"geographic CRS {c.name} has no ellipsoid; cannot size cells in metres")
         a = float(ell.semi_major_metre)
         inv_f = float(ell.inverse_flattening)
         f = 1.0 / inv_f if inv_f else 0.0
@@ -290,12 +292,11 @@ def terrain_ruggedness_index(dem: PathLike | np.ndarray, transform: Any = None, 
 def _sample_array(win: RasterWindow, geoms: gpd.GeoSeries, array: np.ndarray | None = None) -> np.ndarray:
     """Values of ``array`` (default the window's) at points (in the raster CRS); NaN outside."""
     arr = win.array if array is None else array
-    inv = ~win.transform
-    xs = geoms.x.to_numpy()
-    ys = geoms.y.to_numpy()
-    cols, rows = inv * (xs, ys)
-    cols = np.floor(np.asarray(cols, dtype="float64"))
-    rows = np.floor(np.asarray(rows, dtype="float64"))
+    tr = win.transform  # north-up (rotated grids are refused by _open)
+    xs = geoms.x.to_numpy(dtype="float64")
+    ys = geoms.y.to_numpy(dtype="float64")
+    cols = np.floor((xs - tr.c) / tr.a)
+    rows = np.floor((ys - tr.f) / tr.e)
     ok = (np.isfinite(cols) & np.isfinite(rows) & (cols >= 0) & (rows >= 0)
           & (cols < arr.shape[1]) & (rows < arr.shape[0]))
     out = np.full(len(xs), np.nan)
@@ -308,7 +309,7 @@ def _stat(values: np.ndarray, stat: str) -> float:
         return float(values.size)
     if values.size == 0:
         return float("nan")
-    fn = {"mean": np.mean, "min": np.min, "max": np.max, "median": np.median, "std": np.std,
+    fn: Any = {"mean": np.mean, "min": np.min, "max": np.max, "median": np.median, "std": np.std,
           "sum": np.sum}[stat]
     return float(fn(values))
 
@@ -323,6 +324,7 @@ def _zonal_array(win: RasterWindow, geoms: gpd.GeoSeries, stats: Sequence[str],
     from rasterio.errors import WindowError
     from rasterio.features import geometry_mask
     from rasterio.windows import Window, from_bounds
+    from rasterio.windows import transform as window_transform
 
     arr = win.array if array is None else array
     h, w = arr.shape
@@ -342,7 +344,7 @@ def _zonal_array(win: RasterWindow, geoms: gpd.GeoSeries, stats: Sequence[str],
             continue
         r0, c0 = int(sub.row_off), int(sub.col_off)
         block = arr[r0:r0 + int(sub.height), c0:c0 + int(sub.width)]
-        tr = win.transform * win.transform.translation(c0, r0)
+        tr = window_transform(sub, win.transform)
         inside = None
         for touched in (False, True):
             mask = ~geometry_mask([geom], out_shape=block.shape, transform=tr, all_touched=touched)
@@ -448,7 +450,8 @@ def find_altitude_column(columns: Sequence[str]) -> str | None:
 
 
 def add_raster_indicators(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike] | None = None,
-                          altitude_column: str | None = None) -> gpd.GeoDataFrame:
+                          altitude_column: str | None = None,
+                          use_altitude_column: bool = True) -> gpd.GeoDataFrame:
     """Attach terrain / agro-ecology indicator columns to points or polygons.
 
     Raster names (keys of ``rasters``) with a meaning:
@@ -462,7 +465,8 @@ def add_raster_indicators(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike]
 
     Points get the value of the cell they fall in; polygons the mean over their cells.
     When no DEM is given but the frame has an altitude column (``altitude_column`` or one of
-    :data:`ALTITUDE_COLUMNS`), it becomes ``elevation_m``. Where each indicator came from is
+    :data:`ALTITUDE_COLUMNS`), it becomes ``elevation_m`` (unless ``use_altitude_column``
+    is False). Where each indicator came from is
     written to the ``indicator_sources`` column and to ``gdf.attrs["indicator_sources"]``.
     """
     rasters = dict(rasters or {})
@@ -488,15 +492,16 @@ def add_raster_indicators(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike]
             col = {"slope": "slope_deg", "suitability": "suitability_index",
                    "ruggedness": "tri_m"}.get(role, name)
             layers = {col: win.array}
-        for col, arr in layers.items():
+        for k, (col, arr) in enumerate(layers.items()):
             if polygons:
                 vals = _zonal_array(win, geoms, ("mean",), array=arr, desc=f"{col} from {win.name}")["mean"]
             else:
                 vals = _sample_array(win, geoms, arr)
-            _check_values(vals, win, "areas" if polygons else "localities")
+            if k == 0:
+                _check_values(vals, win, "areas" if polygons else "localities")
             out[col] = vals
             sources[col] = f"raster {win.name} ({how})"
-    if "elevation_m" not in sources:
+    if "elevation_m" not in sources and use_altitude_column:
         alt = altitude_column or find_altitude_column(list(gdf.columns))
         if altitude_column and altitude_column not in gdf.columns:
             raise ColumnError(f"altitude column '{altitude_column}' not found; "

@@ -1,0 +1,109 @@
+"""``tgis classify``: marginal (MRA) / favorable (FRA) rural areas with reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._options import input_path, output_option, overwrite_option
+
+
+def _parse_rasters(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise click.BadParameter(f"expected NAME=FILE, got '{v}'", param_hint="--raster")
+        out[name.strip()] = path.strip()
+    return out
+
+
+@click.command("classify")
+@input_path("access_table")
+@click.option("--raster", "rasters", multiple=True, metavar="NAME=FILE",
+              help="Raster indicator: dem=FILE (elevation, slope, ruggedness), slope=FILE (degrees), "
+                   "suitability=FILE (0-100), or any NAME=FILE. Repeatable.")
+@click.option("--areas", default=None, metavar="POLYGONS|hex:SIZE_M|h3:RES",
+              help="Classify polygons instead of localities: a polygon file (municipalities, ...), "
+                   "a generated hexagon grid 'hex:5000' (edge in metres) or H3 cells 'h3:7'. "
+                   "Locality values are aggregated population-weighted.")
+@click.option("--rules", "rules_path", default=None, type=click.Path(dir_okay=False),
+              help="Rule set TOML (default: the shipped rules/default.toml).")
+@click.option("--population-column", default="population", show_default=True,
+              help="Population column of the access table.")
+@click.option("--altitude-column", default=None,
+              help="Altitude column used when no DEM is given (detected by default).")
+@click.option("--by", "region_column", default=None,
+              help="Region column for the summary (e.g. a state or municipality column).")
+@output_option(help="Output table (.gpkg, .parquet, .geojson, .csv); the sensitivity table and the "
+                    "summary are written beside it as <stem>_sensitivity.csv and <stem>_summary.csv.")
+@overwrite_option
+def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rules_path: str | None,
+             population_column: str, altitude_column: str | None, region_column: str | None,
+             output: str, overwrite: bool) -> None:
+    """Classify localities or areas of ACCESS_TABLE as MRA/FRA with explicit reasons.
+
+    ACCESS_TABLE is a GPKG/GeoParquet/GeoJSON/CSV of localities with travel_time_<tier>_min
+    columns (as written by `tgis access nearest`).
+    """
+    import logging
+
+    from territorial_gis._io import write_table
+    from territorial_gis.classify import (
+        classify_areas,
+        load_rules,
+        make_h3_cells,
+        make_hex_grid,
+        read_access_table,
+        sensitivity_table,
+        summarize_classes,
+    )
+    from territorial_gis.errors import ConfigError, OutputExistsError
+
+    log = logging.getLogger("territorial_gis.cli.classify")
+    raster_map = _parse_rasters(rasters)
+    out = Path(output)
+    sens_path = out.with_name(f"{out.stem}_sensitivity.csv")
+    summ_path = out.with_name(f"{out.stem}_summary.csv")
+    if not overwrite:
+        for p in (out, sens_path, summ_path):
+            if p.exists():
+                raise OutputExistsError(f"output exists: {p} (use --overwrite to replace it)")
+    rules = load_rules(rules_path)
+    localities = read_access_table(access_table)
+    if areas is None:
+        classified = classify_areas(localities, rules, rasters=raster_map,
+                                    population_column=population_column,
+                                    altitude_column=altitude_column)
+    else:
+        kind, _sep, arg = areas.partition(":")
+        if kind in ("hex", "h3") and _sep:
+            try:
+                num = float(arg)
+            except ValueError:
+                raise ConfigError(f"--areas {areas}: '{arg}' is not a number") from None
+            polys = (make_hex_grid(localities, num) if kind == "hex"
+                     else make_h3_cells(localities, resolution=int(num)))
+        else:
+            polys = read_access_table(areas)
+        classified = classify_areas(polys, rules, localities=localities, rasters=raster_map,
+                                    population_column=population_column,
+                                    altitude_column=altitude_column)
+    sens = sensitivity_table(classified)
+    summary = summarize_classes(classified, by=region_column)
+    table = classified.drop(columns=[c for c in ("is_dense",) if c in classified])
+    table.attrs = {}
+    write_table(table, out, overwrite=overwrite, layer="areas" if areas else "localities")
+    try:
+        write_table(sens, sens_path, overwrite=overwrite)
+        write_table(summary, summ_path, overwrite=overwrite)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        sens_path.unlink(missing_ok=True)
+        raise
+    counts = classified["area_class"].value_counts().to_dict()
+    for note in classified.attrs.get("notes", []):
+        log.info("note: %s", note)
+    click.echo(f"{len(classified)} areas: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+               + f" -> {out} (+ {sens_path.name}, {summ_path.name})")

@@ -1,0 +1,817 @@
+"""Marginal (MRA) / favorable (FRA) rural area classification with explicit reasons.
+
+An area is an **MRA** when it is *isolated* (too far, in travel time, from the nearest
+destination of a tier such as employment centres or intermediate cities) and/or
+*agro-ecologically marginal* (steep, high, or of low crop suitability); otherwise it is an
+**FRA**. Thresholds come from a TOML rule set (:func:`load_rules`; the shipped
+``rules/default.toml`` states the literature behind each default).
+
+Areas are either the localities themselves (points) or polygons (municipalities, a hexagon
+grid from :func:`make_hex_grid`, or H3 cells from :func:`make_h3_cells`) to which locality
+values are aggregated population-weighted by :func:`aggregate_to_areas`.
+
+Outputs of :func:`classify_areas`: ``area_class`` (``FRA``/``MRA``, or ``unclassified``
+for an area with no locality and no terrain value), ``mra_type`` (``isolated``,
+``agroecological``, ``both``, empty for FRA), ``class_reasons`` (measured values against
+thresholds), ``is_isolated``, ``is_agro_marginal``, the indicator columns and
+``density_per_km2``. :func:`sensitivity_table` moves each threshold by +-10 % and +-25 %;
+:func:`summarize_classes` totals population and areas by class.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._io import check_input
+from .errors import ColumnError, ConfigError, CRSError, InputFileError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "rules" / "default.toml"
+TT_PATTERN = re.compile(r"^travel_time_(?P<tier>.+)_min$")
+COMBINE_MODES = ("any", "all")
+DENSITY_ROLES = ("report", "dense_is_favorable")
+#: share of an area's population that must reach a tier for its (weighted) time to count
+MIN_REACHABLE_SHARE = 0.5
+
+# agro-ecological criteria: rule key -> (indicator column, comparison, label, unit)
+_DEM_NAMES = ("dem", "elevation", "elevation_m", "altitude")
+
+AGRO_CRITERIA: dict[str, tuple[str, str, str, str]] = {
+    "max_slope_deg": ("slope_deg", ">", "slope", "°"),
+    "max_altitude_m": ("elevation_m", ">", "altitude", " m"),
+    "min_suitability_index": ("suitability_index", "<", "suitability index", ""),
+    "max_ruggedness_m": ("tri_m", ">", "ruggedness (TRI)", " m"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# rules
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A classification rule set (see ``rules/default.toml`` for the meaning of each field).
+
+    Thresholds set to None are not used.
+    """
+
+    access_max_hours: dict[str, float] = field(default_factory=dict)
+    access_combine: str = "any"
+    max_slope_deg: float | None = None
+    max_altitude_m: float | None = None
+    min_suitability_index: float | None = None
+    max_ruggedness_m: float | None = None
+    agro_combine: str = "any"
+    density_threshold_per_km2: float | None = None
+    density_role: str = "report"
+    source: str = "<dict>"
+
+    def thresholds(self) -> dict[str, float]:
+        """All numeric thresholds in use, keyed by their TOML path (e.g. ``access.max_hours.intermediate_city``)."""
+        out = {f"access.max_hours.{t}": h for t, h in self.access_max_hours.items()}
+        for key in AGRO_CRITERIA:
+            v = getattr(self, key)
+            if v is not None:
+                out[f"agroecology.{key}"] = v
+        if self.density_threshold_per_km2 is not None:
+            out["density.threshold_per_km2"] = self.density_threshold_per_km2
+        return out
+
+    def with_threshold(self, name: str, value: float) -> Rules:
+        """A copy with the threshold ``name`` (a key of :meth:`thresholds`) set to ``value``."""
+        if name.startswith("access.max_hours."):
+            tiers = dict(self.access_max_hours)
+            tiers[name.removeprefix("access.max_hours.")] = value
+            return replace(self, access_max_hours=tiers)
+        if name.startswith("agroecology."):
+            key = name.removeprefix("agroecology.")
+            if key not in AGRO_CRITERIA:
+                raise ConfigError(f"unknown threshold '{name}'")
+            kw: dict[str, Any] = {key: value}
+            return replace(self, **kw)
+        if name == "density.threshold_per_km2":
+            return replace(self, density_threshold_per_km2=value)
+        raise ConfigError(f"unknown threshold '{name}'")
+
+
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "access": {"combine": str, "max_hours": dict},
+    "agroecology": {"combine": str, "max_slope_deg": float, "max_altitude_m": float,
+                    "min_suitability_index": float, "max_ruggedness_m": float},
+    "density": {"threshold_per_km2": float, "role": str},
+}
+
+
+def _number(value: Any, key: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: '{key}' must be a number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise ConfigError(f"{where}: '{key}' must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def _choice(value: Any, key: str, where: str, choices: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{where}: '{key}' must be one of {', '.join(repr(c) for c in choices)}, "
+                          f"got {value!r}")
+    return value
+
+
+def rules_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Rules:
+    """Validate a parsed rule set; unknown keys and wrong types raise ConfigError naming key and source."""
+    kw: dict[str, Any] = {"source": source}
+    for section, body in data.items():
+        if section not in _SCHEMA:
+            raise ConfigError(f"{source}: unknown section [{section}]; known: {', '.join(_SCHEMA)}")
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"{source}: '{section}' must be a table [{section}]")
+        for key, value in body.items():
+            full = f"{section}.{key}"
+            if key not in _SCHEMA[section]:
+                raise ConfigError(f"{source}: unknown key '{full}'; known keys of [{section}]: "
+                                  f"{', '.join(_SCHEMA[section])}")
+            if full == "access.max_hours":
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f"{source}: '{full}' must be a table of tier = hours")
+                kw["access_max_hours"] = {str(t): _number(h, f"{full}.{t}", source)
+                                          for t, h in value.items()}
+            elif key == "combine":
+                mode = _choice(value, full, source, COMBINE_MODES)
+                kw["access_combine" if section == "access" else "agro_combine"] = mode
+            elif full == "density.role":
+                kw["density_role"] = _choice(value, full, source, DENSITY_ROLES)
+            elif full == "density.threshold_per_km2":
+                kw["density_threshold_per_km2"] = _number(value, full, source)
+            else:
+                kw[key] = _number(value, full, source)
+    return Rules(**kw)
+
+
+def load_rules(path: PathLike | None = None) -> Rules:
+    """Read and validate a TOML rule set; None loads the shipped ``rules/default.toml``.
+
+    Raises
+    ------
+    ConfigError
+        Unparseable TOML, an unknown section or key, or a threshold of the wrong type; the
+        message names the key and the file.
+    """
+    p = DEFAULT_RULES_PATH if path is None else check_input(path, "rule file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"rule file {p} is not valid TOML: {exc}") from exc
+    return rules_from_dict(data, source=str(p))
+
+
+def _as_rules(rules: Rules | PathLike | Mapping[str, Any] | None) -> Rules:
+    if rules is None or isinstance(rules, str | os.PathLike):
+        return load_rules(rules)
+    if isinstance(rules, Rules):
+        return rules
+    return rules_from_dict(rules)
+
+
+# ---------------------------------------------------------------------------------------------
+# areas: hexagon grids, H3 cells, surface, aggregation
+
+
+def _bounds_4326(bounds_or_gdf: Any) -> tuple[tuple[float, float, float, float], Any]:
+    """(lon/lat bounds, union geometry in EPSG:4326 or None)."""
+    if isinstance(bounds_or_gdf, gpd.GeoDataFrame | gpd.GeoSeries):
+        if bounds_or_gdf.crs is None:
+            raise CRSError("the layer to cover with a grid has no CRS")
+        g = bounds_or_gdf.to_crs(4326)
+        b = g.total_bounds
+        union = g.union_all() if hasattr(g, "union_all") else g.unary_union
+        return (float(b[0]), float(b[1]), float(b[2]), float(b[3])), union
+    w, s, e, n = (float(v) for v in bounds_or_gdf)
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise CRSError(f"bounds {bounds_or_gdf} are not lon/lat degrees (west, south, east, north)")
+    return (w, s, e, n), None
+
+
+def make_hex_grid(bounds_or_gdf: Any, size_m: float) -> gpd.GeoDataFrame:
+    """Pointy-top hexagons of circumradius (= edge length) ``size_m`` metres covering an area.
+
+    Parameters
+    ----------
+    bounds_or_gdf : lon/lat bounds (west, south, east, north) or a layer; with a layer only
+        hexagons intersecting its geometries are kept.
+    size_m : hexagon edge length in metres (area = 3 sqrt(3) / 2 * size_m^2).
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326) with ``area_id`` (``hex_<row>_<col>``) and polygons built in
+    the UTM zone of the area.
+    """
+    from shapely import Polygon, box
+
+    from ._crs import utm_crs_for_bounds
+
+    if not size_m > 0:
+        raise ConfigError(f"hexagon size must be > 0 m, got {size_m}")
+    b4326, union = _bounds_4326(bounds_or_gdf)
+    utm = utm_crs_for_bounds(b4326)
+    region = gpd.GeoSeries([box(*b4326)], crs=4326).to_crs(utm).total_bounds
+    minx, miny, maxx, maxy = (float(v) for v in region)
+    w = math.sqrt(3.0) * size_m  # column spacing
+    hstep = 1.5 * size_m  # row spacing
+    n_rows = int(math.ceil((maxy - miny) / hstep)) + 2
+    n_cols = int(math.ceil((maxx - minx) / w)) + 2
+    if n_rows * n_cols > 2_000_000:
+        raise ConfigError(f"a {size_m} m hexagon grid over this area would have {n_rows * n_cols} cells; "
+                          "use a larger size")
+    angles = np.radians(np.arange(6) * 60.0 + 30.0)
+    ux, uy = np.cos(angles) * size_m, np.sin(angles) * size_m
+    polys, ids = [], []
+    for r in range(n_rows):
+        cy = miny + r * hstep
+        off = (w / 2.0) if r % 2 else 0.0
+        for c in range(n_cols):
+            cx = minx + off + c * w
+            polys.append(Polygon(np.column_stack([cx + ux, cy + uy])))
+            ids.append(f"hex_{r}_{c}")
+    grid = gpd.GeoDataFrame({"area_id": ids}, geometry=polys, crs=utm).to_crs(4326)
+    if union is not None:
+        grid = grid[grid.intersects(union)]
+    else:
+        grid = grid[grid.intersects(box(*b4326))]
+    return grid.reset_index(drop=True)
+
+
+def make_h3_cells(bounds_or_gdf: Any = None, resolution: int = 8,
+                  cells: Iterable[str] | None = None) -> gpd.GeoDataFrame:
+    """H3 cells (``h3`` package) as polygons: given ``cells`` ids, or those covering an area.
+
+    Returns a GeoDataFrame (EPSG:4326) with ``area_id`` = the H3 index.
+    """
+    import h3
+    from shapely import Polygon, box
+
+    if cells is None:
+        if bounds_or_gdf is None:
+            raise ConfigError("make_h3_cells needs an area or a list of cells")
+        if not 0 <= int(resolution) <= 15:
+            raise ConfigError(f"H3 resolution must be 0..15, got {resolution}")
+        b4326, union = _bounds_4326(bounds_or_gdf)
+        geom = union if union is not None else box(*b4326)
+        # cover by cells whose centre is inside a slightly buffered shape, then keep the intersecting ones
+        pad = h3.average_hexagon_edge_length(int(resolution), unit="km") / 111.0 * 2
+        shape = h3.geo_to_h3shape(geom.buffer(pad).__geo_interface__)
+        ids = sorted(h3.h3shape_to_cells(shape, int(resolution)))
+    else:
+        ids = [str(c) for c in cells]
+        bad = [c for c in ids if not h3.is_valid_cell(c)]
+        if bad:
+            raise ColumnError(f"not valid H3 cells: {bad[:5]}")
+        geom = None
+    polys = [Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(c)]) for c in ids]
+    gdf = gpd.GeoDataFrame({"area_id": ids}, geometry=polys, crs=4326)
+    if geom is not None:
+        gdf = gdf[gdf.intersects(geom)].reset_index(drop=True)
+    return gdf
+
+
+def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """Surface of each polygon in km2, on a Lambert azimuthal equal-area projection centred on the layer."""
+    if gdf.crs is None:
+        raise CRSError("areas have no CRS; set one before computing surfaces")
+    g = gdf.geometry.to_crs(4326)
+    b = g.total_bounds
+    laea = (f"+proj=laea +lat_0={(b[1] + b[3]) / 2:.6f} +lon_0={(b[0] + b[2]) / 2:.6f} "
+            "+datum=WGS84 +units=m +no_defs")
+    return g.to_crs(laea).area / 1e6
+
+
+def _is_polygonal(gdf: gpd.GeoDataFrame) -> bool:
+    return bool(len(gdf)) and bool(gdf.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all())
+
+
+def travel_time_tiers(columns: Iterable[str]) -> list[str]:
+    """Tier names of the ``travel_time_<tier>_min`` columns."""
+    out = []
+    for c in columns:
+        m = TT_PATTERN.match(str(c))
+        if m:
+            out.append(m.group("tier"))
+    return out
+
+
+def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
+                       population_column: str = "population",
+                       columns: Sequence[str] | None = None,
+                       min_reachable_share: float = MIN_REACHABLE_SHARE) -> gpd.GeoDataFrame:
+    """Aggregate locality values to the polygons that contain them, population-weighted.
+
+    Parameters
+    ----------
+    localities : points with ``travel_time_<tier>_min`` and other numeric indicator columns.
+    areas : polygons (any CRS); their own columns are kept.
+    population_column : weights; localities with missing population weigh as the mean of
+        the others in the area (equal weights when no locality of the area has a population).
+    columns : numeric columns to aggregate; default all ``travel_time_*_min`` columns plus
+        any of ``elevation_m``, ``slope_deg``, ``tri_m``, ``suitability_index`` present.
+    min_reachable_share : a tier's area travel time is the weighted mean over localities that
+        reach it, or NaN (unreachable) when they hold less than this share of the weight.
+
+    Returns
+    -------
+    ``areas`` with ``population`` (sum; NaN when no locality has one), ``n_localities``,
+    ``unreachable_share_<tier>`` and the aggregated columns (NaN for an area with no locality).
+    """
+    if localities.crs is None or areas.crs is None:
+        raise CRSError("localities and areas need a CRS to be joined")
+    if columns is None:
+        columns = [c for c in localities.columns
+                   if TT_PATTERN.match(str(c)) or c in ("elevation_m", "slope_deg", "tri_m",
+                                                        "suitability_index")]
+    missing = [c for c in columns if c not in localities.columns]
+    if missing:
+        raise ColumnError(f"localities have no column(s) {missing}")
+    pts = localities[[c for c in columns] + ([population_column] if population_column in localities
+                                              else [])].copy()
+    pts["geometry"] = localities.geometry.to_crs(areas.crs).to_numpy()
+    pts = gpd.GeoDataFrame(pts, geometry="geometry", crs=areas.crs)
+    poly = gpd.GeoDataFrame({"_area": np.arange(len(areas))}, geometry=areas.geometry.to_numpy(),
+                            crs=areas.crs)
+    joined = gpd.sjoin(pts, poly, how="inner", predicate="intersects")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    n_out = len(localities) - len(joined)
+    if n_out:
+        log.info("%d of %d localities fall outside every area and are not aggregated",
+                 n_out, len(localities))
+    if population_column in joined:
+        pop = pd.to_numeric(joined[population_column], errors="coerce").astype("float64")
+    else:
+        pop = pd.Series(np.nan, index=joined.index)
+    area_idx = joined["_area"].to_numpy()
+    # weights: population; missing -> mean of the area's known ones; area without any -> 1
+    wdf = pd.DataFrame({"a": area_idx, "p": pop.to_numpy()})
+    mean_known = wdf.groupby("a")["p"].transform("mean")
+    w = wdf["p"].fillna(mean_known)
+    tot = w.groupby(wdf["a"]).transform("sum")
+    w = w.where(tot > 0, 1.0).fillna(1.0).to_numpy()
+    out = areas.copy()
+    n = len(areas)
+    counts = np.bincount(area_idx, minlength=n)
+    pop_sum = pd.Series(pop.to_numpy()).groupby(area_idx).sum(min_count=1)
+    out["population"] = pop_sum.reindex(range(n)).to_numpy()
+    out["n_localities"] = counts
+    wsum = np.bincount(area_idx, weights=w, minlength=n)
+    for col in columns:
+        v = pd.to_numeric(joined[col], errors="coerce").to_numpy(dtype="float64")
+        ok = np.isfinite(v)
+        num = np.bincount(area_idx[ok], weights=(w * v)[ok], minlength=n)
+        den = np.bincount(area_idx[ok], weights=w[ok], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = num / den
+            share_ok = den / wsum
+        m = TT_PATTERN.match(str(col))
+        if m:
+            mean = np.where(share_ok >= min_reachable_share, mean, np.nan)
+            out[f"unreachable_share_{m.group('tier')}"] = np.where(counts > 0, 1.0 - share_ok, np.nan)
+        out[col] = np.where(den > 0, mean, np.nan)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# classification
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+def _access_flags(df: pd.DataFrame, rules: Rules, tiers: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(isolated, access_known) arrays."""
+    n = len(df)
+    if not tiers:
+        return np.zeros(n, bool), np.zeros(n, bool)
+    no_loc = (df["n_localities"].to_numpy() == 0) if "n_localities" in df else np.zeros(n, bool)
+    over = []
+    for t in tiers:
+        hours = df[f"travel_time_{t}_min"].to_numpy(dtype="float64") / 60.0
+        over.append(np.isnan(hours) | (hours > rules.access_max_hours[t]))
+    stack = np.vstack(over)
+    iso = stack.any(axis=0) if rules.access_combine == "any" else stack.all(axis=0)
+    return iso & ~no_loc, ~no_loc
+
+
+def _agro_flags(df: pd.DataFrame, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    """(agro_marginal, agro_known) arrays."""
+    n = len(df)
+    fails, known = [], []
+    for key, (col, op, _label, _unit) in AGRO_CRITERIA.items():
+        thr = getattr(rules, key)
+        if thr is None or col not in df:
+            continue
+        v = df[col].to_numpy(dtype="float64")
+        k = np.isfinite(v)
+        with np.errstate(invalid="ignore"):
+            f = (v > thr) if op == ">" else (v < thr)
+        fails.append(f & k)
+        known.append(k)
+    if not fails:
+        return np.zeros(n, bool), np.zeros(n, bool)
+    fs, ks = np.vstack(fails), np.vstack(known)
+    any_known = ks.any(axis=0)
+    if rules.agro_combine == "any":
+        marg = fs.any(axis=0)
+    else:
+        marg = (fs | ~ks).all(axis=0) & any_known
+    return np.asarray(marg, dtype=bool), np.asarray(any_known, dtype=bool)
+
+
+def _class_arrays(df: pd.DataFrame, rules: Rules, tiers: Sequence[str]) -> dict[str, np.ndarray]:
+    iso, acc_known = _access_flags(df, rules, tiers)
+    agro, agro_known = _agro_flags(df, rules)
+    dens = df["density_per_km2"].to_numpy(dtype="float64") if "density_per_km2" in df \
+        else np.full(len(df), np.nan)
+    thr = rules.density_threshold_per_km2
+    with np.errstate(invalid="ignore"):
+        dense = (dens >= thr) if thr is not None else np.zeros(len(df), bool)
+    mra = iso | agro
+    if rules.density_role == "dense_is_favorable":
+        mra = mra & ~dense
+    unclassified = ~acc_known & ~agro_known
+    cls = np.where(unclassified, "unclassified", np.where(mra, "MRA", "FRA"))
+    mtype = np.where(mra & ~unclassified,
+                     np.where(iso & agro, "both", np.where(iso, "isolated", "agroecological")), "")
+    return {"area_class": cls, "mra_type": mtype, "is_isolated": iso, "is_agro_marginal": agro,
+            "is_dense": dense}
+
+
+def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[str, np.ndarray],
+             density_note: str | None) -> list[str]:
+    out = []
+    has_pop = "population" in df
+    for i in range(len(df)):
+        row = df.iloc[i]
+        cls = flags["area_class"][i]
+        failing: list[str] = []
+        passing: list[str] = []
+        notes: list[str] = []
+        no_loc = "n_localities" in df and row["n_localities"] == 0
+        if no_loc:
+            notes.append("no locality in the area: access unknown")
+        else:
+            for t in tiers:
+                thr = rules.access_max_hours[t]
+                h = float(row[f"travel_time_{t}_min"]) / 60.0
+                if math.isnan(h):
+                    why = row.get(f"unreachable_reason_{t}", row.get("unreachable_reason"))
+                    share = row.get(f"unreachable_share_{t}")
+                    detail = (f" ({why})" if isinstance(why, str) and why else
+                              f" for {share:.0%} of the population" if isinstance(share, float)
+                              and math.isfinite(share) else "")
+                    failing.append(f"{t} unreachable{detail}")
+                elif h > thr:
+                    failing.append(f"travel time to {t} {h:.1f} h > {_fmt(thr)} h")
+                else:
+                    passing.append(f"travel time to {t} {h:.1f} h ≤ {_fmt(thr)} h")
+        for key, (col, op, label, unit) in AGRO_CRITERIA.items():
+            thr_a = getattr(rules, key)
+            if thr_a is None or col not in df:
+                continue
+            v = float(row[col])
+            if math.isnan(v):
+                notes.append(f"{label} unknown")
+                continue
+            dec = 1 if unit in ("°",) else 0
+            bad = v > thr_a if op == ">" else v < thr_a
+            if bad:
+                failing.append(f"{label} {v:.{dec}f}{unit} {op} {_fmt(thr_a)}{unit}")
+            else:
+                ok_op = "≤" if op == ">" else "≥"
+                passing.append(f"{label} {v:.{dec}f}{unit} {ok_op} {_fmt(thr_a)}{unit}")
+        # density
+        dthr = rules.density_threshold_per_km2
+        d = float(row["density_per_km2"]) if "density_per_km2" in df else float("nan")
+        pop = float(row["population"]) if has_pop and pd.notna(row["population"]) else float("nan")
+        if not has_pop or math.isnan(pop):
+            notes.append("population unknown: density not computed, classified by access"
+                         " and agro-ecology alone")
+        elif math.isnan(d):
+            notes.append(density_note or "density unknown")
+        elif dthr is not None:
+            if d >= dthr:
+                txt = f"density {d:.0f}/km² ≥ {_fmt(dthr)}/km²"
+                if rules.density_role == "dense_is_favorable" and (flags["is_isolated"][i]
+                                                                    or flags["is_agro_marginal"][i]):
+                    txt += " (dense: FRA despite the above)"
+            else:
+                txt = f"density {d:.0f}/km² < {_fmt(dthr)}/km² (low density)"
+            notes.append(txt)
+        if cls == "MRA":
+            parts = failing + notes
+        elif cls == "FRA":
+            parts = (failing + passing + notes) if rules.density_role == "dense_is_favorable" \
+                else (passing + notes)
+        else:
+            parts = ["no locality and no terrain value: not classified"] + notes
+        out.append("; ".join(parts))
+    return out
+
+
+def classify_areas(areas_or_localities: gpd.GeoDataFrame,
+                   rules: Rules | PathLike | Mapping[str, Any] | None = None,
+                   tiers: Sequence[str] | None = None,
+                   localities: gpd.GeoDataFrame | None = None,
+                   rasters: Mapping[str, PathLike] | None = None,
+                   population_column: str = "population",
+                   altitude_column: str | None = None) -> gpd.GeoDataFrame:
+    """Classify areas (or localities) as FRA or MRA with reasons.
+
+    Parameters
+    ----------
+    areas_or_localities : points (each locality is an area; ``travel_time_<tier>_min``
+        columns, optional ``population``) or polygons. Polygons either already carry the
+        indicator columns, or get them from ``localities`` (population-weighted, see
+        :func:`aggregate_to_areas`).
+    rules : a :class:`Rules`, a TOML path, a dict, or None for the shipped defaults.
+    tiers : tiers to judge access on; default every tier that has both a threshold in the
+        rules and a ``travel_time_<tier>_min`` column (rule tiers without a column are
+        skipped with a warning).
+    localities : points to aggregate into polygon areas.
+    rasters : ``{name: path}`` for :func:`territorial_gis.terrain.add_raster_indicators`
+        (``dem``, ``slope``, ``suitability``, ...); sampled at points, averaged over polygons.
+    population_column : population column of the localities/areas.
+    altitude_column : altitude column used when no DEM is given (detected by default).
+
+    Returns
+    -------
+    GeoDataFrame with ``area_class``, ``mra_type``, ``class_reasons``, ``is_isolated``,
+    ``is_agro_marginal``, indicators and ``density_per_km2``. ``attrs["rules"]`` holds the
+    rules, ``attrs["tiers"]`` the tiers used and ``attrs["notes"]`` general remarks.
+    """
+    from .terrain import add_raster_indicators
+
+    r = _as_rules(rules)
+    gdf = areas_or_localities
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ColumnError("areas/localities must be a GeoDataFrame")
+    polygons = _is_polygonal(gdf)
+    notes: list[str] = []
+    has_dem = any(n.lower() in _DEM_NAMES for n in (rasters or {}))
+    if localities is not None:
+        if not polygons:
+            raise ColumnError("localities can only be aggregated into polygon areas")
+        loc = localities
+        if population_column != "population" and population_column in loc:
+            loc = loc.rename(columns={population_column: "population"})
+        loc_sources: dict[str, str] = {}
+        if not has_dem:  # altitude column of the localities, if any
+            loc = add_raster_indicators(loc, {}, altitude_column)
+            loc_sources = loc.attrs.get("indicator_sources", {})
+        gdf = aggregate_to_areas(loc, gdf)
+        gdf = add_raster_indicators(gdf, rasters, use_altitude_column=False)
+        sources = {k: f"population-weighted mean of localities' {v}" for k, v in loc_sources.items()}
+        sources.update(gdf.attrs.get("indicator_sources", {}))
+        gdf["indicator_sources"] = "; ".join(f"{k}: {v}" for k, v in sources.items())
+        gdf.attrs["indicator_sources"] = sources
+    else:
+        if population_column != "population" and population_column in gdf:
+            gdf = gdf.rename(columns={population_column: "population"})
+        gdf = add_raster_indicators(gdf, rasters, altitude_column)
+    # density
+    density_note = None
+    if polygons:
+        gdf["area_km2"] = area_km2(gdf).to_numpy()
+    if "area_km2" in gdf and "population" in gdf:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gdf["density_per_km2"] = (pd.to_numeric(gdf["population"], errors="coerce")
+                                      / gdf["area_km2"].where(gdf["area_km2"] > 0))
+    else:
+        gdf["density_per_km2"] = np.nan
+        if "population" not in gdf:
+            notes.append("no population column: density not computed, classified by access and "
+                         "agro-ecology alone")
+        else:
+            density_note = "density unknown: point localities have no area (give --areas polygons)"
+            notes.append(density_note)
+    # tiers
+    present = travel_time_tiers(gdf.columns)
+    if tiers is None:
+        use = [t for t in r.access_max_hours if t in present]
+        skipped = [t for t in r.access_max_hours if t not in present]
+        if skipped:
+            msg = (f"no travel_time_<tier>_min column for rule tier(s) {', '.join(skipped)}: "
+                   "not used")
+            log.warning(msg)
+            notes.append(msg)
+    else:
+        use = list(tiers)
+        for t in use:
+            if t not in r.access_max_hours:
+                raise ConfigError(f"tier '{t}' has no threshold in [access.max_hours] of {r.source}")
+            if f"travel_time_{t}_min" not in gdf:
+                raise ColumnError(f"no column travel_time_{t}_min for tier '{t}'; "
+                                  f"columns are {', '.join(map(str, gdf.columns))}")
+    agro_cols = [c for k, (c, *_x) in AGRO_CRITERIA.items() if getattr(r, k) is not None and c in gdf]
+    if not use and not agro_cols:
+        raise ColumnError(
+            "nothing to classify on: no travel_time_<tier>_min column for the rule tiers "
+            f"({', '.join(r.access_max_hours) or 'none'}) and no terrain indicator "
+            "(give --raster dem=FILE or an altitude column)")
+    flags = _class_arrays(gdf, r, use)
+    for k in ("area_class", "mra_type", "is_isolated", "is_agro_marginal"):
+        gdf[k] = flags[k]
+    gdf["class_reasons"] = _reasons(gdf, r, use, flags, density_note)
+    gdf.attrs["rules"] = r
+    gdf.attrs["tiers"] = use
+    gdf.attrs["notes"] = notes
+    n_mra = int((flags["area_class"] == "MRA").sum())
+    log.info("classified %d areas: %d MRA, %d FRA", len(gdf), n_mra,
+             int((flags["area_class"] == "FRA").sum()))
+    return gdf
+
+
+# ---------------------------------------------------------------------------------------------
+# sensitivity and summaries
+
+
+def _shares(df: pd.DataFrame, cls: np.ndarray, mtype: np.ndarray) -> dict[str, float]:
+    pop = pd.to_numeric(df["population"], errors="coerce").fillna(0.0).to_numpy(dtype="float64") \
+        if "population" in df else np.zeros(len(df))
+    classified = cls != "unclassified"
+    n = max(int(classified.sum()), 1)
+    ptot = float(pop[classified].sum())
+    out: dict[str, float] = {}
+    for name, sel in (("MRA", cls == "MRA"), ("FRA", cls == "FRA"),
+                      ("MRA_isolated", mtype == "isolated"), ("MRA_agroecological", mtype == "agroecological"),
+                      ("MRA_both", mtype == "both")):
+        out[f"areas_share_{name}"] = float(sel.sum()) / n
+        out[f"population_share_{name}"] = float(pop[sel].sum()) / ptot if ptot > 0 else float("nan")
+    return out
+
+
+def sensitivity_table(classified_inputs: pd.DataFrame,
+                      rules: Rules | PathLike | Mapping[str, Any] | None = None,
+                      changes: Sequence[float] = (-0.25, -0.10, 0.10, 0.25),
+                      tiers: Sequence[str] | None = None) -> pd.DataFrame:
+    """How class shares move when each threshold moves by each relative change.
+
+    Parameters
+    ----------
+    classified_inputs : the indicator frame (typically the output of :func:`classify_areas`;
+        only indicator columns, ``population`` and ``density_per_km2`` are read).
+    rules : the baseline rules (default: ``classified_inputs.attrs["rules"]`` or the defaults).
+    changes : relative changes applied to one threshold at a time.
+    tiers : tiers judged on access (default: ``attrs["tiers"]`` or every available one).
+
+    Returns
+    -------
+    One row for the baseline and one per (threshold, change) for the thresholds that can act:
+    tiers judged, agro-ecological indicators present, and density when its role is
+    ``dense_is_favorable``. Columns: ``parameter``,
+    ``change_pct``, ``threshold``, ``areas_share_MRA``/``_FRA``, ``population_share_MRA``/``_FRA``,
+    shares by MRA type, and ``n_changed`` (areas whose class differs from the baseline).
+    """
+    df = classified_inputs
+    if rules is None and isinstance(df.attrs.get("rules"), Rules):
+        base = df.attrs["rules"]
+    else:
+        base = _as_rules(rules)
+    if tiers is None:
+        tiers = df.attrs.get("tiers") or [t for t in base.access_max_hours
+                                          if f"travel_time_{t}_min" in df]
+    tiers = list(tiers)
+    b = _class_arrays(df, base, tiers)
+    rows = [{"parameter": "baseline", "change_pct": 0.0, "threshold": float("nan"),
+             **_shares(df, b["area_class"], b["mra_type"]), "n_changed": 0}]
+    agro_cols = {f"agroecology.{k}": col for k, (col, *_x) in AGRO_CRITERIA.items()}
+    for name, value in base.thresholds().items():
+        if name.startswith("access.max_hours.") and name.removeprefix("access.max_hours.") not in tiers:
+            continue  # tier not judged
+        if name in agro_cols and agro_cols[name] not in df:
+            continue  # indicator not measured
+        if name == "density.threshold_per_km2" and base.density_role == "report":
+            continue  # density only reported: cannot change classes
+        for ch in changes:
+            rr = base.with_threshold(name, value * (1.0 + ch))
+            f = _class_arrays(df, rr, tiers)
+            rows.append({"parameter": name, "change_pct": round(ch * 100.0, 6),
+                         "threshold": value * (1.0 + ch),
+                         **_shares(df, f["area_class"], f["mra_type"]),
+                         "n_changed": int((f["area_class"] != b["area_class"]).sum())})
+    return pd.DataFrame(rows)
+
+
+def summarize_classes(classified: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Population and number of areas by class and MRA type (per region with ``by``).
+
+    Returns columns ``[by,] area_class, mra_type, n_areas, population, share_areas,
+    share_population`` (shares within the region), plus a ``total`` row per region.
+    """
+    for c in ("area_class", "mra_type"):
+        if c not in classified:
+            raise ColumnError(f"'{c}' column missing: classify the areas first")
+    if by is not None and by not in classified:
+        raise ColumnError(f"region column '{by}' not found; columns are "
+                          f"{', '.join(map(str, classified.columns))}")
+    df = pd.DataFrame({
+        "area_class": classified["area_class"].astype(str),
+        "mra_type": classified["mra_type"].fillna("").astype(str),
+        "population": pd.to_numeric(classified["population"], errors="coerce")
+        if "population" in classified else np.nan,
+    })
+    keys = ["area_class", "mra_type"]
+    if by is not None:
+        df[by] = classified[by].to_numpy()
+        keys = [by] + keys
+    g = df.groupby(keys, dropna=False, sort=True)
+    out = g.agg(n_areas=("area_class", "size"), population=("population", lambda s: s.sum(min_count=1)))
+    out = out.reset_index()
+    if by is not None:
+        tot_n = out.groupby(by)["n_areas"].transform("sum")
+        tot_p = out.groupby(by)["population"].transform("sum")
+    else:
+        tot_n = out["n_areas"].sum()
+        tot_p = out["population"].sum()
+    out["share_areas"] = out["n_areas"] / tot_n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_population"] = out["population"] / tot_p
+    # totals
+    if by is not None:
+        t = out.groupby(by, dropna=False).agg(n_areas=("n_areas", "sum"), population=("population", "sum"))
+        t = t.reset_index()
+    else:
+        t = pd.DataFrame({"n_areas": [out["n_areas"].sum()], "population": [out["population"].sum()]})
+    t["area_class"] = "total"
+    t["mra_type"] = ""
+    t["share_areas"] = 1.0
+    t["share_population"] = 1.0
+    res = pd.concat([out, t[out.columns]], ignore_index=True)
+    if by is not None:
+        res = res.sort_values(by, kind="stable").reset_index(drop=True)
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# input tables
+
+_LONLAT = (("lon", "lat"), ("longitude", "latitude"), ("longitud", "latitud"), ("x", "y"),
+           ("lng", "lat"))
+
+
+def read_access_table(path: PathLike) -> gpd.GeoDataFrame:
+    """Read localities (GPKG, GeoParquet, GeoJSON, FlatGeobuf, Shapefile or CSV with lon/lat).
+
+    A CSV needs lon/lat columns (``lon``/``lat``, ``longitude``/``latitude``,
+    ``longitud``/``latitud``, ``x``/``y``) in degrees (EPSG:4326).
+    """
+    p = check_input(path, "access table")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".csv":
+            df = pd.read_csv(p)
+            lower = {c.lower(): c for c in df.columns}
+            for xc, yc in _LONLAT:
+                if xc in lower and yc in lower:
+                    x = pd.to_numeric(df[lower[xc]], errors="coerce")
+                    y = pd.to_numeric(df[lower[yc]], errors="coerce")
+                    if x.isna().any() or y.isna().any():
+                        raise ColumnError(f"{p}: missing or non-numeric coordinates in "
+                                          f"'{lower[xc]}'/'{lower[yc]}'")
+                    if (x.abs() > 180).any() or (y.abs() > 90).any():
+                        raise CRSError(f"{p}: '{lower[xc]}'/'{lower[yc]}' are not lon/lat degrees")
+                    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(x, y), crs=4326)
+            raise ColumnError(f"{p}: no lon/lat columns (looked for "
+                              f"{', '.join('/'.join(pair) for pair in _LONLAT)})")
+        if suffix in (".parquet", ".geoparquet"):
+            gdf = gpd.read_parquet(p)
+        else:
+            gdf = gpd.read_file(p, engine="pyogrio")
+    except (ColumnError, CRSError):
+        raise
+    except Exception as exc:  # pyogrio/pyarrow/pandas parse errors
+        raise InputFileError(f"cannot read {p}: {exc}") from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise InputFileError(f"{p} has no geometries")
+    if gdf.crs is None:
+        raise CRSError(f"{p} has no CRS; set one (e.g. EPSG:4326)")
+    if len(gdf) == 0:
+        raise InputFileError(f"{p} has no rows")
+    return gdf
