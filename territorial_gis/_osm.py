@@ -46,7 +46,7 @@ def is_osm_file(path: Path) -> bool:
     return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
-def _way_allowed(tags: dict[str, str], profile: Profile) -> bool:
+def _way_allowed(tags: dict[str, str | None], profile: Profile) -> bool:
     hw = tags.get("highway")
     if hw is None or hw not in profile.highway_speed_kph:
         return False
@@ -68,6 +68,9 @@ def _way_allowed(tags: dict[str, str], profile: Profile) -> bool:
 def read_ways(path: Path, profile: Profile) -> WayArrays:
     """Read the ways of ``path`` that ``profile`` may route on.
 
+    Ways are pre-filtered in C++ (libosmium tag filter on the profile's highway classes);
+    Python only sees candidate ways and reads the few tags the speed model needs.
+
     Raises
     ------
     InputFileError
@@ -77,43 +80,35 @@ def read_ways(path: Path, profile: Profile) -> WayArrays:
     """
     import osmium
 
-    refs: list[int] = []
-    lons: list[float] = []
-    lats: list[float] = []
+    points: list[tuple[int, float, float]] = []
     offsets = [0]
     way_ids: list[int] = []
     rows: list[tuple[str | None, ...]] = []
-    n_highway = 0
+    n_seen = 0
     n_missing = 0
+    keys = TAG_KEYS
     try:
         fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
               .with_locations()
               .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-              .with_filter(osmium.filter.KeyFilter("highway")))
+              .with_filter(osmium.filter.TagFilter(*[("highway", h) for h in sorted(profile.highways)])))
         for way in fp:
-            n_highway += 1
-            tags = {k: v for k, v in way.tags}
-            if not _way_allowed(tags, profile):
+            n_seen += 1
+            get = way.tags.get
+            row = tuple(get(k) for k in keys)
+            if not _way_allowed(dict(zip(keys, row, strict=True)), profile):
                 continue
-            wr: list[int] = []
-            wx: list[float] = []
-            wy: list[float] = []
-            for nd in way.nodes:
-                loc = nd.location
-                if not loc.valid():
-                    n_missing += 1
-                    continue
-                wr.append(nd.ref)
-                wx.append(loc.lon)
-                wy.append(loc.lat)
-            if len(wr) < 2:
+            try:
+                pts = [(nd.ref, nd.lon, nd.lat) for nd in way.nodes]
+            except osmium.InvalidLocationError:
+                pts = [(nd.ref, nd.lon, nd.lat) for nd in way.nodes if nd.location.valid()]
+                n_missing += len(way.nodes) - len(pts)
+            if len(pts) < 2:
                 continue
-            refs.extend(wr)
-            lons.extend(wx)
-            lats.extend(wy)
-            offsets.append(len(refs))
+            points.extend(pts)
+            offsets.append(len(points))
             way_ids.append(way.id)
-            rows.append(tuple(tags.get(k) for k in TAG_KEYS))
+            rows.append(row)
     except RuntimeError as exc:
         raise InputFileError(f"{path}: not a readable OpenStreetMap file ({exc})") from None
     except (OSError, ValueError) as exc:
@@ -122,12 +117,13 @@ def read_ways(path: Path, profile: Profile) -> WayArrays:
         log.warning("%s: %d way nodes have no location in the extract (dropped)", path, n_missing)
     if not way_ids:
         raise NetworkError(f"{path}: no routable way for mode '{profile.mode}' "
-                           f"({n_highway} ways with a highway tag in the file)")
-    log.info("%s: %d of %d highway ways routable in mode '%s'", path.name, len(way_ids), n_highway,
-             profile.mode)
+                           f"({n_seen} ways of the profile's highway classes in the file)")
+    log.info("%s: %d routable ways in mode '%s'", path.name, len(way_ids), profile.mode)
+    refs = np.fromiter((p[0] for p in points), dtype=np.int64, count=len(points))
+    lon = np.fromiter((p[1] for p in points), dtype=np.float64, count=len(points))
+    lat = np.fromiter((p[2] for p in points), dtype=np.float64, count=len(points))
     return WayArrays(
-        refs=np.asarray(refs, dtype=np.int64), lon=np.asarray(lons, dtype=np.float64),
-        lat=np.asarray(lats, dtype=np.float64), offsets=np.asarray(offsets, dtype=np.int64),
+        refs=refs, lon=lon, lat=lat, offsets=np.asarray(offsets, dtype=np.int64),
         way_id=np.asarray(way_ids, dtype=np.int64),
         tags=pd.DataFrame(rows, columns=list(TAG_KEYS), dtype=object),
     )
