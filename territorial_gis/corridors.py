@@ -1,0 +1,861 @@
+"""Corridors from marginal areas to dynamic markets, and which road upgrade would save most.
+
+* :func:`suggest_corridors`: for every MRA locality (or area), the least-time path on the
+  network to its nearest target among the configured tiers (intermediate cities, employment
+  centres, FRA hubs ...). One multi-source ``scipy.sparse.csgraph.dijkstra`` pass over the
+  reversed augmented graph (:mod:`territorial_gis._engine`) from all targets of all tiers at
+  once gives every origin's time, its target and the predecessor tree; paths are read off
+  the tree (no per-origin search).
+* :func:`corridor_segments`: the corridors overlaid on the network, aggregated per road piece
+  and per *stretch* (consecutive road pieces used by the same set of corridors and of the same
+  road class and paved status): MRA population served, number of localities, class, surface.
+* :func:`rank_upgrades`: for candidate stretches (on corridors, with roads slower than the
+  target class), the population-weighted minutes saved if the stretch were upgraded to a road
+  class of the speed profile, computed **by re-routing**: one compiled multi-source pass per
+  candidate over a copy of the augmented graph whose arcs on that stretch carry the upgraded
+  travel time, so routes that switch to the upgraded road (and targets that change) are
+  picked up. Ranked by person-minutes saved per km upgraded.
+
+*Unpaved or low-class* (``unpaved_share``): a road piece whose ``surface`` is tagged and not
+paved (:func:`territorial_gis.speeds.is_paved`), or whose ``highway`` class is one of
+:data:`LOW_CLASSES` (tracks, paths, unclassified minor roads, roads of unknown class) whatever
+its surface. Untagged surfaces on other classes count as paved.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.ops
+from pyproj import Transformer
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
+
+from ._engine import AugmentedGraph
+from ._progress import progress
+from .access import DEFAULT_MAX_SNAP_M, ids_of, prepare_graph
+from .errors import ColumnError, ConfigError, CRSError, RoutingError
+from .speeds import Profile, is_paved, load_profile
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from .network import RoadNetwork
+
+log = logging.getLogger(__name__)
+
+#: highway classes counted as low-class (unpaved or minor) whatever their surface tag
+LOW_CLASSES = frozenset({"track", "path", "bridleway", "unclassified", "road"})
+#: identifier columns looked for on the localities, in order
+ORIGIN_ID_CANDIDATES = ("locality_id", "place_id", "area_id", "id")
+#: default number of stretches re-routed by :func:`rank_upgrades`
+DEFAULT_CANDIDATES = 50
+
+CORRIDOR_COLUMNS = ["origin_id", "target_id", "target_tier", "travel_time_min", "length_km",
+                    "unpaved_share", "population_served", "n_road_pieces", "offroad_km"]
+
+
+# ============================================================================ helpers
+def is_unpaved_or_low(edges: pd.DataFrame) -> np.ndarray:
+    """True for edges that are unpaved (tagged ``surface`` not paved) or of a low class.
+
+    Parameters
+    ----------
+    edges
+        A network edge table with ``highway`` and optionally ``surface``.
+
+    Returns
+    -------
+    ndarray of bool
+        See the module docstring for the definition.
+    """
+    n = len(edges)
+    if "surface" in edges:
+        surface = edges["surface"].astype(object)
+        tagged = surface.notna().to_numpy() & (surface.astype(str).str.strip() != "").to_numpy()
+        unpaved = tagged & ~is_paved(surface)
+    else:
+        unpaved = np.zeros(n, dtype=bool)
+    low = (edges["highway"].astype(object).isin(LOW_CLASSES).to_numpy() if "highway" in edges
+           else np.zeros(n, dtype=bool))
+    return np.asarray(unpaved | low, dtype=bool)
+
+
+def _origin_ids(gdf: pd.DataFrame, id_col: str | None) -> np.ndarray:
+    if id_col is not None:
+        if id_col not in gdf:
+            raise ColumnError(f"id column '{id_col}' not found on the localities; columns: "
+                              f"{', '.join(map(str, gdf.columns))}")
+        return gdf[id_col].to_numpy()
+    for c in ORIGIN_ID_CANDIDATES:
+        if c in gdf:
+            return gdf[c].to_numpy()
+    return gdf.index.to_numpy()
+
+
+def _check_inputs(localities: gpd.GeoDataFrame, targets: Mapping[str, gpd.GeoDataFrame],
+                  population_col: str, class_col: str) -> None:
+    if class_col not in localities:
+        raise ColumnError(f"the localities have no '{class_col}' column (run `tgis classify` first); "
+                          f"columns: {', '.join(map(str, localities.columns))}")
+    if population_col not in localities:
+        raise ColumnError(f"the localities have no population column '{population_col}'; columns: "
+                          f"{', '.join(map(str, localities.columns))}")
+    if localities.crs is None:
+        raise CRSError("the localities have no CRS; set one (EPSG:4326 for lon/lat)")
+    if not targets:
+        raise ConfigError("no target tier given (e.g. intermediate_city)")
+    if all(len(t) == 0 for t in targets.values()):
+        raise RoutingError(f"the target tiers {', '.join(targets)} hold no destination")
+
+
+def _canonical_reverse(graph: AugmentedGraph) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray]:
+    """Arc weights, a reversed CSR built from them and the CSR data position of each arc.
+
+    Modified copies share ``indices``/``indptr`` and replace only ``data``.
+    """
+    cached = getattr(graph, "_corridor_reverse", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    r, c = graph.arc_rows, graph.arc_cols
+    fwd = graph.forward.tocsr()
+    fwd.sort_indices()
+    order_f = np.lexsort((c, r))  # forward CSR order: by row, then column
+    if not np.array_equal(fwd.indices, c[order_f]):
+        raise RoutingError("internal error: arc bookkeeping does not match the augmented graph")
+    weight = np.empty(len(r))
+    weight[order_f] = fwd.data
+    order = np.lexsort((r, c))  # reversed CSR: row = arc head
+    indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
+    np.add.at(indptr, c + 1, 1)
+    indptr = np.cumsum(indptr)
+    rev = sparse.csr_matrix((weight[order], r[order].astype(np.int32), indptr),
+                            shape=(graph.n_nodes, graph.n_nodes))
+    pos = np.empty(len(r), dtype=np.int64)
+    pos[order] = np.arange(len(r))
+    out = (weight, rev, pos)
+    graph._corridor_reverse = out  # type: ignore[attr-defined]
+    return out
+
+
+def _nearest(matrix: sparse.csr_matrix, dest_nodes: np.ndarray, origin_nodes: np.ndarray,
+             predecessors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One multi-source pass: time (s) and source node of every origin, optional predecessors."""
+    res = dijkstra(matrix, directed=True, indices=dest_nodes, min_only=True, return_predecessors=True)
+    dist, pred, src = res
+    ok = origin_nodes >= 0
+    t = np.full(len(origin_nodes), np.inf)
+    s = np.full(len(origin_nodes), -1, dtype=np.int64)
+    t[ok] = dist[origin_nodes[ok]]
+    s[ok] = src[origin_nodes[ok]]
+    return t, s, (pred if predecessors else None)
+
+
+# ============================================================================ routing core
+@dataclass
+class _Routing:
+    """Everything one corridor analysis needs, computed once (graph, nodes, base pass, paths)."""
+
+    network: RoadNetwork
+    graph: AugmentedGraph
+    origins: gpd.GeoDataFrame
+    origin_ids: np.ndarray
+    population: np.ndarray
+    origin_nodes: np.ndarray
+    dest_nodes: np.ndarray
+    dest_ids: np.ndarray
+    dest_tiers: np.ndarray
+    time_s: np.ndarray
+    dest_pos: np.ndarray
+    pred: np.ndarray
+    pieces: pd.DataFrame  # one row per arc of every path: path, seq, arc, edge, f0, f1, length_m, time_s
+    path_of_origin: np.ndarray  # origin position -> path position (-1 when unreachable)
+
+
+def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[str, gpd.GeoDataFrame],
+           only_class: str | Sequence[str] | None, id_col: str | None, population_col: str,
+           class_col: str, dest_id_col: str | None, max_snap_m: float,
+           walk_kph: float | None) -> _Routing:
+    _check_inputs(localities, targets, population_col, class_col)
+    if only_class is None:
+        sel = np.ones(len(localities), dtype=bool)
+    else:
+        classes = [only_class] if isinstance(only_class, str) else list(only_class)
+        sel = localities[class_col].astype(str).isin(classes).to_numpy()
+    origins = localities.loc[sel]
+    ids_all = _origin_ids(localities, id_col)
+    pop = pd.to_numeric(origins[population_col], errors="coerce")
+    if pop.notna().sum() < len(pop) - int(origins[population_col].isna().sum()):
+        raise ColumnError(f"population column '{population_col}' holds non-numeric values")
+    if (pop < 0).any():
+        raise ColumnError(f"population column '{population_col}' holds negative values")
+    population = pop.fillna(0.0).to_numpy(dtype=float)
+    log.info("%d of %d localities selected as corridor origins (%s in %s)", len(origins), len(localities),
+             only_class, class_col)
+    tier_items = [(name, d) for name, d in targets.items()]
+    graph, osn, _tsn = prepare_graph(network, origins, dict(tier_items), max_snap_m, walk_kph)
+    origin_nodes = graph.offroad_node[graph.group(0)] if len(origins) else np.empty(0, dtype=np.int64)
+    dn, di, dt = [], [], []
+    for k, (name, dests) in enumerate(tier_items, start=1):
+        nodes = graph.offroad_node[graph.group(k)]
+        ids = ids_of(dests, dest_id_col).to_numpy()
+        ok = nodes >= 0
+        dn.append(nodes[ok])
+        di.append(ids[ok])
+        dt.append(np.full(int(ok.sum()), name, dtype=object))
+    dest_nodes = np.concatenate(dn).astype(np.int64) if dn else np.empty(0, dtype=np.int64)
+    if len(dest_nodes) == 0:
+        raise RoutingError(f"no target of tiers {', '.join(targets)} is within {max_snap_m:.0f} m of a road")
+    dest_ids = np.concatenate(di)
+    dest_tiers = np.concatenate(dt)
+    _w, rev, _pos = _canonical_reverse(graph)
+    time_s, src, pred = _nearest(rev, dest_nodes, origin_nodes, predecessors=True)
+    assert pred is not None
+    # several destinations may share a node (same point): the first one listed wins
+    first = pd.Series(np.arange(len(dest_nodes)), index=dest_nodes)
+    first = first[~first.index.duplicated()]
+    dest_pos = np.full(len(origin_nodes), -1, dtype=np.int64)
+    has = src >= 0
+    dest_pos[has] = first.reindex(src[has]).to_numpy()
+    n_un = int((~np.isfinite(time_s)).sum())
+    if n_un:
+        log.warning("%d of %d corridor origins reach no target (too far from a road or disconnected)",
+                    n_un, len(origin_nodes))
+    pieces, path_of_origin = _trace_paths(network, graph, pred, origin_nodes, np.isfinite(time_s))
+    return _Routing(network, graph, origins, ids_all[sel], population, origin_nodes, dest_nodes, dest_ids,
+                    dest_tiers, time_s, dest_pos, pred, pieces, path_of_origin)
+
+
+def _trace_paths(network: RoadNetwork, graph: AugmentedGraph, pred: np.ndarray, origin_nodes: np.ndarray,
+                 reachable: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Arcs of the path of every reachable origin, in travel order (vectorised arc lookup)."""
+    pl = pred.tolist()
+    path_of_origin = np.full(len(origin_nodes), -1, dtype=np.int64)
+    heads: list[int] = []
+    tails: list[int] = []
+    owner: list[int] = []
+    n_paths = 0
+    for i in np.flatnonzero(reachable):
+        node = int(origin_nodes[i])
+        path_of_origin[i] = n_paths
+        nxt = pl[node]
+        guard = 0
+        while nxt >= 0:
+            tails.append(node)
+            heads.append(nxt)
+            node = nxt
+            nxt = pl[node]
+            guard += 1
+            if guard > graph.n_nodes:
+                raise RoutingError("internal error: cycle in the predecessor tree")
+        owner.append(guard)
+        n_paths += 1
+    lengths = np.asarray(owner, dtype=np.int64)
+    path = np.repeat(np.arange(n_paths), lengths)
+    seq = np.arange(len(path)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    t = np.asarray(tails, dtype=np.int64)
+    h = np.asarray(heads, dtype=np.int64)
+    keys = graph.arc_rows * graph.n_nodes + graph.arc_cols
+    korder = np.argsort(keys)
+    want = t * graph.n_nodes + h
+    at = np.searchsorted(keys[korder], want)
+    if len(want) and (at.max() >= len(keys) or not np.array_equal(keys[korder][at], want)):
+        raise RoutingError("internal error: a path step is not an arc of the augmented graph")
+    arc = korder[at]
+    weight, _rev, _pos = _canonical_reverse(graph)
+    edge = graph.arc_edge[arc]
+    f0 = graph.arc_f0[arc]
+    f1 = graph.arc_f1[arc]
+    elen = network.edges["length_m"].to_numpy(dtype=float)
+    length = np.where(edge >= 0, (f1 - f0) * elen[np.maximum(edge, 0)], 0.0)
+    pieces = pd.DataFrame({"path": path, "seq": seq, "tail": t, "head": h, "arc": arc, "edge": edge,
+                           "f0": f0, "f1": f1, "length_m": length, "time_s": weight[arc]})
+    return pieces, path_of_origin
+
+
+def _path_geometries(network: RoadNetwork, graph: AugmentedGraph, pieces: pd.DataFrame,
+                     n_paths: int, start_xy: np.ndarray, end_xy: np.ndarray) -> np.ndarray:
+    """One LineString (EPSG:4326) per path from the road pieces it uses; a straight off-road
+    line between its ends when it uses no road."""
+    road = pieces[pieces["edge"] >= 0]
+    e = road["edge"].to_numpy()
+    f0 = road["f0"].to_numpy()
+    f1 = road["f1"].to_numpy()
+    geoms = network.edge_geometry[e].copy()
+    partial = np.flatnonzero((f0 > 0) | (f1 < 1))
+    if len(partial):
+        # fractions are of the metric length: cut in the metric CRS, then back to lon/lat
+        metric = network.edge_geometry_metric()[e[partial]]
+        cut = np.array([shapely.ops.substring(g, float(a), float(b), normalized=True)
+                        for g, a, b in zip(metric, f0[partial], f1[partial], strict=True)], dtype=object)
+        back = Transformer.from_crs(network.crs, 4326, always_xy=True)
+        geoms[partial] = shapely.transform(cut, lambda c: np.column_stack(back.transform(c[:, 0], c[:, 1])))
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    pid = road["path"].to_numpy()[idx]
+    keep = np.ones(len(coords), dtype=bool)
+    if len(coords):
+        keep[1:] = ~((pid[1:] == pid[:-1]) & np.all(coords[1:] == coords[:-1], axis=1))
+    coords, pid = coords[keep], pid[keep]
+    counts = np.bincount(pid, minlength=n_paths)
+    out = np.empty(n_paths, dtype=object)
+    good = counts >= 2
+    if len(coords):
+        mask = good[pid]
+        remap = np.cumsum(good) - 1
+        lines = shapely.linestrings(coords[mask], indices=remap[pid[mask]])
+        out[np.flatnonzero(good)] = lines
+    for k in np.flatnonzero(~good):
+        out[k] = shapely.LineString([start_xy[k], end_xy[k]])
+    return out
+
+
+def _corridor_frame(r: _Routing) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
+    net = r.network
+    reach = np.flatnonzero(r.path_of_origin >= 0)
+    n_paths = len(reach)
+    pieces = r.pieces
+    flag = is_unpaved_or_low(net.edges)
+    road = pieces["edge"].to_numpy() >= 0
+    plen = pieces["length_m"].to_numpy()
+    ppath = pieces["path"].to_numpy()
+    length = np.bincount(ppath, weights=plen, minlength=n_paths)
+    bad = np.bincount(ppath, weights=np.where(road, plen * flag[np.maximum(pieces["edge"].to_numpy(), 0)], 0.0),
+                      minlength=n_paths)
+    seg = net.edges["segment"].to_numpy()
+    road_p = pieces[road]
+    pairs = pd.DataFrame({"path": road_p["path"].to_numpy(), "seg": seg[road_p["edge"].to_numpy()]})
+    n_pieces = pairs.drop_duplicates().groupby("path").size().reindex(range(n_paths), fill_value=0).to_numpy()
+    g = r.graph
+    snaps = g.snaps
+    on_o = np.arange(len(r.origin_nodes))[reach]  # origin positions in snap group 0
+    dpos = r.dest_pos[reach]
+    # snap rows of the destinations: offroad node -> global point index
+    node_to_point = pd.Series(np.arange(len(g.offroad_node)), index=g.offroad_node)
+    node_to_point = node_to_point[node_to_point.index >= 0]
+    d_point = node_to_point.reindex(r.dest_nodes[dpos]).to_numpy()
+    offroad_m = snaps.snap_dist_m[on_o] + snaps.snap_dist_m[d_point]
+    start = np.column_stack([snaps.snapped_lon[on_o], snaps.snapped_lat[on_o]])
+    end = np.column_stack([snaps.snapped_lon[d_point], snaps.snapped_lat[d_point]])
+    geoms = _path_geometries(net, g, pieces, n_paths, start, end)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(length > 0, bad / np.where(length > 0, length, 1.0), np.nan)
+    data: dict[str, Any] = {
+        "origin_id": r.origin_ids[reach],
+        "target_id": r.dest_ids[dpos],
+        "target_tier": r.dest_tiers[dpos],
+        "travel_time_min": r.time_s[reach] / 60.0,
+        "length_km": length / 1000.0,
+        "unpaved_share": share,
+        "population_served": r.population[reach],
+        "n_road_pieces": n_pieces,
+        "offroad_km": offroad_m / 1000.0,
+    }
+    return gpd.GeoDataFrame(data, geometry=list(geoms) if n_paths else [], crs=4326)
+
+
+# ============================================================================ public API
+def suggest_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
+                      targets: Mapping[str, gpd.GeoDataFrame], only_class: str | Sequence[str] | None = "MRA",
+                      *, id_col: str | None = None, population_col: str = "population",
+                      class_col: str = "area_class", dest_id_col: str | None = None,
+                      max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None,
+                      ) -> gpd.GeoDataFrame:
+    """Least-time path from every MRA locality (or area) to its nearest target.
+
+    Parameters
+    ----------
+    network
+        A built :class:`~territorial_gis.network.RoadNetwork`.
+    classified_localities
+        Localities or areas (points or polygons, any CRS) with ``area_class`` (``class_col``)
+        and ``population`` (``population_col``), e.g. from
+        :func:`territorial_gis.classify.classify_areas`. Polygons route from their
+        representative point.
+    targets
+        Tier name -> destinations GeoDataFrame (ids in ``dest_id``/``place_id``/``id`` or
+        ``dest_id_col``). The nearest target among all tiers is used (one pass over them all).
+    only_class
+        Class(es) of ``class_col`` routed (default ``"MRA"``); None routes every row.
+    id_col
+        Origin id column (default the first of ``locality_id``, ``place_id``, ``area_id``, ``id``,
+        else the index).
+    max_snap_m, walk_kph
+        Snapping distance and off-road walking speed, as in
+        :func:`territorial_gis.access.travel_times_to_nearest`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One line (EPSG:4326, along the roads, origin to target) per reachable origin:
+        ``origin_id``, ``target_id``, ``target_tier``, ``travel_time_min`` (off-road legs
+        included; equal to the access table's ``travel_time_<target_tier>_min``),
+        ``length_km`` (on-road length), ``unpaved_share`` (share of ``length_km`` on unpaved or
+        low-class roads, see :func:`is_unpaved_or_low`), ``population_served`` (the origin's
+        population), ``n_road_pieces``, ``offroad_km`` (both snapping legs), and
+        ``edge_rows`` (network edge rows of the path in travel order, for
+        :func:`corridor_segments`; drop it before writing files).
+        Origins that reach no target are left out (logged).
+    """
+    r = _route(network, classified_localities, targets, only_class, id_col, population_col, class_col,
+               dest_id_col, max_snap_m, walk_kph)
+    return _corridors_with_edges(r)
+
+
+def _corridors_with_edges(r: _Routing) -> gpd.GeoDataFrame:
+    gdf = _corridor_frame(r)
+    # road pieces of positive length (zero-length arcs join points snapped to the same spot)
+    road = r.pieces[(r.pieces["edge"] >= 0) & (r.pieces["f1"] > r.pieces["f0"])]
+    e = road["edge"].to_numpy()
+    p = road["path"].to_numpy()
+    keep = np.ones(len(e), dtype=bool)  # an edge split by other points appears once
+    if len(e):
+        keep[1:] = ~((p[1:] == p[:-1]) & (e[1:] == e[:-1]))
+    e, p = e[keep], p[keep]
+    bounds = np.searchsorted(p, np.arange(len(gdf) + 1))
+    gdf["edge_rows"] = [e[bounds[k]:bounds[k + 1]] for k in range(len(gdf))]
+    return gdf
+
+
+def _segment_table(network: RoadNetwork, corridors: pd.DataFrame) -> pd.DataFrame:
+    """(path, seq, segment, edge) of every road piece on every corridor, in travel order."""
+    if "edge_rows" not in corridors:
+        raise ColumnError("corridors lack the 'edge_rows' column (use the output of suggest_corridors)")
+    rows = list(corridors["edge_rows"])
+    lengths = np.fromiter((len(x) for x in rows), dtype=np.int64, count=len(rows))
+    edge = (np.concatenate([np.asarray(x, dtype=np.int64) for x in rows]) if len(rows)
+            else np.empty(0, dtype=np.int64))
+    if len(edge) and (edge.min() < 0 or edge.max() >= network.n_edges):
+        raise ColumnError("corridor edge rows do not belong to this network")
+    path = np.repeat(np.arange(len(rows)), lengths)
+    seg = network.edges["segment"].to_numpy()[edge]
+    df = pd.DataFrame({"path": path, "edge": edge, "segment": seg})
+    df = df.drop_duplicates(["path", "segment"], keep="first").reset_index(drop=True)
+    df["seq"] = df.groupby("path").cumcount()
+    return df
+
+
+def corridor_segments(network: RoadNetwork, corridors: gpd.GeoDataFrame, level: str = "stretch",
+                      population_col: str = "population_served") -> gpd.GeoDataFrame:
+    """Overlay corridors on the network and aggregate the population they serve.
+
+    Parameters
+    ----------
+    network
+        The network the corridors were computed on.
+    corridors
+        Output of :func:`suggest_corridors` (needs ``edge_rows`` and ``population_served``).
+    level
+        ``"edge"``: one row per road piece (both directions of a two-way road are one piece)
+        used by at least one corridor. ``"stretch"``: consecutive road pieces used by the
+        same set of corridors, of the same ``highway`` class and the same unpaved/low-class
+        status, merged into one line.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Lines (EPSG:4326) with ``stretch_id``, ``population_served`` (sum over the corridors
+        crossing it), ``n_localities`` (number of corridors crossing it), ``highway``,
+        ``surface`` (the dominant value by length; ``unknown`` when untagged),
+        ``unpaved_share``, ``length_km``, ``speed_kph`` (length / time), ``travel_time_min``
+        and ``segment_ids`` (road pieces, in travel order); at edge level also ``segment``
+        and ``edge_row`` (the directed edge travelled).
+    """
+    import geopandas as gpd
+
+    if level not in ("edge", "stretch"):
+        raise ConfigError(f"level must be 'edge' or 'stretch', got {level!r}")
+    if population_col not in corridors:
+        raise ColumnError(f"corridors lack the '{population_col}' column")
+    tab = _segment_table(network, corridors)
+    edges = network.edges
+    flag = is_unpaved_or_low(edges)
+    pop = pd.to_numeric(corridors[population_col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    # set of corridors of each road piece, as two 64-bit hashes (collisions are negligible)
+    rng = np.random.default_rng(20240607)
+    h1 = rng.integers(0, 2**63 - 1, size=len(corridors), dtype=np.int64)
+    h2 = rng.integers(0, 2**63 - 1, size=len(corridors), dtype=np.int64)
+    by_seg = tab.sort_values(["segment", "path"], kind="stable")
+    sg = by_seg["segment"].to_numpy()
+    start = np.flatnonzero(np.r_[True, sg[1:] != sg[:-1]]) if len(sg) else np.empty(0, dtype=np.int64)
+    pth = by_seg["path"].to_numpy()
+    agg = pd.DataFrame({
+        "segment": sg[start] if len(sg) else np.empty(0, dtype=np.int64),
+        "population_served": np.add.reduceat(pop[pth], start) if len(sg) else np.empty(0),
+        "n_localities": np.diff(np.r_[start, len(sg)]) if len(sg) else np.empty(0, dtype=np.int64),
+        "k1": np.bitwise_xor.reduceat(h1[pth], start) if len(sg) else np.empty(0, dtype=np.int64),
+        "k2": np.bitwise_xor.reduceat(h2[pth], start) if len(sg) else np.empty(0, dtype=np.int64),
+        "first_path": pth[start] if len(sg) else np.empty(0, dtype=np.int64),
+    }).set_index("segment")
+    tab = tab.join(agg, on="segment")
+    e = tab["edge"].to_numpy()
+    hw = edges["highway"].astype(str).to_numpy()[e] if "highway" in edges else np.full(len(e), "")
+    fl = flag[e]
+    same = np.zeros(len(tab), dtype=bool)
+    if len(tab):
+        p = tab["path"].to_numpy()
+        same[1:] = ((p[1:] == p[:-1]) & (tab["k1"].to_numpy()[1:] == tab["k1"].to_numpy()[:-1])
+                    & (tab["k2"].to_numpy()[1:] == tab["k2"].to_numpy()[:-1])
+                    & (hw[1:] == hw[:-1]) & (fl[1:] == fl[:-1]))
+    tab["run"] = np.cumsum(~same) - 1
+    canon = tab[tab["path"].to_numpy() == tab["first_path"].to_numpy()].copy()
+    # stretch ids numbered in order of first appearance
+    canon["stretch_id"] = pd.factorize(canon["run"])[0]
+    canon = canon.sort_values(["stretch_id", "seq"], kind="stable")
+    length_m = edges["length_m"].to_numpy(dtype=float)
+    time_s = edges["travel_time_s"].to_numpy(dtype=float)
+    surface = (edges["surface"].astype(object).where(edges["surface"].notna(), "unknown").astype(str).to_numpy()
+               if "surface" in edges else np.full(len(edges), "unknown"))
+    ce = canon["edge"].to_numpy()
+    seg_rows = pd.DataFrame({
+        "stretch_id": canon["stretch_id"].to_numpy(),
+        "segment": canon["segment"].to_numpy(),
+        "edge_row": ce,
+        "population_served": canon["population_served"].to_numpy(),
+        "n_localities": canon["n_localities"].to_numpy(),
+        "highway": hw[np.asarray(canon.index)] if len(canon) else np.empty(0, dtype=object),
+        "surface": surface[ce],
+        "unpaved": flag[ce],
+        "length_km": length_m[ce] / 1000.0,
+        "travel_time_min": time_s[ce] / 60.0,
+    })
+    with np.errstate(invalid="ignore", divide="ignore"):
+        seg_rows["speed_kph"] = seg_rows["length_km"] / (seg_rows["travel_time_min"] / 60.0)
+    if level == "edge":
+        seg_rows["unpaved_share"] = seg_rows.pop("unpaved").astype(float)
+        seg_rows["segment_ids"] = [np.array([s]) for s in seg_rows["segment"]]
+        return gpd.GeoDataFrame(seg_rows, geometry=list(network.edge_geometry[ce]), crs=4326)
+    grp = seg_rows.groupby("stretch_id", sort=True)
+    lens = grp["length_km"].sum()
+    tt = grp["travel_time_min"].sum()
+    seg_rows["bad_km"] = seg_rows["length_km"] * seg_rows["unpaved"]
+    surf = (seg_rows.groupby(["stretch_id", "surface"])["length_km"].sum().reset_index()
+            .sort_values(["stretch_id", "length_km"], ascending=[True, False], kind="stable")
+            .drop_duplicates("stretch_id").set_index("stretch_id")["surface"])
+    out = pd.DataFrame({
+        "stretch_id": lens.index.to_numpy(),
+        "population_served": grp["population_served"].first().to_numpy(),
+        "n_localities": grp["n_localities"].first().to_numpy(),
+        "highway": grp["highway"].first().to_numpy(),
+        "surface": surf.reindex(lens.index).to_numpy(),
+        "unpaved_share": (grp["bad_km"].sum() / lens.where(lens > 0)).to_numpy(),
+        "length_km": lens.to_numpy(),
+        "travel_time_min": tt.to_numpy(),
+        "n_segments": grp.size().to_numpy(),
+    })
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["speed_kph"] = out["length_km"] / (out["travel_time_min"] / 60.0)
+    bounds = np.r_[0, np.cumsum(out["n_segments"].to_numpy())]
+    segs = seg_rows["segment"].to_numpy()
+    out["segment_ids"] = [segs[bounds[k]:bounds[k + 1]] for k in range(len(out))]
+    geoms = _merge_lines(network.edge_geometry[seg_rows["edge_row"].to_numpy()], bounds)
+    return gpd.GeoDataFrame(out, geometry=list(geoms), crs=4326)
+
+
+def _merge_lines(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Concatenate consecutive edge lines of each group into one LineString."""
+    out = np.empty(len(bounds) - 1, dtype=object)
+    if len(geoms) == 0:
+        return out
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    group = np.searchsorted(bounds, idx, side="right") - 1
+    keep = np.ones(len(coords), dtype=bool)
+    keep[1:] = ~((group[1:] == group[:-1]) & np.all(coords[1:] == coords[:-1], axis=1))
+    coords, group = coords[keep], group[keep]
+    counts = np.bincount(group, minlength=len(out))
+    ok = counts >= 2
+    lines = shapely.linestrings(coords[ok[group]], indices=(np.cumsum(ok) - 1)[group[ok[group]]])
+    out[np.flatnonzero(ok)] = lines
+    for k in np.flatnonzero(~ok):  # degenerate (zero-length) pieces
+        out[k] = geoms[bounds[k]]
+    return out
+
+
+# ============================================================================ upgrades
+def _upgrade_profile(network: RoadNetwork, profile: Profile | str | os.PathLike[str] | None) -> Profile:
+    if profile is not None:
+        return load_profile(profile)
+    src = network.meta.get("profile")
+    if isinstance(src, str) and os.path.isfile(src):
+        return load_profile(src)
+    mode = network.meta.get("mode", "drive")
+    return load_profile(None, mode=mode if mode in ("drive", "walk") else "drive")
+
+
+def _candidate_segments(candidates: Any) -> tuple[list[Any], list[np.ndarray]]:
+    """Candidate ids and their road-piece (segment) ids from a DataFrame or a mapping."""
+    if isinstance(candidates, pd.DataFrame):
+        if "segment_ids" not in candidates:
+            raise ColumnError("candidates need a 'segment_ids' column (road piece ids), as in the output "
+                              "of corridor_segments")
+        ids = (list(candidates["stretch_id"]) if "stretch_id" in candidates else list(candidates.index))
+        segs = [np.atleast_1d(np.asarray(s, dtype=np.int64)) for s in candidates["segment_ids"]]
+        return ids, segs
+    if isinstance(candidates, Mapping):
+        return list(candidates), [np.atleast_1d(np.asarray(v, dtype=np.int64)) for v in candidates.values()]
+    raise ConfigError("candidates must be a DataFrame with 'segment_ids' or a mapping id -> segment ids")
+
+
+@dataclass
+class CorridorAnalysis:
+    """Corridors, their stretches and the upgrade ranking from one routing graph."""
+
+    corridors: gpd.GeoDataFrame
+    segments: gpd.GeoDataFrame
+    upgrades: gpd.GeoDataFrame
+
+
+def analyze_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
+                      targets: Mapping[str, gpd.GeoDataFrame], only_class: str | Sequence[str] | None = "MRA",
+                      *, candidates: Any = None, upgrade_to: str | None = "secondary", top: int = 20,
+                      n_candidates: int = DEFAULT_CANDIDATES, profile: Profile | str | None = None,
+                      id_col: str | None = None, population_col: str = "population",
+                      class_col: str = "area_class", dest_id_col: str | None = None,
+                      max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None,
+                      ) -> CorridorAnalysis:
+    """:func:`suggest_corridors`, :func:`corridor_segments` and :func:`rank_upgrades` sharing one
+    augmented graph and one base pass. ``upgrade_to=None`` skips the ranking (empty table)."""
+    prof = None
+    if upgrade_to is not None:
+        prof = _upgrade_profile(network, profile)
+        _upgrade_speed(prof, upgrade_to)
+    r = _route(network, classified_localities, targets, only_class, id_col, population_col, class_col,
+               dest_id_col, max_snap_m, walk_kph)
+    corridors = _corridors_with_edges(r)
+    stretches = corridor_segments(network, corridors, level="stretch")
+    if upgrade_to is None or prof is None:
+        upgrades = _empty_upgrades()
+    else:
+        upgrades = _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
+    return CorridorAnalysis(corridors, stretches, upgrades)
+
+
+def _upgrade_speed(profile: Profile, upgrade_to: str) -> float:
+    if upgrade_to not in profile.highway_speed_kph:
+        raise ConfigError(f"upgrade class '{upgrade_to}' is not in the speed profile {profile.source}; "
+                          f"classes: {', '.join(sorted(profile.highway_speed_kph))}")
+    speed = float(profile.highway_speed_kph[upgrade_to])
+    if speed <= 0:
+        raise ConfigError(f"upgrade class '{upgrade_to}' has speed {speed} km/h in {profile.source}")
+    return speed
+
+
+UPGRADE_COLUMNS = ["rank", "stretch_id", "highway", "surface", "unpaved_share", "length_km", "speed_kph",
+                   "upgrade_to", "upgrade_speed_kph", "population_served", "n_localities",
+                   "person_min_saved", "person_min_saved_per_km", "population_affected",
+                   "n_localities_affected", "mean_before_min", "mean_after_min", "max_saved_min",
+                   "n_targets_changed"]
+
+
+def _empty_upgrades() -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame({c: [] for c in UPGRADE_COLUMNS}, geometry=[], crs=4326)
+
+
+def rank_upgrades(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
+                  targets: Mapping[str, gpd.GeoDataFrame], candidates: Any = None,
+                  upgrade_to: str = "secondary", top: int = 20, *, n_candidates: int = DEFAULT_CANDIDATES,
+                  only_class: str | Sequence[str] | None = "MRA", profile: Profile | str | None = None,
+                  id_col: str | None = None, population_col: str = "population",
+                  class_col: str = "area_class", dest_id_col: str | None = None,
+                  max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None) -> gpd.GeoDataFrame:
+    """Rank road stretches by the travel time an upgrade would save MRA people, by re-routing.
+
+    For each candidate stretch, the arcs of its road pieces (both directions, including the
+    parts split at snapped points) get the travel time at ``max(current speed, speed of
+    upgrade_to)``; one multi-source shortest-path pass from all targets over this modified
+    copy of the graph gives every origin's new time to its nearest target (alternative routes
+    and other targets are picked up), compared with the unmodified pass.
+
+    Parameters
+    ----------
+    candidates
+        None: the stretches of :func:`corridor_segments` with at least one road piece slower
+        than the upgrade class (unpaved, low-class or slow roads on corridors), the
+        ``n_candidates`` with the most population served. Otherwise a DataFrame with a
+        ``segment_ids`` column (road piece ids; ``stretch_id`` or the index names them) or a
+        mapping ``id -> segment ids``; all are evaluated.
+    upgrade_to
+        A highway class of the speed ``profile`` (default: the network's profile, else the
+        shipped drive profile).
+    top
+        Rows returned (best first).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``rank``, ``stretch_id``, ``highway``, ``surface``, ``unpaved_share``, ``length_km``,
+        ``speed_kph``, ``upgrade_to``, ``upgrade_speed_kph``, ``population_served`` (MRA
+        population whose corridor uses it), ``n_localities``, ``person_min_saved``
+        (sum over origins of population x minutes saved), ``person_min_saved_per_km`` (the
+        ranking key), ``population_affected`` / ``n_localities_affected`` (origins whose time
+        drops), ``mean_before_min`` / ``mean_after_min`` (population-weighted mean time of the
+        affected origins; the plain mean when they have no population), ``max_saved_min``,
+        ``n_targets_changed`` and the stretch geometry (EPSG:4326).
+    """
+    prof = _upgrade_profile(network, profile)
+    _upgrade_speed(prof, upgrade_to)
+    r = _route(network, classified_localities, targets, only_class, id_col, population_col, class_col,
+               dest_id_col, max_snap_m, walk_kph)
+    stretches = corridor_segments(network, _corridors_with_edges(r), level="stretch")
+    return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
+
+
+def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Profile, upgrade_to: str,
+          top: int, n_candidates: int) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
+    if top < 1 or n_candidates < 1:
+        raise ConfigError(f"top and n_candidates must be at least 1 (got {top}, {n_candidates})")
+    v_up = _upgrade_speed(profile, upgrade_to)
+    net = r.network
+    edges = net.edges
+    seg = edges["segment"].to_numpy()
+    speed = edges["speed_kph"].to_numpy(dtype=float)
+    if candidates is None:
+        slow_seg = np.unique(seg[speed < v_up])
+        has_slow = np.array([np.isin(s, slow_seg).any() for s in stretches["segment_ids"]], dtype=bool)
+        pool = stretches[has_slow].sort_values(["population_served", "length_km"], ascending=[False, False],
+                                               kind="stable").head(n_candidates)
+        cand_ids, cand_segs = _candidate_segments(pool)
+        info = pool.set_index("stretch_id")
+    else:
+        cand_ids, cand_segs = _candidate_segments(candidates)
+        info = _describe_candidates(net, cand_ids, cand_segs, stretches)
+    if not cand_ids:
+        log.info("no candidate stretch to upgrade")
+        return _empty_upgrades()
+    g = r.graph
+    weight, rev, pos = _canonical_reverse(g)
+    arc_edge = g.arc_edge
+    elen = edges["length_m"].to_numpy(dtype=float)
+    # parallel edges dropped by the graph (same node pair): map them onto the kept arc
+    in_arcs = np.zeros(net.n_edges, dtype=bool)
+    in_arcs[arc_edge[arc_edge >= 0]] = True
+    key_sorted = None
+    # directed edges of each road piece
+    e_order = np.argsort(seg, kind="stable")
+    seg_sorted = seg[e_order]
+    arc_order = np.argsort(arc_edge, kind="stable")
+    arc_edge_sorted = arc_edge[arc_order]
+    origin_nodes = r.origin_nodes
+    base_t, base_src, _ = _nearest(rev, r.dest_nodes, origin_nodes, predecessors=False)
+    pop = r.population
+    rows = []
+    for cid, segs in progress(list(zip(cand_ids, cand_segs, strict=True)), desc="re-routing upgrades"):
+        lo = np.searchsorted(seg_sorted, segs, side="left")
+        hi = np.searchsorted(seg_sorted, segs, side="right")
+        ed = np.unique(np.concatenate([e_order[a:b] for a, b in zip(lo, hi, strict=True)])) if len(segs) \
+            else np.empty(0, dtype=np.int64)
+        new_speed = np.maximum(speed[ed], v_up)
+        a_lo = np.searchsorted(arc_edge_sorted, ed, side="left")
+        a_hi = np.searchsorted(arc_edge_sorted, ed, side="right")
+        cnt = a_hi - a_lo
+        arcs = arc_order[np.repeat(a_lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+        sp_of_arc = np.repeat(new_speed, cnt)
+        data = rev.data.copy()
+        new_w = (g.arc_f1[arcs] - g.arc_f0[arcs]) * elen[arc_edge[arcs]] / (sp_of_arc / 3.6)
+        data[pos[arcs]] = np.minimum(weight[arcs], new_w)
+        missing = ed[~in_arcs[ed]]
+        if len(missing):
+            if key_sorted is None:
+                keys = g.arc_rows * g.n_nodes + g.arc_cols
+                korder = np.argsort(keys)
+                key_sorted = (keys[korder], korder)
+            want = net.edge_u[missing].astype(np.int64) * g.n_nodes + net.edge_v[missing]
+            at = np.searchsorted(key_sorted[0], want)
+            found = (at < len(key_sorted[0])) & (key_sorted[0][np.minimum(at, len(key_sorted[0]) - 1)] == want)
+            karcs = key_sorted[1][at[found]]
+            mw = elen[missing[found]] / (np.maximum(speed[missing[found]], v_up) / 3.6)
+            np.minimum.at(data, pos[karcs], mw)
+        mat = sparse.csr_matrix((data, rev.indices, rev.indptr), shape=rev.shape)
+        after_t, after_src, _ = _nearest(mat, r.dest_nodes, origin_nodes, predecessors=False)
+        ok = np.isfinite(base_t)
+        saved_s = np.zeros(len(base_t))
+        saved_s[ok] = np.maximum(base_t[ok] - after_t[ok], 0.0)
+        saved_s[saved_s < 1e-9] = 0.0
+        aff = saved_s > 0
+        w = pop[aff]
+        before_min = base_t[aff] / 60.0
+        after_min = after_t[aff] / 60.0
+        if aff.any():
+            wsum = float(w.sum())
+            mb = float((w * before_min).sum() / wsum) if wsum > 0 else float(before_min.mean())
+            ma = float((w * after_min).sum() / wsum) if wsum > 0 else float(after_min.mean())
+        else:
+            mb = ma = np.nan
+        rows.append({
+            "stretch_id": cid,
+            "person_min_saved": float((pop * saved_s).sum() / 60.0),
+            "population_affected": float(w.sum()),
+            "n_localities_affected": int(aff.sum()),
+            "mean_before_min": mb, "mean_after_min": ma,
+            "max_saved_min": float(saved_s.max() / 60.0) if len(saved_s) else 0.0,
+            "n_targets_changed": int((aff & (after_src != base_src)).sum()),
+        })
+    res = pd.DataFrame(rows).set_index("stretch_id")
+    cols = ["highway", "surface", "unpaved_share", "length_km", "speed_kph", "population_served", "n_localities"]
+    res = res.join(info[cols + ["geometry"]], how="left")
+    res["upgrade_to"] = upgrade_to
+    res["upgrade_speed_kph"] = v_up
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res["person_min_saved_per_km"] = np.where(res["length_km"] > 0,
+                                                  res["person_min_saved"] / res["length_km"], 0.0)
+    res = res.reset_index().sort_values(["person_min_saved_per_km", "person_min_saved"],
+                                        ascending=[False, False], kind="stable").head(top)
+    res["rank"] = np.arange(1, len(res) + 1)
+    out = gpd.GeoDataFrame(res[UPGRADE_COLUMNS].reset_index(drop=True), geometry=list(res["geometry"]), crs=4326)
+    log.info("re-routed %d candidate stretches (one multi-source pass each)", len(cand_ids))
+    return out
+
+
+def _describe_candidates(network: RoadNetwork, ids: list[Any], segs: list[np.ndarray],
+                         stretches: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Road attributes of user-given candidate stretches (class, surface, length, geometry)."""
+    edges = network.edges
+    seg = edges["segment"].to_numpy()
+    rev = edges["reversed"].to_numpy(dtype=bool)
+    # one representative directed edge per road piece (the forward copy when there is one)
+    order = np.lexsort((rev, seg))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = seg[order][1:] != seg[order][:-1]
+    rep = pd.Series(order[first], index=seg[order][first])
+    flag = is_unpaved_or_low(edges)
+    served = {}
+    for s, p, n in zip(stretches["segment_ids"], stretches["population_served"], stretches["n_localities"],
+                       strict=True):
+        for x in np.asarray(s).tolist():
+            served[x] = (p, n)
+    rows = []
+    for cid, ss in zip(ids, segs, strict=True):
+        unknown = [int(x) for x in ss if x not in rep.index]
+        if unknown:
+            raise ColumnError(f"candidate {cid!r}: road piece id(s) {unknown[:5]} are not in the network")
+        e = rep.loc[ss].to_numpy()
+        lk = edges["length_m"].to_numpy(dtype=float)[e] / 1000.0
+        tm = edges["travel_time_s"].to_numpy(dtype=float)[e] / 60.0
+        hw = edges["highway"].astype(str).to_numpy()[e]
+        sf = edges["surface"].astype(object).where(edges["surface"].notna(), "unknown").astype(str).to_numpy()[e]
+        tot = float(lk.sum())
+        pops = [served.get(int(x), (0.0, 0)) for x in ss]
+        rows.append({
+            "stretch_id": cid,
+            "highway": pd.Series(lk, index=hw).groupby(level=0).sum().idxmax(),
+            "surface": pd.Series(lk, index=sf).groupby(level=0).sum().idxmax(),
+            "unpaved_share": float((lk * flag[e]).sum() / tot) if tot > 0 else np.nan,
+            "length_km": tot,
+            "speed_kph": tot / (float(tm.sum()) / 60.0) if tm.sum() > 0 else np.nan,
+            "population_served": max(p for p, _ in pops),
+            "n_localities": max(n for _, n in pops),
+            "geometry": shapely.line_merge(shapely.multilinestrings(list(network.edge_geometry[e]))),
+        })
+    return pd.DataFrame(rows).set_index("stretch_id")
