@@ -267,6 +267,40 @@ def encode_geometry(geom: Any, precision: int = 6) -> Any:
     return None
 
 
+def _delta(coords: np.ndarray, scale: float) -> list[int]:
+    q = np.round(np.asarray(coords, float)[:, [1, 0]] * scale).astype(np.int64)  # [lat, lon]
+    if len(q) > 1:
+        q[1:] = np.diff(q, axis=0)
+    return [int(v) for v in q.ravel()]
+
+
+def encode_delta(geom: Any, precision: int = 6) -> list[Any] | None:
+    """Encode a (multi)line or (multi)polygon compactly for the browser.
+
+    Coordinates become integers (degrees x ``10**precision``), each vertex stored as the
+    difference to the previous one in a flat ``[lat0, lon0, dlat1, dlon1, ...]`` array. Lines
+    give a list of parts; polygons a list of polygons, each a list of rings. The JS runtime
+    (``tgisDec``) decodes them. Returns ``None`` for empty geometries and points.
+    """
+    if geom is None or geom.is_empty:
+        return None
+    scale = 10.0 ** precision
+    gt = geom.geom_type
+    if gt in ("LineString", "LinearRing"):
+        return [_delta(np.asarray(geom.coords), scale)]
+    if gt == "MultiLineString":
+        return [_delta(np.asarray(p.coords), scale) for p in geom.geoms if not p.is_empty]
+    if gt == "Polygon":
+        return [[_delta(np.asarray(geom.exterior.coords), scale)]
+                + [_delta(np.asarray(r.coords), scale) for r in geom.interiors]]
+    if gt == "MultiPolygon":
+        return [encode_delta(p, precision)[0] for p in geom.geoms if not p.is_empty]  # type: ignore[index]
+    if gt == "GeometryCollection":
+        parts = [g for g in geom.geoms if not g.is_empty and g.geom_type != "Point"]
+        return encode_delta(parts[0], precision) if parts else None
+    return None
+
+
 def _json_for_script(obj: Any) -> str:
     """JSON text safe to embed in a ``<script>`` element."""
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -380,6 +414,11 @@ function tgisPopup(d, r){
   }
   return h + '</table>';
 }
+function tgisDec(a, s){
+  var out = [], la = 0, lo = 0;
+  for (var i = 0; i < a.length; i += 2) { la += a[i]; lo += a[i + 1]; out.push([la / s, lo / s]); }
+  return out;
+}
 function tgisLayer(d){
   var g = L.featureGroup(), rows = d.rows;
   for (var i = 0; i < rows.length; i++) {
@@ -392,9 +431,10 @@ function tgisLayer(d){
         html: '<span style="color:' + s.fill + ';font-size:' + r[2] + 'px">' + s.symbol + '</span>',
         iconSize: [r[2], r[2]], iconAnchor: [r[2] / 2, r[2] / 2]})});
     } else if (d.kind === 'line') {
-      lyr = L.polyline(r[0], {color: s.color, weight: r[2], opacity: s.opacity, dashArray: s.dash});
+      lyr = L.polyline(r[0].map(function (p) { return tgisDec(p, d.scale); }), {color: s.color, weight: r[2], opacity: s.opacity, dashArray: s.dash});
     } else {
-      lyr = L.polygon(r[0], {color: s.color, weight: s.weight, fillColor: s.fill,
+      lyr = L.polygon(r[0].map(function (p) { return p.map(function (q) { return tgisDec(q, d.scale); }); }),
+                      {color: s.color, weight: s.weight, fillColor: s.fill,
                              fillOpacity: s.fillOpacity, opacity: s.opacity});
     }
     lyr._tgisRow = r;
@@ -443,13 +483,14 @@ class CompactLayer(Layer):
         """)
 
     def __init__(self, name: str, kind: str, rows: list[list[Any]], styles: list[dict[str, Any]],
-                 fields: Sequence[_Field] = (), titled: bool = False, show: bool = True) -> None:
+                 fields: Sequence[_Field] = (), titled: bool = False, show: bool = True,
+                 precision: int = 6) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "CompactLayer"
         self.kind = kind
         self.n_rows = len(rows)
         self.data_json = _json_for_script({
-            "name": name, "kind": kind, "titled": titled, "styles": styles,
+            "name": name, "kind": kind, "titled": titled, "styles": styles, "scale": 10 ** precision,
             "fields": [f.spec() for f in fields], "rows": rows})
 
 
@@ -529,7 +570,7 @@ def _locality_layer(gdf: gpd.GeoDataFrame, name: str, precision: int,
     rows: list[list[Any]] = []
     geoms = gdf.geometry.to_numpy()
     for i in range(len(gdf)):
-        g = encode_geometry(geoms[i], precision)
+        g = encode_geometry(geoms[i], precision) if is_point else encode_delta(geoms[i], precision)
         if g is None:
             continue
         key = keys[i]
@@ -557,7 +598,7 @@ def _locality_layer(gdf: gpd.GeoDataFrame, name: str, precision: int,
     fields[3 + len(tiers)].lookup = class_text.items
     fields[4 + len(tiers)].lookup = reasons.items
     kind = "circle" if is_point else "polygon"
-    return CompactLayer(name, kind, rows, styles, fields, titled=True)
+    return CompactLayer(name, kind, rows, styles, fields, titled=True, precision=precision)
 
 
 def _generic_fields(gdf: pd.DataFrame, preferred: Sequence[tuple[str, str, str]]
@@ -631,11 +672,20 @@ _CORRIDOR_FIELDS = (("origin_id", "From", "text"), ("target_id", "To", "text"),
                     ("length_km", "Length (km)", "num"), ("unpaved_share", "Unpaved", "pct"),
                     ("population_served", "Population served", "int"))
 
-_UPGRADE_FIELDS = (("rank", "Rank", "int"), ("name", "Road", "text"), ("highway", "Road class", "text"),
-                   ("surface", "Surface", "text"), ("length_km", "Length (km)", "num"),
-                   ("population_served", "Population served", "int"),
-                   ("time_saved_min", "Time saved", "min"), ("score", "Score", "num"),
+_UPGRADE_FIELDS = (("rank", "Rank", "int"), ("stretch_id", "Stretch", "text"), ("name", "Road", "text"),
+                   ("highway", "Road class", "text"), ("surface", "Surface", "text"),
+                   ("length_km", "Length (km)", "num"), ("speed_kph", "Speed now (km/h)", "num"),
+                   ("upgrade_to", "Upgrade to", "text"), ("population_served", "Population served", "int"),
+                   ("person_min_saved_per_km", "Person-minutes saved per km", "int"),
+                   ("max_saved_min", "Largest time saved", "min"), ("mean_before_min", "Mean time before", "min"),
+                   ("mean_after_min", "Mean time after", "min"), ("score", "Score", "num"),
                    ("benefit", "Benefit", "num"), ("cost", "Cost", "num"))
+
+_SEGMENT_FIELDS = (("stretch_id", "Stretch", "text"), ("name", "Road", "text"), ("highway", "Road class", "text"),
+                   ("surface", "Surface", "text"), ("length_km", "Length (km)", "num"),
+                   ("unpaved_share", "Unpaved or low class", "pct"),
+                   ("population_served", "MRA population served", "int"),
+                   ("n_localities", "Localities served", "int"))
 
 
 def select_top_upgrades(upgrades: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -659,11 +709,12 @@ def _line_layer(gdf: gpd.GeoDataFrame, name: str, widths: np.ndarray, style: dic
     if simplify_deg > 0:
         geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=False)
     for i in range(len(gdf)):
-        g = encode_geometry(geoms[i], precision)
+        g = encode_delta(geoms[i], precision)
         if g is None:
             continue
         rows.append([g, 0, float(widths[i])] + _row_values(gdf, i, cols, lookups))
-    return CompactLayer(name, "line", rows, [style], _finish_fields(cols, lookups), show=show)
+    return CompactLayer(name, "line", rows, [style], _finish_fields(cols, lookups), show=show,
+                        precision=precision)
 
 
 def _polygon_layer(gdf: gpd.GeoDataFrame, name: str, style_index: np.ndarray,
@@ -678,12 +729,12 @@ def _polygon_layer(gdf: gpd.GeoDataFrame, name: str, style_index: np.ndarray,
     if simplify_deg > 0:
         geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=True)
     for i in range(len(gdf)):
-        g = encode_geometry(geoms[i], precision)
+        g = encode_delta(geoms[i], precision)
         if g is None:
             continue
         rows.append([g, int(style_index[i]), 1] + _row_values(gdf, i, cols, lookups))
     return CompactLayer(name, "polygon", rows, styles, _finish_fields(cols, lookups), show=show,
-                        titled=titled)
+                        titled=titled, precision=precision)
 
 
 def find_time_column(gdf: pd.DataFrame) -> str:
@@ -779,7 +830,9 @@ def make_map(localities: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame | None
              territories: gpd.GeoDataFrame | None = None,
              isochrones: gpd.GeoDataFrame | None = None, title: str = "territorial-gis study",
              self_contained: bool = False, top_upgrades: int = 10, precision: int = 6,
-             tiles: str = "OpenStreetMap", surface_name: str | None = None) -> folium.Map:
+             tiles: str = "OpenStreetMap", surface_name: str | None = None,
+             segments: gpd.GeoDataFrame | None = None, max_corridors: int | None = 500,
+             simplify_m: float = 2.0) -> folium.Map:
     """Build an interactive map of a study.
 
     Parameters
@@ -810,6 +863,14 @@ def make_map(localities: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame | None
         Basemap (folium / xyzservices name); ``None`` for no basemap.
     surface_name
         Name of the surface layer in the layer control.
+    segments
+        Corridor stretches (lines with ``population_served``), drawn hidden at start.
+    max_corridors
+        Draw only this many corridors, those serving most population (``None``: all); every
+        corridor is a full path, so thousands of them would bloat the page. The stretches layer
+        still shows every road used.
+    simplify_m
+        Tolerance (metres) to simplify lines and polygons before writing them.
 
     Returns
     -------
@@ -827,7 +888,7 @@ def make_map(localities: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame | None
     m.add_child(_Runtime())
     legend: list[str] = []
     bounds = [loc.total_bounds]
-    simplify = 10 ** (-precision) * 5
+    simplify = max(simplify_m / 111_320.0, 10.0 ** (-precision))
 
     if isochrones is not None and len(isochrones):
         iso = _to_4326(isochrones, "isochrones")
@@ -877,14 +938,27 @@ def make_map(localities: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame | None
 
     if corridors is not None and len(corridors):
         cor = _to_4326(corridors, "corridors")
+        n_all = len(cor)
+        if max_corridors is not None and n_all > max_corridors and "population_served" in cor.columns:
+            cor = cor.sort_values("population_served", ascending=False, kind="stable").head(max_corridors)
+            logger.info("map: drawing the %d of %d corridors serving most population", max_corridors, n_all)
         widths = _widths(cor["population_served"]) if "population_served" in cor.columns \
             else np.full(len(cor), 3.0)
         m.add_child(_line_layer(cor, "Corridors", widths, {"color": CORRIDOR_COLOR, "opacity": 0.75},
                                 _CORRIDOR_FIELDS, precision, simplify))
         legend.append(f'<h4>Corridors</h4><div><span class="ln" style="border-top:2px solid {CORRIDOR_COLOR}">'
                       f'</span><span class="ln" style="border-top:8px solid {CORRIDOR_COLOR}"></span>'
-                      'width \u221d population served</div>')
+                      'width \u221d population served</div>'
+                      + (f'<div style="color:#555">top {len(cor):,} of {n_all:,} by population served</div>'
+                         if len(cor) < n_all else ""))
         bounds.append(cor.total_bounds)
+
+    if segments is not None and len(segments):
+        seg = _to_4326(segments, "segments")
+        widths = _widths(seg["population_served"], 1.0, 8.0) if "population_served" in seg.columns \
+            else np.full(len(seg), 2.0)
+        m.add_child(_line_layer(seg, "Corridor stretches", widths, {"color": "#08519c", "opacity": 0.7},
+                                _SEGMENT_FIELDS, precision, simplify, show=False))
 
     if upgrades is not None and len(upgrades) and isinstance(upgrades, gpd.GeoDataFrame):
         top = select_top_upgrades(_to_4326(upgrades, "upgrades"), top_upgrades)
@@ -1011,7 +1085,7 @@ def map_study(outputs_dir: str | os.PathLike[str], path: str | os.PathLike[str],
     upgrades = so.upgrades if isinstance(so.upgrades, gpd.GeoDataFrame) else None
     m = make_map(so.localities, so.destinations, so.corridors, upgrades, so.areas, so.hubs,
                  so.hinterlands, so.territories, iso, title=title, self_contained=self_contained,
-                 surface_name=surface_name)
+                 surface_name=surface_name, segments=so.segments)
     html = render_map(m, self_contained)
     with atomic_output(target, overwrite=overwrite) as tmp:
         tmp.write_text(html, encoding="utf-8")

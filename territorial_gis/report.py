@@ -227,6 +227,10 @@ def _frame_table(df: pd.DataFrame, max_rows: int = 50, css: str = "") -> Table:
 _CORRIDOR_COLS = ("origin_id", "target_id", "target_tier", "travel_time_min", "length_km",
                   "unpaved_share", "population_served")
 
+_UPGRADE_COLS = ("rank", "stretch_id", "name", "highway", "surface", "length_km", "upgrade_to",
+                 "population_served", "person_min_saved_per_km", "max_saved_min", "mean_before_min",
+                 "mean_after_min", "score", "benefit", "cost")
+
 
 def _no_geometry(df: pd.DataFrame) -> pd.DataFrame:
     geom = getattr(df, "_geometry_column_name", None)
@@ -349,7 +353,9 @@ def render_report(study: StudyOutputs, title: str | None = None,
     upgrade_table = None
     if study.upgrades is not None and len(study.upgrades):
         upg = select_top_upgrades(_no_geometry(study.upgrades), top_n)
-        upgrade_table = _frame_table(upg[list(upg.columns)[:10]], top_n, "upgrades")
+        cols = [c for c in _UPGRADE_COLS if c in upg.columns]
+        upgrade_table = _frame_table(upg[cols if len(cols) >= 3 else list(upg.columns)[:10]], top_n,
+                                     "upgrades")
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template_text = (resources.files("territorial_gis") / "templates" / "report.html.j2").read_text(

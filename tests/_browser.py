@@ -12,10 +12,10 @@ times, :func:`territorial_gis.maps.make_hex_surface`), classes and sensitivity
 The area is URBAN, so the classification uses URBAN-SCALE thresholds (12 / 15 min, slope 6 deg)
 instead of the rural defaults (1 h / 2 h, 9.1 deg) - only so the maps show every class.
 
-RENDERING STAND-INS, NOT ANALYSES (the corridor and hub stages are not in this tree yet):
-``corridors`` are straight lines from the most populated isolated cells to their nearest
-market, ``upgrades`` the first half of each, ``hubs`` two markets with convex-hull hinterlands
-and territories. They only exercise the map and report writers.
+Corridors, stretches and upgrades are real too (:mod:`territorial_gis.corridors`).
+RENDERING STAND-INS, NOT ANALYSES (the hub and territory stages are not in this tree yet):
+``hubs`` are two markets, their hinterlands and the territories convex hulls of the cells
+nearest to each. They only exercise the map and report writers.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def build_rendering_study(folder: Path) -> dict[str, Any]:
     """Write the Porto Alegre study outputs folder (see module docstring); return its frames."""
     from territorial_gis.access import travel_times_to_nearest
     from territorial_gis.classify import classify_areas, sensitivity_table, summarize_classes
+    from territorial_gis.corridors import corridor_segments, rank_upgrades, suggest_corridors
     from territorial_gis.maps import make_hex_surface
     from territorial_gis.network import build_network
 
@@ -85,31 +86,20 @@ def build_rendering_study(folder: Path) -> dict[str, Any]:
     hexes.dissolve("travel_time_min", as_index=False)[["travel_time_min", "geometry"]].to_file(
         folder / "isochrones.gpkg", layer="isochrones", engine="pyogrio")
 
-    # rendering stand-ins (see module docstring)
-    loc = classified
-    crs = utm_crs_for_bounds(tuple(loc.total_bounds))
-    isolated = loc[(loc["mra_type"].isin(["isolated", "both"])) & loc["travel_time_market_min"].notna()]
-    lines, rows = [], []
-    for _, r in isolated.nlargest(8, "population").iterrows():
-        target = dest[dest["dest_id"] == r["nearest_market_id"]].geometry.iloc[0]
-        lines.append(shapely.LineString([r.geometry, target]))
-        rows.append({"origin_id": r["locality_id"], "target_id": r["nearest_market_id"],
-                     "target_tier": "market", "travel_time_min": round(r["travel_time_market_min"], 2),
-                     "unpaved_share": 0.0})
-    cor = gpd.GeoDataFrame(rows, geometry=lines, crs=4326)
-    cor_m, loc_m = cor.to_crs(crs), loc.to_crs(crs)
-    cor["length_km"] = np.round(cor_m.length / 1000, 2)
-    cor["population_served"] = [int(loc_m[loc_m.distance(g) < 1000]["population"].sum())
-                                for g in cor_m.geometry]
+    cor = suggest_corridors(net, classified, tiers)
+    segs = corridor_segments(net, cor)
+    upg = rank_upgrades(net, classified, tiers, top=10, n_candidates=20)
+    cor = cor.drop(columns=["edge_rows"])
     cor.to_file(folder / "corridors.gpkg", layer="corridors", engine="pyogrio")
-    upg = gpd.GeoDataFrame(
-        {"origin_id": cor["origin_id"], "population_served": cor["population_served"],
-         "length_km": np.round(cor["length_km"] / 2, 2)},
-        geometry=[shapely.LineString([g.coords[0], g.interpolate(0.5, normalized=True)]) for g in cor.geometry],
-        crs=4326).sort_values("population_served", ascending=False).reset_index(drop=True)
-    upg["rank"] = np.arange(1, len(upg) + 1)
+    segs.drop(columns=["segment_ids"], errors="ignore").to_file(folder / "corridors.gpkg", layer="segments",
+                                                                engine="pyogrio")
     upg.to_file(folder / "corridors.gpkg", layer="upgrades", engine="pyogrio")
     pd.DataFrame(upg.drop(columns="geometry")).to_csv(folder / "upgrades.csv", index=False)
+
+    # rendering stand-ins for hubs, hinterlands and territories (see module docstring)
+    loc = classified
+    crs = utm_crs_for_bounds(tuple(loc.total_bounds))
+    loc_m = loc.to_crs(crs)
     hubs = dest[dest["dest_id"].isin(["public_market", "iguatemi_shopping_center"])].reset_index(drop=True)
     hubs = hubs.rename(columns={"dest_id": "hub_id"})[["hub_id", "name", "geometry"]]
     _, k = cKDTree(shapely.get_coordinates(hubs.to_crs(crs).geometry)).query(

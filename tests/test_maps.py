@@ -27,6 +27,7 @@ from territorial_gis.errors import ConfigError, CRSError, InputFileError, Output
 from territorial_gis.maps import (
     CLASS_STYLES,
     CompactLayer,
+    encode_delta,
     encode_geometry,
     format_class,
     load_study_outputs,
@@ -55,7 +56,7 @@ def outputs(study: dict[str, Any]):
 def study_map(outputs):
     return make_map(outputs.localities, outputs.destinations, outputs.corridors, outputs.upgrades,
                     outputs.areas, outputs.hubs, outputs.hinterlands, outputs.territories,
-                    outputs.isochrones, title="Porto Alegre rendering fixture")
+                    outputs.isochrones, title="Central Porto Alegre", segments=outputs.segments)
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +86,7 @@ def test_map_has_all_layers_controls_and_legend(study_map, outputs):
     html = render_map(study_map, self_contained=False)
     layers = _layers(study_map)
     assert set(layers) == {"Travel-time surface", "Territories", "Hub hinterlands", "Corridors",
-                           "Top 8 upgrade stretches", "Localities", "Destinations: employment centre",
+                           "Corridor stretches", "Top 10 upgrade stretches", "Localities", "Destinations: employment centre",
                            "Destinations: market", "Hubs"}
     assert len(layers["Localities"]["rows"]) == len(outputs.localities)
     assert len(layers["Destinations: market"]["rows"]) == 15
@@ -129,11 +130,43 @@ def test_unreachable_localities_show_reason(study_map, outputs):
     assert loc["fields"][3]["lookup"][-r[6] - 1] == "unreachable (too_far_from_road)"
 
 
-def test_html_is_compact(study_map):
+def test_html_is_compact(study_map, outputs):
     html = render_map(study_map, self_contained=False)
     data = "".join(m.group(0) for m in re.finditer(r"tgisLayer\(\{.*?\}\);", html, re.S))
     assert not re.search(r"\d\.\d{7,}", data), "coordinates must be rounded to 6 decimals"
-    assert len(html) < 250_000  # 1,227 localities and all layers
+    assert len(html) < 700_000  # 1,227 localities, 395 routed corridors, 948 stretches (measured 513 kB)
+    # delta-encoded integer coordinates: corridors take well under half of plain [lat, lon] lists
+    corridors = _layers(study_map)["Corridors"]
+    plain = json.dumps([encode_geometry(g) for g in outputs.corridors.geometry], separators=(",", ":"))
+    assert len(json.dumps(corridors["rows"], separators=(",", ":"))) < 0.5 * len(plain)
+
+
+def _decode(flat: list[int], scale: float) -> np.ndarray:
+    return np.cumsum(np.asarray(flat, dtype=np.int64).reshape(-1, 2), axis=0) / scale
+
+
+def test_encode_delta_round_trips(outputs):
+    line = outputs.corridors.geometry.iloc[0]
+    parts = encode_delta(line)
+    got = _decode(parts[0], 1e6)
+    want = shapely.get_coordinates(line)[:, ::-1]
+    assert np.abs(got - want).max() <= 0.5e-6 + 1e-12
+    poly = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 0)], [[(0.2, 0.1), (0.3, 0.1), (0.3, 0.15), (0.2, 0.1)]])
+    enc = encode_delta(shapely.MultiPolygon([poly]), precision=5)
+    assert len(enc) == 1 and len(enc[0]) == 2  # one polygon, exterior + hole
+    assert _decode(enc[0][1], 1e5)[2].tolist() == [0.15, 0.3]
+    assert encode_delta(shapely.Point(0, 0)) is None
+
+
+def test_max_corridors_keeps_the_most_served(outputs):
+    m = make_map(outputs.localities, corridors=outputs.corridors, max_corridors=50)
+    rows = _layers(m)["Corridors"]["rows"]
+    served = sorted(outputs.corridors["population_served"], reverse=True)
+    assert len(rows) == 50
+    fields = [f["label"] for f in _layers(m)["Corridors"]["fields"]]
+    got = sorted((r[3 + fields.index("Population served")] for r in rows), reverse=True)
+    assert got == [round(v) for v in served[:50]]
+    assert f"top 50 of {len(outputs.corridors):,} by population served" in render_map(m)
 
 
 def test_names_cannot_break_out_of_script(outputs):
@@ -275,12 +308,13 @@ def _check_rendered_map(b, outputs, tmp_path: Path, name: str) -> None:
     labels = b.js("""Array.from(document.querySelectorAll(
         '.leaflet-control-layers-overlays label')).map(e => e.innerText.trim())""")
     assert labels == ["Travel-time surface", "Territories", "Hub hinterlands", "Corridors",
-                      "Top 8 upgrade stretches", "Localities", "Destinations: employment centre",
+                      "Corridor stretches", "Top 10 upgrade stretches", "Localities", "Destinations: employment centre",
                       "Destinations: market", "Hubs"]
     n = b.js("tgisLayers['Localities'].getLayers().length")
     assert n == len(outputs.localities)
     assert b.js("tgisMap.hasLayer(tgisLayers['Localities'])")
     assert not b.js("tgisMap.hasLayer(tgisLayers['Hub hinterlands'])")  # hidden at start
+    assert b.js("tgisLayers['Corridors'].getLayers().length") == len(outputs.corridors)
     assert b.js("document.querySelectorAll('canvas.leaflet-zoom-animated').length") >= 1
     n_symbols = len(outputs.destinations) + len(outputs.hubs)
     assert b.js("document.querySelectorAll('.leaflet-marker-icon.tgis-symbol').length") == n_symbols
