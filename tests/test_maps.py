@@ -392,3 +392,15 @@ def test_radii_grow_with_population(study_map):
     order = np.argsort(pops)
     assert np.all(np.diff(radii[order]) >= -1e-9)
     assert radii.max() > radii.min()
+
+
+def test_area_polygons_coloured_by_class(outputs):
+    areas = make_hex_surface(outputs.localities, "market", resolution=8)
+    slow = areas["travel_time_min"] > 10
+    areas["area_class"] = np.where(slow, "MRA", "FRA")
+    areas["mra_type"] = np.where(slow, "isolated", "")
+    layer = _layers(make_map(outputs.localities, areas=areas))["Areas"]
+    assert layer["kind"] == "polygon" and len(layer["rows"]) == len(areas)
+    fills = [layer["styles"][r[1]]["fill"] for r in layer["rows"]]
+    assert fills.count(CLASS_STYLES["MRA-isolated"][1]) == int(slow.sum())
+    assert fills.count(CLASS_STYLES["FRA"][1]) == int((~slow).sum())
