@@ -76,6 +76,26 @@ def _swatch(color: str, label: str) -> Markup:
     return Markup('<span class="sw" style="background:{}"></span>{}').format(color, label)
 
 
+def parse_bands(text: str) -> tuple[float, ...]:
+    """Parse ``"15,30,60"`` into increasing positive band edges (minutes).
+
+    Raises
+    ------
+    ConfigError
+        When a value is not a positive number or the values do not increase.
+    """
+    from .errors import ConfigError
+
+    try:
+        edges = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError as exc:
+        raise ConfigError(f"travel-time bands must be numbers separated by commas, got '{text}'") from exc
+    if not edges or any(e <= 0 or math.isnan(e) for e in edges) or any(
+            b <= a for a, b in zip(edges[:-1], edges[1:], strict=True)):
+        raise ConfigError(f"travel-time bands must be positive and increasing minutes, got '{text}'")
+    return edges
+
+
 def band_labels(edges: Sequence[float]) -> list[str]:
     """Labels of the bands cut at ``edges`` (minutes), the last one open, e.g. ``"< 15 min"``."""
     labels = []

@@ -173,3 +173,27 @@ def test_population_share_nan_when_no_population(outputs):
     b = population_by_band(loc, "employment_centre")
     assert all(math.isnan(x) for x in b["population_share"])
     assert isinstance(pd.DataFrame(b), pd.DataFrame)
+
+
+def test_cli_report_bands(study, tmp_path):
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(main, ["report", str(study["folder"]), "-o", str(out), "--bands", "3,6,9"])
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert "3\u20136 min" in html and "\u2265 9 min" in html
+    res = CliRunner().invoke(main, ["report", str(study["folder"]), "-o", str(tmp_path / "b.html"),
+                                    "--bands", "30,15"])
+    assert res.exit_code == 1 and "positive and increasing" in res.output
+    assert not (tmp_path / "b.html").exists()
+
+
+def test_inputs_and_attribution_shapes(outputs):
+    so = StudyOutputs(localities=outputs.localities.head(20), study={
+        "name": "shapes",
+        "inputs": [{"name": "roads", "file": "vias.geojson", "url": "https://example.org/roads",
+                    "sha256": "ab" * 32}],
+        "attribution": {"roads": "IGAC (CC-BY)"}})
+    html = render_report(so)
+    assert "vias.geojson" in html and "https://example.org/roads" in html
+    assert "sha256: abababababab\u2026" in html
+    assert "roads: IGAC (CC-BY)" in html
