@@ -1,0 +1,138 @@
+"""``tgis hubs``: hub localities by travel time, with their hinterlands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._options import input_path, output_option, overwrite_option
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from territorial_gis.network import RoadNetwork
+
+
+def open_network(source: str) -> RoadNetwork:
+    """A saved network (``.tgnet``, or a GeoPackage with ``nodes``/``edges`` layers) or a source
+    (OSM file, road line layer) built on the fly with the default drive profile."""
+    from territorial_gis._io import check_input
+    from territorial_gis.network import build_network, load_network
+
+    p = check_input(source, "network")
+    suffix = p.suffix.lower()
+    if suffix == ".tgnet":
+        return load_network(p)
+    if suffix == ".gpkg":
+        import pyogrio
+
+        from territorial_gis.errors import InputFileError
+
+        try:
+            layers = {name for name, _ in pyogrio.list_layers(p)}
+        except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds
+            raise InputFileError(f"{p}: not a readable GeoPackage ({exc})") from None
+        if {"nodes", "edges"} <= layers:
+            return load_network(p)
+    return build_network(p)
+
+
+def read_localities(path: str, id_col: str | None, pop_col: str | None, layer: str | None) -> gpd.GeoDataFrame:
+    """Localities through :func:`territorial_gis.places.load_places`."""
+    from territorial_gis.places import load_places
+
+    return load_places(path, id_col=id_col, pop_col=pop_col, layer=layer)
+
+
+def write_layers(layers: dict[str, Any], output: str, overwrite: bool) -> None:
+    """Write GeoDataFrames as layers of one GeoPackage, atomically."""
+    from pathlib import Path
+
+    from territorial_gis._io import atomic_output
+    from territorial_gis.errors import InputFileError
+
+    out = Path(output)
+    if out.suffix.lower() != ".gpkg":
+        raise InputFileError(f"output {out} must be a GeoPackage (.gpkg): it holds the layers "
+                             f"{', '.join(layers)}")
+    with atomic_output(out, overwrite=overwrite) as tmp:
+        for i, (name, gdf) in enumerate(layers.items()):
+            frame = gdf.copy()
+            for col in frame.columns:
+                if col != frame.geometry.name and frame[col].dtype == object:
+                    frame[col] = frame[col].map(lambda v: None if v is None or v != v else str(v))
+            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **({"append": True} if i else {}))
+
+
+@click.command("hubs")
+@input_path("network")
+@input_path("localities")
+@click.option("--max-time", "max_time", type=float, required=True, metavar="MIN",
+              help="T: a locality is covered by a hub it reaches within T minutes.")
+@click.option("--model", type=click.Choice(["cover", "maxcover", "pmedian"]), default="cover", show_default=True,
+              help="cover: fewest hubs covering every coverable locality; maxcover: K hubs covering the "
+                   "most population; pmedian: K hubs minimising population-weighted time.")
+@click.option("--k", "k", type=int, default=None, help="Number of hubs (maxcover, pmedian).")
+@click.option("--method", type=click.Choice(["exact", "greedy", "auto"]), default="auto", show_default=True,
+              help="exact: spopt + CBC (optimal); greedy: fast heuristics; auto: exact when small.")
+@click.option("--min-population", type=float, default=None, help="Candidate hubs need this population.")
+@click.option("--service-column", default=None, help="Candidate hubs need this column truthy (e.g. schools).")
+@click.option("--candidates", "candidate_ids", default=None, metavar="ID;ID;...",
+              help="Candidate hubs restricted to these locality ids.")
+@click.option("--id-column", default=None, help="Locality id column (detected by default).")
+@click.option("--population-column", default=None, help="Population column (detected by default).")
+@click.option("--layer", default=None, help="Layer of a multi-layer localities file.")
+@click.option("--max-snap", "max_snap_m", type=float, default=2000.0, show_default=True,
+              help="Localities farther than this (m) from a road are unreachable.")
+@output_option(help="Output GeoPackage with layers hubs, hinterlands, localities.")
+@overwrite_option
+def hubs(network: str, localities: str, max_time: float, model: str, k: int | None, method: str,
+         min_population: float | None, service_column: str | None, candidate_ids: str | None,
+         id_column: str | None, population_column: str | None, layer: str | None, max_snap_m: float,
+         output: str, overwrite: bool) -> None:
+    """Choose hub localities of LOCALITIES by travel time over NETWORK and map their hinterlands.
+
+    NETWORK is a saved network (.tgnet, network .gpkg) or an OSM/road-line file built on the
+    fly; LOCALITIES a CSV (lon/lat) or vector file of points with ids and population.
+    """
+    import logging
+    from pathlib import Path
+
+    from territorial_gis.errors import ConfigError, OutputExistsError
+    from territorial_gis.hubs import (
+        assign_hinterlands,
+        candidate_mask,
+        check_max_time,
+        coverage_report,
+        hinterland_polygons,
+        select_hubs,
+        summarize_hubs,
+    )
+
+    log = logging.getLogger("territorial_gis.cli.hubs")
+    t = check_max_time(max_time)
+    if model in ("maxcover", "pmedian") and k is None:
+        raise ConfigError(f"--model {model} needs --k (the number of hubs)")
+    if k is not None and k < 1:
+        raise ConfigError(f"--k must be a positive whole number, got {k}")
+    if Path(output).exists() and not overwrite:
+        raise OutputExistsError(f"output exists: {output} (use --overwrite to replace it)")
+    locs = read_localities(localities, id_column, population_column, layer)
+    ids = [x.strip() for x in candidate_ids.replace(",", ";").split(";") if x.strip()] if candidate_ids else None
+    mask = candidate_mask(locs, ids, min_population=min_population, service_column=service_column)
+    if k is not None and k > int(mask.sum()):
+        raise ConfigError(f"--k {k} is larger than the {int(mask.sum())} candidate hubs")
+    net = open_network(network)
+    chosen = select_hubs(net, locs, t, model, k, candidates=mask, method=method, max_snap_m=max_snap_m)
+    assigned = assign_hinterlands(net, locs, chosen, max_time_min=t, max_snap_m=max_snap_m)
+    assigned["covered_reason"] = coverage_report(assigned, chosen)
+    summary = summarize_hubs(assigned, chosen)
+    hub_layer = chosen.merge(summary.drop(columns=["hub_population"]), on="hub_id", how="left")
+    polys = hinterland_polygons(assigned).merge(
+        summary.drop(columns=["n_localities"]), on="hub_id", how="left")
+    write_layers({"hubs": hub_layer, "hinterlands": polys, "localities": assigned}, output, overwrite)
+    info = chosen.attrs["hub_selection"]
+    log.info("%d hubs (%s, %s%s); %d of %d localities within %g min; %d uncovered -> %s", len(chosen), model,
+             info["method"], ", optimal" if info["optimal"] else "", info["n_covered"], info["n_localities"], t,
+             info["n_uncovered"], output)

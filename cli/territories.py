@@ -1,0 +1,70 @@
+"""``tgis territories``: functional territories around centres (intermediate cities)."""
+
+from __future__ import annotations
+
+import click
+
+from ._options import input_path, output_option, overwrite_option
+
+
+@click.command("territories")
+@input_path("network")
+@input_path("localities")
+@click.option("--centres", required=True, metavar="TIER_OR_FILE",
+              help="Centres: a file of points or a rule over the localities, e.g. 'population>=15000', "
+                   "'top10:population', 'ids:a;b'.")
+@click.option("--max-time", "max_time", type=float, default=None, metavar="MIN",
+              help="Localities farther than this from every centre get no territory (no_centre_within_limit).")
+@click.option("--employment", default=None, metavar="TIER_OR_FILE",
+              help="Employment centres (file or rule); territories whose centre reaches one within "
+                   "--employment-limit are linked to a dynamic market.")
+@click.option("--employment-limit", type=float, default=60.0, show_default=True, metavar="MIN")
+@click.option("--hubs", "hubs_file", default=None, type=click.Path(dir_okay=False),
+              help="Hubs GeoPackage from `tgis hubs` (layer hubs); with a LOCALITIES file holding hub_id "
+                   "(its localities layer), each locality also gets its hub's territory.")
+@click.option("--id-column", default=None, help="Locality id column (detected by default).")
+@click.option("--population-column", default=None, help="Population column (detected by default).")
+@click.option("--layer", default=None, help="Layer of a multi-layer localities file.")
+@click.option("--max-snap", "max_snap_m", type=float, default=2000.0, show_default=True,
+              help="Points farther than this (m) from a road are unreachable.")
+@output_option(help="Output GeoPackage with layers territories, localities.")
+@overwrite_option
+def territories(network: str, localities: str, centres: str, max_time: float | None, employment: str | None,
+                employment_limit: float, hubs_file: str | None, id_column: str | None,
+                population_column: str | None, layer: str | None, max_snap_m: float, output: str,
+                overwrite: bool) -> None:
+    """Build functional territories of LOCALITIES around centres by travel time over NETWORK."""
+    import logging
+    from pathlib import Path
+
+    from territorial_gis.errors import OutputExistsError
+    from territorial_gis.hubs import check_max_time
+    from territorial_gis.places import derive_tier
+    from territorial_gis.territories import build_territories, territory_polygons
+
+    from .hubs import open_network, read_localities, write_layers
+
+    log = logging.getLogger("territorial_gis.cli.territories")
+    if max_time is not None:
+        check_max_time(max_time, "--max-time")
+    check_max_time(employment_limit, "--employment-limit")
+    if Path(output).exists() and not overwrite:
+        raise OutputExistsError(f"output exists: {output} (use --overwrite to replace it)")
+    locs = read_localities(localities, id_column, population_column, layer)
+    centre_pts = derive_tier(locs, centres, tier="centre")
+    emp_pts = derive_tier(locs, employment, tier="employment_centre") if employment else None
+    hub_pts = None
+    if hubs_file:
+        from territorial_gis.places import load_places
+
+        hub_pts = load_places(hubs_file, id_col="hub_id", layer="hubs" if hubs_file.lower().endswith(".gpkg")
+                              else None)
+        hub_pts["hub_id"] = hub_pts["place_id"]
+    net = open_network(network)
+    result = build_territories(net, locs, centre_pts, max_time, employment_centres=emp_pts,
+                               employment_limit_min=employment_limit, hubs=hub_pts, max_snap_m=max_snap_m)
+    polys = territory_polygons(result, centre_pts)
+    write_layers({"territories": polys, "localities": result}, output, overwrite)
+    n_beyond = int((result["territory_status"] == "no_centre_within_limit").sum())
+    log.info("%d territories around %d centres; %d localities beyond the limit -> %s", len(polys),
+             len(centre_pts), n_beyond, output)
