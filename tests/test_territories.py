@@ -1,0 +1,189 @@
+"""Functional territories on the embedded Porto Alegre data (real OSM roads, real H3 cells).
+
+Centres: the 5 most populated cells (a stand-in for intermediate cities inside one city);
+employment centres: the cells with at least 2,000 formal jobs (see ``conftest``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from territorial_gis import hubs as hb
+from territorial_gis import territories as tr
+from territorial_gis.errors import ConfigError
+from territorial_gis.places import derive_tier
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from territorial_gis.network import RoadNetwork
+
+LIMIT = 12.0
+EMP_LIMIT = 8.0
+
+
+@pytest.fixture(scope="session")
+def centres(poa_localities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return derive_tier(poa_localities, "top5:population", tier="intermediate_city")
+
+
+@pytest.fixture(scope="session")
+def hub_setup(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    hubs = hb.select_hubs(poa_network, poa_localities, 6, "cover", min_population=1500, method="greedy")
+    return hubs, hb.assign_hinterlands(poa_network, poa_localities, hubs)
+
+
+@pytest.fixture(scope="session")
+def territories(poa_network: RoadNetwork, hub_setup: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+                centres: gpd.GeoDataFrame, poa_tiers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    hubs, assigned = hub_setup
+    return tr.build_territories(poa_network, assigned, centres, LIMIT,
+                                employment_centres=poa_tiers["employment_centre"],
+                                employment_limit_min=EMP_LIMIT, hubs=hubs)
+
+
+def test_each_locality_joins_its_fastest_centre(poa_network: RoadNetwork, territories: gpd.GeoDataFrame,
+                                                centres: gpd.GeoDataFrame) -> None:
+    status = territories["territory_status"]
+    assert set(status) <= {"assigned", "no_centre_within_limit", "too_far_from_road", "disconnected"}
+    assert (status == "assigned").sum() > 0.5 * len(territories)
+    assert (status == "no_centre_within_limit").sum() > 0  # the limit bites on this city
+    # independent table: times from every locality to every centre (long table, no cutoff that matters)
+    mask = territories["place_id"].astype(str).isin(centres["dest_id"].astype(str)).to_numpy()
+    tab = hb.hub_travel_table(poa_network, territories, 600.0, mask)
+    d = np.full((tab.n_localities, tab.n_candidates), np.inf)
+    d[tab.loc, tab.cand] = tab.time_min
+    nearest = d.min(axis=1)
+    col_ids = pd.Index(tab.loc_ids[tab.cand_pos].astype(str))
+    a = (status == "assigned").to_numpy()
+    t = territories["travel_time_centre_min"].to_numpy()
+    assert np.allclose(t[a], nearest[a], atol=1e-9)
+    assert (t[a] <= LIMIT).all()
+    cols = col_ids.get_indexer(territories.loc[a, "territory_id"].astype(str))
+    assert (cols >= 0).all()
+    assert np.allclose(d[np.flatnonzero(a), cols], nearest[a], atol=1e-9)
+    beyond = (status == "no_centre_within_limit").to_numpy()
+    assert territories.loc[beyond, "territory_id"].isna().all()
+    assert (t[beyond] > LIMIT).all()
+    # a centre is in its own territory at 0 min
+    own = territories[mask]
+    assert (own["territory_id"].astype(str) == own["place_id"].astype(str)).all()
+    assert np.allclose(own["travel_time_centre_min"], 0.0)
+
+
+def test_nesting_locality_hub_centre_employment(territories: gpd.GeoDataFrame,
+                                                hub_setup: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+                                                poa_tiers: dict[str, gpd.GeoDataFrame]) -> None:
+    hubs, _ = hub_setup
+    # the territory of a locality's hub is the territory of the hub's own locality row
+    by_id = territories.set_index(territories["place_id"].astype(str))["territory_id"]
+    has_hub = territories["hub_id"].notna()
+    expected = by_id.reindex(territories.loc[has_hub, "hub_id"].astype(str)).to_numpy()
+    got = territories.loc[has_hub, "hub_territory_id"].to_numpy()
+    same = [(pd.isna(x) and pd.isna(y)) or x == y for x, y in zip(expected, got, strict=True)]
+    assert all(same)
+    assert pd.notna(got).sum() > 0
+    # employment link: consistent with the centre's time and the limit
+    a = territories["territory_status"] == "assigned"
+    te = territories.loc[a, "centre_travel_time_employment_min"].to_numpy(dtype=float)
+    linked = territories.loc[a, "centre_linked_to_dynamic_market"].to_numpy(dtype=bool)
+    assert (linked == (te <= EMP_LIMIT)).all()
+    emp_ids = set(poa_tiers["employment_centre"]["dest_id"].astype(str))
+    assert set(territories.loc[a, "centre_employment_id"].astype(str)) <= emp_ids
+    # one centre id -> one employment time
+    assert (territories[a].groupby("territory_id")["centre_travel_time_employment_min"].nunique() == 1).all()
+
+
+def test_summary_and_polygons(territories: gpd.GeoDataFrame, centres: gpd.GeoDataFrame,
+                              poa_network: RoadNetwork) -> None:
+    loc = territories.copy()
+    loc["area_class"] = np.where(loc["travel_time_centre_min"] > 6, "MRA", "FRA")
+    summ = tr.summarize_territories(loc, centres)
+    main = summ[summ["territory_id"].notna()]
+    a = loc["territory_status"] == "assigned"
+    pop = hb.population_of(loc)
+    assert main["population"].sum() == pytest.approx(pop[a.to_numpy()].sum())
+    assert main["n_localities"].sum() == int(a.sum())
+    bands = [c for c in main.columns if c.startswith("population_") and c.endswith("_min")]
+    assert len(bands) == 4
+    assert np.allclose(main[bands].sum(axis=1), main["population"])
+    assert np.allclose(main["population_mra"] + main["population_fra"], main["population"])
+    assert (main["mean_time_centre_weighted_min"] <= LIMIT).all()
+    beyond_row = summ[summ["territory_id"].isna()]
+    assert int(beyond_row["n_localities"].iloc[0]) == int((loc["territory_status"] == "no_centre_within_limit").sum())
+    assert set(main["linked_to_dynamic_market"].astype(bool)) <= {True, False}
+    assert main["centre_population"].notna().all()
+    polys = tr.territory_polygons(loc, centres)
+    assert len(polys) == len(main)
+    assert (polys["area_km2"] > 0).all()
+    metric = polys.to_crs(poa_network.crs)
+    assert shapely.union_all(metric.geometry.to_numpy()).area == pytest.approx(metric.area.sum(), rel=1e-6)
+    assert np.allclose(metric.area / 1e6, polys["area_km2"], rtol=1e-6)
+
+
+def test_no_limit_assigns_every_reachable_locality(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,
+                                                   centres: gpd.GeoDataFrame) -> None:
+    sample = poa_localities.iloc[::5]
+    res = tr.build_territories(poa_network, sample, centres)
+    snapped = res["territory_status"] != "too_far_from_road"
+    assert (res.loc[snapped, "territory_status"] == "assigned").all()
+    assert res.loc[snapped, "territory_id"].notna().all()
+
+
+def test_bad_input_api(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,
+                       centres: gpd.GeoDataFrame) -> None:
+    with pytest.raises(ConfigError, match="centre tier has no place"):
+        tr.build_territories(poa_network, poa_localities, centres.iloc[:0])
+    with pytest.raises(ConfigError, match="positive"):
+        tr.build_territories(poa_network, poa_localities, centres, 0)
+
+
+@pytest.fixture(scope="session")
+def cli_files(tmp_path_factory: pytest.TempPathFactory, poa_network: RoadNetwork,
+              poa_localities: gpd.GeoDataFrame) -> tuple[str, str]:
+    d = tmp_path_factory.mktemp("territories_cli")
+    net_path = d / "poa.tgnet"
+    poa_network.save(net_path)
+    s = poa_localities.iloc[::3]
+    loc_path = d / "cells.csv"
+    pd.DataFrame({"id": s["place_id"], "lon": s.geometry.x, "lat": s.geometry.y, "population": s["population"],
+                  "jobs": s["jobs"]}).to_csv(loc_path, index=False)
+    return str(net_path), str(loc_path)
+
+
+def test_cli_territories(tmp_path, cli_files: tuple[str, str]) -> None:
+    import geopandas as gpd
+    import pyogrio
+    from territorial_gis.cli import main
+
+    out = tmp_path / "terr.gpkg"
+    res = CliRunner().invoke(main, ["-q", "territories", *cli_files, "--centres", "top4:population",
+                                    "--max-time", "10", "--employment", "jobs>=2000", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert {n for n, _ in pyogrio.list_layers(out)} == {"territories", "localities"}
+    terr = gpd.read_file(out, layer="territories")
+    assert len(terr) == 4 and "linked_to_dynamic_market" in terr
+    locs = gpd.read_file(out, layer="localities")
+    assert set(locs["territory_status"]) >= {"assigned"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--centres", "population>=1e12"], "matches no place"),
+    (["--centres", "top4:population", "--max-time", "0"], "positive"),
+    (["--centres", "top4:population", "--employment", "jobs>=1e12"], "matches no place"),
+])
+def test_cli_territories_bad_input(tmp_path, cli_files: tuple[str, str], args: list[str], message: str) -> None:
+    from territorial_gis.cli import main
+
+    out = tmp_path / "terr.gpkg"
+    res = CliRunner().invoke(main, ["-q", "territories", *cli_files, *args, "-o", str(out)])
+    assert res.exit_code == 1, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0]
+    assert not list(tmp_path.iterdir())
