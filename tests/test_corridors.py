@@ -399,6 +399,15 @@ def test_auto_candidates_synthetic() -> None:
     assert res.corridors["length_km"].iloc[0] == pytest.approx((stubs + length[0] + length[1]) / 1000)
 
 
+def test_no_mra_gives_empty_outputs_synthetic() -> None:
+    """SYNTHETIC graph: no MRA locality -> empty corridors, segments and ranking (not an error)."""
+    net = _synthetic_network()
+    loc, tiers = _synthetic_inputs()
+    res = analyze_corridors(net, loc.assign(area_class="FRA"), tiers)
+    assert len(res.corridors) == len(res.segments) == len(res.upgrades) == 0
+    assert {"origin_id", "travel_time_min", "population_served"} <= set(res.corridors.columns)
+
+
 # ----------------------------------------------------------------------------- errors
 def test_api_errors(poa_network: RoadNetwork, classified: gpd.GeoDataFrame,
                     poa_tiers: dict[str, gpd.GeoDataFrame]) -> None:
