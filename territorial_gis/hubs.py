@@ -735,9 +735,14 @@ def hinterland_polygons(localities_assigned: gpd.GeoDataFrame, study_area: Any =
     if len(uniq) == 1:
         cells = np.array([area])
     else:
-        coll = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=area, ordered=True)
+        try:  # shapely >= 2.1 keeps the input order
+            coll = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=area, ordered=True)
+            ordered = True
+        except TypeError:
+            coll = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=area)
+            ordered = False
         cells = shapely.get_parts(coll)
-        if len(cells) != len(uniq):  # should not happen with ordered=True; fall back to a spatial match
+        if not ordered or len(cells) != len(uniq):  # match each point to the cell holding it
             tree = shapely.STRtree(cells)
             pi, ci = tree.query(shapely.points(uniq), predicate="intersects")
             _, f = np.unique(pi, return_index=True)
