@@ -313,3 +313,14 @@ def test_cli_hubs_bad_input(tmp_path, cli_inputs: tuple[str, str], args: list[st
     assert "Traceback" not in res.output
     assert not out.exists()
     assert not list(tmp_path.iterdir())
+
+
+def test_auto_method_switches_on_matrix_size(poa_network: RoadNetwork, small_cells: gpd.GeoDataFrame,
+                                             small_table: hb.HubTable, monkeypatch: pytest.MonkeyPatch) -> None:
+    auto = hb.select_hubs(poa_network, small_cells, T_SMALL, "pmedian", 2, method="auto", table=small_table)
+    assert set(auto["method"]) == {"exact"} and auto["optimal"].all()
+    monkeypatch.setitem(hb.EXACT_MAX_CELLS, "pmedian", 10)
+    auto = hb.select_hubs(poa_network, small_cells, T_SMALL, "pmedian", 2, method="auto", table=small_table)
+    assert set(auto["method"]) == {"greedy"} and not auto["optimal"].any()
+    with pytest.raises(ConfigError, match="too large"):
+        hb.select_hubs(poa_network, small_cells, T_SMALL, "pmedian", 2, method="exact", table=small_table)
