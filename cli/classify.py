@@ -87,6 +87,9 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
                      else make_h3_cells(localities, resolution=int(num)))
         else:
             polys = read_access_table(areas)
+            kinds = set(polys.geometry.geom_type.dropna())
+            if not kinds <= {"Polygon", "MultiPolygon"}:
+                raise ConfigError(f"--areas {areas} must hold polygons, found {', '.join(sorted(kinds))}")
         classified = classify_areas(polys, rules, localities=localities, rasters=raster_map,
                                     population_column=population_column,
                                     altitude_column=altitude_column)

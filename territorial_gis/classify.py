@@ -381,7 +381,7 @@ def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
     out["n_localities"] = counts
     wsum = np.bincount(area_idx, weights=w, minlength=n)
     for col in columns:
-        v = pd.to_numeric(joined[col], errors="coerce").to_numpy(dtype="float64")
+        v = pd.to_numeric(joined[col], errors="coerce").astype("float64").to_numpy()
         ok = np.isfinite(v)
         num = np.bincount(area_idx[ok], weights=(w * v)[ok], minlength=n)
         den = np.bincount(area_idx[ok], weights=w[ok], minlength=n)
@@ -400,6 +400,29 @@ def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
 # classification
 
 
+def _column(df: pd.DataFrame, col: str) -> np.ndarray:
+    """A column as float64 (non-numbers and NA as NaN)."""
+    out: np.ndarray = pd.to_numeric(df[col], errors="coerce").astype("float64").to_numpy()
+    return out
+
+
+def _num(v: Any) -> float:
+    """A float, NaN for None/NA/non-numbers."""
+    try:
+        return float(v) if pd.notna(v) else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _show(v: float, thr: float, dec: int) -> str:
+    """``v`` with ``dec`` decimals, more when that would print it equal to the threshold."""
+    for d in range(dec, dec + 4):
+        txt = f"{v:.{d}f}"
+        if float(txt) != thr or v == thr:
+            return txt
+    return f"{v:.{dec + 4}f}"
+
+
 def _fmt(v: float) -> str:
     return f"{v:g}"
 
@@ -412,7 +435,7 @@ def _access_flags(df: pd.DataFrame, rules: Rules, tiers: Sequence[str]) -> tuple
     no_loc = (df["n_localities"].to_numpy() == 0) if "n_localities" in df else np.zeros(n, bool)
     over = []
     for t in tiers:
-        hours = df[f"travel_time_{t}_min"].to_numpy(dtype="float64") / 60.0
+        hours = _column(df, f"travel_time_{t}_min") / 60.0
         over.append(np.isnan(hours) | (hours > rules.access_max_hours[t]))
     stack = np.vstack(over)
     iso = stack.any(axis=0) if rules.access_combine == "any" else stack.all(axis=0)
@@ -427,7 +450,7 @@ def _agro_flags(df: pd.DataFrame, rules: Rules) -> tuple[np.ndarray, np.ndarray]
         thr = getattr(rules, key)
         if thr is None or col not in df:
             continue
-        v = df[col].to_numpy(dtype="float64")
+        v = _column(df, col)
         k = np.isfinite(v)
         with np.errstate(invalid="ignore"):
             f = (v > thr) if op == ">" else (v < thr)
@@ -447,8 +470,7 @@ def _agro_flags(df: pd.DataFrame, rules: Rules) -> tuple[np.ndarray, np.ndarray]
 def _class_arrays(df: pd.DataFrame, rules: Rules, tiers: Sequence[str]) -> dict[str, np.ndarray]:
     iso, acc_known = _access_flags(df, rules, tiers)
     agro, agro_known = _agro_flags(df, rules)
-    dens = df["density_per_km2"].to_numpy(dtype="float64") if "density_per_km2" in df \
-        else np.full(len(df), np.nan)
+    dens = _column(df, "density_per_km2") if "density_per_km2" in df else np.full(len(df), np.nan)
     thr = rules.density_threshold_per_km2
     with np.errstate(invalid="ignore"):
         dense = (dens >= thr) if thr is not None else np.zeros(len(df), bool)
@@ -467,8 +489,12 @@ def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[s
              density_note: str | None) -> list[str]:
     out = []
     has_pop = "population" in df
-    for i in range(len(df)):
-        row = df.iloc[i]
+    wanted = ["population", "density_per_km2", "n_localities", "unreachable_reason"]
+    for t in tiers:
+        wanted += [f"travel_time_{t}_min", f"unreachable_reason_{t}", f"unreachable_share_{t}"]
+    wanted += [col for col, *_x in AGRO_CRITERIA.values()]
+    records = pd.DataFrame(df[[c for c in dict.fromkeys(wanted) if c in df]]).to_dict("records")
+    for i, row in enumerate(records):
         cls = flags["area_class"][i]
         failing: list[str] = []
         passing: list[str] = []
@@ -479,7 +505,7 @@ def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[s
         else:
             for t in tiers:
                 thr = rules.access_max_hours[t]
-                h = float(row[f"travel_time_{t}_min"]) / 60.0
+                h = _num(row[f"travel_time_{t}_min"]) / 60.0
                 if math.isnan(h):
                     why = row.get(f"unreachable_reason_{t}", row.get("unreachable_reason"))
                     share = row.get(f"unreachable_share_{t}")
@@ -488,28 +514,28 @@ def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[s
                               and math.isfinite(share) else "")
                     failing.append(f"{t} unreachable{detail}")
                 elif h > thr:
-                    failing.append(f"travel time to {t} {h:.1f} h > {_fmt(thr)} h")
+                    failing.append(f"travel time to {t} {_show(h, thr, 1)} h > {_fmt(thr)} h")
                 else:
-                    passing.append(f"travel time to {t} {h:.1f} h ≤ {_fmt(thr)} h")
+                    passing.append(f"travel time to {t} {_show(h, thr, 1)} h ≤ {_fmt(thr)} h")
         for key, (col, op, label, unit) in AGRO_CRITERIA.items():
             thr_a = getattr(rules, key)
             if thr_a is None or col not in df:
                 continue
-            v = float(row[col])
+            v = _num(row[col])
             if math.isnan(v):
                 notes.append(f"{label} unknown")
                 continue
             dec = 1 if unit in ("°",) else 0
             bad = v > thr_a if op == ">" else v < thr_a
             if bad:
-                failing.append(f"{label} {v:.{dec}f}{unit} {op} {_fmt(thr_a)}{unit}")
+                failing.append(f"{label} {_show(v, thr_a, dec)}{unit} {op} {_fmt(thr_a)}{unit}")
             else:
                 ok_op = "≤" if op == ">" else "≥"
-                passing.append(f"{label} {v:.{dec}f}{unit} {ok_op} {_fmt(thr_a)}{unit}")
+                passing.append(f"{label} {_show(v, thr_a, dec)}{unit} {ok_op} {_fmt(thr_a)}{unit}")
         # density
         dthr = rules.density_threshold_per_km2
-        d = float(row["density_per_km2"]) if "density_per_km2" in df else float("nan")
-        pop = float(row["population"]) if has_pop and pd.notna(row["population"]) else float("nan")
+        d = _num(row["density_per_km2"]) if "density_per_km2" in df else float("nan")
+        pop = _num(row["population"]) if has_pop else float("nan")
         if not has_pop or math.isnan(pop):
             notes.append("population unknown: density not computed, classified by access"
                          " and agro-ecology alone")
@@ -517,12 +543,12 @@ def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[s
             notes.append(density_note or "density unknown")
         elif dthr is not None:
             if d >= dthr:
-                txt = f"density {d:.0f}/km² ≥ {_fmt(dthr)}/km²"
+                txt = f"density {_show(d, dthr, 0)}/km² ≥ {_fmt(dthr)}/km²"
                 if rules.density_role == "dense_is_favorable" and (flags["is_isolated"][i]
                                                                     or flags["is_agro_marginal"][i]):
                     txt += " (dense: FRA despite the above)"
             else:
-                txt = f"density {d:.0f}/km² < {_fmt(dthr)}/km² (low density)"
+                txt = f"density {_show(d, dthr, 0)}/km² < {_fmt(dthr)}/km² (low density)"
             notes.append(txt)
         if cls == "MRA":
             parts = failing + notes
@@ -653,7 +679,7 @@ def classify_areas(areas_or_localities: gpd.GeoDataFrame,
 
 
 def _shares(df: pd.DataFrame, cls: np.ndarray, mtype: np.ndarray) -> dict[str, float]:
-    pop = pd.to_numeric(df["population"], errors="coerce").fillna(0.0).to_numpy(dtype="float64") \
+    pop = pd.to_numeric(df["population"], errors="coerce").astype("float64").fillna(0.0).to_numpy() \
         if "population" in df else np.zeros(len(df))
     classified = cls != "unclassified"
     n = max(int(classified.sum()), 1)

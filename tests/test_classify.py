@@ -431,3 +431,52 @@ def test_cli_bad_rasters(tmp_path: Path, access_csv: Path) -> None:
         dst.write(np.full_like(z, 7), 1)
     res = CliRunner().invoke(main, ["classify", str(access_csv), "--raster", f"dem={empty}", "-o", str(out)])
     _assert_clean_failure(res, out, "allnodata.tif", "only nodata")
+
+
+def test_cli_polygon_areas_with_region_summary(tmp_path: Path, access_csv: Path, hex_raw: pd.DataFrame) -> None:
+    """User polygons: the res-7 H3 parents of the first 300 cells, with a region column."""
+    parents = sorted({h3.cell_to_parent(c, 7) for c in hex_raw["id"].iloc[:300]})
+    polys = make_h3_cells(cells=parents)
+    polys["region"] = ["east" if p.centroid.x > -51.2 else "west" for p in polys.geometry]
+    areas = tmp_path / "municipios.gpkg"
+    polys.to_file(areas)
+    out = tmp_path / "areas.parquet"
+    res = CliRunner().invoke(main, ["-q", "classify", str(access_csv), "--areas", str(areas),
+                                    "--by", "region", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = gpd.read_parquet(out)
+    assert len(got) == len(polys) and got["n_localities"].sum() > 0
+    summ = pd.read_csv(tmp_path / "areas_summary.csv")
+    tot = summ[summ["area_class"] == "total"].set_index("region")["n_areas"]
+    assert tot.to_dict() == polys["region"].value_counts().to_dict()
+    # points given as areas: clear error, no output
+    out2 = tmp_path / "x.gpkg"
+    res = CliRunner().invoke(main, ["classify", str(access_csv), "--areas", str(access_csv), "-o", str(out2)])
+    _assert_clean_failure(res, out2, "must hold polygons")
+
+
+def test_reasons_never_print_a_value_equal_to_the_threshold(hand_cases: gpd.GeoDataFrame) -> None:
+    cases = hand_cases.iloc[:2].copy()
+    cases[TT_E] = [61.0, 59.5]  # 1.017 h and 0.992 h: both would print as "1.0 h"
+    out = classify_areas(cases)
+    assert "travel time to employment_centre 1.02 h > 1 h" in out["class_reasons"].iloc[0]
+    assert "travel time to employment_centre 0.99 h ≤ 1 h" in out["class_reasons"].iloc[1]
+
+
+def test_area_without_localities(hex_points: gpd.GeoDataFrame) -> None:
+    """A polygon holding no locality: access unknown (not 'unreachable'); terrain decides
+    when a DEM is given, otherwise the area is left unclassified."""
+    pts = hex_points.iloc[:10].copy()
+    pts[TT_E] = 30.0
+    occupied = pts.to_crs(32722).union_all().convex_hull.buffer(200)
+    west = gpd.GeoSeries.from_xy([-51.24], [-30.10], crs=4326).to_crs(32722).buffer(300).iloc[0]
+    areas = gpd.GeoDataFrame({"area_id": ["occupied", "empty"]}, geometry=[occupied, west], crs=32722)
+    assert not gpd.sjoin(pts.to_crs(32722), areas.iloc[[1]]).shape[0]
+    out = classify_areas(areas, localities=pts).set_index("area_id")
+    assert out.loc["empty", "area_class"] == "unclassified"
+    assert "no locality in the area: access unknown" in out.loc["empty", "class_reasons"]
+    assert out.loc["occupied", "area_class"] == "FRA"
+    with_dem = classify_areas(areas, localities=pts, rasters={"dem": DEM}).set_index("area_id")
+    assert with_dem.loc["empty", "area_class"] in ("FRA", "MRA")
+    assert not with_dem.loc["empty", "is_isolated"]
+    assert "slope" in with_dem.loc["empty", "class_reasons"]
