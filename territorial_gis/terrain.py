@@ -314,22 +314,25 @@ def _stat(values: np.ndarray, stat: str) -> float:
     return float(fn(values))
 
 
-def _zonal_array(win: RasterWindow, geoms: gpd.GeoSeries, stats: Sequence[str],
-                 array: np.ndarray | None = None, desc: str = "zonal stats") -> dict[str, np.ndarray]:
-    """Stats of ``array`` over each polygon (in the raster CRS).
+def _zonal_arrays(win: RasterWindow, geoms: gpd.GeoSeries, stats: Sequence[str],
+                  arrays: Mapping[str, np.ndarray] | None = None,
+                  desc: str = "zonal stats") -> dict[str, dict[str, np.ndarray]]:
+    """Stats of each array (default: the window's own, keyed ``""``) over each polygon.
 
-    A cell belongs to a polygon when its centre is inside; a polygon containing no cell
-    centre uses the cells it touches; a polygon outside the window gets NaN (count 0).
+    Polygons are in the raster CRS and the arrays on the window's grid. A cell belongs to a
+    polygon when its centre is inside; a polygon containing no cell centre uses the cells it
+    touches; a polygon outside the window gets NaN (count 0). Each polygon's mask is
+    rasterised once for all arrays.
     """
     from rasterio.errors import WindowError
     from rasterio.features import geometry_mask
     from rasterio.windows import Window, from_bounds
     from rasterio.windows import transform as window_transform
 
-    arr = win.array if array is None else array
-    h, w = arr.shape
+    layers = dict(arrays) if arrays is not None else {"": win.array}
+    h, w = win.array.shape
     full = Window(0, 0, w, h)
-    res: dict[str, np.ndarray] = {s: np.full(len(geoms), np.nan) for s in stats}
+    res = {name: {s: np.full(len(geoms), np.nan) for s in stats} for name in layers}
     for k, geom in progress(enumerate(geoms), desc=desc, total=len(geoms)):
         if geom is None or geom.is_empty:
             continue
@@ -339,22 +342,25 @@ def _zonal_array(win: RasterWindow, geoms: gpd.GeoSeries, stats: Sequence[str],
             sub = Window(c0, r0, math.ceil(sub.col_off + sub.width) - c0 + 1,
                          math.ceil(sub.row_off + sub.height) - r0 + 1).intersection(full)
         except WindowError:  # polygon outside the window
-            if "count" in res:
-                res["count"][k] = 0
+            for name in layers:
+                if "count" in stats:
+                    res[name]["count"][k] = 0
             continue
         r0, c0 = int(sub.row_off), int(sub.col_off)
-        block = arr[r0:r0 + int(sub.height), c0:c0 + int(sub.width)]
+        rows, cols = slice(r0, r0 + int(sub.height)), slice(c0, c0 + int(sub.width))
+        shape = (int(sub.height), int(sub.width))
         tr = window_transform(sub, win.transform)
         inside = None
         for touched in (False, True):
-            mask = ~geometry_mask([geom], out_shape=block.shape, transform=tr, all_touched=touched)
+            mask = ~geometry_mask([geom], out_shape=shape, transform=tr, all_touched=touched)
             if mask.any():
                 inside = mask
                 break
-        vals = block[inside] if inside is not None else np.empty(0)
-        vals = vals[np.isfinite(vals)]
-        for s in stats:
-            res[s][k] = _stat(vals, s)
+        for name, arr in layers.items():
+            vals = arr[rows, cols][inside] if inside is not None else np.empty(0)
+            vals = vals[np.isfinite(vals)]
+            for st in stats:
+                res[name][st][k] = _stat(vals, st)
     return res
 
 
@@ -418,7 +424,7 @@ def zonal_stats(polygons: gpd.GeoDataFrame, path: PathLike, stats: Sequence[str]
         crs = src.crs
     geoms = _geoms_in_crs(polygons, crs, "polygons")
     win = read_window(path, _bounds_of(geoms), pad=1, band=band)
-    res = _zonal_array(win, geoms, stats, desc=f"zonal {win.name}")
+    res = _zonal_arrays(win, geoms, stats, desc=f"zonal {win.name}")[""]
     pre = prefix if prefix is not None else Path(path).stem
     df = pd.DataFrame({f"{pre}_{s}": v for s, v in res.items()}, index=polygons.index)
     _check_values(df.iloc[:, 0].to_numpy(dtype="float64") if "count" not in stats
@@ -492,11 +498,10 @@ def add_raster_indicators(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike]
             col = {"slope": "slope_deg", "suitability": "suitability_index",
                    "ruggedness": "tri_m"}.get(role, name)
             layers = {col: win.array}
+        zonal = (_zonal_arrays(win, geoms, ("mean",), layers, desc=f"areas on {win.name}")
+                 if polygons else {})
         for k, (col, arr) in enumerate(layers.items()):
-            if polygons:
-                vals = _zonal_array(win, geoms, ("mean",), array=arr, desc=f"{col} from {win.name}")["mean"]
-            else:
-                vals = _sample_array(win, geoms, arr)
+            vals = zonal[col]["mean"] if polygons else _sample_array(win, geoms, arr)
             if k == 0:
                 _check_values(vals, win, "areas" if polygons else "localities")
             out[col] = vals
