@@ -480,3 +480,26 @@ def test_area_without_localities(hex_points: gpd.GeoDataFrame) -> None:
     assert with_dem.loc["empty", "area_class"] in ("FRA", "MRA")
     assert not with_dem.loc["empty", "is_isolated"]
     assert "slope" in with_dem.loc["empty", "class_reasons"]
+
+
+def test_ready_suitability_raster(tmp_path: Path, hand_cases: gpd.GeoDataFrame) -> None:
+    """A suitability raster derived from the real DEM for the test (labelled derived):
+    SI = 100 - 5 * slope_deg, clipped to 0..100, stored as float32 in EPSG:4326."""
+    from territorial_gis.terrain import slope_degrees
+
+    with rasterio.open(DEM) as src:
+        prof = src.profile
+    si = np.clip(100.0 - 5.0 * slope_degrees(DEM), 0, 100).astype("float32")
+    p = tmp_path / "suitability.tif"
+    with rasterio.open(p, "w", **{**prof, "dtype": "float32", "nodata": -1}) as dst:
+        dst.write(si, 1)
+    rules = rules_from_dict({"access": {"max_hours": {"employment_centre": 1.0}},
+                             "agroecology": {"min_suitability_index": 25.0}})
+    out = classify_areas(hand_cases, rules, rasters={"suitability": p}).set_index("area_id")
+    # ~20 deg mean slope -> SI ~ 0-10 -> marginal; flat cells ~ 95
+    assert out.loc[STEEP_A, "suitability_index"] < 25 < out.loc[FLAT_A, "suitability_index"]
+    assert out.loc[STEEP_A, "mra_type"] == "agroecological"
+    v = out.loc[STEEP_A, "suitability_index"]
+    assert f"suitability index {v:.0f} < 25" in out.loc[STEEP_A, "class_reasons"]
+    assert out.loc[FLAT_A, "area_class"] == "FRA"
+    assert "suitability_index: raster suitability.tif (mean over the area)" in out.loc[FLAT_A, "indicator_sources"]
