@@ -317,7 +317,7 @@ def read_layer(source: str | os.PathLike[str], layer: str | None = None,
     path = check_input(source, "road line layer")
     if path.suffix.lower() in (".parquet", ".geoparquet"):
         try:
-            gdf = gpd.read_parquet(path, columns=None if columns is None else [*columns, "geometry"])
+            gdf = gpd.read_parquet(path)
         except Exception as exc:
             raise InputFileError(f"{path}: not a readable GeoParquet file ({exc})") from None
     else:
@@ -638,8 +638,13 @@ class _Topology:
                        crossings_skipped_bridge_tunnel_layer=0)
             return
         C = L.ll
-        tree = shapely.STRtree(shapely.linestrings(np.stack([C[a], C[a + 1]], axis=1)))
-        qi, qj = tree.query(tree.geometries, predicate="dwithin", distance=_TOUCH_DEG)
+        # candidate pairs: segments whose bounding boxes (grown by the touch distance) overlap;
+        # the exact test is the vectorised segment intersection below
+        lo = np.minimum(C[a], C[a + 1]) - _TOUCH_DEG
+        hi = np.maximum(C[a], C[a + 1]) + _TOUCH_DEG
+        boxes = shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1])
+        tree = shapely.STRtree(boxes)
+        qi, qj = tree.query(boxes)
         sel = qi < qj
         i, j = qi[sel], qj[sel]
         p, r = C[a[i]], C[a[i] + 1] - C[a[i]]

@@ -443,3 +443,21 @@ def test_same_data_two_doors(tmp_path: Path) -> None:
     tb = dijkstra(b.csr(), indices=to_b[src])[:, to_b[dst]]
     assert np.isfinite(ta).all()
     np.testing.assert_allclose(tb, ta, rtol=1e-9)
+
+
+def test_gpkg_layer_choice_and_clip(tmp_path: Path) -> None:
+    """SYNTHETIC two-layer GeoPackage: the layer must be named; bbox/polygon clip the lines."""
+    p = _write(tmp_path / "multi.gpkg", [{"coords": [(0, 0), (100, 0), (200, 0)]},
+                                         {"coords": [(100, -100), (100, 0), (100, 100)]}])
+    extra = gpd.read_file(p).iloc[:1]
+    extra.to_file(p, layer="other", engine="pyogrio")
+    with pytest.raises(InputFileError, match=r"2 layers.*layer="):
+        network_from_layer(p)
+    net = _build(p, layer="multi")
+    assert net.n_nodes == 5
+    ll = gpd.read_file(p, layer="multi").to_crs(4326).total_bounds  # w s e n of the cross
+    west_half = (ll[0] - 0.001, ll[1] - 0.001, (ll[0] + ll[2]) / 2 + 1e-6, ll[3] + 0.001)
+    clipped = _build(p, layer="multi", bbox=west_half)
+    assert clipped.edges["length_m"].sum() / 2 == pytest.approx(300.0 / 0.9996, rel=1e-3)
+    poly = shapely.box(*west_half)
+    assert _build(p, layer="multi", polygon=poly).n_edges == clipped.n_edges
