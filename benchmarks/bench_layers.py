@@ -22,6 +22,23 @@ The node/edge counts of both are printed to show they built the same graph (mome
 undirected edges; tgis counts directed ones, two per two-way road).
 
 Run: ``.venv/bin/python benchmarks/bench_layers.py [--grid 710] [--skip-momepy-grid]``
+
+Measured (2-core shared machine, momepy 0.11, shapely 2.2; seconds include imports):
+
+====================================  =======  =========  ========  =======
+layer                                 builder  nodes      seconds   peak MB
+====================================  =======  =========  ========  =======
+Guaviare (real, 696 ways)             tgis       1,504      0.75      282
+Guaviare (real, 696 ways)             momepy     1,507      1.50      286
+grid (synthetic, 1,006,780 segments)  tgis     504,100      8.41    1,732
+grid (synthetic, 1,006,780 segments)  momepy   504,100     19.16    2,176
+====================================  =======  =========  ========  =======
+
+momepy/tgis: 2.0x the time on Guaviare, 2.3x the time and 1.3x the memory on the grid; tgis
+also assigns speeds and builds the directed graph (2,013,560 edges) with its CSR arrays. On
+Guaviare momepy's noding adds the 2 crossings without a shared vertex (+3 nodes), which tgis
+counts but does not node by default. With ``crossings=True, snap_tolerance_m=5`` the grid
+builds in 8.8 s (peak 1.8 GB).
 """
 
 from __future__ import annotations
