@@ -36,8 +36,13 @@ def run(ctx: click.Context, config: str | None, output: str | None, cache_dir: s
     if not quiet:
         click.echo(f"study written to {res.outdir}/ ({len(res.files)} files, "
                    f"{sum(res.timings.values()):.1f} s)", err=True)
-        by_class = ", ".join(f"{k} {v:,.0f}" for k, v in s.get("population_by_class", {}).items())
-        click.echo(f"  localities {s['localities']:,}; population {s['population']:,.0f} ({by_class})", err=True)
+        counts = ", ".join(f"{k} {v:,}" for k, v in s.get("localities_by_class", {}).items())
+        if s.get("population") is None:
+            click.echo(f"  localities {s['localities']:,} ({counts}); population unknown", err=True)
+        else:
+            by_class = ", ".join(f"{k} {v:,.0f}" for k, v in s.get("population_by_class", {}).items())
+            click.echo(f"  localities {s['localities']:,} ({counts}); population {s['population']:,.0f} "
+                       f"({by_class})", err=True)
         for tier, med in s.get("median_travel_time_min", {}).items():
             click.echo(f"  median travel time to {tier}: "
                        f"{'n/a' if med is None else f'{med:.1f} min'}", err=True)

@@ -608,14 +608,16 @@ def _stage_write_localities(ctx: _Ctx) -> None:
 def _summary(ctx: _Ctx) -> dict[str, Any]:
     loc = ctx.state["localities_out"]
     pop = loc["population"] if "population" in loc else pd.Series(np.nan, index=loc.index)
-    by_class = {str(k): float(v) for k, v in pop.groupby(loc["area_class"]).sum(min_count=1).items()} \
-        if "area_class" in loc else {}
+    by_class = {str(k): float(v) for k, v in pop.groupby(loc["area_class"]).sum(min_count=1).items()
+                if pd.notna(v)} if "area_class" in loc else {}
     count_by_class = {str(k): int(v) for k, v in loc["area_class"].value_counts().items()} \
         if "area_class" in loc else {}
     med = {c[len("travel_time_"):-len("_min")]: (float(loc[c].median()) if loc[c].notna().any() else None)
            for c in loc.columns if c.startswith("travel_time_") and c.endswith("_min")
            and c[len("travel_time_"):-len("_min")] in ctx.state.get("tiers", {})}
-    return {"localities": len(loc), "population": float(np.nansum(pop.to_numpy(dtype=float))),
+    known = pop.notna().any()
+    return {"localities": len(loc),
+            "population": float(np.nansum(pop.to_numpy(dtype=float))) if known else None,
             "population_by_class": by_class, "localities_by_class": count_by_class,
             "median_travel_time_min": med,
             "unreachable": int(loc["unreachable_reason"].notna().sum()) if "unreachable_reason" in loc else 0}

@@ -1,0 +1,170 @@
+"""End-to-end study pipeline on the embedded region (real Porto Alegre data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from territorial_gis.cli import main
+from territorial_gis.errors import ConfigError, OutputExistsError
+from territorial_gis.pipeline import (
+    StageError,
+    default_study_config,
+    load_study_config,
+    run_study,
+    study_is_complete,
+)
+
+EXPECTED = ["network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
+            "upgrades.csv", "sensitivity.csv", "summary.csv", "isochrones.gpkg", "hubs.gpkg",
+            "territories.gpkg", "map.html", "report.html", "study.json"]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("netcache")
+
+
+@pytest.fixture(scope="session")
+def study(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
+    """`tgis run` with no config: the embedded default region, through the CLI."""
+    out = tmp_path_factory.mktemp("study") / "poa"
+    r = CliRunner().invoke(main, ["-q", "run", "-o", str(out), "--cache-dir", str(cache_dir)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_every_output_written(study: Path) -> None:
+    for name in EXPECTED:
+        assert (study / name).is_file(), name
+        assert (study / name).stat().st_size > 0, name
+    assert not list(study.glob(".tgis-staging-*"))
+    meta = json.loads((study / "study.json").read_text())
+    assert meta["territorial_gis_version"]
+    assert set(meta["input_hashes"]) >= {"network.source", "localities.file", "terrain.rasters.dem"}
+    assert set(meta["timings_s"]) >= {"network", "access", "classify", "corridors", "map"}
+    assert "OpenStreetMap" in meta["attribution"]
+    assert sorted(meta["files"]) == sorted(EXPECTED + ["population_within.csv"])
+
+
+def test_localities_table_consistent(study: Path) -> None:
+    loc = gpd.read_file(study / "localities.gpkg", layer="localities")
+    src = pd.read_csv(Path(default_study_config()["localities"]["file"]))
+    assert len(loc) == len(src) == 1227
+    assert set(loc["place_id"]) == set(src["id"])
+    assert loc.crs.to_epsg() == 4326
+    for col in ("travel_time_employment_centre_min", "travel_time_market_min", "nearest_market_id",
+                "access_leg_min", "snap_dist_m", "unreachable_reason", "area_class", "mra_type",
+                "class_reasons", "density_per_km2", "hub_id", "travel_time_hub_min", "territory_id"):
+        assert col in loc, col
+    assert set(loc["area_class"].dropna()) == {"FRA", "MRA"}
+    # unreachable places are NaN with a reason, never a sentinel number
+    tt = loc["travel_time_market_min"]
+    assert (tt.isna() == loc["unreachable_reason"].notna()).all()
+    assert tt.max() < 60  # a 13 km city at urban speeds
+    # every locality appears in the map
+    html = (study / "map.html").read_text()
+    missing = [pid for pid in loc["place_id"] if pid not in html]
+    assert not missing
+
+
+def test_classes_follow_the_rules(study: Path) -> None:
+    """An FRA cell is within every access threshold and under the slope threshold; an MRA
+    cell fails at least one, and its type says which (rules: data/porto_alegre/rules.toml)."""
+    loc = gpd.read_file(study / "localities.gpkg", layer="localities")
+    areas = gpd.read_file(study / "areas.gpkg", layer="areas")
+    a = areas.set_index("place_id") if "place_id" in areas else areas.set_index("area_id")
+    joined = loc.set_index("place_id").join(a[["slope_deg"]], how="left")
+    emp = joined["travel_time_employment_centre_min"]
+    mkt = joined["travel_time_market_min"]
+    isolated = (emp > 0.1667 * 60) | (mkt > 0.2 * 60) | emp.isna() | mkt.isna()
+    steep = joined["slope_deg"] > 9.1
+    fra = joined["area_class"] == "FRA"
+    assert not (fra & (isolated | steep)).any()
+    assert ((~fra) == (isolated | steep)).all()
+    both = joined["mra_type"] == "both"
+    assert (isolated[both] & steep[both]).all()
+    assert (isolated[joined["mra_type"] == "isolated"]).all()
+    assert (steep[joined["mra_type"] == "agroecological"]).all()
+
+
+def test_corridors_end_at_targets(study: Path) -> None:
+    corr = gpd.read_file(study / "corridors.gpkg", layer="corridors")
+    dest = gpd.read_file(study / "destinations.gpkg", layer="destinations")
+    assert len(corr) > 0
+    ids = set(dest["dest_id"].astype(str))
+    assert set(corr["target_id"].astype(str)) <= ids
+    up = pd.read_csv(study / "upgrades.csv")
+    assert len(up) > 0
+
+
+def test_second_run_reuses_cached_network(study: Path, cache_dir: Path, tmp_path: Path) -> None:
+    first = json.loads((study / "study.json").read_text())
+    assert first["network_cache"] in ("miss", "hit")
+    res = run_study(None, tmp_path / "again", cache_dir=cache_dir, progress=False)
+    meta = json.loads((res.outdir / "study.json").read_text())
+    assert meta["network_cache"] == "hit"
+    assert meta["network"]["nodes"] == first["network"]["nodes"]
+    assert study_is_complete(res.outdir, res.config)
+
+
+def test_refuses_to_overwrite(study: Path, cache_dir: Path) -> None:
+    with pytest.raises(OutputExistsError):
+        run_study(None, study, cache_dir=cache_dir, progress=False)
+
+
+def test_failed_stage_leaves_nothing(tmp_path: Path, cache_dir: Path) -> None:
+    cfg = default_study_config()
+    cfg["tiers"]["employment_centre"] = "jobs>=10000000"  # matches no place
+    out = tmp_path / "bad"
+    with pytest.raises(StageError) as info:
+        run_study(cfg, out, cache_dir=cache_dir, progress=False)
+    assert info.value.stage == "places"
+    assert "employment_centre" in str(info.value)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_cli_failed_stage_exit_1(tmp_path: Path, cache_dir: Path) -> None:
+    cfg_file = tmp_path / "study.toml"
+    cfg_file.write_text('[study]\nname = "x"\n[network]\nsource = "missing.osm.pbf"\n'
+                        '[localities]\nfile = "l.csv"\n[tiers]\nmarket = "population>=1"\n')
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(cfg_file), "-o", str(out), "--cache-dir", str(cache_dir)])
+    assert r.exit_code == 1
+    assert "stage 'network' failed" in r.output and "missing.osm.pbf" in r.output
+    assert "Traceback" not in r.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("text, expect", [
+    ('[nework]\nsource = "a"\n', "unknown section"),
+    ('[network]\nsource = "a"\nspeed = 3\n[localities]\nfile = "b"\n[tiers]\nx = "population>=1"\n',
+     "unknown key(s) in [network]: speed"),
+    ('[network]\nsource = "a"\n[tiers]\nx = "population>=1"\n', "[localities] is missing"),
+    ('[network\n', "not valid TOML"),
+])
+def test_config_errors(tmp_path: Path, text: str, expect: str) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=None) as info:
+        load_study_config(p)
+    assert expect in str(info.value)
+    assert str(p) in str(info.value)
+
+
+def test_relative_paths_resolve_against_config(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('[network]\nsource = "roads.osm.pbf"\n[localities]\nfile = "sub/loc.csv"\n'
+                 '[tiers]\nmarket = "m.csv"\nbig = "population>=5"\n')
+    cfg = load_study_config(p)
+    assert cfg["network"]["source"] == str(tmp_path / "roads.osm.pbf")
+    assert cfg["localities"]["file"] == str(tmp_path / "sub" / "loc.csv")
+    assert cfg["tiers"]["market"] == str(tmp_path / "m.csv")
+    assert cfg["tiers"]["big"] == "population>=5"
+    assert np.isfinite(len(cfg))
