@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # memory budget of one batch of a one-to-all distance block (float64 cells)
-_BATCH_CELLS = 25_000_000
+_BATCH_CELLS = 8_000_000
 
 
 @dataclass
@@ -52,10 +52,27 @@ class Snaps:
     snapped_lat: np.ndarray
 
 
+# road pieces are indexed in sub-pieces of at most this length, so the distance from a point to
+# a sub-piece is within _PIECE_M / 2 of the distance to its midpoint (exact nearest-edge search)
+_PIECE_M = 100.0
+_K_NEAREST = 16
+
+
 class SnapIndex:
-    """Spatial index of the network's road pieces (one geometry per ``segment``), cached on the network."""
+    """Spatial index of the network's road pieces (one geometry per ``segment``), cached on the network.
+
+    The polylines are cut into straight sub-pieces of at most ``_PIECE_M`` metres whose
+    midpoints go into a KD-tree. The nearest road point of a query point is found exactly:
+    the ``k`` nearest midpoints give a candidate distance ``D``; any other sub-piece is at
+    least ``|p - m| - h`` away (``h`` the largest half-length), so the answer is certain when
+    the k-th midpoint is farther than ``D + h``; otherwise every midpoint within ``D + h`` is
+    checked (points farther than the maximum snap distance skip this check: their distance is
+    then an upper bound accurate to ``h``).
+    """
 
     def __init__(self, net: RoadNetwork) -> None:
+        from scipy.spatial import cKDTree
+
         seg = net.edges["segment"].to_numpy()
         rev = net.edges["reversed"].to_numpy(dtype=bool)
         # one representative directed edge per segment: prefer the non-reversed copy
@@ -64,10 +81,87 @@ class SnapIndex:
         first[1:] = seg[order][1:] != seg[order][:-1]
         self.rep_edge = order[first]
         self.geoms = net.edge_geometry_metric()[self.rep_edge]
-        self.lengths = shapely.length(self.geoms)
-        self.tree = shapely.STRtree(self.geoms)
-        # directed edges of each segment, as rows sorted by segment
         self.seg_of_rep = seg[self.rep_edge]
+        coords, gi = shapely.get_coordinates(self.geoms, return_index=True)
+        same = gi[1:] == gi[:-1]
+        d = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
+        d = np.where(same, d, 0.0)
+        cum = np.concatenate([[0.0], np.cumsum(d)])
+        starts = np.searchsorted(gi, np.arange(len(self.geoms)), side="left")
+        self.lengths = np.bincount(gi[:-1][same], weights=d[same], minlength=len(self.geoms))
+        # straight pieces between consecutive vertices, cut into sub-pieces <= _PIECE_M
+        k = np.flatnonzero(same)
+        a = coords[k]
+        b = coords[k + 1]
+        along0 = cum[k] - cum[starts[gi[k]]]
+        n_sub = np.maximum(1, np.ceil(d[k] / _PIECE_M)).astype(np.int64)
+        rep = np.repeat(np.arange(len(k)), n_sub)
+        j = np.arange(int(n_sub.sum())) - np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
+        t0 = (j / n_sub[rep])[:, None]
+        t1 = ((j + 1) / n_sub[rep])[:, None]
+        self.pa = a[rep] + t0 * (b[rep] - a[rep])
+        self.pb = a[rep] + t1 * (b[rep] - a[rep])
+        self.p_geom = gi[k][rep]
+        self.p_along0 = along0[rep] + t0[:, 0] * d[k][rep]
+        self.half = float(np.max(np.hypot(*(self.pb - self.pa).T)) / 2.0) if len(rep) else 0.0
+        self.kdtree = cKDTree((self.pa + self.pb) / 2.0)
+        self._tree: shapely.STRtree | None = None
+
+    @property
+    def tree(self) -> shapely.STRtree:
+        """An STRtree of the road pieces (built on first use)."""
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.geoms)
+        return self._tree
+
+    def _dist(self, px: np.ndarray, py: np.ndarray, piece: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from points to sub-pieces (broadcast) and the projection parameter."""
+        ax, ay = self.pa[piece, 0], self.pa[piece, 1]
+        vx, vy = self.pb[piece, 0] - ax, self.pb[piece, 1] - ay
+        ll = vx * vx + vy * vy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(ll > 0, ((px - ax) * vx + (py - ay) * vy) / np.where(ll > 0, ll, 1.0), 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        return np.hypot(px - (ax + t * vx), py - (ay + t * vy)), t
+
+    def nearest(self, x: np.ndarray, y: np.ndarray, max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For metric points: (geometry row, distance along it, distance to it)."""
+        n = len(x)
+        m = self.kdtree.n
+        k = min(_K_NEAREST, m)
+        dm, ind = self.kdtree.query(np.column_stack([x, y]), k=k)
+        dm = dm.reshape(n, k)
+        ind = ind.reshape(n, k)
+        dist, t = self._dist(x[:, None], y[:, None], ind)
+        best = np.argmin(dist, axis=1)
+        rows = np.arange(n)
+        piece = ind[rows, best]
+        bd = dist[rows, best]
+        bt = t[rows, best]
+        unsure = (k < m) & (dm[:, -1] < bd + self.half) & (bd - self.half <= max_dist)
+        if unsure.any() and m > k:
+            # second, wider vectorised round for the uncertain points
+            u = np.flatnonzero(unsure)
+            k2 = min(8 * k, m)
+            dm2, ind2 = self.kdtree.query(np.column_stack([x[u], y[u]]), k=k2)
+            dm2 = dm2.reshape(len(u), k2)
+            ind2 = ind2.reshape(len(u), k2)
+            dist2, t2 = self._dist(x[u][:, None], y[u][:, None], ind2)
+            b2 = np.argmin(dist2, axis=1)
+            r2 = np.arange(len(u))
+            better = dist2[r2, b2] < bd[u]
+            piece[u[better]] = ind2[r2, b2][better]
+            bt[u[better]] = t2[r2, b2][better]
+            bd[u[better]] = dist2[r2, b2][better]
+            unsure[u] = (k2 < m) & (dm2[:, -1] < bd[u] + self.half)
+        for i in np.flatnonzero(unsure):
+            cand = np.asarray(self.kdtree.query_ball_point([x[i], y[i]], bd[i] + self.half), dtype=np.int64)
+            dc, tc = self._dist(x[i], y[i], cand)
+            j = int(np.argmin(dc))
+            if dc[j] < bd[i]:
+                piece[i], bd[i], bt[i] = cand[j], dc[j], tc[j]
+        plen = np.hypot(*(self.pb[piece] - self.pa[piece]).T)
+        return self.p_geom[piece], self.p_along0[piece] + bt * plen, bd
 
 
 def snap_index(net: RoadNetwork) -> SnapIndex:
@@ -101,8 +195,9 @@ def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: 
     idx = snap_index(net)
     tr = Transformer.from_crs(4326, net.crs, always_xy=True)
     x, y = tr.transform(lon, lat)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
     valid = np.isfinite(x) & np.isfinite(y)
-    pts = shapely.points(np.where(valid, x, 0.0), np.where(valid, y, 0.0))
     seg_edge = np.full(n, -1, dtype=np.int64)
     frac = np.full(n, np.nan)
     dist = np.full(n, np.nan)
@@ -110,20 +205,16 @@ def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: 
     sy = np.full(n, np.nan)
     if valid.any():
         vi = np.flatnonzero(valid)
-        hit_pts, hit_geoms = idx.tree.query_nearest(pts[vi], return_distance=False, all_matches=False)
-        # query_nearest returns pairs; keep the first match per point
-        _, first = np.unique(hit_pts, return_index=True)
-        p_rows = vi[hit_pts[first]]
-        g_rows = hit_geoms[first]
-        geoms = idx.geoms[g_rows]
-        along = shapely.line_locate_point(geoms, pts[p_rows])
-        on_road = shapely.line_interpolate_point(geoms, along)
-        dist[p_rows] = shapely.distance(pts[p_rows], on_road)
+        g_rows, along, d = idx.nearest(x[vi], y[vi], max_snap_m)
+        dist[vi] = d
         lengths = idx.lengths[g_rows]
-        frac[p_rows] = np.where(lengths > 0, np.clip(along / np.where(lengths > 0, lengths, 1), 0, 1), 0.0)
-        seg_edge[p_rows] = idx.rep_edge[g_rows]
-        sx[p_rows] = shapely.get_x(on_road)
-        sy[p_rows] = shapely.get_y(on_road)
+        f = np.where(lengths > 0, np.clip(along / np.where(lengths > 0, lengths, 1), 0, 1), 0.0)
+        # rounding: a point projected onto an end of its road is exactly at the end node
+        frac[vi] = np.where(f < 1e-9, 0.0, np.where(f > 1 - 1e-9, 1.0, f))
+        seg_edge[vi] = idx.rep_edge[g_rows]
+        on_road = shapely.line_interpolate_point(idx.geoms[g_rows], frac[vi], normalized=True)
+        sx[vi] = shapely.get_x(on_road)
+        sy[vi] = shapely.get_y(on_road)
     ok = valid & (seg_edge >= 0) & (dist <= max_snap_m)
     leg_s = dist / (walk_kph / 3.6)
     back = Transformer.from_crs(net.crs, 4326, always_xy=True)
@@ -134,6 +225,15 @@ def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: 
 
 def _concat_snaps(parts: list[Snaps]) -> Snaps:
     return Snaps(*(np.concatenate([getattr(p, f) for p in parts]) for f in Snaps.__dataclass_fields__))
+
+
+def _csr_from_arcs(r: np.ndarray, c: np.ndarray, d: np.ndarray, n: int) -> sparse.csr_matrix:
+    """CSR matrix of unique arcs (explicit zero weights kept as arcs), built by a counting sort."""
+    order = np.argsort(r, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
+    return sparse.csr_matrix((d[order], c[order].astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, n))
 
 
 class AugmentedGraph:
@@ -148,6 +248,7 @@ class AugmentedGraph:
 
     def __init__(self, net: RoadNetwork, snaps: list[Snaps], weight: str = "travel_time_s") -> None:
         self.net = net
+        self._lookup: pd.Series | None = None
         self.group_sizes = [len(s.ok) for s in snaps]
         self.group_starts = np.concatenate([[0], np.cumsum(self.group_sizes)])
         allsn = _concat_snaps(snaps) if snaps else Snaps(*(np.empty(0) for _ in range(7)))
@@ -214,6 +315,19 @@ class AugmentedGraph:
             arc_edge.append(e_rows[le].astype(np.int64))
             arc_f0.append(pos[le])
             arc_f1.append(np.ones(len(le)))
+            # a point snapped onto an end node of its road (beyond a dead end, at a corner) is
+            # at that node: free links both ways, so it may leave or arrive by any road there
+            # (otherwise a one-way road split at its very start could not reach its own node)
+            at_end = (f_rep <= 0.0) | (f_rep >= 1.0)
+            if at_end.any():
+                k = np.flatnonzero(at_end)
+                end_node = np.where(f_rep[k] <= 0.0, net.edge_u[rep[k]], net.edge_v[rep[k]]).astype(np.int64)
+                rows += [n0 + k, end_node]
+                cols += [end_node, n0 + k]
+                data += [np.zeros(len(k))] * 2
+                arc_edge += [np.full(len(k), -1, dtype=np.int64)] * 2
+                arc_f0 += [np.zeros(len(k))] * 2
+                arc_f1 += [np.zeros(len(k))] * 2
             # off-road legs, both ways
             on = n0 + np.arange(p)
             off = n0 + p + np.arange(p)
@@ -224,23 +338,27 @@ class AugmentedGraph:
             arc_edge += [np.full(p, -1, dtype=np.int64)] * 2
             arc_f0 += [np.zeros(p)] * 2
             arc_f1 += [np.zeros(p)] * 2
-        r = np.concatenate(rows)
-        c = np.concatenate(cols)
-        d = np.concatenate(data)
-        # parallel arcs (a point on a loop road splits both directions between the same
-        # nodes): keep the fastest of each node pair
-        order = np.lexsort((d, c, r))
+        # the base arcs are unique per node pair already (net.csr keeps the fastest parallel
+        # edge); new arcs all touch a point node, so only they can repeat: a point on a loop
+        # road splits both directions between the same nodes -> keep the fastest of each pair
+        nb = len(rows[0])
+        r_new = np.concatenate(rows[1:]) if len(rows) > 1 else np.empty(0, dtype=np.int64)
+        c_new = np.concatenate(cols[1:]) if len(cols) > 1 else np.empty(0, dtype=np.int64)
+        d_new = np.concatenate(data[1:]) if len(data) > 1 else np.empty(0)
+        order = np.lexsort((d_new, c_new, r_new))
         keep = np.ones(len(order), dtype=bool)
-        keep[1:] = (r[order][1:] != r[order][:-1]) | (c[order][1:] != c[order][:-1])
-        sel = order[keep]
-        r, c, d = r[sel], c[sel], d[sel]
+        keep[1:] = (r_new[order][1:] != r_new[order][:-1]) | (c_new[order][1:] != c_new[order][:-1])
+        sel = np.concatenate([np.arange(nb), nb + order[keep]])
+        r = np.concatenate([rows[0], r_new[order][keep]])
+        c = np.concatenate([cols[0], c_new[order][keep]])
+        d = np.concatenate([data[0], d_new[order][keep]])
         self.arc_edge = np.concatenate(arc_edge)[sel]
         self.arc_f0 = np.concatenate(arc_f0)[sel]
         self.arc_f1 = np.concatenate(arc_f1)[sel]
         self.arc_rows = r
         self.arc_cols = c
-        self.forward = sparse.csr_matrix((d, (r, c)), shape=(self.n_nodes, self.n_nodes))
-        self.reverse = sparse.csr_matrix((d, (c, r)), shape=(self.n_nodes, self.n_nodes))
+        self.forward = _csr_from_arcs(r, c, d, self.n_nodes)
+        self.reverse = _csr_from_arcs(c, r, d, self.n_nodes)
         if self.forward.nnz != len(d):
             raise RoutingError("internal error: duplicate arcs in the augmented graph")
 
@@ -346,7 +464,7 @@ class AugmentedGraph:
         """The road geometry (EPSG:4326 unless ``metric``) along a node path from :meth:`trace`."""
         if len(path) < 2:
             return None
-        lookup = self.arc_lookup() if not hasattr(self, "_lookup") else self._lookup
+        lookup = self._lookup if self._lookup is not None else self.arc_lookup()
         self._lookup = lookup
         keys = np.asarray(path[:-1], dtype=np.int64) * self.n_nodes + np.asarray(path[1:], dtype=np.int64)
         arcs = lookup.reindex(keys).to_numpy()

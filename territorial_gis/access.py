@@ -9,14 +9,16 @@ pass over the reversed graph.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse.csgraph import dijkstra
 
 from ._engine import AugmentedGraph, Snaps, snap_points
-from .errors import ColumnError, CRSError, RoutingError
+from .errors import ColumnError, CRSError, InputFileError, RoutingError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -66,10 +68,15 @@ def walk_speed_of(network: RoadNetwork, walk_kph: float | None) -> float:
 def prepare_graph(network: RoadNetwork, origins: gpd.GeoDataFrame,
                   tiers: Mapping[str, gpd.GeoDataFrame], max_snap_m: float = DEFAULT_MAX_SNAP_M,
                   walk_kph: float | None = None) -> tuple[AugmentedGraph, Snaps, dict[str, Snaps]]:
-    """Snap origins and each tier's destinations and build one augmented graph for them all."""
+    """Snap origins and each tier's destinations and build one augmented graph for them all.
+
+    Raises :class:`RoutingError` when every origin is farther than ``max_snap_m`` from a road.
+    """
     wk = walk_speed_of(network, walk_kph)
     olon, olat = lonlat_of(origins, "localities")
     osn = snap_points(network, olon, olat, max_snap_m=max_snap_m, walk_kph=wk)
+    if len(osn.ok) and not osn.ok.any():
+        raise RoutingError(_all_too_far_message(network, olon, olat, "localities", max_snap_m))
     tsn: dict[str, Snaps] = {}
     for name, dests in tiers.items():
         dlon, dlat = lonlat_of(dests, f"destinations of tier '{name}'")
@@ -116,6 +123,11 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
     if not tiers:
         raise RoutingError("no destination tier given")
     graph, osn, tsn = prepare_graph(network, localities, tiers, max_snap_m, walk_kph)
+    for name, sn in tsn.items():
+        if len(sn.ok) and not sn.ok.any():
+            lon, lat = lonlat_of(tiers[name], f"destinations of tier '{name}'")
+            raise RoutingError(_all_too_far_message(network, lon, lat, f"destinations of tier '{name}'",
+                                                    max_snap_m))
     out = localities.copy()
     origin_nodes = graph.offroad_node[graph.group(0)]
     reasons = pd.Series([None] * len(out), index=out.index, dtype=object)
@@ -160,3 +172,413 @@ def summarize_access(table: pd.DataFrame) -> dict[str, Any]:
             res[tier] = {"median_min": float(v.median()) if v.notna().any() else None,
                          "unreachable": int(v.isna().sum())}
     return res
+
+
+# ---------------------------------------------------------------------- networks
+def open_network(source: str | os.PathLike[str], profile: Any = None, mode: str = "drive") -> RoadNetwork:
+    """A network from a saved file (``.tgnet``, or a ``.gpkg`` with layers ``nodes``/``edges``)
+    or built on the fly from an OSM file or a road line layer (see
+    :func:`~territorial_gis.network.build_network`)."""
+    from ._io import check_input
+    from .network import NATIVE_SUFFIX, build_network, load_network
+
+    p = check_input(source, "network")
+    suffix = p.suffix.lower()
+    if suffix == NATIVE_SUFFIX:
+        return load_network(p)
+    if suffix == ".gpkg":
+        import pyogrio
+
+        try:
+            layers = {name for name, _ in pyogrio.list_layers(p)}
+        except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds
+            raise InputFileError(f"{p}: not a readable GeoPackage ({exc})") from None
+        if {"nodes", "edges"} <= layers:
+            return load_network(p)
+    return build_network(p, profile=profile, mode=mode)
+
+
+def _snap_checked(network: RoadNetwork, gdf: gpd.GeoDataFrame, what: str, max_snap_m: float,
+                  walk_kph: float) -> Snaps:
+    """Snap points and fail with a clear message when none is near a road."""
+    lon, lat = lonlat_of(gdf, what)
+    sn = snap_points(network, lon, lat, max_snap_m=max_snap_m, walk_kph=walk_kph)
+    if len(sn.ok) and not sn.ok.any():
+        raise RoutingError(_all_too_far_message(network, lon, lat, what, max_snap_m))
+    n_far = int((~sn.ok).sum())
+    if n_far:
+        log.warning("%d of %d %s are farther than %.0f m from a road (%s)", n_far, len(sn.ok), what,
+                    max_snap_m, REASON_TOO_FAR)
+    return sn
+
+
+def _all_too_far_message(network: RoadNetwork, lon: np.ndarray, lat: np.ndarray, what: str,
+                         max_snap_m: float) -> str:
+    w, s, e, n = network.bounds
+    fin = np.isfinite(lon) & np.isfinite(lat)
+    if fin.any():
+        pb = (f"points span lon {np.min(lon[fin]):.5f}..{np.max(lon[fin]):.5f}, "
+              f"lat {np.min(lat[fin]):.5f}..{np.max(lat[fin]):.5f}")
+    else:
+        pb = "no point has coordinates"
+    hint = ""
+    if fin.any() and w - 1 <= np.median(lat[fin]) <= e + 1 and s - 1 <= np.median(lon[fin]) <= n + 1:
+        hint = "; latitude and longitude look swapped"
+    return (f"all {len(lon)} {what} are farther than {max_snap_m:.0f} m from a road of the network "
+            f"(network bbox lon {w:.5f}..{e:.5f}, lat {s:.5f}..{n:.5f}; {pb}){hint}; "
+            f"check that the network covers them or raise the maximum snap distance")
+
+
+# ---------------------------------------------------------------------- OD matrix
+def _od_arrays(network: RoadNetwork, osn: Snaps, dsn: Snaps,
+               cutoff_min: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(origin_pos, dest_pos, time_s)`` of every pair within the cutoff (unordered)."""
+    graph = AugmentedGraph(network, [osn, dsn])
+    o_nodes = graph.offroad_node[graph.group(0)]
+    d_nodes = graph.offroad_node[graph.group(1)]
+    cutoff_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
+    if len(d_nodes) <= len(o_nodes):
+        d_pos, o_pos, t_s = graph.long_table(d_nodes, o_nodes, cutoff=cutoff_s, reverse=True)
+    else:
+        o_pos, d_pos, t_s = graph.long_table(o_nodes, d_nodes, cutoff=cutoff_s, reverse=False)
+    return o_pos, d_pos, t_s
+
+
+def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame,
+              cutoff_min: float | None = None, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+              walk_kph: float | None = None, origin_id_col: str | None = None,
+              dest_id_col: str | None = None) -> pd.DataFrame:
+    """Travel times between origins and destinations as a long table.
+
+    The searches run from the smaller of the two point sets (forward from origins, or on the
+    reversed graph from destinations) in bounded batches, so no dense all-pairs matrix of a
+    large region is ever held.
+
+    Parameters
+    ----------
+    cutoff_min
+        Keep only pairs within this many minutes (also bounds each search); None keeps every
+        reachable pair.
+    max_snap_m, walk_kph
+        Snapping limit and off-road walking speed (see :func:`travel_times_to_nearest`).
+    origin_id_col, dest_id_col
+        Identifier columns (default ``place_id``/``dest_id``/``id`` ... or the index).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``from_id``, ``to_id``, ``travel_time_min`` sorted by origin then destination (input
+        order). Pairs that are beyond the cutoff, disconnected, or involve a point farther
+        than ``max_snap_m`` from a road are absent.
+    """
+    if len(origins) == 0:
+        raise RoutingError("no origins to route from")
+    if len(destinations) == 0:
+        raise RoutingError("no destinations to route to")
+    if cutoff_min is not None and not cutoff_min > 0:
+        raise RoutingError(f"cutoff must be a positive number of minutes, got {cutoff_min}")
+    wk = walk_speed_of(network, walk_kph)
+    osn = _snap_checked(network, origins, "origins", max_snap_m, wk)
+    dsn = _snap_checked(network, destinations, "destinations", max_snap_m, wk)
+    o_pos, d_pos, t_s = _od_arrays(network, osn, dsn, cutoff_min)
+    order = np.lexsort((d_pos, o_pos))
+    o_ids = ids_of(origins, origin_id_col).to_numpy()
+    d_ids = ids_of(destinations, dest_id_col).to_numpy()
+    out = pd.DataFrame({"from_id": o_ids[o_pos[order]], "to_id": d_ids[d_pos[order]],
+                        "travel_time_min": t_s[order] / 60.0})
+    log.info("OD matrix: %d origins x %d destinations -> %d pairs%s", len(origins), len(destinations),
+             len(out), "" if cutoff_min is None else f" within {cutoff_min:g} min")
+    return out
+
+
+# ---------------------------------------------------------------------- isochrones
+def _substrings(geoms: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Vectorised ``shapely.ops.substring(g, lo, hi, normalized=True)`` for lo <= hi."""
+    import shapely
+
+    n = len(geoms)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    seg = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
+    same = idx[1:] == idx[:-1]
+    seg = np.where(same, seg, 0.0)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    start_of = np.searchsorted(idx, np.arange(n), side="left")
+    cum = cum - cum[start_of][idx]  # distance from the start of each line
+    total = np.bincount(idx, weights=np.concatenate([seg, [0.0]]) * np.concatenate([same, [False]]),
+                        minlength=n)
+    a = lo * total
+    b = hi * total
+    inside = (cum > a[idx]) & (cum < b[idx])
+    p0 = shapely.line_interpolate_point(geoms, lo, normalized=True)
+    p1 = shapely.line_interpolate_point(geoms, hi, normalized=True)
+    xy0 = shapely.get_coordinates(p0)
+    xy1 = shapely.get_coordinates(p1)
+    line = np.concatenate([np.arange(n), idx[inside], np.arange(n)])
+    key = np.concatenate([a, cum[inside], b])
+    rank = np.concatenate([np.zeros(n), np.ones(int(inside.sum())), np.full(n, 2.0)])
+    xy = np.vstack([xy0, coords[inside], xy1])
+    order = np.lexsort((rank, key, line))
+    return shapely.linestrings(xy[order], indices=line[order])
+
+
+def reached_pieces(graph: AugmentedGraph, node_time_s: np.ndarray, limit_s: float,
+                   direction: str = "to") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of every directed edge reached within ``limit_s``.
+
+    ``node_time_s`` are times of the augmented graph's nodes (to the nearest source with
+    ``direction="to"``, from it with ``"from"``). A point at fraction ``s`` of an arc covering
+    ``[f0, f1]`` of edge ``e`` (weight ``w_e`` per unit fraction) is reached "to" when
+    ``(f1 - s) w_e + t(head) <= limit`` and "from" when ``t(tail) + (s - f0) w_e <= limit``, so
+    partially reached edges are cut where the time runs out. All original edges (including
+    slower parallel edges) and the arcs that split edges at snapped points are considered.
+
+    Returns ``(edge_row, f_lo, f_hi)``.
+    """
+    net = graph.net
+    tt = net.edges["travel_time_s"].to_numpy(dtype=float)
+    n0 = net.n_nodes
+    split = (graph.arc_edge >= 0) & ((graph.arc_rows >= n0) | (graph.arc_cols >= n0))
+    e = np.concatenate([np.arange(net.n_edges), graph.arc_edge[split]])
+    f0 = np.concatenate([np.zeros(net.n_edges), graph.arc_f0[split]])
+    f1 = np.concatenate([np.ones(net.n_edges), graph.arc_f1[split]])
+    tail = np.concatenate([net.edge_u.astype(np.int64), graph.arc_rows[split]])
+    head = np.concatenate([net.edge_v.astype(np.int64), graph.arc_cols[split]])
+    w = tt[e]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if direction == "to":
+            t = node_time_s[head]
+            ok = t <= limit_s
+            reach = np.where(w > 0, (limit_s - t) / w, np.inf)
+            lo = np.maximum(f0, f1 - reach)
+            hi = f1
+        else:
+            t = node_time_s[tail]
+            ok = t <= limit_s
+            reach = np.where(w > 0, (limit_s - t) / w, np.inf)
+            lo = f0
+            hi = np.minimum(f1, f0 + reach)
+    ok &= np.isfinite(t)
+    return e[ok], np.clip(lo[ok], 0.0, 1.0), np.clip(hi[ok], 0.0, 1.0)
+
+
+def _merge_pieces(network: RoadNetwork, e: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge reached pieces of the same road (both directions, split arcs) into disjoint
+    intervals, so each stretch of road is drawn and measured once."""
+    if len(e) == 0:
+        return e, lo, hi
+    seg = network.edges["segment"].to_numpy()[e]
+    rev = network.edges["reversed"].to_numpy(dtype=bool)[e]
+    # fractions along the segment's forward orientation
+    a = np.where(rev, 1.0 - hi, lo)
+    b = np.where(rev, 1.0 - lo, hi)
+    order = np.lexsort((a, seg))
+    seg, a, b, e, rev = seg[order], a[order], b[order], e[order], rev[order]
+    df = pd.DataFrame({"seg": seg, "b": b})
+    run_max = df.groupby("seg", sort=False)["b"].cummax().to_numpy()
+    new = np.ones(len(seg), dtype=bool)
+    new[1:] = (seg[1:] != seg[:-1]) | (a[1:] > run_max[:-1])
+    gid = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    m_lo = a[first]
+    m_hi = np.maximum.reduceat(b, first)
+    m_e = e[first]
+    m_rev = rev[first]
+    del gid
+    return m_e, np.where(m_rev, 1.0 - m_hi, m_lo), np.where(m_rev, 1.0 - m_lo, m_hi)
+
+
+def isochrones(network: RoadNetwork, destinations: gpd.GeoDataFrame,
+               thresholds_min: Sequence[float] = (15, 30, 60), *, direction: str = "to",
+               buffer_m: float = 100.0, bands: bool = False, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+               walk_kph: float | None = None) -> gpd.GeoDataFrame:
+    """Polygons of the area within each travel-time threshold of the nearest destination.
+
+    Method: one multi-source shortest-path pass over the augmented graph gives every node its
+    time to (``direction="to"``, on the reversed graph) or from (``"from"``) the nearest
+    destination, off-road legs of the destinations included. Each directed edge is reached
+    where the time runs out part-way along it (linear interpolation along the edge, see
+    :func:`reached_pieces`); the reached road pieces are buffered by ``buffer_m`` metres in the
+    network's metric CRS and merged. So an isochrone is "land within ``buffer_m`` of a road you
+    can drive within the threshold", not a convex or concave hull over unreachable gaps.
+
+    Parameters
+    ----------
+    thresholds_min
+        Increasing thresholds in minutes.
+    buffer_m
+        Half-width of the corridor around reached roads (metres).
+    bands
+        False (default): cumulative polygons (everything within each threshold). True: rings
+        between consecutive thresholds.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per threshold: ``threshold_min``, ``min_time_min`` (lower bound of the band:
+        0 unless ``bands``), ``area_km2``, ``road_km`` (reached road length), geometry
+        (EPSG:4326; empty when nothing is reached).
+    """
+    import geopandas as gpd
+    import shapely
+
+    if direction not in ("to", "from"):
+        raise RoutingError(f"direction must be 'to' or 'from', got {direction!r}")
+    ths = [float(t) for t in thresholds_min]
+    if not ths or any(not (t > 0) for t in ths):
+        raise RoutingError(f"isochrone thresholds must be positive minutes, got {list(thresholds_min)}")
+    if sorted(ths) != ths or len(set(ths)) != len(ths):
+        raise RoutingError(f"isochrone thresholds must increase, got {list(thresholds_min)}")
+    if not buffer_m > 0:
+        raise RoutingError(f"isochrone buffer must be positive metres, got {buffer_m}")
+    if len(destinations) == 0:
+        raise RoutingError("no destinations for the isochrones")
+    wk = walk_speed_of(network, walk_kph)
+    dsn = _snap_checked(network, destinations, "destinations", max_snap_m, wk)
+    graph = AugmentedGraph(network, [dsn])
+    src = graph.offroad_node[graph.group(0)]
+    src = src[src >= 0]
+    adj = graph.reverse if direction == "to" else graph.forward
+    node_t = dijkstra(adj, directed=True, indices=src, min_only=True, limit=max(ths) * 60.0)
+    geoms_m = network.edge_geometry_metric()
+    polys = []
+    road_km = []
+    for th in ths:
+        e, lo, hi = _merge_pieces(network, *reached_pieces(graph, node_t, th * 60.0, direction))
+        if len(e):
+            pieces = _substrings(geoms_m[e], lo, hi)
+            # buffering each piece and merging the polygons is ~100x faster than buffering
+            # one multi-line (GEOS nodes all lines against each other)
+            poly = shapely.union_all(shapely.buffer(pieces, buffer_m, quad_segs=4))
+            km = float(shapely.length(pieces).sum()) / 1000.0
+        else:
+            poly = shapely.Polygon()
+            km = 0.0
+        polys.append(poly)
+        road_km.append(km)
+    lower = [0.0] * len(ths)
+    if bands:
+        out_polys = [polys[0]] + [shapely.difference(polys[i], polys[i - 1]) for i in range(1, len(polys))]
+        lower = [0.0, *ths[:-1]]
+    else:
+        out_polys = polys
+    areas = [float(shapely.area(p)) / 1e6 for p in out_polys]
+    gdf = gpd.GeoDataFrame({"threshold_min": ths, "min_time_min": lower, "area_km2": areas,
+                            "road_km": road_km}, geometry=out_polys, crs=network.crs)
+    return gdf.to_crs(4326)
+
+
+# ---------------------------------------------------------------------- summaries
+def population_within(table: pd.DataFrame, thresholds_min: Sequence[float] = (60, 120, 240),
+                      pop_col: str = "population", tiers: Sequence[str] | None = None) -> pd.DataFrame:
+    """Population (count and share) within each travel-time threshold of each tier.
+
+    Reads the ``travel_time_<tier>_min`` columns of an access table (from
+    :func:`travel_times_to_nearest`). Unreachable places (NaN time) count as beyond every
+    threshold; places with missing population count as zero (and are reported in the log).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per tier and threshold: ``tier``, ``threshold_min``, ``population_within``,
+        ``population_total``, ``share_within`` (0..1), ``places_within``, ``places_total``.
+    """
+    if pop_col not in table:
+        raise ColumnError(f"population column '{pop_col}' not found; columns: "
+                          f"{', '.join(map(str, table.columns))}")
+    cols = {c[len("travel_time_"):-len("_min")]: c for c in table.columns
+            if isinstance(c, str) and c.startswith("travel_time_") and c.endswith("_min")}
+    if tiers is not None:
+        missing = [t for t in tiers if t not in cols]
+        if missing:
+            raise ColumnError(f"no travel_time_<tier>_min column for tier(s) {', '.join(missing)}; "
+                              f"found {', '.join(cols) or 'none'}")
+        cols = {t: cols[t] for t in tiers}
+    if not cols:
+        raise ColumnError("no travel_time_<tier>_min column in the table; run travel_times_to_nearest first")
+    ths = [float(t) for t in thresholds_min]
+    if not ths or any(not (t > 0) for t in ths):
+        raise RoutingError(f"thresholds must be positive minutes, got {list(thresholds_min)}")
+    pop = pd.to_numeric(table[pop_col], errors="coerce").to_numpy(dtype=float)
+    n_missing = int(np.isnan(pop).sum())
+    if n_missing:
+        log.warning("%d of %d places have no population in '%s'; counted as 0", n_missing, len(pop), pop_col)
+    pop = np.nan_to_num(pop, nan=0.0)
+    total = float(pop.sum())
+    rows = []
+    for tier, col in cols.items():
+        t = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+        for th in ths:
+            within = np.isfinite(t) & (t <= th)
+            pw = float(pop[within].sum())
+            rows.append({"tier": tier, "threshold_min": th, "population_within": pw,
+                         "population_total": total, "share_within": pw / total if total > 0 else np.nan,
+                         "places_within": int(within.sum()), "places_total": len(t)})
+    return pd.DataFrame(rows)
+
+
+DECAYS = ("exponential", "power", "gaussian")
+_DEFAULT_BETA = {"exponential": 0.05, "power": 1.0, "gaussian": 30.0}
+
+
+def decay_weights(t_min: np.ndarray, decay: str = "exponential", beta: float | None = None) -> np.ndarray:
+    """Impedance weights of travel times in minutes.
+
+    ``exponential``: ``exp(-beta t)`` (beta per minute, default 0.05: weight halves every
+    ~14 min); ``power``: ``max(t, 1)^-beta`` (default 1; times under a minute count as one
+    minute so the weight stays finite); ``gaussian``: ``exp(-(t / beta)^2 / 2)`` (beta is the
+    bandwidth in minutes, default 30).
+    """
+    if decay not in DECAYS:
+        raise RoutingError(f"unknown decay {decay!r}; use one of {', '.join(DECAYS)}")
+    b = _DEFAULT_BETA[decay] if beta is None else float(beta)
+    if not b > 0:
+        raise RoutingError(f"decay parameter beta must be positive, got {beta}")
+    t = np.asarray(t_min, dtype=float)
+    if decay == "exponential":
+        return np.exp(-b * t)
+    if decay == "power":
+        return np.power(np.maximum(t, 1.0), -b)
+    return np.exp(-0.5 * (t / b) ** 2)
+
+
+def gravity_access(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame,
+                   mass_col: str = "population", decay: str = "exponential", beta: float | None = None,
+                   cutoff_min: float | None = 120.0, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+                   walk_kph: float | None = None) -> pd.Series:
+    """Gravity market-access index of every origin: ``A_i = sum_j M_j f(t_ij)``.
+
+    ``M_j`` is the mass (``population`` or ``jobs``...) of destination ``j``, ``t_ij`` the
+    travel time in minutes from :func:`od_matrix` (pairs beyond ``cutoff_min`` contribute 0)
+    and ``f`` the decay of :func:`decay_weights`.
+
+    Returns
+    -------
+    pandas.Series
+        ``market_access_index`` aligned to ``origins.index``; NaN for origins farther than
+        ``max_snap_m`` from a road, 0 where no destination is reachable within the cutoff.
+    """
+    if mass_col not in destinations:
+        raise ColumnError(f"mass column '{mass_col}' not found in the destinations; columns: "
+                          f"{', '.join(map(str, destinations.columns))}")
+    decay_weights(np.zeros(1), decay, beta)  # validates decay and beta early
+    mass = pd.to_numeric(destinations[mass_col], errors="coerce").to_numpy(dtype=float)
+    if (mass < 0).any():
+        raise ColumnError(f"mass column '{mass_col}' has negative values")
+    if np.isnan(mass).any():
+        log.warning("%d destinations have no '%s'; counted as 0", int(np.isnan(mass).sum()), mass_col)
+    mass = np.nan_to_num(mass, nan=0.0)
+    if cutoff_min is not None and not cutoff_min > 0:
+        raise RoutingError(f"cutoff must be a positive number of minutes, got {cutoff_min}")
+    if len(origins) == 0 or len(destinations) == 0:
+        raise RoutingError("gravity access needs at least one origin and one destination")
+    wk = walk_speed_of(network, walk_kph)
+    osn = _snap_checked(network, origins, "origins", max_snap_m, wk)
+    dsn = _snap_checked(network, destinations, "destinations", max_snap_m, wk)
+    o_pos, d_pos, t_s = _od_arrays(network, osn, dsn, cutoff_min)
+    w = decay_weights(t_s / 60.0, decay, beta) * mass[d_pos]
+    acc = np.bincount(o_pos, weights=w, minlength=len(origins))
+    acc = np.where(osn.ok, acc, np.nan)
+    return pd.Series(acc, index=origins.index, name="market_access_index")
