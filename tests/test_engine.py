@@ -25,7 +25,13 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from territorial_gis._engine import AugmentedGraph, snap_points
-from territorial_gis.access import REASON_DISCONNECTED, od_matrix, travel_times_to_nearest
+from territorial_gis.access import (
+    REASON_DISCONNECTED,
+    REASON_TOO_FAR,
+    od_matrix,
+    travel_times_to_nearest,
+)
+from territorial_gis.errors import RoutingError
 from territorial_gis.network import RoadNetwork
 
 WALK_KPH = 4.0
@@ -106,6 +112,13 @@ def check_against_reference(net: RoadNetwork, ref: Reference, origins: gpd.GeoDa
     o_snaps = [ref.snap(g.x, g.y) for g in origins.geometry]
     d_snaps = [ref.snap(g.x, g.y) for g in dests.geometry]
     expect = np.array([[ref.time(o, d) if o and d else np.inf for d in d_snaps] for o in o_snaps])
+    if not any(o_snaps) or not any(d_snaps):
+        # nothing within the maximum snap distance: a clear error, not a table of NaN
+        with pytest.raises(RoutingError, match="farther than 2000 m"):
+            travel_times_to_nearest(net, origins, {"t": dests.rename(columns={"place_id": "dest_id"})})
+        with pytest.raises(RoutingError, match="farther than 2000 m"):
+            od_matrix(net, origins, dests)
+        return
     # nearest destination
     table = travel_times_to_nearest(net, origins, {"t": dests.rename(columns={"place_id": "dest_id"})},
                                     walk_kph=WALK_KPH)
@@ -114,7 +127,10 @@ def check_against_reference(net: RoadNetwork, ref: Reference, origins: gpd.GeoDa
     finite = np.isfinite(best)
     np.testing.assert_allclose(got[finite], best[finite], rtol=1e-9, atol=1e-9)
     assert np.isnan(got[~finite]).all()
-    assert (table["unreachable_reason_t"].to_numpy()[~finite] == REASON_DISCONNECTED).all()
+    far = np.array([o is None for o in o_snaps])
+    reasons = table["unreachable_reason_t"].to_numpy()
+    assert (reasons[far] == REASON_TOO_FAR).all()
+    assert (reasons[~finite & ~far] == REASON_DISCONNECTED).all()
     # the nearest id really is a destination at the minimum time
     for i in np.flatnonzero(finite):
         j = int(dests.index[dests["place_id"] == table["nearest_t_id"].iat[i]][0])
