@@ -369,15 +369,13 @@ def _load_localities(cfg: Mapping[str, Any], net: Any) -> Any:
     return loc
 
 
-def _areas(cfg: Mapping[str, Any], localities: Any, net: Any) -> Any:
+def _areas(cfg: Mapping[str, Any], localities: Any, net: Any) -> Any:  # noqa: ARG001
     """The polygons to classify: None (localities are the areas), H3 cells, a hex grid or a file."""
     import geopandas as gpd
 
     from .classify import make_h3_cells, make_hex_grid
 
     spec = cfg.get("classify", {}).get("areas", "localities")
-    if "areas" in localities.attrs:
-        return localities.attrs["areas"]
     if spec in (None, "localities", "points"):
         return None
     if spec == "h3":  # the locality ids are H3 cells (e.g. IPEA's aopdata grid)
@@ -457,6 +455,10 @@ def _stage_places(ctx: _Ctx) -> None:
     tiers = load_tiers(ctx.cfg["tiers"], loc)
     ctx.state["localities"] = loc
     ctx.state["tiers"] = tiers
+    # a generated grid carries its polygons (the areas to classify) and a note on population
+    ctx.state["grid_areas"] = loc.attrs.get("areas")
+    if loc.attrs.get("population_note"):
+        ctx.info.setdefault("notes", []).append(loc.attrs["population_note"])
     import geopandas as gpd
 
     dests = pd.concat([t.assign(tier=name) for name, t in tiers.items()], ignore_index=True)
@@ -489,7 +491,9 @@ def _stage_classify(ctx: _Ctx) -> None:
     table = ctx.state["access"]
     ccfg = ctx.cfg.get("classify", {})
     rasters = ctx.cfg.get("terrain", {}).get("rasters") or None
-    areas = _areas(ctx.cfg, table, ctx.state["network"])
+    areas = ctx.state.get("grid_areas")
+    if areas is None:
+        areas = _areas(ctx.cfg, table, ctx.state["network"])
     tiers = ccfg.get("tiers")
     if areas is None:
         classified = classify_areas(table, rules=ccfg.get("rules"), tiers=tiers, rasters=rasters)
@@ -498,9 +502,6 @@ def _stage_classify(ctx: _Ctx) -> None:
         classified = classify_areas(areas, rules=ccfg.get("rules"), tiers=tiers, localities=table, rasters=rasters)
         loc = _join_area_class(table, classified)
         ctx.write("areas.gpkg", classified, layer="areas")
-    note = table.attrs.get("population_note")
-    if note:
-        ctx.info.setdefault("notes", []).append(note)
     ctx.info.setdefault("notes", []).extend(list(classified.attrs.get("notes", [])))
     ctx.state["classified"] = classified
     ctx.state["localities_out"] = loc
@@ -654,7 +655,7 @@ def _write_study_json(ctx: _Ctx, final: bool) -> None:
         "attribution": cfg.get("attribution", {}),
         "timings_s": {k: round(v, 3) for k, v in ctx.timings.items()},
         "summary": _summary(ctx) if "localities_out" in ctx.state else {},
-        "files": sorted([*ctx.files, "study.json"]) if final else sorted(ctx.files),
+        "files": sorted({*ctx.files, "study.json"}),
         **{k: v for k, v in ctx.info.items()},
     }
     path = ctx.stage_dir / "study.json"
