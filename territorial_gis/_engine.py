@@ -105,6 +105,8 @@ class SnapIndex:
         self.p_along0 = along0[rep] + t0[:, 0] * d[k][rep]
         self.half = float(np.max(np.hypot(*(self.pb - self.pa).T)) / 2.0) if len(rep) else 0.0
         self.kdtree = cKDTree((self.pa + self.pb) / 2.0)
+        self.to_metric = Transformer.from_crs(4326, net.crs, always_xy=True)
+        self.to_lonlat = Transformer.from_crs(net.crs, 4326, always_xy=True)
         self._tree: shapely.STRtree | None = None
 
     @property
@@ -124,8 +126,10 @@ class SnapIndex:
         t = np.clip(t, 0.0, 1.0)
         return np.hypot(px - (ax + t * vx), py - (ay + t * vy)), t
 
-    def nearest(self, x: np.ndarray, y: np.ndarray, max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For metric points: (geometry row, distance along it, distance to it)."""
+    def nearest(self, x: np.ndarray, y: np.ndarray,
+                max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For metric points: (geometry row, distance along it, distance to it, nearest road
+        point as an (n, 2) array)."""
         n = len(x)
         m = self.kdtree.n
         k = min(_K_NEAREST, m)
@@ -160,8 +164,10 @@ class SnapIndex:
             j = int(np.argmin(dc))
             if dc[j] < bd[i]:
                 piece[i], bd[i], bt[i] = cand[j], dc[j], tc[j]
-        plen = np.hypot(*(self.pb[piece] - self.pa[piece]).T)
-        return self.p_geom[piece], self.p_along0[piece] + bt * plen, bd
+        seg_vec = self.pb[piece] - self.pa[piece]
+        plen = np.hypot(seg_vec[:, 0], seg_vec[:, 1])
+        on_road = self.pa[piece] + bt[:, None] * seg_vec
+        return self.p_geom[piece], self.p_along0[piece] + bt * plen, bd, on_road
 
 
 def snap_index(net: RoadNetwork) -> SnapIndex:
@@ -193,8 +199,7 @@ def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: 
     lat = np.asarray(lat, dtype=float)
     n = len(lon)
     idx = snap_index(net)
-    tr = Transformer.from_crs(4326, net.crs, always_xy=True)
-    x, y = tr.transform(lon, lat)
+    x, y = idx.to_metric.transform(lon, lat)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     valid = np.isfinite(x) & np.isfinite(y)
@@ -205,20 +210,18 @@ def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: 
     sy = np.full(n, np.nan)
     if valid.any():
         vi = np.flatnonzero(valid)
-        g_rows, along, d = idx.nearest(x[vi], y[vi], max_snap_m)
+        g_rows, along, d, on_road = idx.nearest(x[vi], y[vi], max_snap_m)
         dist[vi] = d
         lengths = idx.lengths[g_rows]
         f = np.where(lengths > 0, np.clip(along / np.where(lengths > 0, lengths, 1), 0, 1), 0.0)
         # rounding: a point projected onto an end of its road is exactly at the end node
         frac[vi] = np.where(f < 1e-9, 0.0, np.where(f > 1 - 1e-9, 1.0, f))
         seg_edge[vi] = idx.rep_edge[g_rows]
-        on_road = shapely.line_interpolate_point(idx.geoms[g_rows], frac[vi], normalized=True)
-        sx[vi] = shapely.get_x(on_road)
-        sy[vi] = shapely.get_y(on_road)
+        sx[vi] = on_road[:, 0]
+        sy[vi] = on_road[:, 1]
     ok = valid & (seg_edge >= 0) & (dist <= max_snap_m)
     leg_s = dist / (walk_kph / 3.6)
-    back = Transformer.from_crs(net.crs, 4326, always_xy=True)
-    slon, slat = back.transform(sx, sy)
+    slon, slat = idx.to_lonlat.transform(sx, sy)
     return Snaps(segment_edge=seg_edge, frac=frac, snap_dist_m=dist, leg_s=leg_s, ok=ok,
                  snapped_lon=np.asarray(slon), snapped_lat=np.asarray(slat))
 
@@ -227,13 +230,27 @@ def _concat_snaps(parts: list[Snaps]) -> Snaps:
     return Snaps(*(np.concatenate([getattr(p, f) for p in parts]) for f in Snaps.__dataclass_fields__))
 
 
+def _base_arrays(net: RoadNetwork, weight: str) -> dict[str, np.ndarray]:
+    """Per-network arrays the augmented graph reuses (cached on the network): the base CSR as
+    COO arcs with their edge rows, edge weights, segments and their sort order."""
+    cache: dict[str, dict[str, np.ndarray]] = net.__dict__.setdefault("_engine_base", {})
+    if weight not in cache:
+        coo = net.csr(weight).tocoo()
+        seg = net.edges["segment"].to_numpy()
+        e_order = np.argsort(seg, kind="stable")
+        cache[weight] = {"row": coo.row.astype(np.int64), "col": coo.col.astype(np.int64), "data": coo.data,
+                         "edge": net.csr_edge_index(weight).astype(np.int64),
+                         "w_all": net.edges[weight].to_numpy(dtype=np.float64), "seg": seg,
+                         "rev": net.edges["reversed"].to_numpy(dtype=bool), "e_order": e_order,
+                         "seg_sorted": seg[e_order]}
+    return cache[weight]
+
+
 def _csr_from_arcs(r: np.ndarray, c: np.ndarray, d: np.ndarray, n: int) -> sparse.csr_matrix:
-    """CSR matrix of unique arcs (explicit zero weights kept as arcs), built by a counting sort."""
-    order = np.argsort(r, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
-    idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
-    return sparse.csr_matrix((d[order], c[order].astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n, n))
+    """CSR matrix of unique arcs (explicit zero weights are kept as arcs by scipy's COO -> CSR
+    conversion, a counting sort in C)."""
+    mat = sparse.csr_matrix((d, (r, c)), shape=(n, n))
+    return mat
 
 
 class AugmentedGraph:
@@ -261,31 +278,29 @@ class AugmentedGraph:
         self.onroad_node[ok] = n0 + np.arange(p)
         self.offroad_node[ok] = n0 + p + np.arange(p)
         self.n_nodes = n0 + 2 * p
-        base = net.csr(weight)
-        base_edge = net.csr_edge_index(weight)
-        base_coo = base.tocoo()
-        w_all = net.edges[weight].to_numpy(dtype=np.float64)
-        rows = [base_coo.row.astype(np.int64)]
-        cols = [base_coo.col.astype(np.int64)]
-        data = [base_coo.data]
-        arc_edge = [base_edge.astype(np.int64)]
-        arc_f0 = [np.zeros(len(base_edge))]
-        arc_f1 = [np.ones(len(base_edge))]
+        ba = _base_arrays(net, weight)
+        w_all = ba["w_all"]
+        rows = [ba["row"]]
+        cols = [ba["col"]]
+        data = [ba["data"]]
+        arc_edge = [ba["edge"]]
+        arc_f0 = [np.zeros(len(ba["edge"]))]
+        arc_f1 = [np.ones(len(ba["edge"]))]
         if p:
-            seg = net.edges["segment"].to_numpy()
+            seg = ba["seg"]
+            rev_all = ba["rev"]
             # every directed edge of the snapped road pieces gets the points chained along it
             rep = allsn.segment_edge[ok]
             f_rep = allsn.frac[ok]
             seg_of_point = seg[rep]
-            e_order = np.argsort(seg, kind="stable")
-            seg_sorted = seg[e_order]
+            e_order = ba["e_order"]
+            seg_sorted = ba["seg_sorted"]
             lo = np.searchsorted(seg_sorted, seg_of_point, side="left")
             hi = np.searchsorted(seg_sorted, seg_of_point, side="right")
             cnt = hi - lo
             pt_rep = np.repeat(np.arange(p), cnt)
             e_rows = e_order[np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
-            same_dir = net.edges["reversed"].to_numpy(dtype=bool)[e_rows] == net.edges["reversed"].to_numpy(
-                dtype=bool)[rep[pt_rep]]
+            same_dir = rev_all[e_rows] == rev_all[rep[pt_rep]]
             # position of the point along each directed edge, in that edge's own orientation
             pos = np.where(same_dir, f_rep[pt_rep], 1.0 - f_rep[pt_rep])
             order = np.lexsort((pos, e_rows))
@@ -387,11 +402,12 @@ class AugmentedGraph:
         valid = from_nodes >= 0
         time[valid] = dist[from_nodes[valid]]
         src_at = src[from_nodes[valid]]
-        pos_of = pd.Series(np.arange(len(dest_nodes)), index=dest_nodes)
-        pos_of = pos_of[~pos_of.index.duplicated()]
-        w = np.full(valid.sum(), -1, dtype=np.int64)
+        # position of each source node in dest_nodes (the first one when repeated)
+        order = np.argsort(dest_nodes, kind="stable")
+        sorted_nodes = dest_nodes[order]
+        w = np.full(int(valid.sum()), -1, dtype=np.int64)
         has = src_at >= 0
-        w[has] = pos_of.reindex(src_at[has]).to_numpy()
+        w[has] = order[np.searchsorted(sorted_nodes, src_at[has], side="left")]
         which[valid] = w
         return time, which, (pred if predecessors else None)
 

@@ -39,11 +39,18 @@ def lonlat_of(gdf: gpd.GeoDataFrame, what: str = "places") -> tuple[np.ndarray, 
     """Longitude/latitude arrays (EPSG:4326) of point (or representative-point) geometries."""
     if gdf.crs is None:
         raise CRSError(f"{what} have no CRS; set one (EPSG:4326 for lon/lat)")
+    import shapely
+
     geom = gdf.geometry
-    if len(geom) and not (geom.geom_type == "Point").all():
+    arr = geom.to_numpy()
+    if len(arr) and not (shapely.get_type_id(arr) == 0).all():
         geom = geom.representative_point()
-    g = geom.to_crs(4326) if not gdf.crs.equals("EPSG:4326") else geom
-    return g.x.to_numpy(dtype=float), g.y.to_numpy(dtype=float)
+    if not gdf.crs.equals("EPSG:4326"):
+        geom = geom.to_crs(4326)
+    xy = shapely.get_coordinates(geom.to_numpy())
+    if len(xy) != len(gdf):  # empty geometries have no coordinates
+        return geom.x.to_numpy(dtype=float), geom.y.to_numpy(dtype=float)
+    return xy[:, 0].copy(), xy[:, 1].copy()
 
 
 def ids_of(gdf: pd.DataFrame, id_col: str | None = None) -> pd.Series:
@@ -74,13 +81,19 @@ def prepare_graph(network: RoadNetwork, origins: gpd.GeoDataFrame,
     """
     wk = walk_speed_of(network, walk_kph)
     olon, olat = lonlat_of(origins, "localities")
-    osn = snap_points(network, olon, olat, max_snap_m=max_snap_m, walk_kph=wk)
+    coords = [(olon, olat)] + [lonlat_of(d, f"destinations of tier '{name}'") for name, d in tiers.items()]
+    # one snapping call for all points (fixed costs once)
+    allsn = snap_points(network, np.concatenate([c[0] for c in coords]), np.concatenate([c[1] for c in coords]),
+                        max_snap_m=max_snap_m, walk_kph=wk)
+    bounds = np.cumsum([0] + [len(c[0]) for c in coords])
+    parts = [Snaps(*(getattr(allsn, f)[bounds[i]:bounds[i + 1]] for f in Snaps.__dataclass_fields__))
+             for i in range(len(coords))]
+    osn = parts[0]
     if len(osn.ok) and not osn.ok.any():
         raise RoutingError(_all_too_far_message(network, olon, olat, "localities", max_snap_m))
     tsn: dict[str, Snaps] = {}
-    for name, dests in tiers.items():
-        dlon, dlat = lonlat_of(dests, f"destinations of tier '{name}'")
-        tsn[name] = snap_points(network, dlon, dlat, max_snap_m=max_snap_m, walk_kph=wk)
+    for k, (name, dests) in enumerate(tiers.items(), start=1):
+        tsn[name] = parts[k]
         n_far = int((~tsn[name].ok).sum())
         if n_far:
             log.warning("tier '%s': %d of %d destinations are farther than %.0f m from a road and are ignored",
@@ -128,9 +141,10 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
             lon, lat = lonlat_of(tiers[name], f"destinations of tier '{name}'")
             raise RoutingError(_all_too_far_message(network, lon, lat, f"destinations of tier '{name}'",
                                                     max_snap_m))
-    out = localities.copy()
+    n_out = len(localities)
+    cols: dict[str, Any] = {}
     origin_nodes = graph.offroad_node[graph.group(0)]
-    reasons = pd.Series([None] * len(out), index=out.index, dtype=object)
+    reasons = np.full(n_out, None, dtype=object)
     reasons[~osn.ok] = REASON_TOO_FAR
     for k, (name, dests) in enumerate(tiers.items(), start=1):
         dest_nodes = graph.offroad_node[graph.group(k)]
@@ -138,27 +152,30 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
         valid = dest_nodes >= 0
         t_s, which, _ = graph.nearest(dest_nodes[valid], origin_nodes)
         minutes = np.where(np.isfinite(t_s), t_s / 60.0, np.nan)
-        nearest = np.full(len(out), None, dtype=object)
+        nearest = np.full(n_out, None, dtype=object)
         found = which >= 0
         nearest[found] = ids[valid][which[found]]
-        tier_reason = np.full(len(out), None, dtype=object)
+        tier_reason = np.full(n_out, None, dtype=object)
         if not valid.any():
             tier_reason[:] = REASON_NO_DESTINATION
         else:
             tier_reason[~np.isfinite(t_s)] = REASON_DISCONNECTED
         tier_reason[~osn.ok] = REASON_TOO_FAR
-        out[f"travel_time_{name}_min"] = minutes
-        out[f"nearest_{name}_id"] = nearest
-        out[f"unreachable_reason_{name}"] = tier_reason
+        cols[f"travel_time_{name}_min"] = minutes
+        cols[f"nearest_{name}_id"] = nearest
+        cols[f"unreachable_reason_{name}"] = tier_reason
         for i in np.flatnonzero((tier_reason != None) & osn.ok):  # noqa: E711 - object array
-            prev = reasons.iat[i]
-            reasons.iat[i] = f"{name}:{tier_reason[i]}" if prev is None else f"{prev};{name}:{tier_reason[i]}"
+            prev = reasons[i]
+            reasons[i] = f"{name}:{tier_reason[i]}" if prev is None else f"{prev};{name}:{tier_reason[i]}"
         log.info("tier '%s': %d destinations; median %.1f min; %d unreachable", name, int(valid.sum()),
                  float(np.nanmedian(minutes)) if np.isfinite(minutes).any() else float("nan"),
                  int(np.isnan(minutes).sum()))
-    out["access_leg_min"] = np.where(osn.ok, osn.leg_s / 60.0, np.nan)
-    out["snap_dist_m"] = osn.snap_dist_m
-    out["unreachable_reason"] = reasons
+    cols["access_leg_min"] = np.where(osn.ok, osn.leg_s / 60.0, np.nan)
+    cols["snap_dist_m"] = osn.snap_dist_m
+    cols["unreachable_reason"] = reasons
+    # one concatenation (adding columns one by one copies the frame each time)
+    base = localities.drop(columns=[c for c in cols if c in localities.columns])
+    out = pd.concat([base, pd.DataFrame(cols, index=localities.index)], axis=1)
     return out
 
 
