@@ -326,3 +326,23 @@ def test_cli_some_points_outside(saved_network: Path, tmp_path: Path) -> None:
     assert (t["unreachable_reason"].iloc[:5] == REASON_TOO_FAR).all()
     assert t["travel_time_market_min"].iloc[:5].isna().all()
     assert t["travel_time_market_min"].iloc[5:].notna().all()
+
+
+def test_isochrone_covers_snapped_points_reached_in_time(poa_network: RoadNetwork,
+                                                         poa_table: gpd.GeoDataFrame,
+                                                         poa_pois: gpd.GeoDataFrame) -> None:
+    """Every locality whose on-road point reaches a market within 5 minutes (travel time minus
+    its off-road leg) has that road point inside the 5-minute isochrone (same engine pass,
+    independent geometry path)."""
+    iso = isochrones(poa_network, poa_pois, (5,), buffer_m=20)
+    road_min = poa_table["travel_time_market_min"] - poa_table["access_leg_min"]
+    inside = road_min < 5 - 1e-6
+    assert inside.sum() > 100
+    sn = snap_points(poa_network, poa_table.geometry.x.to_numpy(), poa_table.geometry.y.to_numpy())
+    pts = gpd.GeoSeries(gpd.points_from_xy(sn.snapped_lon, sn.snapped_lat), crs=4326)[inside.to_numpy()]
+    poly = iso.to_crs(poa_network.crs).geometry.iloc[0].buffer(0.01)
+    assert poly.contains(pts.to_crs(poa_network.crs)).all()
+    # and most localities whose road point needs more than 6 minutes are outside it
+    outside = (road_min > 6).to_numpy()
+    pts_out = gpd.GeoSeries(gpd.points_from_xy(sn.snapped_lon, sn.snapped_lat), crs=4326)[outside]
+    assert (~pts_out.to_crs(poa_network.crs).within(poly)).mean() > 0.9
