@@ -54,8 +54,8 @@ class Snaps:
 
 # road pieces are indexed in sub-pieces of at most this length, so the distance from a point to
 # a sub-piece is within _PIECE_M / 2 of the distance to its midpoint (exact nearest-edge search)
-_PIECE_M = 100.0
-_K_NEAREST = 16
+_PIECE_M = 50.0
+_K_NEAREST = 8
 
 
 class SnapIndex:
@@ -133,7 +133,7 @@ class SnapIndex:
         n = len(x)
         m = self.kdtree.n
         k = min(_K_NEAREST, m)
-        dm, ind = self.kdtree.query(np.column_stack([x, y]), k=k)
+        dm, ind = self.kdtree.query(np.column_stack([x, y]), k=k, workers=-1 if n > 20_000 else 1)
         dm = dm.reshape(n, k)
         ind = ind.reshape(n, k)
         dist, t = self._dist(x[:, None], y[:, None], ind)
@@ -244,6 +244,26 @@ def _base_arrays(net: RoadNetwork, weight: str) -> dict[str, np.ndarray]:
                          "rev": net.edges["reversed"].to_numpy(dtype=bool), "e_order": e_order,
                          "seg_sorted": seg[e_order]}
     return cache[weight]
+
+
+def _fastest_unique(key: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Indices keeping one arc per key (node pair): the one with the smallest weight.
+
+    Repeats are rare (loop roads, points at road ends), so only they go through a two-key sort.
+    """
+    o = np.argsort(key, kind="stable")
+    ks = key[o]
+    dup = ks[1:] == ks[:-1]
+    if not dup.any():
+        return o
+    in_dup = np.zeros(len(o), dtype=bool)
+    in_dup[1:] |= dup
+    in_dup[:-1] |= dup
+    idx = o[in_dup]
+    idx = idx[np.lexsort((d[idx], key[idx]))]
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = key[idx][1:] != key[idx][:-1]
+    return np.concatenate([o[~in_dup], idx[first]])
 
 
 def _csr_from_arcs(r: np.ndarray, c: np.ndarray, d: np.ndarray, n: int) -> sparse.csr_matrix:
@@ -360,13 +380,11 @@ class AugmentedGraph:
         r_new = np.concatenate(rows[1:]) if len(rows) > 1 else np.empty(0, dtype=np.int64)
         c_new = np.concatenate(cols[1:]) if len(cols) > 1 else np.empty(0, dtype=np.int64)
         d_new = np.concatenate(data[1:]) if len(data) > 1 else np.empty(0)
-        order = np.lexsort((d_new, c_new, r_new))
-        keep = np.ones(len(order), dtype=bool)
-        keep[1:] = (r_new[order][1:] != r_new[order][:-1]) | (c_new[order][1:] != c_new[order][:-1])
-        sel = np.concatenate([np.arange(nb), nb + order[keep]])
-        r = np.concatenate([rows[0], r_new[order][keep]])
-        c = np.concatenate([cols[0], c_new[order][keep]])
-        d = np.concatenate([data[0], d_new[order][keep]])
+        picked = _fastest_unique(r_new * self.n_nodes + c_new, d_new)
+        sel = np.concatenate([np.arange(nb), nb + picked])
+        r = np.concatenate([rows[0], r_new[picked]])
+        c = np.concatenate([cols[0], c_new[picked]])
+        d = np.concatenate([data[0], d_new[picked]])
         self.arc_edge = np.concatenate(arc_edge)[sel]
         self.arc_f0 = np.concatenate(arc_f0)[sel]
         self.arc_f1 = np.concatenate(arc_f1)[sel]
