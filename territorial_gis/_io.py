@@ -84,7 +84,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], overwrite: bool 
                 raise InputFileError(f"{target}: {suffix} needs geometries; use .csv or .parquet")
             gdf = df.to_crs(4326) if suffix in (".geojson", ".json") and df.crs else df
             driver = {".gpkg": "GPKG", ".fgb": "FlatGeobuf"}.get(suffix, "GeoJSON")
-            kwargs = {"layer": layer} if (layer and driver == "GPKG") else {}
+            # GeoPackage layers are named after the target, not after the temporary file
+            kwargs = {"layer": layer or target.stem} if driver == "GPKG" else {}
             gdf.to_file(tmp, driver=driver, engine="pyogrio", **kwargs)
         else:
             raise InputFileError(
