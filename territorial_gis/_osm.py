@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,8 @@ def read_ways(path: Path, profile: Profile) -> WayArrays:
               .with_locations()
               .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
               .with_filter(osmium.filter.TagFilter(*[("highway", h) for h in sorted(profile.highways)])))
-        for way in fp:
+        for obj in fp:
+            way: Any = obj  # the entity filter lets only ways through
             n_seen += 1
             get = way.tags.get
             row = tuple(get(k) for k in keys)

@@ -353,8 +353,8 @@ def _load_localities(cfg: Mapping[str, Any], net: Any) -> Any:
         loc = gpd.GeoDataFrame({"place_id": [f"hex_{i}" for i in range(len(cells))], "name": None,
                                 "population": np.nan}, geometry=pts.to_numpy(), crs=4326)
         loc.attrs["areas"] = cells.assign(place_id=loc["place_id"].to_numpy())
-        loc.attrs["population_note"] = ("origins are a hexagon grid of {:.0f} m cells without population: "
-                                        "classification by access alone; density unknown").format(float(grid))
+        loc.attrs["population_note"] = (f"origins are a hexagon grid of {float(grid):.0f} m cells without population: "
+                                        "classification by access alone; density unknown")
         log.info("localities: %d hexagon cells of %.0f m over the network area (no population)", len(loc), grid)
         return loc
     loc = load_localities(spec)
@@ -511,7 +511,7 @@ def _stage_classify(ctx: _Ctx) -> None:
 
 
 def _stage_corridors(ctx: _Ctx) -> None:
-    from .corridors import analyze_corridors
+    from .corridors import DEFAULT_CANDIDATES, analyze_corridors
 
     c = ctx.cfg.get("corridors", {})
     if not c.get("enabled", True):
@@ -530,7 +530,7 @@ def _stage_corridors(ctx: _Ctx) -> None:
                             upgrade_to=c.get("upgrade_to", "secondary"), top=int(c.get("top", 20)),
                             max_snap_m=float(ctx.cfg.get("access", {}).get("max_snap_m", 2000.0)),
                             walk_kph=ctx.cfg.get("access", {}).get("walk_kph"),
-                            **({"n_candidates": int(c["n_candidates"])} if "n_candidates" in c else {}))
+                            n_candidates=int(c.get("n_candidates", DEFAULT_CANDIDATES)))
     if len(res.corridors):
         ctx.write("corridors.gpkg", res.corridors, layer="corridors")
     if len(res.segments):
@@ -571,7 +571,7 @@ def _stage_hubs(ctx: _Ctx) -> None:
 
 
 def _stage_territories(ctx: _Ctx) -> None:
-    from .territories import build_territories, territory_polygons
+    from .territories import DEFAULT_EMPLOYMENT_LIMIT_MIN, build_territories, territory_polygons
 
     t = ctx.cfg.get("territories", {})
     if not t or not t.get("enabled", True):
@@ -584,12 +584,12 @@ def _stage_territories(ctx: _Ctx) -> None:
     if emp and emp not in tiers:
         raise ConfigError(f"[territories] employment_tier '{emp}' is not a tier of the study ({', '.join(tiers)})")
     acc = ctx.cfg.get("access", {})
-    extra = {"employment_limit_min": float(t["employment_limit_min"])} if "employment_limit_min" in t else {}
     loc = ctx.state["localities_out"]
     assigned = build_territories(
         ctx.state["network"], loc, tiers[centres], t.get("max_time_min"),
         employment_centres=tiers[emp] if emp else None, hubs=ctx.state.get("hubs"),
-        max_snap_m=float(acc.get("max_snap_m", 2000.0)), walk_kph=acc.get("walk_kph"), **extra)
+        employment_limit_min=float(t.get("employment_limit_min", DEFAULT_EMPLOYMENT_LIMIT_MIN)),
+        max_snap_m=float(acc.get("max_snap_m", 2000.0)), walk_kph=acc.get("walk_kph"))
     polys = territory_polygons(assigned, tiers[centres])
     new_cols = [c for c in assigned.columns if c not in loc.columns]
     ctx.state["localities_out"] = assigned

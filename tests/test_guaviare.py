@@ -10,7 +10,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from territorial_gis.cli import main
 
 CONFIG = Path(__file__).resolve().parents[1] / "examples" / "guaviare" / "study.toml"

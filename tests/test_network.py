@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from scipy.sparse.csgraph import dijkstra
-
 from territorial_gis.cli import main
 from territorial_gis.data import data_path
+
 from territorial_gis.errors import ConfigError, NetworkError, OutputExistsError
 from territorial_gis.network import RoadNetwork, build_network, load_network
 from territorial_gis.speeds import load_profile, parse_maxspeed_one

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
 from territorial_gis.cli import main
+
 from territorial_gis.errors import ConfigError, OutputExistsError
 from territorial_gis.pipeline import (
     StageError,
