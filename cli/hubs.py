@@ -11,31 +11,6 @@ from ._options import input_path, output_option, overwrite_option
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from territorial_gis.network import RoadNetwork
-
-
-def open_network(source: str) -> RoadNetwork:
-    """A saved network (``.tgnet``, or a GeoPackage with ``nodes``/``edges`` layers) or a source
-    (OSM file, road line layer) built on the fly with the default drive profile."""
-    from territorial_gis._io import check_input
-    from territorial_gis.network import build_network, load_network
-
-    p = check_input(source, "network")
-    suffix = p.suffix.lower()
-    if suffix == ".tgnet":
-        return load_network(p)
-    if suffix == ".gpkg":
-        import pyogrio
-
-        from territorial_gis.errors import InputFileError
-
-        try:
-            layers = {name for name, _ in pyogrio.list_layers(p)}
-        except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds
-            raise InputFileError(f"{p}: not a readable GeoPackage ({exc})") from None
-        if {"nodes", "edges"} <= layers:
-            return load_network(p)
-    return build_network(p)
 
 
 def read_localities(path: str, id_col: str | None, pop_col: str | None, layer: str | None) -> gpd.GeoDataFrame:
@@ -123,6 +98,8 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
     mask = candidate_mask(locs, ids, min_population=min_population, service_column=service_column)
     if k is not None and k > int(mask.sum()):
         raise ConfigError(f"--k {k} is larger than the {int(mask.sum())} candidate hubs")
+    from territorial_gis.access import open_network
+
     net = open_network(network)
     chosen = select_hubs(net, locs, t, model, k, candidates=mask, method=method, max_snap_m=max_snap_m)
     assigned = assign_hinterlands(net, locs, chosen, max_time_min=t, max_snap_m=max_snap_m)

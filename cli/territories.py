@@ -37,12 +37,13 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
     import logging
     from pathlib import Path
 
+    from territorial_gis.access import open_network
     from territorial_gis.errors import OutputExistsError
     from territorial_gis.hubs import check_max_time
     from territorial_gis.places import derive_tier
     from territorial_gis.territories import build_territories, territory_polygons
 
-    from .hubs import open_network, read_localities, write_layers
+    from .hubs import read_localities, write_layers
 
     log = logging.getLogger("territorial_gis.cli.territories")
     if max_time is not None:

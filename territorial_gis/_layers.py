@@ -26,10 +26,8 @@ import json
 import logging
 import math
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +41,9 @@ from scipy.sparse.csgraph import connected_components
 from ._crs import utm_crs_for_bounds
 from ._io import atomic_output, check_input
 from ._progress import bar
+from ._toml import read_builtin_or_file
 from .errors import ColumnError, ConfigError, CRSError, InputFileError, NetworkError
 from .speeds import Profile, assign_speeds, load_profile
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -260,19 +254,9 @@ def load_schema(schema: str | os.PathLike[str] | LayerSchema | None = None) -> L
     if isinstance(schema, LayerSchema):
         return schema
     name = "geofabrik" if schema is None else str(schema)
-    if name in BUILTIN_SCHEMAS and not Path(name).is_file():
-        text = resources.files("territorial_gis.schemas").joinpath(f"{name}.toml").read_text("utf-8")
-        source = f"<built-in {name} schema>"
-    else:
-        p = Path(name)
-        if not p.is_file():
-            raise InputFileError(f"layer schema not found: {p} (built-in schemas: {', '.join(BUILTIN_SCHEMAS)})")
-        text = p.read_text("utf-8", errors="replace")
-        source = str(p)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+    if not (name in BUILTIN_SCHEMAS or Path(name).is_file()):
+        raise InputFileError(f"layer schema not found: {name} (built-in schemas: {', '.join(BUILTIN_SCHEMAS)})")
+    data, source = read_builtin_or_file(name, "territorial_gis.schemas", "schema")
     return schema_from_dict(data, source)
 
 

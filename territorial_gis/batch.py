@@ -39,7 +39,6 @@ import math
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -52,19 +51,16 @@ import pandas as pd
 
 from ._io import atomic_output, write_table
 from ._progress import bar, progress_enabled
+from ._toml import read_toml
 from .errors import ConfigError, TerritorialGISError
 from .pipeline import (
     SECTIONS,
+    check_study_sections,
     deep_merge,
     default_study_config,
     load_study_config,
     study_is_complete,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +128,7 @@ def load_batch_config(batch_config: str | os.PathLike[str] | Mapping[str, Any],
         base = Path(base_dir or Path.cwd()).resolve()
     else:
         p = Path(batch_config)
-        if not p.is_file():
-            raise ConfigError(f"batch config not found: {p}")
-        try:
-            raw = tomllib.loads(p.read_text("utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+        raw = read_toml(p, "batch config")
         src = str(p)
         base = Path(base_dir or p.parent).resolve()
 
@@ -156,7 +147,7 @@ def load_batch_config(batch_config: str | os.PathLike[str] | Mapping[str, Any],
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, Mapping):
         raise ConfigError(f"{src}: [defaults] must be a table")
-    _check_study_tables(defaults, f"{src}: [defaults]")
+    check_study_sections(defaults, f"{src}: [defaults]", extra_top=("name",))
 
     regions = raw.get("regions")
     if not regions:
@@ -177,7 +168,7 @@ def load_batch_config(batch_config: str | os.PathLike[str] | Mapping[str, Any],
             raise ConfigError(f"{src}: duplicate region name '{name}'")
         overrides = {k: v for k, v in region.items() if k != "name"}
         where = f"{src}: region '{name}'"
-        _check_study_tables(overrides, where)
+        check_study_sections(overrides, where, extra_top=("name",))
         merged = deep_merge(deep_merge(base_study, defaults), overrides)
         merged.setdefault("study", {})
         if "name" not in overrides.get("study", {}):
@@ -188,24 +179,6 @@ def load_batch_config(batch_config: str | os.PathLike[str] | Mapping[str, Any],
             raise ConfigError(f"{where}: {str(exc).replace('<study config>: ', '')}") from None
     name = head.get("name") or (Path(src).stem if not isinstance(batch_config, Mapping) else "batch")
     return BatchConfig(name=str(name), source=src, regions=resolved, title=head.get("title"))
-
-
-def _check_study_tables(tables: Mapping[str, Any], where: str) -> None:
-    """Unknown study sections or keys in ``[defaults]`` or a region -> ConfigError."""
-    unknown = set(tables) - set(SECTIONS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown study section(s) {', '.join(sorted(unknown))}; "
-                          f"allowed: name, {', '.join(sorted(SECTIONS))}")
-    for sec, allowed in SECTIONS.items():
-        value = tables.get(sec)
-        if value is None:
-            continue
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: [{sec}] must be a table")
-        bad = set(value) - allowed if allowed else set()
-        if bad:
-            raise ConfigError(f"{where}: unknown key(s) in [{sec}]: {', '.join(sorted(bad))}; "
-                              f"allowed: {', '.join(sorted(allowed))}")
 
 
 def _base_study(study: Any, base: Path, src: str) -> dict[str, Any]:

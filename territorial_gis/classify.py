@@ -24,7 +24,6 @@ import logging
 import math
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,12 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ._io import check_input
+from ._toml import read_toml
 from .errors import ColumnError, ConfigError, CRSError, InputFileError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -178,10 +173,7 @@ def load_rules(path: PathLike | None = None) -> Rules:
         message names the key and the file.
     """
     p = DEFAULT_RULES_PATH if path is None else check_input(path, "rule file")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"rule file {p} is not valid TOML: {exc}") from exc
+    data = read_toml(p, "rule file")
     return rules_from_dict(data, source=str(p))
 
 

@@ -15,10 +15,9 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,8 @@ import pandas as pd
 from . import __version__
 from ._io import write_table
 from ._progress import bar
+from ._toml import read_toml
 from .errors import ConfigError, OutputExistsError, TerritorialGISError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +116,13 @@ def default_study_config() -> dict[str, Any]:
     }
 
 
-def _check_sections(cfg: Mapping[str, Any], source: str) -> None:
-    unknown = set(cfg) - set(SECTIONS)
+def check_study_sections(cfg: Mapping[str, Any], source: str, extra_top: Sequence[str] = ()) -> None:
+    """Unknown sections or keys of a study config (or of a batch region's overrides) -> ConfigError
+    naming ``source``; ``extra_top`` are further allowed top-level keys (e.g. a region's ``name``)."""
+    unknown = set(cfg) - set(SECTIONS) - set(extra_top)
     if unknown:
-        raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; "
-                          f"allowed: {', '.join(sorted(SECTIONS))}")
+        raise ConfigError(f"{source}: unknown study section(s) {', '.join(sorted(unknown))}; "
+                          f"allowed: {', '.join([*extra_top, *sorted(SECTIONS)])}")
     for name, allowed in SECTIONS.items():
         sec = cfg.get(name)
         if sec is None:
@@ -198,20 +195,15 @@ def load_study_config(config: str | os.PathLike[str] | Mapping[str, Any] | None,
     elif isinstance(config, Mapping):
         cfg = copy.deepcopy(dict(config))
         source = "<study config>"
-        _check_sections(cfg, source)
+        check_study_sections(cfg, source)
         _resolve_paths(cfg, Path(base_dir or Path.cwd()))
     else:
         p = Path(config)
-        if not p.is_file():
-            raise ConfigError(f"study config not found: {p}")
-        try:
-            cfg = tomllib.loads(p.read_text("utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+        cfg = read_toml(p, "study config")
         source = str(p)
-        _check_sections(cfg, source)
+        check_study_sections(cfg, source)
         _resolve_paths(cfg, (base_dir or p.parent).resolve())
-    _check_sections(cfg, source)
+    check_study_sections(cfg, source)
     net = cfg.get("network", {})
     if not (net.get("source") or net.get("place") or net.get("bbox")):
         raise ConfigError(f"{source}: [network] needs 'source' (a file), 'place' or 'bbox'")

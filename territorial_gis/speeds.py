@@ -12,21 +12,15 @@ import logging
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._toml import read_builtin_or_file
 from .errors import ConfigError, InputFileError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 log = logging.getLogger(__name__)
 
@@ -154,18 +148,10 @@ def load_profile(path: str | os.PathLike[str] | Profile | None = None, mode: str
     if path is None:
         if mode not in MODES:
             raise ConfigError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
-        text = resources.files("territorial_gis.profiles").joinpath(f"{mode}.toml").read_text("utf-8")
-        source = f"<built-in {mode} profile>"
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise InputFileError(f"speed profile not found: {p}")
-        text = p.read_text("utf-8", errors="replace")
-        source = str(p)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+        path = mode
+    elif not Path(path).is_file():
+        raise InputFileError(f"speed profile not found: {path}")
+    data, source = read_builtin_or_file(path, "territorial_gis.profiles", "profile")
     return profile_from_dict(data, source)
 
 

@@ -143,7 +143,7 @@ def test_cli_failed_stage_exit_1(tmp_path: Path, cache_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("text, expect", [
-    ('[nework]\nsource = "a"\n', "unknown section"),
+    ('[nework]\nsource = "a"\n', "unknown study section(s) nework"),
     ('[network]\nsource = "a"\nspeed = 3\n[localities]\nfile = "b"\n[tiers]\nx = "population>=1"\n',
      "unknown key(s) in [network]: speed"),
     ('[network]\nsource = "a"\n[tiers]\nx = "population>=1"\n', "[localities] is missing"),
