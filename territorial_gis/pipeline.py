@@ -106,7 +106,7 @@ def default_study_config() -> dict[str, Any]:
         "hubs": {"enabled": True, "max_time_min": 8.0, "model": "cover", "method": "auto"},
         "territories": {"enabled": True, "centres": "employment_centre", "max_time_min": 15.0,
                         "employment_tier": "market", "employment_limit_min": 10.0},
-        "outputs": {"map": True, "report": True, "self_contained": False, "network_gpkg": True},
+        "outputs": {"map": True, "report": True, "self_contained": True, "network_gpkg": True},
         "attribution": {
             "OpenStreetMap": "Road network (c) OpenStreetMap contributors, ODbL 1.0",
             "IPEA aopdata": "Population and jobs per H3 cell: IPEA Access to Opportunities project, CC-BY",
