@@ -35,10 +35,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check territorial_gis cli tests benchmarks examples
 	$(BIN)/mypy
 
+# benchmarks print ratios against osmnx / networkx / scipy / momepy; the scale runs take minutes
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	$(BIN)/python benchmarks/bench_network.py
-	$(BIN)/python benchmarks/bench_access.py
+	for b in network access layers corridors hubs map; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) outputs build *.egg-info

@@ -35,14 +35,15 @@ def network() -> None:
 @click.option("--unmapped", type=click.Choice(["refuse", "default"]), default="refuse", show_default=True,
               help="Line layers: refuse unmapped road classes, or give them --default-class.")
 @click.option("--default-class", default="unclassified", show_default=True)
+@click.option("--season", type=click.Choice(["all", "wet"]), default="all", show_default=True,
+              help="Line layers with a season column: 'wet' drops dry-season-only roads.")
 @overwrite_option
 def build(source: str, output: str, profile: str | None, mode: str, bbox: tuple[float, ...] | None,
           all_components: bool, layer: str | None, schema: str | None, crossings: bool,
-          snap_tolerance_m: float, unmapped: str, default_class: str, overwrite: bool) -> None:
+          snap_tolerance_m: float, unmapped: str, default_class: str, season: str, overwrite: bool) -> None:
     """Build a routable network from SOURCE (.osm.pbf/.osm/.osm.gz/.osm.bz2 or a line layer)."""
     from pathlib import Path
 
-    from territorial_gis._io import atomic_output
     from territorial_gis._osm import is_osm_file
     from territorial_gis.errors import OutputExistsError
     from territorial_gis.network import build_network
@@ -54,15 +55,15 @@ def build(source: str, output: str, profile: str | None, mode: str, bbox: tuple[
     if not is_osm_file(Path(source)):
         options = {"layer": layer, "schema": schema, "crossings": crossings,
                    "snap_tolerance_m": snap_tolerance_m, "unmapped": unmapped,
-                   "default_class": default_class}
+                   "default_class": default_class, "season": season}
     net = build_network(source, profile=profile, mode=mode, bbox=bbox or None,
                         largest_component=not all_components, **options)
     net.save(out, overwrite=overwrite)
     report = getattr(net, "repair_report", None)
     if report:
-        report_path = out.with_name(out.stem + "_repair.json")
-        with atomic_output(report_path, overwrite=True) as tmp:
-            tmp.write_text(json.dumps(report, indent=2, default=str))
+        from territorial_gis._layers import write_repair_report
+
+        write_repair_report(report, out.with_name(out.stem + "_repair.json"), overwrite=True)
     d = net.describe()
     click.echo(f"{out}: {d['nodes']} nodes, {d['directed_edges']} directed edges, {d['road_km']:.1f} km",
                err=True)

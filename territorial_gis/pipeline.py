@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 SECTIONS: dict[str, set[str]] = {
     "study": {"name", "title", "description"},
     "network": {"source", "place", "bbox", "polygon", "profile", "mode", "layer", "schema", "crossings",
-                "snap_tolerance_m", "unmapped", "default_class", "largest_component"},
+                "snap_tolerance_m", "unmapped", "default_class", "season", "largest_component"},
     "localities": {"file", "path", "catalogue", "id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs",
                    "layer", "country", "state", "bbox", "polygon", "min_population", "grid_hex_m",
                    "clip_to_network"},
@@ -299,7 +299,7 @@ def build_or_load_network(net_cfg: Mapping[str, Any], cache_dir: Path | None) ->
     from .network import build_network, load_network, network_from_bbox, network_from_place
 
     opts = {k: v for k, v in net_cfg.items() if k in ("layer", "schema", "crossings", "snap_tolerance_m",
-                                                      "unmapped", "default_class")}
+                                                      "unmapped", "default_class", "season")}
     key = _network_key(net_cfg)
     cached = Path(cache_dir) / "networks" / f"{key}.tgnet" if (cache_dir and key) else None
     if cached is not None and cached.is_file():

@@ -306,3 +306,20 @@ def test_library_errors_are_value_errors() -> None:
         build_network(PBF, bbox=(1, 2, 3))
     with pytest.raises(NetworkError):
         build_network(PBF, bbox=(10, 10, 11, 11))
+
+
+def test_cli_builds_line_layer_with_repair_report(tmp_path: Path) -> None:
+    """The Guaviare road layer (real OSM roads, Geofabrik schema) through the same command."""
+    import json
+
+    layer = data_path("guaviare", "vias_guaviare_osm.geojson")
+    out = tmp_path / "g.tgnet"
+    code, text = _run(["network", "build", str(layer), "-o", str(out), "--snap-tolerance", "5"])
+    assert code == 0, text
+    report = json.loads((tmp_path / "g_repair.json").read_text())
+    assert report["ends_snapped"] > 0
+    assert load_network(out).n_nodes > 1000
+    code, text = _run(["network", "build", str(layer), "-o", str(tmp_path / "bad.tgnet"),
+                       "--snap-tolerance", "-1"])
+    assert code == 1 and text.count("Error:") == 1
+    assert not (tmp_path / "bad.tgnet").exists()
