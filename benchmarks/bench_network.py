@@ -49,23 +49,10 @@ print(json.dumps({"seconds": dt, "peak_mb": peak / 1024, "rise_mb": (peak - base
 
 def write_xml(pbf: Path, out: Path) -> None:
     """Write the ways admitted by the drive profile (and their nodes) as OSM XML."""
-    import osmium
-
-    from territorial_gis._osm import _way_allowed
+    from territorial_gis._osm import write_routable_xml
     from territorial_gis.speeds import load_profile
 
-    prof = load_profile()
-    keep: set[int] = set()
-    for w in osmium.FileProcessor(str(pbf), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway")):
-        if _way_allowed(dict(w.tags), prof):
-            keep.update(n.ref for n in w.nodes)
-    writer = osmium.SimpleWriter(str(out))
-    for o in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY):
-        if o.is_node() and o.id in keep:
-            writer.add_node(o)
-        elif o.is_way() and "highway" in o.tags and _way_allowed(dict(o.tags), prof):
-            writer.add_way(o)
-    writer.close()
+    write_routable_xml(pbf, out, load_profile())
 
 
 def run_child(which: str, path: Path) -> dict[str, float]:

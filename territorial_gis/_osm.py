@@ -174,3 +174,29 @@ def split_ways(ways: WayArrays) -> SplitEdges:
     assert n_pts == len(way_of_pt)
     return SplitEdges(u_ref=ways.refs[start], v_ref=ways.refs[end], way_index=way_of_pt[start],
                       start=start, end=end)
+
+
+def write_routable_xml(source: Path | str, out: Path | str, profile: Profile) -> None:
+    """Write the ways ``profile`` may route on, with their nodes, as OSM XML.
+
+    Gives other tools (osmnx's ``graph_from_xml``, which does not filter ways) the same input
+    as :func:`read_ways`; used by the tests and benchmarks that compare builders.
+    """
+    import osmium
+
+    keep: set[int] = set()
+    ways = osmium.FileProcessor(str(source), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
+    for obj in ways:
+        w: Any = obj
+        if _way_allowed(dict(w.tags), profile):
+            keep.update(n.ref for n in w.nodes)
+    writer = osmium.SimpleWriter(str(out))
+    try:
+        for entity in osmium.FileProcessor(str(source), osmium.osm.NODE | osmium.osm.WAY):
+            o: Any = entity
+            if o.is_node() and o.id in keep:
+                writer.add_node(o)
+            elif o.is_way() and "highway" in o.tags and _way_allowed(dict(o.tags), profile):
+                writer.add_way(o)
+    finally:
+        writer.close()

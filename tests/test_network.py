@@ -41,24 +41,11 @@ def osmnx_graph(tmp_path_factory: pytest.TempPathFactory) -> nx.MultiDiGraph:
     The XML holds the ways our drive profile admits (osmnx's graph_from_xml does not filter),
     so both builders see the same input.
     """
-    osmium = pytest.importorskip("osmium")
     ox = pytest.importorskip("osmnx")
-    from territorial_gis._osm import _way_allowed
+    from territorial_gis._osm import write_routable_xml
 
-    prof = load_profile()
     out = tmp_path_factory.mktemp("osmxml") / "poa_drive.osm"
-    keep_nodes: set[int] = set()
-    ways = osmium.FileProcessor(str(PBF), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
-    for w in ways:
-        if _way_allowed(dict(w.tags), prof):
-            keep_nodes.update(n.ref for n in w.nodes)
-    writer = osmium.SimpleWriter(str(out))
-    for o in osmium.FileProcessor(str(PBF), osmium.osm.NODE | osmium.osm.WAY):
-        if o.is_node() and o.id in keep_nodes:
-            writer.add_node(o)
-        elif o.is_way() and "highway" in o.tags and _way_allowed(dict(o.tags), prof):
-            writer.add_way(o)
-    writer.close()
+    write_routable_xml(PBF, out, load_profile())
     return ox.graph_from_xml(out, simplify=False, retain_all=True)
 
 
