@@ -174,7 +174,8 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
     cols["snap_dist_m"] = osn.snap_dist_m
     cols["unreachable_reason"] = reasons
     # one concatenation (adding columns one by one copies the frame each time)
-    base = localities.drop(columns=[c for c in cols if c in localities.columns])
+    stale = [c for c in cols if c in localities.columns]
+    base = localities.drop(columns=stale) if stale else localities
     out = pd.concat([base, pd.DataFrame(cols, index=localities.index)], axis=1)
     return out
 
