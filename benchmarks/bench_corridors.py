@@ -25,7 +25,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+from _synthetic import grid_network
 from territorial_gis.data import data_path
 
 from territorial_gis.access import travel_times_to_nearest
@@ -55,36 +55,13 @@ def porto_alegre() -> tuple[RoadNetwork, gpd.GeoDataFrame, dict[str, gpd.GeoData
 def synthetic_grid(n: int, seed: int = 7) -> tuple[RoadNetwork, gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame],
                                                    float]:
     """SYNTHETIC road-like grid of n x n nodes (see the module docstring)."""
-    rng = np.random.default_rng(seed)
     step = 0.0045  # ~500 m
-    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    lon = -72.0 + jj.ravel() * step
-    lat = 2.0 + ii.ravel() * step
-    node = np.arange(n * n).reshape(n, n)
-    # horizontal (along a row i) and vertical (along a column j) links
-    h_u, h_v, h_line = node[:, :-1].ravel(), node[:, 1:].ravel(), np.repeat(np.arange(n), n - 1)
-    v_u, v_v, v_line = node[:-1, :].ravel(), node[1:, :].ravel(), np.tile(np.arange(n), n - 1)
-    u = np.concatenate([h_u, v_u])
-    v = np.concatenate([h_v, v_v])
-    line = np.concatenate([h_line, v_line])
-    cls = np.where(line % 20 == 0, 0, np.where(line % 5 == 0, 1, 2))
-    keep = (cls < 2) | (rng.random(len(u)) > 0.15)
-    u, v, cls = u[keep], v[keep], cls[keep]
-    hw = np.array(["secondary", "unclassified", "track"])[cls]
-    surf = np.array(["asphalt", "gravel", "dirt"])[cls]
-    kph = np.array([55.0, 21.0, 8.25])[cls]
-    m = len(u)
-    eu = np.concatenate([u, v])
-    ev = np.concatenate([v, u])
-    coords = np.stack([np.column_stack([lon[eu], lat[eu]]), np.column_stack([lon[ev], lat[ev]])], axis=1)
-    geoms = shapely.linestrings(coords.reshape(-1, 2), indices=np.repeat(np.arange(2 * m), 2))
-    length = np.where(np.concatenate([lat[u] == lat[v]] * 2), step * 111_320 * np.cos(np.radians(lat[eu])),
-                      step * 110_574)
-    edges = pd.DataFrame({"length_m": length, "speed_kph": np.concatenate([kph, kph]),
-                          "highway": np.concatenate([hw, hw]), "surface": np.concatenate([surf, surf]),
-                          "segment": np.concatenate([np.arange(m), np.arange(m)]),
-                          "reversed": np.repeat([False, True], m), "oneway": False})
-    net = RoadNetwork.from_arrays(np.arange(n * n), lon, lat, eu, ev, edges, geoms).largest_component()
+    net, ii, jj, rng = grid_network(n, seed=seed, lon0=-72.0, lat0=2.0, step_deg=step, jitter=0.0,
+                                    classes=[(20, "secondary", "asphalt", 55.0),
+                                             (5, "unclassified", "gravel", 21.0),
+                                             (0, "track", "dirt", 8.25)],
+                                    drop_share=0.15)
+    lon, lat = -72.0 + jj.ravel() * step, 2.0 + ii.ravel() * step
     k = 5000
     w, s, e, nn = net.bounds
     loc = gpd.GeoDataFrame({"locality_id": [f"loc{i}" for i in range(k)],

@@ -28,7 +28,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+from _synthetic import grid_network
 from territorial_gis.data import data_path
 
 from territorial_gis import hubs as hb
@@ -57,34 +57,11 @@ def measure(label: str, fn: Callable[[], Any], rows: list[dict[str, Any]], case:
 
 def synthetic(n: int, n_loc: int, seed: int = 11) -> tuple[RoadNetwork, gpd.GeoDataFrame]:
     """SYNTHETIC perturbed grid of n x n nodes and ``n_loc`` random localities."""
-    rng = np.random.default_rng(seed)
-    step = 0.009  # ~1 km
-    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    lon = -60.0 + (jj.ravel() + rng.uniform(-0.2, 0.2, n * n)) * step
-    lat = -10.0 + (ii.ravel() + rng.uniform(-0.2, 0.2, n * n)) * step
-    node = np.arange(n * n).reshape(n, n)
-    h_u, h_v, h_line = node[:, :-1].ravel(), node[:, 1:].ravel(), np.repeat(np.arange(n), n - 1)
-    v_u, v_v, v_line = node[:-1, :].ravel(), node[1:, :].ravel(), np.tile(np.arange(n), n - 1)
-    u = np.concatenate([h_u, v_u])
-    v = np.concatenate([h_v, v_v])
-    line = np.concatenate([h_line, v_line])
-    cls = np.where(line % 10 == 0, 0, np.where(line % 3 == 0, 1, 2))
-    keep = (cls < 2) | (rng.random(len(u)) > 0.10)
-    u, v, cls = u[keep], v[keep], cls[keep]
-    kph = np.array([60.0, 30.0, 15.0])[cls]
-    hw = np.array(["primary", "unclassified", "track"])[cls]
-    m = len(u)
-    eu = np.concatenate([u, v])
-    ev = np.concatenate([v, u])
-    coords = np.stack([np.column_stack([lon[eu], lat[eu]]), np.column_stack([lon[ev], lat[ev]])], axis=1)
-    geoms = shapely.linestrings(coords.reshape(-1, 2), indices=np.repeat(np.arange(2 * m), 2))
-    dx = (lon[ev] - lon[eu]) * 111_320 * np.cos(np.radians(lat[eu]))
-    dy = (lat[ev] - lat[eu]) * 110_574
-    edges = pd.DataFrame({"length_m": np.hypot(dx, dy), "speed_kph": np.concatenate([kph, kph]),
-                          "highway": np.concatenate([hw, hw]),
-                          "segment": np.concatenate([np.arange(m), np.arange(m)]),
-                          "reversed": np.repeat([False, True], m), "oneway": False})
-    net = RoadNetwork.from_arrays(np.arange(n * n), lon, lat, eu, ev, edges, geoms).largest_component()
+    net, _ii, _jj, rng = grid_network(n, seed=seed, lon0=-60.0, lat0=-10.0, step_deg=0.009, jitter=0.2,
+                                      classes=[(10, "primary", "asphalt", 60.0),
+                                               (3, "unclassified", "gravel", 30.0),
+                                               (0, "track", "dirt", 15.0)],
+                                      drop_share=0.10)
     w, s, e, nn = net.bounds
     loc = gpd.GeoDataFrame({"locality_id": [f"loc{i}" for i in range(n_loc)],
                             "population": np.round(rng.lognormal(5.0, 1.2, n_loc))},
