@@ -310,3 +310,16 @@ def test_cli_builds_line_layer_with_repair_report(tmp_path: Path) -> None:
                        "--snap-tolerance", "-1"])
     assert code == 1 and text.count("Error:") == 1
     assert not (tmp_path / "bad.tgnet").exists()
+
+
+@pytest.mark.network
+def test_network_from_place_online() -> None:
+    """Online path (osmnx download + our speed model); deselected by default (no internet in CI)."""
+    from territorial_gis.network import network_from_bbox, network_from_place
+
+    net = network_from_place("Tlapa de Comonfort, Guerrero, Mexico")
+    assert net.n_edges > 100
+    assert (net.edges["speed_kph"] > 0).all()
+    assert np.allclose(net.edges["travel_time_s"], net.edges["length_m"] / (net.edges["speed_kph"] / 3.6))
+    box = network_from_bbox((-98.58, 17.54, -98.56, 17.56))
+    assert box.n_nodes > 10
