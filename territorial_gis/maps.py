@@ -698,21 +698,30 @@ def select_top_upgrades(upgrades: pd.DataFrame, n: int) -> pd.DataFrame:
     return upgrades.head(n)
 
 
+def _shape_rows(gdf: gpd.GeoDataFrame, cols: list[tuple[str, _Field]], lookups: dict[str, _Lookup],
+                style_index: np.ndarray, widths: np.ndarray, precision: int, simplify_deg: float,
+                preserve_topology: bool) -> list[list[Any]]:
+    """Rows ``[delta-encoded geometry, style, width, *fields]`` of a line or polygon layer."""
+    geoms = gdf.geometry.to_numpy()
+    if simplify_deg > 0:
+        geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=preserve_topology)
+    rows = []
+    for i in range(len(gdf)):
+        g = encode_delta(geoms[i], precision)
+        if g is None:
+            continue
+        rows.append([g, int(style_index[i]), float(widths[i])] + _row_values(gdf, i, cols, lookups))
+    return rows
+
+
 def _line_layer(gdf: gpd.GeoDataFrame, name: str, widths: np.ndarray, style: dict[str, Any],
                 preferred: Sequence[tuple[str, str, str]], precision: int, simplify_deg: float,
                 show: bool = True) -> CompactLayer:
     gdf = gdf.reset_index(drop=True)
     cols = _generic_fields(gdf, preferred)
     lookups: dict[str, _Lookup] = {}
-    rows = []
-    geoms = gdf.geometry.to_numpy()
-    if simplify_deg > 0:
-        geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=False)
-    for i in range(len(gdf)):
-        g = encode_delta(geoms[i], precision)
-        if g is None:
-            continue
-        rows.append([g, 0, float(widths[i])] + _row_values(gdf, i, cols, lookups))
+    rows = _shape_rows(gdf, cols, lookups, np.zeros(len(gdf), dtype=int), widths, precision, simplify_deg,
+                       preserve_topology=False)
     return CompactLayer(name, "line", rows, [style], _finish_fields(cols, lookups), show=show,
                         precision=precision)
 
@@ -724,15 +733,8 @@ def _polygon_layer(gdf: gpd.GeoDataFrame, name: str, style_index: np.ndarray,
     gdf = gdf.reset_index(drop=True)
     cols = _generic_fields(gdf, preferred)
     lookups: dict[str, _Lookup] = {}
-    rows = []
-    geoms = gdf.geometry.to_numpy()
-    if simplify_deg > 0:
-        geoms = shapely.simplify(geoms, simplify_deg, preserve_topology=True)
-    for i in range(len(gdf)):
-        g = encode_delta(geoms[i], precision)
-        if g is None:
-            continue
-        rows.append([g, int(style_index[i]), 1] + _row_values(gdf, i, cols, lookups))
+    rows = _shape_rows(gdf, cols, lookups, style_index, np.ones(len(gdf)), precision, simplify_deg,
+                       preserve_topology=True)
     return CompactLayer(name, "polygon", rows, styles, _finish_fields(cols, lookups), show=show,
                         titled=titled, precision=precision)
 
