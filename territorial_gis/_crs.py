@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from pyproj import CRS
 
@@ -23,3 +24,19 @@ def utm_crs_for_bounds(bounds: tuple[float, float, float, float]) -> CRS:
     """Return the UTM CRS at the centre of lon/lat ``bounds`` (west, south, east, north)."""
     w, s, e, n = bounds
     return utm_crs_for((w + e) / 2.0, (s + n) / 2.0)
+
+
+def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    """Validate a (west, south, east, north) box in degrees; ConfigError naming the value otherwise."""
+    from .errors import ConfigError
+
+    try:
+        if len(bbox) != 4:
+            raise ValueError
+        w, s, e, n = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise ConfigError(f"bbox must be four numbers (west, south, east, north), got {bbox!r}") from None
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ConfigError(f"bbox {list(bbox)!r} is not (west, south, east, north) in degrees with west < east "
+                          f"and south < north")
+    return w, s, e, n

@@ -28,7 +28,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import __version__
-from ._crs import utm_crs_for_bounds
+from ._crs import check_bbox, utm_crs_for_bounds
 from ._io import atomic_output, check_input
 from .errors import ConfigError, InputFileError, NetworkError
 from .speeds import Profile, assign_speeds, load_profile
@@ -462,14 +462,7 @@ def load_network(path: str | os.PathLike[str]) -> RoadNetwork:
 
 # ---------------------------------------------------------------------- builders
 def _check_bbox(bbox: Sequence[float] | None) -> Bounds | None:
-    if bbox is None:
-        return None
-    if len(bbox) != 4:
-        raise ConfigError(f"bbox needs 4 numbers west south east north, got {list(bbox)}")
-    w, s, e, n = (float(b) for b in bbox)
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise ConfigError(f"bbox {w} {s} {e} {n} is not west south east north in degrees")
-    return (w, s, e, n)
+    return None if bbox is None else check_bbox(bbox)
 
 
 def _clip(net: RoadNetwork, bbox: Bounds | None, polygon: Any) -> RoadNetwork:

@@ -32,6 +32,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from . import _catalogues
+from ._crs import check_bbox
 from ._io import check_input
 from .errors import ColumnError, ConfigError, CRSError, InputFileError
 
@@ -565,7 +566,7 @@ def load_catalogue(name: str, country: str | Sequence[str] | None = None,
     if min_population is not None:
         df = df[df["population"] >= float(min_population)]
     if bbox is not None:
-        w, s, e, n = _check_bbox(bbox)
+        w, s, e, n = check_bbox(bbox)
         df = df[(df["lon"] >= w) & (df["lon"] <= e) & (df["lat"] >= s) & (df["lat"] <= n)]
     gdf = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]),
                            geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
@@ -579,17 +580,6 @@ def load_catalogue(name: str, country: str | Sequence[str] | None = None,
     gdf.attrs["source"] = source
     logger.info("%s: %d places after filters", source, len(gdf))
     return gdf
-
-
-def _check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
-    try:
-        w, s, e, n = (float(v) for v in bbox)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"bbox must be four numbers (west, south, east, north), got {bbox!r}") from exc
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise ConfigError(f"bbox {bbox!r} is not (west, south, east, north) in degrees with west < east "
-                          f"and south < north")
-    return w, s, e, n
 
 
 def _polygon_4326(polygon: Any) -> BaseGeometry:
