@@ -1076,7 +1076,7 @@ def map_study(outputs_dir: str | os.PathLike[str], path: str | os.PathLike[str],
         raise OutputExistsError(f"output exists: {target} (use --overwrite to replace it)")
     so = load_study_outputs(outputs_dir)
     if title is None:
-        title = str(so.study.get("name") or so.study.get("title") or f"Study {Path(outputs_dir).name}")
+        title = str(so.study.get("title") or so.study.get("name") or f"Study {Path(outputs_dir).name}")
     iso = so.isochrones
     surface_name = None
     tiers = find_tiers(so.localities)
