@@ -146,7 +146,7 @@ class SnapIndex:
         if unsure.any() and m > k:
             # second, wider vectorised round for the uncertain points
             u = np.flatnonzero(unsure)
-            k2 = min(8 * k, m)
+            k2 = min(4 * k, m)
             dm2, ind2 = self.kdtree.query(np.column_stack([x[u], y[u]]), k=k2)
             dm2 = dm2.reshape(len(u), k2)
             ind2 = ind2.reshape(len(u), k2)
@@ -390,10 +390,19 @@ class AugmentedGraph:
         self.arc_f1 = np.concatenate(arc_f1)[sel]
         self.arc_rows = r
         self.arc_cols = c
-        self.forward = _csr_from_arcs(r, c, d, self.n_nodes)
+        self.arc_time = d
+        self._forward: sparse.csr_matrix | None = None
         self.reverse = _csr_from_arcs(c, r, d, self.n_nodes)
-        if self.forward.nnz != len(d):
+        if self.reverse.nnz != len(d):
             raise RoutingError("internal error: duplicate arcs in the augmented graph")
+
+    @property
+    def forward(self) -> sparse.csr_matrix:
+        """The augmented graph in travel direction (built on first use: nearest-destination
+        questions only need :attr:`reverse`)."""
+        if self._forward is None:
+            self._forward = _csr_from_arcs(self.arc_rows, self.arc_cols, self.arc_time, self.n_nodes)
+        return self._forward
 
     def group(self, k: int) -> slice:
         """Slice of the points of snap group ``k`` (in the order given to the constructor)."""

@@ -8,6 +8,7 @@ pass over the reversed graph.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,14 @@ REASON_NO_DESTINATION = "no_destination"
 _ID_CANDIDATES = ("dest_id", "place_id", "id", "locality_id")
 
 
+@functools.lru_cache(maxsize=64)
+def _is_wgs84(srs: str) -> bool:
+    """Whether a CRS (given by its user-input string) is EPSG:4326 (cached: the comparison parses)."""
+    from pyproj import CRS
+
+    return bool(CRS.from_user_input(srs).equals("EPSG:4326"))
+
+
 def lonlat_of(gdf: gpd.GeoDataFrame, what: str = "places") -> tuple[np.ndarray, np.ndarray]:
     """Longitude/latitude arrays (EPSG:4326) of point (or representative-point) geometries."""
     if gdf.crs is None:
@@ -45,7 +54,7 @@ def lonlat_of(gdf: gpd.GeoDataFrame, what: str = "places") -> tuple[np.ndarray, 
     arr = geom.to_numpy()
     if len(arr) and not (shapely.get_type_id(arr) == 0).all():
         geom = geom.representative_point()
-    if not gdf.crs.equals("EPSG:4326"):
+    if not _is_wgs84(gdf.crs.srs):
         geom = geom.to_crs(4326)
     xy = shapely.get_coordinates(geom.to_numpy())
     if len(xy) != len(gdf):  # empty geometries have no coordinates
@@ -176,7 +185,10 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
     # one concatenation (adding columns one by one copies the frame each time)
     stale = [c for c in cols if c in localities.columns]
     base = localities.drop(columns=stale) if stale else localities
-    out = pd.concat([base, pd.DataFrame(cols, index=localities.index)], axis=1)
+    # object columns stay object (no string-dtype inference pass over ids and reasons)
+    new = pd.DataFrame({k: pd.Series(v, index=localities.index, dtype=object) if v.dtype == object else v
+                        for k, v in cols.items()}, index=localities.index)
+    out = pd.concat([base, new], axis=1)
     return out
 
 
