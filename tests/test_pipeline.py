@@ -168,3 +168,18 @@ def test_relative_paths_resolve_against_config(tmp_path: Path) -> None:
     assert cfg["tiers"]["market"] == str(tmp_path / "m.csv")
     assert cfg["tiers"]["big"] == "population>=5"
     assert np.isfinite(len(cfg))
+
+
+def test_mexican_example_config_loads_offline() -> None:
+    """examples/guerrero_montana needs internet for its roads; its config and its places (INEGI
+    localities, CONAPO cities) are checked offline."""
+    from territorial_gis.pipeline import _load_localities
+    from territorial_gis.places import load_tiers
+
+    cfg = load_study_config(Path(__file__).resolve().parents[1] / "examples" / "guerrero_montana" / "study.toml")
+    assert cfg["network"]["bbox"] == [-99.3, 17.2, -98.2, 18.0]
+    loc = _load_localities(cfg, None)
+    assert len(loc) == 114 and loc["population"].sum() == 317_720
+    tiers = load_tiers(cfg["tiers"], loc)
+    assert set(tiers["intermediate_city"]["name"]) == {"Tlapa", "Chilapa"}
+    assert (tiers["employment_centre"]["population"] >= 15000).all()
