@@ -348,20 +348,14 @@ class _Lookup:
         return self._index[s]
 
 
-def _radii(population: pd.Series, r_min: float = 2.5, r_max: float = 14.0) -> np.ndarray:
-    pop = pd.to_numeric(population, errors="coerce").fillna(0).clip(lower=0).to_numpy(float)
-    top = float(pop.max()) if len(pop) else 0.0
-    if top <= 0:
-        return np.full(len(pop), r_min)
-    return np.round(r_min + (r_max - r_min) * np.sqrt(pop / top), 1)
-
-
-def _widths(values: pd.Series, w_min: float = 2.0, w_max: float = 10.0) -> np.ndarray:
+def _sqrt_scale(values: pd.Series, lo: float, hi: float) -> np.ndarray:
+    """Sizes from ``lo`` to ``hi`` growing with the square root of non-negative ``values``
+    (so a symbol's area, not its radius, follows the value); all ``lo`` when nothing is positive."""
     v = pd.to_numeric(values, errors="coerce").fillna(0).clip(lower=0).to_numpy(float)
     top = float(v.max()) if len(v) else 0.0
     if top <= 0:
-        return np.full(len(v), w_min)
-    return np.round(w_min + (w_max - w_min) * np.sqrt(v / top), 1)
+        return np.full(len(v), lo)
+    return np.round(lo + (hi - lo) * np.sqrt(v / top), 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -546,7 +540,7 @@ def _locality_layer(gdf: gpd.GeoDataFrame, name: str, precision: int,
                "fillOpacity": 0.85} for k in style_keys]
     is_point = bool(len(gdf)) and bool((gdf.geometry.geom_type == "Point").all())
     big = len(gdf) > 5000
-    sizes = _radii(gdf["population"], 1.5 if big else 2.5, 8.0 if big else 14.0) if ("population" in gdf.columns and is_point) else \
+    sizes = _sqrt_scale(gdf["population"], 1.5 if big else 2.5, 8.0 if big else 14.0) if ("population" in gdf.columns and is_point) else \
         np.full(len(gdf), 5.0 if is_point else 1.0)
     if not is_point:
         styles = [dict(s, color=s["fill"], weight=1.0, fillOpacity=0.55) for s in styles]
@@ -944,7 +938,7 @@ def make_map(localities: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame | None
         if max_corridors is not None and n_all > max_corridors and "population_served" in cor.columns:
             cor = cor.sort_values("population_served", ascending=False, kind="stable").head(max_corridors)
             logger.info("map: drawing the %d of %d corridors serving most population", max_corridors, n_all)
-        widths = _widths(cor["population_served"]) if "population_served" in cor.columns \
+        widths = _sqrt_scale(cor["population_served"], 2.0, 10.0) if "population_served" in cor.columns \
             else np.full(len(cor), 3.0)
         m.add_child(_line_layer(cor, "Corridors", widths, {"color": CORRIDOR_COLOR, "opacity": 0.75},
                                 _CORRIDOR_FIELDS, precision, simplify))
@@ -957,7 +951,7 @@ def make_map(localities: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame | None
 
     if segments is not None and len(segments):
         seg = _to_4326(segments, "segments")
-        widths = _widths(seg["population_served"], 1.0, 8.0) if "population_served" in seg.columns \
+        widths = _sqrt_scale(seg["population_served"], 1.0, 8.0) if "population_served" in seg.columns \
             else np.full(len(seg), 2.0)
         m.add_child(_line_layer(seg, "Corridor stretches", widths, {"color": "#08519c", "opacity": 0.7},
                                 _SEGMENT_FIELDS, precision, simplify, show=False))
