@@ -321,7 +321,7 @@ def test_summary_by_region(region: gpd.GeoDataFrame) -> None:
 # --- embedded region with computed travel times -----------------------------------------------
 
 
-def test_embedded_region_with_access_module() -> None:
+def test_embedded_region_with_access_module(poa_network) -> None:
     """Porto Alegre: travel times computed by territorial_gis.access on the embedded OSM extract.
 
     Tiers: employment centres = the 5 hexgrid cells with >= 5000 jobs; intermediate city = the
@@ -333,11 +333,10 @@ def test_embedded_region_with_access_module() -> None:
     """
     from territorial_gis import places as pl
     from territorial_gis.access import travel_times_to_nearest
-    from territorial_gis.network import build_network
 
     hexg = pl.load_places(HEX)
     poi = pl.load_places(data_path("porto_alegre", "poa_points_of_interest.csv"))
-    net = build_network(data_path("porto_alegre", "poa_osm.pbf"))
+    net = poa_network
     tiers = {"employment_centre": hexg[hexg["jobs"] >= 5000],
              "intermediate_city": poi[poi["place_id"] == "bus_central_station"]}
     acc = travel_times_to_nearest(net, hexg, tiers)

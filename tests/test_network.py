@@ -30,8 +30,9 @@ def net_all() -> RoadNetwork:
 
 
 @pytest.fixture(scope="module")
-def net() -> RoadNetwork:
-    return build_network(PBF)
+def net(poa_network: RoadNetwork) -> RoadNetwork:
+    """The drive network of the embedded extract (the shared session build of conftest.py)."""
+    return poa_network
 
 
 @pytest.fixture(scope="module")
