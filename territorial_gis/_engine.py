@@ -226,6 +226,18 @@ def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: 
                  snapped_lon=np.asarray(slon), snapped_lat=np.asarray(slat))
 
 
+def snap_point_sets(net: RoadNetwork, point_sets: list[tuple[np.ndarray, np.ndarray]],
+                    max_snap_m: float = 2000.0, walk_kph: float = 4.0) -> list[Snaps]:
+    """Snap several lon/lat point sets in one call (fixed costs paid once); one :class:`Snaps`
+    per set, in order, ready to be the groups of an :class:`AugmentedGraph`."""
+    lon = np.concatenate([np.asarray(p[0], dtype=float) for p in point_sets]) if point_sets else np.empty(0)
+    lat = np.concatenate([np.asarray(p[1], dtype=float) for p in point_sets]) if point_sets else np.empty(0)
+    allsn = snap_points(net, lon, lat, max_snap_m=max_snap_m, walk_kph=walk_kph)
+    bounds = np.cumsum([0] + [len(p[0]) for p in point_sets])
+    return [Snaps(*(getattr(allsn, f)[bounds[i]:bounds[i + 1]] for f in Snaps.__dataclass_fields__))
+            for i in range(len(point_sets))]
+
+
 def _concat_snaps(parts: list[Snaps]) -> Snaps:
     return Snaps(*(np.concatenate([getattr(p, f) for p in parts]) for f in Snaps.__dataclass_fields__))
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
-from ._engine import AugmentedGraph, Snaps, snap_points
+from ._engine import AugmentedGraph, Snaps, snap_point_sets, snap_points
 from .errors import ColumnError, CRSError, InputFileError, RoutingError
 
 if TYPE_CHECKING:
@@ -91,12 +91,7 @@ def prepare_graph(network: RoadNetwork, origins: gpd.GeoDataFrame,
     wk = walk_speed_of(network, walk_kph)
     olon, olat = lonlat_of(origins, "localities")
     coords = [(olon, olat)] + [lonlat_of(d, f"destinations of tier '{name}'") for name, d in tiers.items()]
-    # one snapping call for all points (fixed costs once)
-    allsn = snap_points(network, np.concatenate([c[0] for c in coords]), np.concatenate([c[1] for c in coords]),
-                        max_snap_m=max_snap_m, walk_kph=wk)
-    bounds = np.cumsum([0] + [len(c[0]) for c in coords])
-    parts = [Snaps(*(getattr(allsn, f)[bounds[i]:bounds[i + 1]] for f in Snaps.__dataclass_fields__))
-             for i in range(len(coords))]
+    parts = snap_point_sets(network, coords, max_snap_m=max_snap_m, walk_kph=wk)
     osn = parts[0]
     if len(osn.ok) and not osn.ok.any():
         raise RoutingError(_all_too_far_message(network, olon, olat, "localities", max_snap_m))

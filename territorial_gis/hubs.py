@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ._engine import AugmentedGraph, snap_points
+from ._engine import AugmentedGraph, snap_point_sets
 from .access import (
     DEFAULT_MAX_SNAP_M,
     REASON_DISCONNECTED,
@@ -197,11 +197,8 @@ def snap_localities(network: RoadNetwork, localities: gpd.GeoDataFrame, extra: S
                     *, max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None) -> AugmentedGraph:
     """Augmented graph of ``localities`` (group 0) and any ``extra`` point sets (groups 1...)."""
     wk = walk_speed_of(network, walk_kph)
-    groups = []
-    for k, gdf in enumerate([localities, *extra]):
-        lon, lat = lonlat_of(gdf, "localities" if k == 0 else "points")
-        groups.append(snap_points(network, lon, lat, max_snap_m=max_snap_m, walk_kph=wk))
-    return AugmentedGraph(network, groups)
+    coords = [lonlat_of(gdf, "localities" if k == 0 else "points") for k, gdf in enumerate([localities, *extra])]
+    return AugmentedGraph(network, snap_point_sets(network, coords, max_snap_m=max_snap_m, walk_kph=wk))
 
 
 def hub_travel_table(network: RoadNetwork, localities: gpd.GeoDataFrame, max_time_min: float,
