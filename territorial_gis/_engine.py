@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import Transformer
 from scipy import sparse
@@ -297,7 +296,6 @@ class AugmentedGraph:
 
     def __init__(self, net: RoadNetwork, snaps: list[Snaps], weight: str = "travel_time_s") -> None:
         self.net = net
-        self._lookup: pd.Series | None = None
         self.group_sizes = [len(s.ok) for s in snaps]
         self.group_starts = np.concatenate([[0], np.cumsum(self.group_sizes)])
         allsn = _concat_snaps(snaps) if snaps else Snaps(*(np.empty(0) for _ in range(7)))
@@ -450,28 +448,6 @@ class AugmentedGraph:
         which[valid] = w
         return time, which, (pred if predecessors else None)
 
-    def one_to_all(self, sources: np.ndarray, targets: np.ndarray, reverse: bool = True,
-                   limit: float = np.inf) -> np.ndarray:
-        """Times between every source and target as a dense (n_sources, n_targets) block,
-        computed in batches of sources so memory stays bounded. With ``reverse`` the times are
-        from target to source (sources are destinations)."""
-        graph = self.reverse if reverse else self.forward
-        sources = np.asarray(sources, dtype=np.int64)
-        targets = np.asarray(targets, dtype=np.int64)
-        out = np.full((len(sources), len(targets)), np.inf)
-        batch = max(1, _BATCH_CELLS // max(self.n_nodes, 1))
-        valid_t = targets >= 0
-        for start in range(0, len(sources), batch):
-            chunk = sources[start:start + batch]
-            ok = chunk >= 0
-            if not ok.any():
-                continue
-            d = dijkstra(graph, directed=True, indices=chunk[ok], limit=limit)
-            block = np.full((len(chunk), len(targets)), np.inf)
-            block[np.ix_(np.flatnonzero(ok), np.flatnonzero(valid_t))] = d[:, targets[valid_t]]
-            out[start:start + batch] = block
-        return out
-
     def long_table(self, sources: np.ndarray, targets: np.ndarray, cutoff: float = np.inf,
                    reverse: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sparse long table ``(source_pos, target_pos, time)`` of pairs within ``cutoff``,
@@ -495,55 +471,3 @@ class AugmentedGraph:
         if not out_s:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
         return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
-
-    def arc_lookup(self) -> pd.Series:
-        """Map (from_node, to_node) -> arc index, for turning node paths into road pieces."""
-        key = self.arc_rows * self.n_nodes + self.arc_cols
-        return pd.Series(np.arange(len(key)), index=key)
-
-    def trace(self, pred: np.ndarray, start: int) -> list[int]:
-        """Follow the predecessors of a reversed search from ``start`` to its source: the node
-        path in travel direction (origin first)."""
-        path = [int(start)]
-        node = int(start)
-        guard = 0
-        while pred[node] >= 0:
-            node = int(pred[node])
-            path.append(node)
-            guard += 1
-            if guard > self.n_nodes:
-                raise RoutingError("internal error: cycle in predecessor tree")
-        return path
-
-    def path_geometry(self, path: list[int], metric: bool = False) -> shapely.LineString | None:
-        """The road geometry (EPSG:4326 unless ``metric``) along a node path from :meth:`trace`."""
-        if len(path) < 2:
-            return None
-        lookup = self._lookup if self._lookup is not None else self.arc_lookup()
-        self._lookup = lookup
-        keys = np.asarray(path[:-1], dtype=np.int64) * self.n_nodes + np.asarray(path[1:], dtype=np.int64)
-        arcs = lookup.reindex(keys).to_numpy()
-        geoms = self.net.edge_geometry_metric() if metric else self.net.edge_geometry
-        coords: list[np.ndarray] = []
-        for a in arcs:
-            if np.isnan(a):
-                continue
-            a = int(a)
-            e = int(self.arc_edge[a])
-            if e < 0:
-                continue
-            g = geoms[e]
-            f0, f1 = float(self.arc_f0[a]), float(self.arc_f1[a])
-            piece = g if (f0 <= 0 and f1 >= 1) else shapely.ops.substring(g, f0, f1, normalized=True)
-            c = shapely.get_coordinates(piece)
-            if coords and len(c):
-                c = c[1:] if np.allclose(c[0], coords[-1][-1]) else c
-            if len(c):
-                coords.append(c)
-        if not coords:
-            return None
-        allc = np.vstack(coords)
-        return shapely.LineString(allc) if len(allc) >= 2 else None
-
-
-import shapely.ops  # noqa: E402  (substring lives here)

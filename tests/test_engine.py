@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
-from territorial_gis._engine import AugmentedGraph, snap_points
+from territorial_gis._engine import snap_points
 from territorial_gis.access import (
     REASON_DISCONNECTED,
     REASON_TOO_FAR,
@@ -251,20 +251,21 @@ def test_snap_to_edge_point_not_node() -> None:
     assert not far.ok[0] and far.snap_dist_m[0] > 40_000
 
 
-def test_augmented_graph_path_geometry(poa_network: RoadNetwork) -> None:
-    """A traced path is a connected line whose length is about the road distance driven."""
+def test_traced_path_geometry(poa_network: RoadNetwork) -> None:
+    """A traced path (predecessors of the multi-source pass, turned into road pieces by the
+    corridor stage) is a connected line whose length is about the road distance driven."""
+    from territorial_gis.corridors import suggest_corridors
+
     net = poa_network
     pts = [(-51.2278, -30.0276), (-51.1624, -30.0265)]
-    sn = snap_points(net, np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
-    g = AugmentedGraph(net, [sn])
-    nodes = g.offroad_node[g.group(0)]
-    t, which, pred = g.nearest(nodes[1:], nodes[:1], predecessors=True)
-    assert which[0] == 0 and np.isfinite(t[0])
-    assert pred is not None
-    path = g.trace(pred, int(nodes[0]))
-    assert path[-1] == nodes[1]
-    line = g.path_geometry(path, metric=True)
-    assert line is not None
+    origin = gpd.GeoDataFrame({"place_id": ["a"], "population": [1.0], "area_class": ["MRA"]},
+                              geometry=gpd.points_from_xy([pts[0][0]], [pts[0][1]]), crs=4326)
+    target = gpd.GeoDataFrame({"dest_id": ["b"]}, geometry=gpd.points_from_xy([pts[1][0]], [pts[1][1]]),
+                              crs=4326)
+    corr = suggest_corridors(net, origin, {"market": target})
+    assert len(corr) == 1 and corr["target_id"].iloc[0] == "b"
+    line = corr.to_crs(net.crs).geometry.iloc[0]
+    assert line is not None and line.geom_type == "LineString"
     x, y = Transformer.from_crs(4326, net.crs, always_xy=True).transform([p[0] for p in pts],
                                                                        [p[1] for p in pts])
     straight = float(np.hypot(x[1] - x[0], y[1] - y[0]))
