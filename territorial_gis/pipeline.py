@@ -361,7 +361,7 @@ def _load_localities(cfg: Mapping[str, Any], net: Any) -> Any:
     return loc
 
 
-def _areas(cfg: Mapping[str, Any], localities: Any, net: Any) -> Any:  # noqa: ARG001
+def _areas(cfg: Mapping[str, Any], localities: Any) -> Any:
     """The polygons to classify: None (localities are the areas), H3 cells, a hex grid or a file."""
     import geopandas as gpd
 
@@ -405,11 +405,8 @@ class _Ctx:
     def write(self, name: str, df: Any, layer: str | None = None) -> None:
         path = self.stage_dir / name
         if path.suffix == ".gpkg" and layer:
-            import geopandas as gpd
-
-            gdf = _gpkg_safe(df)
-            gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio",
-                        append=path.exists()) if isinstance(gdf, gpd.GeoDataFrame) else None
+            # several layers go into one GeoPackage, so append (the staging folder is fresh)
+            _gpkg_safe(df).to_file(path, layer=layer, driver="GPKG", engine="pyogrio", append=path.exists())
         else:
             write_table(df, path, overwrite=True)
         self.files[name] = path
@@ -485,7 +482,7 @@ def _stage_classify(ctx: _Ctx) -> None:
     rasters = ctx.cfg.get("terrain", {}).get("rasters") or None
     areas = ctx.state.get("grid_areas")
     if areas is None:
-        areas = _areas(ctx.cfg, table, ctx.state["network"])
+        areas = _areas(ctx.cfg, table)
     tiers = ccfg.get("tiers")
     if areas is None:
         classified = classify_areas(table, rules=ccfg.get("rules"), tiers=tiers, rasters=rasters)
