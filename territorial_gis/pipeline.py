@@ -593,6 +593,7 @@ def _stage_write_localities(ctx: _Ctx) -> None:
     if "locality_id" not in loc and "place_id" in loc:
         loc = loc.assign(locality_id=loc["place_id"].to_numpy())
     ctx.write("localities.gpkg", loc, layer="localities")
+    ctx.state["summary"] = _summary(ctx)  # the localities are final from here on
 
 
 def _summary(ctx: _Ctx) -> dict[str, Any]:
@@ -643,7 +644,7 @@ def _write_study_json(ctx: _Ctx, final: bool) -> None:
         "inputs": [{"name": k, "path": v} for k, v in input_files(cfg).items()],
         "attribution": cfg.get("attribution", {}),
         "timings_s": {k: round(v, 3) for k, v in ctx.timings.items()},
-        "summary": _summary(ctx) if "localities_out" in ctx.state else {},
+        "summary": ctx.state.get("summary", {}),
         "files": sorted({*ctx.files, "study.json"}),
         **{k: v for k, v in ctx.info.items()},
     }
@@ -738,7 +739,7 @@ def run_study(config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
             pbar.close()
         shutil.rmtree(stage_dir, ignore_errors=True)
     files = {name: out / name for name in ctx.files}
-    summary = _summary(ctx)
+    summary = ctx.state["summary"]
     log.info("study '%s' written to %s (%d files, %.1f s)", cfg["study"].get("name"), out, len(files),
              sum(ctx.timings.values()))
     return StudyResult(outdir=out, files=files, summary=summary, timings=dict(ctx.timings), config=cfg)
