@@ -54,7 +54,9 @@ def nearest(network: str, localities: str, tiers: tuple[str, ...], id_col: str |
     from territorial_gis.places import load_places, load_tiers, parse_tier_options
 
     spec = parse_tier_options(tiers)
-    _check_output(output, overwrite)
+    from territorial_gis._io import check_outputs
+
+    check_outputs(output, overwrite=overwrite)
     net = open_network(network, profile=profile)
     locs = load_places(localities, id_col=id_col, pop_col=pop_col, require_population=True)
     tier_frames = load_tiers(spec, locs)
@@ -84,10 +86,11 @@ def od(network: str, origins: str, destinations: str, cutoff: float | None, prof
 
     With a .gpkg/.geojson/.fgb OUT each pair is a straight line from origin to destination.
     """
+    from territorial_gis._io import check_outputs
     from territorial_gis.access import od_matrix, open_network
     from territorial_gis.places import load_places
 
-    _check_output(output, overwrite)
+    check_outputs(output, overwrite=overwrite)
     net = open_network(network, profile=profile)
     o = load_places(origins)
     d = load_places(destinations)
@@ -135,7 +138,9 @@ def isochrones_command(network: str, destinations: str, thresholds: str, buffer_
         ths = [float(t) for t in thresholds.replace(";", ",").split(",") if t.strip()]
     except ValueError:
         raise ConfigError(f"--thresholds {thresholds!r}: expected comma-separated minutes, e.g. 15,30,60") from None
-    _check_output(output, overwrite)
+    from territorial_gis._io import check_outputs
+
+    check_outputs(output, overwrite=overwrite)
     net = open_network(network, profile=profile)
     d = load_places(destinations)
     iso = isochrones(net, d, ths, direction="from" if from_destinations else "to", buffer_m=buffer_m,
@@ -144,16 +149,6 @@ def isochrones_command(network: str, destinations: str, thresholds: str, buffer_
     click.echo(f"{len(iso)} isochrones ({', '.join(f'{t:g}' for t in ths)} min) -> {output}")
     for r in iso.itertuples():
         click.echo(f"  <= {r.threshold_min:g} min: {r.area_km2:.1f} km2, {r.road_km:.1f} km of road")
-
-
-def _check_output(output: str, overwrite: bool) -> None:
-    """Fail before any work when OUT exists and --overwrite is not given."""
-    from pathlib import Path
-
-    from territorial_gis.errors import OutputExistsError
-
-    if Path(output).exists() and not overwrite:
-        raise OutputExistsError(f"output exists: {output} (use --overwrite to replace it)")
 
 
 def _write(df: Any, output: str, overwrite: bool, layer: str) -> None:

@@ -49,7 +49,7 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
     """
     import logging
 
-    from territorial_gis._io import write_table
+    from territorial_gis._io import check_outputs, write_table
     from territorial_gis.classify import (
         classify_areas,
         load_rules,
@@ -59,17 +59,14 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
         sensitivity_table,
         summarize_classes,
     )
-    from territorial_gis.errors import ConfigError, OutputExistsError
+    from territorial_gis.errors import ConfigError
 
     log = logging.getLogger("territorial_gis.cli.classify")
     raster_map = _parse_rasters(rasters)
     out = Path(output)
     sens_path = out.with_name(f"{out.stem}_sensitivity.csv")
     summ_path = out.with_name(f"{out.stem}_summary.csv")
-    if not overwrite:
-        for p in (out, sens_path, summ_path):
-            if p.exists():
-                raise OutputExistsError(f"output exists: {p} (use --overwrite to replace it)")
+    check_outputs(out, sens_path, summ_path, overwrite=overwrite)
     rules = load_rules(rules_path)
     localities = read_access_table(access_table)
     if areas is None:

@@ -94,10 +94,10 @@ def corridors(network: str, classified: str, targets: str, destinations: str | N
 
     import pandas as pd
 
-    from territorial_gis._io import atomic_output
+    from territorial_gis._io import atomic_output, check_outputs
     from territorial_gis.access import open_network
     from territorial_gis.corridors import analyze_corridors
-    from territorial_gis.errors import ColumnError, ConfigError, InputFileError, OutputExistsError
+    from territorial_gis.errors import ColumnError, ConfigError, InputFileError
     from territorial_gis.places import load_places
     from territorial_gis.speeds import load_profile
 
@@ -108,10 +108,7 @@ def corridors(network: str, classified: str, targets: str, destinations: str | N
     csv_path = out.with_name(f"{out.stem}_upgrades.csv")
     extra = ([] if out.suffix.lower() == ".gpkg"
              else [out.with_name(f"{out.stem}_{n}{out.suffix}") for n in ("segments", "upgrades")])
-    if not overwrite:
-        for p in (out, csv_path, *extra):
-            if p.exists():
-                raise OutputExistsError(f"output exists: {p} (use --overwrite to replace it)")
+    check_outputs(out, csv_path, *extra, overwrite=overwrite)
     wanted = [t.strip() for t in targets.split(",") if t.strip()]
     if not wanted:
         raise ConfigError("--targets names no tier (e.g. --targets intermediate_city)")

@@ -72,9 +72,9 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
     fly; LOCALITIES a CSV (lon/lat) or vector file of points with ids and population.
     """
     import logging
-    from pathlib import Path
 
-    from territorial_gis.errors import ConfigError, OutputExistsError
+    from territorial_gis._io import check_outputs
+    from territorial_gis.errors import ConfigError
     from territorial_gis.hubs import (
         assign_hinterlands,
         candidate_mask,
@@ -91,8 +91,7 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
         raise ConfigError(f"--model {model} needs --k (the number of hubs)")
     if k is not None and k < 1:
         raise ConfigError(f"--k must be a positive whole number, got {k}")
-    if Path(output).exists() and not overwrite:
-        raise OutputExistsError(f"output exists: {output} (use --overwrite to replace it)")
+    check_outputs(output, overwrite=overwrite)
     locs = read_localities(localities, id_column, population_column, layer)
     ids = [x.strip() for x in candidate_ids.replace(",", ";").split(";") if x.strip()] if candidate_ids else None
     mask = candidate_mask(locs, ids, min_population=min_population, service_column=service_column)

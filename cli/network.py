@@ -44,13 +44,12 @@ def build(source: str, output: str, profile: str | None, mode: str, bbox: tuple[
     """Build a routable network from SOURCE (.osm.pbf/.osm/.osm.gz/.osm.bz2 or a line layer)."""
     from pathlib import Path
 
+    from territorial_gis._io import check_outputs
     from territorial_gis._osm import is_osm_file
-    from territorial_gis.errors import OutputExistsError
     from territorial_gis.network import build_network
 
     out = Path(output)
-    if out.exists() and not overwrite:  # fail before the work, not after
-        raise OutputExistsError(f"output exists: {out} (use --overwrite to replace it)")
+    check_outputs(out, overwrite=overwrite)  # fail before the work, not after
     options = {}
     if not is_osm_file(Path(source)):
         options = {"layer": layer, "schema": schema, "crossings": crossings,

@@ -35,10 +35,9 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
                 overwrite: bool) -> None:
     """Build functional territories of LOCALITIES around centres by travel time over NETWORK."""
     import logging
-    from pathlib import Path
 
+    from territorial_gis._io import check_outputs
     from territorial_gis.access import open_network
-    from territorial_gis.errors import OutputExistsError
     from territorial_gis.hubs import check_max_time
     from territorial_gis.places import derive_tier
     from territorial_gis.territories import build_territories, territory_polygons
@@ -49,8 +48,7 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
     if max_time is not None:
         check_max_time(max_time, "--max-time")
     check_max_time(employment_limit, "--employment-limit")
-    if Path(output).exists() and not overwrite:
-        raise OutputExistsError(f"output exists: {output} (use --overwrite to replace it)")
+    check_outputs(output, overwrite=overwrite)
     locs = read_localities(localities, id_column, population_column, layer)
     centre_pts = derive_tier(locs, centres, tier="centre")
     emp_pts = derive_tier(locs, employment, tier="employment_centre") if employment else None

@@ -27,6 +27,15 @@ def check_input(path: str | os.PathLike[str], what: str = "input file") -> Path:
     return p
 
 
+def check_outputs(*paths: str | os.PathLike[str], overwrite: bool = False) -> None:
+    """Fail (before any work) when one of ``paths`` exists and ``overwrite`` is not given."""
+    if overwrite:
+        return
+    for path in paths:
+        if Path(path).exists():
+            raise OutputExistsError(f"output exists: {path} (use --overwrite to replace it)")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
@@ -35,8 +44,7 @@ def atomic_output(path: str | os.PathLike[str], overwrite: bool = False) -> Iter
     partial output file.
     """
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise OutputExistsError(f"output exists: {target} (use --overwrite to replace it)")
+    check_outputs(target, overwrite=overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.part-", suffix=target.suffix,
                                     dir=target.parent)

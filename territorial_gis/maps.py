@@ -1061,13 +1061,10 @@ def map_study(outputs_dir: str | os.PathLike[str], path: str | os.PathLike[str],
     InputFileError
         When the folder or its ``localities.gpkg`` is missing (nothing is written).
     """
-    from ._io import atomic_output
+    from ._io import atomic_output, check_outputs
 
     target = Path(path)
-    if target.exists() and not overwrite:
-        from .errors import OutputExistsError
-
-        raise OutputExistsError(f"output exists: {target} (use --overwrite to replace it)")
+    check_outputs(target, overwrite=overwrite)
     so = load_study_outputs(outputs_dir)
     if title is None:
         title = str(so.study.get("title") or so.study.get("name") or f"Study {Path(outputs_dir).name}")

@@ -422,12 +422,10 @@ def make_report(study: StudyOutputs | str | os.PathLike[str], path: str | os.Pat
     OutputExistsError
         When ``path`` exists and ``overwrite`` is false.
     """
-    from ._io import atomic_output
-    from .errors import OutputExistsError
+    from ._io import atomic_output, check_outputs
 
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise OutputExistsError(f"output exists: {target} (use --overwrite to replace it)")
+    check_outputs(target, overwrite=overwrite)
     so = study if isinstance(study, StudyOutputs) else load_study_outputs(study)
     map_link = "map.html" if (target.parent / "map.html").exists() else None
     html = render_report(so, title=title, bands_min=bands_min, top_n=top_n, map_link=map_link)
