@@ -24,14 +24,11 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path, overwrite: bool) -> list[Path]:
     """GPKG: one file with a layer each; GeoParquet: ``OUT`` (corridors) and ``<stem>_<layer>.parquet``."""
-    from territorial_gis._io import atomic_output
+    from territorial_gis._io import atomic_output, write_gpkg_layers
 
     suffix = out.suffix.lower()
     if suffix == ".gpkg":
-        with atomic_output(out, overwrite) as tmp:
-            for k, (name, gdf) in enumerate(layers.items()):
-                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", append=k > 0)
-        return [out]
+        return [write_gpkg_layers(layers, out, overwrite)]
     paths = [out] + [out.with_name(f"{out.stem}_{name}{out.suffix}") for name in list(layers)[1:]]
     written: list[Path] = []
     try:

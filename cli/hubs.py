@@ -24,20 +24,14 @@ def write_layers(layers: dict[str, Any], output: str, overwrite: bool) -> None:
     """Write GeoDataFrames as layers of one GeoPackage, atomically."""
     from pathlib import Path
 
-    from territorial_gis._io import atomic_output
+    from territorial_gis._io import write_gpkg_layers
     from territorial_gis.errors import InputFileError
 
     out = Path(output)
     if out.suffix.lower() != ".gpkg":
         raise InputFileError(f"output {out} must be a GeoPackage (.gpkg): it holds the layers "
                              f"{', '.join(layers)}")
-    with atomic_output(out, overwrite=overwrite) as tmp:
-        for i, (name, gdf) in enumerate(layers.items()):
-            frame = gdf.copy()
-            for col in frame.columns:
-                if col != frame.geometry.name and frame[col].dtype == object:
-                    frame[col] = frame[col].map(lambda v: None if v is None or v != v else str(v))
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **({"append": True} if i else {}))
+    write_gpkg_layers(layers, out, overwrite=overwrite)
 
 
 @click.command("hubs")

@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -60,6 +61,37 @@ def atomic_output(path: str | os.PathLike[str], overwrite: bool = False) -> Iter
         if tmp.exists():
             tmp.unlink()
         raise
+
+
+def gpkg_ready(gdf: Any) -> Any:
+    """A copy whose text columns GeoPackage can store: missing values as NULL, lists and dicts as
+    JSON, anything else as its string (GDAL cannot write Python objects)."""
+    import json
+
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        s = out[col]
+        if s.dtype == object or str(s.dtype).startswith(("string", "str")):
+            out[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and v != v) or v is pd.NA
+                             else (json.dumps(v) if isinstance(v, (list, dict)) else str(v))).astype(object)
+    return out
+
+
+def add_gpkg_layer(gdf: Any, path: str | os.PathLike[str], layer: str) -> None:
+    """Write ``gdf`` as ``layer`` of the GeoPackage ``path``, appending to the file when it exists
+    (not atomic by itself: use inside :func:`atomic_output` or a staging folder)."""
+    gpkg_ready(gdf).to_file(path, layer=layer, driver="GPKG", engine="pyogrio", append=Path(path).exists())
+
+
+def write_gpkg_layers(layers: dict[str, Any], path: str | os.PathLike[str], overwrite: bool = False) -> Path:
+    """Write several GeoDataFrames as the layers of one GeoPackage, atomically."""
+    target = Path(path)
+    with atomic_output(target, overwrite=overwrite) as tmp:
+        for name, gdf in layers.items():
+            add_gpkg_layer(gdf, tmp, name)
+    return target
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str], overwrite: bool = False,

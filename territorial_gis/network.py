@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import connected_components
 
 from . import __version__
 from ._crs import check_bbox, utm_crs_for_bounds
-from ._io import atomic_output, check_input
+from ._io import atomic_output, check_input, write_gpkg_layers
 from .errors import ConfigError, InputFileError, NetworkError
 from .speeds import Profile, assign_speeds, load_profile
 
@@ -377,13 +377,7 @@ class RoadNetwork:
             with atomic_output(target, overwrite) as tmp:
                 _write_native(self, tmp)
         elif suffix == ".gpkg":
-            with atomic_output(target, overwrite) as tmp:
-                self.nodes_gdf().to_file(tmp, layer="nodes", driver="GPKG", engine="pyogrio")
-                edges = self.edges_gdf()
-                for col in edges.columns:
-                    if edges[col].dtype == object and col != "geometry":
-                        edges[col] = edges[col].astype("string")
-                edges.to_file(tmp, layer="edges", driver="GPKG", engine="pyogrio", append=True)
+            write_gpkg_layers({"nodes": self.nodes_gdf(), "edges": self.edges_gdf()}, target, overwrite)
         else:
             raise InputFileError(f"cannot save a network as '{suffix}' ({target}); use {NATIVE_SUFFIX} or .gpkg")
         return target

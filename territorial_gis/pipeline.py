@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._io import write_table
+from ._io import add_gpkg_layer, write_table
 from ._progress import bar
 from ._toml import read_toml
 from .errors import ConfigError, OutputExistsError, TerritorialGISError
@@ -405,25 +405,10 @@ class _Ctx:
     def write(self, name: str, df: Any, layer: str | None = None) -> None:
         path = self.stage_dir / name
         if path.suffix == ".gpkg" and layer:
-            # several layers go into one GeoPackage, so append (the staging folder is fresh)
-            _gpkg_safe(df).to_file(path, layer=layer, driver="GPKG", engine="pyogrio", append=path.exists())
+            add_gpkg_layer(df, path, layer)  # several layers go into one GeoPackage
         else:
             write_table(df, path, overwrite=True)
         self.files[name] = path
-
-
-def _gpkg_safe(df: Any) -> Any:
-    out = df.copy()
-    for col in out.columns:
-        if col == out.geometry.name:
-            continue
-        s = out[col]
-        if s.dtype == object or str(s.dtype).startswith(("string", "str")):
-            out[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else
-                             (json.dumps(v) if isinstance(v, (list, dict)) else str(v))).astype(object)
-        elif str(s.dtype) == "bool":
-            out[col] = s.astype(int)
-    return out
 
 
 def _stage_network(ctx: _Ctx) -> None:
