@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _cli import assert_one_error
 from click.testing import CliRunner
 from territorial_gis.cli import main
 from territorial_gis.data import data_path
@@ -305,11 +306,7 @@ def test_cli_bad_input(case: str, saved_network: Path, tmp_path: Path) -> None:
     files = [str(tmp_path / f) if f.endswith(".csv") and "/" not in f else f for f in files]
     code, text = run(["access", "nearest", net_arg, *files, "-o", out])
     assert code == 1, text
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error:"), text
-    assert expect in lines[0], lines[0]
-    assert "Traceback" not in text
-    assert not out.exists()
+    assert_one_error(text, expect, out)
     assert not list(tmp_path.glob(".out.part-*"))
 
 

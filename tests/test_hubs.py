@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _cli import assert_one_error
 from click.testing import CliRunner
 
 from territorial_gis import hubs as hb
@@ -308,10 +309,7 @@ def test_cli_hubs_bad_input(tmp_path, cli_inputs: tuple[str, str], args: list[st
     out = tmp_path / "hubs.gpkg"
     res = CliRunner().invoke(main, ["-q", "hubs", *cli_inputs, *args, "-o", str(out)])
     assert res.exit_code == 1, res.output
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0]
-    assert "Traceback" not in res.output
-    assert not out.exists()
+    assert_one_error(res.output, message, out)
     assert not list(tmp_path.iterdir())
 
 

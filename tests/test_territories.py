@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _cli import assert_one_error
 from click.testing import CliRunner
 
 from territorial_gis import hubs as hb
@@ -184,6 +185,5 @@ def test_cli_territories_bad_input(tmp_path, cli_files: tuple[str, str], args: l
     out = tmp_path / "terr.gpkg"
     res = CliRunner().invoke(main, ["-q", "territories", *cli_files, *args, "-o", str(out)])
     assert res.exit_code == 1, res.output
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0]
+    assert_one_error(res.output, message, out)
     assert not list(tmp_path.iterdir())
