@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from ._crs import utm_crs_for_bounds
+from ._geodesy import segment_lengths_m
 from ._io import atomic_output, check_input
 from ._progress import bar
 from ._toml import read_builtin_or_file
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GEOD = Geod(ellps="WGS84")
 BUILTIN_SCHEMAS = ("geofabrik",)
 UNMAPPED_CHOICES = ("refuse", "default")
 SEASON_CHOICES = ("all", "wet")
@@ -902,7 +902,7 @@ def _edges_from_lines(topo: _Topology, part_feature: np.ndarray, crs: CRS,
     dgeo = np.zeros(n)
     dm = np.zeros(n)
     if n > 1:
-        _a1, _a2, dg = GEOD.inv(L.ll[:-1, 0], L.ll[:-1, 1], L.ll[1:, 0], L.ll[1:, 1])
+        dg = segment_lengths_m(L.ll[:-1, 0], L.ll[:-1, 1], L.ll[1:, 0], L.ll[1:, 1])
         cross_line = L.line[1:] != L.line[:-1]
         dg[cross_line] = 0.0
         dgeo[1:] = dg

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import __version__
 from ._crs import check_bbox, utm_crs_for_bounds
+from ._geodesy import GEOD, segment_lengths_m
 from ._io import atomic_output, check_input, write_gpkg_layers
 from .errors import ConfigError, InputFileError, NetworkError
 from .speeds import Profile, assign_speeds, load_profile
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GEOD = Geod(ellps="WGS84")
 NATIVE_SUFFIX = ".tgnet"
 LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb", ".zip")
 _NATIVE_FORMAT = "territorial-gis-network/1"
@@ -479,54 +479,46 @@ def _network_from_osm_file(path: Path, profile: Profile) -> RoadNetwork:
 
     ways = read_ways(path, profile)
     sp = split_ways(ways)
-    # geodesic length: cumulative distance along the flat vertex array
-    _az1, _az2, dist = GEOD.inv(ways.lon[:-1], ways.lat[:-1], ways.lon[1:], ways.lat[1:])
+    # ellipsoidal length: cumulative distance along the flat vertex array
+    dist = segment_lengths_m(ways.lon[:-1], ways.lat[:-1], ways.lon[1:], ways.lat[1:])
     cum = np.concatenate([[0.0], np.cumsum(dist)])
     length = cum[sp.end] - cum[sp.start]
-    # geometries: vertices start..end of each edge
-    n_v = sp.end - sp.start + 1
-    first = np.repeat(sp.start, n_v)
-    step = np.arange(int(n_v.sum())) - np.repeat(np.cumsum(n_v) - n_v, n_v)
-    pos = first + step
-    edge_of_vertex = np.repeat(np.arange(len(sp.start)), n_v)
-    coords = np.column_stack([ways.lon[pos], ways.lat[pos]])
-    geoms = shapely.linestrings(coords, indices=edge_of_vertex)
     # per-way attributes and speeds
     tags = ways.tags
     way_speed = assign_speeds(tags, profile)
     direction = oneway_direction(tags, profile.mode)
     wi = sp.way_index
-    base = pd.DataFrame({
-        "length_m": length,
-        "speed_kph": way_speed[wi],
-        "highway": tags["highway"].to_numpy()[wi],
-        "surface": tags["surface"].to_numpy()[wi],
-        "tracktype": tags["tracktype"].to_numpy()[wi],
-        "smoothness": tags["smoothness"].to_numpy()[wi],
-        "maxspeed": tags["maxspeed"].to_numpy()[wi],
-        "name": tags["name"].to_numpy()[wi],
-        "ref": tags["ref"].to_numpy()[wi],
-        "bridge": tags["bridge"].to_numpy()[wi],
-        "tunnel": tags["tunnel"].to_numpy()[wi],
-        "osm_way_id": ways.way_id[wi],
-        "oneway": direction[wi] != 0,
-        "segment": np.arange(len(wi), dtype=np.int64),
-    })
-    passable = base["speed_kph"].to_numpy() > 0
+    passable = way_speed[wi] > 0
     d = direction[wi]
     fwd = np.flatnonzero((d >= 0) & passable)
     bwd = np.flatnonzero((d <= 0) & passable)
+    rows = np.concatenate([fwd, bwd])  # directed edges: forward copies, then reversed ones
+    wr = wi[rows]
+    cols: dict[str, Any] = {"length_m": length[rows], "speed_kph": way_speed[wr]}
+    for key in ("highway", "surface", "tracktype", "smoothness", "maxspeed", "name", "ref", "bridge", "tunnel"):
+        # object columns: no string-dtype inference pass (the loaders give the same dtype)
+        cols[key] = pd.Series(tags[key].to_numpy(dtype=object)[wr], dtype=object, copy=False)
+    cols["osm_way_id"] = ways.way_id[wr]
+    cols["oneway"] = d[rows] != 0
+    cols["segment"] = rows.astype(np.int64)
+    cols["reversed"] = np.arange(len(rows)) >= len(fwd)
+    edges = pd.DataFrame(cols, copy=False)
     node_refs, inv = np.unique(np.concatenate([sp.u_ref, sp.v_ref]), return_inverse=True)
     u_idx, v_idx = inv[: len(wi)], inv[len(wi):]
     # coordinates of each node: from the first vertex holding that ref
     ref_pos = np.concatenate([sp.start, sp.end])
     first_pos = np.full(len(node_refs), -1, dtype=np.int64)
     first_pos[inv[::-1]] = ref_pos[::-1]
-    edges = pd.concat([base.iloc[fwd].assign(reversed=False), base.iloc[bwd].assign(reversed=True)],
-                      ignore_index=True)
     edge_u = np.concatenate([u_idx[fwd], v_idx[bwd]])
     edge_v = np.concatenate([v_idx[fwd], u_idx[bwd]])
-    edge_geom = np.concatenate([geoms[fwd], shapely.reverse(geoms[bwd])])
+    # geometries oriented u -> v: vertices start..end of each forward copy, end..start of each
+    # reversed one, built in one call
+    n_v = sp.end[rows] - sp.start[rows] + 1
+    first = np.where(cols["reversed"], sp.end[rows], sp.start[rows])
+    step = np.where(cols["reversed"], -1, 1)
+    k = np.arange(int(n_v.sum())) - np.repeat(np.cumsum(n_v) - n_v, n_v)
+    pos = np.repeat(first, n_v) + np.repeat(step, n_v) * k
+    edge_geom = shapely.linestrings(ways.lon[pos], ways.lat[pos], indices=np.repeat(np.arange(len(rows)), n_v))
     return RoadNetwork.from_arrays(node_refs, ways.lon[first_pos], ways.lat[first_pos], edge_u, edge_v,
                                    edges, edge_geom)
 

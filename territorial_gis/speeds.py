@@ -198,10 +198,9 @@ def parse_maxspeed_one(value: object, zones: dict[str, float] | None = None) -> 
 def parse_maxspeed(values: pd.Series | np.ndarray | list[object],
                    zones: dict[str, float] | None = None) -> np.ndarray:
     """Vectorised :func:`parse_maxspeed_one` (parses each distinct value once)."""
-    s = pd.Series(values, dtype=object)
-    uniques = pd.unique(s.dropna())
-    table = {u: parse_maxspeed_one(u, zones) for u in uniques}
-    return s.map(table).astype(float).to_numpy()
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    per_value = np.array([parse_maxspeed_one(u, zones) for u in uniques] + [math.nan], dtype=float)
+    return per_value[codes]  # code -1 (missing) picks the trailing NaN
 
 
 def is_paved(surface: pd.Series) -> np.ndarray:
@@ -219,17 +218,21 @@ def assign_speeds(tags: pd.DataFrame, profile: Profile) -> np.ndarray:
     """
     n = len(tags)
 
-    def col(name: str) -> pd.Series:
-        if name in tags:
-            return tags[name].astype(object)
-        return pd.Series([None] * n, index=tags.index, dtype=object)
+    def lookup(name: str, table: dict[str, float], default: float) -> np.ndarray:
+        """``table[value]`` per row (``default`` when missing or not in the table); each
+        distinct value is looked up once."""
+        if name not in tags:
+            return np.full(n, default)
+        codes, uniques = pd.factorize(tags[name].to_numpy(dtype=object))
+        per_value = np.array([float(table.get(u, default)) if isinstance(u, str) else default
+                              for u in uniques] + [default])
+        return per_value[codes]  # code -1 (missing) picks the trailing default
 
-    base = col("highway").map(profile.highway_speed_kph).astype(float).fillna(profile.default_speed_kph)
-    speed = base.to_numpy(dtype=float).copy()
+    speed = lookup("highway", profile.highway_speed_kph, profile.default_speed_kph)
     for name, table in (("surface", profile.surface_factor), ("tracktype", profile.tracktype_factor),
                         ("smoothness", profile.smoothness_factor)):
         if table:
-            speed *= col(name).map(table).astype(float).fillna(1.0).to_numpy()
+            speed = speed * lookup(name, table, 1.0)
     if profile.mode == "drive" and "maxspeed" in tags:
         limit = parse_maxspeed(tags["maxspeed"], profile.maxspeed_zone_kph) * profile.maxspeed_factor
         speed = np.where(np.isfinite(limit), np.minimum(speed, limit), speed)

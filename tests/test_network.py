@@ -227,6 +227,45 @@ def test_speed_model_surface_and_tracks() -> None:
     assert s[4] == pytest.approx(40 * prof.maxspeed_factor)
 
 
+
+def test_speed_model_unknown_and_missing_values() -> None:
+    """Unknown classes get the default speed, missing factors count as 1, maxspeed lists and
+    units go through the per-value parser (each distinct value parsed once)."""
+    from territorial_gis.speeds import assign_speeds, parse_maxspeed
+
+    prof = load_profile()
+    tags = pd.DataFrame({"highway": ["no_such_class", None, "residential", "residential"],
+                         "surface": [None, None, "no_such_surface", None],
+                         "maxspeed": ["30 mph", None, "60;20", "60;20"]})
+    s = assign_speeds(tags, prof)
+    assert s[0] == pytest.approx(min(prof.default_speed_kph, 48.28032 * prof.maxspeed_factor))
+    assert s[1] == prof.default_speed_kph
+    assert s[2] == s[3] == pytest.approx(min(prof.highway_speed_kph["residential"], 20 * prof.maxspeed_factor))
+    assert np.isnan(parse_maxspeed([None, np.nan, "none"])).all()
+    assert len(parse_maxspeed([])) == 0
+
+
+def test_segment_lengths_equal_the_geodesic() -> None:
+    """The short-segment ellipsoidal formula agrees with Karney's geodesic (pyproj) to 0.1 mm up
+    to 1 km and longer segments are exact, in every latitude band and across the antimeridian."""
+    from pyproj import Geod
+
+    from territorial_gis._geodesy import segment_lengths_m
+
+    geod = Geod(ellps="WGS84")
+    rng = np.random.default_rng(7)
+    n = 20_000
+    lon = rng.uniform(-180, 180, n)
+    lat = rng.uniform(-80, 80, n)
+    dist = np.concatenate([rng.uniform(0, 1000, n // 2), rng.uniform(1000, 50_000, n // 2)])
+    lon2, lat2, _ = geod.fwd(lon, lat, rng.uniform(0, 360, n), dist)
+    got = segment_lengths_m(lon, lat, lon2, lat2)
+    short = dist <= 1000.0
+    assert np.max(np.abs(got[short] - dist[short])) < 1e-4
+    assert np.allclose(got[dist > 1001.0], dist[dist > 1001.0], rtol=0, atol=1e-6)
+    assert segment_lengths_m(np.array([179.9999]), np.array([0.0]), np.array([-179.9999]),
+                             np.array([0.0]))[0] == pytest.approx(22.26, abs=0.01)
+
 # --------------------------------------------------------------------------- bad input
 def _run(args: list[str]) -> tuple[int, str]:
     r = CliRunner().invoke(main, args)
