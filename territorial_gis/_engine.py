@@ -24,6 +24,8 @@ from scipy.sparse.csgraph import dijkstra
 from .errors import RoutingError
 
 if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
+
     from .network import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,8 @@ class Snaps:
     snapped_lat: np.ndarray
 
 
-# road pieces are indexed in sub-pieces of at most this length, so the distance from a point to
-# a sub-piece is within _PIECE_M / 2 of the distance to its midpoint (exact nearest-edge search)
+# road pieces are indexed in straight sub-pieces of at most this length (so each spans few grid
+# cells, and the KD-tree fallback's bound below is tight)
 _PIECE_M = 50.0
 _K_NEAREST = 8
 
@@ -60,17 +62,17 @@ _K_NEAREST = 8
 class SnapIndex:
     """Spatial index of the network's road pieces (one geometry per ``segment``), cached on the network.
 
-    The polylines are cut into straight sub-pieces of at most ``_PIECE_M`` metres whose
-    midpoints go into a KD-tree. The nearest road point of a query point is found exactly:
-    the ``k`` nearest midpoints give a candidate distance ``D``; any other sub-piece is at
-    least ``|p - m| - h`` away (``h`` the largest half-length), so the answer is certain when
-    the k-th midpoint is farther than ``D + h``; otherwise every midpoint within ``D + h`` is
-    checked (points farther than the maximum snap distance skip this check: their distance is
-    then an upper bound accurate to ``h``).
+    The polylines are cut into straight sub-pieces of at most ``_PIECE_M`` metres, registered
+    in a uniform grid (:mod:`territorial_gis._snapgrid`, compiled) whose cell size gives about
+    one sub-piece per cell on average. The nearest road point of a query point is exact: the
+    grid is searched ring by ring until no unseen sub-piece can be closer. Points with nothing
+    within the maximum snap distance are not snapped; their reported distance comes from the
+    ``_K_NEAREST`` sub-pieces with the nearest midpoints (a KD-tree built on first need), an
+    upper bound within ``_PIECE_M / 2`` of the true distance.
     """
 
     def __init__(self, net: RoadNetwork) -> None:
-        from scipy.spatial import cKDTree
+        from ._snapgrid import build_grid
 
         seg = net.edges["segment"].to_numpy()
         rev = net.edges["reversed"].to_numpy(dtype=bool)
@@ -98,22 +100,33 @@ class SnapIndex:
         j = np.arange(int(n_sub.sum())) - np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
         t0 = (j / n_sub[rep])[:, None]
         t1 = ((j + 1) / n_sub[rep])[:, None]
-        self.pa = a[rep] + t0 * (b[rep] - a[rep])
-        self.pb = a[rep] + t1 * (b[rep] - a[rep])
+        self.pa = np.ascontiguousarray(a[rep] + t0 * (b[rep] - a[rep]))
+        self.pb = np.ascontiguousarray(a[rep] + t1 * (b[rep] - a[rep]))
         self.p_geom = gi[k][rep]
         self.p_along0 = along0[rep] + t0[:, 0] * d[k][rep]
         self.half = float(np.max(np.hypot(*(self.pb - self.pa).T)) / 2.0) if len(rep) else 0.0
-        self.kdtree = cKDTree((self.pa + self.pb) / 2.0)
+        # grid: about one sub-piece per cell, cells no smaller than a sub-piece
+        both = np.concatenate([self.pa, self.pb]) if len(rep) else np.zeros((1, 2))
+        lo, hi = both.min(axis=0), both.max(axis=0)
+        area = float(max(hi[0] - lo[0], _PIECE_M) * max(hi[1] - lo[1], _PIECE_M))
+        self.cell = max(_PIECE_M, float(np.sqrt(area / max(len(rep), 1))))
+        self.x0, self.y0 = float(lo[0]), float(lo[1])
+        self.nx = int((hi[0] - lo[0]) // self.cell) + 1
+        self.ny = int((hi[1] - lo[1]) // self.cell) + 1
+        self.cell_start, self.cell_items = build_grid(self.pa, self.pb, self.x0, self.y0, self.cell,
+                                                      self.nx, self.ny)
         self.to_metric = Transformer.from_crs(4326, net.crs, always_xy=True)
         self.to_lonlat = Transformer.from_crs(net.crs, 4326, always_xy=True)
-        self._tree: shapely.STRtree | None = None
+        self._kdtree: cKDTree | None = None
 
     @property
-    def tree(self) -> shapely.STRtree:
-        """An STRtree of the road pieces (built on first use)."""
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.geoms)
-        return self._tree
+    def kdtree(self) -> cKDTree:
+        """A KD-tree of the sub-piece midpoints (built on first use)."""
+        if self._kdtree is None:
+            from scipy.spatial import cKDTree
+
+            self._kdtree = cKDTree((self.pa + self.pb) / 2.0)
+        return self._kdtree
 
     def _dist(self, px: np.ndarray, py: np.ndarray, piece: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distance from points to sub-pieces (broadcast) and the projection parameter."""
@@ -129,40 +142,25 @@ class SnapIndex:
                 max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For metric points: (geometry row, distance along it, distance to it, nearest road
         point as an (n, 2) array)."""
-        n = len(x)
-        m = self.kdtree.n
-        k = min(_K_NEAREST, m)
-        dm, ind = self.kdtree.query(np.column_stack([x, y]), k=k, workers=-1 if n > 20_000 else 1)
-        dm = dm.reshape(n, k)
-        ind = ind.reshape(n, k)
-        dist, t = self._dist(x[:, None], y[:, None], ind)
-        best = np.argmin(dist, axis=1)
-        rows = np.arange(n)
-        piece = ind[rows, best]
-        bd = dist[rows, best]
-        bt = t[rows, best]
-        unsure = (k < m) & (dm[:, -1] < bd + self.half) & (bd - self.half <= max_dist)
-        if unsure.any() and m > k:
-            # second, wider vectorised round for the uncertain points
-            u = np.flatnonzero(unsure)
-            k2 = min(4 * k, m)
-            dm2, ind2 = self.kdtree.query(np.column_stack([x[u], y[u]]), k=k2)
-            dm2 = dm2.reshape(len(u), k2)
-            ind2 = ind2.reshape(len(u), k2)
-            dist2, t2 = self._dist(x[u][:, None], y[u][:, None], ind2)
-            b2 = np.argmin(dist2, axis=1)
-            r2 = np.arange(len(u))
-            better = dist2[r2, b2] < bd[u]
-            piece[u[better]] = ind2[r2, b2][better]
-            bt[u[better]] = t2[r2, b2][better]
-            bd[u[better]] = dist2[r2, b2][better]
-            unsure[u] = (k2 < m) & (dm2[:, -1] < bd[u] + self.half)
-        for i in np.flatnonzero(unsure):
-            cand = np.asarray(self.kdtree.query_ball_point([x[i], y[i]], bd[i] + self.half), dtype=np.int64)
-            dc, tc = self._dist(x[i], y[i], cand)
-            j = int(np.argmin(dc))
-            if dc[j] < bd[i]:
-                piece[i], bd[i], bt[i] = cand[j], dc[j], tc[j]
+        from ._snapgrid import nearest_pieces
+
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        piece, bt, bd, exact = nearest_pieces(x, y, self.pa, self.pb, self.cell_start, self.cell_items,
+                                              self.x0, self.y0, self.cell, self.nx, self.ny, float(max_dist))
+        far = np.flatnonzero(~exact)
+        if len(far):
+            # farther than max_dist from every road: a distance bound from the nearest midpoints
+            k = min(_K_NEAREST, self.kdtree.n)
+            _dm, ind = self.kdtree.query(np.column_stack([x[far], y[far]]), k=k)
+            ind = ind.reshape(len(far), k)
+            dist, t = self._dist(x[far][:, None], y[far][:, None], ind)
+            b = np.argmin(dist, axis=1)
+            r = np.arange(len(far))
+            better = dist[r, b] < bd[far]
+            piece[far[better]] = ind[r, b][better]
+            bt[far[better]] = t[r, b][better]
+            bd[far[better]] = dist[r, b][better]
         seg_vec = self.pb[piece] - self.pa[piece]
         plen = np.hypot(seg_vec[:, 0], seg_vec[:, 1])
         on_road = self.pa[piece] + bt[:, None] * seg_vec
@@ -257,6 +255,22 @@ def _base_arrays(net: RoadNetwork, weight: str) -> dict[str, np.ndarray]:
     return cache[weight]
 
 
+def _on_directed_edges(ba: dict[str, np.ndarray], rep: np.ndarray,
+                       frac: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each snapped point on every directed edge of its road piece: ``(point, edge row,
+    position)``, the position (0..1) in the directed edge's own orientation; ``rep``/``frac``
+    are the points' representative edges and fractions (:class:`Snaps`)."""
+    seg_of_point = ba["seg"][rep]
+    lo = np.searchsorted(ba["seg_sorted"], seg_of_point, side="left")
+    hi = np.searchsorted(ba["seg_sorted"], seg_of_point, side="right")
+    cnt = hi - lo
+    pt = np.repeat(np.arange(len(rep)), cnt)
+    e_rows = ba["e_order"][np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+    rev = ba["rev"]
+    pos = np.where(rev[e_rows] == rev[rep[pt]], frac[pt], 1.0 - frac[pt])
+    return pt, e_rows, pos
+
+
 def _fastest_unique(key: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Indices keeping one arc per key (node pair): the one with the smallest weight.
 
@@ -317,22 +331,10 @@ class AugmentedGraph:
         arc_f0 = [np.zeros(len(ba["edge"]))]
         arc_f1 = [np.ones(len(ba["edge"]))]
         if p:
-            seg = ba["seg"]
-            rev_all = ba["rev"]
             # every directed edge of the snapped road pieces gets the points chained along it
             rep = allsn.segment_edge[ok]
             f_rep = allsn.frac[ok]
-            seg_of_point = seg[rep]
-            e_order = ba["e_order"]
-            seg_sorted = ba["seg_sorted"]
-            lo = np.searchsorted(seg_sorted, seg_of_point, side="left")
-            hi = np.searchsorted(seg_sorted, seg_of_point, side="right")
-            cnt = hi - lo
-            pt_rep = np.repeat(np.arange(p), cnt)
-            e_rows = e_order[np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
-            same_dir = rev_all[e_rows] == rev_all[rep[pt_rep]]
-            # position of the point along each directed edge, in that edge's own orientation
-            pos = np.where(same_dir, f_rep[pt_rep], 1.0 - f_rep[pt_rep])
+            pt_rep, e_rows, pos = _on_directed_edges(ba, rep, f_rep)
             order = np.lexsort((pos, e_rows))
             e_rows, pos, pt_rep = e_rows[order], pos[order], pt_rep[order]
             node_of = (n0 + pt_rep).astype(np.int64)
@@ -427,26 +429,22 @@ class AugmentedGraph:
         (or ``from_nodes`` is -1). ``pred`` (the predecessor array of the reversed search, i.e.
         the next node towards the destination) only when ``predecessors``.
         """
+        from ._shortest import nearest_seed
+
         from_nodes = np.asarray(from_nodes, dtype=np.int64)
         time = np.full(len(from_nodes), np.inf)
         which = np.full(len(from_nodes), -1, dtype=np.int64)
         dest_nodes = np.asarray(dest_nodes, dtype=np.int64)
         if len(dest_nodes) == 0:
             return time, which, None
-        res = dijkstra(self.reverse, directed=True, indices=dest_nodes, min_only=True,
-                       return_predecessors=True, limit=limit)
-        dist, pred, src = res
+        rev = self.reverse
+        # seeds at cost 0: a repeated destination node keeps its first position
+        dist, seed, pred = nearest_seed(rev.indptr, rev.indices, rev.data, self.n_nodes, dest_nodes,
+                                        np.zeros(len(dest_nodes)), limit=limit, predecessors=predecessors)
         valid = from_nodes >= 0
         time[valid] = dist[from_nodes[valid]]
-        src_at = src[from_nodes[valid]]
-        # position of each source node in dest_nodes (the first one when repeated)
-        order = np.argsort(dest_nodes, kind="stable")
-        sorted_nodes = dest_nodes[order]
-        w = np.full(int(valid.sum()), -1, dtype=np.int64)
-        has = src_at >= 0
-        w[has] = order[np.searchsorted(sorted_nodes, src_at[has], side="left")]
-        which[valid] = w
-        return time, which, (pred if predecessors else None)
+        which[valid] = seed[from_nodes[valid]]
+        return time, which, pred
 
     def long_table(self, sources: np.ndarray, targets: np.ndarray, cutoff: float = np.inf,
                    reverse: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -471,3 +469,103 @@ class AugmentedGraph:
         if not out_s:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
         return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
+
+
+# pairs of an origin and a destination on the same directed edge are checked in chunks of this
+# many pairs (points crowd a single road only in unusual inputs)
+_PAIR_CHUNK = 4_000_000
+
+
+def _same_edge_candidates(o_pt: np.ndarray, o_e: np.ndarray, o_q: np.ndarray, d_pt: np.ndarray,
+                          d_e: np.ndarray, d_p: np.ndarray, d_leg: np.ndarray,
+                          w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Direct trips along one directed edge, from an origin at ``q`` to a destination ahead of
+    it at ``p >= q``: ``(origin, destination, time without the origin's leg)``."""
+    d_order = np.argsort(d_e, kind="stable")
+    d_sorted = d_e[d_order]
+    lo = np.searchsorted(d_sorted, o_e, side="left")
+    cnt = np.searchsorted(d_sorted, o_e, side="right") - lo
+    has = np.flatnonzero(cnt)
+    out_o, out_d, out_t = [], [], []
+    if len(has):
+        ends = np.cumsum(cnt[has])
+        start = 0
+        while start < len(has):
+            base = ends[start - 1] if start else 0
+            stop = max(start + 1, int(np.searchsorted(ends, base + _PAIR_CHUNK, side="right")))
+            h = has[start:stop]
+            c = cnt[h]
+            i = np.repeat(h, c)
+            j = d_order[np.repeat(lo[h], c) + (np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c))]
+            ahead = d_p[j] >= o_q[i]
+            i, j = i[ahead], j[ahead]
+            out_o.append(o_pt[i])
+            out_d.append(d_pt[j])
+            out_t.append((d_p[j] - o_q[i]) * w[o_e[i]] + d_leg[d_pt[j]])
+            start = stop
+    if not out_o:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    return np.concatenate(out_o), np.concatenate(out_d), np.concatenate(out_t)
+
+
+def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
+                         weight: str = "travel_time_s") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Time from every origin to the nearest destination of each set, one compiled pass per set.
+
+    No virtual nodes: a destination partway along a directed edge ``u -> v`` is a *seed* at
+    ``u`` whose initial cost is its off-road leg plus the part of the edge up to it (a point
+    at a road end also seeds that end node with just its leg); one multi-source Dijkstra over
+    the reversed network (:func:`territorial_gis._shortest.nearest_seed`) then gives every node
+    its time to the nearest destination and that destination. An origin partway along
+    ``u -> v`` leaves towards ``v`` (the rest of the edge, then ``v``'s time), from ``u``
+    itself when it sits on it, or reaches a destination further along the same edge directly.
+    This is the augmented-graph answer (:class:`AugmentedGraph`), without building that graph.
+
+    Returns
+    -------
+    list of (time_s, which)
+        Per destination set: seconds (inf where no destination is reachable or the origin is
+        not snapped) and the index of the nearest destination in that set (-1 if none).
+    """
+    from ._shortest import nearest_seed
+
+    ba = _base_arrays(net, weight)
+    w = ba["w_all"]
+    eu = net.edge_u.astype(np.int64)
+    ev = net.edge_v.astype(np.int64)
+    rev = net.csr(weight, reverse=True)
+    n_o = len(origins.ok)
+    o_ok = np.flatnonzero(origins.ok)
+    o_pt, o_e, o_q = _on_directed_edges(ba, origins.segment_edge[o_ok], origins.frac[o_ok])
+    o_at_u = o_q <= 0.0
+    out = []
+    for dsn in tiers:
+        time = np.full(n_o, np.inf)
+        which = np.full(n_o, -1, dtype=np.int64)
+        d_ok = np.flatnonzero(dsn.ok)
+        if not len(d_ok) or not len(o_ok):
+            out.append((time, which))
+            continue
+        d_pt, d_e, d_p = _on_directed_edges(ba, dsn.segment_edge[d_ok], dsn.frac[d_ok])
+        d_leg = dsn.leg_s[d_ok]
+        at_v = d_p >= 1.0
+        seed_node = np.concatenate([eu[d_e], ev[d_e[at_v]]])
+        seed_cost = np.concatenate([d_leg[d_pt] + d_p * w[d_e], d_leg[d_pt[at_v]]])
+        seed_dest = np.concatenate([d_pt, d_pt[at_v]])
+        dist, seed, _ = nearest_seed(rev.indptr, rev.indices, rev.data, net.n_nodes, seed_node, seed_cost)
+        node_dest = np.where(seed >= 0, seed_dest[seed], -1)
+        s_o, s_d, s_t = _same_edge_candidates(o_pt, o_e, o_q, d_pt, d_e, d_p, d_leg, w)
+        cand_o = np.concatenate([o_pt, o_pt[o_at_u], s_o])
+        cand_t = np.concatenate([(1.0 - o_q) * w[o_e] + dist[ev[o_e]], dist[eu[o_e[o_at_u]]], s_t])
+        cand_d = np.concatenate([node_dest[ev[o_e]], node_dest[eu[o_e[o_at_u]]], s_d])
+        order = np.lexsort((cand_t, cand_o))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = cand_o[order][1:] != cand_o[order][:-1]
+        best = order[first]
+        t = cand_t[best]
+        reached = np.isfinite(t)
+        rows = o_ok[cand_o[best]]
+        time[rows[reached]] = t[reached] + origins.leg_s[rows[reached]]
+        which[rows[reached]] = d_ok[cand_d[best][reached]]
+        out.append((time, which))
+    return out

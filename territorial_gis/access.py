@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
-from ._engine import AugmentedGraph, Snaps, snap_point_sets, snap_points
+from ._engine import AugmentedGraph, Snaps, nearest_destinations, snap_point_sets, snap_points
 from .errors import ColumnError, CRSError, InputFileError, RoutingError
 
 if TYPE_CHECKING:
@@ -81,10 +81,10 @@ def walk_speed_of(network: RoadNetwork, walk_kph: float | None) -> float:
     return float(network.meta.get("walk_speed_kph", DEFAULT_WALK_KPH))
 
 
-def prepare_graph(network: RoadNetwork, origins: gpd.GeoDataFrame,
-                  tiers: Mapping[str, gpd.GeoDataFrame], max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                  walk_kph: float | None = None) -> tuple[AugmentedGraph, Snaps, dict[str, Snaps]]:
-    """Snap origins and each tier's destinations and build one augmented graph for them all.
+def snap_origins_and_tiers(network: RoadNetwork, origins: gpd.GeoDataFrame,
+                           tiers: Mapping[str, gpd.GeoDataFrame], max_snap_m: float = DEFAULT_MAX_SNAP_M,
+                           walk_kph: float | None = None) -> tuple[Snaps, dict[str, Snaps]]:
+    """Snap origins and each tier's destinations in one call.
 
     Raises :class:`RoutingError` when every origin is farther than ``max_snap_m`` from a road.
     """
@@ -102,8 +102,16 @@ def prepare_graph(network: RoadNetwork, origins: gpd.GeoDataFrame,
         if n_far:
             log.warning("tier '%s': %d of %d destinations are farther than %.0f m from a road and are ignored",
                         name, n_far, len(dests), max_snap_m)
-    graph = AugmentedGraph(network, [osn, *tsn.values()])
-    return graph, osn, tsn
+    return osn, tsn
+
+
+def prepare_graph(network: RoadNetwork, origins: gpd.GeoDataFrame,
+                  tiers: Mapping[str, gpd.GeoDataFrame], max_snap_m: float = DEFAULT_MAX_SNAP_M,
+                  walk_kph: float | None = None) -> tuple[AugmentedGraph, Snaps, dict[str, Snaps]]:
+    """Snap origins and each tier's destinations and build one augmented graph for them all
+    (for questions that need the paths, such as corridors)."""
+    osn, tsn = snap_origins_and_tiers(network, origins, tiers, max_snap_m, walk_kph)
+    return AugmentedGraph(network, [osn, *tsn.values()]), osn, tsn
 
 
 def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
@@ -139,7 +147,7 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
         raise RoutingError("no localities to route from")
     if not tiers:
         raise RoutingError("no destination tier given")
-    graph, osn, tsn = prepare_graph(network, localities, tiers, max_snap_m, walk_kph)
+    osn, tsn = snap_origins_and_tiers(network, localities, tiers, max_snap_m, walk_kph)
     for name, sn in tsn.items():
         if len(sn.ok) and not sn.ok.any():
             lon, lat = lonlat_of(tiers[name], f"destinations of tier '{name}'")
@@ -147,18 +155,16 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
                                                     max_snap_m))
     n_out = len(localities)
     cols: dict[str, Any] = {}
-    origin_nodes = graph.offroad_node[graph.group(0)]
     reasons = np.full(n_out, None, dtype=object)
     reasons[~osn.ok] = REASON_TOO_FAR
-    for k, (name, dests) in enumerate(tiers.items(), start=1):
-        dest_nodes = graph.offroad_node[graph.group(k)]
+    results = nearest_destinations(network, osn, list(tsn.values()))
+    for (name, dests), (t_s, which) in zip(tiers.items(), results, strict=True):
         ids = ids_of(dests, dest_id_col).to_numpy()
-        valid = dest_nodes >= 0
-        t_s, which, _ = graph.nearest(dest_nodes[valid], origin_nodes)
+        valid = tsn[name].ok
         minutes = np.where(np.isfinite(t_s), t_s / 60.0, np.nan)
         nearest = np.full(n_out, None, dtype=object)
         found = which >= 0
-        nearest[found] = ids[valid][which[found]]
+        nearest[found] = ids[which[found]]
         tier_reason = np.full(n_out, None, dtype=object)
         if not valid.any():
             tier_reason[:] = REASON_NO_DESTINATION
@@ -171,9 +177,10 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
         for i in np.flatnonzero((tier_reason != None) & osn.ok):  # noqa: E711 - object array
             prev = reasons[i]
             reasons[i] = f"{name}:{tier_reason[i]}" if prev is None else f"{prev};{name}:{tier_reason[i]}"
-        log.info("tier '%s': %d destinations; median %.1f min; %d unreachable", name, int(valid.sum()),
-                 float(np.nanmedian(minutes)) if np.isfinite(minutes).any() else float("nan"),
-                 int(np.isnan(minutes).sum()))
+        if log.isEnabledFor(logging.INFO):
+            log.info("tier '%s': %d destinations; median %.1f min; %d unreachable", name, int(valid.sum()),
+                     float(np.nanmedian(minutes)) if np.isfinite(minutes).any() else float("nan"),
+                     int(np.isnan(minutes).sum()))
     cols["access_leg_min"] = np.where(osn.ok, osn.leg_s / 60.0, np.nan)
     cols["snap_dist_m"] = osn.snap_dist_m
     cols["unreachable_reason"] = reasons

