@@ -13,7 +13,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+# compiled modules (territorial_gis/*.pyx) are rebuilt when a .pyx or the build files change
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard territorial_gis/*.pyx)
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
@@ -41,4 +42,4 @@ bench: $(STAMP)
 	for b in network access layers corridors hubs map; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
 clean:
-	rm -rf $(VENV) outputs build *.egg-info
+	rm -rf $(VENV) outputs build *.egg-info territorial_gis/*.c territorial_gis/*.so territorial_gis/*.html

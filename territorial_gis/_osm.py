@@ -1,13 +1,20 @@
-"""Streaming reader of OpenStreetMap files (pyosmium, C++ libosmium underneath).
+"""Streaming reader of OpenStreetMap files.
 
 Reads the ways a profile may route on, with node locations, into flat numpy arrays, and
 splits them into graph edges at intersections (nodes shared by several ways or repeated
 within one) and at way ends, keeping the intermediate nodes as edge geometry.
+
+``.pbf`` files are decoded by the compiled reader :mod:`territorial_gis._pbf` (Cython, one
+block at a time, no Python object per node or way); XML files (``.osm``, ``.osm.gz``,
+``.osm.bz2``) and PBF files needing something it does not handle are read with pyosmium
+(C++ libosmium). Both give the same arrays; the routing rules are stated once, vectorised
+over the tag table (:func:`_routable`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,30 +54,101 @@ def is_osm_file(path: Path) -> bool:
     return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
-def _way_allowed(tags: dict[str, str | None], profile: Profile) -> bool:
-    hw = tags.get("highway")
-    if hw is None or hw not in profile.highway_speed_kph:
-        return False
-    if tags.get("area") == "yes":
-        return False
-    if tags.get("service") in profile.exclude_service:
-        return False
+class _TagColumn:
+    """One tag key over many ways: ``codes`` index the distinct ``values`` (-1: no such tag)."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: np.ndarray, values: list[str]) -> None:
+        self.codes = codes
+        self.values = values
+
+    @classmethod
+    def of(cls, items: Iterable[str | None]) -> _TagColumn:
+        index: dict[str, int] = {}
+        codes = np.fromiter((-1 if v is None else index.setdefault(v, len(index)) for v in items),
+                            dtype=np.int32)
+        return cls(codes, list(index))
+
+    def present(self) -> np.ndarray:
+        return self.codes >= 0
+
+    def isin(self, choices: Collection[str]) -> np.ndarray:
+        hit = np.zeros(len(self.values) + 1, dtype=bool)  # the last one stands for "no tag"
+        hit[:-1] = [v in choices for v in self.values]
+        return hit[self.codes]
+
+    def objects(self, rows: np.ndarray) -> np.ndarray:
+        """The values of ``rows`` as an object array (None: no such tag)."""
+        table = np.empty(len(self.values) + 1, dtype=object)
+        table[:-1] = self.values
+        return table[self.codes[rows]]
+
+
+class _TagValue:
+    """One way's value of a tag key, with the interface of :class:`_TagColumn` (0-d arrays)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str | None) -> None:
+        self.value = value
+
+    def present(self) -> np.ndarray:
+        return np.array(self.value is not None)
+
+    def isin(self, choices: Collection[str]) -> np.ndarray:
+        return np.array(self.value is not None and self.value in choices)
+
+
+def _routable(tags: Mapping[str, _TagColumn] | Mapping[str, _TagValue], profile: Profile) -> np.ndarray:
+    """Which ways ``profile`` may route on, from their tags (the one statement of the rules).
+
+    A way needs a ``highway`` class of the profile, no ``area=yes``, no excluded ``service``
+    value, and is dropped by an excluded access value on the most specific access key it has
+    (walk: ``foot``, ``access``; drive: ``motorcar``, ``motor_vehicle``, ``vehicle``, ``access``).
+    """
+    ok = tags["highway"].isin(profile.highway_speed_kph)
+    ok &= ~tags["area"].isin(("yes",))
+    ok &= ~tags["service"].isin(profile.exclude_service)
     keys = ("foot", "access") if profile.mode == "walk" else ("motorcar", "motor_vehicle", "vehicle", "access")
+    decided = np.zeros_like(ok)
     for key in keys:  # most specific first: its value decides
-        value = tags.get(key)
-        if value is None:
-            continue
-        if value in profile.exclude_access:
-            return False
-        return True
-    return True
+        col = tags[key]
+        here = col.present() & ~decided
+        ok &= ~(here & col.isin(profile.exclude_access))
+        decided |= here
+    return ok
+
+
+def _way_allowed(tags: Mapping[str, str | None], profile: Profile) -> bool:
+    """Whether ``profile`` may route on one way, given its tags as a dict (:func:`_routable`)."""
+    return bool(_routable({k: _TagValue(tags.get(k)) for k in _RULE_KEYS}, profile))
+
+
+_RULE_KEYS = ("highway", "area", "service", "foot", "motorcar", "motor_vehicle", "vehicle", "access")
+
+
+# locate(refs, point_mask) -> lon, lat, valid: the nodes of the ways kept by the rules
+_Locate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass
+class _Candidates:
+    """Ways of the profile's highway classes, before the other rules and node locations."""
+
+    way_id: np.ndarray
+    offsets: np.ndarray
+    refs: np.ndarray
+    tags: dict[str, _TagColumn]
 
 
 def read_ways(path: Path, profile: Profile) -> WayArrays:
-    """Read the ways of ``path`` that ``profile`` may route on.
+    """Read the ways of ``path`` that ``profile`` may route on, with their node locations.
 
-    Ways are pre-filtered in C++ (libosmium tag filter on the profile's highway classes);
-    Python only sees candidate ways and reads the few tags the speed model needs.
+    ``.pbf`` files are decoded by the compiled reader (:mod:`territorial_gis._pbf`, two passes:
+    ways, then only the nodes they use); other OSM files, and PBF files needing a feature it
+    does not handle, are read with pyosmium. Nodes missing from the extract are dropped (with
+    a warning), then ways left with fewer than 2 nodes. Ways come in file order.
 
     Raises
     ------
@@ -79,14 +157,57 @@ def read_ways(path: Path, profile: Profile) -> WayArrays:
     NetworkError
         The file holds no routable way.
     """
+    if path.name.lower().endswith(".pbf"):
+        try:
+            from . import _pbf
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            log.warning("compiled PBF reader not available (%s); reading %s with pyosmium", exc, path)
+        else:
+            try:
+                return _read_ways_pbf(path, profile)
+            except _pbf.PBFUnsupportedError as exc:
+                log.debug("%s: %s, not handled by the compiled PBF reader; reading it with pyosmium",
+                          path, exc)
+            except _pbf.PBFFormatError as exc:
+                raise InputFileError(f"{path}: not a readable OpenStreetMap file ({exc})") from None
+            except OSError as exc:
+                raise InputFileError(f"{path}: cannot read OpenStreetMap data ({exc})") from None
+    return _read_ways_osmium(path, profile)
+
+
+def _read_ways_pbf(path: Path, profile: Profile, skip_nodes: bool = True) -> WayArrays:
+    """:func:`read_ways` with the compiled decoder (raises its PBFFormatError/PBFUnsupportedError)."""
+    from . import _pbf
+
+    ways, node_blobs = _pbf.scan_ways(str(path), sorted(profile.highways), TAG_KEYS, TAG_KEYS.index("highway"),
+                                      skip_nodes)
+    cand = _Candidates(way_id=ways["way_id"], offsets=ways["offsets"], refs=ways["refs"],
+                       tags={k: _TagColumn(c, v) for k, (c, v) in zip(TAG_KEYS, ways["tags"], strict=True)})
+
+    def locate(refs: np.ndarray, _sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ids, pos = np.unique(refs, return_inverse=True)
+        lon, lat, found = _pbf.locate_nodes(str(path), node_blobs, ids)
+        # fixed-point 1e-7 degrees to float as osmium's Location.lon/lat
+        return lon[pos] / 1e7, lat[pos] / 1e7, found[pos].view(bool)
+
+    try:
+        return _finish(path, profile, cand, locate)
+    except _pbf.MixedBlocksError as exc:  # a writer put nodes and ways in one block: read every block
+        log.debug("%s: %s; reading it again", path, exc)
+        return _read_ways_pbf(path, profile, skip_nodes=False)
+
+
+def _read_ways_osmium(path: Path, profile: Profile) -> WayArrays:
+    """:func:`read_ways` with pyosmium (any OSM file libosmium reads)."""
     import osmium
 
-    points: list[tuple[int, float, float]] = []
+    refs: list[int] = []
+    lons: list[float] = []
+    lats: list[float] = []
     offsets = [0]
     way_ids: list[int] = []
     rows: list[tuple[str | None, ...]] = []
-    n_seen = 0
-    n_missing = 0
+    nan = float("nan")
     keys = TAG_KEYS
     try:
         fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -95,40 +216,65 @@ def read_ways(path: Path, profile: Profile) -> WayArrays:
               .with_filter(osmium.filter.TagFilter(*[("highway", h) for h in sorted(profile.highways)])))
         for obj in fp:
             way: Any = obj  # the entity filter lets only ways through
-            n_seen += 1
             get = way.tags.get
-            row = tuple(get(k) for k in keys)
-            if not _way_allowed(dict(zip(keys, row, strict=True)), profile):
-                continue
-            try:
-                pts = [(nd.ref, nd.lon, nd.lat) for nd in way.nodes]
-            except osmium.InvalidLocationError:
-                pts = [(nd.ref, nd.lon, nd.lat) for nd in way.nodes if nd.location.valid()]
-                n_missing += len(way.nodes) - len(pts)
-            if len(pts) < 2:
-                continue
-            points.extend(pts)
-            offsets.append(len(points))
+            rows.append(tuple(get(k) for k in keys))
             way_ids.append(way.id)
-            rows.append(row)
+            for nd in way.nodes:
+                loc = nd.location
+                refs.append(nd.ref)
+                if loc.valid():
+                    lons.append(loc.lon)
+                    lats.append(loc.lat)
+                else:
+                    lons.append(nan)
+                    lats.append(nan)
+            offsets.append(len(refs))
     except RuntimeError as exc:
         raise InputFileError(f"{path}: not a readable OpenStreetMap file ({exc})") from None
     except (OSError, ValueError) as exc:
         raise InputFileError(f"{path}: cannot read OpenStreetMap data ({exc})") from None
+    cand = _Candidates(way_id=np.asarray(way_ids, dtype=np.int64), offsets=np.asarray(offsets, dtype=np.int64),
+                       refs=np.asarray(refs, dtype=np.int64),
+                       tags={k: _TagColumn.of(r[i] for r in rows) for i, k in enumerate(keys)})
+    lon_all = np.asarray(lons, dtype=np.float64)
+    lat_all = np.asarray(lats, dtype=np.float64)
+    del refs, lons, lats, rows
+
+    def locate(_refs: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lon, lat = lon_all[sel], lat_all[sel]
+        return lon, lat, ~np.isnan(lon)
+
+    return _finish(path, profile, cand, locate)
+
+
+def _finish(path: Path, profile: Profile, cand: _Candidates, locate: _Locate) -> WayArrays:
+    """Apply the routing rules to candidate ways, locate their nodes, drop the nodes missing
+    from the extract and then the ways left with fewer than 2 nodes."""
+    ok = _routable(cand.tags, profile)
+    counts = np.diff(cand.offsets)
+    point_sel = np.repeat(ok, counts)
+    refs = cand.refs[point_sel]
+    kept = np.flatnonzero(ok)
+    counts = counts[kept]
+    lon, lat, valid = locate(refs, point_sel)
+    n_missing = len(valid) - int(np.count_nonzero(valid))
+    located = counts
     if n_missing:
         log.warning("%s: %d way nodes have no location in the extract (dropped)", path, n_missing)
-    if not way_ids:
+        located = np.bincount(np.repeat(np.arange(len(kept)), counts)[valid], minlength=len(kept))
+    long_enough = located >= 2
+    if n_missing or not long_enough.all():
+        keep_point = valid & np.repeat(long_enough, counts)
+        refs, lon, lat = refs[keep_point], lon[keep_point], lat[keep_point]
+        kept, located = kept[long_enough], located[long_enough]
+    if not len(kept):
         raise NetworkError(f"{path}: no routable way for mode '{profile.mode}' "
-                           f"({n_seen} ways of the profile's highway classes in the file)")
-    log.info("%s: %d routable ways in mode '%s'", path.name, len(way_ids), profile.mode)
-    refs = np.fromiter((p[0] for p in points), dtype=np.int64, count=len(points))
-    lon = np.fromiter((p[1] for p in points), dtype=np.float64, count=len(points))
-    lat = np.fromiter((p[2] for p in points), dtype=np.float64, count=len(points))
-    return WayArrays(
-        refs=refs, lon=lon, lat=lat, offsets=np.asarray(offsets, dtype=np.int64),
-        way_id=np.asarray(way_ids, dtype=np.int64),
-        tags=pd.DataFrame(rows, columns=list(TAG_KEYS), dtype=object),
-    )
+                           f"({len(cand.way_id)} ways of the profile's highway classes in the file)")
+    log.info("%s: %d routable ways in mode '%s'", path.name, len(kept), profile.mode)
+    offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(located, out=offsets[1:])
+    tags = pd.DataFrame({k: cand.tags[k].objects(kept) for k in TAG_KEYS}, columns=list(TAG_KEYS), dtype=object)
+    return WayArrays(refs=refs, lon=lon, lat=lat, offsets=offsets, way_id=cand.way_id[kept], tags=tags)
 
 
 def oneway_direction(tags: pd.DataFrame, mode: str) -> np.ndarray:
@@ -180,23 +326,33 @@ def write_routable_xml(source: Path | str, out: Path | str, profile: Profile) ->
     """Write the ways ``profile`` may route on, with their nodes, as OSM XML.
 
     Gives other tools (osmnx's ``graph_from_xml``, which does not filter ways) the same input
-    as :func:`read_ways`; used by the tests and benchmarks that compare builders.
+    as :func:`read_ways` (same rules, :func:`_routable`); used by the tests and benchmarks that
+    compare builders.
     """
     import osmium
 
-    keep: set[int] = set()
+    way_ids: list[int] = []
+    way_refs: list[list[int]] = []
+    rows: list[tuple[str | None, ...]] = []
     ways = osmium.FileProcessor(str(source), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
     for obj in ways:
         w: Any = obj
-        if _way_allowed(dict(w.tags), profile):
-            keep.update(n.ref for n in w.nodes)
+        get = w.tags.get
+        rows.append(tuple(get(k) for k in _RULE_KEYS))
+        way_ids.append(w.id)
+        way_refs.append([n.ref for n in w.nodes])
+    ok = _routable({k: _TagColumn.of(r[i] for r in rows) for i, k in enumerate(_RULE_KEYS)}, profile)
+    keep_ways = {way_ids[i] for i in np.flatnonzero(ok)}
+    keep_nodes = {ref for i in np.flatnonzero(ok) for ref in way_refs[i]}
+    del way_refs, rows
     writer = osmium.SimpleWriter(str(out))
     try:
         for entity in osmium.FileProcessor(str(source), osmium.osm.NODE | osmium.osm.WAY):
             o: Any = entity
-            if o.is_node() and o.id in keep:
-                writer.add_node(o)
-            elif o.is_way() and "highway" in o.tags and _way_allowed(dict(o.tags), profile):
+            if o.is_node():
+                if o.id in keep_nodes:
+                    writer.add_node(o)
+            elif o.id in keep_ways:
                 writer.add_way(o)
     finally:
         writer.close()
