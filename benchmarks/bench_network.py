@@ -1,6 +1,7 @@
 """Benchmark: build the same OSM extract with territorial-gis and with osmnx.
 
-territorial-gis reads the PBF with pyosmium (C++) and splits ways with numpy;
+territorial-gis reads the PBF with its compiled decoder (territorial_gis/_pbf.pyx) and splits
+ways with numpy;
 osmnx.graph_from_xml parses OSM XML in Python (the PBF is first written as XML, holding the
 ways our drive profile admits, so both builders see the same ways). Each builder runs in a
 fresh subprocess so peak memory (max RSS, and its rise over the imports) is its own.
