@@ -98,7 +98,7 @@ def nearest_pieces(const double[::1] x, const double[::1] y, const double[:, ::1
     cdef double[::1] tt = t_arr
     cdef double[::1] dd = d_arr
     cdef unsigned char[::1] exact = exact_arr.view(np.uint8)
-    cdef int64_t i, r, cx, cy, gx, gy, gx0, gx1, gy0, gy1, k, p, best_p, side
+    cdef int64_t i, r, cx, cy, gx, gx_end, gy, step, k, p, best_p
     cdef double px, py, best, best_t, d, t, margin, lb, fx, fy
     with nogil:
         for i in range(n):
@@ -119,27 +119,19 @@ def nearest_pieces(const double[::1] x, const double[::1] y, const double[:, ::1
             best_p = -1
             r = 0
             while True:
-                # cells at Chebyshev distance r from (cx, cy), clipped to the grid
-                gy0 = max(cy - r, 0)
-                gy1 = min(cy + r, ny - 1)
-                for gy in range(gy0, gy1 + 1):
-                    gx0 = max(cx - r, 0)
-                    gx1 = min(cx + r, nx - 1)
-                    if gy != cy - r and gy != cy + r:
-                        # inner row (r >= 1): only the two border cells of the ring
-                        for side in range(2):
-                            gx = cx - r if side == 0 else cx + r
-                            if gx < 0 or gx >= nx:
-                                continue
-                            for k in range(cell_start[gy * nx + gx], cell_start[gy * nx + gx + 1]):
-                                p = cell_items[k]
-                                d = _piece_dist(px, py, pa[p, 0], pa[p, 1], pb[p, 0], pb[p, 1], &t)
-                                if d < best or (d == best and p < best_p):
-                                    best = d
-                                    best_t = t
-                                    best_p = p
+                # cells at Chebyshev distance r from (cx, cy) inside the grid: whole border
+                # rows, and the two end cells of the rows between them
+                for gy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
+                    if gy == cy - r or gy == cy + r:
+                        gx = max(cx - r, 0)
+                        gx_end = min(cx + r, nx - 1)
+                        step = 1
                     else:
-                        for gx in range(gx0, gx1 + 1):
+                        gx = cx - r
+                        gx_end = cx + r
+                        step = 2 * r
+                    while gx <= gx_end:
+                        if 0 <= gx < nx:
                             for k in range(cell_start[gy * nx + gx], cell_start[gy * nx + gx + 1]):
                                 p = cell_items[k]
                                 d = _piece_dist(px, py, pa[p, 0], pa[p, 1], pb[p, 0], pb[p, 1], &t)
@@ -147,6 +139,7 @@ def nearest_pieces(const double[::1] x, const double[::1] y, const double[:, ::1
                                     best = d
                                     best_t = t
                                     best_p = p
+                        gx += step
                 lb = r * cell + margin
                 if best <= lb:
                     exact[i] = 1
