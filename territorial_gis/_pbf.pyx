@@ -135,6 +135,36 @@ cdef inline Reader sub_reader(const Field* f) noexcept nogil:
     return r
 
 
+cdef struct GroupFields:
+    Reader block            # the PrimitiveBlock
+    Reader group            # its current PrimitiveGroup
+    bint in_group
+
+
+cdef inline void group_fields(GroupFields* it, const uint8_t* p, size_t n) noexcept nogil:
+    """Start iterating over the fields of every PrimitiveGroup of the block ``p[:n]``."""
+    it.block.p = p
+    it.block.end = p + n
+    it.in_group = False
+
+
+cdef int next_group_field(GroupFields* it, Field* gf) except -1:
+    """The next field of any PrimitiveGroup of the block, in order: 1, or 0 at the end."""
+    cdef Field fl
+    while True:
+        if it.in_group and next_field(&it.group, gf):
+            return 1
+        it.in_group = False
+        while True:
+            if not next_field(&it.block, &fl):
+                return 0
+            if fl.num == 2:
+                break
+        want_bytes(&fl, "PrimitiveBlock.primitivegroup")
+        it.group = sub_reader(&fl)
+        it.in_group = True
+
+
 cdef inline int want_bytes(const Field* f, str what) except -1:
     if f.wtype != 2:
         if f.wtype == 0 and what.startswith("packed"):
@@ -628,26 +658,20 @@ cdef class _WayScan:
         cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(data)
         cdef size_t n = PyBytes_GET_SIZE(data)
         cdef BlockInfo bi
-        cdef Reader r, gr
-        cdef Field fl, gf
+        cdef GroupFields it
+        cdef Field gf
         cdef bint has_nodes = False, loaded = False
         block_info(p, n, &bi)
-        r.p = p
-        r.end = p + n
-        while next_field(&r, &fl):
-            if fl.num != 2:
-                continue
-            want_bytes(&fl, "PrimitiveBlock.primitivegroup")
-            gr = sub_reader(&fl)
-            while next_field(&gr, &gf):
-                if gf.num == 3:
-                    want_bytes(&gf, "PrimitiveGroup.ways")
-                    if not loaded:
-                        self.load_strings(bi.st, bi.st_size)
-                        loaded = True
-                    self.way(gf.data, gf.size)
-                elif gf.num == 1 or gf.num == 2:
-                    has_nodes = True
+        group_fields(&it, p, n)
+        while next_group_field(&it, &gf):
+            if gf.num == 3:
+                want_bytes(&gf, "PrimitiveGroup.ways")
+                if not loaded:
+                    self.load_strings(bi.st, bi.st_size)
+                    loaded = True
+                self.way(gf.data, gf.size)
+            elif gf.num == 1 or gf.num == 2:
+                has_nodes = True
         return has_nodes
 
     def result(self):
@@ -885,8 +909,8 @@ def locate_nodes(path, node_blobs, ids):
     cdef uint8_t[::1] foundv = found_arr
     cdef Lookup L
     cdef BlockInfo bi
-    cdef Reader r, gr
-    cdef Field fl, gf
+    cdef GroupFields it
+    cdef Field gf
     cdef const uint8_t* p
     cdef size_t size
     cdef int64_t offset
@@ -919,22 +943,16 @@ def locate_nodes(path, node_blobs, ids):
                 L.lat_offset = bi.lat_offset
                 L.lon_offset = bi.lon_offset
                 L.started = False
-                r.p = p
-                r.end = p + size
-                while next_field(&r, &fl):
-                    if fl.num != 2:
-                        continue
-                    want_bytes(&fl, "PrimitiveBlock.primitivegroup")
-                    gr = sub_reader(&fl)
-                    while next_field(&gr, &gf):
-                        if gf.num == 2:
-                            want_bytes(&gf, "PrimitiveGroup.dense")
-                            dense_nodes(&L, gf.data, gf.size)
-                        elif gf.num == 1:
-                            want_bytes(&gf, "PrimitiveGroup.nodes")
-                            plain_node(&L, gf.data, gf.size)
-                        elif gf.num == 3 and skipped:
-                            raise MixedBlocksError(f"the block at byte {offset} holds nodes and ways")
+                group_fields(&it, p, size)
+                while next_group_field(&it, &gf):
+                    if gf.num == 2:
+                        want_bytes(&gf, "PrimitiveGroup.dense")
+                        dense_nodes(&L, gf.data, gf.size)
+                    elif gf.num == 1:
+                        want_bytes(&gf, "PrimitiveGroup.nodes")
+                        plain_node(&L, gf.data, gf.size)
+                    elif gf.num == 3 and skipped:
+                        raise MixedBlocksError(f"the block at byte {offset} holds nodes and ways")
             except PBFFormatError as exc:
                 raise PBFFormatError(f"{exc} in the blob at byte {offset}") from None
     return lon_arr, lat_arr, found_arr
