@@ -54,25 +54,29 @@ class Snaps:
 
 
 # road pieces are indexed in straight sub-pieces of at most this length (so each spans few grid
-# cells, and the KD-tree fallback's bound below is tight)
+# cells, and the KD-tree fallback's bound is tight)
 _PIECE_M = 50.0
 _K_NEAREST = 8
+_MAX_RINGS = 8
 
 
 class SnapIndex:
     """Spatial index of the network's road pieces (one geometry per ``segment``), cached on the network.
 
     The polylines are cut into straight sub-pieces of at most ``_PIECE_M`` metres, registered
-    in a uniform grid (:mod:`territorial_gis._snapgrid`, compiled) whose cell size gives about
-    one sub-piece per cell on average. The nearest road point of a query point is exact: the
-    grid is searched ring by ring until no unseen sub-piece can be closer. Points with nothing
-    within the maximum snap distance are not snapped; their reported distance comes from the
-    ``_K_NEAREST`` sub-pieces with the nearest midpoints (a KD-tree built on first need), an
-    upper bound within ``_PIECE_M / 2`` of the true distance.
+    in a sparse uniform grid (:class:`territorial_gis._snapgrid.SnapGrid`, compiled; cells of
+    ``_PIECE_M`` to ``2 * _PIECE_M``, only occupied cells stored). The nearest road point of a
+    query point is exact: the grid is searched ring by ring until no unseen sub-piece can be
+    closer. Points the grid leaves open (no road within ``_MAX_RINGS`` rings of cells) go to a
+    KD-tree of the sub-piece midpoints (built on first need), searched exactly too: the ``k``
+    nearest midpoints give a candidate distance ``D``; any other sub-piece is at least
+    ``|p - m| - h`` away (``h`` the largest half-length), so every midpoint within ``D + h`` is
+    checked unless the k-th is already farther. Points farther than the maximum snap distance
+    skip that check: their distance is an upper bound within ``h`` of the truth.
     """
 
     def __init__(self, net: RoadNetwork) -> None:
-        from ._snapgrid import build_grid
+        from ._snapgrid import SnapGrid
 
         seg = net.edges["segment"].to_numpy()
         rev = net.edges["reversed"].to_numpy(dtype=bool)
@@ -105,16 +109,12 @@ class SnapIndex:
         self.p_geom = gi[k][rep]
         self.p_along0 = along0[rep] + t0[:, 0] * d[k][rep]
         self.half = float(np.max(np.hypot(*(self.pb - self.pa).T)) / 2.0) if len(rep) else 0.0
-        # grid: about one sub-piece per cell, cells no smaller than a sub-piece
+        # grid: about one sub-piece per cell where roads are dense, cells of _PIECE_M to 2 * _PIECE_M
         both = np.concatenate([self.pa, self.pb]) if len(rep) else np.zeros((1, 2))
         lo, hi = both.min(axis=0), both.max(axis=0)
         area = float(max(hi[0] - lo[0], _PIECE_M) * max(hi[1] - lo[1], _PIECE_M))
-        self.cell = max(_PIECE_M, float(np.sqrt(area / max(len(rep), 1))))
-        self.x0, self.y0 = float(lo[0]), float(lo[1])
-        self.nx = int((hi[0] - lo[0]) // self.cell) + 1
-        self.ny = int((hi[1] - lo[1]) // self.cell) + 1
-        self.cell_start, self.cell_items = build_grid(self.pa, self.pb, self.x0, self.y0, self.cell,
-                                                      self.nx, self.ny)
+        cell = min(max(_PIECE_M, float(np.sqrt(area / max(len(rep), 1)))), 2 * _PIECE_M)
+        self.grid = SnapGrid(self.pa, self.pb, cell)
         self.to_metric = Transformer.from_crs(4326, net.crs, always_xy=True)
         self.to_lonlat = Transformer.from_crs(net.crs, 4326, always_xy=True)
         self._kdtree: cKDTree | None = None
@@ -142,29 +142,45 @@ class SnapIndex:
                 max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For metric points: (geometry row, distance along it, distance to it, nearest road
         point as an (n, 2) array)."""
-        from ._snapgrid import nearest_pieces
-
         x = np.ascontiguousarray(x, dtype=np.float64)
         y = np.ascontiguousarray(y, dtype=np.float64)
-        piece, bt, bd, exact = nearest_pieces(x, y, self.pa, self.pb, self.cell_start, self.cell_items,
-                                              self.x0, self.y0, self.cell, self.nx, self.ny, float(max_dist))
-        far = np.flatnonzero(~exact)
-        if len(far):
-            # farther than max_dist from every road: a distance bound from the nearest midpoints
-            k = min(_K_NEAREST, self.kdtree.n)
-            _dm, ind = self.kdtree.query(np.column_stack([x[far], y[far]]), k=k)
-            ind = ind.reshape(len(far), k)
-            dist, t = self._dist(x[far][:, None], y[far][:, None], ind)
-            b = np.argmin(dist, axis=1)
-            r = np.arange(len(far))
-            better = dist[r, b] < bd[far]
-            piece[far[better]] = ind[r, b][better]
-            bt[far[better]] = t[r, b][better]
-            bd[far[better]] = dist[r, b][better]
+        piece, bt, bd, exact = self.grid.nearest(x, y, float(max_dist), _MAX_RINGS)
+        open_ = np.flatnonzero(~exact)
+        if len(open_):
+            p2, t2, d2 = self._nearest_kd(x[open_], y[open_], max_dist)
+            better = d2 < bd[open_]
+            piece[open_[better]] = p2[better]
+            bt[open_[better]] = t2[better]
+            bd[open_[better]] = d2[better]
         seg_vec = self.pb[piece] - self.pa[piece]
         plen = np.hypot(seg_vec[:, 0], seg_vec[:, 1])
         on_road = self.pa[piece] + bt[:, None] * seg_vec
         return self.p_geom[piece], self.p_along0[piece] + bt * plen, bd, on_road
+
+    def _nearest_kd(self, x: np.ndarray, y: np.ndarray,
+                    max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest sub-piece through the midpoint KD-tree (see the class docstring):
+        ``(piece, t, dist)``, exact for points within ``max_dist`` of a road."""
+        n = len(x)
+        m = self.kdtree.n
+        k = min(_K_NEAREST, m)
+        dm, ind = self.kdtree.query(np.column_stack([x, y]), k=k, workers=-1 if n > 20_000 else 1)
+        dm = dm.reshape(n, k)
+        ind = ind.reshape(n, k)
+        dist, t = self._dist(x[:, None], y[:, None], ind)
+        best = np.argmin(dist, axis=1)
+        rows = np.arange(n)
+        piece = ind[rows, best]
+        bd = dist[rows, best]
+        bt = t[rows, best]
+        unsure = (k < m) & (dm[:, -1] < bd + self.half) & (bd - self.half <= max_dist)
+        for i in np.flatnonzero(unsure):
+            cand = np.asarray(self.kdtree.query_ball_point([x[i], y[i]], bd[i] + self.half), dtype=np.int64)
+            dc, tc = self._dist(x[i], y[i], cand)
+            j = int(np.argmin(dc))
+            if dc[j] < bd[i]:
+                piece[i], bd[i], bt[i] = cand[j], dc[j], tc[j]
+        return piece, bt, bd
 
 
 def snap_index(net: RoadNetwork) -> SnapIndex:

@@ -1,7 +1,14 @@
 import numpy as np
 
-def build_grid(pa: np.ndarray, pb: np.ndarray, x0: float, y0: float, cell: float, nx: int,
-               ny: int) -> tuple[np.ndarray, np.ndarray]: ...
-def nearest_pieces(x: np.ndarray, y: np.ndarray, pa: np.ndarray, pb: np.ndarray, cell_start: np.ndarray,
-                   cell_items: np.ndarray, x0: float, y0: float, cell: float, nx: int, ny: int,
-                   max_dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+class SnapGrid:
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    n_occupied: int
+    def __init__(self, pa: np.ndarray, pb: np.ndarray, cell: float) -> None: ...
+    @property
+    def n_registrations(self) -> int: ...
+    def nearest(self, x: np.ndarray, y: np.ndarray, max_dist: float,
+                max_rings: int = ...) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...

@@ -1,60 +1,25 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled nearest-segment search on a uniform grid (exact, metric coordinates).
+"""Compiled nearest-segment search on a sparse uniform grid (exact, metric coordinates).
 
 Straight road pieces (segments ``a -> b``) are registered in every grid cell their bounding box
-overlaps. A query visits the cells around the point ring by ring (Chebyshev rings of cells);
-after ring ``r`` every piece not yet seen lies outside a square whose border is at least
-``r * cell + margin`` away (``margin`` the point's distance to the border of its own cell), so
-the search stops as soon as the best distance found is within that bound: the answer is the
-exact nearest piece, not an approximation. Points with nothing within ``max_dist`` stop there.
+overlaps; only occupied cells are stored (a hash table from cell to its list of pieces), so the
+grid costs memory in proportion to the roads, whatever the extent of the area. A query visits
+the cells around the point ring by ring (Chebyshev rings of cells); after ring ``r`` every piece
+not yet seen lies outside a square whose border is at least ``r * cell + margin`` away
+(``margin`` the point's distance to the border of its own cell), so the search stops as soon as
+the best distance found is within that bound: the answer is the exact nearest piece, not an
+approximation. The search gives up (``exact`` False) beyond ``max_rings`` rings or once nothing
+within ``max_dist`` can be found; the caller resolves those points another way.
 """
 
 import numpy as np
 
 from libc.math cimport INFINITY, fabs, floor, sqrt
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 
-def build_grid(const double[:, ::1] pa, const double[:, ::1] pb, double x0, double y0, double cell,
-               int64_t nx, int64_t ny):
-    """CSR lists of the pieces of every cell: ``(cell_start, cell_items)``, cells numbered
-    ``cy * nx + cx``."""
-    cdef int64_t m = pa.shape[0]
-    cdef int64_t n_cells = nx * ny
-    if cell <= 0 or nx <= 0 or ny <= 0:
-        raise ValueError("the grid needs a positive cell size and dimensions")
-    if pb.shape[0] != m or pa.shape[1] != 2 or pb.shape[1] != 2:
-        raise ValueError("piece end arrays must both be (n, 2)")
-    start_arr = np.zeros(n_cells + 1, dtype=np.int64)
-    cdef int64_t[::1] start = start_arr
-    cdef int64_t i, cx, cy, cx0, cx1, cy0, cy1, total
-    for i in range(m):
-        cx0 = <int64_t>floor((min(pa[i, 0], pb[i, 0]) - x0) / cell)
-        cx1 = <int64_t>floor((max(pa[i, 0], pb[i, 0]) - x0) / cell)
-        cy0 = <int64_t>floor((min(pa[i, 1], pb[i, 1]) - y0) / cell)
-        cy1 = <int64_t>floor((max(pa[i, 1], pb[i, 1]) - y0) / cell)
-        if cx0 < 0 or cy0 < 0 or cx1 >= nx or cy1 >= ny:
-            raise ValueError("a piece lies outside the grid")
-        for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                start[cy * nx + cx + 1] += 1
-    for i in range(n_cells):
-        start[i + 1] += start[i]
-    total = start[n_cells]
-    items_arr = np.empty(total, dtype=np.int64)
-    cdef int64_t[::1] items = items_arr
-    fill_arr = start_arr[:n_cells].copy()
-    cdef int64_t[::1] fill = fill_arr
-    for i in range(m):
-        cx0 = <int64_t>floor((min(pa[i, 0], pb[i, 0]) - x0) / cell)
-        cx1 = <int64_t>floor((max(pa[i, 0], pb[i, 0]) - x0) / cell)
-        cy0 = <int64_t>floor((min(pa[i, 1], pb[i, 1]) - y0) / cell)
-        cy1 = <int64_t>floor((max(pa[i, 1], pb[i, 1]) - y0) / cell)
-        for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                items[fill[cy * nx + cx]] = i
-                fill[cy * nx + cx] += 1
-    return start_arr, items_arr
+cdef inline uint64_t _hash(int64_t key) noexcept nogil:
+    return <uint64_t>key * <uint64_t>0x9E3779B97F4A7C15
 
 
 cdef inline double _piece_dist(double px, double py, double ax, double ay, double bx, double by,
@@ -76,81 +41,173 @@ cdef inline double _piece_dist(double px, double py, double ax, double ay, doubl
     return sqrt(dx * dx + dy * dy)
 
 
-def nearest_pieces(const double[::1] x, const double[::1] y, const double[:, ::1] pa,
-                   const double[:, ::1] pb, const int64_t[::1] cell_start, const int64_t[::1] cell_items,
-                   double x0, double y0, double cell, int64_t nx, int64_t ny, double max_dist):
-    """Nearest piece of every point: ``(piece, t, dist, exact)``.
+cdef class SnapGrid:
+    """Pieces ``pa[i] -> pb[i]`` (metric, shape (n, 2)) in a sparse grid of square cells."""
 
-    ``t`` is the projection parameter (0..1 along ``a -> b``). ``exact`` is False where the
-    search stopped at ``max_dist`` first: the point is farther than ``max_dist`` from every
-    piece, and ``piece``/``dist`` (the best seen, or -1/inf) only bound the answer.
-    """
-    cdef int64_t n = x.shape[0]
-    if y.shape[0] != n:
-        raise ValueError("x and y differ in length")
-    if cell_start.shape[0] != nx * ny + 1:
-        raise ValueError("cell_start does not match the grid")
-    piece_arr = np.full(n, -1, dtype=np.int64)
-    t_arr = np.zeros(n)
-    d_arr = np.full(n, np.inf)
-    exact_arr = np.zeros(n, dtype=bool)
-    cdef int64_t[::1] piece = piece_arr
-    cdef double[::1] tt = t_arr
-    cdef double[::1] dd = d_arr
-    cdef unsigned char[::1] exact = exact_arr.view(np.uint8)
-    cdef int64_t i, r, cx, cy, gx, gx_end, gy, step, k, p, best_p
-    cdef double px, py, best, best_t, d, t, margin, lb, fx, fy
-    with nogil:
-        for i in range(n):
-            px = x[i]
-            py = y[i]
-            fx = floor((px - x0) / cell)
-            fy = floor((py - y0) / cell)
-            if not (fabs(fx) < 1e15 and fabs(fy) < 1e15):  # NaN, inf or absurdly far: no answer
-                continue
-            cx = <int64_t>fx
-            cy = <int64_t>fy
-            margin = min(min(px - (x0 + fx * cell), x0 + (fx + 1.0) * cell - px),
-                         min(py - (y0 + fy * cell), y0 + (fy + 1.0) * cell - py))
-            if margin < 0:
-                margin = 0.0
-            best = INFINITY
-            best_t = 0.0
-            best_p = -1
-            r = 0
-            while True:
-                # cells at Chebyshev distance r from (cx, cy) inside the grid: whole border
-                # rows, and the two end cells of the rows between them
-                for gy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
-                    if gy == cy - r or gy == cy + r:
-                        gx = max(cx - r, 0)
-                        gx_end = min(cx + r, nx - 1)
-                        step = 1
-                    else:
-                        gx = cx - r
-                        gx_end = cx + r
-                        step = 2 * r
-                    while gx <= gx_end:
-                        if 0 <= gx < nx:
-                            for k in range(cell_start[gy * nx + gx], cell_start[gy * nx + gx + 1]):
-                                p = cell_items[k]
-                                d = _piece_dist(px, py, pa[p, 0], pa[p, 1], pb[p, 0], pb[p, 1], &t)
-                                if d < best or (d == best and p < best_p):
-                                    best = d
-                                    best_t = t
-                                    best_p = p
-                        gx += step
-                lb = r * cell + margin
-                if best <= lb:
-                    exact[i] = 1
-                    break
-                if cx - r <= 0 and cx + r >= nx - 1 and cy - r <= 0 and cy + r >= ny - 1:
-                    exact[i] = 1  # the whole grid has been searched
-                    break
-                if lb > max_dist:
-                    break
-                r += 1
-            piece[i] = best_p
-            tt[i] = best_t
-            dd[i] = best
-    return piece_arr, t_arr, d_arr, exact_arr
+    cdef readonly double x0, y0, cell
+    cdef readonly int64_t nx, ny, n_occupied
+    cdef object _arrays                  # keeps the numpy arrays behind the views alive
+    cdef const double[:, ::1] pa
+    cdef const double[:, ::1] pb
+    cdef const int64_t[::1] start        # occupied cell rank -> range of items
+    cdef const int64_t[::1] items        # piece of every registration, grouped by cell
+    cdef int64_t[::1] tkey               # hash table: cell key (-1 empty) ...
+    cdef int64_t[::1] trank              # ... and its occupied cell rank
+    cdef int64_t mask
+
+    def __init__(self, pa, pb, double cell):
+        pa = np.ascontiguousarray(pa, dtype=np.float64)
+        pb = np.ascontiguousarray(pb, dtype=np.float64)
+        if pa.ndim != 2 or pa.shape[1] != 2 or pb.shape != pa.shape:
+            raise ValueError("piece end arrays must both be (n, 2)")
+        if not cell > 0:
+            raise ValueError("the grid needs a positive cell size")
+        if len(pa) and not (np.isfinite(pa).all() and np.isfinite(pb).all()):
+            raise ValueError("piece coordinates must be finite")
+        lo = np.minimum(pa, pb).min(axis=0) if len(pa) else np.zeros(2)
+        hi = np.maximum(pa, pb).max(axis=0) if len(pa) else np.zeros(2)
+        self.x0, self.y0, self.cell = float(lo[0]), float(lo[1]), cell
+        self.nx = int((hi[0] - lo[0]) // cell) + 1
+        self.ny = int((hi[1] - lo[1]) // cell) + 1
+        if self.nx > 2**31 or self.ny > 2**31:
+            raise ValueError("the area is too large for the grid's cell size")
+        cx0 = np.floor((np.minimum(pa[:, 0], pb[:, 0]) - self.x0) / cell).astype(np.int64)
+        cx1 = np.floor((np.maximum(pa[:, 0], pb[:, 0]) - self.x0) / cell).astype(np.int64)
+        cy0 = np.floor((np.minimum(pa[:, 1], pb[:, 1]) - self.y0) / cell).astype(np.int64)
+        cy1 = np.floor((np.maximum(pa[:, 1], pb[:, 1]) - self.y0) / cell).astype(np.int64)
+        # one registration per (piece, cell) of its bounding box
+        wx = cx1 - cx0 + 1
+        wy = cy1 - cy0 + 1
+        cnt = wx * wy
+        piece = np.repeat(np.arange(len(pa), dtype=np.int64), cnt)
+        j = np.arange(int(cnt.sum()), dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        key = (np.repeat(cy0, cnt) + j // np.repeat(wx, cnt)) * self.nx + np.repeat(cx0, cnt) + j % np.repeat(wx, cnt)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        items = piece[order]
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        cell_keys = key[first]
+        start = np.append(np.flatnonzero(first), len(key)).astype(np.int64)
+        self.n_occupied = len(cell_keys)
+        size = 1
+        while size < 2 * max(self.n_occupied, 1):
+            size *= 2
+        tkey = np.full(size, -1, dtype=np.int64)
+        trank = np.zeros(size, dtype=np.int64)
+        self.mask = size - 1
+        self.tkey = tkey
+        self.trank = trank
+        cdef const int64_t[::1] ck = cell_keys
+        cdef int64_t r, slot
+        for r in range(self.n_occupied):
+            slot = <int64_t>(_hash(ck[r]) >> 20) & self.mask
+            while self.tkey[slot] >= 0:
+                slot = (slot + 1) & self.mask
+            self.tkey[slot] = ck[r]
+            self.trank[slot] = r
+        self._arrays = (pa, pb, start, items, tkey, trank)
+        self.pa = pa
+        self.pb = pb
+        self.start = start
+        self.items = items
+
+    @property
+    def n_registrations(self) -> int:
+        """Number of (piece, cell) registrations."""
+        return self.items.shape[0]
+
+    cdef inline int64_t _rank(self, int64_t key) noexcept nogil:
+        """Occupied-cell rank of a cell key, -1 if the cell is empty."""
+        cdef int64_t slot = <int64_t>(_hash(key) >> 20) & self.mask
+        cdef int64_t k
+        while True:
+            k = self.tkey[slot]
+            if k == key:
+                return self.trank[slot]
+            if k < 0:
+                return -1
+            slot = (slot + 1) & self.mask
+
+    def nearest(self, x, y, double max_dist, int64_t max_rings=8):
+        """Nearest piece of every point: ``(piece, t, dist, exact)``.
+
+        ``t`` is the projection parameter (0..1 along ``a -> b``). ``exact`` is False where
+        the search gave up: after ``max_rings`` rings, or when nothing within ``max_dist`` can
+        be found (then ``piece``/``dist``, the best seen or -1/inf, only bound the answer).
+        Non-finite points get -1/inf, not exact.
+        """
+        cdef const double[::1] xv = np.ascontiguousarray(x, dtype=np.float64)
+        cdef const double[::1] yv = np.ascontiguousarray(y, dtype=np.float64)
+        cdef int64_t n = xv.shape[0]
+        if yv.shape[0] != n:
+            raise ValueError("x and y differ in length")
+        piece_arr = np.full(n, -1, dtype=np.int64)
+        t_arr = np.zeros(n)
+        d_arr = np.full(n, np.inf)
+        exact_arr = np.zeros(n, dtype=bool)
+        cdef int64_t[::1] piece = piece_arr
+        cdef double[::1] tt = t_arr
+        cdef double[::1] dd = d_arr
+        cdef unsigned char[::1] exact = exact_arr.view(np.uint8)
+        cdef int64_t i, r, cx, cy, gx, gx_end, gy, step, k, p, best_p, rank
+        cdef int64_t nx = self.nx, ny = self.ny
+        cdef double px, py, best, best_t, d, t, margin, lb, fx, fy
+        cdef double x0 = self.x0, y0 = self.y0, cell = self.cell
+        with nogil:
+            for i in range(n):
+                px = xv[i]
+                py = yv[i]
+                fx = floor((px - x0) / cell)
+                fy = floor((py - y0) / cell)
+                if not (fabs(fx) < 1e15 and fabs(fy) < 1e15):  # NaN, inf or absurdly far: no answer
+                    continue
+                cx = <int64_t>fx
+                cy = <int64_t>fy
+                margin = min(min(px - (x0 + fx * cell), x0 + (fx + 1.0) * cell - px),
+                             min(py - (y0 + fy * cell), y0 + (fy + 1.0) * cell - py))
+                if margin < 0:
+                    margin = 0.0
+                best = INFINITY
+                best_t = 0.0
+                best_p = -1
+                r = 0
+                while True:
+                    # cells at Chebyshev distance r from (cx, cy) inside the grid's extent: whole
+                    # border rows, and the two end cells of the rows between them
+                    for gy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
+                        if gy == cy - r or gy == cy + r:
+                            gx = max(cx - r, 0)
+                            gx_end = min(cx + r, nx - 1)
+                            step = 1
+                        else:
+                            gx = cx - r
+                            gx_end = cx + r
+                            step = 2 * r
+                        while gx <= gx_end:
+                            if 0 <= gx < nx:
+                                rank = self._rank(gy * nx + gx)
+                                if rank >= 0:
+                                    for k in range(self.start[rank], self.start[rank + 1]):
+                                        p = self.items[k]
+                                        d = _piece_dist(px, py, self.pa[p, 0], self.pa[p, 1], self.pb[p, 0],
+                                                        self.pb[p, 1], &t)
+                                        if d < best or (d == best and p < best_p):
+                                            best = d
+                                            best_t = t
+                                            best_p = p
+                            gx += step
+                    lb = r * cell + margin
+                    if best <= lb:
+                        exact[i] = 1
+                        break
+                    if cx - r <= 0 and cx + r >= nx - 1 and cy - r <= 0 and cy + r >= ny - 1:
+                        exact[i] = 1  # the whole extent has been searched
+                        break
+                    if lb > max_dist or r >= max_rings:
+                        break
+                    r += 1
+                piece[i] = best_p
+                tt[i] = best_t
+                dd[i] = best
+        return piece_arr, t_arr, d_arr, exact_arr

@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from territorial_gis._engine import AugmentedGraph, nearest_destinations, snap_point_sets
 from territorial_gis._shortest import nearest_seed
-from territorial_gis._snapgrid import build_grid, nearest_pieces
+from territorial_gis._snapgrid import SnapGrid
 from territorial_gis.network import RoadNetwork
 
 
@@ -95,21 +95,20 @@ def brute_nearest(x: float, y: float, pa: np.ndarray, pb: np.ndarray) -> tuple[f
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**31), m=st.integers(1, 80), cell=st.sampled_from([50.0, 120.0, 400.0]),
-       max_dist=st.sampled_from([100.0, 2000.0, 1e9]))
-def test_grid_nearest_piece_equals_brute_force(seed: int, m: int, cell: float, max_dist: float) -> None:
+       max_dist=st.sampled_from([100.0, 2000.0, 1e9]), max_rings=st.sampled_from([0, 2, 8, 10_000]),
+       spread=st.sampled_from([3000.0, 300_000.0]))
+def test_grid_nearest_piece_equals_brute_force(seed: int, m: int, cell: float, max_dist: float,
+                                               max_rings: int, spread: float) -> None:
     rng = np.random.default_rng(seed)
-    pa = rng.uniform(0, 3000, (m, 2))
+    # pieces in two clusters (a dense town and another one `spread` metres away)
+    pa = rng.uniform(0, 3000, (m, 2)) + np.where(rng.random((m, 1)) < 0.5, 0.0, spread)
     pb = pa + rng.uniform(-50, 50, (m, 2)) * rng.choice([0.0, 1.0], (m, 1))  # some zero-length pieces
-    pa, pb = np.ascontiguousarray(pa), np.ascontiguousarray(pb)
-    lo = np.minimum(pa, pb).min(axis=0)
-    hi = np.maximum(pa, pb).max(axis=0)
-    nx, ny = int((hi[0] - lo[0]) // cell) + 1, int((hi[1] - lo[1]) // cell) + 1
-    start, items = build_grid(pa, pb, lo[0], lo[1], cell, nx, ny)
-    assert len(items) >= m and start[-1] == len(items)
+    grid = SnapGrid(pa, pb, cell)
+    assert grid.n_registrations >= m and grid.n_occupied <= grid.n_registrations
     # points inside, on piece ends, and far outside the grid
     px = np.concatenate([rng.uniform(-500, 3500, 40), pa[:5, 0], rng.uniform(-20_000, 20_000, 5)])
     py = np.concatenate([rng.uniform(-500, 3500, 40), pa[:5, 1], rng.uniform(-20_000, 20_000, 5)])
-    piece, t, d, exact = nearest_pieces(px, py, pa, pb, start, items, lo[0], lo[1], cell, nx, ny, max_dist)
+    piece, t, d, exact = grid.nearest(px, py, max_dist, max_rings)
     for i in range(len(px)):
         bd, _ = brute_nearest(px[i], py[i], pa, pb)
         if exact[i]:
@@ -118,19 +117,42 @@ def test_grid_nearest_piece_equals_brute_force(seed: int, m: int, cell: float, m
             assert got == pytest.approx(bd, abs=1e-9)
             q = pa[piece[i]] + t[i] * (pb[piece[i]] - pa[piece[i]])
             assert np.hypot(*(q - (px[i], py[i]))) == pytest.approx(bd, abs=1e-9)
-        else:  # stopped at max_dist: really farther, and any piece reported bounds the answer
-            assert bd > max_dist
+        else:  # the search gave up: any piece reported only bounds the answer
             assert d[i] >= bd - 1e-9
+            if max_rings >= 10_000:  # (not the ring limit): really farther than max_dist
+                assert bd > max_dist
 
 
-def test_grid_ignores_non_finite_points() -> None:
-    pa = np.array([[0.0, 0.0]])
-    pb = np.array([[10.0, 0.0]])
-    start, items = build_grid(pa, pb, 0.0, 0.0, 50.0, 1, 1)
-    piece, _t, d, exact = nearest_pieces(np.array([np.nan, np.inf, 5.0]), np.array([0.0, 0.0, 3.0]), pa, pb,
-                                         start, items, 0.0, 0.0, 50.0, 1, 1, 100.0)
+def test_grid_ignores_non_finite_points_and_rejects_bad_pieces() -> None:
+    grid = SnapGrid(np.array([[0.0, 0.0]]), np.array([[10.0, 0.0]]), 50.0)
+    piece, _t, d, exact = grid.nearest(np.array([np.nan, np.inf, 5.0]), np.array([0.0, 0.0, 3.0]), 100.0)
     assert piece.tolist() == [-1, -1, 0] and exact.tolist() == [False, False, True]
     assert d[2] == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="finite"):
+        SnapGrid(np.array([[0.0, np.nan]]), np.array([[1.0, 1.0]]), 50.0)
+    with pytest.raises(ValueError, match="cell size"):
+        SnapGrid(np.array([[0.0, 0.0]]), np.array([[1.0, 1.0]]), 0.0)
+
+
+def test_snap_index_exact_on_real_network_with_kd_fallback(poa_network: RoadNetwork) -> None:
+    """Real data: points near and far from roads (some resolved by the KD-tree fallback) get
+    the nearest road piece of a brute-force search."""
+    from territorial_gis._engine import snap_index
+
+    idx = snap_index(poa_network)
+    rng = np.random.default_rng(3)
+    w, s_, e, n = idx.pa[:, 0].min(), idx.pa[:, 1].min(), idx.pa[:, 0].max(), idx.pa[:, 1].max()
+    x = np.concatenate([rng.uniform(w, e, 300), rng.uniform(w - 3000, w, 20)])
+    y = np.concatenate([rng.uniform(s_, n, 300), rng.uniform(s_, n, 20)])
+    _g, _along, d, _on = idx.nearest(x, y, 2000.0)
+    _p, _t, _d, exact = idx.grid.nearest(x, y, 2000.0, 8)
+    assert (~exact).any() and exact.any()  # both paths are exercised
+    for i in range(len(x)):
+        bd, _ = brute_nearest(x[i], y[i], idx.pa, idx.pb)
+        if bd <= 2000.0:
+            assert d[i] == pytest.approx(bd, abs=1e-9)
+        else:
+            assert bd - 1e-9 <= d[i] <= bd + idx.half + 1e-9
 
 
 def test_seeds_on_edges_equal_the_augmented_graph(poa_network: RoadNetwork, poa_localities, poa_tiers) -> None:
