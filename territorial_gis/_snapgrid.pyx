@@ -2,8 +2,9 @@
 """Compiled nearest-segment search on a sparse uniform grid (exact, metric coordinates).
 
 Straight road pieces (segments ``a -> b``) are registered in every grid cell their bounding box
-overlaps; only occupied cells are stored (a hash table from cell to its list of pieces), so the
-grid costs memory in proportion to the roads, whatever the extent of the area. A query visits
+overlaps. Where the cells of the area are few enough (at most four per registration) every cell
+has a slot (a direct index); otherwise only occupied cells are stored (a hash table from cell to
+its list of pieces), so the grid costs memory in proportion to the roads, whatever the extent. A query visits
 the cells around the point ring by ring (Chebyshev rings of cells); after ring ``r`` every piece
 not yet seen lies outside a square whose border is at least ``r * cell + margin`` away
 (``margin`` the point's distance to the border of its own cell), so the search stops as soon as
@@ -49,10 +50,10 @@ cdef class SnapGrid:
     cdef object _arrays                  # keeps the numpy arrays behind the views alive
     cdef const double[:, ::1] pa
     cdef const double[:, ::1] pb
-    cdef const int64_t[::1] start        # occupied cell rank -> range of items
     cdef const int64_t[::1] items        # piece of every registration, grouped by cell
-    cdef int64_t[::1] tkey               # hash table: cell key (-1 empty) ...
-    cdef int64_t[::1] trank              # ... and its occupied cell rank
+    cdef readonly bint dense
+    cdef const int64_t[::1] dstart       # dense: cell -> first item (nx * ny + 1 entries)
+    cdef int64_t[:, ::1] table           # sparse: hash slots (cell key or -1, first item, end)
     cdef int64_t mask
 
     def __init__(self, pa, pb, double cell):
@@ -90,43 +91,60 @@ cdef class SnapGrid:
         cell_keys = key[first]
         start = np.append(np.flatnonzero(first), len(key)).astype(np.int64)
         self.n_occupied = len(cell_keys)
-        size = 1
-        while size < 2 * max(self.n_occupied, 1):
-            size *= 2
-        tkey = np.full(size, -1, dtype=np.int64)
-        trank = np.zeros(size, dtype=np.int64)
-        self.mask = size - 1
-        self.tkey = tkey
-        self.trank = trank
+        n_cells = self.nx * self.ny
+        self.dense = n_cells <= max(4 * len(key), 1 << 16)
+        table = np.full((1, 3), -1, dtype=np.int64)
+        dstart = np.zeros(1, dtype=np.int64)
+        if self.dense:
+            dstart = np.zeros(n_cells + 1, dtype=np.int64)
+            np.cumsum(np.bincount(key, minlength=n_cells), out=dstart[1:])
+        else:
+            size = 1
+            while size < 2 * max(self.n_occupied, 1):
+                size *= 2
+            table = np.full((size, 3), -1, dtype=np.int64)
+        self.mask = len(table) - 1
+        self.table = table
         cdef const int64_t[::1] ck = cell_keys
+        cdef const int64_t[::1] st = start
         cdef int64_t r, slot
-        for r in range(self.n_occupied):
-            slot = <int64_t>(_hash(ck[r]) >> 20) & self.mask
-            while self.tkey[slot] >= 0:
-                slot = (slot + 1) & self.mask
-            self.tkey[slot] = ck[r]
-            self.trank[slot] = r
-        self._arrays = (pa, pb, start, items, tkey, trank)
+        if not self.dense:
+            for r in range(self.n_occupied):
+                slot = <int64_t>(_hash(ck[r]) >> 20) & self.mask
+                while self.table[slot, 0] >= 0:
+                    slot = (slot + 1) & self.mask
+                self.table[slot, 0] = ck[r]
+                self.table[slot, 1] = st[r]
+                self.table[slot, 2] = st[r + 1]
+        self._arrays = (pa, pb, items, dstart, table)
         self.pa = pa
         self.pb = pb
-        self.start = start
         self.items = items
+        self.dstart = dstart
 
     @property
     def n_registrations(self) -> int:
         """Number of (piece, cell) registrations."""
         return self.items.shape[0]
 
-    cdef inline int64_t _rank(self, int64_t key) noexcept nogil:
-        """Occupied-cell rank of a cell key, -1 if the cell is empty."""
-        cdef int64_t slot = <int64_t>(_hash(key) >> 20) & self.mask
-        cdef int64_t k
+    cdef inline void _items_of(self, int64_t key, int64_t* first, int64_t* end) noexcept nogil:
+        """Range of ``items`` registered in a cell (empty range for an empty cell)."""
+        cdef int64_t slot, k
+        if self.dense:
+            first[0] = self.dstart[key]
+            end[0] = self.dstart[key + 1]
+            return
+        slot = <int64_t>(_hash(key) >> 20) & self.mask
         while True:
-            k = self.tkey[slot]
+            k = self.table[slot, 0]
             if k == key:
-                return self.trank[slot]
+                first[0] = self.table[slot, 1]
+                end[0] = self.table[slot, 2]
+                return
             if k < 0:
-                return -1
+                first[0] = 0
+                end[0] = 0
+                return
             slot = (slot + 1) & self.mask
 
     def nearest(self, x, y, double max_dist, int64_t max_rings=8):
@@ -150,7 +168,7 @@ cdef class SnapGrid:
         cdef double[::1] tt = t_arr
         cdef double[::1] dd = d_arr
         cdef unsigned char[::1] exact = exact_arr.view(np.uint8)
-        cdef int64_t i, r, cx, cy, gx, gx_end, gy, step, k, p, best_p, rank
+        cdef int64_t i, r, cx, cy, gx, gx_end, gy, step, k, k0, k1, p, best_p
         cdef int64_t nx = self.nx, ny = self.ny
         cdef double px, py, best, best_t, d, t, margin, lb, fx, fy
         cdef double x0 = self.x0, y0 = self.y0, cell = self.cell
@@ -186,16 +204,15 @@ cdef class SnapGrid:
                             step = 2 * r
                         while gx <= gx_end:
                             if 0 <= gx < nx:
-                                rank = self._rank(gy * nx + gx)
-                                if rank >= 0:
-                                    for k in range(self.start[rank], self.start[rank + 1]):
-                                        p = self.items[k]
-                                        d = _piece_dist(px, py, self.pa[p, 0], self.pa[p, 1], self.pb[p, 0],
-                                                        self.pb[p, 1], &t)
-                                        if d < best or (d == best and p < best_p):
-                                            best = d
-                                            best_t = t
-                                            best_p = p
+                                self._items_of(gy * nx + gx, &k0, &k1)
+                                for k in range(k0, k1):
+                                    p = self.items[k]
+                                    d = _piece_dist(px, py, self.pa[p, 0], self.pa[p, 1], self.pb[p, 0],
+                                                    self.pb[p, 1], &t)
+                                    if d < best or (d == best and p < best_p):
+                                        best = d
+                                        best_t = t
+                                        best_p = p
                             gx += step
                     lb = r * cell + margin
                     if best <= lb:
