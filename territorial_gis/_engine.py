@@ -57,7 +57,7 @@ class Snaps:
 # cells, and the KD-tree fallback's bound is tight)
 _PIECE_M = 50.0
 _K_NEAREST = 8
-_MAX_RINGS = 8
+_MAX_RINGS = 64  # (64 rings: up to 16,641 cells; beyond, the KD-tree is cheaper)
 
 
 class SnapIndex:
@@ -487,43 +487,6 @@ class AugmentedGraph:
         return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
 
 
-# pairs of an origin and a destination on the same directed edge are checked in chunks of this
-# many pairs (points crowd a single road only in unusual inputs)
-_PAIR_CHUNK = 4_000_000
-
-
-def _same_edge_candidates(o_pt: np.ndarray, o_e: np.ndarray, o_q: np.ndarray, d_pt: np.ndarray,
-                          d_e: np.ndarray, d_p: np.ndarray, d_leg: np.ndarray,
-                          w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Direct trips along one directed edge, from an origin at ``q`` to a destination ahead of
-    it at ``p >= q``: ``(origin, destination, time without the origin's leg)``."""
-    d_order = np.argsort(d_e, kind="stable")
-    d_sorted = d_e[d_order]
-    lo = np.searchsorted(d_sorted, o_e, side="left")
-    cnt = np.searchsorted(d_sorted, o_e, side="right") - lo
-    has = np.flatnonzero(cnt)
-    out_o, out_d, out_t = [], [], []
-    if len(has):
-        ends = np.cumsum(cnt[has])
-        start = 0
-        while start < len(has):
-            base = ends[start - 1] if start else 0
-            stop = max(start + 1, int(np.searchsorted(ends, base + _PAIR_CHUNK, side="right")))
-            h = has[start:stop]
-            c = cnt[h]
-            i = np.repeat(h, c)
-            j = d_order[np.repeat(lo[h], c) + (np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c))]
-            ahead = d_p[j] >= o_q[i]
-            i, j = i[ahead], j[ahead]
-            out_o.append(o_pt[i])
-            out_d.append(d_pt[j])
-            out_t.append((d_p[j] - o_q[i]) * w[o_e[i]] + d_leg[d_pt[j]])
-            start = stop
-    if not out_o:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-    return np.concatenate(out_o), np.concatenate(out_d), np.concatenate(out_t)
-
-
 def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
                          weight: str = "travel_time_s") -> list[tuple[np.ndarray, np.ndarray]]:
     """Time from every origin to the nearest destination of each set, one compiled pass per set.
@@ -543,17 +506,16 @@ def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
         Per destination set: seconds (inf where no destination is reachable or the origin is
         not snapped) and the index of the nearest destination in that set (-1 if none).
     """
-    from ._shortest import nearest_seed
+    from ._shortest import nearest_seed, read_nearest
 
     ba = _base_arrays(net, weight)
     w = ba["w_all"]
-    eu = net.edge_u.astype(np.int64)
-    ev = net.edge_v.astype(np.int64)
+    eu = net.edge_u
+    ev = net.edge_v
     rev = net.csr(weight, reverse=True)
     n_o = len(origins.ok)
     o_ok = np.flatnonzero(origins.ok)
     o_pt, o_e, o_q = _on_directed_edges(ba, origins.segment_edge[o_ok], origins.frac[o_ok])
-    o_at_u = o_q <= 0.0
     out = []
     for dsn in tiers:
         time = np.full(n_o, np.inf)
@@ -569,19 +531,12 @@ def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
         seed_cost = np.concatenate([d_leg[d_pt] + d_p * w[d_e], d_leg[d_pt[at_v]]])
         seed_dest = np.concatenate([d_pt, d_pt[at_v]])
         dist, seed, _ = nearest_seed(rev.indptr, rev.indices, rev.data, net.n_nodes, seed_node, seed_cost)
-        node_dest = np.where(seed >= 0, seed_dest[seed], -1)
-        s_o, s_d, s_t = _same_edge_candidates(o_pt, o_e, o_q, d_pt, d_e, d_p, d_leg, w)
-        cand_o = np.concatenate([o_pt, o_pt[o_at_u], s_o])
-        cand_t = np.concatenate([(1.0 - o_q) * w[o_e] + dist[ev[o_e]], dist[eu[o_e[o_at_u]]], s_t])
-        cand_d = np.concatenate([node_dest[ev[o_e]], node_dest[eu[o_e[o_at_u]]], s_d])
-        order = np.lexsort((cand_t, cand_o))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = cand_o[order][1:] != cand_o[order][:-1]
-        best = order[first]
-        t = cand_t[best]
+        by_edge = np.argsort(d_e, kind="stable")
+        t, dest = read_nearest(o_pt, o_e, o_q, len(o_ok), eu, ev, w, dist, seed, seed_dest,
+                               d_e[by_edge], d_p[by_edge], d_pt[by_edge], d_leg)
         reached = np.isfinite(t)
-        rows = o_ok[cand_o[best]]
-        time[rows[reached]] = t[reached] + origins.leg_s[rows[reached]]
-        which[rows[reached]] = d_ok[cand_d[best][reached]]
+        rows = o_ok[reached]
+        time[rows] = t[reached] + origins.leg_s[rows]
+        which[rows] = d_ok[dest[reached]]
         out.append((time, which))
     return out

@@ -3,3 +3,7 @@ import numpy as np
 def nearest_seed(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n_nodes: int, seed_node: np.ndarray,
                  seed_cost: np.ndarray, limit: float = ...,
                  predecessors: bool = ...) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]: ...
+def read_nearest(o_pt: np.ndarray, o_e: np.ndarray, o_q: np.ndarray, n_origins: int, edge_u: np.ndarray,
+                 edge_v: np.ndarray, weight: np.ndarray, dist: np.ndarray, node_seed: np.ndarray,
+                 seed_dest: np.ndarray, d_e: np.ndarray, d_p: np.ndarray, d_pt: np.ndarray,
+                 d_leg: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...

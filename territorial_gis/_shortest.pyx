@@ -149,3 +149,102 @@ def nearest_seed(indptr, indices, data, int64_t n_nodes, seed_node, seed_cost,
                         pred[v] = u
                     _push(&hk[0], &hv[0], &size, nd, v)
     return dist_arr, label_arr, (pred_arr if predecessors else None)
+
+
+def read_nearest(o_pt, o_e, o_q, int64_t n_origins, edge_u, edge_v, weight, dist, node_seed, seed_dest,
+                 d_e, d_p, d_pt, d_leg):
+    """Per origin, the best way to the nearest destination after a seeded pass.
+
+    Origins and destinations sit partway along directed edges: one entry per directed edge of
+    their road piece (``o_pt``/``o_e``/``o_q``: origin, edge row, position 0..1 along it;
+    ``d_e``/``d_p``/``d_pt``: the same for destinations, sorted by edge row, with ``d_leg`` the
+    off-road leg of each destination). An origin leaves along its edge to the edge's end node
+    (the rest of the edge, then that node's ``dist``), from the start node itself when it sits
+    on it (position 0), or drives along the edge to a destination further on it.
+
+    Parameters
+    ----------
+    dist, node_seed
+        The pass's cost and seed of every node (:func:`nearest_seed`); ``seed_dest`` maps a
+        seed to its destination.
+
+    Returns
+    -------
+    time : ndarray of float64
+        Per origin (``0..n_origins-1``), seconds to the nearest destination, the origin's own
+        leg excluded (inf where none is reachable).
+    dest : ndarray of int64
+        That destination (-1 where none).
+    """
+    cdef const int64_t[::1] opt = np.ascontiguousarray(o_pt, dtype=np.int64)
+    cdef const int64_t[::1] oe = np.ascontiguousarray(o_e, dtype=np.int64)
+    cdef const double[::1] oq = np.ascontiguousarray(o_q, dtype=np.float64)
+    cdef const int32_t[::1] eu = np.ascontiguousarray(edge_u, dtype=np.int32)
+    cdef const int32_t[::1] ev = np.ascontiguousarray(edge_v, dtype=np.int32)
+    cdef const double[::1] w = np.ascontiguousarray(weight, dtype=np.float64)
+    cdef const double[::1] dv = np.ascontiguousarray(dist, dtype=np.float64)
+    cdef const int64_t[::1] ns = np.ascontiguousarray(node_seed, dtype=np.int64)
+    cdef const int64_t[::1] sd = np.ascontiguousarray(seed_dest, dtype=np.int64)
+    cdef const int64_t[::1] de = np.ascontiguousarray(d_e, dtype=np.int64)
+    cdef const double[::1] dp = np.ascontiguousarray(d_p, dtype=np.float64)
+    cdef const int64_t[::1] dpt = np.ascontiguousarray(d_pt, dtype=np.int64)
+    cdef const double[::1] dleg = np.ascontiguousarray(d_leg, dtype=np.float64)
+    cdef int64_t n = opt.shape[0]
+    cdef int64_t m = de.shape[0]
+    cdef int64_t n_edges = w.shape[0]
+    cdef int64_t n_nodes = dv.shape[0]
+    if oe.shape[0] != n or oq.shape[0] != n:
+        raise ValueError("origin entry arrays differ in length")
+    if dp.shape[0] != m or dpt.shape[0] != m:
+        raise ValueError("destination entry arrays differ in length")
+    if eu.shape[0] != n_edges or ev.shape[0] != n_edges or ns.shape[0] != n_nodes:
+        raise ValueError("edge or node arrays differ in length")
+    cdef int64_t i, j, lo, hi, mid, o, e, s
+    for i in range(n):
+        if opt[i] < 0 or opt[i] >= n_origins or oe[i] < 0 or oe[i] >= n_edges:
+            raise ValueError("origin entry out of range")
+    for j in range(m):
+        if de[j] < 0 or de[j] >= n_edges or dpt[j] < 0 or dpt[j] >= dleg.shape[0]:
+            raise ValueError("destination entry out of range")
+        if j and de[j] < de[j - 1]:
+            raise ValueError("destination entries must be sorted by edge")
+    time_arr = np.full(n_origins, np.inf)
+    dest_arr = np.full(n_origins, -1, dtype=np.int64)
+    cdef double[::1] best = time_arr
+    cdef int64_t[::1] dest = dest_arr
+    cdef double c, q
+    cdef int64_t node
+    with nogil:
+        for i in range(n):
+            o = opt[i]
+            e = oe[i]
+            q = oq[i]
+            node = ev[e]
+            c = (1.0 - q) * w[e] + dv[node]
+            if c < best[o]:
+                best[o] = c
+                dest[o] = sd[ns[node]]
+            if q <= 0.0:
+                node = eu[e]
+                c = dv[node]
+                if c < best[o]:
+                    best[o] = c
+                    dest[o] = sd[ns[node]]
+            # destinations further along the same directed edge
+            lo = 0
+            hi = m
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if de[mid] < e:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            j = lo
+            while j < m and de[j] == e:
+                if dp[j] >= q:
+                    c = (dp[j] - q) * w[e] + dleg[dpt[j]]
+                    if c < best[o]:
+                        best[o] = c
+                        dest[o] = dpt[j]
+                j += 1
+    return time_arr, dest_arr

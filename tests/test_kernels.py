@@ -83,6 +83,24 @@ def test_nearest_seed_rejects_bad_input() -> None:
         nearest_seed(g.indptr, g.indices, g.data, 3, np.array([0]), np.array([0.0]))
 
 
+def test_read_nearest_rejects_inconsistent_entries() -> None:
+    from territorial_gis._shortest import read_nearest
+
+    eu, ev, w = np.array([0, 1]), np.array([1, 0]), np.array([10.0, 10.0])
+    dist, seed = np.array([0.0, 5.0]), np.array([0, 0])
+    args = (eu, ev, w, dist, seed, np.array([0]))
+    t, d = read_nearest(np.array([0]), np.array([0]), np.array([0.5]), 1, *args,
+                        np.array([0]), np.array([0.75]), np.array([0]), np.array([1.0]))
+    # leave to node 1 (5 s of edge + 5 s) or drive on to the destination ahead (2.5 s + 1 s leg)
+    assert t.tolist() == [3.5] and d.tolist() == [0]
+    with pytest.raises(ValueError, match="sorted"):
+        read_nearest(np.array([0]), np.array([0]), np.array([0.5]), 1, *args,
+                     np.array([1, 0]), np.array([0.5, 0.5]), np.array([0, 0]), np.array([1.0]))
+    with pytest.raises(ValueError, match="out of range"):
+        read_nearest(np.array([3]), np.array([0]), np.array([0.5]), 1, *args,
+                     np.array([0]), np.array([0.5]), np.array([0]), np.array([1.0]))
+
+
 def brute_nearest(x: float, y: float, pa: np.ndarray, pb: np.ndarray) -> tuple[float, int]:
     v = pb - pa
     ll = (v * v).sum(axis=1)
