@@ -268,6 +268,9 @@ def _base_arrays(net: RoadNetwork, weight: str) -> dict[str, np.ndarray]:
                          "w_all": net.edges[weight].to_numpy(dtype=np.float64), "seg": seg,
                          "rev": net.edges["reversed"].to_numpy(dtype=bool), "e_order": e_order,
                          "seg_sorted": seg[e_order]}
+        if len(seg) and seg.min() >= 0 and seg.max() <= 4 * len(seg) + 1024:
+            # directed edges of segment s: e_order[seg_start[s]:seg_start[s + 1]] (direct lookup)
+            cache[weight]["seg_start"] = np.concatenate([[0], np.cumsum(np.bincount(seg))])
     return cache[weight]
 
 
@@ -277,8 +280,12 @@ def _on_directed_edges(ba: dict[str, np.ndarray], rep: np.ndarray,
     position)``, the position (0..1) in the directed edge's own orientation; ``rep``/``frac``
     are the points' representative edges and fractions (:class:`Snaps`)."""
     seg_of_point = ba["seg"][rep]
-    lo = np.searchsorted(ba["seg_sorted"], seg_of_point, side="left")
-    hi = np.searchsorted(ba["seg_sorted"], seg_of_point, side="right")
+    if "seg_start" in ba:
+        lo = ba["seg_start"][seg_of_point]
+        hi = ba["seg_start"][seg_of_point + 1]
+    else:
+        lo = np.searchsorted(ba["seg_sorted"], seg_of_point, side="left")
+        hi = np.searchsorted(ba["seg_sorted"], seg_of_point, side="right")
     cnt = hi - lo
     pt = np.repeat(np.arange(len(rep)), cnt)
     e_rows = ba["e_order"][np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]

@@ -193,3 +193,27 @@ def test_seeds_on_edges_equal_the_augmented_graph(poa_network: RoadNetwork, poa_
         table = {(int(o), int(valid[d])): tt for d, o, tt in zip(*full, strict=True)}
         for i in np.flatnonzero(which >= 0)[::25]:
             assert table[(int(i), int(which[i]))] == pytest.approx(t_s[i], abs=1e-9)
+
+
+def test_sparse_segment_ids_give_the_same_times(poa_network: RoadNetwork, poa_localities, poa_tiers) -> None:
+    """Segment ids far beyond the edge count (a network from another tool) take the sorted-search
+    path to a point's directed edges instead of the direct lookup: same answers."""
+    edges = poa_network.edges.copy()
+    edges["segment"] = edges["segment"] * 1_000_003 + 7
+    other = RoadNetwork(poa_network.node_id, poa_network.node_lon, poa_network.node_lat, poa_network.edge_u,
+                        poa_network.edge_v, edges, poa_network.edge_geometry, crs=poa_network.crs)
+    coords = [(poa_localities.geometry.x.to_numpy()[:300], poa_localities.geometry.y.to_numpy()[:300])]
+    coords += [(d.geometry.x.to_numpy(), d.geometry.y.to_numpy()) for d in poa_tiers.values()]
+
+    def nearest_all(net: RoadNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
+        snaps = snap_point_sets(net, coords)
+        return nearest_destinations(net, snaps[0], snaps[1:])
+
+    got, ref = nearest_all(other), nearest_all(poa_network)
+    from territorial_gis._engine import _base_arrays
+
+    assert "seg_start" in _base_arrays(poa_network, "travel_time_s")
+    assert "seg_start" not in _base_arrays(other, "travel_time_s")
+    for (t1, w1), (t2, w2) in zip(got, ref, strict=True):
+        np.testing.assert_allclose(t1, t2, rtol=0, atol=1e-9)
+        assert (w1 == w2).all()
