@@ -22,6 +22,12 @@ from ._options import input_path, output_option, overwrite_option
 @click.option("--hubs", "hubs_file", default=None, type=click.Path(dir_okay=False),
               help="Hubs GeoPackage from `tgis hubs` (layer hubs); with a LOCALITIES file holding hub_id "
                    "(its localities layer), each locality also gets its hub's territory.")
+@click.option("--regions", default=None, metavar="COLUMN_OR_FILE",
+              help="Region level territories sit in: a column of LOCALITIES (e.g. state_code) or a file of "
+                   "region polygons (ids in region_id, or --region-id-column).")
+@click.option("--region-id-column", default=None, help="Id column of the region polygons.")
+@click.option("--within-region", is_flag=True, default=False,
+              help="A locality may only join a centre of its own region.")
 @click.option("--id-column", default=None, help="Locality id column (detected by default).")
 @click.option("--population-column", default=None, help="Population column (detected by default).")
 @click.option("--layer", default=None, help="Layer of a multi-layer localities file.")
@@ -30,7 +36,8 @@ from ._options import input_path, output_option, overwrite_option
 @output_option(help="Output GeoPackage with layers territories, localities.")
 @overwrite_option
 def territories(network: str, localities: str, centres: str, max_time: float | None, employment: str | None,
-                employment_limit: float, hubs_file: str | None, id_column: str | None,
+                employment_limit: float, hubs_file: str | None, regions: str | None,
+                region_id_column: str | None, within_region: bool, id_column: str | None,
                 population_column: str | None, layer: str | None, max_snap_m: float, output: str,
                 overwrite: bool) -> None:
     """Build functional territories of LOCALITIES around centres by travel time over NETWORK."""
@@ -59,9 +66,23 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
         hub_pts = load_places(hubs_file, id_col="hub_id", layer="hubs" if hubs_file.lower().endswith(".gpkg")
                               else None)
         hub_pts["hub_id"] = hub_pts["place_id"]
+    if within_region and not regions:
+        raise click.UsageError("--within-region needs --regions")
+    region_arg = None
+    if regions:
+        # a column of the localities, unless a file of that name exists
+        from pathlib import Path
+
+        if Path(regions).is_file():
+            from territorial_gis._layers import read_layer
+
+            region_arg = read_layer(regions, what="region polygons")
+        else:
+            region_arg = regions
     net = open_network(network)
     result = build_territories(net, locs, centre_pts, max_time, employment_centres=emp_pts,
-                               employment_limit_min=employment_limit, hubs=hub_pts, max_snap_m=max_snap_m)
+                               employment_limit_min=employment_limit, hubs=hub_pts, max_snap_m=max_snap_m,
+                               regions=region_arg, region_id_col=region_id_column, within_region=within_region)
     polys = territory_polygons(result, centre_pts)
     write_layers({"territories": polys, "localities": result}, output, overwrite)
     n_beyond = int((result["territory_status"] == "no_centre_within_limit").sum())

@@ -286,8 +286,9 @@ def _read_info(path: Path, layer: str | None) -> tuple[str | None, dict[str, Any
 
 
 def read_layer(source: str | os.PathLike[str], layer: str | None = None,
-               columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
-    """Read a line layer (GeoPackage, Shapefile, GeoJSON, GeoParquet, FlatGeobuf) as is.
+               columns: Sequence[str] | None = None, what: str = "road line layer") -> gpd.GeoDataFrame:
+    """Read a vector layer (GeoPackage, Shapefile, GeoJSON, GeoParquet, FlatGeobuf) as is;
+    ``what`` names it in messages.
 
     Raises
     ------
@@ -298,7 +299,7 @@ def read_layer(source: str | os.PathLike[str], layer: str | None = None,
     """
     import geopandas as gpd
 
-    path = check_input(source, "road line layer")
+    path = check_input(source, what)
     if path.suffix.lower() in (".parquet", ".geoparquet"):
         try:
             gdf = gpd.read_parquet(path)

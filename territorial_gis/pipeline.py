@@ -46,7 +46,8 @@ SECTIONS: dict[str, set[str]] = {
     "classify": {"rules", "areas", "tiers"},
     "corridors": {"enabled", "targets", "upgrade_to", "top", "n_candidates"},
     "hubs": {"enabled", "max_time_min", "model", "k", "method", "min_population"},
-    "territories": {"enabled", "centres", "max_time_min", "employment_tier", "employment_limit_min"},
+    "territories": {"enabled", "centres", "max_time_min", "employment_tier", "employment_limit_min", "regions",
+                    "region_id_column", "within_region"},
     "outputs": {"map", "report", "self_contained", "network_gpkg"},
     "attribution": set(),  # free: source name -> credit
 }
@@ -148,6 +149,9 @@ def _resolve_paths(cfg: dict[str, Any], base: Path) -> None:
     rasters = cfg.get("terrain", {}).get("rasters", {})
     for k in list(rasters):
         rasters[k] = fix(rasters[k])
+    regions = cfg.get("territories", {}).get("regions")
+    if isinstance(regions, str) and _looks_like_path(regions):
+        cfg["territories"]["regions"] = fix(regions)
     for name, rule in list(cfg.get("tiers", {}).items()):
         if isinstance(rule, str) and _looks_like_path(rule):
             cfg["tiers"][name] = fix(rule)
@@ -559,11 +563,18 @@ def _stage_territories(ctx: _Ctx) -> None:
         raise ConfigError(f"[territories] employment_tier '{emp}' is not a tier of the study ({', '.join(tiers)})")
     acc = ctx.cfg.get("access", {})
     loc = ctx.state["localities_out"]
+    regions = t.get("regions")
+    if isinstance(regions, str) and _looks_like_path(regions):  # else a column of the localities
+        from ._layers import read_layer
+
+        regions = read_layer(regions, what="[territories] regions file")
     assigned = build_territories(
         ctx.state["network"], loc, tiers[centres], t.get("max_time_min"),
         employment_centres=tiers[emp] if emp else None, hubs=ctx.state.get("hubs"),
         employment_limit_min=float(t.get("employment_limit_min", DEFAULT_EMPLOYMENT_LIMIT_MIN)),
-        max_snap_m=float(acc.get("max_snap_m", 2000.0)), walk_kph=acc.get("walk_kph"))
+        max_snap_m=float(acc.get("max_snap_m", 2000.0)), walk_kph=acc.get("walk_kph"),
+        regions=regions, region_id_col=t.get("region_id_column"),
+        within_region=bool(t.get("within_region", False)))
     polys = territory_polygons(assigned, tiers[centres])
     new_cols = [c for c in assigned.columns if c not in loc.columns]
     ctx.state["localities_out"] = assigned

@@ -856,6 +856,9 @@ def _apply_filters(src: gpd.GeoDataFrame, r: dict[str, Any], tier: str, rule: An
     return out
 
 
+_ADMIN_COLUMNS = ("state_code", "state_name", "municipality_code", "municipality_name")
+
+
 def _to_destinations(selected: gpd.GeoDataFrame, tier: str) -> gpd.GeoDataFrame:
     data: dict[str, Any] = {
         "dest_id": selected["place_id"].to_numpy(),
@@ -866,6 +869,9 @@ def _to_destinations(selected: gpd.GeoDataFrame, tier: str) -> gpd.GeoDataFrame:
     }
     if "jobs" in selected.columns:
         data["jobs"] = pd.to_numeric(selected["jobs"], errors="coerce").to_numpy(dtype=float)
+    for col in _ADMIN_COLUMNS:  # administrative units (catalogues): regions for territories, joins
+        if col in selected.columns:
+            data[col] = selected[col].to_numpy()
     geom = selected.geometry
     if selected.crs is not None and not selected.crs.equals(_WGS84):
         geom = geom.to_crs(4326)

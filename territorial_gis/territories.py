@@ -9,7 +9,11 @@ Territories can be nested: with ``hubs`` (from :func:`territorial_gis.hubs.selec
 :func:`~territorial_gis.hubs.assign_hinterlands`) every locality also gets the territory of its
 hub, and with ``employment_centres`` every territory learns whether its centre reaches an
 employment centre within a limit (``linked_to_dynamic_market``), so a user can read
-locality -> hub -> intermediate city -> employment centre from one table.
+locality -> hub -> intermediate city -> employment centre from one table. With ``regions``
+(a column of the localities such as ``state_code``, or region polygons) territories sit inside
+regions: every territory gets the region of its centre, localities whose territory lies in
+another region are flagged, and with ``within_region`` a locality may only join a centre of its
+own region (one pass per region).
 
 * :func:`build_territories` - per-locality assignment.
 * :func:`summarize_territories` - one row per territory (population, area, times, classes, bands).
@@ -26,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .access import DEFAULT_MAX_SNAP_M, REASON_DISCONNECTED, REASON_TOO_FAR, ids_of
-from .errors import ColumnError, ConfigError, RoutingError
+from .access import DEFAULT_MAX_SNAP_M, REASON_DISCONNECTED, REASON_TOO_FAR, ids_of, lonlat_of
+from .errors import ColumnError, ConfigError, CRSError, RoutingError
 from .hubs import check_max_time, hinterland_polygons, locality_rows, population_of, snap_localities
 
 if TYPE_CHECKING:
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 
 STATUS_ASSIGNED = "assigned"
 STATUS_BEYOND_LIMIT = "no_centre_within_limit"
+STATUS_NO_CENTRE_IN_REGION = "no_centre_in_region"
+STATUS_NO_REGION = "no_region"
 DEFAULT_EMPLOYMENT_LIMIT_MIN = 60.0
 DEFAULT_BANDS_MIN = (30.0, 60.0, 120.0)
 
@@ -49,13 +55,49 @@ def _centre_ids(centres: pd.DataFrame, id_col: str | None) -> np.ndarray:
     return ids_of(centres, id_col).to_numpy()
 
 
+def region_of(points: gpd.GeoDataFrame, regions: str | gpd.GeoDataFrame,
+              region_id_col: str | None = None) -> np.ndarray:
+    """Region of every point: the value of column ``regions`` of ``points``, or the id of the
+    region polygon (``regions`` a GeoDataFrame; ids in ``region_id``/``region_id_col``/``id``...)
+    that contains the point. None where a point has no region."""
+    if isinstance(regions, str):
+        if regions not in points:
+            raise ColumnError(f"region column '{regions}' not found; columns: {', '.join(map(str, points.columns))}")
+        vals = points[regions].to_numpy(dtype=object).copy()
+        vals[pd.isna(vals)] = None
+        return vals
+    import shapely
+
+    if regions.crs is None:
+        raise CRSError("the region polygons have no CRS; set one (EPSG:4326 for lon/lat)")
+    if len(regions) == 0:
+        raise ConfigError("no region polygons given")
+    types = set(shapely.get_type_id(regions.geometry.to_numpy()).tolist())
+    if not types <= {3, 6}:
+        raise ConfigError("regions must be polygons (or a column of the localities)")
+    rid_col = region_id_col or ("region_id" if "region_id" in regions else None)
+    rid = ids_of(regions, rid_col).to_numpy(dtype=object)
+    lon, lat = lonlat_of(points, "points")
+    polys = regions.geometry.to_crs(4326).to_numpy()
+    tree = shapely.STRtree(polys)
+    pt_idx, poly_idx = tree.query(shapely.points(lon, lat), predicate="intersects")
+    out = np.full(len(points), None, dtype=object)
+    first = np.ones(len(pt_idx), dtype=bool)  # a point on a shared border: the first region listed
+    order = np.lexsort((poly_idx, pt_idx))
+    pt_idx, poly_idx = pt_idx[order], poly_idx[order]
+    first[1:] = pt_idx[1:] != pt_idx[:-1]
+    out[pt_idx[first]] = rid[poly_idx[first]]
+    return out
+
+
 def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centres: gpd.GeoDataFrame,
                       max_time_min: float | None = None, *,
                       employment_centres: gpd.GeoDataFrame | None = None,
                       employment_limit_min: float = DEFAULT_EMPLOYMENT_LIMIT_MIN,
                       hubs: gpd.GeoDataFrame | None = None, id_col: str | None = None,
                       centre_id_col: str | None = None, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                      walk_kph: float | None = None) -> gpd.GeoDataFrame:
+                      walk_kph: float | None = None, regions: str | gpd.GeoDataFrame | None = None,
+                      region_id_col: str | None = None, within_region: bool = False) -> gpd.GeoDataFrame:
     """Assign localities to the territory of the centre they reach fastest.
 
     Parameters
@@ -75,6 +117,15 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
     hubs
         Hubs with ``hub_id``; when the localities have a ``hub_id`` column, each locality also
         gets ``hub_territory_id``, the territory of its hub (the nesting locality -> hub -> centre).
+    regions
+        The larger level territories sit in: a column of ``localities`` (``state_code``,
+        ``municipality_code`` of the INEGI catalogue, ...) or region polygons (any CRS, ids in
+        ``region_id`` or ``region_id_col``). Centres take the region of their locality, or of
+        the polygon holding them.
+    within_region
+        Localities may only join a centre of their own region (one pass per region); those
+        whose region has no reachable centre get ``no_centre_in_region``, those in no region
+        ``no_region``.
 
     Returns
     -------
@@ -84,7 +135,9 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
         unreachable), ``territory_status`` (``assigned``, ``no_centre_within_limit``,
         ``too_far_from_road``, ``disconnected``); with employment centres
         ``centre_employment_id``, ``centre_travel_time_employment_min``,
-        ``centre_linked_to_dynamic_market``; with hubs ``hub_territory_id``.
+        ``centre_linked_to_dynamic_market``; with hubs ``hub_territory_id``; with regions
+        ``region_id``, ``territory_region_id`` (the region of the territory's centre) and
+        ``territory_crosses_region`` (the locality lies in another region than its territory).
     """
     limit = None if max_time_min is None else check_max_time(max_time_min, "territory time limit")
     if len(localities) == 0:
@@ -92,6 +145,8 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
     if centres is None or len(centres) == 0:
         raise ConfigError("no centres given: the centre tier has no place")
     emp_limit = check_max_time(employment_limit_min, "employment time limit")
+    if within_region and regions is None:
+        raise ConfigError("within_region needs regions (a column of the localities or region polygons)")
     if employment_centres is not None and len(employment_centres) == 0:
         raise ConfigError("the employment centre tier has no place")
     centre_ids = _centre_ids(centres, centre_id_col)
@@ -118,11 +173,33 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
     valid_c = c_nodes >= 0
     if not valid_c.any():
         raise RoutingError(f"none of the {len(centres)} centres is within {max_snap_m:g} m of a road")
-    # one pass from all centres: localities, hubs and nothing else
     from_nodes = np.concatenate([loc_nodes, h_nodes])
-    t_s, which, _ = graph.nearest(c_nodes[valid_c], from_nodes)
-    ids_valid = centre_ids[valid_c]
     n = len(localities)
+    loc_region = c_region = from_region = None
+    if regions is not None:
+        loc_region = region_of(localities, regions, region_id_col)
+        c_region = _regions_of_points(centres, c_rows, loc_region, regions, region_id_col)
+        h_region = (_regions_of_points(hubs, hub_rows, loc_region, regions, region_id_col) if len(hub_rows)
+                    else np.empty(0, dtype=object))
+        from_region = np.concatenate([loc_region, h_region])
+    ids_valid = centre_ids[valid_c]
+    if within_region and from_region is not None and c_region is not None:
+        # one pass per region, from its centres, for its localities and hubs
+        t_s = np.full(len(from_nodes), np.inf)
+        which = np.full(len(from_nodes), -1, dtype=np.int64)
+        valid_pos = np.flatnonzero(valid_c)
+        c_key = pd.Series(c_region[valid_c]).astype(object)
+        f_key = pd.Series(from_region).astype(object)
+        for r in pd.unique(c_key.dropna()):
+            sub = np.flatnonzero((c_key == r).to_numpy())
+            rows = np.flatnonzero((f_key == r).to_numpy())
+            if len(rows):
+                t_r, w_r, _ = graph.nearest(c_nodes[valid_pos[sub]], from_nodes[rows])
+                t_s[rows] = t_r
+                which[rows] = np.where(w_r >= 0, sub[np.maximum(w_r, 0)], -1)
+    else:
+        # one pass from all centres: localities, hubs and nothing else
+        t_s, which, _ = graph.nearest(c_nodes[valid_c], from_nodes)
 
     def territory(t: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tid = np.full(len(t), None, dtype=object)
@@ -135,11 +212,24 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
     status = np.full(n, STATUS_ASSIGNED, dtype=object)
     status[(which[:n] >= 0) & ~assigned] = STATUS_BEYOND_LIMIT
     status[snapped & (which[:n] < 0)] = REASON_DISCONNECTED
+    if within_region and loc_region is not None and c_region is not None:
+        has_centre = pd.Series(loc_region).isin(pd.Series(c_region[valid_c]).dropna()).to_numpy()
+        status[snapped & (which[:n] < 0) & ~has_centre] = STATUS_NO_CENTRE_IN_REGION
+        status[snapped & pd.isna(loc_region)] = STATUS_NO_REGION
     status[~snapped] = REASON_TOO_FAR
     out = localities.copy()
     out["territory_id"] = tid
     out["travel_time_centre_min"] = np.where(which[:n] >= 0, t_s[:n] / 60.0, np.nan)
     out["territory_status"] = status
+    if loc_region is not None and c_region is not None:
+        c_reg_valid = c_region[valid_c]
+        t_region = np.full(n, None, dtype=object)
+        t_region[assigned] = c_reg_valid[which[:n][assigned]]
+        out["region_id"] = pd.Series(loc_region, index=out.index, dtype=object)
+        out["territory_region_id"] = pd.Series(t_region, index=out.index, dtype=object)
+        crosses = pd.array(np.where(assigned, pd.Series(loc_region).astype(str).to_numpy()
+                                    != pd.Series(t_region).astype(str).to_numpy(), pd.NA), dtype="boolean")
+        out["territory_crosses_region"] = crosses
     if employment_centres is not None:
         e_nodes = graph.offroad_node[graph.group(2)]
         e_ids = ids_of(employment_centres).to_numpy()
@@ -175,6 +265,21 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
     return out
 
 
+def _regions_of_points(points: gpd.GeoDataFrame, rows: np.ndarray, loc_region: np.ndarray,
+                       regions: str | gpd.GeoDataFrame, region_id_col: str | None) -> np.ndarray:
+    """Region of centres or hubs: their locality's where they are localities (``rows`` >= 0),
+    else their own column value or the polygon holding them."""
+    out = np.full(len(points), None, dtype=object)
+    out[rows >= 0] = loc_region[rows[rows >= 0]]
+    other = np.flatnonzero(rows < 0)
+    if len(other):
+        if isinstance(regions, str) and regions not in points:
+            raise ColumnError(f"region column '{regions}' is missing from {len(other)} centres or hubs that are "
+                              f"not localities; give it to them or use region polygons")
+        out[other] = region_of(points.iloc[other], regions, region_id_col)
+    return out
+
+
 def _band_names(bands: Sequence[float]) -> list[tuple[str, float, float]]:
     edges = [0.0, *sorted(float(b) for b in bands), np.inf]
     out = []
@@ -196,8 +301,9 @@ def summarize_territories(localities_territories: pd.DataFrame, centres: pd.Data
         ``population``, ``n_localities``, ``median_time_centre_min``,
         ``mean_time_centre_weighted_min`` (population-weighted), ``population_mra`` /
         ``population_fra`` (when ``class_col`` exists), ``population_<a>_<b>_min`` per travel-time
-        band (``bands_min`` edges) and, when the localities carry it,
-        ``centre_travel_time_employment_min`` and ``linked_to_dynamic_market``. A final row with
+        band (``bands_min`` edges) and, when the localities carry them,
+        ``centre_travel_time_employment_min`` and ``linked_to_dynamic_market``, ``region_id`` (the
+        centre's region) and ``n_localities_other_region``. A final row with
         ``territory_id`` None gathers the localities beyond the limit (``no_centre_within_limit``).
     """
     df = localities_territories
@@ -223,6 +329,12 @@ def summarize_territories(localities_territories: pd.DataFrame, centres: pd.Data
     summ["mean_time_centre_weighted_min"] = (g["_pt"].sum() / summ["population"].replace(0.0, np.nan))
     for c in [c for c in work.columns if c.startswith("population_")]:
         summ[c] = g[c].sum()
+    if "territory_region_id" in df:
+        reg = pd.DataFrame({"territory_id": key[has], "r": df["territory_region_id"].to_numpy(dtype=object)[has]})
+        summ["region_id"] = reg.groupby("territory_id", sort=True)["r"].first()
+    if "territory_crosses_region" in df:
+        crossing = df["territory_crosses_region"].fillna(False).to_numpy(dtype=bool)[has]
+        summ["n_localities_other_region"] = pd.Series(crossing.astype(np.int64)).groupby(key[has]).sum()
     if "centre_linked_to_dynamic_market" in df:
         sub = df.loc[has, ["territory_id", "centre_travel_time_employment_min", "centre_linked_to_dynamic_market"]]
         first = sub.groupby("territory_id", sort=True).first()

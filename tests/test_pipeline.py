@@ -170,6 +170,33 @@ def test_relative_paths_resolve_against_config(tmp_path: Path) -> None:
     assert np.isfinite(len(cfg))
 
 
+def test_territories_within_regions_from_a_file(tmp_path: Path, cache_dir: Path) -> None:
+    """The pipeline reads [territories] regions from a polygon file (relative to the config) and
+    keeps every locality in a territory of its own region. TEST REGIONS (the area cut in two at a
+    longitude), not real boundaries."""
+    import shapely
+    import tomli_w
+
+    cfg = default_study_config()
+    loc = pd.read_csv(Path(cfg["localities"]["file"]))
+    mid = float(loc["lon"].median())
+    w, s_, e, n = loc["lon"].min() - 1, loc["lat"].min() - 1, loc["lon"].max() + 1, loc["lat"].max() + 1
+    gpd.GeoDataFrame({"region_id": ["w", "e"]}, geometry=[shapely.box(w, s_, mid, n), shapely.box(mid, s_, e, n)],
+                     crs=4326).to_file(tmp_path / "halves.gpkg")
+    cfg["territories"].update({"regions": "halves.gpkg", "within_region": True})
+    for stage in ("corridors", "hubs"):
+        cfg[stage] = {"enabled": False}
+    cfg["outputs"] = {"map": False, "report": False}
+    (tmp_path / "study.toml").write_text(tomli_w.dumps(cfg))
+    res = run_study(tmp_path / "study.toml", tmp_path / "out", cache_dir=cache_dir, progress=False)
+    out = gpd.read_file(res.outdir / "localities.gpkg", layer="localities")
+    ok = out["territory_status"] == "assigned"
+    assert ok.any() and set(out["region_id"]) == {"w", "e"}
+    assert (out.loc[ok, "region_id"] == out.loc[ok, "territory_region_id"]).all()
+    terr = gpd.read_file(res.outdir / "territories.gpkg", layer="territories")
+    assert set(terr["region_id"]) <= {"w", "e"}
+
+
 def test_mexican_example_config_loads_offline() -> None:
     """examples/guerrero_montana needs internet for its roads; its config and its places (INEGI
     localities, CONAPO cities) are checked offline."""
@@ -183,3 +210,7 @@ def test_mexican_example_config_loads_offline() -> None:
     tiers = load_tiers(cfg["tiers"], loc)
     assert set(tiers["intermediate_city"]["name"]) == {"Tlapa", "Chilapa"}
     assert (tiers["employment_centre"]["population"] >= 15000).all()
+    # the territories' region level is a column of both the localities and the centres
+    region = cfg["territories"]["regions"]
+    assert loc[region].notna().all() and tiers["intermediate_city"][region].notna().all()
+    assert set(tiers["intermediate_city"][region]) <= set(loc[region])

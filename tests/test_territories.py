@@ -187,3 +187,115 @@ def test_cli_territories_bad_input(tmp_path, cli_files: tuple[str, str], args: l
     assert res.exit_code == 1, res.output
     assert_one_error(res.output, message, out)
     assert not list(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------- regions
+# TEST REGIONS, not real boundaries: the study area cut in two between the 2nd and 3rd centre
+# from the west (both halves hold centres)
+@pytest.fixture(scope="module")
+def halves(poa_localities: gpd.GeoDataFrame, centres: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
+    lon = np.sort(centres.geometry.x.to_numpy())
+    mid = float((lon[1] + lon[2]) / 2)
+    w, s, e, n = poa_localities.total_bounds
+    return gpd.GeoDataFrame({"region_id": ["west", "east"]},
+                            geometry=[shapely.box(w - 1, s - 1, mid, n + 1), shapely.box(mid, s - 1, e + 1, n + 1)],
+                            crs=4326)
+
+
+@pytest.fixture(scope="module")
+def free_and_within(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame, centres: gpd.GeoDataFrame,
+                    halves: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    plain = tr.build_territories(poa_network, poa_localities, centres)
+    free = tr.build_territories(poa_network, poa_localities, centres, regions=halves)
+    within = tr.build_territories(poa_network, poa_localities, centres, regions=halves, within_region=True)
+    return plain, free, within
+
+
+def test_regions_label_territories_without_changing_them(free_and_within, halves: gpd.GeoDataFrame) -> None:
+    plain, free, _ = free_and_within
+    assert (free["territory_id"].fillna("-") == plain["territory_id"].fillna("-")).all()
+    np.testing.assert_allclose(free["travel_time_centre_min"], plain["travel_time_centre_min"], equal_nan=True)
+    expect_region = np.where(free.geometry.x <= float(halves.geometry.iloc[0].bounds[2]), "west", "east")
+    assert (free["region_id"].to_numpy() == expect_region).all()
+    assigned = free["territory_status"] == "assigned"
+    # a territory's region is the region of its centre (a locality here)
+    region_of_cell = dict(zip(free["place_id"].astype(str), free["region_id"], strict=True))
+    got = free.loc[assigned, "territory_region_id"]
+    assert (got.to_numpy() == free.loc[assigned, "territory_id"].astype(str).map(region_of_cell).to_numpy()).all()
+    crosses = free.loc[assigned, "territory_crosses_region"].astype(bool)
+    assert (crosses == (free.loc[assigned, "region_id"] != got)).all()
+    assert crosses.any() and not crosses.all()  # the cut runs through the city: some territories straddle it
+    assert free.loc[~assigned, "territory_crosses_region"].isna().all()
+
+
+def test_within_region_keeps_localities_in_their_region(free_and_within) -> None:
+    _, free, within = free_and_within
+    ok = within["territory_status"] == "assigned"
+    assert ok.sum() > 0.9 * len(within)
+    assert (within.loc[ok, "region_id"] == within.loc[ok, "territory_region_id"]).all()
+    assert not within.loc[ok, "territory_crosses_region"].astype(bool).any()
+    # a constraint never shortens a trip; where the free choice was in the region it is kept
+    both = ok & (free["territory_status"] == "assigned")
+    t_w = within.loc[both, "travel_time_centre_min"].to_numpy()
+    t_f = free.loc[both, "travel_time_centre_min"].to_numpy()
+    assert (t_w >= t_f - 1e-9).all()
+    inside = both & ~free["territory_crosses_region"].fillna(True).astype(bool)
+    np.testing.assert_allclose(within.loc[inside, "travel_time_centre_min"],
+                               free.loc[inside, "travel_time_centre_min"], rtol=1e-12)
+    assert (t_w > t_f + 1e-9).any()  # and some localities pay for the border
+
+
+def test_region_column_equals_polygons_and_regions_without_centres(
+        poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame, centres: gpd.GeoDataFrame,
+        halves: gpd.GeoDataFrame, free_and_within) -> None:
+    _, _, within = free_and_within
+    mid = float(halves.geometry.iloc[0].bounds[2])
+    cells = poa_localities.assign(half=np.where(poa_localities.geometry.x <= mid, "west", "east"))
+    by_col = tr.build_territories(poa_network, cells, centres, regions="half", within_region=True)
+    assert (by_col["territory_id"].fillna("-") == within["territory_id"].fillna("-")).all()
+    np.testing.assert_allclose(by_col["travel_time_centre_min"], within["travel_time_centre_min"], equal_nan=True)
+    # only western centres: every reachable eastern locality has no centre in its region
+    west_centres = centres[centres.geometry.x <= mid]
+    assert 0 < len(west_centres) < len(centres)
+    res = tr.build_territories(poa_network, cells, west_centres, regions="half", within_region=True)
+    east = (res["region_id"] == "east") & (res["territory_status"] != "too_far_from_road")
+    assert (res.loc[east, "territory_status"] == "no_centre_in_region").all()
+    summ = tr.summarize_territories(res, west_centres)
+    assert set(summ["region_id"].dropna()) == {"west"}
+    assert (summ["n_localities_other_region"].fillna(0) == 0).all()
+
+
+def test_region_bad_input(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,
+                          centres: gpd.GeoDataFrame, halves: gpd.GeoDataFrame) -> None:
+    from territorial_gis.errors import ColumnError, CRSError
+
+    with pytest.raises(ConfigError, match="within_region needs regions"):
+        tr.build_territories(poa_network, poa_localities, centres, within_region=True)
+    with pytest.raises(ColumnError, match="region column 'state_code' not found"):
+        tr.build_territories(poa_network, poa_localities, centres, regions="state_code")
+    with pytest.raises(CRSError, match="no CRS"):
+        tr.build_territories(poa_network, poa_localities, centres, regions=halves.set_crs(None, allow_override=True))
+    with pytest.raises(ConfigError, match="must be polygons"):
+        tr.build_territories(poa_network, poa_localities, centres, regions=centres)
+
+
+def test_cli_territories_within_region(tmp_path, cli_files: tuple[str, str], halves: gpd.GeoDataFrame) -> None:
+    import geopandas as gpd
+    from territorial_gis.cli import main
+
+    regions = tmp_path / "halves.gpkg"
+    halves.to_file(regions, layer="regions")
+    out = tmp_path / "terr.gpkg"
+    res = CliRunner().invoke(main, ["-q", "territories", *cli_files, "--centres", "top4:population",
+                                    "--regions", str(regions), "--within-region", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    locs = gpd.read_file(out, layer="localities")
+    ok = locs["territory_status"] == "assigned"
+    assert ok.any() and (locs.loc[ok, "region_id"] == locs.loc[ok, "territory_region_id"]).all()
+    terr = gpd.read_file(out, layer="territories")
+    assert set(terr["region_id"]) <= {"west", "east"}
+    res = CliRunner().invoke(main, ["-q", "territories", *cli_files, "--centres", "top4:population",
+                                    "--within-region", "-o", str(tmp_path / "x.gpkg")])
+    assert res.exit_code == 2 and "--within-region needs --regions" in res.output
