@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,12 +196,18 @@ def parse_maxspeed_one(value: object, zones: dict[str, float] | None = None) -> 
     return math.nan
 
 
+def _per_distinct(values: pd.Series | np.ndarray | list[object], fn: Callable[[Any], float],
+                  missing: float) -> np.ndarray:
+    """``fn(value)`` for every value, computed once per distinct value; ``missing`` for None/NaN."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    per_value = np.array([fn(u) for u in uniques] + [missing], dtype=float)
+    return per_value[codes]  # code -1 (missing) picks the trailing entry
+
+
 def parse_maxspeed(values: pd.Series | np.ndarray | list[object],
                    zones: dict[str, float] | None = None) -> np.ndarray:
     """Vectorised :func:`parse_maxspeed_one` (parses each distinct value once)."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
-    per_value = np.array([parse_maxspeed_one(u, zones) for u in uniques] + [math.nan], dtype=float)
-    return per_value[codes]  # code -1 (missing) picks the trailing NaN
+    return _per_distinct(values, lambda u: parse_maxspeed_one(u, zones), math.nan)
 
 
 def is_paved(surface: pd.Series) -> np.ndarray:
@@ -223,10 +230,8 @@ def assign_speeds(tags: pd.DataFrame, profile: Profile) -> np.ndarray:
         distinct value is looked up once."""
         if name not in tags:
             return np.full(n, default)
-        codes, uniques = pd.factorize(tags[name].to_numpy(dtype=object))
-        per_value = np.array([float(table.get(u, default)) if isinstance(u, str) else default
-                              for u in uniques] + [default])
-        return per_value[codes]  # code -1 (missing) picks the trailing default
+        return _per_distinct(tags[name], lambda u: float(table.get(u, default)) if isinstance(u, str) else default,
+                             default)
 
     speed = lookup("highway", profile.highway_speed_kph, profile.default_speed_kph)
     for name, table in (("surface", profile.surface_factor), ("tracktype", profile.tracktype_factor),
