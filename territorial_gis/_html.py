@@ -99,31 +99,26 @@ def inline_assets(html: str) -> str:
     """
     missing: list[str] = []
 
-    def _script(m: re.Match[str]) -> str:
-        url = m.group("url")
+    def _inline(url: str, original: str, element: str) -> str:
+        """The vendored copy of ``url`` inside a ``<script>``/``<style>`` element, a comment for
+        an unused folium default, or ``original`` (recorded as missing)."""
         if url.startswith("data:"):
-            return m.group(0)
+            return original
         name = _vendored_for(url)
         if name is not None:
-            js = read_vendored(name).replace("</script", "<\\/script")
-            return f"<script>/* {name} (inlined from {url}) */\n{js}\n</script>"
+            body = read_vendored(name).replace(f"</{element}", f"<\\/{element}")
+            return f"<{element}>/* {name} (inlined from {url}) */\n{body}\n</{element}>"
         if _droppable(url):
             return f"<!-- dropped unused {url} -->"
         missing.append(url)
-        return m.group(0)
+        return original
+
+    def _script(m: re.Match[str]) -> str:
+        return _inline(m.group("url"), m.group(0), "script")
 
     def _link(m: re.Match[str]) -> str:
-        tag, url = m.group(0), m.group("url")
-        if not _is_stylesheet(tag) or url.startswith("data:"):
-            return tag
-        name = _vendored_for(url)
-        if name is not None:
-            css = read_vendored(name).replace("</style", "<\\/style")
-            return f"<style>/* {name} (inlined from {url}) */\n{css}\n</style>"
-        if _droppable(url):
-            return f"<!-- dropped unused {url} -->"
-        missing.append(url)
-        return tag
+        tag = m.group(0)
+        return _inline(m.group("url"), tag, "style") if _is_stylesheet(tag) else tag
 
     out = _SCRIPT_RE.sub(_script, html)
     out = _LINK_RE.sub(_link, out)
