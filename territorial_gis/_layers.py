@@ -646,12 +646,9 @@ class _Topology:
             meet = (t * len_r >= -_TOUCH_DEG) & ((t - 1) * len_r <= _TOUCH_DEG) \
                 & (u * len_s >= -_TOUCH_DEG) & ((u - 1) * len_s <= _TOUCH_DEG)
         t, u = np.clip(np.nan_to_num(t), 0.0, 1.0), np.clip(np.nan_to_num(u), 0.0, 1.0)
-        # candidate insertions: segment row (in a), fraction along it, meeting point, pair
-        ins_seg: list[np.ndarray] = []
-        ins_t: list[np.ndarray] = []
-        ins_vtx: list[np.ndarray] = []  # vertex holding the point, or -1
-        ins_ll: list[np.ndarray] = []
-        ins_pair: list[np.ndarray] = []
+        # candidate insertions: (segment row in a, fraction along it, vertex holding the point or -1,
+        # meeting point, pair)
+        ins: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         k = np.flatnonzero(~par & meet)
         t, u = t[k], u[k]
         vtx = np.full(len(k), -1, dtype=np.int64)
@@ -662,11 +659,7 @@ class _Topology:
         vert_j = (u * ms[k] < _VERTEX_EPS_M) | ((1 - u) * ms[k] < _VERTEX_EPS_M)
         pt = p[k] + t[:, None] * r[k]
         for need, rows, frac in ((~vert_i, i[k], t), (~vert_j, j[k], u)):
-            ins_seg.append(rows[need])
-            ins_t.append(frac[need])
-            ins_vtx.append(vtx[need])
-            ins_ll.append(pt[need])
-            ins_pair.append(k[need])
+            ins.append((rows[need], frac[need], vtx[need], pt[need], k[need]))
         # collinear overlaps: an end of one segment inside the other
         pk = np.flatnonzero(par)
         for src_rows, dst_rows in ((j[pk], i[pk]), (i[pk], j[pk])):
@@ -681,16 +674,8 @@ class _Topology:
                     tt = np.einsum("ij,ij->i", e - d0, dv) / dd
                     off = np.abs((e - d0)[:, 0] * dv[:, 1] - (e - d0)[:, 1] * dv[:, 0]) / np.sqrt(dd)
                 inside = (tt * dm > _VERTEX_EPS_M) & ((1 - tt) * dm > _VERTEX_EPS_M) & (off < _TOUCH_DEG)
-                ins_seg.append(dst_rows[inside])
-                ins_t.append(tt[inside])
-                ins_vtx.append(v[inside])
-                ins_ll.append(e[inside])
-                ins_pair.append(pk[inside])
-        seg = np.concatenate(ins_seg)
-        frac = np.concatenate(ins_t)
-        vtx_all = np.concatenate(ins_vtx)
-        pts_ll = np.concatenate(ins_ll)
-        pair = np.concatenate(ins_pair)
+                ins.append((dst_rows[inside], tt[inside], v[inside], e[inside], pk[inside]))
+        seg, frac, vtx_all, pts_ll, pair = (np.concatenate(col) for col in zip(*ins, strict=True))
         at_v = vtx_all >= 0
         pts_ll[at_v] = L.ll[vtx_all[at_v]]
         pts_xy = np.empty_like(pts_ll)
