@@ -47,7 +47,7 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
     from territorial_gis.access import open_network
     from territorial_gis.hubs import check_max_time
     from territorial_gis.places import derive_tier
-    from territorial_gis.territories import build_territories, territory_polygons
+    from territorial_gis.territories import build_territories, regions_from, territory_polygons
 
     from .hubs import read_localities, write_layers
 
@@ -68,17 +68,7 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
         hub_pts["hub_id"] = hub_pts["place_id"]
     if within_region and not regions:
         raise click.UsageError("--within-region needs --regions")
-    region_arg = None
-    if regions:
-        # a column of the localities, unless a file of that name exists
-        from pathlib import Path
-
-        if Path(regions).is_file():
-            from territorial_gis._layers import read_layer
-
-            region_arg = read_layer(regions, what="region polygons")
-        else:
-            region_arg = regions
+    region_arg = regions_from(regions) if regions else None
     net = open_network(network)
     result = build_territories(net, locs, centre_pts, max_time, employment_centres=emp_pts,
                                employment_limit_min=employment_limit, hubs=hub_pts, max_snap_m=max_snap_m,

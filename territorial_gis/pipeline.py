@@ -549,7 +549,12 @@ def _stage_hubs(ctx: _Ctx) -> None:
 
 
 def _stage_territories(ctx: _Ctx) -> None:
-    from .territories import DEFAULT_EMPLOYMENT_LIMIT_MIN, build_territories, territory_polygons
+    from .territories import (
+        DEFAULT_EMPLOYMENT_LIMIT_MIN,
+        build_territories,
+        regions_from,
+        territory_polygons,
+    )
 
     t = ctx.cfg.get("territories", {})
     if not t or not t.get("enabled", True):
@@ -563,11 +568,7 @@ def _stage_territories(ctx: _Ctx) -> None:
         raise ConfigError(f"[territories] employment_tier '{emp}' is not a tier of the study ({', '.join(tiers)})")
     acc = ctx.cfg.get("access", {})
     loc = ctx.state["localities_out"]
-    regions = t.get("regions")
-    if isinstance(regions, str) and _looks_like_path(regions):  # else a column of the localities
-        from ._layers import read_layer
-
-        regions = read_layer(regions, what="[territories] regions file")
+    regions = regions_from(t["regions"]) if t.get("regions") else None
     assigned = build_territories(
         ctx.state["network"], loc, tiers[centres], t.get("max_time_min"),
         employment_centres=tiers[emp] if emp else None, hubs=ctx.state.get("hubs"),

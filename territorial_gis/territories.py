@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,6 +54,19 @@ def _centre_ids(centres: pd.DataFrame, id_col: str | None) -> np.ndarray:
     if id_col is None and "hub_id" in centres and not any(c in centres for c in ("dest_id", "place_id")):
         id_col = "hub_id"
     return ids_of(centres, id_col).to_numpy()
+
+
+def regions_from(spec: str | gpd.GeoDataFrame) -> str | gpd.GeoDataFrame:
+    """A ``regions`` argument from a user's text: a vector file (by its suffix: GeoPackage,
+    Shapefile, GeoJSON, GeoParquet, FlatGeobuf) is read as region polygons; any other text names
+    a column of the localities."""
+    from .network import LAYER_SUFFIXES
+
+    if isinstance(spec, str) and Path(spec).suffix.lower() in LAYER_SUFFIXES:
+        from ._layers import read_layer
+
+        return read_layer(spec, what="region polygons")
+    return spec
 
 
 def region_of(points: gpd.GeoDataFrame, regions: str | gpd.GeoDataFrame,

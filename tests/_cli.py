@@ -14,3 +14,13 @@ def assert_one_error(output: str, message: str, out: Path | None = None) -> None
     assert "Traceback" not in output
     if out is not None:
         assert not out.exists()
+
+
+def assert_cli_fails(args: list[str], message: str, out: Path | None = None) -> None:
+    """``tgis ARGS`` exits with code 1 and :func:`assert_one_error` holds."""
+    from click.testing import CliRunner
+    from territorial_gis.cli import main
+
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1, res.output
+    assert_one_error(res.output, message, out)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _cli import assert_one_error
+from _cli import assert_cli_fails
 from click.testing import CliRunner
 
 from territorial_gis import hubs as hb
@@ -304,12 +304,8 @@ def test_cli_hubs_writes_layers(tmp_path, cli_inputs: tuple[str, str]) -> None:
     (["--max-time", "5", "--service-column", "missing_col"], "missing_col"),
 ])
 def test_cli_hubs_bad_input(tmp_path, cli_inputs: tuple[str, str], args: list[str], message: str) -> None:
-    from territorial_gis.cli import main
-
     out = tmp_path / "hubs.gpkg"
-    res = CliRunner().invoke(main, ["-q", "hubs", *cli_inputs, *args, "-o", str(out)])
-    assert res.exit_code == 1, res.output
-    assert_one_error(res.output, message, out)
+    assert_cli_fails(["-q", "hubs", *cli_inputs, *args, "-o", str(out)], message, out)
     assert not list(tmp_path.iterdir())
 
 

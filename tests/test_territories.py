@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _cli import assert_one_error
+from _cli import assert_cli_fails
 from click.testing import CliRunner
 
 from territorial_gis import hubs as hb
@@ -178,14 +178,12 @@ def test_cli_territories(tmp_path, cli_files: tuple[str, str]) -> None:
     (["--centres", "population>=1e12"], "matches no place"),
     (["--centres", "top4:population", "--max-time", "0"], "positive"),
     (["--centres", "top4:population", "--employment", "jobs>=1e12"], "matches no place"),
+    (["--centres", "top4:population", "--regions", "state_code"], "region column 'state_code' not found"),
+    (["--centres", "top4:population", "--regions", "nowhere/regions.gpkg"], "not found"),
 ])
 def test_cli_territories_bad_input(tmp_path, cli_files: tuple[str, str], args: list[str], message: str) -> None:
-    from territorial_gis.cli import main
-
     out = tmp_path / "terr.gpkg"
-    res = CliRunner().invoke(main, ["-q", "territories", *cli_files, *args, "-o", str(out)])
-    assert res.exit_code == 1, res.output
-    assert_one_error(res.output, message, out)
+    assert_cli_fails(["-q", "territories", *cli_files, *args, "-o", str(out)], message, out)
     assert not list(tmp_path.iterdir())
 
 
