@@ -21,6 +21,7 @@ from pyproj import Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
+from ._arrays import concat_ranges, run_positions
 from .errors import RoutingError
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class SnapIndex:
         along0 = cum[k] - cum[starts[gi[k]]]
         n_sub = np.maximum(1, np.ceil(d[k] / _PIECE_M)).astype(np.int64)
         rep = np.repeat(np.arange(len(k)), n_sub)
-        j = np.arange(int(n_sub.sum())) - np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
+        j = run_positions(n_sub)
         t0 = (j / n_sub[rep])[:, None]
         t1 = ((j + 1) / n_sub[rep])[:, None]
         self.pa = np.ascontiguousarray(a[rep] + t0 * (b[rep] - a[rep]))
@@ -288,7 +289,7 @@ def _on_directed_edges(ba: dict[str, np.ndarray], rep: np.ndarray,
         hi = np.searchsorted(ba["seg_sorted"], seg_of_point, side="right")
     cnt = hi - lo
     pt = np.repeat(np.arange(len(rep)), cnt)
-    e_rows = ba["e_order"][np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+    e_rows = ba["e_order"][concat_ranges(lo, cnt)]
     rev = ba["rev"]
     pos = np.where(rev[e_rows] == rev[rep[pt]], frac[pt], 1.0 - frac[pt])
     return pt, e_rows, pos

@@ -15,6 +15,8 @@ within ``max_dist`` can be found; the caller resolves those points another way.
 
 import numpy as np
 
+from territorial_gis._arrays import run_positions
+
 from libc.math cimport INFINITY, fabs, floor, sqrt
 from libc.stdint cimport int64_t, uint64_t
 
@@ -81,7 +83,7 @@ cdef class SnapGrid:
         wy = cy1 - cy0 + 1
         cnt = wx * wy
         piece = np.repeat(np.arange(len(pa), dtype=np.int64), cnt)
-        j = np.arange(int(cnt.sum()), dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        j = run_positions(cnt)
         key = (np.repeat(cy0, cnt) + j // np.repeat(wx, cnt)) * self.nx + np.repeat(cx0, cnt) + j % np.repeat(wx, cnt)
         order = np.argsort(key, kind="stable")
         key = key[order]

@@ -38,6 +38,7 @@ from pyproj import Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
+from ._arrays import concat_ranges, run_positions
 from ._engine import AugmentedGraph
 from ._progress import progress
 from .access import DEFAULT_MAX_SNAP_M, ids_of, prepare_graph
@@ -259,7 +260,7 @@ def _trace_paths(network: RoadNetwork, graph: AugmentedGraph, pred: np.ndarray, 
         n_paths += 1
     lengths = np.asarray(owner, dtype=np.int64)
     path = np.repeat(np.arange(n_paths), lengths)
-    seq = np.arange(len(path)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    seq = run_positions(lengths)
     t = np.asarray(tails, dtype=np.int64)
     h = np.asarray(heads, dtype=np.int64)
     keys = graph.arc_rows * graph.n_nodes + graph.arc_cols
@@ -760,7 +761,7 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
         a_lo = np.searchsorted(arc_edge_sorted, ed, side="left")
         a_hi = np.searchsorted(arc_edge_sorted, ed, side="right")
         cnt = a_hi - a_lo
-        arcs = arc_order[np.repeat(a_lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+        arcs = arc_order[concat_ranges(a_lo, cnt)]
         sp_of_arc = np.repeat(new_speed, cnt)
         data = rev.data.copy()
         new_w = (g.arc_f1[arcs] - g.arc_f0[arcs]) * elen[arc_edge[arcs]] / (sp_of_arc / 3.6)

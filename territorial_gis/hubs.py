@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ._arrays import concat_ranges
 from ._engine import AugmentedGraph, snap_point_sets
 from .access import (
     DEFAULT_MAX_SNAP_M,
@@ -335,7 +336,7 @@ def _greedy_pmedian(loc: np.ndarray, cand: np.ndarray, t: np.ndarray, w: np.ndar
         if len(rows):
             old = cur[rows]
             cnt = indptr[rows + 1] - indptr[rows]
-            starts = np.repeat(indptr[rows], cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+            starts = concat_ranges(indptr[rows], cnt)
             r_old = np.repeat(old, cnt)
             r_new = np.repeat(new, cnt)
             tt = to[starts]

@@ -28,6 +28,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import __version__
+from ._arrays import run_positions
 from ._crs import check_bbox, utm_crs_for_bounds
 from ._geodesy import GEOD, segment_lengths_m
 from ._io import atomic_output, check_input, write_gpkg_layers
@@ -516,8 +517,7 @@ def _network_from_osm_file(path: Path, profile: Profile) -> RoadNetwork:
     n_v = sp.end[rows] - sp.start[rows] + 1
     first = np.where(cols["reversed"], sp.end[rows], sp.start[rows])
     step = np.where(cols["reversed"], -1, 1)
-    k = np.arange(int(n_v.sum())) - np.repeat(np.cumsum(n_v) - n_v, n_v)
-    pos = np.repeat(first, n_v) + np.repeat(step, n_v) * k
+    pos = np.repeat(first, n_v) + np.repeat(step, n_v) * run_positions(n_v)
     edge_geom = shapely.linestrings(ways.lon[pos], ways.lat[pos], indices=np.repeat(np.arange(len(rows)), n_v))
     return RoadNetwork.from_arrays(node_refs, ways.lon[first_pos], ways.lat[first_pos], edge_u, edge_v,
                                    edges, edge_geom)
