@@ -40,3 +40,15 @@ def segment_lengths_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2
         _a1, _a2, exact = GEOD.inv(lon1[long_], lat1[long_], lon2[long_], lat2[long_])
         d[long_] = exact
     return d
+
+
+def line_lengths_m(lines: np.ndarray) -> np.ndarray:
+    """Ellipsoidal length in metres of each lon/lat line geometry (:func:`segment_lengths_m`
+    summed over its vertices, vectorised over all lines)."""
+    import shapely
+
+    lines = np.asarray(lines, dtype=object)
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    same = idx[1:] == idx[:-1]
+    d = segment_lengths_m(coords[:-1, 0][same], coords[:-1, 1][same], coords[1:, 0][same], coords[1:, 1][same])
+    return np.bincount(idx[:-1][same], weights=d, minlength=len(lines))

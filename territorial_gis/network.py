@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components
 from . import __version__
 from ._arrays import run_positions
 from ._crs import check_bbox, utm_crs_for_bounds
-from ._geodesy import GEOD, segment_lengths_m
+from ._geodesy import line_lengths_m, segment_lengths_m
 from ._io import atomic_output, check_input, write_gpkg_layers
 from .errors import ConfigError, InputFileError, NetworkError
 from .speeds import Profile, assign_speeds, load_profile
@@ -175,8 +175,11 @@ class RoadNetwork:
         edges = pd.DataFrame(rows)
         geoms_arr = np.array(geoms, dtype=object)
         length = pd.to_numeric(edges.get("length"), errors="coerce") if "length" in edges else None
-        geo_len = np.array([GEOD.geometry_length(g) for g in geoms_arr])
-        edges["length_m"] = length.fillna(pd.Series(geo_len)).to_numpy(float) if length is not None else geo_len
+        if length is None or length.isna().any():  # measured only where the graph gives no length
+            geo_len = line_lengths_m(geoms_arr)
+            edges["length_m"] = length.fillna(pd.Series(geo_len)).to_numpy(float) if length is not None else geo_len
+        else:
+            edges["length_m"] = length.to_numpy(float)
         if "highway" not in edges:
             edges["highway"] = None
         if "speed_kph" not in edges or edges["speed_kph"].isna().any():

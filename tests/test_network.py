@@ -150,6 +150,12 @@ def test_networkx_roundtrip(net: RoadNetwork) -> None:
     back = RoadNetwork.from_networkx(net.to_networkx())
     assert back.n_nodes == net.n_nodes and back.n_edges == net.n_edges
     assert back.edges["travel_time_s"].sum() == pytest.approx(net.edges["travel_time_s"].sum())
+    # a graph without edge lengths: measured from the geometries, as the builder measures them
+    G = net.to_networkx()
+    for _u, _v, data in G.edges(data=True):
+        del data["length"]
+    measured = RoadNetwork.from_networkx(G)
+    np.testing.assert_allclose(np.sort(measured.edges["length_m"]), np.sort(net.edges["length_m"]), rtol=0, atol=1e-6)
 
 
 def test_save_load_native_and_gpkg(net: RoadNetwork, tmp_path: Path) -> None:
@@ -265,6 +271,21 @@ def test_segment_lengths_equal_the_geodesic() -> None:
     assert np.allclose(got[dist > 1001.0], dist[dist > 1001.0], rtol=0, atol=1e-6)
     assert segment_lengths_m(np.array([179.9999]), np.array([0.0]), np.array([-179.9999]),
                              np.array([0.0]))[0] == pytest.approx(22.26, abs=0.01)
+
+
+def test_line_lengths_equal_the_geodesic() -> None:
+    """Lengths of whole lines (vectorised) equal pyproj's geodesic line length."""
+    import shapely
+    from pyproj import Geod
+
+    from territorial_gis._geodesy import line_lengths_m
+
+    rng = np.random.default_rng(11)
+    lines = [shapely.LineString(np.column_stack([-72 + np.cumsum(rng.normal(0, 0.003, k)),
+                                                 2 + np.cumsum(rng.normal(0, 0.003, k))]))
+             for k in rng.integers(2, 12, 300)]
+    expect = [Geod(ellps="WGS84").geometry_length(line) for line in lines]
+    np.testing.assert_allclose(line_lengths_m(np.array(lines, dtype=object)), expect, rtol=0, atol=1e-4)
 
 # --------------------------------------------------------------------------- bad input
 def _run(args: list[str]) -> tuple[int, str]:
