@@ -85,22 +85,7 @@ class _TagColumn:
         return table[self.codes[rows]]
 
 
-class _TagValue:
-    """One way's value of a tag key, with the interface of :class:`_TagColumn` (0-d arrays)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str | None) -> None:
-        self.value = value
-
-    def present(self) -> np.ndarray:
-        return np.array(self.value is not None)
-
-    def isin(self, choices: Collection[str]) -> np.ndarray:
-        return np.array(self.value is not None and self.value in choices)
-
-
-def _routable(tags: Mapping[str, _TagColumn] | Mapping[str, _TagValue], profile: Profile) -> np.ndarray:
+def _routable(tags: Mapping[str, _TagColumn], profile: Profile) -> np.ndarray:
     """Which ways ``profile`` may route on, from their tags (the one statement of the rules).
 
     A way needs a ``highway`` class of the profile, no ``area=yes``, no excluded ``service``
@@ -122,7 +107,7 @@ def _routable(tags: Mapping[str, _TagColumn] | Mapping[str, _TagValue], profile:
 
 def _way_allowed(tags: Mapping[str, str | None], profile: Profile) -> bool:
     """Whether ``profile`` may route on one way, given its tags as a dict (:func:`_routable`)."""
-    return bool(_routable({k: _TagValue(tags.get(k)) for k in _RULE_KEYS}, profile))
+    return bool(_routable({k: _TagColumn.of([tags.get(k)]) for k in _RULE_KEYS}, profile)[0])
 
 
 _RULE_KEYS = ("highway", "area", "service", "foot", "motorcar", "motor_vehicle", "vehicle", "access")
