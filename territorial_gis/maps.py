@@ -24,7 +24,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from .errors import ColumnError, CRSError, InputFileError
+from .outputs import load_study_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -62,119 +63,6 @@ CORRIDOR_COLOR = "#2c7fb8"
 UPGRADE_COLOR = "#ff00aa"
 TERRITORY_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
                     "#666666")
-
-
-# --------------------------------------------------------------------------------------------
-# study outputs
-
-
-@dataclass
-class StudyOutputs:
-    """The layers of a study outputs folder (any may be ``None`` except ``localities``)."""
-
-    localities: gpd.GeoDataFrame
-    destinations: gpd.GeoDataFrame | None = None
-    corridors: gpd.GeoDataFrame | None = None
-    segments: gpd.GeoDataFrame | None = None
-    upgrades: gpd.GeoDataFrame | pd.DataFrame | None = None
-    areas: gpd.GeoDataFrame | None = None
-    hubs: gpd.GeoDataFrame | None = None
-    hinterlands: gpd.GeoDataFrame | None = None
-    territories: gpd.GeoDataFrame | None = None
-    isochrones: gpd.GeoDataFrame | None = None
-    sensitivity: pd.DataFrame | None = None
-    summary: pd.DataFrame | None = None
-    study: dict[str, Any] = field(default_factory=dict)
-    folder: Path | None = None
-
-
-def _read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame | None:
-    import pyogrio
-
-    if not path.exists():
-        return None
-    try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
-    except Exception as exc:  # noqa: BLE001 - any GDAL failure is a bad input file
-        raise InputFileError(f"cannot read {path}: {exc}") from exc
-    if not layers:
-        return None
-    name = layer if layer is not None else layers[0]
-    if layer is not None and layer not in layers:
-        if len(layers) == 1 and path.stem == layer:
-            name = layers[0]
-        else:
-            return None
-    try:
-        gdf = gpd.read_file(path, layer=name, engine="pyogrio")
-    except Exception as exc:  # noqa: BLE001
-        raise InputFileError(f"cannot read layer '{name}' of {path}: {exc}") from exc
-    return gdf
-
-
-def load_study_outputs(outputs_dir: str | os.PathLike[str]) -> StudyOutputs:
-    """Read the layers of a study outputs folder.
-
-    Parameters
-    ----------
-    outputs_dir
-        Folder written by the pipeline; only ``localities.gpkg`` is required.
-
-    Returns
-    -------
-    StudyOutputs
-        The layers found (EPSG:4326), the tables ``sensitivity.csv`` / ``summary.csv`` /
-        ``upgrades.csv`` and the parsed ``study.json``.
-
-    Raises
-    ------
-    InputFileError
-        When the folder or ``localities.gpkg`` is missing or unreadable.
-    """
-    folder = Path(outputs_dir)
-    if not folder.exists():
-        raise InputFileError(f"study outputs folder not found: {folder}")
-    if not folder.is_dir():
-        raise InputFileError(f"study outputs path is not a folder: {folder}")
-    loc_path = folder / "localities.gpkg"
-    if not loc_path.exists():
-        raise InputFileError(f"no localities.gpkg in study outputs folder {folder}")
-    localities = _read_layer(loc_path, "localities")
-    if localities is None or localities.empty:
-        raise InputFileError(f"{loc_path} holds no localities")
-    out = StudyOutputs(localities=localities, folder=folder)
-    out.destinations = _read_layer(folder / "destinations.gpkg", "destinations")
-    corr = folder / "corridors.gpkg"
-    out.corridors = _read_layer(corr, "corridors")
-    out.segments = _read_layer(corr, "segments")
-    out.upgrades = _read_layer(corr, "upgrades")
-    if out.upgrades is None and (folder / "upgrades.csv").exists():
-        out.upgrades = _read_csv(folder / "upgrades.csv")
-    out.areas = _read_layer(folder / "areas.gpkg", "areas")
-    out.hubs = _read_layer(folder / "hubs.gpkg", "hubs")
-    out.hinterlands = _read_layer(folder / "hubs.gpkg", "hinterlands")
-    out.territories = _read_layer(folder / "territories.gpkg", "territories")
-    out.isochrones = _read_layer(folder / "isochrones.gpkg")
-    out.sensitivity = _read_csv(folder / "sensitivity.csv")
-    out.summary = _read_csv(folder / "summary.csv")
-    study_json = folder / "study.json"
-    if study_json.exists():
-        try:
-            out.study = json.loads(study_json.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputFileError(f"cannot parse {study_json}: {exc}") from exc
-        if not isinstance(out.study, dict):
-            raise InputFileError(f"{study_json} must hold a JSON object")
-    return out
-
-
-def _read_csv(path: Path) -> pd.DataFrame | None:
-    if not path.exists():
-        return None
-    try:
-        return pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"cannot read {path}: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------------------

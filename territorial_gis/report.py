@@ -24,12 +24,11 @@ from markupsafe import Markup
 from .maps import (
     BAND_COLORS,
     CLASS_STYLES,
-    StudyOutputs,
     classify_key,
     find_tiers,
-    load_study_outputs,
     select_top_upgrades,
 )
+from .outputs import StudyOutputs, load_study_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -397,8 +396,8 @@ def make_report(study: StudyOutputs | str | os.PathLike[str], path: str | os.Pat
     Parameters
     ----------
     study
-        A study outputs folder (read with :func:`territorial_gis.maps.load_study_outputs`) or
-        a :class:`~territorial_gis.maps.StudyOutputs` built from objects in memory.
+        A study outputs folder (read with :func:`territorial_gis.outputs.load_study_outputs`) or
+        a :class:`~territorial_gis.outputs.StudyOutputs` built from objects in memory.
     path
         Output ``.html`` file (written atomically).
     overwrite

@@ -30,13 +30,13 @@ from territorial_gis.maps import (
     encode_delta,
     encode_geometry,
     format_class,
-    load_study_outputs,
     make_hex_surface,
     make_map,
     map_study,
     render_map,
     write_map,
 )
+from territorial_gis.outputs import load_study_outputs
 
 #: the most populated H3 cell of the embedded Porto Alegre grid (census population 4,730)
 KNOWN_CELL = "89a901288cbffff"

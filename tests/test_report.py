@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from territorial_gis.cli import main
 
 from territorial_gis.errors import InputFileError, OutputExistsError
-from territorial_gis.maps import StudyOutputs, load_study_outputs
+from territorial_gis.outputs import StudyOutputs, load_study_outputs
 from territorial_gis.report import (
     band_labels,
     make_report,

@@ -1,0 +1,88 @@
+"""Column names shared between stages, and the helpers that build and parse them.
+
+Every stage writes and reads these names through this module, so the contract between the
+stages (and with the analyst who opens ``localities.gpkg``) is stated in one place. Units are
+part of the names (``_min``, ``_m``, ``_km``, ``_kph``, ``_per_km2``).
+
+Per destination tier ``<tier>`` the access stage writes :func:`time_col` (minutes, NaN when
+unknown), :func:`nearest_col` (the id of the nearest destination) and :func:`reason_col` (why
+the time is unknown, else empty).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+# -- identity of places ------------------------------------------------------------------------
+PLACE_ID = "place_id"
+"""Identifier of a loaded place (locality or destination)."""
+LOCALITY_ID = "locality_id"
+"""Identifier of a locality in the study outputs."""
+DEST_ID = "dest_id"
+"""Identifier of a destination of a tier."""
+NAME = "name"
+POPULATION = "population"
+TIER = "tier"
+ID_CANDIDATES = (DEST_ID, PLACE_ID, "id", LOCALITY_ID)
+"""Columns taken as the identifier of a frame when none is named, in this order."""
+
+# -- access ---------------------------------------------------------------------------------
+ACCESS_LEG_MIN = "access_leg_min"
+"""Minutes of the off-road leg from the place to the road."""
+SNAP_DIST_M = "snap_dist_m"
+"""Straight-line metres from the place to the nearest point of the nearest road."""
+UNREACHABLE_REASON = "unreachable_reason"
+"""Why a travel time is unknown (one of the ``REASON_*`` values, per tier ``<tier>:<reason>``)."""
+REASON_TOO_FAR = "too_far_from_road"
+REASON_DISCONNECTED = "disconnected"
+REASON_NO_DESTINATION = "no_destination"
+
+# -- classification -------------------------------------------------------------------------
+AREA_ID = "area_id"
+AREA_CLASS = "area_class"
+"""``MRA`` (marginal rural area) or ``FRA`` (favorable rural area)."""
+MRA_TYPE = "mra_type"
+CLASS_REASONS = "class_reasons"
+DENSITY = "density_per_km2"
+CLASS_COLUMNS = (AREA_ID, AREA_CLASS, MRA_TYPE, CLASS_REASONS, DENSITY)
+"""The columns an area passes on to the localities inside it."""
+
+# -- hubs and territories -------------------------------------------------------------------
+HUB_ID = "hub_id"
+HUB_TIME_MIN = "travel_time_hub_min"
+TERRITORY_ID = "territory_id"
+TERRITORY_STATUS = "territory_status"
+
+_TIME_RE = re.compile(r"^travel_time_(?P<tier>.+)_min$")
+
+
+def time_col(tier: str) -> str:
+    """``travel_time_<tier>_min``: minutes to the nearest destination of ``tier``."""
+    return f"travel_time_{tier}_min"
+
+
+def nearest_col(tier: str) -> str:
+    """``nearest_<tier>_id``: the nearest destination of ``tier``."""
+    return f"nearest_{tier}_id"
+
+
+def reason_col(tier: str) -> str:
+    """``unreachable_reason_<tier>``: why the time to ``tier`` is unknown."""
+    return f"{UNREACHABLE_REASON}_{tier}"
+
+
+def tier_of(column: str) -> str | None:
+    """The tier of a :func:`time_col` name, else None (``travel_time_hub_min`` is not a tier)."""
+    m = _TIME_RE.match(str(column))
+    if m is None or column == HUB_TIME_MIN:
+        return None
+    return m.group("tier")
+
+
+def tiers_in(columns: Iterable[str] | pd.DataFrame) -> list[str]:
+    """The tiers whose :func:`time_col` is among ``columns`` (or a frame's), in column order."""
+    cols = columns.columns if isinstance(columns, pd.DataFrame) else columns
+    return [t for c in cols if (t := tier_of(str(c))) is not None]

@@ -1,0 +1,183 @@
+"""The study outputs folder: its file names, and the one reader of it.
+
+The pipeline writes a study into one folder; the map, the report, the batch summary and the
+analyst's own scripts read it back through :class:`StudyOutputs`. The file names below are the
+only place the layout is spelled (``docs/ARCHITECTURE.md`` describes each file's columns).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputFileError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+NETWORK = "network.gpkg"
+LOCALITIES = "localities.gpkg"
+DESTINATIONS = "destinations.gpkg"
+AREAS = "areas.gpkg"
+CORRIDORS = "corridors.gpkg"
+UPGRADES = "upgrades.csv"
+SENSITIVITY = "sensitivity.csv"
+SUMMARY = "summary.csv"
+POPULATION_WITHIN = "population_within.csv"
+ISOCHRONES = "isochrones.gpkg"
+HUBS = "hubs.gpkg"
+TERRITORIES = "territories.gpkg"
+MAP = "map.html"
+REPORT = "report.html"
+STUDY_JSON = "study.json"
+STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
+               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, MAP, REPORT, STUDY_JSON)
+"""Every file a study may write, in the order the pipeline writes them."""
+STAGING_PREFIX = ".tgis-staging-"
+"""Prefix of the hidden folder a study is written into before it is moved into place."""
+
+#: attribute of :class:`StudyOutputs` -> (file, layer) of the geographic layers
+LAYERS: dict[str, tuple[str, str | None]] = {
+    "destinations": (DESTINATIONS, "destinations"),
+    "corridors": (CORRIDORS, "corridors"),
+    "segments": (CORRIDORS, "segments"),
+    "upgrades": (CORRIDORS, "upgrades"),
+    "areas": (AREAS, "areas"),
+    "hubs": (HUBS, "hubs"),
+    "hinterlands": (HUBS, "hinterlands"),
+    "territories": (TERRITORIES, "territories"),
+    "isochrones": (ISOCHRONES, None),
+}
+#: attribute of :class:`StudyOutputs` -> CSV table
+TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
+                          "population_within": POPULATION_WITHIN}
+
+
+@dataclass
+class StudyOutputs:
+    """The layers and tables of a study outputs folder (any may be ``None`` but ``localities``).
+
+    Read one with :meth:`read` (or :func:`load_study_outputs`).
+    """
+
+    localities: gpd.GeoDataFrame
+    destinations: gpd.GeoDataFrame | None = None
+    corridors: gpd.GeoDataFrame | None = None
+    segments: gpd.GeoDataFrame | None = None
+    upgrades: gpd.GeoDataFrame | pd.DataFrame | None = None
+    areas: gpd.GeoDataFrame | None = None
+    hubs: gpd.GeoDataFrame | None = None
+    hinterlands: gpd.GeoDataFrame | None = None
+    territories: gpd.GeoDataFrame | None = None
+    isochrones: gpd.GeoDataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
+    population_within: pd.DataFrame | None = None
+    study: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None
+
+    @classmethod
+    def read(cls, folder: str | os.PathLike[str]) -> StudyOutputs:
+        """Read the layers of a study outputs folder.
+
+        Parameters
+        ----------
+        folder
+            Folder written by the pipeline; only ``localities.gpkg`` is required.
+
+        Returns
+        -------
+        StudyOutputs
+            The layers found (EPSG:4326), the CSV tables (``upgrades.csv`` when the
+            GeoPackage has no ``upgrades`` layer) and the parsed ``study.json``.
+
+        Raises
+        ------
+        InputFileError
+            When the folder or ``localities.gpkg`` is missing or unreadable.
+        """
+        folder = Path(folder)
+        if not folder.exists():
+            raise InputFileError(f"study outputs folder not found: {folder}")
+        if not folder.is_dir():
+            raise InputFileError(f"study outputs path is not a folder: {folder}")
+        loc_path = folder / LOCALITIES
+        if not loc_path.exists():
+            raise InputFileError(f"no {LOCALITIES} in study outputs folder {folder}")
+        localities = read_layer(loc_path, "localities")
+        if localities is None or localities.empty:
+            raise InputFileError(f"{loc_path} holds no localities")
+        out = cls(localities=localities, folder=folder)
+        for attr, (name, layer) in LAYERS.items():
+            setattr(out, attr, read_layer(folder / name, layer))
+        if out.upgrades is None:
+            out.upgrades = read_csv(folder / UPGRADES)
+        for attr, name in TABLES.items():
+            setattr(out, attr, read_csv(folder / name))
+        out.study = read_study_json(folder)
+        return out
+
+    @property
+    def title(self) -> str | None:
+        """The study's title (or name) from ``study.json``."""
+        return self.study.get("title") or self.study.get("name")
+
+
+def load_study_outputs(folder: str | os.PathLike[str]) -> StudyOutputs:
+    """Read a study outputs folder (see :meth:`StudyOutputs.read`)."""
+    return StudyOutputs.read(folder)
+
+
+def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame | None:
+    """One layer of a GeoPackage (the first when ``layer`` is None); None when absent."""
+    import geopandas as gpd
+    import pyogrio
+
+    if not path.exists():
+        return None
+    try:
+        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception as exc:  # noqa: BLE001 - any GDAL failure is a bad input file
+        raise InputFileError(f"cannot read {path}: {exc}") from exc
+    if not layers:
+        return None
+    name = layer if layer is not None else layers[0]
+    if layer is not None and layer not in layers:
+        if len(layers) == 1 and path.stem == layer:
+            name = layers[0]
+        else:
+            return None
+    try:
+        return gpd.read_file(path, layer=name, engine="pyogrio")
+    except Exception as exc:  # noqa: BLE001
+        raise InputFileError(f"cannot read layer '{name}' of {path}: {exc}") from exc
+
+
+def read_csv(path: Path) -> pd.DataFrame | None:
+    """A CSV table of the folder; None when absent."""
+    import pandas as pd
+
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"cannot read {path}: {exc}") from exc
+
+
+def read_study_json(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The parsed ``study.json`` of a folder; ``{}`` when absent."""
+    path = Path(folder) / STUDY_JSON
+    if not path.exists():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"cannot parse {path}: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise InputFileError(f"{path} must hold a JSON object")
+    return meta
