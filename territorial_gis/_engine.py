@@ -1,17 +1,20 @@
-"""Compiled routing engine: snapping to edges and multi-source shortest paths (scipy csgraph).
+"""Compiled routing engine: snapping to edges, multi-source and many-to-many shortest paths.
 
 Points (origins and destinations) are snapped to the nearest point of the nearest edge in the
 network's metric CRS. Each snapped point becomes two nodes of an *augmented graph*: an on-road
 node that splits every directed edge of its road piece (so the part of the edge to each end is
 charged at the edge's speed, and several points on one edge are chained in order), and an
 off-road node linked to it by the walking leg. Nearest-destination questions are then one
-``scipy.sparse.csgraph.dijkstra(min_only=True)`` pass over the reversed augmented graph from all
-destinations of a tier at once; no Python loop over origins.
+compiled multi-source pass (``_shortest.nearest_seed``) over the reversed graph from all
+destinations of a tier at once; tables of times between many points are bounded compiled
+searches (``_shortest.TableSearch``) spread over threads. No Python loop over origins.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +22,6 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
 from ._arrays import concat_ranges, run_positions
 from .errors import RoutingError
@@ -27,12 +29,10 @@ from .errors import RoutingError
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
+    from ._shortest import TablePlan
     from .network import RoadNetwork
 
 log = logging.getLogger(__name__)
-
-# memory budget of one batch of a one-to-all distance block (float64 cells)
-_BATCH_CELLS = 8_000_000
 
 
 @dataclass
@@ -334,12 +334,14 @@ class AugmentedGraph:
 
     def __init__(self, net: RoadNetwork, snaps: list[Snaps], weight: str = "travel_time_s") -> None:
         self.net = net
+        self.weight = weight
         self.group_sizes = [len(s.ok) for s in snaps]
         self.group_starts = np.concatenate([[0], np.cumsum(self.group_sizes)])
         allsn = _concat_snaps(snaps) if snaps else Snaps(*(np.empty(0) for _ in range(7)))
         self.snaps = allsn
         n0 = net.n_nodes
         ok = np.flatnonzero(allsn.ok.astype(bool))
+        self._ok = ok  # point of each off-road node, in node order
         p = len(ok)
         self.onroad_node = np.full(len(allsn.ok), -1, dtype=np.int64)
         self.offroad_node = np.full(len(allsn.ok), -1, dtype=np.int64)
@@ -378,6 +380,15 @@ class AugmentedGraph:
             f1 = pos
             arc_f0.append(f0)
             arc_f1.append(f1)
+            # points at the same spot of a road are chained in some order: link them back too
+            # (free), so each reaches the other without going round
+            tie = np.flatnonzero(~new_group & (pos == prev_pos))
+            rows.append(node_of[tie])
+            cols.append(prev_node[tie].astype(np.int64))
+            data.append(np.zeros(len(tie)))
+            arc_edge.append(e_rows[tie].astype(np.int64))
+            arc_f0.append(pos[tie])
+            arc_f1.append(pos[tie])
             # arcs last point -> v
             le = np.flatnonzero(last_group)
             rows.append(node_of[le])
@@ -471,28 +482,213 @@ class AugmentedGraph:
         return time, which, pred
 
     def long_table(self, sources: np.ndarray, targets: np.ndarray, cutoff: float = np.inf,
-                   reverse: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sparse long table ``(source_pos, target_pos, time)`` of pairs within ``cutoff``,
-        computed in bounded batches (never a dense all-pairs matrix of the whole region)."""
-        graph = self.reverse if reverse else self.forward
+                   reverse: bool = True, *, threads: int | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sparse long table ``(source_pos, target_pos, time)`` of the pairs within ``cutoff``.
+
+        One bounded compiled search per source (:class:`territorial_gis._shortest.TableSearch`),
+        spread over ``threads`` threads (default :func:`routing_threads`); a search stops at
+        the cutoff or once every target is settled, and its pairs go straight into arrays.
+        Pairs come sorted by source position, then target position, and do not depend on the
+        number of threads. ``-1`` sources or targets (points not snapped) have no pairs.
+        ``reverse`` gives the time from each target to the source (else source to target).
+
+        When every source and target is a point's off-road node (the usual case), the searches
+        run on the network itself from the points' roads (:meth:`_point_plan`), the way
+        :func:`nearest_destinations` does; the times equal the augmented graph's.
+        """
         sources = np.asarray(sources, dtype=np.int64)
         targets = np.asarray(targets, dtype=np.int64)
-        valid_t = np.flatnonzero(targets >= 0)
-        batch = max(1, _BATCH_CELLS // max(self.n_nodes, 1))
-        out_s, out_t, out_d = [], [], []
-        for start in range(0, len(sources), batch):
-            pos = np.arange(start, min(start + batch, len(sources)))
-            pos = pos[sources[pos] >= 0]
-            if not len(pos):
-                continue
-            d = dijkstra(graph, directed=True, indices=sources[pos], limit=cutoff)[:, targets[valid_t]]
-            si, ti = np.nonzero(np.isfinite(d) & (d <= cutoff))
-            out_s.append(pos[si])
-            out_t.append(valid_t[ti])
-            out_d.append(d[si, ti])
-        if not out_s:
+        if not cutoff >= 0:
+            raise RoutingError(f"cutoff must be a non-negative number of seconds, got {cutoff}")
+        src_pos = np.flatnonzero(sources >= 0)
+        if not len(src_pos) or not (targets >= 0).any():
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-        return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
+        plan = self._point_plan(sources[src_pos], targets, reverse)
+        if plan is None:
+            plan = node_plan(self.reverse if reverse else self.forward, sources[src_pos], targets)
+        s, t, d = run_table(plan, cutoff=cutoff, threads=threads)
+        return src_pos[s], t, d
+
+    def _points_of(self, nodes: np.ndarray) -> np.ndarray | None:
+        """Index (in :attr:`snaps`) of the point whose off-road node each node is (-1 for -1),
+        or None when a node is not an off-road node."""
+        n_pts = len(self._ok)
+        j = nodes - (self.net.n_nodes + n_pts)
+        valid = nodes >= 0
+        if ((j[valid] < 0) | (j[valid] >= n_pts)).any():
+            return None
+        return np.where(valid, self._ok[np.where(valid, j, 0)] if n_pts else -1, -1)
+
+    def _point_plan(self, src_nodes: np.ndarray, targets: np.ndarray, reverse: bool) -> TablePlan | None:
+        """The table between points as searches on the network from the points' roads.
+
+        A point at position ``q`` of a directed road ``u -> v`` (its off-road leg ``L``) leaves
+        by ``v`` after ``(1 - q) w + L`` (and by ``u`` after ``L`` when ``q = 0``) and is
+        reached from ``u`` in ``q w + L`` (from ``v`` in ``L`` when ``q = 1``): the
+        :attr:`forward` search of a source starts at its leaving nodes and a target is read at
+        its reaching nodes; the :attr:`reverse` one the other way round. A target further
+        along the same directed road, and the source itself, are direct trips.
+        """
+        from ._shortest import TablePlan
+
+        sp = self._points_of(src_nodes)
+        tp = self._points_of(targets)
+        if sp is None or tp is None:
+            return None
+        net, sn = self.net, self.snaps
+        ba = _base_arrays(net, self.weight)
+        w, eu, ev = ba["w_all"], net.edge_u.astype(np.int64), net.edge_v.astype(np.int64)
+        t_ok = np.flatnonzero(tp >= 0)
+        s_i, s_e, s_q = _on_directed_edges(ba, sn.segment_edge[sp], sn.frac[sp])
+        t_i, t_e, t_q = _on_directed_edges(ba, sn.segment_edge[tp[t_ok]], sn.frac[tp[t_ok]])
+        s_leg, t_leg = sn.leg_s[sp], sn.leg_s[tp[t_ok]]
+        # start at the leaving (forward) or reaching (reverse) nodes; read targets at the others
+        leave = _end_costs(eu, ev, w, s_i, s_e, s_q, s_leg, leaving=not reverse)
+        reach = _end_costs(eu, ev, w, t_i, t_e, t_q, t_leg, leaving=reverse)
+        seed_ptr, seed_order = _csr_order(leave[0], len(sp))
+        entry_ptr, entry_order = _csr_order(reach[1], net.n_nodes)
+        direct = _direct_trips(w, s_i, s_e, s_q, s_leg, t_i, t_e, t_q, t_leg, reverse)
+        same_s, same_t = _same_nodes(src_nodes, targets[t_ok])
+        d_src = np.concatenate([direct[0], same_s])
+        d_tgt = t_ok[np.concatenate([direct[1], same_t])]
+        d_time = np.concatenate([direct[2], np.zeros(len(same_s))])
+        direct_ptr, direct_order = _csr_order(d_src, len(sp))
+        graph = net.csr(self.weight, reverse=reverse)
+        return TablePlan(graph.indptr, graph.indices, graph.data,
+                         seed_ptr, leave[1][seed_order], leave[2][seed_order],
+                         entry_ptr, t_ok[reach[0][entry_order]], reach[2][entry_order], len(targets),
+                         direct_ptr, d_tgt[direct_order], d_time[direct_order])
+
+
+def _end_costs(eu: np.ndarray, ev: np.ndarray, w: np.ndarray, pt: np.ndarray, e: np.ndarray, q: np.ndarray,
+               leg: np.ndarray, *, leaving: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(point, node, cost)``: the road-end nodes a point leaves by (``leaving``) or is
+    reached from, with the time between the point and the node, off-road leg included."""
+    if leaving:
+        at = q <= 0.0
+        node = np.concatenate([ev[e], eu[e[at]]])
+        cost = np.concatenate([(1.0 - q) * w[e] + leg[pt], leg[pt[at]]])
+    else:
+        at = q >= 1.0
+        node = np.concatenate([eu[e], ev[e[at]]])
+        cost = np.concatenate([q * w[e] + leg[pt], leg[pt[at]]])
+    return np.concatenate([pt, pt[at]]), node, cost
+
+
+def _csr_order(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR pointer over ``0..n-1`` and the (stable) order grouping ``key`` by value."""
+    order = np.argsort(key, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=n), out=ptr[1:])
+    return ptr, order
+
+
+def _direct_trips(w: np.ndarray, s_i: np.ndarray, s_e: np.ndarray, s_q: np.ndarray, s_leg: np.ndarray,
+                  t_i: np.ndarray, t_e: np.ndarray, t_q: np.ndarray, t_leg: np.ndarray,
+                  reverse: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(source, target, time)`` of trips along one directed road between a source and a
+    target on it (from the source to a target further on, or, ``reverse``, from the target to
+    a source further on), legs included."""
+    by_e = np.argsort(t_e, kind="stable")
+    te = t_e[by_e]
+    lo = np.searchsorted(te, s_e, side="left")
+    cnt = np.searchsorted(te, s_e, side="right") - lo
+    k = np.repeat(np.arange(len(s_e)), cnt)
+    j = by_e[concat_ranges(lo, cnt)]
+    gap = (s_q[k] - t_q[j]) if reverse else (t_q[j] - s_q[k])
+    keep = gap >= 0
+    k, j = k[keep], j[keep]
+    return s_i[k], t_i[j], gap[keep] * w[s_e[k]] + s_leg[s_i[k]] + t_leg[t_i[j]]
+
+
+def _same_nodes(src_nodes: np.ndarray, tgt_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(source, target)`` (positions) that are the same node."""
+    order = np.argsort(tgt_nodes, kind="stable")
+    tn = tgt_nodes[order]
+    lo = np.searchsorted(tn, src_nodes, side="left")
+    cnt = np.searchsorted(tn, src_nodes, side="right") - lo
+    return np.repeat(np.arange(len(src_nodes)), cnt), order[concat_ranges(lo, cnt)]
+
+
+def routing_threads() -> int:
+    """Threads for many-to-many searches: ``settings.threads`` when set, else the CPUs this
+    process may use."""
+    from . import settings
+
+    if settings.threads is not None:
+        return max(1, int(settings.threads))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # (not on every platform)
+        return max(1, os.cpu_count() or 1)
+
+
+def node_plan(graph: sparse.csr_matrix, src_nodes: np.ndarray, targets: np.ndarray) -> TablePlan:
+    """A table plan between nodes of a CSR graph: each source searches from its node, each
+    target (``-1``: none) is read at its node."""
+    from ._shortest import TablePlan
+
+    n = graph.shape[0]
+    t_ok = np.flatnonzero(targets >= 0)
+    entry_ptr, order = _csr_order(targets[t_ok], n)
+    empty = np.empty(0, dtype=np.int64)
+    return TablePlan(graph.indptr, graph.indices, graph.data, np.arange(len(src_nodes) + 1), src_nodes,
+                     np.zeros(len(src_nodes)), entry_ptr, t_ok[order], np.zeros(len(t_ok)), len(targets),
+                     np.zeros(len(src_nodes) + 1, dtype=np.int64), empty, np.empty(0))
+
+
+def run_table(plan: TablePlan, *, cutoff: float = np.inf,
+              threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run every source of ``plan``: ``(source, target, time)`` of the pairs within ``cutoff``,
+    sorted by source then target.
+
+    Sources are cut into chunks that ``threads`` Python threads take in turn; each thread owns
+    a :class:`~territorial_gis._shortest.TableSearch` (its own distances, heap and result
+    buffers) whose batch runs without the GIL, so the threads search in parallel. Chunks are
+    put back in source order, so the result does not depend on the number of threads.
+    """
+    from ._shortest import TableSearch
+
+    n_src = plan.n_sources
+    n_threads = min(routing_threads() if threads is None else max(1, int(threads)), max(n_src, 1))
+    # several chunks per thread (load balance), each large enough that the per-call overhead
+    # (tens of microseconds) is nothing next to its searches
+    size = int(np.clip(n_src // (8 * n_threads), 1, 256))
+    starts = list(range(0, n_src, size))
+    results: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(starts)
+    errors: list[BaseException] = []
+    chunk_ids = iter(range(len(starts)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            search = TableSearch(plan)
+            while not errors:
+                with lock:
+                    k = next(chunk_ids, None)
+                if k is None:
+                    return
+                results[k] = search.run(np.arange(starts[k], min(starts[k] + size, n_src)), cutoff)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            errors.append(exc)
+
+    if n_threads == 1:
+        work()
+    else:
+        pool = [threading.Thread(target=work, daemon=True) for _ in range(n_threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    if errors:
+        raise errors[0]
+    done = [r for r in results if r is not None]
+    if not done:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    counts = np.concatenate([r[0] for r in done])
+    return (np.repeat(np.arange(n_src), counts), np.concatenate([r[1] for r in done]),
+            np.concatenate([r[2] for r in done]))
 
 
 def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],

@@ -264,16 +264,17 @@ def _all_too_far_message(network: RoadNetwork, lon: np.ndarray, lat: np.ndarray,
 # ---------------------------------------------------------------------- OD matrix
 def _od_arrays(network: RoadNetwork, osn: Snaps, dsn: Snaps,
                cutoff_min: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(origin_pos, dest_pos, time_s)`` of every pair within the cutoff (unordered)."""
+    """``(origin_pos, dest_pos, time_s)`` of every pair within the cutoff, sorted by origin
+    then destination."""
     graph = AugmentedGraph(network, [osn, dsn])
     o_nodes = graph.offroad_node[graph.group(0)]
     d_nodes = graph.offroad_node[graph.group(1)]
     cutoff_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
-    if len(d_nodes) <= len(o_nodes):
+    if len(d_nodes) < len(o_nodes):
         d_pos, o_pos, t_s = graph.long_table(d_nodes, o_nodes, cutoff=cutoff_s, reverse=True)
-    else:
-        o_pos, d_pos, t_s = graph.long_table(o_nodes, d_nodes, cutoff=cutoff_s, reverse=False)
-    return o_pos, d_pos, t_s
+        order = np.argsort(o_pos, kind="stable")  # (pairs come by destination, then origin)
+        return o_pos[order], d_pos[order], t_s[order]
+    return graph.long_table(o_nodes, d_nodes, cutoff=cutoff_s, reverse=False)
 
 
 def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame,
@@ -282,9 +283,10 @@ def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd
               dest_id_col: str | None = None) -> pd.DataFrame:
     """Travel times between origins and destinations as a long table.
 
-    The searches run from the smaller of the two point sets (forward from origins, or on the
-    reversed graph from destinations) in bounded batches, so no dense all-pairs matrix of a
-    large region is ever held.
+    One compiled search per point of the smaller of the two sets (forward from origins, or on
+    the reversed graph from destinations), bounded by the cutoff and spread over threads
+    (``settings.threads``); pairs go straight into the long table, and no dense all-pairs
+    matrix of a large region is ever held.
 
     Parameters
     ----------
@@ -313,11 +315,12 @@ def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd
     osn = _snap_checked(network, origins, "origins", max_snap_m, wk)
     dsn = _snap_checked(network, destinations, "destinations", max_snap_m, wk)
     o_pos, d_pos, t_s = _od_arrays(network, osn, dsn, cutoff_min)
-    order = np.lexsort((d_pos, o_pos))
-    o_ids = ids_of(origins, origin_id_col).to_numpy()
-    d_ids = ids_of(destinations, dest_id_col).to_numpy()
-    out = pd.DataFrame({"from_id": o_ids[o_pos[order]], "to_id": d_ids[d_pos[order]],
-                        "travel_time_min": t_s[order] / 60.0})
+    # ids taken from a Series of the few distinct ids (their dtype inferred once, not per pair)
+    o_ids = pd.Series(ids_of(origins, origin_id_col).to_numpy())
+    d_ids = pd.Series(ids_of(destinations, dest_id_col).to_numpy())
+    out = pd.DataFrame({"from_id": o_ids.take(o_pos).reset_index(drop=True),
+                        "to_id": d_ids.take(d_pos).reset_index(drop=True),
+                        "travel_time_min": t_s / 60.0})
     log.info("OD matrix: %d origins x %d destinations -> %d pairs%s", len(origins), len(destinations),
              len(out), "" if cutoff_min is None else f" within {cutoff_min:g} min")
     return out

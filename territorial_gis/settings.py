@@ -21,6 +21,9 @@ name                        default                       meaning
                                                           ``~/.cache/territorial-gis``
 ``lang``                    ``"en"``                      language of maps and reports (``en``, ``es``,
                                                           ``pt``)
+``threads``                 ``None``                      threads of many-to-many routing (OD tables,
+                                                          hubs); ``None`` means every CPU the process
+                                                          may use
 ==========================  ============================  ===================================================
 """
 
@@ -34,6 +37,7 @@ walk_kph: float = 4.0
 mode: str = "drive"
 cache_dir: str | os.PathLike[str] | None = None
 lang: str = "en"
+threads: int | None = None
 
 
 def resolved_cache_dir() -> Path:
