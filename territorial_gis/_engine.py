@@ -64,9 +64,10 @@ _MAX_RINGS = 64  # (64 rings: up to 16,641 cells; beyond, the KD-tree is cheaper
 class SnapIndex:
     """Spatial index of the network's road pieces (one geometry per ``segment``), cached on the network.
 
-    The polylines are cut into straight sub-pieces of at most ``_PIECE_M`` metres, registered
-    in a sparse uniform grid (:class:`territorial_gis._snapgrid.SnapGrid`, compiled; cells of
-    ``_PIECE_M`` to ``2 * _PIECE_M``, only occupied cells stored). The nearest road point of a
+    The polylines are cut into straight sub-pieces of at most ``piece_m`` metres (``_PIECE_M``,
+    or more where roads are sparse: the side of the average area per straight piece of road),
+    registered in a sparse uniform grid (:class:`territorial_gis._snapgrid.SnapGrid`,
+    compiled; cells of ``piece_m`` to ``2 * piece_m``, only occupied cells stored). The nearest road point of a
     query point is exact: the grid is searched ring by ring until no unseen sub-piece can be
     closer. Points the grid leaves open (no road within ``_MAX_RINGS`` rings of cells) go to a
     KD-tree of the sub-piece midpoints (built on first need), searched exactly too: the ``k``
@@ -86,21 +87,31 @@ class SnapIndex:
         first = np.ones(len(order), dtype=bool)
         first[1:] = seg[order][1:] != seg[order][:-1]
         self.rep_edge = order[first]
-        self.geoms = net.edge_geometry_metric()[self.rep_edge]
         self.seg_of_rep = seg[self.rep_edge]
-        coords, gi = shapely.get_coordinates(self.geoms, return_index=True)
+        self.to_metric = Transformer.from_crs(4326, net.crs, always_xy=True)
+        self.to_lonlat = Transformer.from_crs(net.crs, 4326, always_xy=True)
+        # metric vertices of the representative edges (transformed as coordinates: no geometry
+        # objects for the half of the edges that are reversed copies)
+        lonlat, gi = shapely.get_coordinates(net.edge_geometry[self.rep_edge], return_index=True)
+        coords = np.column_stack(self.to_metric.transform(lonlat[:, 0], lonlat[:, 1]))
+        n_geoms = len(self.rep_edge)
         same = gi[1:] == gi[:-1]
         d = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
         d = np.where(same, d, 0.0)
         cum = np.concatenate([[0.0], np.cumsum(d)])
-        starts = np.searchsorted(gi, np.arange(len(self.geoms)), side="left")
-        self.lengths = np.bincount(gi[:-1][same], weights=d[same], minlength=len(self.geoms))
-        # straight pieces between consecutive vertices, cut into sub-pieces <= _PIECE_M
+        starts = np.searchsorted(gi, np.arange(n_geoms), side="left")
+        self.lengths = np.bincount(gi[:-1][same], weights=d[same], minlength=n_geoms)
+        # straight pieces between consecutive vertices, cut into sub-pieces of at most piece_m:
+        # _PIECE_M, or the side of the average area per straight piece where roads are sparser
+        # (a country of long rural roads would otherwise be cut into tens of millions of bits)
         k = np.flatnonzero(same)
         a = coords[k]
         b = coords[k + 1]
+        lo, hi = (coords.min(axis=0), coords.max(axis=0)) if len(coords) else (np.zeros(2), np.zeros(2))
+        area = float(max(hi[0] - lo[0], _PIECE_M) * max(hi[1] - lo[1], _PIECE_M))
+        self.piece_m = piece_m = max(_PIECE_M, float(np.sqrt(area / max(len(k), 1))))
         along0 = cum[k] - cum[starts[gi[k]]]
-        n_sub = np.maximum(1, np.ceil(d[k] / _PIECE_M)).astype(np.int64)
+        n_sub = np.maximum(1, np.ceil(d[k] / piece_m)).astype(np.int64)
         rep = np.repeat(np.arange(len(k)), n_sub)
         j = run_positions(n_sub)
         t0 = (j / n_sub[rep])[:, None]
@@ -110,14 +121,9 @@ class SnapIndex:
         self.p_geom = gi[k][rep]
         self.p_along0 = along0[rep] + t0[:, 0] * d[k][rep]
         self.half = float(np.max(np.hypot(*(self.pb - self.pa).T)) / 2.0) if len(rep) else 0.0
-        # grid: about one sub-piece per cell where roads are dense, cells of _PIECE_M to 2 * _PIECE_M
-        both = np.concatenate([self.pa, self.pb]) if len(rep) else np.zeros((1, 2))
-        lo, hi = both.min(axis=0), both.max(axis=0)
-        area = float(max(hi[0] - lo[0], _PIECE_M) * max(hi[1] - lo[1], _PIECE_M))
-        cell = min(max(_PIECE_M, float(np.sqrt(area / max(len(rep), 1)))), 2 * _PIECE_M)
+        # grid: about one sub-piece per cell where roads are dense, cells of piece_m to 2 * piece_m
+        cell = min(max(piece_m, float(np.sqrt(area / max(len(rep), 1)))), 2 * piece_m)
         self.grid = SnapGrid(self.pa, self.pb, cell)
-        self.to_metric = Transformer.from_crs(4326, net.crs, always_xy=True)
-        self.to_lonlat = Transformer.from_crs(net.crs, 4326, always_xy=True)
         self._kdtree: cKDTree | None = None
 
     @property
