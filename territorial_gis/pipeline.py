@@ -28,6 +28,7 @@ import pandas as pd
 from . import __version__
 from ._io import add_gpkg_layer, write_table
 from ._progress import bar
+from ._routing import RouteOptions
 from ._toml import read_toml
 from .errors import ConfigError, OutputExistsError, TerritorialGISError
 
@@ -99,7 +100,7 @@ def default_study_config() -> dict[str, Any]:
                        "pop_col": "population"},
         "tiers": {"employment_centre": "jobs>=3000",
                   "market": str(data_path("porto_alegre", "poa_points_of_interest.csv"))},
-        "access": {"max_snap_m": 2000.0, "isochrones_min": [5, 10], "isochrone_tier": "market",
+        "access": {"isochrones_min": [5, 10], "isochrone_tier": "market",
                    "population_within_min": [5, 10, 15, 20]},
         "terrain": {"rasters": {"dem": str(data_path("porto_alegre", "poa_elevation.tif"))}},
         "classify": {"rules": str(data_path("porto_alegre", "rules.toml")), "areas": "h3"},
@@ -406,6 +407,11 @@ class _Ctx:
     info: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def route(self) -> RouteOptions:
+        """The study's routing options (from ``[access]``)."""
+        return RouteOptions.from_mapping(self.cfg.get("access"))
+
     def write(self, name: str, df: Any, layer: str | None = None) -> None:
         path = self.stage_dir / name
         if path.suffix == ".gpkg" and layer:
@@ -448,8 +454,7 @@ def _stage_access(ctx: _Ctx) -> None:
 
     net, loc, tiers = ctx.state["network"], ctx.state["localities"], ctx.state["tiers"]
     acc = ctx.cfg.get("access", {})
-    kw = {"max_snap_m": float(acc.get("max_snap_m", 2000.0)), "walk_kph": acc.get("walk_kph")}
-    table = travel_times_to_nearest(net, loc, tiers, **kw)
+    table = travel_times_to_nearest(net, loc, tiers, options=ctx.route)
     ctx.state["access"] = table
     pw = acc.get("population_within_min")
     if pw and table["population"].notna().any():
@@ -459,7 +464,8 @@ def _stage_access(ctx: _Ctx) -> None:
         tier = acc.get("isochrone_tier") or next(iter(tiers))
         if tier not in tiers:
             raise ConfigError(f"[access] isochrone_tier '{tier}' is not a tier ({', '.join(tiers)})")
-        polys = isochrones(net, tiers[tier], thresholds_min=[float(x) for x in iso], bands=True, **kw)
+        polys = isochrones(net, tiers[tier], thresholds_min=[float(x) for x in iso], bands=True,
+                           options=ctx.route)
         ctx.write("isochrones.gpkg", polys.assign(tier=tier), layer="isochrones")
 
 
@@ -506,8 +512,7 @@ def _stage_corridors(ctx: _Ctx) -> None:
         return
     res = analyze_corridors(ctx.state["network"], loc, {t: tiers[t] for t in targets},
                             upgrade_to=c.get("upgrade_to", "secondary"), top=int(c.get("top", 20)),
-                            max_snap_m=float(ctx.cfg.get("access", {}).get("max_snap_m", 2000.0)),
-                            walk_kph=ctx.cfg.get("access", {}).get("walk_kph"),
+                            options=ctx.route,
                             n_candidates=int(c.get("n_candidates", DEFAULT_CANDIDATES)))
     if len(res.corridors):
         ctx.write("corridors.gpkg", res.corridors, layer="corridors")
@@ -528,11 +533,10 @@ def _stage_hubs(ctx: _Ctx) -> None:
     if not h or not h.get("enabled", True):
         return
     net, loc = ctx.state["network"], ctx.state["localities_out"]
-    acc = ctx.cfg.get("access", {})
-    kw = {"max_snap_m": float(acc.get("max_snap_m", 2000.0)), "walk_kph": acc.get("walk_kph")}
     hubs = select_hubs(net, loc, float(h["max_time_min"]), model=h.get("model", "cover"), k=h.get("k"),
-                       method=h.get("method", "auto"), min_population=h.get("min_population"), **kw)
-    assigned = assign_hinterlands(net, loc, hubs, **kw)
+                       method=h.get("method", "auto"), min_population=h.get("min_population"),
+                       options=ctx.route)
+    assigned = assign_hinterlands(net, loc, hubs, options=ctx.route)
     polys = hinterland_polygons(assigned)
     summary = summarize_hubs(assigned, hubs)
     hubs_out = hubs.merge(summary, on="hub_id", how="left", suffixes=("", "_summary")) \
@@ -566,14 +570,13 @@ def _stage_territories(ctx: _Ctx) -> None:
     emp = t.get("employment_tier")
     if emp and emp not in tiers:
         raise ConfigError(f"[territories] employment_tier '{emp}' is not a tier of the study ({', '.join(tiers)})")
-    acc = ctx.cfg.get("access", {})
     loc = ctx.state["localities_out"]
     regions = regions_from(t["regions"]) if t.get("regions") else None
     assigned = build_territories(
         ctx.state["network"], loc, tiers[centres], t.get("max_time_min"),
         employment_centres=tiers[emp] if emp else None, hubs=ctx.state.get("hubs"),
         employment_limit_min=float(t.get("employment_limit_min", DEFAULT_EMPLOYMENT_LIMIT_MIN)),
-        max_snap_m=float(acc.get("max_snap_m", 2000.0)), walk_kph=acc.get("walk_kph"),
+        options=ctx.route,
         regions=regions, region_id_col=t.get("region_id_column"),
         within_region=bool(t.get("within_region", False)))
     polys = territory_polygons(assigned, tiers[centres])
