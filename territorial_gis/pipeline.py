@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import __version__, _netcache, settings
-from . import columns, outputs
+from . import __version__, _netcache, columns, outputs, settings
 from ._io import add_gpkg_layer, write_table
 from ._progress import bar
 from ._routing import RouteOptions
