@@ -272,3 +272,28 @@ def test_mexican_example_config_loads_offline() -> None:
     assert region is not None
     assert loc[region].notna().all() and tiers["intermediate_city"][region].notna().all()
     assert set(tiers["intermediate_city"][region]) <= set(loc[region])
+
+
+def test_unwritable_network_cache_does_not_stop_a_study(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A cache folder that cannot be made (its path is a file) is skipped with a warning."""
+    blocker = tmp_path / "cache_is_a_file"
+    blocker.write_text("not a folder")
+    cfg = default_study_config()
+    for stage in ("corridors", "hubs", "territories"):
+        cfg[stage] = {"enabled": False}
+    cfg["outputs"] = {"map": False, "report": False, "network_gpkg": False}
+    with caplog.at_level("WARNING", logger="territorial_gis"):
+        res = run_study(cfg, tmp_path / "out", cache_dir=blocker, progress=False)
+    assert (res.outdir / "localities.gpkg").is_file()
+    assert json.loads((res.outdir / "study.json").read_text())["network_cache"] == "miss"
+    assert any("not writable" in r.getMessage() and str(blocker) in r.getMessage() for r in caplog.records)
+
+
+def test_network_cache_key_follows_the_builder_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new version of the network builder never reuses a network the old one built."""
+    from territorial_gis import _netcache
+
+    net = load_study_config(None).network
+    before = _netcache.network_key(net)
+    monkeypatch.setattr(_netcache, "code_hash", lambda: "another version of the code")
+    assert _netcache.network_key(net) != before
