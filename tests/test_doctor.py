@@ -36,3 +36,20 @@ def test_doctor_text_is_one_item_per_line() -> None:
     assert r.exit_code == 0
     assert r.output.splitlines()[0] == f"territorial-gis: {territorial_gis.__version__}"
     assert "compiled kernels:" in r.output and "network cache:" in r.output
+
+
+def test_an_unexpected_exception_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug (not a bad input) still gives one Error line and exit 1; the traceback only with -v."""
+    from territorial_gis import _doctor
+
+    def broken() -> dict[str, object]:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(_doctor, "collect_report", broken)
+    r = CliRunner().invoke(main, ["doctor"])
+    assert r.exit_code == 1
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and "RuntimeError: simulated bug" in errors[0]
+    assert "Traceback" not in r.output
+    verbose = CliRunner().invoke(main, ["-v", "doctor"])
+    assert verbose.exit_code == 1 and "Traceback" in verbose.output
