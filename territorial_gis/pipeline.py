@@ -535,7 +535,7 @@ def _stage_hubs(ctx: _Ctx) -> None:
     net, loc = ctx.state["network"], ctx.state["localities_out"]
     hubs = select_hubs(net, loc, float(h["max_time_min"]), model=h.get("model", "cover"), k=h.get("k"),
                        method=h.get("method", "auto"), min_population=h.get("min_population"),
-                       options=ctx.route)
+                       options=ctx.route).hubs
     assigned = assign_hinterlands(net, loc, hubs, options=ctx.route)
     polys = hinterland_polygons(assigned)
     summary = summarize_hubs(assigned, hubs)
@@ -573,7 +573,7 @@ def _stage_territories(ctx: _Ctx) -> None:
     loc = ctx.state["localities_out"]
     regions = regions_from(t["regions"]) if t.get("regions") else None
     assigned = build_territories(
-        ctx.state["network"], loc, tiers[centres], t.get("max_time_min"),
+        ctx.state["network"], loc, tiers[centres], max_time_min=t.get("max_time_min"),
         employment_centres=tiers[emp] if emp else None, hubs=ctx.state.get("hubs"),
         employment_limit_min=float(t.get("employment_limit_min", DEFAULT_EMPLOYMENT_LIMIT_MIN)),
         options=ctx.route,
