@@ -360,7 +360,7 @@ def test_point_table_equals_scipy_on_the_augmented_graph(poa_network: RoadNetwor
     a_xy = (np.append(loc.geometry.x.to_numpy(), -52.2), np.append(loc.geometry.y.to_numpy(), -30.05))
     b_xy = (np.concatenate([poa_pois.geometry.x.to_numpy(), a_xy[0][:40]]),
             np.concatenate([poa_pois.geometry.y.to_numpy(), a_xy[1][:40]]))
-    graph = AugmentedGraph(poa_network, snap_point_sets(poa_network, [a_xy, b_xy]))
+    graph = AugmentedGraph(poa_network, snap_point_sets(poa_network, [a_xy, b_xy], max_snap_m=2000.0, walk_kph=4.0))
     a = graph.offroad_node[graph.group(0)]
     b = graph.offroad_node[graph.group(1)]
     assert (a < 0).any()  # some points are not snapped (too far from a road)
