@@ -23,7 +23,7 @@ import shapely
 from pyproj import Transformer
 from scipy import sparse
 
-from ._arrays import concat_ranges, run_positions
+from ._arrays import concat_ranges
 from .errors import RoutingError
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class SnapIndex:
     """
 
     def __init__(self, net: RoadNetwork) -> None:
-        from ._snapgrid import SnapGrid
+        from ._snapgrid import SnapGrid, cut_pieces
 
         seg = net.edges["segment"].to_numpy()
         rev = net.edges["reversed"].to_numpy(dtype=bool)
@@ -111,18 +111,9 @@ class SnapIndex:
         area = float(max(hi[0] - lo[0], _PIECE_M) * max(hi[1] - lo[1], _PIECE_M))
         self.piece_m = piece_m = max(_PIECE_M, float(np.sqrt(area / max(len(k), 1))))
         along0 = cum[k] - cum[starts[gi[k]]]
-        n_sub = np.maximum(1, np.ceil(d[k] / piece_m)).astype(np.int64)
-        rep = np.repeat(np.arange(len(k)), n_sub)
-        j = run_positions(n_sub)
-        t0 = (j / n_sub[rep])[:, None]
-        t1 = ((j + 1) / n_sub[rep])[:, None]
-        self.pa = np.ascontiguousarray(a[rep] + t0 * (b[rep] - a[rep]))
-        self.pb = np.ascontiguousarray(a[rep] + t1 * (b[rep] - a[rep]))
-        self.p_geom = gi[k][rep]
-        self.p_along0 = along0[rep] + t0[:, 0] * d[k][rep]
-        self.half = float(np.max(np.hypot(*(self.pb - self.pa).T)) / 2.0) if len(rep) else 0.0
+        self.pa, self.pb, self.p_geom, self.p_along0, self.half = cut_pieces(a, b, d[k], along0, gi[k], piece_m)
         # grid: about one sub-piece per cell where roads are dense, cells of piece_m to 2 * piece_m
-        cell = min(max(piece_m, float(np.sqrt(area / max(len(rep), 1)))), 2 * piece_m)
+        cell = min(max(piece_m, float(np.sqrt(area / max(len(self.pa), 1)))), 2 * piece_m)
         self.grid = SnapGrid(self.pa, self.pb, cell)
         self._kdtree: cKDTree | None = None
 
@@ -263,22 +254,31 @@ def _concat_snaps(parts: list[Snaps]) -> Snaps:
 
 
 def _base_arrays(net: RoadNetwork, weight: str) -> dict[str, np.ndarray]:
-    """Per-network arrays the augmented graph reuses (cached on the network): the base CSR as
-    COO arcs with their edge rows, edge weights, segments and their sort order."""
+    """Per-network edge arrays the engine reuses (cached on the network): edge weights,
+    segments, their sort order and, for :class:`AugmentedGraph`, the base CSR as COO arcs with
+    their edge rows (``row``/``col``/``data``/``edge``, built on first use: the
+    nearest-destination pass does not need them)."""
     cache: dict[str, dict[str, np.ndarray]] = net.__dict__.setdefault("_engine_base", {})
     if weight not in cache:
-        coo = net.csr(weight).tocoo()
         seg = net.edges["segment"].to_numpy()
         e_order = np.argsort(seg, kind="stable")
-        cache[weight] = {"row": coo.row.astype(np.int64), "col": coo.col.astype(np.int64), "data": coo.data,
-                         "edge": net.csr_edge_index(weight).astype(np.int64),
-                         "w_all": net.edges[weight].to_numpy(dtype=np.float64), "seg": seg,
+        cache[weight] = {"w_all": net.edges[weight].to_numpy(dtype=np.float64), "seg": seg,
                          "rev": net.edges["reversed"].to_numpy(dtype=bool), "e_order": e_order,
                          "seg_sorted": seg[e_order]}
         if len(seg) and seg.min() >= 0 and seg.max() <= 4 * len(seg) + 1024:
             # directed edges of segment s: e_order[seg_start[s]:seg_start[s + 1]] (direct lookup)
             cache[weight]["seg_start"] = np.concatenate([[0], np.cumsum(np.bincount(seg))])
     return cache[weight]
+
+
+def _base_arcs(net: RoadNetwork, weight: str) -> dict[str, np.ndarray]:
+    """:func:`_base_arrays` with the base CSR's COO arcs (``row``, ``col``, ``data``, ``edge``)."""
+    ba = _base_arrays(net, weight)
+    if "row" not in ba:
+        coo = net.csr(weight).tocoo()
+        ba.update({"row": coo.row.astype(np.int64), "col": coo.col.astype(np.int64), "data": coo.data,
+                   "edge": net.csr_edge_index(weight).astype(np.int64)})
+    return ba
 
 
 def _on_directed_edges(ba: dict[str, np.ndarray], rep: np.ndarray,
@@ -354,7 +354,7 @@ class AugmentedGraph:
         self.onroad_node[ok] = n0 + np.arange(p)
         self.offroad_node[ok] = n0 + p + np.arange(p)
         self.n_nodes = n0 + 2 * p
-        ba = _base_arrays(net, weight)
+        ba = _base_arcs(net, weight)
         w_all = ba["w_all"]
         rows = [ba["row"]]
         cols = [ba["col"]]

@@ -240,16 +240,16 @@ class RoadNetwork:
             rows, cols = (self.edge_v, self.edge_u) if reverse else (self.edge_u, self.edge_v)
             keep = rows != cols  # self-loops never shorten a path
             idx = np.flatnonzero(keep)
-            order = np.lexsort((w[idx], cols[idx], rows[idx]))
-            idx = idx[order]
-            r, c = rows[idx], cols[idx]
-            first = np.ones(len(idx), dtype=bool)
-            first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-            idx = idx[first]
             n = self.n_nodes
+            pair = rows[idx].astype(np.int64) * n + cols[idx]  # (row, col) as one sort key
+            order = np.lexsort((w[idx], pair))
+            idx = idx[order]
+            pair = pair[order]
+            first = np.ones(len(idx), dtype=bool)
+            first[1:] = pair[1:] != pair[:-1]
+            idx = idx[first]
             indptr = np.zeros(n + 1, dtype=np.int64)
-            np.add.at(indptr, rows[idx] + 1, 1)
-            indptr = np.cumsum(indptr)
+            np.cumsum(np.bincount(rows[idx], minlength=n), out=indptr[1:])
             mat = sparse.csr_matrix((w[idx], cols[idx].astype(np.int32), indptr), shape=(n, n))
             self._csr_cache[key] = (mat, idx)
         return self._csr_cache[key]
