@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -154,26 +155,71 @@ def step_build_and_nearest(workdir: Path, nearest: bool) -> dict[str, Any]:
     from territorial_gis.places import load_places, load_tiers
 
     base = hwm_bytes()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     net = build_network(workdir / "country.osm.pbf")
-    res: dict[str, Any] = {"build_s": time.perf_counter() - t0, "build_peak_rss": hwm_bytes(),
-                           "rss_before": base, "network": repr(net)}
-    log(f"build_network: {res['build_s']:.1f} s, process peak RSS {mib(res['build_peak_rss'])} "
-        f"(imports {mib(base)}); {net!r}")
+    res: dict[str, Any] = {"build_s": time.perf_counter() - t0, "build_cpu_s": time.process_time() - c0,
+                           "build_peak_rss": hwm_bytes(), "rss_before": base, "network": repr(net)}
+    log(f"build_network: {res['build_s']:.1f} s wall, {res['build_cpu_s']:.1f} s CPU; process peak RSS "
+        f"{mib(res['build_peak_rss'])} (imports {mib(base)}); {net!r}")
     if nearest:
         loc = load_places(workdir / "localities.csv", id_col="id", pop_col="population", name_col="name")
         tiers = load_tiers({k: f"population>={v}" for k, v in TIERS.items()}, loc)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         table = travel_times_to_nearest(net, loc, tiers)
         res["nearest_s"] = time.perf_counter() - t0
+        res["nearest_cpu_s"] = time.process_time() - c0
         res["nearest_peak_rss"] = hwm_bytes()
         res["tiers"] = {k: len(v) for k, v in tiers.items()}
         med = {k: float(table[f"travel_time_{k}_min"].median()) for k in tiers}
         log(f"travel_times_to_nearest: {len(loc):,} localities x {len(tiers)} tiers "
-            f"({', '.join(f'{k} {len(v):,}' for k, v in tiers.items())}): {res['nearest_s']:.2f} s "
+            f"({', '.join(f'{k} {len(v):,}' for k, v in tiers.items())}): {res['nearest_s']:.2f} s wall, "
+            f"{res['nearest_cpu_s']:.2f} s CPU "
             f"(snapping included; first call, caches built inside); process peak RSS {mib(res['nearest_peak_rss'])}; "
             f"median minutes {', '.join(f'{k} {v:.0f}' for k, v in med.items())}")
     return res
+
+
+def reset_hwm() -> bool:
+    """Reset this process's peak resident set (Linux: ``clear_refs`` 5); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def step_stages(workdir: Path) -> dict[str, Any]:
+    """In this (fresh) process: the same study through ``run_study``, each stage timed (wall and
+    CPU) with its own peak resident set (the peak is reset before each stage)."""
+    from territorial_gis import pipeline
+
+    rows: list[dict[str, Any]] = []
+
+    def wrap(name: str, fn: Any) -> Any:
+        def timed_stage(ctx: Any) -> None:
+            resettable = reset_hwm()
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn(ctx)
+            rows.append({"stage": name, "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+                         "peak_rss": hwm_bytes() if resettable else None, "rss_after": rss_now()})
+            log(f"  stage {name:12s} {rows[-1]['wall_s']:7.1f} s wall {rows[-1]['cpu_s']:7.1f} s CPU  "
+                f"peak {mib(rows[-1]['peak_rss'] or 0)}  after {mib(rows[-1]['rss_after'])}")
+        return timed_stage
+
+    pipeline.STAGES[:] = [(name, wrap(name, fn)) for name, fn in pipeline.STAGES]
+    cache = workdir / "cache_stages"
+    shutil.rmtree(cache, ignore_errors=True)
+    t0 = time.perf_counter()
+    pipeline.run_study(workdir / "study.toml", workdir / "stages_out", overwrite=True, cache_dir=cache,
+                       progress=False)
+    return {"stages": rows, "stages_total_s": time.perf_counter() - t0}
+
+
+def rss_now() -> int:
+    from _measure import rss_bytes
+
+    return rss_bytes()
 
 
 def step_run(workdir: Path) -> dict[str, Any]:
@@ -185,8 +231,11 @@ def step_run(workdir: Path) -> dict[str, Any]:
     tgis = Path(sys.executable).with_name("tgis")
     cmd = [str(tgis), "run", str(workdir / "study.toml"), "-o", str(out), "--overwrite"]
     log("$ " + " ".join(cmd))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     code, wall, peak, _out, err = run_with_peak(cmd, env)
-    res: dict[str, Any] = {"run_s": wall, "run_peak_rss": peak, "returncode": code}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    res: dict[str, Any] = {"run_s": wall, "run_cpu_s": cpu, "run_peak_rss": peak, "returncode": code}
     if code != 0:
         log(f"tgis run FAILED (exit {code}) after {wall:.0f} s:\n{err[-3000:]}")
         return res
@@ -194,7 +243,7 @@ def step_run(workdir: Path) -> dict[str, Any]:
     res["stages_s"] = meta.get("timings_s", {})
     res["summary"] = meta.get("summary", {})
     sizes = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
-    log(f"tgis run: {wall:.1f} s wall, peak RSS of the process {mib(peak)}")
+    log(f"tgis run: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS of the process {mib(peak)}")
     log("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in res["stages_s"].items()))
     log("  outputs: " + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in sorted(sizes.items())))
     return res
@@ -206,30 +255,30 @@ def main() -> None:
     ap.add_argument("--side", type=int, default=1100, help="grid side (PBF nodes ~ 2.8 x side^2)")
     ap.add_argument("--localities", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--steps", default="build,nearest,run,batch")
+    ap.add_argument("--steps", default="build,nearest,run,batch",
+                    help="comma-separated: build, nearest, run, batch, and stages (a diagnostic run of the "
+                         "study in one process, each stage timed with its own peak memory)")
     ap.add_argument("--network-gpkg", action="store_true", help="also write network.gpkg in the study")
     ap.add_argument("--regions", type=int, default=4, help="regions of the Dask batch")
-    ap.add_argument("--child", choices=["build", "nearest"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["build", "nearest", "stages"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     workdir = args.workdir.resolve()
     if args.child:  # a measuring child process (fresh memory)
-        res = step_build_and_nearest(workdir, nearest=args.child == "nearest")
+        res = step_stages(workdir) if args.child == "stages" else \
+            step_build_and_nearest(workdir, nearest=args.child == "nearest")
         print("RESULT " + json.dumps(res, default=str))
         return
     steps = set(args.steps.split(","))
     info = make_inputs(workdir, args.side, args.localities, args.seed, args.network_gpkg)
     log(f"== SYNTHETIC country-sized study (not real data): {info['pbf']['nodes']:,} PBF nodes, "
-        f"{args.localities:,} localities, 3 tiers; {os.cpu_count()} CPUs ==")
+        f"{args.localities:,} localities, 3 tiers; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} ==")
     results: dict[str, Any] = {}
     if steps & {"build", "nearest"}:
-        child = "nearest" if "nearest" in steps else "build"
-        proc = subprocess.run([sys.executable, __file__, "--workdir", str(workdir), "--child", child],
-                              capture_output=True, text=True)
-        sys.stdout.write("".join(ln + "\n" for ln in proc.stdout.splitlines() if not ln.startswith("RESULT ")))
-        if proc.returncode != 0:
-            log(proc.stderr[-3000:])
-        else:
-            results.update(json.loads(proc.stdout.split("RESULT ", 1)[1]))
+        results.update(child_step(workdir, "nearest" if "nearest" in steps else "build"))
+    if "stages" in steps:
+        log("study stage by stage in one process (run_study, same config; diagnostic):")
+        results.update(child_step(workdir, "stages"))
     if "run" in steps:
         results.update(step_run(workdir))
     if "batch" in steps:
@@ -239,15 +288,34 @@ def main() -> None:
     report(results)
 
 
+def child_step(workdir: Path, child: str) -> dict[str, Any]:
+    """Run a measuring step in a fresh Python process; its log lines are passed through."""
+    proc = subprocess.Popen([sys.executable, __file__, "--workdir", str(workdir), "--child", child],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    result: dict[str, Any] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+        else:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+    err = proc.stderr.read() if proc.stderr is not None else ""
+    if proc.wait() != 0:
+        log(f"step {child} failed:\n{err[-3000:]}")
+    return result
+
+
 def report(r: dict[str, Any]) -> None:
-    log("== targets ==")
+    log(f"== targets (wall times; CPU seconds beside them; load average now {os.getloadavg()[0]:.1f}) ==")
     if "build_s" in r:
-        log(f"network build: {r['build_s']:.1f} s (target <= 30 s), peak RSS {mib(r['build_peak_rss'])} "
+        log(f"network build: {r['build_s']:.1f} s ({r['build_cpu_s']:.1f} s CPU; target <= 30 s), peak RSS {mib(r['build_peak_rss'])} "
             f"(target <= 4 GB)")
     if "nearest_s" in r:
-        log(f"nearest destination, all localities and tiers: {r['nearest_s']:.2f} s (target <= 10 s)")
+        log(f"nearest destination, all localities and tiers: {r['nearest_s']:.2f} s ({r['nearest_cpu_s']:.2f} s CPU; "
+            f"target <= 10 s)")
     if "run_s" in r:
-        log(f"tgis run, whole study: {r['run_s']:.1f} s (target <= 120 s), peak RSS {mib(r['run_peak_rss'])} "
+        log(f"tgis run, whole study: {r['run_s']:.1f} s ({r.get('run_cpu_s', 0):.1f} s CPU; target <= 120 s), peak RSS {mib(r['run_peak_rss'])} "
             f"(target <= 8 GB){'' if r.get('returncode') == 0 else ' FAILED'}")
     if "batch" in r:
         b = r["batch"]

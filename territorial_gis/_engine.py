@@ -354,6 +354,52 @@ class AugmentedGraph:
         self.onroad_node[ok] = n0 + np.arange(p)
         self.offroad_node[ok] = n0 + p + np.arange(p)
         self.n_nodes = n0 + 2 * p
+        self._arcs: dict[str, np.ndarray] | None = None
+        self._forward: sparse.csr_matrix | None = None
+        self._reverse: sparse.csr_matrix | None = None
+
+    # the arcs are built on first use: tables between points (long_table) and the nearest
+    # destinations do not need them, paths (corridors) and isochrones do
+    @property
+    def arc_rows(self) -> np.ndarray:
+        """Tail node of every arc."""
+        return self._arc("rows")
+
+    @property
+    def arc_cols(self) -> np.ndarray:
+        """Head node of every arc."""
+        return self._arc("cols")
+
+    @property
+    def arc_time(self) -> np.ndarray:
+        """Weight of every arc (seconds for ``travel_time_s``)."""
+        return self._arc("time")
+
+    @property
+    def arc_edge(self) -> np.ndarray:
+        """Edge row each arc lies on (-1 for off-road legs and free links)."""
+        return self._arc("edge")
+
+    @property
+    def arc_f0(self) -> np.ndarray:
+        """Fraction of its edge's geometry where each arc starts."""
+        return self._arc("f0")
+
+    @property
+    def arc_f1(self) -> np.ndarray:
+        """Fraction of its edge's geometry where each arc ends."""
+        return self._arc("f1")
+
+    def _arc(self, name: str) -> np.ndarray:
+        if self._arcs is None:
+            self._arcs = self._build_arcs()
+        return self._arcs[name]
+
+    def _build_arcs(self) -> dict[str, np.ndarray]:
+        """The arcs: the network's, with the points' roads split at them, and the legs."""
+        net, weight, allsn, ok = self.net, self.weight, self.snaps, self._ok
+        n0 = net.n_nodes
+        p = len(ok)
         ba = _base_arcs(net, weight)
         w_all = ba["w_all"]
         rows = [ba["row"]]
@@ -438,24 +484,24 @@ class AugmentedGraph:
         r = np.concatenate([rows[0], r_new[picked]])
         c = np.concatenate([cols[0], c_new[picked]])
         d = np.concatenate([data[0], d_new[picked]])
-        self.arc_edge = np.concatenate(arc_edge)[sel]
-        self.arc_f0 = np.concatenate(arc_f0)[sel]
-        self.arc_f1 = np.concatenate(arc_f1)[sel]
-        self.arc_rows = r
-        self.arc_cols = c
-        self.arc_time = d
-        self._forward: sparse.csr_matrix | None = None
-        self.reverse = _csr_from_arcs(c, r, d, self.n_nodes)
-        if self.reverse.nnz != len(d):
-            raise RoutingError("internal error: duplicate arcs in the augmented graph")
+        return {"edge": np.concatenate(arc_edge)[sel], "f0": np.concatenate(arc_f0)[sel],
+                "f1": np.concatenate(arc_f1)[sel], "rows": r, "cols": c, "time": d}
 
     @property
     def forward(self) -> sparse.csr_matrix:
-        """The augmented graph in travel direction (built on first use: nearest-destination
-        questions only need :attr:`reverse`)."""
+        """The augmented graph in travel direction (built on first use)."""
         if self._forward is None:
             self._forward = _csr_from_arcs(self.arc_rows, self.arc_cols, self.arc_time, self.n_nodes)
         return self._forward
+
+    @property
+    def reverse(self) -> sparse.csr_matrix:
+        """The augmented graph against travel direction (built on first use)."""
+        if self._reverse is None:
+            self._reverse = _csr_from_arcs(self.arc_cols, self.arc_rows, self.arc_time, self.n_nodes)
+            if self._reverse.nnz != len(self.arc_time):
+                raise RoutingError("internal error: duplicate arcs in the augmented graph")
+        return self._reverse
 
     def group(self, k: int) -> slice:
         """Slice of the points of snap group ``k`` (in the order given to the constructor)."""

@@ -721,8 +721,12 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
     seg = edges["segment"].to_numpy()
     speed = edges["speed_kph"].to_numpy(dtype=float)
     if candidates is None:
-        slow_seg = np.unique(seg[speed < v_up])
-        has_slow = np.array([np.isin(s, slow_seg).any() for s in stretches["segment_ids"]], dtype=bool)
+        # stretches with a road piece slower than the upgrade: one membership test for all
+        ids = list(stretches["segment_ids"])
+        n_ids = np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids))
+        flat = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
+        slow = np.isin(flat, seg[speed < v_up])
+        has_slow = np.bincount(np.repeat(np.arange(len(ids)), n_ids), weights=slow, minlength=len(ids)) > 0
         pool = stretches[has_slow].sort_values(["population_served", "length_km"], ascending=[False, False],
                                                kind="stable").head(n_candidates)
         cand_ids, cand_segs = _candidate_segments(pool)
