@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -556,10 +556,13 @@ class AugmentedGraph:
         src_pos = np.flatnonzero(sources >= 0)
         if not len(src_pos) or not (targets >= 0).any():
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-        plan = self._point_plan(sources[src_pos], targets, reverse)
-        if plan is None:
+        planned = self._point_plan(sources[src_pos], targets, reverse)
+        if planned is None:
             plan = node_plan(self.reverse if reverse else self.forward, sources[src_pos], targets)
-        s, t, d = run_table(plan, cutoff=cutoff, threads=threads)
+            order = np.argsort(sources[src_pos], kind="stable")
+        else:
+            plan, order = planned
+        s, t, d = run_table(plan, cutoff=cutoff, threads=threads, order=order)
         return src_pos[s], t, d
 
     def _points_of(self, nodes: np.ndarray) -> np.ndarray | None:
@@ -572,7 +575,8 @@ class AugmentedGraph:
             return None
         return np.where(valid, self._ok[np.where(valid, j, 0)] if n_pts else -1, -1)
 
-    def _point_plan(self, src_nodes: np.ndarray, targets: np.ndarray, reverse: bool) -> TablePlan | None:
+    def _point_plan(self, src_nodes: np.ndarray, targets: np.ndarray,
+                    reverse: bool) -> tuple[TablePlan, np.ndarray] | None:
         """The table between points as searches on the network from the points' roads.
 
         A point at position ``q`` of a directed road ``u -> v`` (its off-road leg ``L``) leaves
@@ -580,7 +584,8 @@ class AugmentedGraph:
         reached from ``u`` in ``q w + L`` (from ``v`` in ``L`` when ``q = 1``): the
         :attr:`forward` search of a source starts at its leaving nodes and a target is read at
         its reaching nodes; the :attr:`reverse` one the other way round. A target further
-        along the same directed road, and the source itself, are direct trips.
+        along the same directed road, and the source itself, are direct trips. Returns the plan
+        and the order to take its sources in.
         """
         from ._shortest import TablePlan
 
@@ -599,18 +604,55 @@ class AugmentedGraph:
         leave = _end_costs(eu, ev, w, s_i, s_e, s_q, s_leg, leaving=not reverse)
         reach = _end_costs(eu, ev, w, t_i, t_e, t_q, t_leg, leaving=reverse)
         seed_ptr, seed_order = _csr_order(leave[0], len(sp))
-        entry_ptr, entry_order = _csr_order(reach[1], net.n_nodes)
         direct = _direct_trips(w, s_i, s_e, s_q, s_leg, t_i, t_e, t_q, t_leg, reverse)
         same_s, same_t = _same_nodes(src_nodes, targets[t_ok])
         d_src = np.concatenate([direct[0], same_s])
         d_tgt = t_ok[np.concatenate([direct[1], same_t])]
         d_time = np.concatenate([direct[2], np.zeros(len(same_s))])
         direct_ptr, direct_order = _csr_order(d_src, len(sp))
-        graph = net.csr(self.weight, reverse=reverse)
-        return TablePlan(graph.indptr, graph.indices, graph.data,
-                         seed_ptr, leave[1][seed_order], leave[2][seed_order],
+        # the network's nodes renumbered along a space-filling curve (searches touch nearby
+        # memory), and sources taken in that order too (consecutive searches share it)
+        rank, graph = _ordered_csr(net, self.weight, reverse)
+        seed_node = rank[leave[1][seed_order]]
+        entry_ptr, entry_order = _csr_order(rank[reach[1]], net.n_nodes)
+        plan = TablePlan(graph.indptr, graph.indices, graph.data,
+                         seed_ptr, seed_node, leave[2][seed_order],
                          entry_ptr, t_ok[reach[0][entry_order]], reach[2][entry_order], len(targets),
                          direct_ptr, d_tgt[direct_order], d_time[direct_order])
+        first_seed = np.full(len(sp), np.iinfo(np.int64).max)
+        has_seed = np.diff(seed_ptr) > 0
+        first_seed[has_seed] = seed_node[seed_ptr[:-1][has_seed]]
+        return plan, np.argsort(first_seed, kind="stable")
+
+
+def _morton(xy: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Z-order (Morton) code of points on a ``2**bits`` square grid over their extent."""
+    lo = xy.min(axis=0)
+    span = np.maximum(xy.max(axis=0) - lo, 1e-9)
+    cell = ((xy - lo) / span * (2**bits - 1)).astype(np.uint64)
+    code = np.zeros(len(xy), dtype=np.uint64)
+    for b in range(bits):
+        one = np.uint64(1)
+        code |= ((cell[:, 0] >> np.uint64(b)) & one) << np.uint64(2 * b)
+        code |= ((cell[:, 1] >> np.uint64(b)) & one) << np.uint64(2 * b + 1)
+    return code
+
+
+def _ordered_csr(net: RoadNetwork, weight: str, reverse: bool) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """``(rank, csr)``: the new index of every node along a Z-order curve of the node
+    coordinates, and ``net.csr(weight, reverse)`` with its nodes renumbered so (cached)."""
+    cache: dict[Any, Any] = net.__dict__.setdefault("_engine_ordered", {})
+    if "rank" not in cache:
+        order = np.argsort(_morton(net.node_xy), kind="stable")
+        rank = np.empty(net.n_nodes, dtype=np.int64)
+        rank[order] = np.arange(net.n_nodes)
+        cache["rank"] = rank
+    key = (weight, reverse)
+    if key not in cache:
+        coo = net.csr(weight, reverse=reverse).tocoo()
+        rank = cache["rank"]
+        cache[key] = sparse.csr_matrix((coo.data, (rank[coo.row], rank[coo.col])), shape=coo.shape)
+    return cache["rank"], cache[key]
 
 
 def _end_costs(eu: np.ndarray, ev: np.ndarray, w: np.ndarray, pt: np.ndarray, e: np.ndarray, q: np.ndarray,
@@ -690,27 +732,32 @@ def node_plan(graph: sparse.csr_matrix, src_nodes: np.ndarray, targets: np.ndarr
                      np.zeros(len(src_nodes) + 1, dtype=np.int64), empty, np.empty(0))
 
 
-def run_table(plan: TablePlan, *, cutoff: float = np.inf,
-              threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run_table(plan: TablePlan, *, cutoff: float = np.inf, threads: int | None = None,
+              order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run every source of ``plan``: ``(source, target, time)`` of the pairs within ``cutoff``,
     sorted by source then target.
 
-    Sources are cut into chunks that ``threads`` Python threads take in turn; each thread owns
-    a :class:`~territorial_gis._shortest.TableSearch` (its own distances, heap and result
-    buffers) whose batch runs without the GIL, so the threads search in parallel. Chunks are
-    put back in source order, so the result does not depend on the number of threads.
+    Sources are taken in ``order`` (default: their own; a spatial order lets consecutive
+    searches reuse the memory they touch) in chunks that ``threads`` Python threads share out;
+    each thread owns a :class:`~territorial_gis._shortest.TableSearch` (its own distances,
+    heap and result buffers) whose batch runs without the GIL, so the threads search in
+    parallel. The pairs are put back in source order, so the result depends neither on the
+    number of threads nor on ``order``.
     """
     from ._shortest import TableSearch
 
     n_src = plan.n_sources
+    seq = np.arange(n_src) if order is None else np.asarray(order, dtype=np.int64)
+    if len(seq) != n_src or (n_src and not np.array_equal(np.sort(seq), np.arange(n_src))):
+        raise RoutingError("internal error: the source order is not a permutation of the sources")
     n_threads = min(routing_threads() if threads is None else max(1, int(threads)), max(n_src, 1))
     # several chunks per thread (load balance), each large enough that the per-call overhead
     # (tens of microseconds) is nothing next to its searches
     size = int(np.clip(n_src // (8 * n_threads), 1, 256))
-    starts = list(range(0, n_src, size))
-    results: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(starts)
+    chunks = [seq[i:i + size] for i in range(0, n_src, size)]
+    results: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(chunks)
     errors: list[BaseException] = []
-    chunk_ids = iter(range(len(starts)))
+    chunk_ids = iter(range(len(chunks)))
     lock = threading.Lock()
 
     def work() -> None:
@@ -721,7 +768,7 @@ def run_table(plan: TablePlan, *, cutoff: float = np.inf,
                     k = next(chunk_ids, None)
                 if k is None:
                     return
-                results[k] = search.run(np.arange(starts[k], min(starts[k] + size, n_src)), cutoff)
+                results[k] = search.run(chunks[k], cutoff)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             errors.append(exc)
 
@@ -738,9 +785,19 @@ def run_table(plan: TablePlan, *, cutoff: float = np.inf,
     done = [r for r in results if r is not None]
     if not done:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-    counts = np.concatenate([r[0] for r in done])
-    return (np.repeat(np.arange(n_src), counts), np.concatenate([r[1] for r in done]),
-            np.concatenate([r[2] for r in done]))
+    count_seq = np.concatenate([r[0] for r in done])  # pairs of each source, in the order taken
+    target = np.concatenate([r[1] for r in done])
+    time_s = np.concatenate([r[2] for r in done])
+    if not np.array_equal(seq, np.arange(n_src)):
+        # back to source order: each source's block of pairs, where it was produced
+        start_seq = np.concatenate([[0], np.cumsum(count_seq)[:-1]])
+        count = np.empty(n_src, dtype=np.int64)
+        count[seq] = count_seq
+        start = np.empty(n_src, dtype=np.int64)
+        start[seq] = start_seq
+        take = concat_ranges(start, count)
+        target, time_s, count_seq = target[take], time_s[take], count
+    return np.repeat(np.arange(n_src), count_seq), target, time_s
 
 
 def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
