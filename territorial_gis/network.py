@@ -397,7 +397,7 @@ def _write_native(net: RoadNetwork, path: Path) -> None:
     edges = net.edges.copy()
     for col in edges.columns:
         if edges[col].dtype == object:
-            edges[col] = edges[col].map(lambda v: None if v is None or v != v else str(v)).astype("string")
+            edges[col] = edges[col].astype("string")  # missing -> <NA>, anything else -> its str
     edges.to_parquet(buf, index=False)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, arr in (("node_id", net.node_id), ("node_lon", net.node_lon), ("node_lat", net.node_lat),
@@ -429,8 +429,7 @@ def load_network(path: str | os.PathLike[str]) -> RoadNetwork:
             if str(edges[col].dtype) == "string":
                 edges[col] = edges[col].astype(object).where(edges[col].notna(), None)
         coords, offsets = arrs["coords"], arrs["offsets"]
-        idx = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-        geoms = shapely.linestrings(coords, indices=idx)
+        geoms = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
         crs = CRS.from_wkt(meta.pop("crs"))
         return RoadNetwork(arrs["node_id"], arrs["node_lon"], arrs["node_lat"], arrs["edge_u"],
                            arrs["edge_v"], edges, geoms, crs=crs, meta=meta)
@@ -521,7 +520,10 @@ def _network_from_osm_file(path: Path, profile: Profile) -> RoadNetwork:
     first = np.where(cols["reversed"], sp.end[rows], sp.start[rows])
     step = np.where(cols["reversed"], -1, 1)
     pos = np.repeat(first, n_v) + np.repeat(step, n_v) * run_positions(n_v)
-    edge_geom = shapely.linestrings(ways.lon[pos], ways.lat[pos], indices=np.repeat(np.arange(len(rows)), n_v))
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(n_v, out=offsets[1:])
+    edge_geom = shapely.from_ragged_array(shapely.GeometryType.LINESTRING,
+                                          np.column_stack([ways.lon[pos], ways.lat[pos]]), (offsets,))
     return RoadNetwork.from_arrays(node_refs, ways.lon[first_pos], ways.lat[first_pos], edge_u, edge_v,
                                    edges, edge_geom)
 
