@@ -8,6 +8,11 @@ def read_nearest(o_pt: np.ndarray, o_e: np.ndarray, o_q: np.ndarray, n_origins: 
                  seed_dest: np.ndarray, d_e: np.ndarray, d_p: np.ndarray, d_pt: np.ndarray,
                  d_leg: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
+def nearest_seed_improve(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, dist: np.ndarray,
+                         label: np.ndarray, changed: np.ndarray,
+                         limit: float = ...) -> tuple[np.ndarray, np.ndarray]: ...
+def trace_paths(pred: np.ndarray, start_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
 class TablePlan:
     n_nodes: int
     n_sources: int

@@ -256,6 +256,128 @@ def read_nearest(o_pt, o_e, o_q, int64_t n_origins, edge_u, edge_v, weight, dist
     return time_arr, dest_arr
 
 
+def nearest_seed_improve(indptr, indices, data, dist, label, changed, double limit=INFINITY):
+    """:func:`nearest_seed` again after some arc weights were lowered, from the old answer.
+
+    ``dist``/``label`` are a pass over the graph before the change; ``data`` holds the new
+    weights (each at most the old one) and ``changed`` the CSR positions of the arcs whose
+    weight went down. A search seeded at the heads those arcs now reach sooner spreads only
+    where times improve, so it costs what the change affects, not the whole graph. Returns
+    new ``(dist, label)`` arrays (the inputs are not modified); a node keeps its old label
+    unless its time strictly improves.
+    """
+    cdef const int64_t[::1] ip = np.ascontiguousarray(indptr, dtype=np.int64)
+    cdef const int32_t[::1] ix = np.ascontiguousarray(indices, dtype=np.int32)
+    cdef const double[::1] w = np.ascontiguousarray(data, dtype=np.float64)
+    cdef const int64_t[::1] ch = np.ascontiguousarray(changed, dtype=np.int64)
+    cdef int64_t n_nodes = ip.shape[0] - 1
+    cdef int64_t nnz = ix.shape[0]
+    if w.shape[0] != nnz or n_nodes < 0 or ip[n_nodes] != nnz:
+        raise ValueError("indices, data and indptr disagree")
+    if len(dist) != n_nodes or len(label) != n_nodes:
+        raise ValueError("dist and label must have one entry per node")
+    if nnz and not (np.min(np.asarray(w)) >= 0):
+        raise ValueError("arc weights must be non-negative")
+    if ch.shape[0] and (np.min(np.asarray(ch)) < 0 or np.max(np.asarray(ch)) >= nnz):
+        raise ValueError("changed arc position out of range")
+    rows_arr = np.searchsorted(np.asarray(ip), np.asarray(ch), side="right") - 1
+    cdef const int64_t[::1] rows = rows_arr.astype(np.int64)
+    dist_arr = np.array(dist, dtype=np.float64, copy=True)
+    label_arr = np.array(label, dtype=np.int64, copy=True)
+    cdef double[::1] dv = dist_arr
+    cdef int64_t[::1] lv = label_arr
+    cdef int64_t cap = ch.shape[0] + nnz + 1
+    hk_arr = np.empty(min(cap, max(1024, ch.shape[0] * 64)), dtype=np.float64)
+    hv_arr = np.empty(hk_arr.shape[0], dtype=np.int64)
+    cdef double[::1] hk = hk_arr
+    cdef int64_t[::1] hv = hv_arr
+    cdef int64_t size = 0, i, k, u, v
+    cdef double du, nd
+    cdef int64_t heap_cap = hk_arr.shape[0]
+    for i in range(ch.shape[0]):
+        k = ch[i]
+        u = rows[i]
+        v = ix[k]
+        nd = dv[u] + w[k]
+        if nd < dv[v] and nd <= limit:
+            dv[v] = nd
+            lv[v] = lv[u]
+            if size == heap_cap:
+                hk_arr = np.resize(hk_arr, 2 * heap_cap)
+                hv_arr = np.resize(hv_arr, 2 * heap_cap)
+                hk = hk_arr
+                hv = hv_arr
+                heap_cap *= 2
+            _push(&hk[0], &hv[0], &size, nd, v)
+    while size > 0:
+        du = hk[0]
+        u = hv[0]
+        _pop(&hk[0], &hv[0], &size)
+        if du > dv[u]:
+            continue
+        for k in range(ip[u], ip[u + 1]):
+            v = ix[k]
+            nd = du + w[k]
+            if nd < dv[v] and nd <= limit:
+                dv[v] = nd
+                lv[v] = lv[u]
+                if size == heap_cap:
+                    hk_arr = np.resize(hk_arr, 2 * heap_cap)
+                    hv_arr = np.resize(hv_arr, 2 * heap_cap)
+                    hk = hk_arr
+                    hv = hv_arr
+                    heap_cap *= 2
+                _push(&hk[0], &hv[0], &size, nd, v)
+    return dist_arr, label_arr
+
+
+def trace_paths(pred, start_nodes):
+    """Follow a predecessor tree from each start node to its root.
+
+    Returns ``(tails, heads, n_steps)``: the steps ``tails[i] -> heads[i]`` of every path, path
+    after path in the order of ``start_nodes``, and the number of steps of each (0 for a
+    ``-1`` start or a root). Raises ValueError on a cycle.
+    """
+    cdef const int64_t[::1] pr = np.ascontiguousarray(pred, dtype=np.int64)
+    cdef const int64_t[::1] st = np.ascontiguousarray(start_nodes, dtype=np.int64)
+    cdef int64_t n = pr.shape[0], m = st.shape[0], i, node, steps, total = 0, k = 0
+    for i in range(m):
+        if st[i] >= n:
+            raise ValueError("start node out of range")
+    count_arr = np.zeros(m, dtype=np.int64)
+    cdef int64_t[::1] count = count_arr
+    cdef int cycle = 0
+    with nogil:
+        for i in range(m):
+            node = st[i]
+            steps = 0
+            while node >= 0 and pr[node] >= 0:
+                node = pr[node]
+                steps += 1
+                if steps > n:
+                    cycle = 1
+                    break
+            if cycle:
+                break
+            count[i] = steps
+            total += steps
+    if cycle:
+        raise ValueError("cycle in the predecessor tree")
+    tails_arr = np.empty(total, dtype=np.int64)
+    heads_arr = np.empty(total, dtype=np.int64)
+    cdef int64_t[::1] tl = tails_arr
+    cdef int64_t[::1] hd = heads_arr
+    with nogil:
+        for i in range(m):
+            node = st[i]
+            while node >= 0 and pr[node] >= 0:
+                tl[k] = node
+                hd[k] = pr[node]
+                node = pr[node]
+                k += 1
+    return tails_arr, heads_arr, count_arr
+
+
 # ---------------------------------------------------------------------- many-to-many tables
 cdef struct Item:
     double key

@@ -401,3 +401,45 @@ def test_od_matrix_same_with_one_and_two_threads(poa_network: RoadNetwork, poa_l
         tables.append(od_matrix(poa_network, poa_localities, poa_localities))
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
     assert len(tables[0]) > 1_400_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 50), density=st.floats(0.0, 4.0),
+       n_seeds=st.integers(1, 6), share=st.floats(0.0, 1.0), limit=st.sampled_from([np.inf, 12.0]))
+def test_improve_after_lowering_weights_equals_a_new_pass(seed: int, n: int, density: float, n_seeds: int,
+                                                          share: float, limit: float) -> None:
+    """SYNTHETIC random graphs: lowering some arc weights and updating the old pass from the
+    changed arcs gives the times of a new pass over the changed graph, and labels whose seed
+    really is at that time."""
+    from territorial_gis._shortest import nearest_seed_improve
+
+    rng = np.random.default_rng(seed)
+    g = random_graph(rng, n, int(density * n))
+    seeds = rng.integers(0, n, n_seeds)
+    cost = rng.choice([0.0, 2.0], n_seeds)
+    d0, l0, _ = nearest_seed(g.indptr, g.indices, g.data, n, seeds, cost, limit=limit)
+    changed = np.flatnonzero(rng.random(g.nnz) < share)
+    new = g.data.copy()
+    new[changed] *= rng.choice([0.0, 0.3, 0.9], len(changed))
+    d1, l1 = nearest_seed_improve(g.indptr, g.indices, new, d0, l0, changed, limit=limit)
+    ref, _, _ = nearest_seed(g.indptr, g.indices, new, n, seeds, cost, limit=limit)
+    np.testing.assert_allclose(d1, ref, rtol=1e-12, atol=1e-12)
+    assert ((l1 >= 0) == np.isfinite(d1)).all()
+    g1 = sparse.csr_matrix((new, g.indices, g.indptr), shape=g.shape)
+    from_seed = dijkstra(g1, directed=True, indices=seeds)
+    for v in np.flatnonzero(np.isfinite(d1)):
+        s = l1[v]
+        assert cost[s] + from_seed[s, v] == pytest.approx(d1[v], abs=1e-9)
+    assert np.isfinite(d0).sum() <= np.isfinite(d1).sum()
+
+
+def test_trace_paths_follows_the_tree() -> None:
+    """SYNTHETIC tree: 4 -> 2 -> 0 (root), 3 -> 0, 1 is a root; -1 starts have no path."""
+    from territorial_gis._shortest import trace_paths
+
+    pred = np.array([-1, -1, 0, 0, 2])
+    tails, heads, steps = trace_paths(pred, np.array([4, 3, 1, -1, 2]))
+    assert steps.tolist() == [2, 1, 0, 0, 1]
+    assert tails.tolist() == [4, 2, 3, 2] and heads.tolist() == [2, 0, 0, 0]
+    with pytest.raises(ValueError, match="cycle"):
+        trace_paths(np.array([1, 0]), np.array([0]))
