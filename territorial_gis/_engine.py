@@ -524,6 +524,10 @@ class AugmentedGraph:
         dest_nodes = np.asarray(dest_nodes, dtype=np.int64)
         if len(dest_nodes) == 0:
             return time, which, None
+        if not predecessors:
+            fast = self._nearest_points(dest_nodes, from_nodes, limit)
+            if fast is not None:
+                return fast[0], fast[1], None
         rev = self.reverse
         # seeds at cost 0: a repeated destination node keeps its first position
         dist, seed, pred = nearest_seed(rev.indptr, rev.indices, rev.data, self.n_nodes, dest_nodes,
@@ -532,6 +536,48 @@ class AugmentedGraph:
         time[valid] = dist[from_nodes[valid]]
         which[valid] = seed[from_nodes[valid]]
         return time, which, pred
+
+    def _nearest_points(self, dest_nodes: np.ndarray, from_nodes: np.ndarray,
+                        limit: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`nearest` between points without the augmented graph: destinations are seeds
+        on the network (:func:`nearest_destinations`' formulation), a point to itself is 0.
+        None when a node is not a point's off-road node."""
+        from ._shortest import nearest_seed, read_nearest
+
+        dp = self._points_of(dest_nodes)
+        fp = self._points_of(from_nodes)
+        if dp is None or fp is None or (dest_nodes < 0).any():
+            return None
+        net, sn = self.net, self.snaps
+        ba = _base_arrays(net, self.weight)
+        w, eu, ev = ba["w_all"], net.edge_u.astype(np.int64), net.edge_v.astype(np.int64)
+        time = np.full(len(from_nodes), np.inf)
+        which = np.full(len(from_nodes), -1, dtype=np.int64)
+        d_pt, d_e, d_p = _on_directed_edges(ba, sn.segment_edge[dp], sn.frac[dp])
+        d_leg = sn.leg_s[dp]
+        pt, seed_node, seed_cost = _end_costs(eu, ev, w, d_pt, d_e, d_p, d_leg, leaving=False)
+        # seeds by destination position: the cheapest seed of a node wins, then the first
+        by_dest = np.argsort(pt, kind="stable")
+        rank, graph = _ordered_csr(net, self.weight, reverse=True)
+        dist, seed, _ = nearest_seed(graph.indptr, graph.indices, graph.data, net.n_nodes,
+                                     rank[seed_node[by_dest]], seed_cost[by_dest], limit=limit)
+        o_ok = np.flatnonzero(fp >= 0)
+        o_pt, o_e, o_q = _on_directed_edges(ba, sn.segment_edge[fp[o_ok]], sn.frac[fp[o_ok]])
+        by_edge = np.argsort(d_e, kind="stable")
+        t, dest = read_nearest(o_pt, o_e, o_q, len(o_ok), eu, ev, w, dist[rank], seed[rank], pt[by_dest],
+                               d_e[by_edge], d_p[by_edge], d_pt[by_edge], d_leg)
+        t = t + sn.leg_s[fp[o_ok]]
+        hit = np.isfinite(t) & (t <= limit)
+        time[o_ok[hit]] = t[hit]
+        which[o_ok[hit]] = dest[hit]
+        # a destination at the very node: time 0 (its first position)
+        same_f, same_d = _same_nodes(from_nodes, dest_nodes)
+        first = np.full(len(from_nodes), np.iinfo(np.int64).max)
+        np.minimum.at(first, same_f, same_d)
+        at = first < np.iinfo(np.int64).max
+        time[at] = 0.0
+        which[at] = first[at]
+        return time, which
 
     def long_table(self, sources: np.ndarray, targets: np.ndarray, cutoff: float = np.inf,
                    reverse: bool = True, *, threads: int | None = None,

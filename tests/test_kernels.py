@@ -185,7 +185,7 @@ def test_seeds_on_edges_equal_the_augmented_graph(poa_network: RoadNetwork, poa_
     for k, (t_s, which) in enumerate(got, start=1):
         dest_nodes = graph.offroad_node[graph.group(k)]
         valid = np.flatnonzero(dest_nodes >= 0)
-        ref_t, ref_which, _ = graph.nearest(dest_nodes[valid], origin_nodes)
+        ref_t, _ = augmented_nearest(graph, dest_nodes[valid], origin_nodes)
         np.testing.assert_allclose(t_s, ref_t, rtol=1e-12, atol=1e-9)
         assert ((which >= 0) == np.isfinite(ref_t)).all()
         # the chosen destination is at the minimum time (ties may pick another one)
@@ -193,6 +193,43 @@ def test_seeds_on_edges_equal_the_augmented_graph(poa_network: RoadNetwork, poa_
         table = {(int(o), int(valid[d])): tt for d, o, tt in zip(*full, strict=True)}
         for i in np.flatnonzero(which >= 0)[::25]:
             assert table[(int(i), int(which[i]))] == pytest.approx(t_s[i], abs=1e-9)
+
+
+def augmented_nearest(graph: AugmentedGraph, dest_nodes: np.ndarray, from_nodes: np.ndarray,
+                      limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest destination through the augmented graph itself: a pass over its reversed
+    CSR from the destinations' nodes (the reference for the seeded formulations)."""
+    rev = graph.reverse
+    dist, seed, _ = nearest_seed(rev.indptr, rev.indices, rev.data, graph.n_nodes, dest_nodes,
+                                 np.zeros(len(dest_nodes)), limit=limit)
+    ok = from_nodes >= 0
+    t = np.full(len(from_nodes), np.inf)
+    w = np.full(len(from_nodes), -1)
+    t[ok], w[ok] = dist[from_nodes[ok]], seed[from_nodes[ok]]
+    return t, w
+
+
+def test_nearest_between_points_equals_the_augmented_graph(poa_network: RoadNetwork, poa_localities) -> None:
+    """Real data, as hubs and territories ask: from every locality to the nearest of some of
+    them (a locality to itself is 0; one destination listed twice; with and without a limit),
+    the seeded pass without the augmented graph gives the augmented graph's times, and a
+    destination at that time."""
+    xy = (poa_localities.geometry.x.to_numpy(), poa_localities.geometry.y.to_numpy())
+    graph = AugmentedGraph(poa_network, snap_point_sets(poa_network, [xy], max_snap_m=2000.0, walk_kph=4.0))
+    nodes = graph.offroad_node[graph.group(0)]
+    hubs = nodes[nodes >= 0][::40]
+    hubs = np.append(hubs, hubs[3])  # listed twice
+    for limit in (np.inf, 300.0):
+        t, which, _ = graph.nearest(hubs, nodes, limit=limit)
+        ref_t, ref_which = augmented_nearest(graph, hubs, nodes, limit=limit)
+        np.testing.assert_allclose(t, ref_t, rtol=1e-12, atol=1e-9)
+        assert ((which >= 0) == np.isfinite(ref_t)).all()
+        at_hub = np.isin(nodes, hubs)
+        assert (t[at_hub] == 0).all() and (which[at_hub] == ref_which[at_hub]).all()
+        table = {(int(s), int(g)): x for s, g, x in zip(*graph.long_table(hubs, nodes, reverse=True), strict=True)}
+        for i in np.flatnonzero(which >= 0)[::20]:
+            assert table[(int(which[i]), int(i))] == pytest.approx(t[i], abs=1e-9)
+        assert which[nodes == hubs[3]][0] == 3  # the first of a repeated destination
 
 
 def test_sparse_segment_ids_give_the_same_times(poa_network: RoadNetwork, poa_localities, poa_tiers) -> None:
