@@ -858,6 +858,7 @@ def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
     ``u -> v`` leaves towards ``v`` (the rest of the edge, then ``v``'s time), from ``u``
     itself when it sits on it, or reaches a destination further along the same edge directly.
     This is the augmented-graph answer (:class:`AugmentedGraph`), without building that graph.
+    The sets' passes run side by side on :func:`routing_threads` threads.
 
     Returns
     -------
@@ -875,14 +876,13 @@ def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
     n_o = len(origins.ok)
     o_ok = np.flatnonzero(origins.ok)
     o_pt, o_e, o_q = _on_directed_edges(ba, origins.segment_edge[o_ok], origins.frac[o_ok])
-    out = []
-    for dsn in tiers:
+
+    def one_tier(dsn: Snaps) -> tuple[np.ndarray, np.ndarray]:
         time = np.full(n_o, np.inf)
         which = np.full(n_o, -1, dtype=np.int64)
         d_ok = np.flatnonzero(dsn.ok)
         if not len(d_ok) or not len(o_ok):
-            out.append((time, which))
-            continue
+            return time, which
         d_pt, d_e, d_p = _on_directed_edges(ba, dsn.segment_edge[d_ok], dsn.frac[d_ok])
         d_leg = dsn.leg_s[d_ok]
         at_v = d_p >= 1.0
@@ -897,5 +897,13 @@ def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
         rows = o_ok[reached]
         time[rows] = t[reached] + origins.leg_s[rows]
         which[rows] = d_ok[dest[reached]]
-        out.append((time, which))
-    return out
+        return time, which
+
+    # the tiers' passes are independent and release the GIL: one thread each, up to the CPUs
+    n_threads = min(routing_threads(), len(tiers))
+    if n_threads <= 1:
+        return [one_tier(d) for d in tiers]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        return list(pool.map(one_tier, tiers))
