@@ -115,3 +115,16 @@ def places_options(what: str = "the places file") -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def given(*params: str) -> list[str]:
+    """The options among ``params`` (parameter names) that the user gave on the command line,
+    spelled as options; so a command can refuse the ones that do not apply instead of ignoring them."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    out = []
+    for name in params:
+        if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            out.append("--" + name.replace("_", "-"))
+    return out

@@ -62,9 +62,12 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
     )
     from territorial_gis.errors import ConfigError
     from territorial_gis.places import load_places
+    from territorial_gis.terrain import RASTER_ROLES
 
     log = logging.getLogger("territorial_gis.cli.classify")
     raster_map = _parse_rasters(rasters)
+    if altitude_column and any(RASTER_ROLES.get(n.lower()) == "dem" for n in raster_map):
+        raise click.UsageError("--altitude-column applies when no DEM is given; --raster gives one")
     out = Path(output)
     sens_path = out.with_name(f"{out.stem}_sensitivity.csv")
     summ_path = out.with_name(f"{out.stem}_summary.csv")

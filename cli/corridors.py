@@ -9,6 +9,7 @@ import click
 
 from ._console import echo_result
 from ._options import (
+    given,
     input_path,
     output_option,
     overwrite_option,
@@ -56,28 +57,51 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path, overwrite: boo
     return paths
 
 
-def _output_paths(output: str) -> tuple[Path, Path, list[Path]]:
-    """OUT, the ranking CSV beside it, and (GeoParquet) the segments/upgrades files beside it."""
-    from territorial_gis.errors import OutputError
+def _output_paths(output: str, overwrite: bool) -> tuple[Path, Path]:
+    """OUT and the ranking CSV beside it, all checked writable (with, for GeoParquet, the
+    segments/upgrades files beside it)."""
+    from territorial_gis._io import check_outputs
 
+    check_outputs(output, overwrite=overwrite, formats=_FORMATS)
     out = Path(output)
-    if out.suffix.lower() not in _FORMATS:
-        raise OutputError(f"unsupported output format '{out.suffix}' for {out}; use .gpkg or .parquet")
     csv_path = out.with_name(f"{out.stem}_upgrades.csv")
     extra = ([] if out.suffix.lower() == ".gpkg"
              else [out.with_name(f"{out.stem}_{n}{out.suffix}") for n in ("segments", "upgrades")])
-    return out, csv_path, extra
+    check_outputs(csv_path, *extra, overwrite=overwrite)
+    return out, csv_path
 
 
-def _target_tiers(wanted: list[str], destinations: str | None, tier_rules: tuple[str, ...],
-                  localities: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
-    """The target destinations: tiers of a --destinations file, or --tier files/rules."""
-    from territorial_gis.errors import ColumnError, ConfigError
-    from territorial_gis.places import load_places, load_tiers, parse_tier_options
+def _target_spec(targets: str, destinations: str | None, tier_rules: tuple[str, ...]) -> dict[str, str]:
+    """Check the target options before any file is read; the --tier spec of the targets ({}
+    with --destinations)."""
+    from territorial_gis.errors import ConfigError
+    from territorial_gis.places import parse_tier_options
 
+    wanted = [t.strip() for t in targets.split(",") if t.strip()]
+    if not wanted:
+        raise ConfigError("--targets names no tier (e.g. --targets intermediate_city)")
+    if destinations is not None and tier_rules:
+        raise ConfigError("give the targets with --destinations or with --tier, not both")
+    if destinations is None and not tier_rules:
+        raise ConfigError("give the target destinations with --destinations FILE (with a 'tier' column) "
+                          "or --tier NAME=FILE_OR_RULE")
     if destinations is not None:
-        if tier_rules:
-            raise ConfigError("give the targets with --destinations or with --tier, not both")
+        return dict.fromkeys(wanted, "")
+    spec = parse_tier_options(tier_rules)
+    missing = [t for t in wanted if t not in spec]
+    if missing:
+        raise ConfigError(f"unknown target tier '{missing[0]}': --tier gives {', '.join(spec)}")
+    return {t: spec[t] for t in wanted}
+
+
+def _target_tiers(spec: dict[str, str], destinations: str | None,
+                  localities: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """The target destinations: tiers of a --destinations file, or the --tier files/rules."""
+    from territorial_gis.errors import ColumnError, ConfigError
+    from territorial_gis.places import load_places, load_tiers
+
+    wanted = list(spec)
+    if destinations is not None:
         dest = load_places(destinations)
         if "tier" not in dest:
             raise ColumnError(f"{destinations} has no 'tier' column; columns: "
@@ -87,14 +111,7 @@ def _target_tiers(wanted: list[str], destinations: str | None, tier_rules: tuple
         if missing:
             raise ConfigError(f"unknown target tier '{missing[0]}': {destinations} has tiers {', '.join(have)}")
         return {t: dest[dest["tier"].astype(str) == t].rename(columns={"place_id": "dest_id"}) for t in wanted}
-    if tier_rules:
-        spec = parse_tier_options(tier_rules)
-        missing = [t for t in wanted if t not in spec]
-        if missing:
-            raise ConfigError(f"unknown target tier '{missing[0]}': --tier gives {', '.join(spec)}")
-        return load_tiers({t: spec[t] for t in wanted}, localities)
-    raise ConfigError("give the target destinations with --destinations FILE (with a 'tier' column) "
-                      "or --tier NAME=FILE_OR_RULE")
+    return load_tiers(spec, localities)
 
 
 def _write_outputs(res: CorridorAnalysis, out: Path, csv_path: Path, overwrite: bool) -> None:
@@ -164,18 +181,17 @@ def corridors(network: str, classified: str, targets: str, destinations: str | N
     """
     import logging
 
-    from territorial_gis._io import check_outputs
     from territorial_gis.access import open_network
     from territorial_gis.corridors import analyze_corridors
     from territorial_gis.errors import ColumnError, ConfigError
     from territorial_gis.places import load_places
     from territorial_gis.speeds import load_profile
 
-    out, csv_path, extra = _output_paths(output)
-    check_outputs(out, csv_path, *extra, overwrite=overwrite)
-    wanted = [t.strip() for t in targets.split(",") if t.strip()]
-    if not wanted:
-        raise ConfigError("--targets names no tier (e.g. --targets intermediate_city)")
+    if no_upgrades and given("upgrade_to", "top", "n_candidates"):
+        raise click.UsageError(f"{', '.join(given('upgrade_to', 'top', 'n_candidates'))} apply to the upgrade "
+                               "ranking, which --no-upgrades skips")
+    out, csv_path = _output_paths(output, overwrite)
+    spec = _target_spec(targets, destinations, tier_rules)
     prof = load_profile(profile) if profile else load_profile()
     if not no_upgrades and upgrade_to not in prof.highway_speed_kph:
         raise ConfigError(f"--upgrade-to '{upgrade_to}' is not a road class of the speed profile "
@@ -184,7 +200,7 @@ def corridors(network: str, classified: str, targets: str, destinations: str | N
     if "area_class" not in localities:
         raise ColumnError(f"{classified} has no 'area_class' column (run `tgis classify` first); columns: "
                           f"{', '.join(c for c in localities.columns if c != 'geometry')}")
-    tiers = _target_tiers(wanted, destinations, tier_rules, localities)
+    tiers = _target_tiers(spec, destinations, localities)
     net = open_network(network, profile=prof)
     res = analyze_corridors(net, localities, tiers, only_class=only_class,
                             upgrade_to=None if no_upgrades else upgrade_to, top=top,

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._console import echo_result
-from ._options import input_path, output_option, overwrite_option, places_options, route_options
+from ._options import (
+    given,
+    input_path,
+    output_option,
+    overwrite_option,
+    places_options,
+    route_options,
+)
 
 if TYPE_CHECKING:
     from territorial_gis import RouteOptions
@@ -58,6 +65,8 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
         raise click.UsageError("--within-region needs --regions")
     if region_id_column and not regions:
         raise click.UsageError("--region-id-column needs --regions")
+    if employment is None and given("employment_limit"):
+        raise click.UsageError("--employment-limit needs --employment")
     check_outputs(output, overwrite=overwrite, formats=(".gpkg",))
     locs = read_localities(localities, places)
     centre_pts = derive_tier(locs, centres, tier="centre")

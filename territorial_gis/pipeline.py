@@ -40,7 +40,7 @@ SECTIONS: dict[str, set[str]] = {
                 "snap_tolerance_m", "unmapped", "default_class", "season", "largest_component"},
     "localities": {"file", "path", "catalogue", "id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs",
                    "layer", "country", "state", "bbox", "polygon", "min_population", "grid_hex_m",
-                   "clip_to_network"},
+                   "clip_to_network", "sheet", "encoding", "decimal", "thousands"},
     "tiers": set(),  # free: tier name -> rule or file
     "access": {"max_snap_m", "walk_kph", "isochrones_min", "isochrone_tier", "population_within_min"},
     "terrain": {"rasters"},

@@ -156,7 +156,7 @@ def load_places(path: str | os.PathLike[str], id_col: str | None = None, pop_col
         lonlat = frame.crs is None or frame.crs.is_geographic
         gdf = _vector_to_points(frame, p, crs)
     else:
-        lonlat = crs is None or CRS.from_user_input(crs).is_geographic
+        lonlat = crs is None or _parse_crs(crs).is_geographic
         gdf = _table_to_points(pd.DataFrame(frame), p, lon_col, lat_col, crs, numbers)
     out = _standardize(gdf, p, (id_col, pop_col, name_col), require_population, numbers)
     if lonlat:

@@ -309,6 +309,7 @@ def slope_degrees(dem: PathLike | np.ndarray, transform: Any = None, crs: Any = 
     gx = ((n["c"] + 2 * n["f"] + n["i"]) - (n["a"] + 2 * n["d"] + n["g"])) / (8.0 * dx[:, None])
     gy = ((n["g"] + 2 * n["h"] + n["i"]) - (n["a"] + 2 * n["b"] + n["c"])) / (8.0 * dy[:, None])
     out: np.ndarray = np.degrees(np.arctan(np.hypot(gx, gy)))
+    out[np.isnan(z)] = np.nan  # Horn's window skips the centre: a nodata cell has no slope either
     return out
 
 
