@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("territorial_gis.cli.run", "run"),
     "batch": ("territorial_gis.cli.batch", "batch"),
     "doctor": ("territorial_gis.cli.doctor", "doctor"),
+    "scenario": ("territorial_gis.cli.scenario", "scenario"),
+    "rai": ("territorial_gis.cli.rai", "rai"),
 }
 
 
