@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("territorial_gis.cli.report", "report"),
     "run": ("territorial_gis.cli.run", "run"),
     "batch": ("territorial_gis.cli.batch", "batch"),
+    "doctor": ("territorial_gis.cli.doctor", "doctor"),
+    "scenario": ("territorial_gis.cli.scenario", "scenario"),
+    "rai": ("territorial_gis.cli.rai", "rai"),
 }
 
 
@@ -60,9 +63,14 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except TerritorialGISError as exc:
             _fail(ctx, str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
         except OSError as exc:  # a disk full or a file vanishing mid-run: one line, not a traceback
             where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
             _fail(ctx, f"{exc.strerror or exc}{where}", 1)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only with -v
+            _fail(ctx, f"internal error ({type(exc).__name__}: {exc}); please report it with the output of "
+                       "`tgis doctor` and `tgis -v ...`", 1)
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> None:

@@ -65,9 +65,9 @@ PLACES_KEYS = ("id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "la
                "decimal", "thousands")
 
 
-def places_options(what: str = "the places file") -> Callable[[F], F]:
-    """The options of a places file, handed to the command as one ``places`` mapping of
-    :func:`territorial_gis.places.load_places` keywords (only those given).
+def places_options(what: str = "the places file", dest: str = "places") -> Callable[[F], F]:
+    """The options of a places file, handed to the command as one mapping (parameter ``dest``)
+    of :func:`territorial_gis.places.load_places` keywords (only those given).
 
     ``--id-col``, ``--pop-col``, ``--name-col``, ``--lon-col``, ``--lat-col``, ``--crs``,
     ``--layer``, ``--sheet``, ``--encoding``, ``--decimal``, ``--thousands``.
@@ -77,8 +77,8 @@ def places_options(what: str = "the places file") -> Callable[[F], F]:
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             given = {k: kwargs.pop(k) for k in PLACES_KEYS}
-            places = {k: v for k, v in given.items() if v is not None}
-            return f(*args, places=places, **kwargs)
+            kwargs[dest] = {k: v for k, v in given.items() if v is not None}
+            return f(*args, **kwargs)
 
         options = [
             click.option("--id-col", default=None, metavar="COLUMN",

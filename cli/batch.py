@@ -43,8 +43,9 @@ def batch(ctx: click.Context, batch_config: str, output: str, scheduler: str | N
     from territorial_gis.batch import run_batch
 
     check_output_folder(output)
-    table = run_batch(batch_config, output, scheduler=scheduler, workers=workers, overwrite=overwrite,
-                      cache_dir=cache_dir)
+    result = run_batch(batch_config, output, scheduler=scheduler, workers=workers, overwrite=overwrite,
+                       cache_dir=cache_dir)
+    table = result.table
     failed = table[table["status"] == "failed"]
     tiers = [c for c in table.columns if c.startswith("median_travel_time_")]
     for r in table.to_dict("records"):
@@ -57,7 +58,7 @@ def batch(ctx: click.Context, batch_config: str, output: str, scheduler: str | N
         meds = ", ".join(f"{c[len('median_travel_time_'):-len('_min')]} {_num(r[c], '.1f')} min"
                          for c in tiers if _num(r[c]) != "n/a")
         echo_result(text + (f"; median travel time to {meds}" if meds else ""))
-    echo_result(f"summary: {table.attrs['summary_csv']}")
+    echo_result(f"summary: {result.summary_csv}")
     if len(failed):
         click.echo(f"Error: {len(failed)} of {len(table)} region(s) failed: {', '.join(failed['name'])}",
                    err=True)

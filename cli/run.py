@@ -28,12 +28,13 @@ def run(ctx: click.Context, config: str | None, output: str | None, cache_dir: s
     from pathlib import Path
 
     from territorial_gis._io import check_output_folder
-    from territorial_gis.pipeline import load_study_config, run_study
+    from territorial_gis.config import load_study_config
+    from territorial_gis.pipeline import run_study
 
     cfg = load_study_config(config)
-    out = Path(output) if output else Path("outputs") / str(cfg["study"]["name"])
+    out = Path(output) if output else Path("outputs") / cfg.name
     check_output_folder(out)
-    res = run_study(config, out, overwrite=overwrite, cache_dir=cache_dir, progress=not quiet())
+    res = run_study(cfg, out, overwrite=overwrite, cache_dir=cache_dir, progress=not quiet())
     s = res.summary
     echo_result(f"study written to {res.outdir}/ ({len(res.files)} files, {sum(res.timings.values()):.1f} s)")
     counts = ", ".join(f"{k} {v:,}" for k, v in s.get("localities_by_class", {}).items())

@@ -39,6 +39,7 @@ _API = {
     "load_rules": "classify",
     "suggest_corridors": "corridors",
     "rank_upgrades": "corridors",
+    "HubProblem": "hubs",
     "select_hubs": "hubs",
     "assign_hinterlands": "hubs",
     "build_territories": "territories",

@@ -193,10 +193,12 @@ def _places_commands(net: Path, good: Path) -> dict[str, Callable[[Path, Path], 
         "hubs": lambda f, o: ["hubs", net, f, "--max-time", "5", "-o", o / "hubs.gpkg"],
         "territories": lambda f, o: ["territories", net, f, "--centres", "top3:population",
                                      "-o", o / "territories.gpkg"],
+        "rai": lambda f, o: ["rai", net, f, "-o", o / "rai.gpkg"],
     }
 
 
-COMMANDS = ["access nearest", "access od", "access isochrones", "classify", "corridors", "hubs", "territories"]
+COMMANDS = ["access nearest", "access od", "access isochrones", "classify", "corridors", "hubs", "territories",
+            "rai"]
 
 
 @pytest.mark.parametrize("case", list(PLACES_CASES))
@@ -244,6 +246,7 @@ def _output_commands(net: Path, good: Path) -> dict[str, tuple[Callable[[Path], 
                                  "--tier", "employment_centre=top3:jobs", "-o", o], ".gpkg"),
         "hubs": (lambda o: ["hubs", net, good, "--max-time", "5", "-o", o], ".gpkg"),
         "territories": (lambda o: ["territories", net, good, "--centres", "top3:population", "-o", o], ".gpkg"),
+        "rai": (lambda o: ["rai", net, good, "-o", o], ".gpkg"),
     }
 
 
@@ -253,7 +256,7 @@ OUTPUT_CASES = ["unwritable /proc", "a folder", "a folder named like a file", "a
 
 @pytest.mark.parametrize("case", OUTPUT_CASES)
 @pytest.mark.parametrize("command", ["network build", "access nearest", "access od", "access isochrones",
-                                     "classify", "corridors", "hubs", "territories"])
+                                     "classify", "corridors", "hubs", "territories", "rai"])
 def test_outputs_checked_before_any_work(command: str, case: str, files: dict[str, Path], net_file: Path,
                                          tmp_path: Path) -> None:
     build, suffix = _output_commands(net_file, files["good"])[command]
@@ -569,7 +572,7 @@ def test_isochrone_figures_of_one_kind(files: dict[str, Path], net_file: Path, t
 
 def test_number_format_keys_of_a_study(files: dict[str, Path], tmp_path: Path) -> None:
     """The keys the messages name (decimal/thousands of [localities]) exist in a study config."""
-    from territorial_gis.pipeline import load_study_config
+    from territorial_gis.config import load_study_config
     from territorial_gis.places import load_localities
 
     got = load_localities({"file": str(files["ambiguous_gpkg"]), "thousands": "."})
@@ -579,4 +582,10 @@ def test_number_format_keys_of_a_study(files: dict[str, Path], tmp_path: Path) -
                      f'file = "{files["ambiguous_gpkg"]}"\ndecimal = ","\nthousands = "."\n'
                      f'encoding = "utf-8"\n[tiers]\ncentre = "top1:population"\n', encoding="utf-8")
     cfg = load_study_config(study)
-    assert cfg["localities"]["thousands"] == "."
+    assert cfg.localities.thousands == "." and cfg.localities.decimal == ","
+    spec = cfg.localities.load_spec()
+    assert {spec["thousands"], spec["decimal"], spec["encoding"]} == {".", ",", "utf-8"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text(study.read_text(encoding="utf-8").replace('thousands = "."', 'thousands = ";"'), encoding="utf-8")
+    with pytest.raises(TerritorialGISError, match="thousands"):
+        load_study_config(bad)

@@ -153,7 +153,7 @@ def test_messages_name_only_options_that_exist() -> None:
 
 
 @pytest.mark.parametrize("command", [["access", "nearest"], ["access", "od"], ["access", "isochrones"],
-                                     ["classify"], ["corridors"], ["hubs"], ["territories"]])
+                                     ["classify"], ["corridors"], ["hubs"], ["territories"], ["rai"]])
 def test_every_places_command_takes_the_places_options(command: list[str]) -> None:
     res = invoke([*command, "--help"])
     assert res.exit_code == 0
