@@ -46,7 +46,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -116,7 +116,7 @@ class FlagRef:
     text: str = ""
 
 
-Node = Union[Leaf, Group, FlagRef]
+Node = Leaf | Group | FlagRef
 
 
 @dataclass(frozen=True)
@@ -537,7 +537,8 @@ class Evaluation:
         val, known = self.flags[name]
         if known.all():
             return pd.Series(val, dtype=bool)
-        return pd.Series(pd.array(np.where(known, val, None), dtype="boolean"))
+        values = [bool(v) if k else None for v, k in zip(val, known, strict=True)]
+        return pd.Series(pd.array(values, dtype="boolean"))
 
 
 class _Context:
@@ -669,7 +670,7 @@ def _state(ctx: _Context, node: Node) -> tuple[np.ndarray, np.ndarray]:
             is_false = falses.all(axis=0)
         else:  # not
             is_true, is_false = falses[0], trues[0]
-        out = (is_true, is_true | is_false)
+        out = (np.asarray(is_true, dtype=bool), np.asarray(is_true | is_false, dtype=bool))
     ctx.cache[key] = out
     return out
 

@@ -107,9 +107,12 @@ def periods_wide(periods: Mapping[str, pd.DataFrame], key: str, *, carry: Sequen
     return out.reset_index()
 
 
-def _comparable(frames: Mapping[str, pd.DataFrame], cols: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Columns that may be differenced, and notes on those that may not."""
+def _comparable(frames: Mapping[str, pd.DataFrame], cols: Sequence[str]
+                ) -> tuple[list[str], list[str], list[str]]:
+    """Columns that may be differenced, columns only shown per period (their method changed), and
+    notes on the columns not differenced."""
     notes: list[str] = []
+    per_period: list[str] = []
     methods = {lab: set(f["method"].dropna().astype(str)) for lab, f in frames.items() if "method" in f}
     broken = len(methods) == len(frames) and len(set().union(*methods.values())) > 1
     keep = []
@@ -118,11 +121,12 @@ def _comparable(frames: Mapping[str, pd.DataFrame], cols: Sequence[str]) -> tupl
         if empty:
             notes.append(f"{c}: no value in period(s) {', '.join(empty)}: not compared")
         elif broken and c in METHOD_BOUND:
+            per_period.append(c)
             notes.append(f"{c}: methods differ between periods ({' vs '.join(sorted(set().union(*methods.values())))}): "
                          "values kept per period, no change computed (compare grades and percentiles)")
         else:
             keep.append(c)
-    return keep, notes
+    return keep, per_period, notes
 
 
 def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: Sequence[str] | None = None,
@@ -161,8 +165,9 @@ def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: S
                 raise ColumnError(f"period {lab!r} has no column {c!r} to compare")
     cats = dict(categorical) if categorical is not None else {
         c: o for c, o in CATEGORICAL_DEFAULTS.items() if all(c in f for f in frames.values())}
-    numeric, notes = _comparable(frames, [c for c in columns if c not in cats])
-    wide = periods_wide({lab: f.reset_index()[[key, *numeric, *cats]] for lab, f in frames.items()}, key)
+    numeric, per_period, notes = _comparable(frames, [c for c in columns if c not in cats])
+    wide = periods_wide({lab: f.reset_index()[[key, *numeric, *per_period, *cats]] for lab, f in frames.items()},
+                        key)
     latest = frames[labels[-1]]
     for c in carry:
         wide[c] = wide[key].map(_latest_values(frames, c))

@@ -36,7 +36,14 @@ import pandas as pd
 from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
 from ._toml import read_toml
-from ._typology import Typology, evaluate, fmt_threshold, sensitivity_rows, show_value, typology_from_dict
+from ._typology import (
+    Typology,
+    evaluate,
+    fmt_threshold,
+    sensitivity_rows,
+    show_value,
+    typology_from_dict,
+)
 from .errors import ColumnError, ConfigError, CRSError, InputFileError
 
 log = logging.getLogger(__name__)

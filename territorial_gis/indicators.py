@@ -61,13 +61,16 @@ _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
 
 def _numeric_where_possible(df: pd.DataFrame, keep_text: Iterable[str] = ()) -> pd.DataFrame:
-    """Columns whose every non-missing cell is a number become float; others stay text."""
+    """Columns whose every non-missing cell is a number become float; others stay text, and so do
+    code columns (whole numbers written with a leading zero somewhere, like ``"01001"``)."""
     out = df.copy()
     keep = set(keep_text)
     for col in out.columns:
-        if col in keep or out[col].dtype != object:
+        if col in keep or not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
             continue
         text = out[col].astype(str).str.strip()
+        if text.str.fullmatch(r"0\d+").any():
+            continue
         missing = text.isin(MISSING_MARKS) | out[col].isna()
         vals = pd.to_numeric(text.where(~missing), errors="coerce")
         if vals.notna().sum() and not (vals.isna() & ~missing).any():
@@ -338,7 +341,8 @@ def _name_matches(units: pd.DataFrame, table: pd.DataFrame, names: tuple[str, st
         index: dict[tuple[str, str], list[int]] = {}
         for i, (g, n) in enumerate(zip(tgroup, tnorm, strict=True)):
             index.setdefault((g, keyfn(n)), []).append(i)
-        for i in np.flatnonzero(todo & (out < 0)):
+        for j in np.flatnonzero(todo & (out < 0)):
+            i = int(j)
             hits = index.get((ugroup.iloc[i], keyfn(unorm.iloc[i])), [])
             if len(hits) == 1:
                 out[i] = hits[0]
@@ -392,6 +396,15 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | PathLike, *,
     ucols, tcols = _as_cols(on), _as_cols(table_on) or _as_cols(on)
     if not ucols and names is None:
         raise ConfigError("join_indicators needs a key (on=...) or names=(units_column, table_column)")
+    n = len(units)
+    report = JoinReport(table=tname, method="", n_units=n, n_table_rows=len(tab))
+    row = np.full(n, -1)
+    ukey = pd.Series([None] * n, dtype=object)
+    if ucols:
+        row, ukey = _match_codes(units, tab, ucols, tcols, widths, report, need_match=names is None)
+    status = np.where(row >= 0, "code", "").astype(object)
+    if names is not None:
+        _match_names(units, tab, names, within, row, status, report)
     exclude = set(tcols) | ({names[1]} if names else set()) | ({within[1]} if within else set())
     bring = _value_columns(tab, exclude, columns, tname)
     out_names = [prefix + c for c in bring]
@@ -399,43 +412,48 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | PathLike, *,
     if clash:
         raise ColumnError(f"column(s) {', '.join(map(repr, clash))} exist in the units and in {tname}; "
                           "choose the columns to bring or give a prefix (e.g. prefix='municipal_')")
-    n = len(units)
-    row = np.full(n, -1)
-    status = np.full(n, "", dtype=object)
-    report = JoinReport(table=tname, method="", n_units=n, n_table_rows=len(tab), columns=out_names)
-    ukey = pd.Series([None] * n, dtype=object)
-    if ucols:
-        ukey = _key(units, ucols, widths, "the units").reset_index(drop=True)
-        tkey = _key(tab, tcols, widths, tname).reset_index(drop=True)
-        _refuse_duplicates(tkey, tname, _describe_key(tcols, widths))
-        lookup = {k: i for i, k in enumerate(tkey) if k is not None}
-        row = np.array([lookup.get(k, -1) if k is not None else -1 for k in ukey])
-        status[row >= 0] = "code"
-        report.n_by_code = int((row >= 0).sum())
-        report.method = f"code ({_describe_key(ucols, widths)} = {_describe_key(tcols, widths)})"
-        if report.n_by_code == 0 and names is None:
-            raise ColumnError(_nothing_matched(ukey, tkey, ucols, tcols, tname))
-        if int(tkey.isna().sum()):
-            report.notes.append(f"{int(tkey.isna().sum())} rows of {tname} have no key and are not used")
-    if names is not None:
-        by_name, notes = _name_matches(units.reset_index(drop=True), tab.reset_index(drop=True), names,
-                                       within, row < 0, ("the units", tname))
-        newly = (row < 0) & (by_name >= 0)
-        row[newly] = by_name[newly]
-        status[newly] = "name"
-        report.n_by_name = int(newly.sum())
-        report.notes += notes
-        report.method = (report.method + " then " if report.method else "") + \
-            f"name ({names[0]} = {names[1]}{f' within {within[0]} = {within[1]}' if within else ''})"
-        if report.n_matched == 0:
-            raise ColumnError(f"no unit matched {tname} by code or by name ({report.method}); check the "
-                              "columns and the zero padding")
+    report.columns = out_names
     joined = _attach(units, tab, bring, out_names, row)
     status[row < 0] = [_why_unmatched(k, tname) for k in ukey[row < 0]]
     joined[JOIN_STATUS] = status
     _fill_report(report, units, ukey, row, label or (names[0] if names else None), population_column)
-    log.info("%s", report.summary())
+    log.debug("%s", report.summary())
     return joined, report
+
+
+def _match_codes(units: pd.DataFrame, tab: pd.DataFrame, ucols: list[str], tcols: list[str],
+                 widths: int | Sequence[int] | None, report: JoinReport, need_match: bool
+                 ) -> tuple[np.ndarray, pd.Series]:
+    """Table row (or -1) of each unit by normalised code, and the units' keys."""
+    ukey = _key(units, ucols, widths, "the units").reset_index(drop=True)
+    tkey = _key(tab, tcols, widths, report.table).reset_index(drop=True)
+    _refuse_duplicates(tkey, report.table, _describe_key(tcols, widths))
+    lookup = {k: i for i, k in enumerate(tkey) if k is not None}
+    row = np.array([lookup.get(k, -1) if k is not None else -1 for k in ukey], dtype=int)
+    report.n_by_code = int((row >= 0).sum())
+    report.method = f"code ({_describe_key(ucols, widths)} = {_describe_key(tcols, widths)})"
+    if report.n_by_code == 0 and need_match:
+        raise ColumnError(_nothing_matched(ukey, tkey, ucols, tcols, report.table))
+    if int(tkey.isna().sum()):
+        report.notes.append(f"{int(tkey.isna().sum())} rows of {report.table} have no key and are not used")
+    return row, ukey
+
+
+def _match_names(units: pd.DataFrame, tab: pd.DataFrame, names: tuple[str, str],
+                 within: tuple[str, str] | None, row: np.ndarray, status: np.ndarray, report: JoinReport) -> None:
+    """Fill ``row``/``status`` in place for the units the code left unmatched, by unique name."""
+    by_name, notes = _name_matches(units.reset_index(drop=True), tab.reset_index(drop=True), names,
+                                   within, row < 0, ("the units", report.table))
+    newly = (row < 0) & (by_name >= 0)
+    row[newly] = by_name[newly]
+    status[newly] = "name"
+    report.n_by_name = int(newly.sum())
+    report.notes += notes
+    report.method = (report.method + " then " if report.method else "") + \
+        f"name ({names[0]} = {names[1]}{f' within {within[0]} = {within[1]}' if within else ''})"
+    if report.n_matched == 0:
+        raise ColumnError(f"no unit matched {report.table} by code or by name ({report.method}); check the "
+                          "columns and the zero padding")
 
 
 def _nothing_matched(ukey: pd.Series, tkey: pd.Series, ucols: Sequence[str], tcols: Sequence[str],
@@ -587,9 +605,10 @@ def _pieces(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, crs: Any) -> pd
 
 
 def _population_pieces(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, localities: gpd.GeoDataFrame,
-                       population_column: str) -> pd.DataFrame:
-    """Population of the localities in each (unit, source) overlap: a locality counts in the
-    unit and the source polygon that hold it (first ones on a shared boundary)."""
+                       population_column: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Population of the localities in each (unit, source) overlap, and in each whole source
+    polygon: a locality counts in the unit and the source polygon that hold it (the first ones
+    on a shared boundary)."""
     pop = numeric_column(localities, population_column) if population_column in localities else None
     if pop is None:
         raise ColumnError(f"localities have no population column {population_column!r}")
@@ -604,9 +623,11 @@ def _population_pieces(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, loca
 
     uo = owner(units.geometry.to_crs(polygons.crs).reset_index(drop=True))
     so = owner(polygons.geometry.reset_index(drop=True))
-    ok = (uo >= 0) & (so >= 0) & np.isfinite(pop)
+    in_src = (so >= 0) & np.isfinite(pop)
+    src_pop = np.bincount(so[in_src], weights=pop[in_src], minlength=len(polygons))
+    ok = in_src & (uo >= 0)
     df = pd.DataFrame({"u": uo[ok], "s": so[ok], "pop": pop[ok]})
-    return df.groupby(["u", "s"], as_index=False)["pop"].sum()
+    return df.groupby(["u", "s"], as_index=False)["pop"].sum(), src_pop
 
 
 def _overlay_join(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, vals: dict[str, np.ndarray],
@@ -619,9 +640,9 @@ def _overlay_join(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, vals: dic
     pieces["W"] = src_area[pieces["s"].to_numpy()]
     if weights == "population":
         assert localities is not None
-        pp = _population_pieces(units, polygons, localities, population_column)
+        pp, src_pop = _population_pieces(units, polygons, localities, population_column)
         pieces = pieces.merge(pp, on=["u", "s"], how="left").fillna({"pop": 0.0})
-        w_src = pieces.groupby("s")["pop"].transform("sum")
+        w_src = src_pop[pieces["s"].to_numpy()]
         by_pop = w_src > 0
         pieces.loc[by_pop, "w"] = pieces.loc[by_pop, "pop"]
         pieces.loc[by_pop, "W"] = w_src[by_pop]

@@ -33,7 +33,14 @@ import numpy as np
 import pandas as pd
 
 from ._toml import parse_toml, read_builtin_or_file
-from ._typology import Evaluation, Typology, evaluate, numeric_column, sensitivity_rows, typology_from_dict
+from ._typology import (
+    Evaluation,
+    Typology,
+    evaluate,
+    numeric_column,
+    sensitivity_rows,
+    typology_from_dict,
+)
 from .columns import POPULATION
 from .errors import ColumnError, ConfigError, InputFileError
 
