@@ -260,7 +260,7 @@ class JoinReport:
         if self.population_total > 0:
             parts.append(f"{self.population_match_rate:.1%} of the population")
         if len(self.unmatched):
-            head = ", ".join(" ".join(str(v) for v in r if pd.notna(v) and v != "")
+            head = ", ".join(" ".join(dict.fromkeys(str(v) for v in r if pd.notna(v) and v != ""))
                              for r in self.unmatched.iloc[:8, :2].itertuples(index=False))
             more = f" and {len(self.unmatched) - 8} more" if len(self.unmatched) > 8 else ""
             parts.append(f"unmatched keys ({len(self.unmatched)}): {head}{more}")
@@ -375,8 +375,8 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | PathLike, *,
     columns : table columns to bring (default: all but the key, name and group columns).
     prefix : prepended to the brought columns (needed when a name exists in both, e.g.
         ``population``).
-    label : a units column that describes an unmatched key in the report (e.g.
-        ``municipality_name``; default the name column).
+    label : a units column that describes an unmatched key in the report (default: the name
+        column, else ``<key>_name`` for a ``<key>_code`` key, e.g. ``municipality_name``).
     population_column : used to report the share of the population matched.
 
     Returns
@@ -416,7 +416,10 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | PathLike, *,
     joined = _attach(units, tab, bring, out_names, row)
     status[row < 0] = [_why_unmatched(k, tname) for k in ukey[row < 0]]
     joined[JOIN_STATUS] = status
-    _fill_report(report, units, ukey, row, label or (names[0] if names else None), population_column)
+    if label is None:  # municipality_code -> municipality_name, state_code -> state_name
+        guess = ucols[0].removesuffix("_code") + "_name" if len(ucols) == 1 else None
+        label = names[0] if names else (guess if guess in units else None)
+    _fill_report(report, units, ukey, row, label, population_column)
     log.debug("%s", report.summary())
     return joined, report
 
@@ -491,8 +494,12 @@ def _fill_report(report: JoinReport, units: pd.DataFrame, ukey: pd.Series, row: 
     if not miss.any():
         report.unmatched = pd.DataFrame(columns=["key", "label", "n_units", "population"])
         return
-    df = pd.DataFrame({"key": ukey[miss].fillna("").to_numpy(),
-                       "label": units[label].to_numpy()[miss] if label and label in units else "",
+    labels = units[label].to_numpy()[miss] if label and label in units else np.full(int(miss.sum()), "")
+    keys = ukey[miss].to_numpy()
+    if all(k is None for k in keys):  # matched by name only: the name is the key
+        keys = np.array([str(v) for v in labels], dtype=object)
+    df = pd.DataFrame({"key": pd.Series(keys, dtype=object).fillna("").to_numpy(),
+                       "label": labels,
                        "n_units": 1,
                        "population": pop[miss] if pop is not None else np.nan})
     agg = df.groupby("key", sort=True).agg(label=("label", "first"), n_units=("n_units", "sum"),

@@ -412,3 +412,14 @@ def test_cli_typology_bad_files(tmp_path: Path) -> None:
     assert_cli_fails(["typology", str(table), "-t", str(bad), "-o", str(out)], "unknown operator '=>'", out)
     assert_cli_fails(["typology", str(table), "-t", "red", "--set", "growth=3", "-o", str(out)],
                      "has no threshold 'growth'", out)
+
+
+def test_mra_subtypes_find_pockets_of_poverty_by_hand() -> None:
+    """SYNTHETIC: an FRA locality with grade 5 is a poverty pocket; an MRA with grade 2 is a
+    non-poor marginal area; an unknown grade leaves the class undecided."""
+    df = pd.DataFrame({"area_class": ["FRA", "FRA", "MRA", "MRA", "MRA", "unclassified"],
+                       "marginalization_grade_code": [5.0, 2.0, 4.0, 2.0, np.nan, 3.0]})
+    out = apply_typology(df, "mra_subtypes")
+    assert out["mra_poverty_type"].tolist() == ["FRA, poverty pocket", "FRA, not poor", "MRA, poor",
+                                                "MRA, not poor", "undecided", "not classified"]
+    assert out["mra_poverty_type_reasons"].iloc[0] == "area_class 'FRA' = 'FRA'; grade code 5 ≥ 4"
