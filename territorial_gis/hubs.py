@@ -46,15 +46,9 @@ import pandas as pd
 from scipy import sparse
 
 from ._arrays import concat_ranges
-from ._engine import AugmentedGraph, snap_point_sets
-from .access import (
-    DEFAULT_MAX_SNAP_M,
-    REASON_DISCONNECTED,
-    REASON_TOO_FAR,
-    ids_of,
-    lonlat_of,
-    walk_speed_of,
-)
+from ._engine import AugmentedGraph
+from ._routing import RouteOptions, ids_of, lonlat_of, options_or_default, snap_localities
+from .columns import REASON_DISCONNECTED, REASON_TOO_FAR
 from .errors import ColumnError, ConfigError, RoutingError
 
 if TYPE_CHECKING:
@@ -194,17 +188,9 @@ class HubTable:
                              "travel_time_min": self.time_min})
 
 
-def snap_localities(network: RoadNetwork, localities: gpd.GeoDataFrame, extra: Sequence[gpd.GeoDataFrame] = (),
-                    *, max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None) -> AugmentedGraph:
-    """Augmented graph of ``localities`` (group 0) and any ``extra`` point sets (groups 1...)."""
-    wk = walk_speed_of(network, walk_kph)
-    coords = [lonlat_of(gdf, "localities" if k == 0 else "points") for k, gdf in enumerate([localities, *extra])]
-    return AugmentedGraph(network, snap_point_sets(network, coords, max_snap_m=max_snap_m, walk_kph=wk))
-
-
 def hub_travel_table(network: RoadNetwork, localities: gpd.GeoDataFrame, max_time_min: float,
-                     candidates: np.ndarray | None = None, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                     walk_kph: float | None = None, id_col: str | None = None,
+                     candidates: np.ndarray | None = None, *, options: RouteOptions | None = None,
+                     id_col: str | None = None,
                      graph: AugmentedGraph | None = None) -> HubTable:
     """Time from each locality to each candidate hub within ``max_time_min`` (sparse long table).
 
@@ -225,7 +211,7 @@ def hub_travel_table(network: RoadNetwork, localities: gpd.GeoDataFrame, max_tim
         raise RoutingError("no localities to choose hubs for")
     mask = np.ones(len(localities), dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool)
     if graph is None:
-        graph = snap_localities(network, localities, max_snap_m=max_snap_m, walk_kph=walk_kph)
+        graph = snap_localities(network, localities, options=options_or_default(options))
     nodes = graph.offroad_node[graph.group(0)]
     cand_pos = np.flatnonzero(mask)
     t0 = time.perf_counter()
@@ -407,8 +393,7 @@ def select_hubs(network: RoadNetwork | None, localities: gpd.GeoDataFrame, max_t
                 min_population: float | None = None, service_column: str | None = None,
                 method: str = "auto", population_col: str = "population", id_col: str | None = None,
                 penalty_min: float | None = None, time_limit_s: float = 120.0,
-                max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None,
-                table: HubTable | None = None) -> gpd.GeoDataFrame:
+                options: RouteOptions | None = None, table: HubTable | None = None) -> gpd.GeoDataFrame:
     """Choose hub localities by travel time.
 
     Parameters
@@ -475,8 +460,7 @@ def select_hubs(network: RoadNetwork | None, localities: gpd.GeoDataFrame, max_t
     if table is None:
         if network is None:
             raise RoutingError("select_hubs needs a network or a precomputed table")
-        table = hub_travel_table(network, localities, t, mask, max_snap_m=max_snap_m, walk_kph=walk_kph,
-                                 id_col=id_col)
+        table = hub_travel_table(network, localities, t, mask, options=options, id_col=id_col)
     elif table.max_time_min != t:
         raise ConfigError(f"the given table was computed for {table.max_time_min:g} min, not {t:g} min")
     penalty = 2.0 * t if penalty_min is None else float(penalty_min)
@@ -619,8 +603,7 @@ def locality_rows(localities: gpd.GeoDataFrame, points: gpd.GeoDataFrame, point_
 
 def assign_hinterlands(network: RoadNetwork, localities: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, *,
                        max_time_min: float | None = None, id_col: str | None = None,
-                       max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None,
-                       prefix: str = "hub") -> gpd.GeoDataFrame:
+                       options: RouteOptions | None = None, prefix: str = "hub") -> gpd.GeoDataFrame:
     """Assign every locality to its nearest hub by travel time (one multi-source pass).
 
     Hubs that are localities (matched by id) route from the locality's own snapped point, so a
@@ -642,7 +625,8 @@ def assign_hinterlands(network: RoadNetwork, localities: gpd.GeoDataFrame, hubs:
     pos = locality_rows(localities, hubs, hub_ids, id_col)
     outside = pos < 0
     extra = [hubs.iloc[np.flatnonzero(outside)]] if outside.any() else []
-    graph = snap_localities(network, localities, extra, max_snap_m=max_snap_m, walk_kph=walk_kph)
+    opts = options_or_default(options)
+    graph = snap_localities(network, localities, extra, options=opts)
     loc_nodes = graph.offroad_node[graph.group(0)]
     hub_nodes = np.empty(len(hubs), dtype=np.int64)
     hub_nodes[~outside] = loc_nodes[pos[~outside]]
@@ -650,7 +634,7 @@ def assign_hinterlands(network: RoadNetwork, localities: gpd.GeoDataFrame, hubs:
         hub_nodes[outside] = graph.offroad_node[graph.group(1)]
     valid = hub_nodes >= 0
     if not valid.any():
-        raise RoutingError(f"none of the {len(hubs)} hubs is within {max_snap_m:g} m of a road")
+        raise RoutingError(f"none of the {len(hubs)} hubs is within {opts.max_snap_m:g} m of a road")
     t_s, which, _ = graph.nearest(hub_nodes[valid], loc_nodes)
     out = localities.copy()
     found = which >= 0

@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .access import DEFAULT_MAX_SNAP_M, REASON_DISCONNECTED, REASON_TOO_FAR, ids_of, lonlat_of
+from ._routing import RouteOptions, ids_of, lonlat_of, options_or_default, snap_localities
+from .columns import REASON_DISCONNECTED, REASON_TOO_FAR
 from .errors import ColumnError, ConfigError, CRSError, RoutingError
-from .hubs import check_max_time, hinterland_polygons, locality_rows, population_of, snap_localities
+from .hubs import check_max_time, hinterland_polygons, locality_rows, population_of
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -109,8 +110,8 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
                       employment_centres: gpd.GeoDataFrame | None = None,
                       employment_limit_min: float = DEFAULT_EMPLOYMENT_LIMIT_MIN,
                       hubs: gpd.GeoDataFrame | None = None, id_col: str | None = None,
-                      centre_id_col: str | None = None, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                      walk_kph: float | None = None, regions: str | gpd.GeoDataFrame | None = None,
+                      centre_id_col: str | None = None, options: RouteOptions | None = None,
+                      regions: str | gpd.GeoDataFrame | None = None,
                       region_id_col: str | None = None, within_region: bool = False) -> gpd.GeoDataFrame:
     """Assign localities to the territory of the centre they reach fastest.
 
@@ -175,7 +176,8 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
         extra.append(employment_centres)
     extra.append(hubs.iloc[np.flatnonzero(hub_rows < 0)] if hubs is not None and len(hub_rows)
                  else centres.iloc[:0])
-    graph = snap_localities(network, localities, extra, max_snap_m=max_snap_m, walk_kph=walk_kph)
+    opts = options_or_default(options)
+    graph = snap_localities(network, localities, extra, options=opts)
     loc_nodes = graph.offroad_node[graph.group(0)]
     c_nodes = np.empty(len(centres), dtype=np.int64)
     c_nodes[c_rows >= 0] = loc_nodes[c_rows[c_rows >= 0]]
@@ -186,7 +188,7 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
         h_nodes[hub_rows < 0] = graph.offroad_node[graph.group(len(extra))]
     valid_c = c_nodes >= 0
     if not valid_c.any():
-        raise RoutingError(f"none of the {len(centres)} centres is within {max_snap_m:g} m of a road")
+        raise RoutingError(f"none of the {len(centres)} centres is within {opts.max_snap_m:g} m of a road")
     from_nodes = np.concatenate([loc_nodes, h_nodes])
     n = len(localities)
     loc_region = c_region = from_region = None
@@ -250,7 +252,7 @@ def build_territories(network: RoadNetwork, localities: gpd.GeoDataFrame, centre
         ev = e_nodes >= 0
         if not ev.any():
             raise RoutingError(f"none of the {len(employment_centres)} employment centres is within "
-                               f"{max_snap_m:g} m of a road")
+                               f"{opts.max_snap_m:g} m of a road")
         te, we, _ = graph.nearest(e_nodes[ev], c_nodes)
         c_emp_id = np.full(len(centres), None, dtype=object)
         c_emp_id[we >= 0] = e_ids[ev][we[we >= 0]]

@@ -122,7 +122,7 @@ def _independent_time_s(net: RoadNetwork, G: nx.MultiDiGraph, lon: np.ndarray, l
     """Time from point i to point j: snapping legs + partial edges + networkx dijkstra."""
     if i == j:
         return 0.0
-    sn = snap_points(net, lon, lat, walk_kph=walk_kph)
+    sn = snap_points(net, lon, lat, max_snap_m=2000.0, walk_kph=walk_kph)
     seg = net.edges["segment"].to_numpy()
     rev = net.edges["reversed"].to_numpy(dtype=bool)
     tt = net.edges["travel_time_s"].to_numpy(float)
@@ -155,14 +155,14 @@ def _independent_time_s(net: RoadNetwork, G: nx.MultiDiGraph, lon: np.ndarray, l
 
 def test_covered_localities_really_within_t(poa_network: RoadNetwork, small_cells: gpd.GeoDataFrame,
                                             small_table: hb.HubTable) -> None:
-    from territorial_gis.access import lonlat_of, walk_speed_of
+    from territorial_gis._routing import RouteOptions, lonlat_of
 
     hubs = hb.select_hubs(poa_network, small_cells, T_SMALL, "cover", method="exact", table=small_table)
     assigned = hb.assign_hinterlands(poa_network, small_cells, hubs)
     G = poa_network.to_networkx()
     lon, lat = lonlat_of(small_cells)
     ids = small_cells["place_id"].astype(str).tolist()
-    wk = walk_speed_of(poa_network, None)
+    wk = RouteOptions().walk_speed(poa_network)
     checked = 0
     for i, row in assigned.iterrows():
         if not row["within_max_time"]:
