@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import columns as cols
 from .errors import ConfigError, InputFileError
 
 logger = logging.getLogger(__name__)
@@ -426,8 +427,8 @@ CONAPO_IMM_COLUMNS: dict[str, tuple[str, str]] = {
     "OVSD": ("no_drainage_pct", "% of occupants of dwellings without drainage (1995 only)"),
     "OVSDSE": ("no_drainage_exclusive_toilet_pct", "% of occupants of dwellings without drainage or "
                                                    "exclusive toilet (2000 only)"),
-    "IM": ("marginalization_index", "marginalization index (1990-2015 method: higher = more marginalized)"),
-    "IM_2020": ("marginalization_index", "marginalization index (2020 method, re-based: higher = LESS "
+    "IM": (cols.MARGINALIZATION_INDEX, "marginalization index (1990-2015 method: higher = more marginalized)"),
+    "IM_2020": (cols.MARGINALIZATION_INDEX, "marginalization index (2020 method, re-based: higher = LESS "
                                          "marginalized)"),
     "IND0A100": ("marginalization_index_0_100", "index rescaled 0-100 (2010 only)"),
     "IMN_2020": ("marginalization_index_normalized", "2020 index normalised 0-1 (higher = less marginalized)"),
@@ -496,27 +497,27 @@ def _read_conapo_imm_cached() -> tuple[pd.DataFrame, tuple[str, ...]]:
         if wrong.any() or not code.str.fullmatch(r"\d{5}").all():
             raise InputFileError(f"{path}: CVE_MUN {raw['CVE_MUN'][wrong].iloc[0]!r} does not start with its "
                                  f"state code {raw['CVE_ENT'][wrong].iloc[0]!r} once zero-padded to 5 digits")
-        f = pd.DataFrame({"municipality_code": code, "state_code": state,
-                          "state_name": _clean_text(raw["ENT" if "ENT" in raw else "NOM_ENT"]),
-                          "municipality_name": _clean_text(raw["MUN" if "MUN" in raw else "NOM_MUN"]),
-                          "year": pd.to_numeric(year).astype(int)})
+        f = pd.DataFrame({cols.MUNICIPALITY_CODE: code, cols.STATE_CODE: state,
+                          cols.STATE_NAME: _clean_text(raw["ENT" if "ENT" in raw else "NOM_ENT"]),
+                          cols.MUNICIPALITY_NAME: _clean_text(raw["MUN" if "MUN" in raw else "NOM_MUN"]),
+                          cols.YEAR: pd.to_numeric(year).astype(int)})
         f = pd.concat([f, _conapo_numbers(raw, path)], axis=1)
-        f["marginalization_grade"] = _grade_codes(raw[grade_col], path).map(_GRADE_LABELS)
-        f["marginalization_grade_code"] = _grade_codes(raw[grade_col], path)
+        f[cols.MARGINALIZATION_GRADE] = _grade_codes(raw[grade_col], path).map(_GRADE_LABELS)
+        f[cols.MARGINALIZATION_GRADE_CODE] = _grade_codes(raw[grade_col], path)
         f["method"] = "2020" if grade_col == "GM_2020" else "1990-2015"
         frames.append(f)
     df = pd.concat(frames, ignore_index=True)
-    dup = df.duplicated(["municipality_code", "year"])
+    dup = df.duplicated([cols.MUNICIPALITY_CODE, cols.YEAR])
     if dup.any():
         raise InputFileError(f"CONAPO tables list municipality {df.loc[dup, 'municipality_code'].iloc[0]} "
                              "twice in one year")
-    df["marginalization_percentile"] = _percentile(df["marginalization_index"], df["year"],
+    df[cols.MARGINALIZATION_PERCENTILE] = _percentile(df[cols.MARGINALIZATION_INDEX], df[cols.YEAR],
                                                    df["method"] != "2020")
-    order = ["municipality_code", "state_code", "state_name", "municipality_name", "year", "method",
+    order = [cols.MUNICIPALITY_CODE, cols.STATE_CODE, cols.STATE_NAME, cols.MUNICIPALITY_NAME, cols.YEAR, "method",
              *dict.fromkeys(dst for dst, _m in CONAPO_IMM_COLUMNS.values()),
-             "marginalization_grade", "marginalization_grade_code", "marginalization_percentile"]
+             cols.MARGINALIZATION_GRADE, cols.MARGINALIZATION_GRADE_CODE, cols.MARGINALIZATION_PERCENTILE]
     df = df[[c for c in order if c in df]]
-    df = df.sort_values(["year", "municipality_code"], kind="stable").reset_index(drop=True)
+    df = df.sort_values([cols.YEAR, cols.MUNICIPALITY_CODE], kind="stable").reset_index(drop=True)
     notes.append("1990-2015 CVE_MUN codes zero-padded to 5 digits (leading zero lost upstream); '-' and "
                  "'N. D.' read as missing; names stripped of padding")
     notes.append("the 2020 index is re-based (higher = less marginalized): compare grades "

@@ -36,7 +36,17 @@ from . import _catalogues
 from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
 from ._typology import numeric_column
-from .columns import JOIN_STATUS, POPULATION, tiers_in, time_col
+from .columns import (
+    JOIN_STATUS,
+    MUNICIPALITY_CODE,
+    MUNICIPALITY_NAME,
+    POPULATION,
+    STATE_CODE,
+    STATE_NAME,
+    YEAR,
+    tiers_in,
+    time_col,
+)
 from .errors import ColumnError, ConfigError, CRSError, InputFileError
 
 log = logging.getLogger(__name__)
@@ -131,26 +141,25 @@ def load_indicator_table(spec: PathLike | pd.DataFrame, *, state: Any = None,
         return read_table(spec, text_columns=text_columns)
     if state is not None:
         code = _catalogues.resolve_state(state)
-        df = df[df["state_code"] == code].reset_index(drop=True)
+        df = df[df[STATE_CODE] == code].reset_index(drop=True)
     return df
 
 
 def _builtin_table(name: str, years_txt: str) -> pd.DataFrame:
     df, notes = _catalogues.read_conapo_marginalization()
-    known = sorted(df["year"].unique())
+    known = sorted(df[YEAR].unique())
     years: list[int] = []
     for part in filter(None, (y.strip() for y in years_txt.split(","))):
         if not part.isdigit() or int(part) not in known:
             raise ConfigError(f"{name}: year {part!r} not available; years are {', '.join(map(str, known))}")
         years.append(int(part))
     if len(years) == 1:
-        df = df[df["year"] == years[0]].reset_index(drop=True)
+        df = df[df[YEAR] == years[0]].reset_index(drop=True)
     elif len(years) > 1:
         from .changes import periods_wide
 
-        df = periods_wide({str(y): df[df["year"] == y].drop(columns="year") for y in years},
-                          key="municipality_code",
-                          carry=("state_code", "state_name", "municipality_name"))
+        df = periods_wide({str(y): df[df[YEAR] == y].drop(columns=YEAR) for y in years},
+                          key=MUNICIPALITY_CODE, carry=(STATE_CODE, STATE_NAME, MUNICIPALITY_NAME))
     df.attrs["attribution"] = INDICATOR_TABLES[name][1]
     df.attrs["notes"] = list(notes)
     df.attrs["source"] = f"built-in table {name}" + (f" ({', '.join(map(str, years))})" if years else "")
