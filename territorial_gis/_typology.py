@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .columns import reasons_col
 from .errors import ColumnError, ConfigError
 
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not in", "is missing", "is known")
@@ -494,7 +495,7 @@ def typology_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Typol
                           "no earlier class took)")
     typ = Typology(name=name, column=column, classes=rules, thresholds=thresholds, flags=flags,
                    title=str(head.get("title", "")), subtype_column=head.get("subtype_column"),
-                   reasons_column=str(head.get("reasons_column", f"{column}_reasons")),
+                   reasons_column=str(head.get("reasons_column", reasons_col(column))),
                    unknown_class=str(head.get("unknown_class", DEFAULT_UNKNOWN_CLASS)),
                    sources=_text_list(head.get("sources", []), "sources", source),
                    notes=_text_list(head.get("notes", []), "notes", source), source=source)

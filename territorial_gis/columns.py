@@ -62,12 +62,10 @@ STATE_NAME = "state_name"
 MUNICIPALITY_CODE = "municipality_code"
 """Five-character INEGI code, state (2) + municipality (3): ``"12041"``."""
 MUNICIPALITY_NAME = "municipality_name"
-AREA_KM2 = "area_km2"
 
 # -- indicators (joins, derived counts) --------------------------------------------------------
 JOIN_STATUS = "join_status"
 """How a unit got its indicator values: ``code``, ``name``, ``spatial``; ``unmatched: ...`` (values NaN)."""
-JOIN_STATUSES = ("code", "name", "spatial")
 MARGINALIZATION_INDEX = "marginalization_index"
 """CONAPO index as published (1990-2015: higher = more marginalized; 2020: re-based, higher = less)."""
 MARGINALIZATION_GRADE = "marginalization_grade"
