@@ -49,6 +49,7 @@ _API = {
     "transition_table": "changes",
     "suggest_corridors": "corridors",
     "rank_upgrades": "corridors",
+    "HubProblem": "hubs",
     "select_hubs": "hubs",
     "assign_hinterlands": "hubs",
     "build_territories": "territories",

@@ -347,7 +347,7 @@ def _stage_hubs(ctx: _Ctx) -> None:
     assert h.max_time_min is not None  # the config check requires it
     net, loc = ctx.state["network"], ctx.state["localities_out"]
     hubs = select_hubs(net, loc, h.max_time_min, **_given(model=h.model, k=h.k, method=h.method,
-                                                          min_population=h.min_population), options=ctx.route)
+                                                          min_population=h.min_population), options=ctx.route).hubs
     assigned = assign_hinterlands(net, loc, hubs, options=ctx.route)
     summary = summarize_hubs(assigned, hubs)
     hubs_out = hubs.merge(summary, on=columns.HUB_ID, how="left", suffixes=("", "_summary")) \
@@ -373,7 +373,7 @@ def _stage_territories(ctx: _Ctx) -> None:
     tiers = ctx.state["tiers"]
     loc = ctx.state["localities_out"]
     assigned = build_territories(
-        ctx.state["network"], loc, tiers[t.centres], t.max_time_min,
+        ctx.state["network"], loc, tiers[t.centres], max_time_min=t.max_time_min,
         employment_centres=tiers[t.employment_tier] if t.employment_tier else None,
         hubs=ctx.state.get("hubs"), options=ctx.route,
         regions=regions_from(t.regions) if t.regions else None, region_id_col=t.region_id_column,
