@@ -33,8 +33,8 @@ from .columns import (
     MRA_TYPE,
     PERIOD_STATUS,
     YEAR,
-    change_col,
-    change_pct_col,
+    period_change_col,
+    period_change_pct_col,
     period_col,
     transition_col,
 )
@@ -176,9 +176,9 @@ def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: S
         a = numeric_column(wide, period_col(c, first))
         b = numeric_column(wide, period_col(c, last))
         wide[c] = b
-        wide[change_col(c)] = b - a
+        wide[period_change_col(c)] = b - a
         with np.errstate(invalid="ignore", divide="ignore"):
-            wide[change_pct_col(c)] = np.where(a != 0, 100.0 * (b - a) / np.abs(a), np.nan)
+            wide[period_change_pct_col(c)] = np.where(a != 0, 100.0 * (b - a) / np.abs(a), np.nan)
     for c, order in cats.items():
         a_txt, b_txt = wide[period_col(c, first)], wide[period_col(c, last)]
         wide[c] = b_txt
@@ -186,7 +186,7 @@ def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: S
         wide[transition_col(c)] = np.where(ok, a_txt.astype(str) + _ARROW + b_txt.astype(str), None)
         if order:
             pos = {v: i for i, v in enumerate(order)}
-            wide[change_col(c)] = b_txt.map(pos).astype(float) - a_txt.map(pos).astype(float)
+            wide[period_change_col(c)] = b_txt.map(pos).astype(float) - a_txt.map(pos).astype(float)
     wide = _with_geometry(wide, latest, key)
     wide.attrs["periods"] = labels
     wide.attrs["notes"] = notes

@@ -133,12 +133,13 @@ def period_col(column: str, label: str) -> str:
     return f"{column}_{label}"
 
 
-def change_col(column: str) -> str:
-    """``<column>_change``: later value minus earlier value (in the column's unit, or grade steps)."""
+def period_change_col(column: str) -> str:
+    """``<column>_change``: later value minus earlier value between periods (in the column's unit,
+    or grade steps). Not to be confused with :func:`change_col` (a scenario's change of minutes)."""
     return f"{column}_change"
 
 
-def change_pct_col(column: str) -> str:
+def period_change_pct_col(column: str) -> str:
     """``<column>_change_pct``: relative change in per cent of the earlier value."""
     return f"{column}_change_pct"
 
