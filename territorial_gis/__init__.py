@@ -32,6 +32,8 @@ _API = {
     "gravity_access": "access",
     "sample_rasters": "terrain",
     "slope_degrees": "terrain",
+    "build_surface": "surfaces",
+    "surface_from_rasters": "surfaces",
     "classify_areas": "classify",
     "load_rules": "classify",
     "suggest_corridors": "corridors",
