@@ -58,6 +58,8 @@ def surface() -> None:
               help="Flow direction of the waterway (default: outlet if given, else dem).")
 @click.option("--outlet", default=None, metavar="LON,LAT", help="Mouth of the waterway (or where it leaves the area).")
 @click.option("--boat-profile", default=None, help="Boat speeds (TOML; default the built-in boat profile).")
+@click.option("--landing-reach", type=float, default=None, metavar="M",
+              help="Roads and landings this close to the waterway are landings (default: the boat profile's).")
 @click.option("--crossings", default=None, type=click.Path(dir_okay=False),
               help="Fords and ferries (lines bank to bank or points) with a time_min column.")
 @click.option("--landings", default=None, type=click.Path(dir_okay=False),
@@ -74,7 +76,8 @@ def surface() -> None:
 def times(network: str | None, tiers: tuple[str, ...], localities: str | None, areas: str | None,
           area_id: str | None, dem: str | None, landcover: str | None, landcover_table: str | None,
           barriers: tuple[str, ...], waterway: str | None, river_class: str, river_class_column: str | None,
-          flow: str | None, outlet: str | None, boat_profile: str | None, crossings: str | None,
+          flow: str | None, outlet: str | None, boat_profile: str | None, landing_reach: float | None,
+          crossings: str | None,
           landings: str | None, resolution: float | None, roads: str, bounds: str | None, walk_kph: float | None,
           moves: str, cut_corners: bool, output: str, overwrite: bool) -> None:
     """Travel-time surfaces from NETWORK (optional: walking and boats only without it) to each tier."""
@@ -95,7 +98,8 @@ def times(network: str | None, tiers: tuple[str, ...], localities: str | None, a
     opts.check()
     outlet_ll = _pair(outlet, "--outlet", 2)
     ways = [WaterwaySpec(waterway, river_class=river_class, class_column=river_class_column, flow=flow,
-                         outlet=(outlet_ll[0], outlet_ll[1]) if outlet_ll else None, profile=boat_profile)
+                         outlet=(outlet_ll[0], outlet_ll[1]) if outlet_ll else None, profile=boat_profile,
+                         landing_reach_m=landing_reach)
             ] if waterway else []
     net = None
     if network:

@@ -129,6 +129,9 @@ class WaterwaySpec:
         (lon, lat) of the river's mouth or of the point where it leaves the area.
     profile
         Boat profile (built-in ``boat`` or a TOML file).
+    landing_reach_m
+        A road or landing point this close to the river is a landing (default: the profile's);
+        coarse cartography (1:500,000 river banks, town centroids) needs a larger reach.
     barrier
         The rivers are also barriers to walking (True unless another layer already draws them).
     """
@@ -139,6 +142,7 @@ class WaterwaySpec:
     flow: str | None = None
     outlet: tuple[float, float] | None = None
     profile: PathLike | None = None
+    landing_reach_m: float | None = None
     barrier: bool = True
 
 
@@ -527,8 +531,8 @@ def _read_nearest(surface: Surface, orig: _Placed, dist: np.ndarray, label: np.n
     sq = seq[np.maximum(node, 0)]
     modes: list[str | None] = [None] * n
     for i in np.flatnonzero(reach):
-        first = ([MODE_WALK] if own_walk[i] > 0 else []) + ([MODE_ROAD] if own_road[i] > 0 else [])
-        modes[int(i)] = decode_modes(int(sq[i]), first) or "none"  # none: in the destination's cell
+        lead = ([MODE_WALK] if own_walk[i] > 0 else []) + ([MODE_ROAD] if own_road[i] > 0 else [])
+        modes[int(i)] = decode_modes(int(sq[i]), lead) or "none"  # none: in the destination's cell
     out["trip_mode"] = pd.Series(modes, dtype=object)
     reason = orig.reason.copy()
     reason[(reason == None) & ~reach] = REASON_CUT_OFF  # noqa: E711 - object array
@@ -555,10 +559,14 @@ class _RoadJoin:
         self.res = surface_res
         self.direct_leg_m = direct_leg_m
         road = np.flatnonzero(aug.arc_edge >= 0)
-        key = aug.arc_edge[road] * 4.0 + aug.arc_f0[road]
-        order = np.argsort(key, kind="stable")
-        self._key = key[order]
+        # road arcs sorted by (edge, start, end): a point at ``pos`` along a directed edge lies on
+        # the arc of the largest start <= pos and, among those, of the smallest end >= pos (the
+        # piece between two access points rather than the whole edge)
+        order = np.lexsort((aug.arc_f1[road], aug.arc_f0[road], aug.arc_edge[road]))
         self._arc = road[order]
+        e = aug.arc_edge[self._arc].astype(np.float64)
+        self._key0 = e * 4.0 + aug.arc_f0[self._arc]
+        self._key1 = e * 16.0 + aug.arc_f0[self._arc] * 4.0 + aug.arc_f1[self._arc]
         self._w = net.edges["travel_time_s"].to_numpy(dtype=np.float64)
 
     def _on_road(self, surface: Surface, placed: _Placed) -> tuple[np.ndarray, np.ndarray, np.ndarray,
@@ -580,13 +588,25 @@ class _RoadJoin:
         clear = _segments_clear(surface, placed.x[cand[ok]], placed.y[cand[ok]], sx, sy)
         ok = ok[clear]
         pts = cand[ok]
-        walk = sn.snap_dist_m[ok] * surface.friction.reshape(-1)[placed.cell[pts]]
+        # a point on the road (within a millimetre: rounding of the projection) walks nothing
+        walk = np.where(sn.snap_dist_m[ok] < 1e-3, 0.0, sn.snap_dist_m[ok]) * surface.friction.reshape(-1)[placed.cell[pts]]
         pt, e_rows, pos = _on_directed_edges(_base_arrays(self.net, "travel_time_s"),
                                              sn.segment_edge[ok], sn.frac[ok])
-        k = np.searchsorted(self._key, e_rows * 4.0 + pos, side="right") - 1
-        arc = self._arc[np.clip(k, 0, len(self._arc) - 1)]
-        good = (k >= 0) & (self.aug.arc_edge[arc] == e_rows)
+        arc, good = self._locate(e_rows, pos)
         return pts[pt[good]], arc[good], pos[good], walk[pt[good]]
+
+    def _locate(self, e_rows: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The road arc each (directed edge, position) lies on, and whether one was found."""
+        last = len(self._arc) - 1
+        j = np.clip(np.searchsorted(self._key0, e_rows * 4.0 + pos, side="right") - 1, 0, last)
+        f0 = self.aug.arc_f0[self._arc[j]]
+        k = np.clip(np.searchsorted(self._key1, e_rows * 16.0 + f0 * 4.0 + pos, side="left"), 0, last)
+        arc_k = self._arc[k]
+        exact = (self.aug.arc_edge[arc_k] == e_rows) & (self.aug.arc_f0[arc_k] == f0) \
+            & (self.aug.arc_f1[arc_k] >= pos)
+        arc = np.where(exact, arc_k, self._arc[j])
+        good = (self.aug.arc_edge[arc] == e_rows) & (self.aug.arc_f0[arc] <= pos) & (self.aug.arc_f1[arc] >= pos)
+        return arc, good
 
     def entries(self, surface: Surface, placed: _Placed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Seeds of destinations on a road: the tail of the piece they are on, at the walk plus
@@ -837,7 +857,10 @@ def _join_waterways(spec: WaterwaySpec, grid: GridSpec, z: np.ndarray | None, ar
     is_line, is_poly = np.isin(kind, (1, 2)), np.isin(kind, (3,))
     res = min(grid.res)
     polys = parts[is_poly]
-    centre = [centrelines(polys[k:k + 1], res / 2.0) for k in range(len(polys))]
+    # banks densified finely enough for the narrowest reaches: a quarter of the mean width
+    width = 2.0 * shapely.area(polys) / np.maximum(shapely.length(polys), 1e-9)
+    step = np.clip(width / 4.0, 10.0, res / 2.0)
+    centre = [centrelines(polys[k:k + 1], float(step[k])) for k in range(len(polys))]
     lines = np.concatenate([parts[is_line]] + centre) if len(parts) else np.empty(0, dtype=object)
     line_cls = np.concatenate([cls[pidx[is_line]]] + [np.full(len(c), cls[pidx[is_poly][k]], dtype=object)
                                                        for k, c in enumerate(centre)])
@@ -865,7 +888,7 @@ def _join_waterways(spec: WaterwaySpec, grid: GridSpec, z: np.ndarray | None, ar
     tree = cKDTree(rg.xy)
     water = shapely.STRtree(gdf.geometry.to_numpy())
     wait = profile.boarding_wait_min * 60.0
-    reach = profile.landing_reach_m
+    reach = float(spec.landing_reach_m) if spec.landing_reach_m is not None else profile.landing_reach_m
     n_road = n_places = 0
     if road is not None:
         on = road.point_node
@@ -883,10 +906,11 @@ def _join_waterways(spec: WaterwaySpec, grid: GridSpec, z: np.ndarray | None, ar
         if len(near):
             _d, rn = tree.query(np.column_stack([landings.x[near], landings.y[near]]))
             cells = landings.cell[near]
-            arcs.add(cells, offset + rn, wait + landings.shift_s[near], MODE_WAIT)
-            arcs.add(offset + rn, cells, landings.shift_s[near], MODE_LINK)
+            arcs.add(cells, offset + rn, wait, MODE_WAIT)
+            arcs.add(offset + rn, cells, 0.0, MODE_LINK)
             n_places = len(near)
     meta.setdefault("waterways", []).append({"layer": name, **rg.meta, "profile": profile.to_dict(),
+                                             "landing_reach_m": reach,
                                              "road_landings": int(n_road), "place_landings": int(n_places)})
     return rg.n_nodes
 
