@@ -102,7 +102,8 @@ def centrelines(polygons: np.ndarray, step_m: float) -> np.ndarray:
     for poly in polygons:
         if poly is None or poly.is_empty:
             continue
-        bank = shapely.segmentize(poly.boundary, step_m)
+        # vertices closer than a quarter step add nothing to the medial axis but Voronoi cells
+        bank = shapely.segmentize(shapely.simplify(poly, step_m / 4.0).boundary, step_m)
         pts = shapely.multipoints(shapely.get_coordinates(bank))
         if shapely.get_num_geometries(pts) < 3:
             continue

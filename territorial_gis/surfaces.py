@@ -886,23 +886,20 @@ def _join_waterways(spec: WaterwaySpec, grid: GridSpec, z: np.ndarray | None, ar
                            outlet_xy=outlet, elevation_at=z_at)
     arcs.add(offset + rg.arc_u, offset + rg.arc_v, rg.arc_s, MODE_BOAT)
     tree = cKDTree(rg.xy)
-    water = shapely.STRtree(gdf.geometry.to_numpy())
     wait = profile.boarding_wait_min * 60.0
     reach = float(spec.landing_reach_m) if spec.landing_reach_m is not None else profile.landing_reach_m
+    near_water = _within_reach(gdf.geometry.to_numpy(), grid, reach)
     n_road = n_places = 0
     if road is not None:
-        on = road.point_node
-        xy = road.point_xy
-        near = np.unique(water.query(shapely.points(xy), predicate="dwithin", distance=reach)[0])
+        cell, inside = grid.cells_of(road.point_xy[:, 0], road.point_xy[:, 1])
+        near = np.flatnonzero(inside & near_water[np.maximum(cell, 0)])
         if len(near):
-            _d, rn = tree.query(xy[near])
-            arcs.add(road.offset + on[near], offset + rn, wait, MODE_WAIT)
-            arcs.add(offset + rn, road.offset + on[near], 0.0, MODE_LINK)
+            _d, rn = tree.query(road.point_xy[near])
+            arcs.add(road.offset + road.point_node[near], offset + rn, wait, MODE_WAIT)
+            arcs.add(offset + rn, road.offset + road.point_node[near], 0.0, MODE_LINK)
             n_road = len(near)
     if landings is not None:
-        ok = np.flatnonzero(landings.cell >= 0)
-        near = ok[np.unique(water.query(shapely.points(landings.x[ok], landings.y[ok]), predicate="dwithin",
-                                        distance=reach)[0])] if len(ok) else ok
+        near = np.flatnonzero((landings.cell >= 0) & near_water[np.maximum(landings.cell, 0)])
         if len(near):
             _d, rn = tree.query(np.column_stack([landings.x[near], landings.y[near]]))
             cells = landings.cell[near]
@@ -913,6 +910,19 @@ def _join_waterways(spec: WaterwaySpec, grid: GridSpec, z: np.ndarray | None, ar
                                              "landing_reach_m": reach,
                                              "road_landings": int(n_road), "place_landings": int(n_places)})
     return rg.n_nodes
+
+
+def _within_reach(geoms: np.ndarray, grid: GridSpec, reach: float) -> np.ndarray:
+    """Per cell (flat): whether its centre lies within ``reach`` metres of a waterway cell (one
+    Euclidean distance transform of the rasterised waterway; precise to the cell size)."""
+    from scipy import ndimage
+
+    water = rasterize_mask(geoms, grid, all_touched=True)
+    if not water.any():
+        return np.zeros(grid.n_cells, dtype=bool)
+    dist = ndimage.distance_transform_edt(~water, sampling=(grid.res[1], grid.res[0]))
+    out: np.ndarray = (dist <= reach).reshape(-1)
+    return out
 
 
 def _join_crossings(source: Any, surface_friction: np.ndarray, grid: GridSpec, arcs: _Arcs,
