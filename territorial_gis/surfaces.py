@@ -268,6 +268,13 @@ class Surface:
         self._move_dist = grid.move_distances(options.moves)
 
     @property
+    def roads_in_friction(self) -> bool:
+        """Roads are burnt into the friction (``roads="burn"`` or a road-speed raster): a grid
+        move may be on foot or on a road, so trips report ``ground`` legs, not walk and road."""
+        roads = self.meta.get("roads")
+        return bool(roads) and self.road is None
+
+    @property
     def n_nodes(self) -> int:
         """Cells plus explicit nodes."""
         return self.grid.n_cells + self.n_extra
@@ -364,7 +371,9 @@ class Surface:
         DataFrame aligned to the origins: ``travel_time_min`` (NaN where none is reachable),
         ``dest_index`` (position in ``destinations``, -1), :data:`LEG_COLUMNS`,
         ``trip_mode`` (``walk``, ``road``, ``walk+road``, ``walk+boat+walk+road`` ...: the modes in
-        the order travelled), ``reason`` (None, or :data:`REASON_CUT_OFF` and the like).
+        the order travelled; ``none`` in the destination's own cell), ``reason`` (None, or
+        :data:`REASON_CUT_OFF` and the like). With roads burnt into the friction, grid legs are
+        ``ground`` and ``walk_min``/``road_min`` are NaN (walking and driving cannot be told apart).
         """
         dlon, dlat = _lonlat(destinations, "destinations")
         olon, olat = _lonlat(origins, "origins")
@@ -533,6 +542,10 @@ def _read_nearest(surface: Surface, orig: _Placed, dist: np.ndarray, label: np.n
     for i in np.flatnonzero(reach):
         lead = ([MODE_WALK] if own_walk[i] > 0 else []) + ([MODE_ROAD] if own_road[i] > 0 else [])
         modes[int(i)] = decode_modes(int(sq[i]), lead) or "none"  # none: in the destination's cell
+    if surface.roads_in_friction:  # grid moves mix walking and road cells: not separable
+        out["walk_min"] = np.nan
+        out["road_min"] = np.nan
+        modes = [m.replace("walk", "ground") if m else m for m in modes]
     out["trip_mode"] = pd.Series(modes, dtype=object)
     reason = orig.reason.copy()
     reason[(reason == None) & ~reach] = REASON_CUT_OFF  # noqa: E711 - object array
@@ -702,7 +715,8 @@ def _burn_roads(net: RoadNetwork, grid: GridSpec, friction: np.ndarray, blocked:
     from rasterio.features import rasterize
 
     speed = net.edges["speed_kph"].to_numpy(dtype=float)
-    geoms = net.edge_geometry_metric()
+    tr = Transformer.from_crs(4326, grid.crs, always_xy=True)
+    geoms = shapely.transform(net.edge_geometry, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
     order = np.argsort(speed)  # later shapes overwrite earlier ones: the fastest last
     burnt = rasterize(((geoms[i], speed[i]) for i in order if speed[i] > 0), out_shape=grid.shape,
                       transform=grid.transform, fill=0.0, dtype="float64")
