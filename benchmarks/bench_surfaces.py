@@ -120,8 +120,9 @@ def _compare(name: str, a: np.ndarray, b: np.ndarray, ia: np.ndarray, ib: np.nda
 
 
 def part2() -> None:
-    import territorial_gis as tg
     from territorial_gis.data import data_path
+
+    import territorial_gis as tg
     from territorial_gis.surfaces import SurfaceOptions, WaterwaySpec, build_surface
 
     print("Part 2: roads burnt into the friction against the exact network joined to the grid")

@@ -34,6 +34,7 @@ _API = {
     "slope_degrees": "terrain",
     "build_surface": "surfaces",
     "surface_from_rasters": "surfaces",
+    "surface_access": "surfaces",
     "classify_areas": "classify",
     "load_rules": "classify",
     "suggest_corridors": "corridors",

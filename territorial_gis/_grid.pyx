@@ -232,6 +232,58 @@ cdef void _free_queue(Queue* q) noexcept nogil:
     free(q.ov)
 
 
+cdef int _plain(Queue* q, const double* fr, double* dist, int64_t nrows, int64_t ncols, const double* md,
+                int moves, bint cut_corners, double limit, const int64_t* off, const int64_t* off_a,
+                const int64_t* off_b) noexcept nogil:
+    """The search over a grid alone, without labels, legs or slopes (the common case, kept lean:
+    the same steps as the general loop of :func:`grid_nearest`). 0 when done, -1 out of memory."""
+    cdef int32_t un
+    cdef double du, fu, fv, nd
+    cdef int64_t u, v, r, c, rr, cc
+    cdef int m, st
+    cdef const double* mrow
+    cdef bint inner
+    while True:
+        st = _pop(q, &un, &du)
+        if st == 1:
+            return 0
+        if st < 0:
+            return -1
+        u = un
+        if du > dist[u]:
+            continue
+        fu = fr[u]
+        if not (fu < INFINITY):
+            continue
+        r = u // ncols
+        c = u - r * ncols
+        mrow = md + r * moves
+        inner = r >= 2 and r < nrows - 2 and c >= 2 and c < ncols - 2
+        for m in range(moves):
+            if inner:
+                v = u + off[m]
+            else:
+                rr = r + _DR[m]
+                cc = c + _DC[m]
+                if rr < 0 or rr >= nrows or cc < 0 or cc >= ncols:
+                    continue
+                v = rr * ncols + cc
+            fv = fr[v]
+            if not (fv < INFINITY):
+                continue
+            if not cut_corners and _KIND[m] != 0:
+                if _KIND[m] == 1:
+                    if not (fr[u + off_a[m]] < INFINITY or fr[u + off_b[m]] < INFINITY):
+                        continue
+                elif not (fr[u + off_a[m]] < INFINITY and fr[u + off_b[m]] < INFINITY):
+                    continue
+            nd = du + (fu + fv) * 0.5 * mrow[m]
+            if nd < dist[v] and nd <= limit:
+                dist[v] = nd
+                if _push(q, <int32_t>v, nd) < 0:
+                    return -1
+
+
 def move_table(int moves):
     """Row and column offsets of the first ``moves`` moves (4, 8 or 16)."""
     if moves not in (4, 8, 16):
@@ -396,6 +448,9 @@ def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, s
                 if _push(&q, <int32_t>u, sc[s]) < 0:
                     failed = 1
                     break
+        if not failed and not (labels or legs or slope or has_extra) and n_cells > 0:
+            failed = _plain(&q, frp, &dist[0], nrows, ncols, &md[0, 0], moves, cut_corners, limit,
+                            off, off_a, off_b) < 0
         while not failed:
             i = _pop(&q, &un, &du)
             if i == 1:

@@ -1427,3 +1427,64 @@ def write_surface_outputs(surface: Surface, tiers: Mapping[str, gpd.GeoDataFrame
         write_table(zonal, out / "surface_zonal.csv", overwrite=overwrite)
         written.append(str(out / "surface_zonal.csv"))
     return written
+
+
+# ---------------------------------------------------------------------------------------------
+# what the access stage calls
+
+
+@dataclass(frozen=True)
+class SurfaceInputs:
+    """Everything a surface is built from besides the network and the points: the off-road
+    configuration an access study carries (see :func:`surface_access`).
+
+    ``landings`` is ``"destinations"`` (default: the destinations of every tier are where boats
+    stop), None (only roads near the river), or points (GeoDataFrame or file).
+    """
+
+    dem: PathLike | None = None
+    landcover: PathLike | None = None
+    landcover_table: PathLike | None = None
+    barriers: tuple[Any, ...] = ()
+    waterways: tuple[WaterwaySpec, ...] = ()
+    crossings: Any = None
+    landings: Any = "destinations"
+    options: SurfaceOptions = field(default_factory=SurfaceOptions)
+
+    def build(self, network: RoadNetwork | None, localities: gpd.GeoDataFrame,
+              tiers: Mapping[str, gpd.GeoDataFrame]) -> Surface:
+        """The surface over the network's area, the localities and every tier's destinations."""
+        landings = self.landings
+        if isinstance(landings, str) and landings == "destinations":
+            frames = [d for d in tiers.values() if len(d)]
+            landings = pd.concat(frames, ignore_index=True) if frames else None
+        elif isinstance(landings, (str, os.PathLike)):
+            landings = read_vector(landings, "landings")
+        return build_surface(network=network, points=[localities, *tiers.values()], dem=self.dem,
+                             landcover=self.landcover, landcover_table=self.landcover_table,
+                             barriers=self.barriers, waterways=self.waterways, crossings=self.crossings,
+                             landings=landings, options=self.options)
+
+
+def surface_access(network: RoadNetwork | None, localities: gpd.GeoDataFrame,
+                   tiers: Mapping[str, gpd.GeoDataFrame], inputs: SurfaceInputs | None = None
+                   ) -> tuple[gpd.GeoDataFrame, Surface]:
+    """Travel times of localities over terrain, rivers and roads: the off-road part of access.
+
+    Every locality gets, per tier, its time to the nearest destination over the combined graph
+    (the exact road network joined to the grid, waterways, crossings), the destination, the
+    minutes of each leg and the trip's modes (see :func:`locality_times`); a locality far from
+    any road gets a walking (or boat) time instead of ``too_far_from_road``, and NaN remains
+    only for places truly cut off (:data:`REASON_CUT_OFF`). ``table.attrs["offroad_method"]``
+    states how the surface was built (terrain, land cover, barriers, roads, waterways).
+
+    Returns
+    -------
+    (table, surface)
+    """
+    surface = (inputs or SurfaceInputs()).build(network, localities, tiers)
+    table = locality_times(surface, localities, tiers)
+    d = surface.describe()
+    table.attrs["offroad_method"] = {k: d.get(k) for k in ("terrain", "landcover", "barriers", "roads", "waterways",
+                                                           "crossings", "resolution_m", "moves", "points_sit_in")}
+    return table, surface

@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from _cli import assert_cli_fails
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
+
 from territorial_gis._friction import (
     check_memory,
     grid_for_lonlat_bounds,
@@ -42,8 +44,6 @@ from territorial_gis.surfaces import (
     write_surface_cog,
     zonal_travel_times,
 )
-
-from _cli import assert_cli_fails
 
 WALK_KPH = 4.0
 F_WALK = 3.6 / WALK_KPH  # seconds per metre at 4 km/h
@@ -207,6 +207,23 @@ def test_kernel_equals_scipy_dijkstra_on_random_grids() -> None:
         assert np.allclose(legs.sum(axis=1)[fin] + costs[label[fin]], t[fin], atol=1e-9)
 
 
+def test_lean_grid_path_equals_the_general_one() -> None:
+    # the kernel runs a lean loop for plain grids (no labels, legs, slopes or explicit arcs)
+    rng = np.random.default_rng(11)
+    for trial in range(12):
+        nr, nc = (int(v) for v in rng.integers(5, 40, 2))
+        f = rng.uniform(0.2, 3.0, (nr, nc))
+        f[rng.random((nr, nc)) < 0.25] = np.nan  # SYNTHETIC barriers
+        moves = (4, 8, 16)[trial % 3]
+        seeds = rng.integers(0, nr * nc, 3)
+        kw = {"cut_corners": bool(trial % 2), "bucket_width": float(rng.uniform(0.05, 2.0)), "n_buckets": 16}
+        md = _move_dist(moves, nr, 1.3, 0.7)
+        lean, *_ = grid_nearest(f, nr, nc, md, moves, seeds, np.zeros(3), **kw)
+        general, label, *_ = grid_nearest(f, nr, nc, md, moves, seeds, np.zeros(3), labels=True, **kw)
+        assert label is not None
+        assert np.array_equal(lean, general)
+
+
 def test_cut_corners_matches_scikit_image_mcp_geometric() -> None:
     skg = pytest.importorskip("skimage.graph")
     rng = np.random.default_rng(3)
@@ -225,6 +242,7 @@ def test_cut_corners_matches_scikit_image_mcp_geometric() -> None:
 def test_geographic_grid_moves_are_geodesics() -> None:
     from affine import Affine
     from pyproj import CRS, Geod
+
     from territorial_gis._friction import GridSpec
 
     g = GridSpec(CRS.from_epsg(4326), Affine(0.01, 0, -60.0, 0, -0.01, -10.0), 5, 4)
@@ -452,8 +470,9 @@ def test_surface_search_equals_scipy_on_its_own_graph(poa_network, poa_pois) -> 
 
 
 def test_guaviare_towns_across_the_river_by_boat() -> None:
-    import territorial_gis as tg
     from territorial_gis.data import data_path
+
+    import territorial_gis as tg
 
     net = tg.build_network(data_path("guaviare", "vias_guaviare_osm.geojson"), snap_tolerance_m=5)
     towns = tg.load_catalogue("geonames", country="CO", bbox=[-73.6, 1.7, -70.0, 3.1], min_population=1000)
