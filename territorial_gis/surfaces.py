@@ -324,18 +324,16 @@ class Surface:
         """Cells of points (EPSG:4326), moved to the nearest walkable cell when theirs is not."""
         return _place_points(self, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), what)
 
-    def _seeds(self, placed: _Placed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Seed nodes, costs and point index of destinations: their cell, and the road they are on."""
+    def _seeds(self, placed: _Placed) -> _Seeds:
+        """Seeds of destinations: their cell (with the walk from a barrier cell), and the road
+        they stand on (their walk to it plus the part of the road piece up to them)."""
         ok = np.flatnonzero(placed.cell >= 0)
-        nodes = [placed.cell[ok]]
-        costs = [placed.shift_s[ok]]
-        which = [ok]
+        parts = [(placed.cell[ok], placed.shift_s[ok], np.zeros(len(ok)), ok)]
         if self.road is not None:
-            rn, rc, rw = self.road.entries(self, placed)
-            nodes.append(rn)
-            costs.append(rc)
-            which.append(rw)
-        return np.concatenate(nodes), np.concatenate(costs), np.concatenate(which)
+            rn, walk, road, rw = self.road.entries(self, placed)
+            parts.append((rn, walk + road, road, rw))
+        node, cost, road_s, which = (np.concatenate(x) for x in zip(*parts, strict=True))
+        return _Seeds(node.astype(np.int64), cost, cost - road_s, road_s, which.astype(np.int64))
 
     def travel_times(self, destinations: gpd.GeoDataFrame | tuple[np.ndarray, np.ndarray], *,
                      nearest: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -351,8 +349,9 @@ class Surface:
         placed = self._place(lon, lat, "destinations")
         if not (placed.cell >= 0).any():
             raise RoutingError("no destination lies on the surface (all are outside the grid or in water)")
-        nodes, costs, which = self._seeds(placed)
-        dist, label, _, _ = self.search(nodes, costs, labels=nearest)
+        seeds = self._seeds(placed)
+        dist, label, _, _ = self.search(seeds.node, seeds.cost, labels=nearest)
+        which = seeds.which
         n = self.grid.n_cells
         minutes = np.where(np.isfinite(dist[:n]), dist[:n] / 60.0, np.nan).astype(np.float32)
         near = None
@@ -384,10 +383,10 @@ class Surface:
             out = _empty_nearest(n_o)
             out["reason"] = REASON_NO_DESTINATION
             return out
-        nodes, costs, which = self._seeds(dest)
-        dist, label, legs, seq = self.search(nodes, costs, labels=True, legs=True)
+        seeds = self._seeds(dest)
+        dist, label, legs, seq = self.search(seeds.node, seeds.cost, labels=True, legs=True)
         assert label is not None and legs is not None and seq is not None
-        return _read_nearest(self, orig, dist, label, legs, seq, which)
+        return _read_nearest(self, orig, dist, label, legs, seq, seeds)
 
     def describe(self) -> dict[str, Any]:
         """The metadata plus the grid and the counts of walkable cells."""
@@ -412,6 +411,18 @@ class _Placed:
     reason: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
+
+
+@dataclass
+class _Seeds:
+    """Seeds of a search towards destinations: node, cost (seconds), its walk and road parts,
+    and the destination (position in the destinations) each stands for."""
+
+    node: np.ndarray
+    cost: np.ndarray
+    walk_s: np.ndarray
+    road_s: np.ndarray
+    which: np.ndarray
 
 
 def _lonlat(points: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -501,8 +512,19 @@ def decode_modes(seq: int, first: Sequence[int] = ()) -> str | None:
     return "+".join(names) if names else None
 
 
+def _trip_modes(seq: int, ends: int) -> str | None:
+    """Modes of a trip: the origin's walk (bit 1) and road (2) to its first node, the kernel's
+    sequence, then the road (4) and walk (8) from the last node to the destination."""
+    names = decode_modes(seq, ([MODE_WALK] if ends & 1 else []) + ([MODE_ROAD] if ends & 2 else []))
+    seq_names = names.split("+") if names else []
+    for bit, mode in ((4, "road"), (8, "walk")):
+        if ends & bit and (not seq_names or seq_names[-1] != mode):
+            seq_names.append(mode)
+    return "+".join(seq_names) if seq_names else None  # None: in the destination's own cell
+
+
 def _read_nearest(surface: Surface, orig: _Placed, dist: np.ndarray, label: np.ndarray, legs: np.ndarray,
-                  seq: np.ndarray, which: np.ndarray) -> pd.DataFrame:
+                  seq: np.ndarray, seeds: _Seeds) -> pd.DataFrame:
     """Per origin, the best of leaving from its cell or from the road it stands on."""
     n = len(orig.x)
     best = np.full(n, np.inf)
@@ -531,17 +553,23 @@ def _read_nearest(surface: Surface, orig: _Placed, dist: np.ndarray, label: np.n
     reach = np.isfinite(best)
     out["travel_time_min"] = np.where(reach, best / 60.0, np.nan)
     lab = np.where(reach, label[np.maximum(node, 0)], -1)
-    out["dest_index"] = np.where(lab >= 0, which[np.maximum(lab, 0)], -1)
+    out["dest_index"] = np.where(lab >= 0, seeds.which[np.maximum(lab, 0)], -1)
     leg = legs[np.maximum(node, 0)].copy()
-    leg[:, 0] += own_walk
-    leg[:, 1] += own_road
+    tail_walk = np.where(lab >= 0, seeds.walk_s[np.maximum(lab, 0)], 0.0)
+    tail_road = np.where(lab >= 0, seeds.road_s[np.maximum(lab, 0)], 0.0)
+    leg[:, 0] += own_walk + tail_walk
+    leg[:, 1] += own_road + tail_road
     for k, col in enumerate(LEG_COLUMNS):
         out[col] = np.where(reach, leg[:, k] / 60.0, np.nan)
-    sq = seq[np.maximum(node, 0)]
-    modes: list[str | None] = [None] * n
-    for i in np.flatnonzero(reach):
-        lead = ([MODE_WALK] if own_walk[i] > 0 else []) + ([MODE_ROAD] if own_road[i] > 0 else [])
-        modes[int(i)] = decode_modes(int(sq[i]), lead) or "none"  # none: in the destination's cell
+    # the trip's modes: the origin's own walk and road, then the kernel's sequence (decoded once
+    # per distinct combination)
+    sq = seq[np.maximum(node, 0)].astype(np.int64)
+    ends = ((own_walk > 0).astype(np.int64) + 2 * (own_road > 0) + 4 * (tail_road > 0)
+            + 8 * (tail_walk > 0))
+    combo = np.where(reach, sq * 16 + ends, -1)
+    uniq, inv = np.unique(combo, return_inverse=True)
+    names = [None if c < 0 else (_trip_modes(int(c) >> 4, int(c) & 15) or "none") for c in uniq]
+    modes: list[str | None] = [names[k] for k in inv.reshape(-1)]
     if surface.roads_in_friction:  # grid moves mix walking and road cells: not separable
         out["walk_min"] = np.nan
         out["road_min"] = np.nan
@@ -621,13 +649,13 @@ class _RoadJoin:
         good = (self.aug.arc_edge[arc] == e_rows) & (self.aug.arc_f0[arc] <= pos) & (self.aug.arc_f1[arc] >= pos)
         return arc, good
 
-    def entries(self, surface: Surface, placed: _Placed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def entries(self, surface: Surface, placed: _Placed) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Seeds of destinations on a road: the tail of the piece they are on, at the walk plus
-        the part of the piece up to them. Returns (surface node, seconds, point)."""
+        the part of the piece up to them. Returns (surface node, walk seconds, road seconds, point)."""
         pt, arc, pos, walk = self._on_road(surface, placed)
         e = self.aug.arc_edge[arc]
-        cost = walk + (pos - self.aug.arc_f0[arc]) * self._w[e]
-        return self.offset + self.aug.arc_rows[arc], cost, pt
+        road = (pos - self.aug.arc_f0[arc]) * self._w[e]
+        return self.offset + self.aug.arc_rows[arc], walk, road, pt
 
     def exits(self, surface: Surface, placed: _Placed) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ways onto the road of origins next to one: (point, surface node at the head of their

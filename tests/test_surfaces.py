@@ -360,12 +360,36 @@ def test_adding_a_bridge_or_ferry_never_makes_a_time_longer(river: float, ferry_
         assert np.all(t[was] <= t0[was] * (1 + 1e-6) + 1e-6)
 
 
+def test_surface_access_gives_every_locality_a_time_legs_and_modes() -> None:
+    from territorial_gis.surfaces import SurfaceInputs, surface_access
+
+    # SYNTHETIC: a road on the east bank, a river, a walled-in western strip (a second river)
+    road = _road([(-60.008, -10.019), (-60.008, -10.001)])
+    locs = _points((-60.0085, -10.015), (-60.002, -10.002), (-60.013, -10.01), (-60.0185, -10.01))
+    market = _points((-60.008, -10.002))
+    inner = gpd.GeoDataFrame(geometry=[shapely.LineString([(-60.017, -10.05), (-60.017, -9.97)])], crs=4326)
+    table, surf = surface_access(road, locs, {"market": market},
+                                 SurfaceInputs(barriers=(_river(), inner), options=OPTS))
+    t = table["travel_time_market_min"].to_numpy()
+    modes = table["trip_mode_market"].tolist()
+    assert modes[0] == "walk+road" and modes[1] == "walk" and np.isfinite(t[:2]).all()
+    # west of the river, east of the second one: no crossing -> cut off, with that reason
+    assert np.isnan(t[2]) and table["unreachable_reason_market"].iloc[2] == REASON_CUT_OFF
+    assert np.isnan(t[3]) and table["unreachable_reason_market"].iloc[3] == REASON_CUT_OFF
+    legs = table[["walk_market_min", "road_market_min", "boat_market_min", "boat_wait_market_min",
+                  "crossing_market_min"]].to_numpy()
+    assert np.allclose(np.nansum(legs[:2], axis=1), t[:2])
+    assert table["nearest_market_id"].iloc[0] == "p0"
+    assert table.attrs["offroad_method"]["terrain"].startswith("flat")
+    assert table.attrs["offroad_method"]["barriers"]["barrier_cells"] > 0
+
+
 def test_boats_go_faster_downstream_and_wait_at_boarding() -> None:
-    # SYNTHETIC river drawn west -> east (downstream), 6 km long; landings 1.5 cells north of it
+    # SYNTHETIC river drawn west -> east (downstream), 6 km long; landings two cells north of it
     lat = -10.0
     river = gpd.GeoDataFrame({"c": ["major"]}, geometry=[shapely.LineString([(-60.06, lat), (0.0 - 60.0, lat)])],
                              crs=4326)
-    a, b = (-60.05, lat + 0.0007), (-60.01, lat + 0.0007)
+    a, b = (-60.05, lat + 0.002), (-60.01, lat + 0.002)
     pts = _points(a, b)
     spec = WaterwaySpec(river, flow="digitised")
     s = build_surface(bounds=(-60.065, -10.01, -59.995, -9.99), points=[pts], waterways=[spec], landings=pts,
@@ -456,7 +480,8 @@ def test_surface_search_equals_scipy_on_its_own_graph(poa_network, poa_pois) -> 
     s = build_surface(network=poa_network, points=[poa_pois], dem=data_path("porto_alegre", "poa_elevation.tif"),
                       options=SurfaceOptions(resolution_m=300.0))
     placed = s._place(poa_pois.geometry.x.to_numpy(), poa_pois.geometry.y.to_numpy(), "pois")
-    nodes, costs, _which = s._seeds(placed)
+    seeds = s._seeds(placed)
+    nodes, costs = seeds.node, seeds.cost
     t, *_ = s.search(nodes, costs)
     h, w = s.grid.shape
     res = s.grid.res[0]
@@ -488,7 +513,7 @@ def test_guaviare_towns_across_the_river_by_boat() -> None:
     assert "boat" in pc["trip_mode"] and pc["boat_wait_min"] == pytest.approx(30.0)
     assert 30 < pc["travel_time_min"] < 180
     assert r.loc["San José del Guaviare", "travel_time_min"] == 0.0
-    assert r.loc["El Retorno", "trip_mode"] == "walk+road"
+    assert r.loc["El Retorno", "trip_mode"] == "walk+road+walk"  # San José stands 3 m off its road
     assert s.meta["terrain"].startswith("flat") and s.meta["waterways"][0]["flow"] == "outlet"
 
 
