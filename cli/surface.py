@@ -63,7 +63,8 @@ def surface() -> None:
 @click.option("--crossings", default=None, type=click.Path(dir_okay=False),
               help="Fords and ferries (lines bank to bank or points) with a time_min column.")
 @click.option("--landings", default=None, type=click.Path(dir_okay=False),
-              help="Settlements or ports where boats stop (points; default: the tiers' destinations).")
+              help="Settlements or ports where boats stop (points; default: the tiers' destinations and the "
+                   "localities with a population).")
 @click.option("--resolution", type=float, default=None, help="Cell size in metres (default: from the area's size).")
 @click.option("--roads", type=click.Choice(["network", "burn"]), default="network", show_default=True,
               help="Join the exact network to the grid, or burn roads into the friction.")
@@ -108,10 +109,9 @@ def times(network: str | None, tiers: tuple[str, ...], localities: str | None, a
         net = open_network(network)
     locs = load_places(localities) if localities else None
     tier_frames = load_tiers(spec, locs)
-    import pandas as pd
+    from territorial_gis.surfaces import settlements
 
-    land = load_places(landings) if landings else (
-        pd.concat(list(tier_frames.values()), ignore_index=True) if ways else None)
+    land = load_places(landings) if landings else (settlements(tier_frames, locs) if ways else None)
     surf = build_surface(network=net, bounds=_pair(bounds, "--bounds", 4),
                          points=[p for p in (locs, *tier_frames.values()) if p is not None],
                          dem=dem, landcover=landcover, landcover_table=landcover_table, barriers=barriers,

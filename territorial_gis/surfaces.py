@@ -1466,8 +1466,9 @@ class SurfaceInputs:
     """Everything a surface is built from besides the network and the points: the off-road
     configuration an access study carries (see :func:`surface_access`).
 
-    ``landings`` is ``"destinations"`` (default: the destinations of every tier are where boats
-    stop), None (only roads near the river), or points (GeoDataFrame or file).
+    ``landings`` says where boats stop besides roads near the river: ``"settlements"`` (default:
+    the destinations of every tier and the localities with a population; empty grid cells are no
+    landing), ``"destinations"``, None (roads only), or points (GeoDataFrame or file).
     """
 
     dem: PathLike | None = None
@@ -1476,22 +1477,37 @@ class SurfaceInputs:
     barriers: tuple[Any, ...] = ()
     waterways: tuple[WaterwaySpec, ...] = ()
     crossings: Any = None
-    landings: Any = "destinations"
+    landings: Any = "settlements"
     options: SurfaceOptions = field(default_factory=SurfaceOptions)
 
     def build(self, network: RoadNetwork | None, localities: gpd.GeoDataFrame,
               tiers: Mapping[str, gpd.GeoDataFrame]) -> Surface:
         """The surface over the network's area, the localities and every tier's destinations."""
         landings = self.landings
-        if isinstance(landings, str) and landings == "destinations":
-            frames = [d for d in tiers.values() if len(d)]
-            landings = pd.concat(frames, ignore_index=True) if frames else None
+        if isinstance(landings, str) and landings in ("settlements", "destinations"):
+            landings = settlements(tiers, localities if landings == "settlements" else None)
         elif isinstance(landings, (str, os.PathLike)):
             landings = read_vector(landings, "landings")
         return build_surface(network=network, points=[localities, *tiers.values()], dem=self.dem,
                              landcover=self.landcover, landcover_table=self.landcover_table,
                              barriers=self.barriers, waterways=self.waterways, crossings=self.crossings,
                              landings=landings, options=self.options)
+
+
+def settlements(tiers: Mapping[str, gpd.GeoDataFrame], localities: gpd.GeoDataFrame | None = None
+                ) -> gpd.GeoDataFrame | None:
+    """Where boats stop by default: every tier's destinations, and the localities with a
+    population (a populated place; grid cells without population are not landings)."""
+    import geopandas as gpd
+
+    geoms = [d.geometry.to_crs(4326).to_numpy() for d in tiers.values() if len(d)]
+    if localities is not None and "population" in localities:
+        pop = pd.to_numeric(localities["population"], errors="coerce").fillna(0).to_numpy()
+        if (pop > 0).any():
+            geoms.append(localities.geometry[pop > 0].to_crs(4326).to_numpy())
+    if not geoms:
+        return None
+    return gpd.GeoDataFrame(geometry=np.concatenate(geoms), crs=4326)
 
 
 def surface_access(network: RoadNetwork | None, localities: gpd.GeoDataFrame,
