@@ -426,15 +426,13 @@ class _Seeds:
 
 
 def _lonlat(points: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat of a GeoDataFrame's points (representative points of other shapes), or a
+    ``(lon, lat)`` pair of arrays."""
     if isinstance(points, tuple):
         return np.asarray(points[0], dtype=float), np.asarray(points[1], dtype=float)
-    if points.crs is None:
-        raise CRSError(f"{what} have no CRS; set one (EPSG:4326 for lon/lat)")
-    geom = points.geometry
-    if len(geom) and not (geom.geom_type == "Point").all():
-        geom = geom.representative_point()
-    g = geom.to_crs(4326)
-    return g.x.to_numpy(dtype=float), g.y.to_numpy(dtype=float)
+    from ._routing import lonlat_of
+
+    return lonlat_of(points, what)
 
 
 def _place_points(surface: Surface, lon: np.ndarray, lat: np.ndarray, what: str) -> _Placed:
@@ -620,7 +618,9 @@ class _RoadJoin:
         empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0))
         if not len(cand):
             return empty
-        sn = snap_points(self.net, placed.lon[cand], placed.lat[cand], max_snap_m=self.direct_leg_m)
+        # the leg is charged below at the cell's friction; the engine's walking speed is unused here
+        sn = snap_points(self.net, placed.lon[cand], placed.lat[cand], max_snap_m=self.direct_leg_m,
+                         walk_kph=settings.walk_kph)
         ok = np.flatnonzero(sn.ok)
         if not len(ok):
             return empty
@@ -1376,28 +1376,19 @@ def surface_file(tier: str) -> str:
     return f"surface_{tier}.tif"
 
 
-def _dest_ids(dests: gpd.GeoDataFrame) -> np.ndarray:
-    from .columns import ID_CANDIDATES
-
-    for c in ID_CANDIDATES:
-        if c in dests:
-            out: np.ndarray = dests[c].to_numpy()
-            return out
-    return dests.index.to_numpy()
-
-
 def locality_times(surface: Surface, localities: gpd.GeoDataFrame,
                    tiers: Mapping[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     """The localities with, per tier, their time over the surface (``travel_time_<tier>_min``),
     nearest destination (``nearest_<tier>_id``), trip modes (``trip_mode_<tier>``), the minutes of
     each leg (``walk_<tier>_min``, ``road_<tier>_min``, ``boat_<tier>_min``, ``boat_wait_<tier>_min``,
     ``crossing_<tier>_min``) and why a time is missing (``unreachable_reason_<tier>``)."""
+    from ._routing import ids_of
     from .columns import nearest_col, reason_col, time_col
 
     cols: dict[str, Any] = {}
     for tier, dests in tiers.items():
         r = surface.nearest(localities, dests)
-        ids = _dest_ids(dests)
+        ids = ids_of(dests).to_numpy()
         di = r["dest_index"].to_numpy()
         cols[time_col(tier)] = r["travel_time_min"].to_numpy()
         cols[nearest_col(tier)] = pd.Series(np.where(di >= 0, ids[np.maximum(di, 0)], None), dtype=object).to_numpy()
