@@ -291,6 +291,152 @@ def move_table(int moves):
     return MOVE_OFFSETS[:moves].copy()
 
 
+cdef struct Graph:
+    const double* fr  # friction per cell
+    const double* md  # move distances, (nrows, moves) row-major
+    const double* z  # elevations (slope) or NULL
+    int64_t nrows
+    int64_t ncols
+    int64_t n_cells
+    int moves
+    const int64_t* ip  # explicit arcs (CSR over all nodes) or NULL
+    const int32_t* ix
+    const double* ew
+    const uint8_t* em
+    bint reverse
+    bint cut_corners
+    double limit
+    int64_t off[16]  # flat offsets of the moves
+    int64_t off_a[16]  # of the cells a diagonal or knight move passes
+    int64_t off_b[16]
+
+
+cdef struct Out:
+    double* dist
+    int32_t* label  # or NULL
+    double* legs  # (n, NLEG) or NULL
+    uint32_t* seq  # or NULL
+
+
+cdef inline bint _grid_move(const Graph* g, int64_t u, int64_t r, int64_t c, bint inner, int m,
+                            int64_t* v_out, double* w_out) noexcept nogil:
+    """The move ``m`` from cell ``u`` (row ``r``, column ``c``): its cell and cost, or False."""
+    cdef int64_t v, rr, cc
+    cdef double fv, d, w, sl
+    if inner:
+        v = u + g.off[m]
+    else:
+        rr = r + _DR[m]
+        cc = c + _DC[m]
+        if rr < 0 or rr >= g.nrows or cc < 0 or cc >= g.ncols:
+            return False
+        v = rr * g.ncols + cc
+    fv = g.fr[v]
+    if not (fv < INFINITY):
+        return False
+    if not g.cut_corners and _KIND[m] != 0:
+        if _KIND[m] == 1:
+            if not (g.fr[u + g.off_a[m]] < INFINITY or g.fr[u + g.off_b[m]] < INFINITY):
+                return False
+        elif not (g.fr[u + g.off_a[m]] < INFINITY and g.fr[u + g.off_b[m]] < INFINITY):
+            return False
+    d = g.md[r * g.moves + m]
+    w = (g.fr[u] + fv) * 0.5 * d
+    if g.z != NULL:
+        sl = (g.z[u] - g.z[v]) / d if g.reverse else (g.z[v] - g.z[u]) / d
+        if sl == sl:  # no elevation (NaN): flat
+            w = w * exp(3.5 * (fabs(sl + 0.05) - 0.05))
+    v_out[0] = v
+    w_out[0] = w
+    return True
+
+
+cdef inline int _improve(Queue* q, Out* o, int64_t u, int64_t v, double nd, double w, int mode) noexcept nogil:
+    """``v`` is reached through ``u`` at ``nd`` by an arc of cost ``w`` and ``mode``: record and queue it."""
+    cdef int kk
+    cdef uint32_t sq
+    o.dist[v] = nd
+    if o.label != NULL:
+        o.label[v] = o.label[u]
+    if o.legs != NULL:
+        for kk in range(NLEG):
+            o.legs[v * NLEG + kk] = o.legs[u * NLEG + kk]
+        sq = o.seq[u]
+        if mode > 0:
+            o.legs[v * NLEG + mode - 1] += w
+            if w > 0 and mode != 4 and (sq & 7) != <uint32_t>mode and sq < SEQ_CAP:
+                sq = (sq << 3) | <uint32_t>mode
+        o.seq[v] = sq
+    return _push(q, <int32_t>v, nd)
+
+
+cdef int _general(Queue* q, const Graph* g, Out* o) noexcept nogil:
+    """The search with explicit arcs, slopes, labels or legs. 0 when done, -1 out of memory."""
+    cdef int32_t un
+    cdef double du, w, nd
+    cdef int64_t u, v, r, c, k
+    cdef int m, st
+    cdef bint inner
+    while True:
+        st = _pop(q, &un, &du)
+        if st == 1:
+            return 0
+        if st < 0:
+            return -1
+        u = un
+        if du > o.dist[u]:
+            continue  # outdated entry
+        if u < g.n_cells and g.fr[u] < INFINITY:
+            r = u // g.ncols
+            c = u - r * g.ncols
+            inner = r >= 2 and r < g.nrows - 2 and c >= 2 and c < g.ncols - 2
+            for m in range(g.moves):
+                if _grid_move(g, u, r, c, inner, m, &v, &w):
+                    nd = du + w
+                    if nd < o.dist[v] and nd <= g.limit and _improve(q, o, u, v, nd, w, 1) < 0:  # walk
+                        return -1
+        if g.ip != NULL:
+            for k in range(g.ip[u], g.ip[u + 1]):
+                v = g.ix[k]
+                w = g.ew[k]
+                nd = du + w
+                if nd < o.dist[v] and nd <= g.limit and _improve(q, o, u, v, nd, w, g.em[k]) < 0:
+                    return -1
+
+
+def _explicit_arrays(extra_indptr, extra_indices, extra_data, extra_mode, int64_t n_total):
+    """Contiguous, checked explicit-arc arrays (or None)."""
+    if extra_indptr is None:
+        return None
+    ip = np.ascontiguousarray(extra_indptr, dtype=np.int64)
+    ix = np.ascontiguousarray(extra_indices, dtype=np.int32)
+    ew = np.ascontiguousarray(extra_data, dtype=np.float64)
+    em = np.ascontiguousarray(extra_mode if extra_mode is not None else np.zeros(len(ix)), dtype=np.uint8)
+    nnz = len(ix)
+    if len(ip) != n_total + 1 or ip[n_total] != nnz or len(ew) != nnz or len(em) != nnz:
+        raise ValueError("explicit arcs: indptr, indices, data and mode disagree")
+    if nnz and (ix.min() < 0 or ix.max() >= n_total):
+        raise ValueError("explicit arcs: node index out of range")
+    if nnz and not (ew.min() >= 0):
+        raise ValueError("explicit arc costs must be non-negative")
+    if nnz and em.max() > 5:
+        raise ValueError("explicit arc modes must be 0..5")
+    return ip, ix, ew, em
+
+
+def _check_seeds(seed_node, seed_cost, int64_t n_total):
+    """Contiguous, checked seed arrays."""
+    sn = np.ascontiguousarray(seed_node, dtype=np.int64)
+    sc = np.ascontiguousarray(seed_cost, dtype=np.float64)
+    if len(sc) != len(sn):
+        raise ValueError("seed_node and seed_cost differ in length")
+    if len(sn) and (sn.min() < 0 or sn.max() >= n_total):
+        raise ValueError(f"seed node out of range (0..{n_total - 1})")
+    if len(sc) and not (sc.min() >= 0):
+        raise ValueError("seed costs must be non-negative")
+    return sn, sc
+
+
 def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, seed_node, seed_cost,
                  extra_indptr=None, extra_indices=None, extra_data=None, extra_mode=None,
                  int64_t n_extra=0, elevation=None, bint reverse=False, bint cut_corners=False,
@@ -345,193 +491,88 @@ def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, s
     leg_cost : float64 array (n_nodes, 5) or None
     sequence : uint32 array or None
     """
-    cdef const double[::1] fr_v = np.ascontiguousarray(friction, dtype=np.float64).reshape(-1)
     cdef int64_t n_cells = nrows * ncols
-    if fr_v.shape[0] != n_cells:
-        raise ValueError("friction must hold nrows * ncols cells")
+    cdef int64_t n_total = n_cells + n_extra
+    fr = np.ascontiguousarray(friction, dtype=np.float64).reshape(-1)
+    md = np.ascontiguousarray(move_dist, dtype=np.float64)
+    if len(fr) != n_cells or n_cells < 1:
+        raise ValueError("friction must hold nrows * ncols (>= 1) cells")
     if moves not in (4, 8, 16):
         raise ValueError(f"moves must be 4, 8 or 16, got {moves}")
-    cdef const double[:, ::1] md = np.ascontiguousarray(move_dist, dtype=np.float64)
-    if md.shape[0] != nrows or md.shape[1] != moves:
+    if md.shape != (nrows, moves):
         raise ValueError("move_dist must have shape (nrows, moves)")
-    cdef int64_t n_total = n_cells + n_extra
     if n_total >= 2147483647:
         raise ValueError("too many nodes for the grid kernel (2**31 - 1 at most)")
-    cdef bint has_extra = extra_indptr is not None
-    ip_arr = np.ascontiguousarray(extra_indptr if has_extra else np.zeros(1), dtype=np.int64)
-    ix_arr = np.ascontiguousarray(extra_indices if has_extra else np.zeros(0), dtype=np.int32)
-    w_arr = np.ascontiguousarray(extra_data if has_extra else np.zeros(0), dtype=np.float64)
-    mode_arr = np.ascontiguousarray(extra_mode if (has_extra and extra_mode is not None)
-                                    else np.zeros(ix_arr.shape[0]), dtype=np.uint8)
-    cdef const int64_t[::1] ip = ip_arr
-    cdef const int32_t[::1] ix = ix_arr
-    cdef const double[::1] ew = w_arr
-    cdef const uint8_t[::1] em = mode_arr
-    cdef int64_t nnz = ix.shape[0]
-    if has_extra:
-        if ip.shape[0] != n_total + 1 or ip[n_total] != nnz or ew.shape[0] != nnz or em.shape[0] != nnz:
-            raise ValueError("explicit arcs: indptr, indices, data and mode disagree")
-        if nnz and (np.min(ix_arr) < 0 or np.max(ix_arr) >= n_total):
-            raise ValueError("explicit arcs: node index out of range")
-        if nnz and not (np.min(w_arr) >= 0):
-            raise ValueError("explicit arc costs must be non-negative")
-        if nnz and np.max(mode_arr) > 5:
-            raise ValueError("explicit arc modes must be 0..5")
-    cdef bint slope = elevation is not None
-    z_arr = np.ascontiguousarray(elevation if slope else np.zeros(1), dtype=np.float64).reshape(-1)
-    if slope and z_arr.shape[0] != n_cells:
+    if not (bucket_width > 0) or n_buckets < 1 or (n_buckets & (n_buckets - 1)) != 0:
+        raise ValueError("bucket_width must be positive and n_buckets a power of two")
+    explicit = _explicit_arrays(extra_indptr, extra_indices, extra_data, extra_mode, n_total)
+    z = None if elevation is None else np.ascontiguousarray(elevation, dtype=np.float64).reshape(-1)
+    if z is not None and len(z) != n_cells:
         raise ValueError("elevation must hold nrows * ncols cells")
-    cdef const double[::1] z = z_arr
-    cdef const int64_t[::1] sn = np.ascontiguousarray(seed_node, dtype=np.int64)
-    cdef const double[::1] sc = np.ascontiguousarray(seed_cost, dtype=np.float64)
-    cdef int64_t n_seeds = sn.shape[0]
-    if sc.shape[0] != n_seeds:
-        raise ValueError("seed_node and seed_cost differ in length")
-    cdef int64_t s
-    for s in range(n_seeds):
-        if sn[s] < 0 or sn[s] >= n_total:
-            raise ValueError(f"seed node {sn[s]} out of range")
-        if not (sc[s] >= 0):
-            raise ValueError(f"seed cost must be non-negative, got {sc[s]}")
+    sn, sc = _check_seeds(seed_node, seed_cost, n_total)
+    dist = np.full(n_total, np.inf)
+    label = np.full(n_total, -1, dtype=np.int32) if labels else None
+    leg = np.zeros((n_total, N_LEGS), dtype=np.float64) if legs else None
+    seq = np.zeros(n_total, dtype=np.uint32) if legs else None
 
-    dist_arr = np.full(n_total, np.inf)
-    label_arr = np.full(n_total if labels else 1, -1, dtype=np.int32)
-    legs_arr = np.zeros((n_total if legs else 1, N_LEGS), dtype=np.float64)
-    seq_arr = np.zeros(n_total if legs else 1, dtype=np.uint32)
-    cdef double[::1] dist = dist_arr
-    cdef int32_t[::1] label = label_arr
-    cdef double[:, ::1] lg = legs_arr
-    cdef uint32_t[::1] seq = seq_arr
-
-    if not (bucket_width > 0):
-        raise ValueError(f"bucket width must be positive, got {bucket_width}")
-    if n_buckets < 1 or (n_buckets & (n_buckets - 1)) != 0:
-        raise ValueError(f"n_buckets must be a power of two, got {n_buckets}")
-    cdef Queue q
+    cdef Graph g
+    cdef Out o
+    cdef const double[::1] fr_v = fr
+    cdef const double[:, ::1] md_v = md
+    cdef const double[::1] z_v = z if z is not None else np.zeros(1)
+    cdef const int64_t[::1] ip_v = explicit[0] if explicit else np.zeros(1, dtype=np.int64)
+    cdef const int32_t[::1] ix_v = explicit[1] if explicit and len(explicit[1]) else np.zeros(1, dtype=np.int32)
+    cdef const double[::1] ew_v = explicit[2] if explicit and len(explicit[2]) else np.zeros(1)
+    cdef const uint8_t[::1] em_v = explicit[3] if explicit and len(explicit[3]) else np.zeros(1, dtype=np.uint8)
+    cdef double[::1] dist_v = dist
+    cdef int32_t[::1] label_v = label if label is not None else np.zeros(1, dtype=np.int32)
+    cdef double[:, ::1] leg_v = leg if leg is not None else np.zeros((1, N_LEGS))
+    cdef uint32_t[::1] seq_v = seq if seq is not None else np.zeros(1, dtype=np.uint32)
+    cdef const int64_t[::1] sn_v = sn
+    cdef const double[::1] sc_v = sc
     cdef int i
-    q.nb = n_buckets
-    q.mask = n_buckets - 1
-    q.cur = 0
-    q.count = 0
-    q.inv = 1.0 / bucket_width
-    q.ov = NULL
-    q.ov_size = 0
-    q.ov_cap = 0
+    g.fr = &fr_v[0]
+    g.md = &md_v[0, 0]
+    g.z = &z_v[0] if z is not None else NULL
+    g.nrows, g.ncols, g.n_cells, g.moves = nrows, ncols, n_cells, moves
+    g.ip = &ip_v[0] if explicit else NULL
+    g.ix, g.ew, g.em = &ix_v[0], &ew_v[0], &em_v[0]
+    g.reverse, g.cut_corners, g.limit = reverse, cut_corners, limit
+    for i in range(16):
+        g.off[i] = _DR[i] * ncols + _DC[i]
+        g.off_a[i] = _AR[i] * ncols + _AC[i]
+        g.off_b[i] = _BR[i] * ncols + _BC[i]
+    o.dist = &dist_v[0]
+    o.label = &label_v[0] if labels else NULL
+    o.legs = &leg_v[0, 0] if legs else NULL
+    o.seq = &seq_v[0] if legs else NULL
+
+    cdef Queue q
+    q.nb, q.mask, q.cur, q.count, q.inv = n_buckets, n_buckets - 1, 0, 0, 1.0 / bucket_width
+    q.ov, q.ov_size, q.ov_cap = NULL, 0, 0
     q.ring = <Bucket*>calloc(n_buckets, sizeof(Bucket))
     if q.ring == NULL:
         raise MemoryError("grid kernel: cannot allocate the bucket ring")
-
-    cdef const double* frp = &fr_v[0] if n_cells > 0 else NULL
-    # flat offsets of the moves and of the cells a diagonal or knight move passes
-    cdef int64_t off[16]
-    cdef int64_t off_a[16]
-    cdef int64_t off_b[16]
-    for i in range(16):
-        off[i] = _DR[i] * ncols + _DC[i]
-        off_a[i] = _AR[i] * ncols + _AC[i]
-        off_b[i] = _BR[i] * ncols + _BC[i]
-    cdef bint inner
-    cdef const double* mrow
-    cdef int64_t u, v, r, c, rr, cc, k, m, kk
-    cdef int32_t un
-    cdef double du, w, nd, fu, fv, d, sl
-    cdef int mode
     cdef int failed = 0
-    cdef uint32_t sq
+    cdef int64_t s, u
+    cdef bint plain = not (labels or legs or z is not None or explicit)
     with nogil:
-        for s in range(n_seeds):
-            u = sn[s]
-            if sc[s] < dist[u] and sc[s] <= limit:
-                dist[u] = sc[s]
-                if labels:
-                    label[u] = <int32_t>s
-                if _push(&q, <int32_t>u, sc[s]) < 0:
+        for s in range(sn_v.shape[0]):
+            u = sn_v[s]
+            if sc_v[s] < o.dist[u] and sc_v[s] <= limit:
+                o.dist[u] = sc_v[s]
+                if o.label != NULL:
+                    o.label[u] = <int32_t>s
+                if _push(&q, <int32_t>u, sc_v[s]) < 0:
                     failed = 1
                     break
-        if not failed and not (labels or legs or slope or has_extra) and n_cells > 0:
-            failed = _plain(&q, frp, &dist[0], nrows, ncols, &md[0, 0], moves, cut_corners, limit,
-                            off, off_a, off_b) < 0
-        while not failed:
-            i = _pop(&q, &un, &du)
-            if i == 1:
-                break
-            if i < 0:
-                failed = 1
-                break
-            u = un
-            if du > dist[u]:
-                continue  # outdated entry
-            if u < n_cells:
-                fu = frp[u]
-                if fu < INFINITY:
-                    r = u // ncols
-                    c = u - r * ncols
-                    mrow = &md[r, 0]
-                    inner = r >= 2 and r < nrows - 2 and c >= 2 and c < ncols - 2
-                    for m in range(moves):
-                        if inner:
-                            v = u + off[m]
-                        else:
-                            rr = r + _DR[m]
-                            cc = c + _DC[m]
-                            if rr < 0 or rr >= nrows or cc < 0 or cc >= ncols:
-                                continue
-                            v = rr * ncols + cc
-                        fv = frp[v]
-                        if not (fv < INFINITY):
-                            continue
-                        if not cut_corners and _KIND[m] != 0:
-                            if _KIND[m] == 1:
-                                if not (frp[u + off_a[m]] < INFINITY or frp[u + off_b[m]] < INFINITY):
-                                    continue
-                            elif not (frp[u + off_a[m]] < INFINITY and frp[u + off_b[m]] < INFINITY):
-                                continue
-                        d = mrow[m]
-                        w = (fu + fv) * 0.5 * d
-                        if slope:
-                            sl = (z[u] - z[v]) / d if reverse else (z[v] - z[u]) / d
-                            if sl == sl:
-                                w = w * exp(3.5 * (fabs(sl + 0.05) - 0.05))
-                        nd = du + w
-                        if nd < dist[v] and nd <= limit:
-                            dist[v] = nd
-                            if labels:
-                                label[v] = label[u]
-                            if legs:
-                                for kk in range(NLEG):
-                                    lg[v, kk] = lg[u, kk]
-                                lg[v, 0] += w
-                                sq = seq[u]
-                                if w > 0 and (sq & 7) != 1 and sq < SEQ_CAP:
-                                    sq = (sq << 3) | 1
-                                seq[v] = sq
-                            if _push(&q, <int32_t>v, nd) < 0:
-                                failed = 1
-                                break
-            if has_extra and not failed:
-                for k in range(ip[u], ip[u + 1]):
-                    v = ix[k]
-                    w = ew[k]
-                    nd = du + w
-                    if nd < dist[v] and nd <= limit:
-                        dist[v] = nd
-                        if labels:
-                            label[v] = label[u]
-                        if legs:
-                            for kk in range(NLEG):
-                                lg[v, kk] = lg[u, kk]
-                            mode = em[k]
-                            sq = seq[u]
-                            if mode > 0:
-                                lg[v, mode - 1] += w
-                                if w > 0 and mode != 4 and (sq & 7) != <uint32_t>mode and sq < SEQ_CAP:
-                                    sq = (sq << 3) | <uint32_t>mode
-                            seq[v] = sq
-                        if _push(&q, <int32_t>v, nd) < 0:
-                            failed = 1
-                            break
+        if not failed:
+            if plain:
+                failed = _plain(&q, g.fr, o.dist, nrows, ncols, g.md, moves, cut_corners, limit,
+                                g.off, g.off_a, g.off_b) < 0
+            else:
+                failed = _general(&q, &g, &o) < 0
         _free_queue(&q)
     if failed:
         raise MemoryError("grid kernel: out of memory while growing the queue")
-    return (dist_arr, label_arr if labels else None, legs_arr if legs else None,
-            seq_arr if legs else None)
+    return dist, label, leg, seq
