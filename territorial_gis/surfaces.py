@@ -844,6 +844,18 @@ def _barrier_mask(grid: GridSpec, layers: Sequence[Any], road_lines: np.ndarray,
     return mask, bridges & mask
 
 
+def _apply_barriers(grid: GridSpec, friction: np.ndarray, network: RoadNetwork | None, layers: Sequence[Any],
+                    opts: SurfaceOptions, meta: dict[str, Any]) -> np.ndarray:
+    """Close the barrier cells of ``friction`` (in place) except bridges, which are walked at the
+    flat walking speed; returns the closed cells."""
+    road_lines = _metric_road_lines(network, grid) if network is not None else np.empty(0, dtype=object)
+    barrier, bridges = _barrier_mask(grid, layers, road_lines, meta)
+    blocked = barrier & ~bridges
+    friction[blocked] = np.nan
+    friction[bridges & ~np.isfinite(friction)] = 3.6 / float(opts.walk_kph or settings.walk_kph)
+    return blocked
+
+
 def _name(layer: Any) -> str:
     return os.fspath(layer) if isinstance(layer, (str, os.PathLike)) else "<GeoDataFrame>"
 
@@ -1121,17 +1133,13 @@ def build_surface(*, network: RoadNetwork | None = None, bounds: Sequence[float]
                             "cut_corners": opts.cut_corners, "points_sit_in": "the cell that contains them"}
     friction, z = _walk_friction(grid, study, dem, landcover, landcover_table, opts, meta)
     z_flow = z if z is not None or dem is None else warp_to_grid(dem, grid, what="DEM", study_bounds=study)
-    road_lines = _metric_road_lines(network, grid) if network is not None else np.empty(0, dtype=object)
-    layers = [*barriers, *(w.source for w in waterways if w.barrier)]
-    barrier, bridges = _barrier_mask(grid, layers, road_lines, meta)
-    walk_flat = 3.6 / float(opts.walk_kph or settings.walk_kph)
-    friction[barrier & ~bridges] = np.nan
-    friction[bridges & ~np.isfinite(friction)] = walk_flat
+    blocked = _apply_barriers(grid, friction, network, [*barriers, *(w.source for w in waterways if w.barrier)],
+                              opts, meta)
     arcs = _Arcs()
     n_extra = 0
     road: _RoadJoin | None = None
     if network is not None and opts.roads == "burn":
-        _burn_roads(network, grid, friction, barrier & ~bridges, meta)
+        _burn_roads(network, grid, friction, blocked, meta)
     elif network is not None:
         road, n_extra = _join_roads(network, grid, friction, arcs, opts, meta)
     else:
