@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._console import echo_result
 from ._options import input_path, output_option, overwrite_option, profile_option
 
 
@@ -30,6 +31,7 @@ def compare(ctx: click.Context, study: str, scenario_spec: str, output: str, ove
     locality and tier, places cut off (dry-season only in the rains), MRA/FRA class changes."""
     import pandas as pd
 
+    from territorial_gis.outputs import SCENARIOS
     from territorial_gis.pipeline import compare_scenario
 
     quiet = bool((ctx.find_root().obj or {}).get("quiet"))
@@ -37,7 +39,7 @@ def compare(ctx: click.Context, study: str, scenario_spec: str, output: str, ove
                            progress=not quiet)
     if quiet:
         return
-    summary = pd.read_csv(res.outdir / "scenarios.csv")
+    summary = pd.read_csv(res.outdir / SCENARIOS)
     for row in summary.itertuples(index=False):
         cut = [c for c in summary.columns if c.startswith("n_") and c not in ("n_slower", "n_faster", "n_newly_reached")]
         click.echo(f"{row.scenario} / {row.tier}: {row.n_slower} slower (median +{row.median_minutes_lost:.1f} min), "
@@ -68,5 +70,5 @@ def apply(network: str, scenario_spec: str, profile: str | None, output: str, ov
     applied.network.save(out, overwrite=overwrite)
     write_gpkg_layers({"changes": applied.changes}, changes_path, overwrite)
     counts = applied.changes.drop_duplicates("segment")["change"].value_counts().to_dict()
-    click.echo(f"scenario {applied.scenario.name}: {counts.get('upgraded', 0)} road pieces upgraded, "
-               f"{counts.get('closed', 0)} closed, {counts.get('slowed', 0)} slowed -> {out}")
+    echo_result(f"scenario {applied.scenario.name}: {counts.get('upgraded', 0)} road pieces upgraded, "
+                f"{counts.get('closed', 0)} closed, {counts.get('slowed', 0)} slowed -> {out}")
