@@ -50,7 +50,8 @@ def nearest(network: str, localities: str, tiers: tuple[str, ...], id_col: str |
     Writes the localities with travel_time_<tier>_min, nearest_<tier>_id, access_leg_min,
     snap_dist_m and unreachable_reason (GPKG/GeoParquet/CSV by the extension of OUT).
     """
-    from territorial_gis.access import open_network, population_within, travel_times_to_nearest
+    from territorial_gis.access import population_within, travel_times_to_nearest
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places, load_tiers, parse_tier_options
 
     spec = parse_tier_options(tiers)
@@ -87,7 +88,8 @@ def od(network: str, origins: str, destinations: str, cutoff: float | None, prof
     With a .gpkg/.geojson/.fgb OUT each pair is a straight line from origin to destination.
     """
     from territorial_gis._io import check_outputs
-    from territorial_gis.access import od_matrix, open_network
+    from territorial_gis.access import od_matrix
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places
 
     check_outputs(output, overwrite=overwrite)
@@ -130,8 +132,9 @@ def isochrones_command(network: str, destinations: str, thresholds: str, buffer_
                        from_destinations: bool, profile: str | None, max_snap: float,
                        walk_kph: float | None, output: str, overwrite: bool) -> None:
     """Polygons within each travel-time threshold of the nearest destination."""
-    from territorial_gis.access import isochrones, open_network
+    from territorial_gis.access import isochrones
     from territorial_gis.errors import ConfigError
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places
 
     try:

@@ -92,9 +92,9 @@ def corridors(network: str, classified: str, targets: str, destinations: str | N
     import pandas as pd
 
     from territorial_gis._io import atomic_output, check_outputs
-    from territorial_gis.access import open_network
     from territorial_gis.corridors import analyze_corridors
     from territorial_gis.errors import ColumnError, ConfigError, InputFileError
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places
     from territorial_gis.speeds import load_profile
 

@@ -38,7 +38,7 @@ def network() -> None:
 @click.option("--season", type=click.Choice(["all", "wet"]), default="all", show_default=True,
               help="Line layers with a season column: 'wet' drops dry-season-only roads.")
 @overwrite_option
-def build(source: str, output: str, profile: str | None, mode: str, bbox: tuple[float, ...] | None,
+def build(*, source: str, output: str, profile: str | None, mode: str, bbox: tuple[float, ...] | None,
           all_components: bool, layer: str | None, schema: str | None, crossings: bool,
           snap_tolerance_m: float, unmapped: str, default_class: str, season: str, overwrite: bool) -> None:
     """Build a routable network from SOURCE (.osm.pbf/.osm/.osm.gz/.osm.bz2 or a line layer)."""
@@ -71,7 +71,7 @@ def build(source: str, output: str, profile: str | None, mode: str, bbox: tuple[
 @network.command("info")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
-def info(path: str, as_json: bool) -> None:
+def info(*, path: str, as_json: bool) -> None:
     """Describe a network file: counts, km by class, components, bbox, CRS."""
     from territorial_gis.network import load_network
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
 from ._engine import AugmentedGraph, Snaps, nearest_destinations, snap_point_sets, snap_points
-from .errors import ColumnError, CRSError, InputFileError, RoutingError
+from .errors import ColumnError, CRSError, RoutingError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -207,29 +206,6 @@ def summarize_access(table: pd.DataFrame) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- networks
-def open_network(source: str | os.PathLike[str], profile: Any = None, mode: str = "drive") -> RoadNetwork:
-    """A network from a saved file (``.tgnet``, or a ``.gpkg`` with layers ``nodes``/``edges``)
-    or built on the fly from an OSM file or a road line layer (see
-    :func:`~territorial_gis.network.build_network`)."""
-    from ._io import check_input
-    from .network import NATIVE_SUFFIX, build_network, load_network
-
-    p = check_input(source, "network")
-    suffix = p.suffix.lower()
-    if suffix == NATIVE_SUFFIX:
-        return load_network(p)
-    if suffix == ".gpkg":
-        import pyogrio
-
-        try:
-            layers = {name for name, _ in pyogrio.list_layers(p)}
-        except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds
-            raise InputFileError(f"{p}: not a readable GeoPackage ({exc})") from None
-        if {"nodes", "edges"} <= layers:
-            return load_network(p)
-    return build_network(p, profile=profile, mode=mode)
-
-
 def _snap_checked(network: RoadNetwork, gdf: gpd.GeoDataFrame, what: str, max_snap_m: float,
                   walk_kph: float) -> Snaps:
     """Snap points and fail with a clear message when none is near a road."""

@@ -21,12 +21,9 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from territorial_gis.data import data_path
 
-from territorial_gis._layers import (
-    build_layer_graph,
-    load_schema,
-    network_from_layer,
-    write_repair_report,
-)
+from territorial_gis._layer_schema import load_schema
+from territorial_gis._layer_topology import build_layer_graph
+from territorial_gis._layers import network_from_layer, write_repair_report
 from territorial_gis.errors import (
     ColumnError,
     ConfigError,
