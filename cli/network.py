@@ -31,7 +31,8 @@ def network() -> None:
               help="Line layers: add a node where lines cross without a shared vertex "
                    "(never at bridges/tunnels or across layers).")
 @click.option("--snap-tolerance", "snap_tolerance_m", type=float, default=0.0, show_default=True,
-              help="Line layers: snap dangling ends and merge vertices within this many metres.")
+              help="Line layers: move dangling ends onto the nearest point of another line within this many "
+                   "metres (nothing else moves).")
 @click.option("--unmapped", type=click.Choice(["refuse", "default"]), default="refuse", show_default=True,
               help="Line layers: refuse unmapped road classes, or give them --default-class.")
 @click.option("--default-class", default="unclassified", show_default=True)

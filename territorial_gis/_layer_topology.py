@@ -3,19 +3,19 @@
 Vectorised over flat vertex arrays in the metric CRS of the area: lines are split at every
 vertex they share with another line (OSM's rule: interior shared vertices included, mere
 crossings not); optionally nodes are added where lines cross (never where either is a bridge
-or tunnel or they sit on different ``layer`` values), ends that stop within a tolerance of
-another line are snapped onto it, near-coincident vertices are merged; zero-length and
-duplicate edges are dropped. What was repaired is counted in a report dict.
+or tunnel or they sit on different ``layer`` values); with a tolerance, dangling ends are moved
+onto the nearest point of another line within it (nothing else moves, no move chains, see
+:meth:`_Topology.snap_ends`); zero-length and duplicate edges are dropped. What was repaired
+is counted in a report dict, with the largest and median displacement.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 from scipy import sparse
@@ -40,6 +40,16 @@ class _Lines:
     xy: np.ndarray
     ll: np.ndarray
     line: np.ndarray
+    moved: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # moved by snapping
+
+    def __post_init__(self) -> None:
+        if len(self.moved) != len(self.line):
+            self.moved = np.zeros(len(self.line), dtype=bool)
+
+    def take(self, index: np.ndarray) -> None:
+        """Keep (and reorder) the vertices ``index`` (an index or boolean mask)."""
+        self.xy, self.ll, self.line, self.moved = (self.xy[index], self.ll[index], self.line[index],
+                                                   self.moved[index])
 
     @property
     def start(self) -> np.ndarray:
@@ -119,17 +129,17 @@ class _Topology:
         if len(inv) > 1:
             dup[1:] = (inv[1:] == inv[:-1]) & (L.line[1:] == L.line[:-1])
         n_zero = int(dup.sum())
-        keep = ~dup
-        L.xy, L.ll, L.line = L.xy[keep], L.ll[keep], L.line[keep]
+        L.take(~dup)
         # lines with a single vertex left (all segments were of zero length)
         lone = L.start & L.end
         if lone.any():
-            keep = ~lone
-            L.xy, L.ll, L.line = L.xy[keep], L.ll[keep], L.line[keep]
+            L.take(~lone)
         return n_zero
 
-    def insert(self, line: np.ndarray, m: np.ndarray, xy: np.ndarray, ll: np.ndarray | None = None) -> None:
-        """Insert vertices into lines at distances ``m`` along them."""
+    def insert(self, line: np.ndarray, m: np.ndarray, xy: np.ndarray, ll: np.ndarray | None = None,
+               measure: np.ndarray | None = None) -> None:
+        """Insert vertices into lines at distances ``m`` along them (``measure``: the distance
+        of the existing vertices along their lines, when ``m`` was measured on an earlier course)."""
         if len(line) == 0:
             return
         L = self.lines
@@ -137,12 +147,14 @@ class _Topology:
             ll = self._to_ll(xy)
         n = len(L.line)
         keys_line = np.r_[L.line, line]
-        keys_m = np.r_[L.measure(), m]
+        keys_m = np.r_[L.measure() if measure is None else measure, m]
         tie = np.r_[np.zeros(n, dtype=np.int8), np.ones(len(line), dtype=np.int8)]
         order = np.lexsort((tie, keys_m, keys_line))
-        L.xy = np.vstack([L.xy, xy])[order]
-        L.ll = np.vstack([L.ll, ll])[order]
-        L.line = keys_line[order]
+        L.xy = np.vstack([L.xy, xy])
+        L.ll = np.vstack([L.ll, ll])
+        L.line = keys_line
+        L.moved = np.r_[L.moved, np.zeros(len(line), dtype=bool)]
+        L.take(order)
 
     def segment_tree(self) -> tuple[np.ndarray, Any]:
         L = self.lines
@@ -151,42 +163,6 @@ class _Topology:
         return a, shapely.STRtree(segs)
 
     # -- repairs
-    def merge_vertices(self, tol: float) -> None:
-        """Merge distinct vertices of different lines that lie within ``tol`` metres."""
-        from scipy.spatial import cKDTree
-
-        L = self.lines
-        inv, counts, first = _group(L.xy)
-        uniq = L.xy[first]
-        pairs = cKDTree(uniq).query_pairs(r=tol, output_type="ndarray")
-        merged = 0
-        if len(pairs):
-            # drop pairs of points that lie on a common line (merging them would fold the line)
-            gl = pd.DataFrame({"g": inv, "line": L.line}).drop_duplicates()
-            pa = pd.DataFrame({"pair": np.arange(len(pairs)), "g": pairs[:, 0]}).merge(gl, on="g")
-            pb = pd.DataFrame({"pair": np.arange(len(pairs)), "g": pairs[:, 1]}).merge(gl, on="g")
-            common = pa.merge(pb, on=["pair", "line"])["pair"].unique()
-            ok = np.ones(len(pairs), dtype=bool)
-            ok[common] = False
-            pairs = pairs[ok]
-        if len(pairs):
-            n_g = len(uniq)
-            adj = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n_g, n_g))
-            _n, comp = connected_components(adj, directed=False)
-            # representative of a cluster: its most used point (an existing junction), then lowest id
-            order = np.lexsort((np.arange(n_g), -counts, comp))
-            is_first = np.r_[True, comp[order][1:] != comp[order][:-1]]
-            rep_of_comp = np.empty(comp.max() + 1, dtype=np.int64)
-            rep_of_comp[comp[order][is_first]] = order[is_first]
-            rep = rep_of_comp[comp]
-            moved = rep != np.arange(n_g)
-            merged = int(moved.sum())
-            target = first[rep]  # a vertex holding the representative coordinates
-            L.xy = L.xy[target[inv]]
-            L.ll = L.ll[target[inv]]
-        self.report["vertices_merged"] = merged
-        self.report["zero_length_dropped"] += self.canonicalise()
-
     def crossings(self, add_nodes: bool) -> None:
         """Find where segments cross or touch without a shared vertex; node them if asked.
 
@@ -234,54 +210,45 @@ class _Topology:
             self.report["zero_length_dropped"] += self.canonicalise()
 
     def snap_ends(self, tol: float) -> None:
-        """Snap each dangling end within ``tol`` metres of another line onto that line."""
+        """Move dangling ends onto the nearest point of another line within ``tol`` metres.
+
+        Only a dangling end (a line end that touches nothing) moves, never an interior vertex,
+        and never farther than ``tol``: onto the nearest point of another line (a new vertex
+        inserted there, on that line's own course), or onto that line's end or vertex when the
+        nearest point is one. Candidates are taken nearest first; an end that has become a
+        target stays where it is and an end that has moved is no target, so moves never chain.
+        Bridges, tunnels and other ``layer`` values are joined only to their like.
+        """
         L = self.lines
-        inv, counts, _first = _group(L.xy)
-        ends = np.flatnonzero((L.start | L.end) & (counts[inv] == 1))
-        snapped = 0
-        if len(ends):
-            a, tree = self.segment_tree()
-            pi, sj = tree.query(shapely.points(L.xy[ends]), predicate="dwithin", distance=tol)
-            own = L.line[ends[pi]]
-            tgt = L.line[a[sj]]
-            ok = (own != tgt) & (self.part_bt[own] == self.part_bt[tgt]) & \
-                (self.part_layer[own] == self.part_layer[tgt])
-            pi, sj = pi[ok], sj[ok]
-            if len(pi):
-                pt = L.xy[ends[pi]]
-                p0 = L.xy[a[sj]]
-                dv = L.xy[a[sj] + 1] - p0
-                dd = np.einsum("ij,ij->i", dv, dv)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    tt = np.clip(np.einsum("ij,ij->i", pt - p0, dv) / dd, 0.0, 1.0)
-                tt = np.nan_to_num(tt)
-                proj = p0 + tt[:, None] * dv
-                dist = np.hypot(*(pt - proj).T)
-                order = np.lexsort((dist, pi))
-                best = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
-                best = best[dist[best] <= tol]
-                seglen = np.sqrt(dd[best])
-                t_b = tt[best]
-                at0 = t_b * seglen < _VERTEX_EPS_M
-                at1 = (1 - t_b) * seglen < _VERTEX_EPS_M
-                new_xy = proj[best].copy()
-                new_xy[at0] = p0[best][at0]
-                new_xy[at1] = (p0 + dv)[best][at1]
-                new_ll = self._to_ll(new_xy)
-                vi = a[sj[best]]
-                new_ll[at0] = L.ll[vi[at0]]
-                new_ll[at1] = L.ll[vi[at1] + 1]
-                end_idx = ends[pi[best]]
-                interior = ~(at0 | at1)
-                m = L.measure()
-                ins_line = L.line[vi[interior]]
-                ins_m = m[vi[interior]] + t_b[interior] * seglen[interior]
-                # move the ends first (insert re-sorts the arrays)
-                L.xy[end_idx] = new_xy
-                L.ll[end_idx] = new_ll
-                self.insert(ins_line, ins_m, new_xy[interior], new_ll[interior])
-                snapped = len(best)
-        self.report["ends_snapped"] = snapped
+        cand = _snap_candidates(L, tol, self.part_bt, self.part_layer)
+        chosen = _choose_snaps(cand)
+        moves = np.zeros(0)
+        if len(chosen):
+            c = {k: v[chosen] for k, v in cand.items()}
+            new_xy = c["point"].copy()
+            new_ll = self._to_ll(new_xy)
+            at_v = c["vertex"] >= 0
+            new_xy[at_v] = L.xy[c["vertex"][at_v]]
+            new_ll[at_v] = L.ll[c["vertex"][at_v]]
+            moves = np.hypot(*(new_xy - L.xy[c["end"]]).T)
+            m_old = L.measure()  # insertion keys from the course of the lines before any move
+            interior = ~at_v
+            ins_line = L.line[c["seg"][interior]]
+            ins_m = m_old[c["seg"][interior]] + c["t"][interior] * c["seg_len"][interior]
+            L.xy[c["end"]] = new_xy
+            L.ll[c["end"]] = new_ll
+            L.moved[c["end"]] = True
+            self.insert(ins_line, ins_m, new_xy[interior], new_ll[interior], measure=m_old)
+            self.report["ends_snapped_onto_end"] = int(c["onto_end"].sum())
+            q = np.round(new_xy / _QUANTUM_M).astype(np.int64)
+            self.report["new_junctions"] = int(len(np.unique(q, axis=0)))
+        else:
+            self.report["ends_snapped_onto_end"] = 0
+            self.report["new_junctions"] = 0
+        self.report["ends_snapped"] = int(len(chosen))
+        self.report["snap_max_displacement_m"] = round(float(moves.max()), 4) if len(moves) else 0.0
+        self.report["snap_median_displacement_m"] = round(float(np.median(moves)), 4) if len(moves) else 0.0
+        self.report["snap_total_displacement_m"] = round(float(moves.sum()), 4)
         self.report["zero_length_dropped"] += self.canonicalise()
 
     # -- results
@@ -301,6 +268,84 @@ class _Topology:
         used = np.unique(lab[inv[a]])
         total = comp_len.sum()
         return int(len(used)), float(comp_len.max() / total) if total > 0 else 0.0
+
+
+# ---------------------------------------------------------------------- snapping
+def _snap_candidates(L: _Lines, tol: float, part_bt: np.ndarray, part_layer: np.ndarray) -> dict[str, np.ndarray]:
+    """For each dangling end and each other line within ``tol``: the nearest point of that line.
+
+    Keys: ``end`` (vertex index of the end), ``seg`` (first vertex of the target segment),
+    ``t`` (fraction along it), ``seg_len``, ``point`` (metric), ``dist``, ``vertex`` (target
+    vertex when the point is one, else -1), ``onto_end`` (the target vertex is a line end).
+    """
+    inv, counts, _first = _group(L.xy)
+    line_end = L.start | L.end
+    ends = np.flatnonzero(line_end & (counts[inv] == 1))
+    a = L.seg_start()
+    if len(ends) == 0 or len(a) == 0:
+        ends = a = np.zeros(0, dtype=np.int64)
+    tree = shapely.STRtree(shapely.linestrings(np.stack([L.xy[a], L.xy[a + 1]], axis=1)))
+    pi, sj = tree.query(shapely.points(L.xy[ends]), predicate="dwithin", distance=tol)
+    own, tgt = L.line[ends[pi]], L.line[a[sj]]
+    ok = (own != tgt) & (part_bt[own] == part_bt[tgt]) & (part_layer[own] == part_layer[tgt])
+    pi, sj, tgt = pi[ok], sj[ok], tgt[ok]
+    pt, p0 = L.xy[ends[pi]], L.xy[a[sj]]
+    dv = L.xy[a[sj] + 1] - p0
+    dd = np.einsum("ij,ij->i", dv, dv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.nan_to_num(np.clip(np.einsum("ij,ij->i", pt - p0, dv) / dd, 0.0, 1.0))
+    proj = p0 + t[:, None] * dv
+    dist = np.hypot(*(pt - proj).T)
+    # the nearest point of each target line (several of its segments may be within reach)
+    order = np.lexsort((sj, dist, tgt, pi))
+    key_end, key_line = pi[order], tgt[order]
+    first = np.r_[True, (key_end[1:] != key_end[:-1]) | (key_line[1:] != key_line[:-1])][: len(order)]
+    best = order[first]
+    best = best[dist[best] <= tol]
+    seg_len = np.sqrt(dd[best])
+    tb = t[best]
+    vertex = np.full(len(best), -1, dtype=np.int64)
+    vertex = np.where(tb * seg_len < _VERTEX_EPS_M, a[sj[best]], vertex)
+    vertex = np.where((1 - tb) * seg_len < _VERTEX_EPS_M, a[sj[best]] + 1, vertex)
+    onto_end = (vertex >= 0) & line_end[np.maximum(vertex, 0)]
+    # an end never moves onto a vertex of its own line (that would fold or collapse the line)
+    point = np.where((vertex >= 0)[:, None], L.xy[np.maximum(vertex, 0)], proj[best])
+    gid, _c, _f = _group(np.vstack([L.xy, point]))
+    n_g = int(gid.max()) + 1 if len(gid) else 1
+    cells, n_in_cell = np.unique(L.line * n_g + gid[: len(L.xy)], return_counts=True)
+    end_v = ends[pi[best]]
+    key = L.line[end_v] * n_g + gid[len(L.xy):]
+    pos = np.minimum(np.searchsorted(cells, key), max(len(cells) - 1, 0))
+    own_vertices = np.where(cells[pos] == key, n_in_cell[pos], 0) if len(cells) else np.zeros(len(key), int)
+    ok = own_vertices - (gid[len(L.xy):] == gid[end_v]) == 0  # the moving end itself does not count
+    cell = gid[len(L.xy):][ok]
+    best, seg_len, tb, vertex, onto_end = best[ok], seg_len[ok], tb[ok], vertex[ok], onto_end[ok]
+    return {"end": ends[pi[best]], "line": L.line[ends[pi[best]]], "seg": a[sj[best]], "t": tb,
+            "seg_len": seg_len, "point": proj[best], "dist": dist[best], "vertex": vertex, "onto_end": onto_end,
+            "cell": cell}
+
+
+def _choose_snaps(cand: dict[str, np.ndarray]) -> np.ndarray:
+    """Candidates to apply, nearest first: one move per end; an end that is the target of a
+    move stays; a moved end is no target (no chains); the two ends of a line never land on one
+    point. Returns candidate indices."""
+    order = np.lexsort((cand["seg"], cand["end"], cand["dist"]))
+    moved: set[int] = set()
+    anchored: set[int] = set()
+    landed: set[tuple[int, int]] = set()  # (line, point) where an end of the line has moved
+    chosen: list[int] = []
+    ends, vertices = cand["end"].tolist(), cand["vertex"].tolist()
+    lines, cells = cand["line"].tolist(), cand["cell"].tolist()
+    for k in order.tolist():
+        e, v = ends[k], vertices[k]
+        if e in moved or e in anchored or (v >= 0 and v in moved) or (lines[k], cells[k]) in landed:
+            continue  # the second end of a line onto the point of its first would fold the line
+        moved.add(e)
+        landed.add((lines[k], cells[k]))
+        if v >= 0:
+            anchored.add(v)
+        chosen.append(k)
+    return np.asarray(sorted(chosen), dtype=np.int64)
 
 
 # ---------------------------------------------------------------------- crossings
@@ -401,8 +446,8 @@ def build_layer_graph(lines_ll: np.ndarray, *,
         Add nodes where lines cross or touch without a shared vertex (not at bridges, tunnels,
         or between different layers).
     snap_tolerance_m
-        Merge vertices of different lines closer than this and snap dangling ends onto lines
-        within this distance (metres, >= 0).
+        Move dangling ends onto the nearest point of another line within this distance
+        (metres, >= 0; see :meth:`_Topology.snap_ends`). Nothing else moves.
     metric_crs
         CRS for the topology; default the UTM zone of the lines' bounds.
 
@@ -438,23 +483,24 @@ def build_layer_graph(lines_ll: np.ndarray, *,
     lines = _Lines(xy=np.column_stack([x, y]), ll=ll, line=line)
     report.setdefault("zero_length_dropped", 0)
     topo = _Topology(lines, bt[part_feature], lay[part_feature], to_ll, to_m, report)
-    pb = bar(5, "layer topology", unit="step")
+    pb = bar(4, "layer topology", unit="step")
     report["zero_length_dropped"] += topo.canonicalise()
+    if len(topo.lines.line) == 0:
+        raise NetworkError(f"no line of non-zero length to build a network from ({len(parts)} lines, all of "
+                           f"zero length)")
     n_c, share = topo.components()
     report["components_before"] = n_c
     report["largest_component_length_share_before"] = round(share, 6)
-    pb.update()
-    if snap_tolerance_m > 0:
-        topo.merge_vertices(float(snap_tolerance_m))
-    else:
-        report["vertices_merged"] = 0
     pb.update()
     topo.crossings(add_nodes=crossings)
     pb.update()
     if snap_tolerance_m > 0:
         topo.snap_ends(float(snap_tolerance_m))
+        if len(topo.lines.line) == 0:  # pragma: no cover - the snapping rules keep every line
+            raise NetworkError("internal error: snapping left no line")
     else:
-        report["ends_snapped"] = 0
+        report.update(ends_snapped=0, ends_snapped_onto_end=0, new_junctions=0, snap_max_displacement_m=0.0,
+                      snap_median_displacement_m=0.0, snap_total_displacement_m=0.0)
     pb.update()
     graph = _edges_from_lines(topo, part_feature, metric_crs, report)
     pb.update()
@@ -497,14 +543,18 @@ def _edges_from_lines(topo: _Topology, part_feature: np.ndarray, crs: CRS,
     q = np.round(L.xy / _QUANTUM_M).astype(np.int64)
     sx = np.r_[0, np.cumsum(q[:, 0])]
     sy = np.r_[0, np.cumsum(q[:, 1])]
+    # (an edge holding an end moved by snapping is never a duplicate: a repair removes no road)
+    mv = np.r_[0, np.cumsum(L.moved)]
+    snapped = np.where(mv[eb + 1] - mv[ea] > 0, np.arange(1, len(ea) + 1), 0)
     key = np.column_stack([np.minimum(eu, ev), np.maximum(eu, ev), np.round(length_plan * 100).astype(np.int64),
-                           sx[eb + 1] - sx[ea], sy[eb + 1] - sy[ea], eb - ea])
+                           sx[eb + 1] - sx[ea], sy[eb + 1] - sy[ea], eb - ea, snapped])
     order = np.lexsort(key.T[::-1])
     ks = key[order]
     dup_sorted = np.r_[False, np.all(ks[1:] == ks[:-1], axis=1)]
     dup = np.zeros(len(key), dtype=bool)
     dup[order[dup_sorted]] = True
     report["duplicates_dropped"] = int(dup.sum())
+    report["duplicates_length_m"] = round(float(length[dup].sum()), 3)
     keep = ~dup
     ea, eb, eu, ev, length = ea[keep], eb[keep], eu[keep], ev[keep], length[keep]
     # geometries: vertices ea..eb of each edge

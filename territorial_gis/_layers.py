@@ -11,9 +11,10 @@ FlatGeobuf). :func:`network_from_layer` turns such a layer into the same routabl
 3. build the topology in the metric CRS of the area, vectorised over flat vertex arrays:
    lines are split at every vertex they share with another line (OSM's rule: interior shared
    vertices included, mere crossings not); optionally nodes are added where lines cross
-   (never where either is a bridge or tunnel or they sit on different ``layer`` values), ends
-   that stop within a tolerance of another line are snapped onto it, near-coincident vertices
-   are merged; zero-length and duplicate edges are dropped;
+   (never where either is a bridge or tunnel or they sit on different ``layer`` values);
+   dangling ends within a tolerance of another line are moved onto its nearest point (never an
+   interior vertex, never beyond the tolerance, never a chain of moves); zero-length and
+   duplicate edges are dropped;
 4. assign speeds with :func:`territorial_gis.speeds.assign_speeds` and build the directed edges.
 
 The steps of :func:`network_from_layer`: :func:`resolve_layer_schema` (columns of the layer
@@ -44,6 +45,7 @@ from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ._geodesy import line_lengths_m
 from ._io import atomic_output, check_input
 from ._layer_schema import (
     SEASON_CHOICES,
@@ -125,7 +127,7 @@ def network_from_layer(source: str | os.PathLike[str], *, layer: str | None = No
         shared vertices); never where either line is a bridge or tunnel or on another ``layer``.
     snap_tolerance_m
         Repair tolerance in metres (0: none): dangling ends within it of another line are
-        snapped onto that line, vertices of different lines closer than it merged.
+        moved onto that line's nearest point; nothing else moves.
     unmapped
         Class values the schema does not map: ``"refuse"`` (ConfigError listing them with counts
         and length) or ``"default"`` (give them ``default_class``).
@@ -161,13 +163,14 @@ def network_from_layer(source: str | os.PathLike[str], *, layer: str | None = No
     report: dict[str, Any] = {"source": what, "layer": layer, "schema": sch.name, "columns": cols, "mode": prof.mode,
                               "crossings": bool(crossings), "snap_tolerance_m": float(snap_tolerance_m)}
     lines = read_lines(path, layer=layer, columns=cols, area=area, report=report)
-    metric = utm_of(shapely.total_bounds(lines.geoms))
-    feat_len_km = _lengths_km(lines.geoms, metric)
+    feat_len_km = _lengths_km(lines.geoms)
     feats = apply_schema(lines.gdf, sch, cols, feat_len_km=feat_len_km, unmapped=unmapped,
                          default_class=default_class, what=what, report=report)
     keep, speed = select_routable(feats, prof, season=season, feat_len_km=feat_len_km, what=what, report=report)
     feats = Features(table=feats.table.iloc[keep].reset_index(drop=True), direction=feats.direction[keep],
                      bridge_tunnel=feats.bridge_tunnel[keep], layer=feats.layer[keep])
+    metric = utm_of(shapely.total_bounds(lines.geoms[keep]))  # of the roads kept, not the whole layer
+    report["topology_crs"] = metric.to_string()
     graph = build_layer_graph(lines.geoms[keep], bridge_tunnel=feats.bridge_tunnel, layer=feats.layer,
                               crossings=crossings, snap_tolerance_m=float(snap_tolerance_m),
                               metric_crs=metric, report=report)
@@ -181,6 +184,7 @@ def _finish(net: RoadNetwork, *, largest_component: bool, report: dict[str, Any]
         net = net.largest_component()
         report["nodes_kept"] = int(net.n_nodes)
         report["directed_edges_kept"] = int(net.n_edges)
+        report["largest_component_dropped"] = net.meta.get("dropped")
     net.repair_report = report
     net.meta["repair_report"] = report
     log_repair_report(report)
@@ -265,11 +269,10 @@ def read_lines(path: Path, *, layer: str | None, columns: dict[str, str], area: 
     return _LayerLines(gdf=gdf, geoms=geoms)
 
 
-def _lengths_km(geoms: np.ndarray, metric: CRS) -> np.ndarray:
-    """Planar length (km) of each line in the metric CRS (for the value and class reports)."""
-    tr_m = Transformer.from_crs(4326, metric, always_xy=True)
-    return shapely.length(shapely.transform(
-        geoms, lambda c: np.column_stack(tr_m.transform(c[:, 0], c[:, 1])))) / 1000.0
+def _lengths_km(geoms: np.ndarray) -> np.ndarray:
+    """Ellipsoidal length (km) of each lon/lat (multi-)line, part by part (for the reports)."""
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    return np.bincount(owner, weights=line_lengths_m(parts), minlength=len(geoms)) / 1000.0
 
 
 def select_routable(feats: Features, prof: Profile, *, season: str, feat_len_km: np.ndarray, what: str,
@@ -323,14 +326,15 @@ def assemble_network(graph: LayerGraph, feats: Features, speed: np.ndarray, *, w
     report["nodes"] = int(n_nodes)
     report["undirected_edges"] = int(len(graph.edge_u))
     report["directed_edges"] = int(len(eu))
+    # the metric CRS is chosen from the nodes (UTM of the roads kept), like any built network
     return RoadNetwork.from_arrays(np.arange(n_nodes, dtype=np.int64), graph.node_lon, graph.node_lat, eu, ev,
-                                   edges, geom, crs=graph.crs, meta={"repair_report": report})
+                                   edges, geom, meta={"repair_report": report})
 
 
 # ---------------------------------------------------------------------- report
 _FIX_KEYS = ("multipart_exploded", "split_at_shared_vertices", "crossings_noded",
-             "crossings_skipped_bridge_tunnel_layer", "ends_snapped", "vertices_merged",
-             "zero_length_dropped", "duplicates_dropped")
+             "crossings_skipped_bridge_tunnel_layer", "ends_snapped", "ends_snapped_onto_end", "new_junctions",
+             "snap_max_displacement_m", "snap_median_displacement_m", "zero_length_dropped", "duplicates_dropped")
 
 
 def log_repair_report(report: dict[str, Any]) -> None:

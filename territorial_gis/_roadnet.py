@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 
 from . import __version__
 from ._crs import utm_crs_for_bounds
-from ._io import atomic_output, check_input, write_gpkg_layers
+from ._io import add_gpkg_layer, atomic_output, check_input, gpkg_ready
 from .errors import InputFileError, NetworkError
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 NATIVE_SUFFIX = ".tgnet"
 _NATIVE_FORMAT = "territorial-gis-network/1"
+_GPKG_META_KEY = "territorial_gis_network"
 Bounds = tuple[float, float, float, float]
 
 
@@ -94,6 +95,11 @@ class RoadNetwork:
                 raise NetworkError(f"edge table lacks column '{col}'")
         if n == 0 or m == 0:
             raise NetworkError("the network is empty (no routable edges)")
+        # a CRS chosen here (UTM of the nodes) is chosen again for a subset (see subgraph_edges)
+        if crs is None:
+            self.meta["crs_auto"] = True
+        else:
+            self.meta.setdefault("crs_auto", False)
         self.crs = CRS.from_user_input(crs) if crs is not None else utm_crs_for_bounds(self.bounds)
         tr = Transformer.from_crs(4326, self.crs, always_xy=True)
         x, y = tr.transform(self.node_lon, self.node_lat)
@@ -156,8 +162,14 @@ class RoadNetwork:
         return (float(self.node_lon.min()), float(self.node_lat.min()),
                 float(self.node_lon.max()), float(self.node_lat.max()))
 
+    def road_pieces(self) -> np.ndarray:
+        """Boolean mask of the edge rows that hold each undirected road piece once: the first row
+        of each ``segment`` (a one-way road drawn against its direction has only its reversed
+        copy, which is then the one counted)."""
+        return ~self.edges["segment"].duplicated().to_numpy()
+
     def __repr__(self) -> str:
-        km = self.edges.loc[~self.edges["reversed"].astype(bool), "length_m"].sum() / 1000
+        km = self.edges.loc[self.road_pieces(), "length_m"].sum() / 1000
         return (f"RoadNetwork({self.n_nodes} nodes, {self.n_edges} directed edges, {km:.1f} km of road, "
                 f"crs={self.crs.to_string()})")
 
@@ -205,7 +217,11 @@ class RoadNetwork:
 
     # ------------------------------------------------------------------ subsets
     def subgraph_edges(self, keep_edges: np.ndarray, note: str | None = None) -> RoadNetwork:
-        """A new network with the edges where ``keep_edges`` is True and the nodes they use."""
+        """A new network with the edges where ``keep_edges`` is True and the nodes they use.
+
+        Its metric CRS is chosen again from the kept nodes when the parent's was chosen
+        automatically (``meta["crs_auto"]``), and kept when it was given.
+        """
         keep_edges = np.asarray(keep_edges, dtype=bool)
         used = np.zeros(self.n_nodes, dtype=bool)
         used[self.edge_u[keep_edges]] = True
@@ -215,10 +231,12 @@ class RoadNetwork:
         meta = dict(self.meta)
         if note:
             meta.setdefault("notes", []).append(note)
+        # a CRS that was chosen automatically is chosen again from the kept nodes
+        crs = None if meta.get("crs_auto") else self.crs
         return RoadNetwork(self.node_id[used], self.node_lon[used], self.node_lat[used],
                            new_index[self.edge_u[keep_edges]], new_index[self.edge_v[keep_edges]],
                            self.edges.loc[keep_edges].reset_index(drop=True),
-                           self.edge_geometry[keep_edges], crs=self.crs, meta=meta)
+                           self.edge_geometry[keep_edges], crs=crs, meta=meta)
 
     def clip(self, area: shapely.Geometry) -> RoadNetwork:
         """The edges with both ends inside ``area`` (EPSG:4326; boundary nodes count as inside).
@@ -243,27 +261,38 @@ class RoadNetwork:
         _n, labels = connected_components(adj, directed=True, connection="strong" if strong else "weak")
         return labels
 
-    def largest_component(self) -> RoadNetwork:
-        """The largest strongly connected component; the dropped share is logged and kept in ``meta``."""
+    def largest_component(self, *, warn_share: float | None = None) -> RoadNetwork:
+        """The largest strongly connected component.
+
+        What is dropped (nodes, directed edges, km of road and their share of the road length,
+        number of components) is kept in ``meta["dropped"]`` and logged, as a warning when the
+        dropped share of length exceeds ``warn_share`` (default
+        ``territorial_gis.settings.component_warn_share``).
+        """
+        from . import settings
+
         labels = self.components(strong=True)
         counts = np.bincount(labels)
-        big = int(np.argmax(counts))
-        in_big = labels == big
+        in_big = labels == int(np.argmax(counts))
         keep = in_big[self.edge_u] & in_big[self.edge_v]
-        if keep.all():
-            self.meta.setdefault("dropped", {"nodes": 0, "edges": 0, "length_km": 0.0, "length_share": 0.0})
-            return self
         length = self.edges["length_m"].to_numpy(float)
-        road = ~self.edges["reversed"].to_numpy(dtype=bool)  # each road piece once
+        road = self.road_pieces()
+        total_km = float(length[road].sum() / 1000.0)
         dropped_km = float(length[~keep & road].sum() / 1000.0)
-        share = float(length[~keep].sum() / max(length.sum(), 1e-9))
-        log.info("kept the largest strongly connected component: dropped %d of %d nodes, "
-                 "%d of %d directed edges (%.1f%% of length)", int((~in_big).sum()), self.n_nodes,
-                 int((~keep).sum()), self.n_edges, 100 * share)
+        dropped = {"nodes": int((~in_big).sum()), "edges": int((~keep).sum()), "length_km": dropped_km,
+                   "length_share": dropped_km / total_km if total_km > 0 else 0.0, "components": int(len(counts))}
+        if keep.all():
+            self.meta.setdefault("dropped", dropped)
+            return self
+        limit = settings.component_warn_share if warn_share is None else warn_share
+        log.log(logging.WARNING if dropped["length_share"] > limit else logging.INFO,
+                "kept the largest strongly connected component: dropped %d of %d nodes and %.1f of %.1f km "
+                "of road (%.1f%%) in %d other components; to keep them (places there get NaN with reason "
+                "'disconnected' from destinations they cannot reach) build with largest_component=False "
+                "(tgis network build --all-components)", dropped["nodes"], self.n_nodes, dropped_km, total_km,
+                100 * dropped["length_share"], dropped["components"] - 1)
         net = self.subgraph_edges(keep)
-        net.meta["dropped"] = {"nodes": int((~in_big).sum()), "edges": int((~keep).sum()),
-                               "length_km": dropped_km, "length_share": share,
-                               "components": int(len(counts))}
+        net.meta["dropped"] = dropped
         return net
 
     # ------------------------------------------------------------------ exports
@@ -284,14 +313,16 @@ class RoadNetwork:
         return gpd.GeoDataFrame(df, geometry=self.edge_geometry, crs=4326)
 
     def to_networkx(self) -> nx.MultiDiGraph:
-        """An osmnx-compatible MultiDiGraph: node ``x``/``y`` (lon/lat), graph ``crs``
-        EPSG:4326, edge ``length`` (m), ``travel_time`` (s), ``speed_kph``, ``osmid``, ``geometry``."""
+        """An osmnx-compatible MultiDiGraph: node ``x``/``y`` (lon/lat) and ``street_count``
+        (:meth:`street_counts`), graph ``crs`` EPSG:4326, edge ``length`` (m), ``travel_time``
+        (s), ``speed_kph``, ``osmid``, ``geometry``; ``osmnx.stats.basic_stats`` works on it."""
         import networkx as nx
 
         G = nx.MultiDiGraph(crs="EPSG:4326", name=str(self.meta.get("source", "territorial-gis")),
                             created_with=f"territorial-gis {__version__}")
-        G.add_nodes_from((int(i), {"x": float(x), "y": float(y)})
-                         for i, x, y in zip(self.node_id, self.node_lon, self.node_lat, strict=True))
+        streets = self.street_counts()
+        G.add_nodes_from((int(i), {"x": float(x), "y": float(y), "street_count": int(c)})
+                         for i, x, y, c in zip(self.node_id, self.node_lon, self.node_lat, streets, strict=True))
         cols = [c for c in self.edges.columns if c not in ("length_m", "travel_time_s")]
         recs = self.edges[cols].to_dict("records")
         length = self.edges["length_m"].to_numpy(float)
@@ -308,10 +339,27 @@ class RoadNetwork:
             G.add_edge(int(u_ids[k]), int(v_ids[k]), **rec)
         return G
 
+    def street_counts(self) -> np.ndarray:
+        """Physical streets meeting at each node, counted as osmnx's ``count_streets_per_node``
+        counts them on :meth:`to_networkx`: the directed edges seen undirected (edge ``k`` from u
+        to v and edge ``k`` from v to u are one street, ``k`` numbering the parallel edges of a
+        node pair in row order), each street adding one at both ends; self-loops at a node add
+        two, once."""
+        u, v = self.edge_u.astype(np.int64), self.edge_v.astype(np.int64)
+        pair = pd.Series(u * self.n_nodes + v)
+        key = pair.groupby(pair).cumcount().to_numpy()
+        loop = u == v
+        lo, hi = np.minimum(u, v)[~loop], np.maximum(u, v)[~loop]
+        streets = np.unique(np.column_stack([lo, hi, key[~loop]]), axis=0)
+        counts = np.bincount(streets[:, 0], minlength=self.n_nodes) + np.bincount(streets[:, 1],
+                                                                                   minlength=self.n_nodes)
+        counts[np.unique(u[loop])] += 2
+        return counts
+
     def describe(self) -> dict[str, Any]:
         """Counts, km by class, components, bbox and CRS (what ``tgis network info`` prints)."""
         e = self.edges
-        road = ~e["reversed"].astype(bool)  # each road piece once
+        road = self.road_pieces()
         km_by_class = (e.loc[road].groupby(e.loc[road, "highway"].astype(str))["length_m"].sum() / 1000)
         weak = self.components(strong=False)
         strong = self.components(strong=True)
@@ -324,6 +372,7 @@ class RoadNetwork:
             "strong_components": int(strong.max() + 1),
             "bbox": [round(b, 6) for b in self.bounds],
             "crs": self.crs.to_string(),
+            "crs_auto": bool(self.meta.get("crs_auto", False)),
             "source": self.meta.get("source"),
             "mode": self.meta.get("mode"),
             "dropped": self.meta.get("dropped"),
@@ -338,18 +387,27 @@ class RoadNetwork:
             with atomic_output(target, overwrite) as tmp:
                 _write_native(self, tmp)
         elif suffix == ".gpkg":
-            write_gpkg_layers({"nodes": self.nodes_gdf(), "edges": self.edges_gdf()}, target, overwrite)
+            with atomic_output(target, overwrite) as tmp:
+                # the CRS and provenance travel as metadata of the nodes layer (QGIS shows them)
+                gpkg_ready(self.nodes_gdf()).to_file(tmp, layer="nodes", driver="GPKG", engine="pyogrio",
+                                                     layer_metadata={_GPKG_META_KEY: _meta_json(self)})
+                add_gpkg_layer(self.edges_gdf(), tmp, "edges")
         else:
             raise InputFileError(f"cannot save a network as '{suffix}' ({target}); use {NATIVE_SUFFIX} or .gpkg")
         return target
+
+
+def _meta_json(net: RoadNetwork) -> str:
+    """The network's ``meta`` with the format, version and metric CRS (WKT), as JSON."""
+    meta = dict(net.meta)
+    meta.update({"format": _NATIVE_FORMAT, "version": __version__, "crs": net.crs.to_wkt()})
+    return json.dumps(meta, default=str)
 
 
 def _write_native(net: RoadNetwork, path: Path) -> None:
     geoms = net.edge_geometry
     coords = shapely.get_coordinates(geoms)
     offsets = np.concatenate([[0], np.cumsum(shapely.get_num_coordinates(geoms))])
-    meta = dict(net.meta)
-    meta.update({"format": _NATIVE_FORMAT, "version": __version__, "crs": net.crs.to_wkt()})
     buf = io.BytesIO()
     edges = net.edges.copy()
     for col in edges.columns:
@@ -364,7 +422,7 @@ def _write_native(net: RoadNetwork, path: Path) -> None:
             np.save(b, arr, allow_pickle=False)
             zf.writestr(f"{name}.npy", b.getvalue())
         zf.writestr("edges.parquet", buf.getvalue())
-        zf.writestr("meta.json", json.dumps(meta, default=str))
+        zf.writestr("meta.json", _meta_json(net))
 
 
 def load_network(path: str | os.PathLike[str]) -> RoadNetwork:
@@ -402,6 +460,7 @@ def load_network(path: str | os.PathLike[str]) -> RoadNetwork:
         if not {"nodes", "edges"} <= layers:
             raise InputFileError(f"{p}: a network GeoPackage needs layers 'nodes' and 'edges' "
                                  f"(found {', '.join(sorted(layers))})")
+        meta = _gpkg_meta(p)
         nodes = gpd.read_file(p, layer="nodes", engine="pyogrio")
         edges_gdf = gpd.read_file(p, layer="edges", engine="pyogrio").to_crs(4326)
         index = pd.Series(np.arange(len(nodes)), index=nodes["node_id"].astype(np.int64))
@@ -409,8 +468,25 @@ def load_network(path: str | os.PathLike[str]) -> RoadNetwork:
         v = index.loc[edges_gdf["v"].astype(np.int64)].to_numpy()
         nodes = nodes.to_crs(4326)
         edges = pd.DataFrame(edges_gdf.drop(columns=["u", "v", "geometry"]))
+        stored = CRS.from_wkt(meta.pop("crs")) if "crs" in meta else None  # None: a GeoPackage of another tool
+        meta.setdefault("source", str(p))
         return RoadNetwork.from_arrays(nodes["node_id"].to_numpy(), nodes.geometry.x.to_numpy(),
                                        nodes.geometry.y.to_numpy(), u, v, edges,
-                                       edges_gdf.geometry.to_numpy(), meta={"source": str(p)})
+                                       edges_gdf.geometry.to_numpy(), crs=stored, meta=meta)
     raise InputFileError(f"{p}: unknown network format '{suffix}'; expected {NATIVE_SUFFIX} or .gpkg")
 
+
+def _gpkg_meta(path: Path) -> dict[str, Any]:
+    """The metadata a network GeoPackage written by :meth:`RoadNetwork.save` carries ({} if none)."""
+    import pyogrio
+
+    try:
+        text = (pyogrio.read_info(path, layer="nodes").get("layer_metadata") or {}).get(_GPKG_META_KEY)
+        meta = json.loads(text) if text else {}
+    except (ValueError, TypeError) as exc:
+        raise InputFileError(f"{path}: unreadable network metadata in layer 'nodes' ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format", _NATIVE_FORMAT) != _NATIVE_FORMAT:
+        raise InputFileError(f"{path}: unknown network format {meta.get('format') if isinstance(meta, dict) else meta!r}")
+    meta.pop("format", None)
+    meta.pop("version", None)
+    return meta

@@ -21,6 +21,9 @@ name                        default                       meaning
                                                           ``~/.cache/territorial-gis``
 ``lang``                    ``"en"``                      language of maps and reports (``en``, ``es``,
                                                           ``pt``)
+``component_warn_share``    ``0.05``                      keeping only the largest strongly connected
+                                                          component of a network warns when the others
+                                                          hold more than this share of its road length
 ==========================  ============================  ===================================================
 """
 
@@ -34,6 +37,7 @@ walk_kph: float = 4.0
 mode: str = "drive"
 cache_dir: str | os.PathLike[str] | None = None
 lang: str = "en"
+component_warn_share: float = 0.05
 
 
 def resolved_cache_dir() -> Path:

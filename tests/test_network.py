@@ -384,3 +384,17 @@ def test_network_from_place_online() -> None:
     assert np.allclose(net.edges["travel_time_s"], net.edges["length_m"] / (net.edges["speed_kph"] / 3.6))
     box = network_from_bbox((-98.58, 17.54, -98.56, 17.56))
     assert box.n_nodes > 10
+
+
+def test_networkx_export_works_with_osmnx_stats(net: RoadNetwork) -> None:
+    """The exported graph carries ``street_count`` as osmnx computes it, so osmnx's
+    ``basic_stats`` runs; its street length (osmnx's own undirected merge of the directed
+    edges) equals our road length (one-way roads drawn against their direction: test_layers)."""
+    import osmnx as ox
+
+    G = net.to_networkx()
+    assert nx.get_node_attributes(G, "street_count") == ox.stats.count_streets_per_node(G)
+    stats = ox.stats.basic_stats(G)
+    assert (stats["n"], stats["m"]) == (net.n_nodes, net.n_edges)
+    assert stats["edge_length_total"] == pytest.approx(net.edges["length_m"].sum(), rel=1e-12)
+    assert stats["street_length_total"] == pytest.approx(net.describe()["road_km"] * 1000, rel=1e-9)
