@@ -23,6 +23,7 @@ import pandas as pd
 
 from ._toml import read_builtin_or_file
 from .errors import ColumnError, ConfigError, InputFileError
+from .speeds import Profile, known_values
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ _ROLES = ("class", "surface", "season", "oneway", "bridge", "tunnel", "layer", "
 _SECTION_KEYS: dict[str, set[str]] = {
     "class": {"column", "optional", "values", "tracktype"},
     "surface": {"column", "optional", "values"},
-    "season": {"column", "optional", "dry_season_only"},
+    "season": {"column", "optional", "dry_season_only", "all_year"},
     "oneway": {"column", "optional", "forward", "backward"},
     "bridge": {"column", "optional", "true"},
     "tunnel": {"column", "optional", "true"},
@@ -87,6 +88,7 @@ class LayerSchema:
     class_tracktype: dict[str, str] = field(default_factory=dict)
     surface_values: dict[str, str] | None = None
     dry_season_only: frozenset[str] = frozenset()
+    all_year: frozenset[str] = frozenset()
     oneway_forward: frozenset[str] = frozenset()
     oneway_backward: frozenset[str] = frozenset()
     bridge_true: frozenset[str] = frozenset(_DEFAULT_TRUE)
@@ -183,8 +185,15 @@ def schema_from_dict(data: dict[str, Any], source: str = "<dict>") -> LayerSchem
         sections[role] = sec
     cls = sections["class"]
     tracktype = _str_table(cls, "tracktype", f"{source}: [class]") or {}
-    if "season" in sections and "dry_season_only" not in sections["season"]:
-        raise ConfigError(f"{source}: [season] needs dry_season_only = [values meaning dry season only]")
+    if "season" in sections and not {"dry_season_only", "all_year"} <= set(sections["season"]):
+        raise ConfigError(f"{source}: [season] needs dry_season_only = [values meaning dry season only] and "
+                          f"all_year = [values meaning usable all year] (other values are refused, or defaulted "
+                          f"to all year with unmapped='default')")
+    dry = _str_list(sections.get("season", {}), "dry_season_only", f"{source}: [season]")
+    all_year = _str_list(sections.get("season", {}), "all_year", f"{source}: [season]")
+    if dry & all_year:
+        raise ConfigError(f"{source}: [season] values in both dry_season_only and all_year: "
+                          f"{', '.join(sorted(dry & all_year))}")
     name = data.get("name", Path(source).stem)
     if not isinstance(name, str):
         raise ConfigError(f"{source}: name must be a string")
@@ -196,7 +205,8 @@ def schema_from_dict(data: dict[str, Any], source: str = "<dict>") -> LayerSchem
         class_values=_str_table(cls, "values", f"{source}: [class]"),
         class_tracktype=tracktype,
         surface_values=_str_table(sections.get("surface", {}), "values", f"{source}: [surface]"),
-        dry_season_only=_str_list(sections.get("season", {}), "dry_season_only", f"{source}: [season]"),
+        dry_season_only=dry,
+        all_year=all_year,
         oneway_forward=(_str_list(ow, "forward", f"{source}: [oneway]") if "forward" in ow
                         else frozenset(("1", "yes", "true", "t", "f"))),
         oneway_backward=(_str_list(ow, "backward", f"{source}: [oneway]") if "backward" in ow
@@ -258,84 +268,149 @@ class Features:
     layer: np.ndarray  # int64
 
 
-def apply_schema(gdf: pd.DataFrame, schema: LayerSchema, cols: dict[str, str], *, feat_len_km: np.ndarray,
-                 unmapped: str, default_class: str, what: str, report: dict[str, Any]) -> Features:
-    """Attributes of each feature in the speed model's vocabulary (one row per feature of ``gdf``).
+def check_schema_against_profile(schema: LayerSchema, profile: Profile) -> None:
+    """Refuse a schema whose value tables map to names the speed model does not know.
 
-    ``cols`` gives the layer column of each role (:meth:`LayerSchema.resolve`); ``feat_len_km``
-    the length of each feature, for the report of unmapped values; ``what`` names the layer in
-    messages.
+    Every ``[class.values]`` target must be a road class of a speed profile (shipped or
+    ``profile``), every ``[class.tracktype]`` target a tracktype and every ``[surface.values]``
+    target a surface the model knows (:func:`~territorial_gis.speeds.known_values`), so a typo
+    never drops roads or gives them a neutral factor unseen.
 
     Raises
     ------
     ConfigError
-        Class values the schema does not map, with ``unmapped="refuse"`` (the message lists them
-        with their counts and km).
+        Naming the schema file, the table, the layer value and the unknown name.
     """
-    highway, key, raw_class = _map_classes(gdf, schema, cols, feat_len_km=feat_len_km, unmapped=unmapped,
-                                           default_class=default_class, what=what, report=report)
-    table = pd.DataFrame({"highway": highway.astype(object).to_numpy()}, index=gdf.index)
+    known = known_values(profile)
+    for table, tag, values in (("[class.values]", "highway", schema.class_values),
+                               ("[class.tracktype]", "tracktype", schema.class_tracktype),
+                               ("[surface.values]", "surface", schema.surface_values)):
+        bad = {k: v for k, v in (values or {}).items() if v not in known[tag]}
+        if bad:
+            listing = ", ".join(f"{k!r} = {v!r}" for k, v in sorted(bad.items()))
+            raise ConfigError(f"{schema.source}: {table} maps to names the speed model does not know: {listing}; "
+                              f"known {tag} values: {', '.join(sorted(known[tag]))}")
+
+
+@dataclass
+class _Mapped:
+    """One schema field mapped over the features: the model value of each feature (None where
+    missing or unmapped), which features are unmapped, and the report of the values seen."""
+
+    value: pd.Series
+    unmapped: np.ndarray
+    report: dict[str, Any]
+
+
+def _map_field(raw: pd.Series, *, table: dict[str, str] | None, known: frozenset[str] | None,
+               missing_unmapped: bool, feat_len_km: np.ndarray, column: str) -> _Mapped:
+    """Map one column: through ``table`` (layer value -> model value) when given, else the
+    value itself, which must then be in ``known``. Missing values are unmapped when
+    ``missing_unmapped``, else left missing."""
+    key = _norm_series(raw)
+    missing = (key == "").to_numpy()
+    value = key.map(table) if table is not None else key.where(~missing)
+    unknown = value.isna().to_numpy() | (~value.isin(known).to_numpy() if known is not None else False)
+    unmapped = (unknown & ~missing) | (missing & missing_unmapped)
+    value = value.where(~unmapped & ~missing, None).astype(object)
+    shown = raw.astype(str).where(~missing, "<missing>")
+    status = np.where(unmapped, "unmapped", np.where(missing, "missing", "mapped"))
+    frame = pd.DataFrame({"v": shown.to_numpy(), "to": value.to_numpy(), "s": status, "km": feat_len_km})
+    per_value: dict[str, Any] = {}
+    for (v, st), grp in frame.groupby(["v", "s"], sort=False):
+        per_value[str(v)] = {"count": int(len(grp)), "length_km": round(float(grp["km"].sum()), 3),
+                             "mapped_to": grp["to"].iloc[0], "status": str(st)}
+    totals = {st: {"count": int((status == st).sum()), "length_km": round(float(feat_len_km[status == st].sum()), 3)}
+              for st in ("mapped", "unmapped", "missing")}
+    report = {"column": column, "values_seen": len(per_value), **totals,
+              "values": dict(sorted(per_value.items(), key=lambda kv: -kv[1]["length_km"]))}
+    return _Mapped(value=value, unmapped=unmapped, report=report)
+
+
+def _unmapped_listing(rep: dict[str, Any]) -> str:
+    return "; ".join(f"{v!r}: {r['count']} features, {r['length_km']:.1f} km"
+                     for v, r in rep["values"].items() if r["status"] == "unmapped")
+
+
+_DEFAULT_OF = {"class": "the class '{default_class}'", "surface": "no surface (speed factor 1.0)",
+               "season": "'all_year'"}
+_TABLE_OF = {"class": "[class.values]", "surface": "[surface.values]", "season": "[season] all_year / dry_season_only"}
+
+
+def apply_schema(gdf: pd.DataFrame, schema: LayerSchema, cols: dict[str, str], *, feat_len_km: np.ndarray,
+                 unmapped: str, default_class: str, what: str, report: dict[str, Any],
+                 profile: Profile | None = None) -> Features:
+    """Attributes of each feature in the speed model's vocabulary (one row per feature of ``gdf``).
+
+    ``cols`` gives the layer column of each role (:meth:`LayerSchema.resolve`); ``feat_len_km``
+    the length of each feature; ``what`` names the layer in messages. The values seen in the
+    class, surface and season columns, mapped, unmapped and missing, with counts and km, go to
+    ``report["values"]``; unmapped values are refused (``unmapped="refuse"``) or given
+    ``default_class`` / no surface / ``all_year`` (``unmapped="default"``). Without a value
+    table a column must hold values the speed model knows (of the shipped profiles and
+    ``profile``).
+
+    Raises
+    ------
+    ConfigError
+        Unmapped values with ``unmapped="refuse"``: one message listing, per column, the values
+        with their counts and km.
+    """
+    fields = _map_fields(gdf, schema, cols, feat_len_km=feat_len_km, profile=profile)
+    report["values"] = {name: m.report for name, m in fields.items()}
+    bad = {name: m for name, m in fields.items() if m.unmapped.any()}
+    for name, m in bad.items():
+        log.warning("%s: column %s: values the schema does not map: %s", what, cols[name],
+                    _unmapped_listing(m.report))
+    if bad and unmapped == "refuse":
+        parts = [f"{name} column '{cols[name]}': {_unmapped_listing(m.report)} (map them in {_TABLE_OF[name]})"
+                 for name, m in bad.items()]
+        defaults = ", ".join(_DEFAULT_OF[n].format(default_class=default_class) for n in bad)
+        raise ConfigError(f"{what}: values not in the schema {schema.source}: {'; '.join(parts)}. Or pass "
+                          f"unmapped='default' (--unmapped default) to give them {defaults}")
+    cls = fields["class"]
+    report["unmapped_classes"] = {v: {"count": r["count"], "length_km": r["length_km"]}
+                                  for v, r in cls.report["values"].items() if r["status"] == "unmapped"}
+    report["unmapped_action"] = unmapped if bad else None
+    key = _norm_series(gdf[cols["class"]].astype(object))
+    table = pd.DataFrame({"highway": cls.value.where(~cls.unmapped, default_class).to_numpy()}, index=gdf.index)
     table["tracktype"] = key.map(schema.class_tracktype).astype(object).to_numpy() if schema.class_tracktype \
         else None
-    table["layer_class"] = raw_class.to_numpy()
-    _add_value_columns(table, gdf, schema, cols)
+    table["layer_class"] = gdf[cols["class"]].to_numpy()
+    table["surface"] = fields["surface"].value.to_numpy() if "surface" in fields else None
+    if "surface" in fields:
+        table["layer_surface"] = gdf[cols["surface"]].to_numpy()
+    if "season" in fields:
+        dry = fields["season"].value.to_numpy() == "dry_season_only"
+        table["season"] = np.where(dry, "dry_season_only", "all_year")
+        table["layer_season"] = gdf[cols["season"]].to_numpy()
+    _add_value_columns(table, gdf, cols)
     direction, bridge_tunnel, layer_arr = _add_topology_columns(table, gdf, schema, cols)
     table["source_row"] = np.arange(len(gdf), dtype=np.int64)
     return Features(table=table.reset_index(drop=True), direction=direction,
                     bridge_tunnel=bridge_tunnel, layer=layer_arr)
 
 
-def _map_classes(gdf: pd.DataFrame, schema: LayerSchema, cols: dict[str, str], *, feat_len_km: np.ndarray,
-                 unmapped: str, default_class: str, what: str,
-                 report: dict[str, Any]) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """The profile class of each feature, its normalised layer value and its raw layer value."""
-    raw_class = gdf[cols["class"]].astype(object)
-    key = _norm_series(raw_class)
-    if schema.class_values is not None:
-        highway = key.map(schema.class_values)
-        miss = highway.isna().to_numpy()
-    else:
-        highway = raw_class.where(key != "", None)
-        miss = (key == "").to_numpy()
-    unmapped_report: dict[str, dict[str, float]] = {}
-    if miss.any():
-        shown = raw_class[miss].astype(str).where(key[miss] != "", "<missing>")
-        grp = pd.DataFrame({"value": shown.to_numpy(), "km": feat_len_km[miss]}).groupby("value")["km"]
-        stats = pd.DataFrame({"count": grp.size(), "km": grp.sum()}).sort_values("km", ascending=False)
-        unmapped_report = {str(v): {"count": int(r["count"]), "length_km": round(float(r["km"]), 3)}
-                           for v, r in stats.iterrows()}
-        listing = "; ".join(f"{v!r}: {r['count']} features, {r['length_km']:.1f} km"
-                            for v, r in unmapped_report.items())
-        log.warning("%s: %d features have class values the schema does not map (column %s): %s",
-                    what, int(miss.sum()), cols["class"], listing)
-        if unmapped == "refuse":
-            raise ConfigError(f"{what}: class values not in the schema {schema.source} (column "
-                              f"'{cols['class']}'): {listing}. Map them in the schema's [class.values] "
-                              f"or pass unmapped='default' to give them the class '{default_class}'")
-        highway = highway.where(~miss, default_class)
-    report["unmapped_classes"] = unmapped_report
-    report["unmapped_action"] = unmapped if unmapped_report else None
-    return highway, key, raw_class
-
-
-def _add_value_columns(table: pd.DataFrame, gdf: pd.DataFrame, schema: LayerSchema, cols: dict[str, str]) -> None:
-    """Surface, season, maxspeed, speed, name and source id columns (in place)."""
+def _map_fields(gdf: pd.DataFrame, schema: LayerSchema, cols: dict[str, str], *,
+                feat_len_km: np.ndarray, profile: Profile | None) -> dict[str, _Mapped]:
+    """The class, surface and season columns mapped to the model's values."""
+    known = known_values(profile)
+    out = {"class": _map_field(gdf[cols["class"]].astype(object), table=schema.class_values, known=known["highway"],
+                               missing_unmapped=True, feat_len_km=feat_len_km, column=cols["class"])}
     if "surface" in cols:
-        raw = gdf[cols["surface"]].astype(object)
-        skey = _norm_series(raw)
-        if schema.surface_values is not None:
-            surface = skey.map(schema.surface_values)
-        else:
-            surface = skey.where(skey != "", None)
-        table["surface"] = surface.astype(object).to_numpy()
-        table["layer_surface"] = raw.to_numpy()
-    else:
-        table["surface"] = None
+        out["surface"] = _map_field(gdf[cols["surface"]].astype(object), table=schema.surface_values,
+                                    known=known["surface"], missing_unmapped=False, feat_len_km=feat_len_km,
+                                    column=cols["surface"])
     if "season" in cols:
-        raw = gdf[cols["season"]].astype(object)
-        dry = _norm_series(raw).isin(schema.dry_season_only).to_numpy()
-        table["season"] = np.where(dry, "dry_season_only", "all_year")
-        table["layer_season"] = raw.to_numpy()
+        season_table = {**{v: "dry_season_only" for v in schema.dry_season_only},
+                        **{v: "all_year" for v in schema.all_year}}
+        out["season"] = _map_field(gdf[cols["season"]].astype(object), table=season_table, known=None,
+                                   missing_unmapped=True, feat_len_km=feat_len_km, column=cols["season"])
+    return out
+
+
+def _add_value_columns(table: pd.DataFrame, gdf: pd.DataFrame, cols: dict[str, str]) -> None:
+    """Maxspeed, speed, name and source id columns (in place)."""
     if "maxspeed" in cols:
         table["maxspeed"] = gdf[cols["maxspeed"]].astype(object).to_numpy()
     if "speed" in cols:

@@ -53,6 +53,7 @@ from ._layer_schema import (
     Features,
     LayerSchema,
     apply_schema,
+    check_schema_against_profile,
     detect_schema,
     load_schema,
 )
@@ -159,13 +160,18 @@ def network_from_layer(source: str | os.PathLike[str], *, layer: str | None = No
     prof = load_profile(profile, mode=mode)
     area = clip_area(bbox, polygon)
     sch, cols = resolve_layer_schema(path, layer=layer, schema=schema)
+    check_schema_against_profile(sch, prof)
     _check_default_class(prof, unmapped=unmapped, default_class=default_class)
+    if season == "wet" and "season" not in cols:
+        raise ConfigError(f"{what}: season='wet' needs a season column, and "
+                          + (f"the schema {sch.source} names none ([season])" if "season" not in sch.columns else
+                             f"the layer has no column {' or '.join(map(repr, sch.columns['season']))}"))
     report: dict[str, Any] = {"source": what, "layer": layer, "schema": sch.name, "columns": cols, "mode": prof.mode,
                               "crossings": bool(crossings), "snap_tolerance_m": float(snap_tolerance_m)}
     lines = read_lines(path, layer=layer, columns=cols, area=area, report=report)
     feat_len_km = _lengths_km(lines.geoms)
     feats = apply_schema(lines.gdf, sch, cols, feat_len_km=feat_len_km, unmapped=unmapped,
-                         default_class=default_class, what=what, report=report)
+                         default_class=default_class, what=what, report=report, profile=prof)
     keep, speed = select_routable(feats, prof, season=season, feat_len_km=feat_len_km, what=what, report=report)
     feats = Features(table=feats.table.iloc[keep].reset_index(drop=True), direction=feats.direction[keep],
                      bridge_tunnel=feats.bridge_tunnel[keep], layer=feats.layer[keep])
@@ -294,6 +300,10 @@ def select_routable(feats: Features, prof: Profile, *, season: str, feat_len_km:
     if "season" in feats.table and season == "wet":
         dry = (feats.table["season"] == "dry_season_only").to_numpy()
         report["dry_season_only_dropped"] = int((dry & passable).sum())
+        report["dry_season_only_dropped_km"] = round(float(feat_len_km[dry & passable].sum()), 3)
+        if not (dry & passable).any():
+            log.warning("%s: season 'wet' closes no road: no routable feature is dry-season only (values of "
+                        "the season column: %s)", what, ", ".join(report["values"]["season"]["values"]))
         passable &= ~dry
     report["not_routable"] = {}
     if dropped.any():
@@ -338,10 +348,17 @@ _FIX_KEYS = ("multipart_exploded", "split_at_shared_vertices", "crossings_noded"
 
 
 def log_repair_report(report: dict[str, Any]) -> None:
-    """Log the repair report in two lines (fixes; components before/after)."""
+    """Log the repair report in three lines (values; fixes; components before/after)."""
+    values = report.get("values") or {}
+    mapping = "; ".join(f"{name} ({v['column']}): {v['values_seen']} values, {v['unmapped']['count']} features "
+                        f"unmapped ({v['unmapped']['length_km']:.1f} km), {v['missing']['count']} missing"
+                        for name, v in values.items())
+    not_routable = ", ".join(f"{k} {v['count']} ({v['length_km']:.1f} km)"
+                             for k, v in (report.get("not_routable") or {}).items()) or "none"
+    log.info("%s: %s; not routable in mode %s: %s; unmapped action: %s", report.get("source", "layer"),
+             mapping or "no mapped field", report.get("mode"), not_routable, report.get("unmapped_action") or "none")
     fixes = ", ".join(f"{k}={report.get(k, 0)}" for k in _FIX_KEYS)
-    log.info("%s: repairs: %s; unmapped classes: %s", report.get("source", "layer"), fixes,
-             ", ".join(report.get("unmapped_classes") or {}) or "none")
+    log.info("repairs: %s", fixes)
     log.info("components %s -> %s, largest holds %.1f%% -> %.1f%% of length (strongly connected: %.1f%%); "
              "crossings without a shared vertex: %s",
              report.get("components_before"), report.get("components_after"),

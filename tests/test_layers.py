@@ -737,3 +737,126 @@ def test_largest_component_reports_and_warns(tmp_path: Path, caplog: pytest.LogC
     t = res["travel_time_market_min"].to_numpy()
     assert np.isfinite(t[0]) and np.isnan(t[1])
     assert res["unreachable_reason"].tolist() == [None, "market:disconnected"]
+
+
+# ---------------------------------------------------------------------- schema against the profile
+def _agency_rows(**over: Any) -> list[dict[str, Any]]:
+    """SYNTHETIC rows with the columns examples/road_agency_schema.toml assumes: a 5 km road, a
+    5 km dry-season track and a 5 km footpath meeting at their ends."""
+    base = {"ADMINISTRA": "Estatal", "CIRCULA": "Dos sentidos", "NOMBRE": "x", "VELOCIDAD": 0,
+            "fclass": None, "oneway": None, "bridge": None, "tunnel": None, "layer": None, "maxspeed": None}
+    rows = [
+        {"coords": [(0, 0), (5000, 0)], "TIPO_VIAL": "Carretera", "RECUBRI": "Asfalto", "CONDICION": "Permanente",
+         "ID_RED": 11, **base},
+        {"coords": [(5000, 0), (5000, 5000)], "TIPO_VIAL": "Brecha", "RECUBRI": "Terracería",
+         "CONDICION": "Temporal", "ID_RED": 12, **base},
+        {"coords": [(5000, 5000), (0, 5000)], "TIPO_VIAL": "Vereda", "RECUBRI": "Sin recubrimiento",
+         "CONDICION": "Permanente", "ID_RED": 13, **base},
+    ]
+    for i, values in over.items():
+        rows[int(i[1:])].update(values)
+    return rows
+
+
+def test_value_report_per_mapped_field(tmp_path: Path) -> None:
+    """The values seen in the class, surface and season columns, with their counts, km (5 km of
+    UTM grid = 5 / 0.9996 km on the ellipsoid at X0) and what they map to."""
+    p = _write(tmp_path / "rnc.gpkg", _agency_rows())
+    r = _build(p, schema=EXAMPLE_SCHEMA).repair_report["values"]
+    km = 5 / 0.9996
+    cls = r["class"]
+    assert cls["column"] == "TIPO_VIAL" and cls["values_seen"] == 3
+    assert cls["values"]["Carretera"] == {"count": 1, "length_km": pytest.approx(km, abs=1e-3),
+                                          "mapped_to": "primary", "status": "mapped"}
+    assert cls["values"]["Vereda"]["mapped_to"] == "path"
+    assert cls["mapped"]["count"] == 3 and cls["unmapped"]["count"] == 0
+    assert r["surface"]["values"]["Terracería"]["mapped_to"] == "dirt"
+    assert r["season"]["values"]["Temporal"] == {"count": 1, "length_km": pytest.approx(km, abs=1e-3),
+                                                 "mapped_to": "dry_season_only", "status": "mapped"}
+    assert r["season"]["values"]["Permanente"]["count"] == 2
+    assert r["season"]["mapped"]["length_km"] == pytest.approx(3 * km, abs=1e-3)
+
+
+def _schema_variant(tmp_path: Path, old: str, new: str) -> Path:
+    text = EXAMPLE_SCHEMA.read_text(encoding="utf-8")
+    assert old in text
+    out = tmp_path / "variant.toml"
+    out.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize(("old", "new", "expect"), [
+    ('Carretera = "primary"', 'Carretera = "primry"', r"\[class.values\] maps to names the speed model does not "
+                                                       r"know: 'carretera' = 'primry'"),
+    ('Asfalto = "asphalt"', 'Asfalto = "asfalto"', r"\[surface.values\].*'asfalto' = 'asfalto'"),
+    ('Brecha = "grade4"          # an', 'Brecha = "grade9"  # an', r"\[class.tracktype\].*'grade9'"),
+    ('all_year = ["Permanente"]', '', r"\[season\] needs dry_season_only.*and all_year"),
+])
+def test_schema_checked_against_the_profile_before_building(tmp_path: Path, old: str, new: str,
+                                                            expect: str) -> None:
+    """A schema mapping to a name no speed profile knows (a typo) is refused before any road is
+    read: the layer here is not even readable."""
+    schema = _schema_variant(tmp_path, old, new)
+    broken = tmp_path / "broken.gpkg"
+    broken.write_text("not a GeoPackage")
+    with pytest.raises(ConfigError, match=expect):
+        network_from_layer(_write(tmp_path / "ok.gpkg", _agency_rows()), schema=schema)
+    with pytest.raises(TerritorialGISError):
+        network_from_layer(broken, schema=schema)
+
+
+def test_unmapped_values_refused_in_one_message_or_defaulted(tmp_path: Path) -> None:
+    """A surface and a season value the schema does not list are refused in one message naming
+    both columns, the values, counts and km; with unmapped='default' the surface gives no
+    factor (the class speed) and the season counts as all year."""
+    rows = _agency_rows(r0={"RECUBRI": "Adoquin roto"}, r1={"CONDICION": "Solo lluvias"})
+    p = _write(tmp_path / "rnc.gpkg", rows)
+    with pytest.raises(ConfigError) as err:
+        _build(p, schema=EXAMPLE_SCHEMA)
+    msg = str(err.value)
+    assert "surface column 'RECUBRI': 'Adoquin roto': 1 features, 5.0 km" in msg
+    assert "season column 'CONDICION': 'Solo lluvias': 1 features, 5.0 km" in msg
+    assert "class column" not in msg and "--unmapped default" in msg
+    net = _build(p, schema=EXAMPLE_SCHEMA, unmapped="default")
+    prof = load_profile(None, "drive")
+    road = net.edges[net.edges["osm_way_id"] == 11]
+    assert road["surface"].isna().all()
+    assert (road["speed_kph"] == prof.highway_speed_kph["primary"]).all()  # no surface factor
+    track = net.edges[net.edges["osm_way_id"] == 12]
+    assert (track["season"] == "all_year").all()
+    v = net.repair_report["values"]
+    assert v["surface"]["unmapped"] == {"count": 1, "length_km": pytest.approx(5 / 0.9996, abs=1e-3)}
+    assert net.repair_report["unmapped_action"] == "default"
+
+
+def test_class_column_without_table_must_hold_known_classes(tmp_path: Path) -> None:
+    """Without [class.values] the column holds the classes themselves: an OSM class is used, a
+    value no profile knows is refused (it would be dropped as 'not routable' unseen)."""
+    schema = tmp_path / "plain.toml"
+    schema.write_text('[class]\ncolumn = "fclass"\n')
+    p = _write(tmp_path / "plain.gpkg", [{**H, "fclass": "Primary"}, {**V, "fclass": "carretera"}])
+    with pytest.raises(ConfigError, match=r"class column 'fclass': 'carretera': 1 features, 0\.2 km"):
+        _build(p, schema=schema)
+    net = _build(p, schema=schema, unmapped="default", default_class="track")
+    assert sorted(set(net.edges["highway"])) == ["primary", "track"]
+
+
+def test_season_options_that_do_not_apply(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """season='wet' on a layer without a season column is refused; on one where no road is
+    dry-season only it warns that it closes nothing."""
+    import logging
+
+    p = _write(tmp_path / "g.gpkg", [H, V])
+    with pytest.raises(ConfigError, match=r"g\.gpkg: season='wet' needs a season column.*geofabrik"):
+        _build(p, season="wet")
+    rows = _agency_rows(r1={"CONDICION": "Permanente"})
+    q = _write(tmp_path / "rnc.gpkg", rows)
+    with caplog.at_level(logging.WARNING, logger="territorial_gis"):
+        net = _build(q, schema=EXAMPLE_SCHEMA, season="wet")
+    assert net.repair_report["dry_season_only_dropped"] == 0
+    assert any("closes no road" in r.getMessage() and "Permanente" in r.getMessage() for r in caplog.records)
+    no_col = [{k: v for k, v in r.items() if k != "CONDICION"} for r in _agency_rows()]
+    optional = _schema_variant(tmp_path, 'column = "CONDICION"', 'column = "CONDICION"\noptional = true')
+    z = _write(tmp_path / "nocol.gpkg", no_col)
+    with pytest.raises(ConfigError, match=r"nocol\.gpkg: season='wet'.*no column 'CONDICION'"):
+        _build(z, schema=optional, season="wet")
