@@ -100,48 +100,73 @@ class _LayerLines:
     geoms: np.ndarray
 
 
-def network_from_layer(source: str | os.PathLike[str], *, layer: str | None = None,
-                       schema: str | os.PathLike[str] | LayerSchema | None = None,
+@dataclass(frozen=True)
+class LayerSource:
+    """One road line layer of a build: the file, the layer in it, its schema and columns."""
+
+    path: Path
+    layer: str | None
+    schema: LayerSchema
+    columns: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        """``file`` or ``file:layer``, as the edges' ``source_layer`` attribute names it."""
+        return self.path.name + (f":{self.layer}" if self.layer else "")
+
+
+@dataclass
+class _Read:
+    """The features of all sources, concatenated: attributes, geometries, lengths (km)."""
+
+    feats: Features
+    geoms: np.ndarray
+    length_km: np.ndarray
+
+
+def network_from_layer(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                       layer: str | Sequence[str] | None = None,
+                       schema: str | os.PathLike[str] | LayerSchema | Sequence[Any] | None = None,
                        profile: str | os.PathLike[str] | Profile | None = None, mode: str = "drive",
                        crossings: bool = False, snap_tolerance_m: float = 0.0, unmapped: str = "refuse",
                        default_class: str = "unclassified", bbox: Sequence[float] | None = None,
                        polygon: Any = None, largest_component: bool = True,
                        season: str = "all") -> RoadNetwork:
-    """Build a routable :class:`~territorial_gis.network.RoadNetwork` from a road line layer
+    """Build a routable :class:`~territorial_gis.network.RoadNetwork` from road line layers
     (the steps are listed in the module docstring).
 
     Parameters
     ----------
     source
-        GeoPackage (``layer`` names the layer), Shapefile, GeoJSON, GeoParquet or FlatGeobuf,
-        in any CRS.
+        A GeoPackage, Shapefile, GeoJSON, GeoParquet or FlatGeobuf file in any CRS, or several
+        (a national layer and a local one): their roads are joined with the same topology
+        rules into one network, with one repair report.
     layer
-        Layer of a multi-layer file (GeoPackage).
+        Layer of a multi-layer file (GeoPackage); several layers of one file, or one per file.
     schema
-        A schema TOML file, a built-in name (``"geofabrik"``) or a :class:`LayerSchema`; None
-        detects Geofabrik's OSM shapefile schema (``fclass`` or ``type`` column).
+        A schema TOML file, a built-in name (``"geofabrik"``) or a :class:`LayerSchema`, for
+        every source or one per source; None detects Geofabrik's OSM shapefile schema.
     profile, mode
         Speed profile (TOML file or :class:`~territorial_gis.speeds.Profile`; default the shipped
         profile of ``mode``). Classes the profile does not list are not routable and dropped.
     crossings
-        Add a node where lines cross without a shared vertex (for layers digitised without
-        shared vertices); never where either line is a bridge or tunnel or on another ``layer``.
+        Add a node where lines cross without a shared vertex; never at bridges or tunnels or
+        across ``layer`` values.
     snap_tolerance_m
         Repair tolerance in metres (0: none): dangling ends within it of another line are
         moved onto that line's nearest point; nothing else moves.
-    unmapped
-        Class values the schema does not map: ``"refuse"`` (ConfigError listing them with counts
-        and length) or ``"default"`` (give them ``default_class``).
-    default_class
-        Profile class for unmapped values when ``unmapped="default"``.
+    unmapped, default_class
+        Class, surface and season values the schema does not map: ``"refuse"`` (ConfigError
+        listing them with counts and km) or ``"default"`` (``default_class``, no surface
+        factor, all year).
     bbox, polygon
         Optional clip: west, south, east, north in degrees; a shapely polygon in EPSG:4326, a
         GeoSeries/GeoDataFrame or a polygon file.
     largest_component
-        Keep only the largest strongly connected component.
+        Keep only the largest strongly connected component (what it drops is reported).
     season
-        ``"all"`` keeps every road; ``"wet"`` drops roads the schema's season column marks as
-        dry-season only. Either way edges keep a ``season`` attribute when the schema has one.
+        ``"all"`` keeps every road; ``"wet"`` drops roads the season column marks as dry-season
+        only (every source needs one).
 
     Returns
     -------
@@ -151,37 +176,109 @@ def network_from_layer(source: str | os.PathLike[str], *, layer: str | None = No
     Raises
     ------
     InputFileError, CRSError, ColumnError, ConfigError, NetworkError
-        Unreadable file or no line geometries; no CRS; a schema column missing from the layer;
-        bad schema or options or unmapped classes refused; nothing routable.
+        The message names the file, layer, column, value or option.
     """
-    path = check_input(source, "road line layer")
-    what = str(path)
     _check_options(snap_tolerance_m=snap_tolerance_m, unmapped=unmapped, season=season)
     prof = load_profile(profile, mode=mode)
     area = clip_area(bbox, polygon)
-    sch, cols = resolve_layer_schema(path, layer=layer, schema=schema)
-    check_schema_against_profile(sch, prof)
     _check_default_class(prof, unmapped=unmapped, default_class=default_class)
-    if season == "wet" and "season" not in cols:
-        raise ConfigError(f"{what}: season='wet' needs a season column, and "
-                          + (f"the schema {sch.source} names none ([season])" if "season" not in sch.columns else
-                             f"the layer has no column {' or '.join(map(repr, sch.columns['season']))}"))
-    report: dict[str, Any] = {"source": what, "layer": layer, "schema": sch.name, "columns": cols, "mode": prof.mode,
-                              "crossings": bool(crossings), "snap_tolerance_m": float(snap_tolerance_m)}
-    lines = read_lines(path, layer=layer, columns=cols, area=area, report=report)
-    feat_len_km = _lengths_km(lines.geoms)
-    feats = apply_schema(lines.gdf, sch, cols, feat_len_km=feat_len_km, unmapped=unmapped,
-                         default_class=default_class, what=what, report=report, profile=prof)
-    keep, speed = select_routable(feats, prof, season=season, feat_len_km=feat_len_km, what=what, report=report)
-    feats = Features(table=feats.table.iloc[keep].reset_index(drop=True), direction=feats.direction[keep],
-                     bridge_tunnel=feats.bridge_tunnel[keep], layer=feats.layer[keep])
-    metric = utm_of(shapely.total_bounds(lines.geoms[keep]))  # of the roads kept, not the whole layer
+    sources = layer_sources(source, layer=layer, schema=schema, profile=prof, season=season)
+    report: dict[str, Any] = {"mode": prof.mode, "crossings": bool(crossings),
+                              "snap_tolerance_m": float(snap_tolerance_m)}
+    read = read_sources(sources, area=area, profile=prof, unmapped=unmapped, default_class=default_class,
+                        report=report)
+    what = " + ".join(str(src.path) for src in sources)
+    keep, speed = select_routable(read.feats, prof, season=season, feat_len_km=read.length_km, what=what,
+                                  report=report)
+    feats = Features(table=read.feats.table.iloc[keep].reset_index(drop=True), direction=read.feats.direction[keep],
+                     bridge_tunnel=read.feats.bridge_tunnel[keep], layer=read.feats.layer[keep])
+    metric = utm_of(shapely.total_bounds(read.geoms[keep]))  # of the roads kept, not the whole layer
     report["topology_crs"] = metric.to_string()
-    graph = build_layer_graph(lines.geoms[keep], bridge_tunnel=feats.bridge_tunnel, layer=feats.layer,
+    graph = build_layer_graph(read.geoms[keep], bridge_tunnel=feats.bridge_tunnel, layer=feats.layer,
                               crossings=crossings, snap_tolerance_m=float(snap_tolerance_m),
                               metric_crs=metric, report=report)
     net = assemble_network(graph, feats, speed[keep], walk=prof.mode == "walk", report=report)
     return _finish(net, largest_component=largest_component, report=report)
+
+
+def layer_sources(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                  layer: str | Sequence[str] | None, schema: Any, profile: Profile,
+                  season: str = "all") -> list[LayerSource]:
+    """The (file, layer, schema) of each source, checked before any feature is read: files
+    exist and are readable, layers exist, schema columns are in the layer, schema tables map
+    to names the speed model knows, and a wet season has a season column in every source.
+
+    One file with several layers gives one source per layer; several files one per file, with
+    one layer name for all or one per file. One schema serves all, or one is given per source.
+    """
+    paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
+    if not paths:
+        raise ConfigError("no road line layer given")
+    layers = [layer] if layer is None or isinstance(layer, str) else list(layer)
+    if len(paths) == 1 and len(layers) > 1:
+        paths = paths * len(layers)
+    elif len(layers) == 1:
+        layers = layers * len(paths)
+    if len(layers) != len(paths):
+        raise ConfigError(f"{len(paths)} files and {len(layers)} layers: give one layer name for all files or "
+                          f"one per file")
+    schemas = [schema] if schema is None or isinstance(schema, (str, os.PathLike, LayerSchema)) else list(schema)
+    if len(schemas) == 1:
+        schemas = schemas * len(paths)
+    if len(schemas) != len(paths):
+        raise ConfigError(f"{len(paths)} layers and {len(schemas)} schemas: give one schema for all or one per layer")
+    out = []
+    for p, lay, sch_arg in zip(paths, layers, schemas, strict=True):
+        path = check_input(p, "road line layer")
+        sch, cols = resolve_layer_schema(path, layer=lay, schema=sch_arg)
+        check_schema_against_profile(sch, profile)
+        if season == "wet" and "season" not in cols:
+            where = f"{path}" + (f" layer {lay}" if lay else "")
+            raise ConfigError(f"{where}: season='wet' needs a season column, and "
+                              + (f"the schema {sch.source} names none ([season])" if "season" not in sch.columns
+                                 else f"the layer has no column {' or '.join(map(repr, sch.columns['season']))}"))
+        out.append(LayerSource(path=path, layer=lay, schema=sch, columns=cols))
+    labels = [src.label for src in out]
+    if len(set(labels)) < len(labels):
+        raise ConfigError(f"the same layer is given twice: {', '.join(sorted({x for x in labels if labels.count(x) > 1}))}")
+    return out
+
+
+def read_sources(sources: Sequence[LayerSource], *, area: shapely.Geometry | None, profile: Profile,
+                 unmapped: str, default_class: str, report: dict[str, Any]) -> _Read:
+    """Read every source's line features with their attributes (:func:`read_lines`,
+    :func:`~territorial_gis._layer_schema.apply_schema`) and concatenate them; each source's
+    counts and values go to ``report["layers"]``, and with a single source to ``report`` too."""
+    feats, geoms, lengths, reps = [], [], [], []
+    id_offset = 0
+    for src in sources:
+        rep: dict[str, Any] = {"source": str(src.path), "layer": src.layer, "schema": src.schema.name,
+                               "columns": src.columns}
+        lines = read_lines(src.path, layer=src.layer, columns=src.columns, area=area, report=rep)
+        km = _lengths_km(lines.geoms)
+        f = apply_schema(lines.gdf, src.schema, src.columns, feat_len_km=km, unmapped=unmapped,
+                         default_class=default_class, what=str(src.path), report=rep, profile=profile)
+        f.table.insert(0, "source_layer", src.label)
+        if "source_id" not in src.columns:  # sequential ids, unique over the sources
+            f.table["osm_way_id"] = np.arange(len(f.table), dtype=np.int64) + id_offset
+        id_offset += len(f.table)
+        feats.append(f)
+        geoms.append(lines.geoms)
+        lengths.append(km)
+        reps.append(rep)
+    report["layers"] = reps
+    if len(reps) == 1:
+        report.update(reps[0])
+    else:
+        report.update(source=[r["source"] for r in reps], features_read=sum(r["features_read"] for r in reps),
+                      unmapped_classes={f"{src.label}: {v}": c for src, r in zip(sources, reps, strict=True)
+                                        for v, c in r["unmapped_classes"].items()},
+                      unmapped_action=next((r["unmapped_action"] for r in reps if r["unmapped_action"]), None))
+    table = pd.concat([f.table for f in feats], ignore_index=True)
+    return _Read(feats=Features(table=table, direction=np.concatenate([f.direction for f in feats]),
+                                bridge_tunnel=np.concatenate([f.bridge_tunnel for f in feats]),
+                                layer=np.concatenate([f.layer for f in feats])),
+                 geoms=np.concatenate(geoms), length_km=np.concatenate(lengths))
 
 
 def _finish(net: RoadNetwork, *, largest_component: bool, report: dict[str, Any]) -> RoadNetwork:
@@ -349,14 +446,17 @@ _FIX_KEYS = ("multipart_exploded", "split_at_shared_vertices", "crossings_noded"
 
 def log_repair_report(report: dict[str, Any]) -> None:
     """Log the repair report in three lines (values; fixes; components before/after)."""
-    values = report.get("values") or {}
-    mapping = "; ".join(f"{name} ({v['column']}): {v['values_seen']} values, {v['unmapped']['count']} features "
-                        f"unmapped ({v['unmapped']['length_km']:.1f} km), {v['missing']['count']} missing"
-                        for name, v in values.items())
+    for layer in report.get("layers") or [report]:
+        mapping = "; ".join(f"{name} ({v['column']}): {v['values_seen']} values, {v['unmapped']['count']} "
+                            f"features unmapped ({v['unmapped']['length_km']:.1f} km), {v['missing']['count']} missing"
+                            for name, v in (layer.get("values") or {}).items())
+        log.info("%s%s: %d features; %s", layer.get("source", "layer"),
+                 f" layer {layer['layer']}" if layer.get("layer") else "", layer.get("features_read", 0),
+                 mapping or "no mapped field")
     not_routable = ", ".join(f"{k} {v['count']} ({v['length_km']:.1f} km)"
                              for k, v in (report.get("not_routable") or {}).items()) or "none"
-    log.info("%s: %s; not routable in mode %s: %s; unmapped action: %s", report.get("source", "layer"),
-             mapping or "no mapped field", report.get("mode"), not_routable, report.get("unmapped_action") or "none")
+    log.info("not routable in mode %s: %s; unmapped action: %s", report.get("mode"), not_routable,
+             report.get("unmapped_action") or "none")
     fixes = ", ".join(f"{k}={report.get(k, 0)}" for k in _FIX_KEYS)
     log.info("repairs: %s", fixes)
     log.info("components %s -> %s, largest holds %.1f%% -> %.1f%% of length (strongly connected: %.1f%%); "
@@ -380,11 +480,13 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_repair_report(report: dict[str, Any], path: str | os.PathLike[str], overwrite: bool = True) -> Path:
+def write_repair_report(report: dict[str, Any], path: str | os.PathLike[str], overwrite: bool = False) -> Path:
     """Write the repair report as JSON, atomically (the CLI writes it beside the network).
 
-    ``overwrite`` defaults to True: the report is a side-car of the network file, whose own
-    overwrite check has already been made by the caller.
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False.
     """
     target = Path(path)
     with atomic_output(target, overwrite=overwrite) as tmp:

@@ -41,29 +41,34 @@ log = logging.getLogger(__name__)
 LAYER_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb", ".zip")
 
 
-def build_network(source: str | os.PathLike[str], *, profile: str | os.PathLike[str] | Profile | None = None,
-                  mode: str = "drive", bbox: Sequence[float] | None = None, polygon: Any = None,
-                  largest_component: bool = True, **layer_options: Any) -> RoadNetwork:
-    """Build a routable road network from a file on disk.
+def build_network(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                  profile: str | os.PathLike[str] | Profile | None = None, mode: str = "drive",
+                  bbox: Sequence[float] | None = None, polygon: Any = None, largest_component: bool = True,
+                  **layer_options: Any) -> RoadNetwork:
+    """Build a routable road network from files on disk.
 
     Parameters
     ----------
     source
         An OpenStreetMap file (``.osm.pbf``, ``.osm``, ``.osm.gz``, ``.osm.bz2``), read with
-        pyosmium, or a road line layer (GeoPackage, Shapefile, GeoJSON, GeoParquet, FlatGeobuf).
+        the compiled PBF reader or pyosmium; or one or several road line layers (GeoPackage,
+        Shapefile, GeoJSON, GeoParquet, FlatGeobuf), joined into one network.
     profile
         Speed profile TOML file or :class:`~territorial_gis.speeds.Profile`; default the shipped
         profile for ``mode``.
     mode
         ``"drive"`` or ``"walk"`` (used when ``profile`` is None).
     bbox, polygon
-        Optional clip (west, south, east, north in degrees, or a shapely polygon / GeoSeries).
+        Optional clip (west, south, east, north in degrees, or a shapely polygon / GeoSeries);
+        both given: their intersection.
     largest_component
-        Keep only the largest strongly connected component (the dropped share is logged).
+        Keep only the largest strongly connected component (what is dropped is reported, with a
+        warning above ``settings.component_warn_share``). With False every component is kept:
+        places that cannot reach a destination get NaN and the reason ``disconnected``.
     **layer_options
         Options of line layers (``layer``, ``schema``, ``crossings``, ``snap_tolerance_m``,
         ``unmapped``, ``default_class``, ``season``), see
-        :func:`territorial_gis._layers.network_from_layer`.
+        :func:`territorial_gis._layers.network_from_layer`; refused for an OSM file.
 
     Raises
     ------
@@ -71,23 +76,32 @@ def build_network(source: str | os.PathLike[str], *, profile: str | os.PathLike[
         The message names the file, option, column or value.
     """
     t0 = time.perf_counter()
-    path = check_input(source, "road network source")
+    several = not isinstance(source, (str, os.PathLike))
+    given: list[str | os.PathLike[str]] = list(source) if not isinstance(source, (str, os.PathLike)) else [source]
+    paths = [check_input(p, "road network source") for p in given]
+    if not paths:
+        raise ConfigError("no road network source given")
     prof = load_profile(profile, mode=mode) if not isinstance(profile, Profile) else profile
     if bbox is not None:
         check_bbox(bbox)
-    if is_osm_file(path):
+    osm = [p for p in paths if is_osm_file(p)]
+    if osm and len(paths) > 1:
+        raise ConfigError(f"{osm[0]}: an OSM file is built on its own; several sources must all be line layers "
+                          f"({', '.join(LAYER_SUFFIXES)})")
+    if osm:
         if layer_options:
-            raise ConfigError(f"options {', '.join(sorted(layer_options))} apply to line layers, not OSM files")
-        net = network_from_osm_file(path, prof, area=clip_area(bbox, polygon), largest_component=largest_component)
-    elif path.suffix.lower() in LAYER_SUFFIXES:
-        net = network_from_layer(path, profile=prof, mode=prof.mode, bbox=bbox, polygon=polygon,
-                                 largest_component=largest_component, **layer_options)
+            raise ConfigError(f"{osm[0]}: options {', '.join(sorted(layer_options))} apply to road line layers, "
+                              f"not to OSM files")
+        net = network_from_osm_file(paths[0], prof, area=clip_area(bbox, polygon), largest_component=largest_component)
     else:
-        raise InputFileError(f"{path}: unknown road network format; expected an OSM file "
-                             f"(.osm.pbf, .osm, .osm.gz, .osm.bz2) or a line layer "
-                             f"({', '.join(LAYER_SUFFIXES)})")
-    net.meta.update({"source": str(path), "mode": prof.mode, "profile": prof.source,
-                     "walk_speed_kph": prof.walk_speed_kph,
+        other = [p for p in paths if p.suffix.lower() not in LAYER_SUFFIXES]
+        if other:
+            raise InputFileError(f"{other[0]}: unknown road network format; expected an OSM file "
+                                 f"(.osm.pbf, .osm, .osm.gz, .osm.bz2) or a line layer ({', '.join(LAYER_SUFFIXES)})")
+        net = network_from_layer(paths if several else paths[0], profile=prof, mode=prof.mode, bbox=bbox,
+                                 polygon=polygon, largest_component=largest_component, **layer_options)
+    net.meta.update({"source": [str(p) for p in paths] if several else str(paths[0]), "mode": prof.mode,
+                     "profile": prof.source, "walk_speed_kph": prof.walk_speed_kph,
                      "build_seconds": round(time.perf_counter() - t0, 3)})
     log.info("built %r in %.2f s", net, time.perf_counter() - t0)
     return net

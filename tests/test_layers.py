@@ -860,3 +860,61 @@ def test_season_options_that_do_not_apply(tmp_path: Path, caplog: pytest.LogCapt
     z = _write(tmp_path / "nocol.gpkg", no_col)
     with pytest.raises(ConfigError, match=r"nocol\.gpkg: season='wet'.*no column 'CONDICION'"):
         _build(z, schema=optional, season="wet")
+
+
+# ---------------------------------------------------------------------- several layers in one build
+def test_several_layers_with_their_own_schemas(tmp_path: Path) -> None:
+    """SYNTHETIC national layer (Geofabrik schema) and local layer (road agency schema): one
+    network, the local road's end 3 m short of the national road joined across the layers by
+    the same repair, one report with a section per layer."""
+    national = _write(tmp_path / "national.gpkg", [{**H, "fclass": "primary", "osm_id": 7}])
+    local_rows = _agency_rows()[:1]
+    local_rows[0]["coords"] = [(100, 3), (100, 400)]
+    local = _write(tmp_path / "local.gpkg", local_rows)
+    net = network_from_layer([national, local], schema=["geofabrik", EXAMPLE_SCHEMA], snap_tolerance_m=5.0)
+    r = net.repair_report
+    assert [x["schema"] for x in r["layers"]] == ["geofabrik", "mx_rnc"]
+    assert r["features_read"] == 2 and r["ends_snapped"] == 1 and r["components_after"] == 1
+    assert r["layers"][1]["values"]["class"]["values"]["Carretera"]["mapped_to"] == "primary"
+    assert set(net.edges["source_layer"]) == {"national.gpkg", "local.gpkg"}
+    assert set(net.edges["osm_way_id"]) == {7, 11}
+    # the national road split where the local one joins: 100 + 100 + 400 m of UTM grid
+    assert net.describe()["road_km"] == pytest.approx(0.6 / 0.9996, rel=1e-5)
+
+
+def test_layers_of_one_geopackage(tmp_path: Path) -> None:
+    """SYNTHETIC GeoPackage with layers 'vial' and 'vecinal': both given, one network."""
+    p = tmp_path / "roads.gpkg"
+    a = _write(tmp_path / "a.gpkg", [H])
+    b = _write(tmp_path / "b.gpkg", [{"coords": [(100, 0), (100, 100)]}])
+    gpd.read_file(a).to_file(p, layer="vial", engine="pyogrio")
+    gpd.read_file(b).to_file(p, layer="vecinal", engine="pyogrio")
+    net = network_from_layer(p, layer=["vial", "vecinal"], largest_component=False)
+    assert net.n_nodes == 4 and set(net.edges["source_layer"]) == {"roads.gpkg:vial", "roads.gpkg:vecinal"}
+    with pytest.raises(ConfigError, match=r"2 files and 3 layers"):
+        network_from_layer([a, b], layer=["x", "y", "z"])
+    with pytest.raises(ConfigError, match=r"2 layers and 3 schemas"):
+        network_from_layer([a, b], schema=["geofabrik"] * 3)
+    with pytest.raises(ConfigError, match=r"the same layer is given twice: a\.gpkg"):
+        network_from_layer([a, a])
+    with pytest.raises(InputFileError, match=r"roads\.gpkg: no layer 'nope'"):
+        network_from_layer(p, layer=["vial", "nope"])
+
+
+def test_guaviare_in_two_files_equals_one(tmp_path: Path) -> None:
+    """The Guaviare layer cut in two files (first 348 features, the other 348) and built as two
+    sources gives the network of the whole layer: same nodes, edges, lengths and repairs."""
+    whole = data_path("guaviare", "vias_guaviare_osm.geojson")
+    raw = gpd.read_file(whole)
+    a, b = tmp_path / "a.geojson", tmp_path / "b.geojson"
+    raw.iloc[:348].to_file(a)
+    raw.iloc[348:].to_file(b)
+    one = network_from_layer(whole, snap_tolerance_m=5.0, largest_component=False)
+    two = network_from_layer([a, b], snap_tolerance_m=5.0, largest_component=False)
+    assert (two.n_nodes, two.n_edges) == (one.n_nodes, one.n_edges)
+    np.testing.assert_array_equal(two.edge_u, one.edge_u)
+    np.testing.assert_allclose(two.edges["length_m"], one.edges["length_m"], rtol=0, atol=1e-9)
+    for key in ("ends_snapped", "new_junctions", "crossings_without_shared_vertex", "duplicates_dropped",
+                "components_after", "features_used"):
+        assert two.repair_report[key] == one.repair_report[key], key
+    assert two.repair_report["features_read"] == 696
