@@ -88,7 +88,7 @@ class LayerSchema:
     class_tracktype: dict[str, str] = field(default_factory=dict)
     surface_values: dict[str, str] | None = None
     dry_season_only: frozenset[str] = frozenset()
-    all_year: frozenset[str] = frozenset()
+    all_year: frozenset[str] | None = None  # None: every listed-nowhere value is all year (warned)
     oneway_forward: frozenset[str] = frozenset()
     oneway_backward: frozenset[str] = frozenset()
     bridge_true: frozenset[str] = frozenset(_DEFAULT_TRUE)
@@ -185,13 +185,13 @@ def schema_from_dict(data: dict[str, Any], source: str = "<dict>") -> LayerSchem
         sections[role] = sec
     cls = sections["class"]
     tracktype = _str_table(cls, "tracktype", f"{source}: [class]") or {}
-    if "season" in sections and not {"dry_season_only", "all_year"} <= set(sections["season"]):
-        raise ConfigError(f"{source}: [season] needs dry_season_only = [values meaning dry season only] and "
-                          f"all_year = [values meaning usable all year] (other values are refused, or defaulted "
-                          f"to all year with unmapped='default')")
+    if "season" in sections and "dry_season_only" not in sections["season"]:
+        raise ConfigError(f"{source}: [season] needs dry_season_only = [values meaning dry season only] (and, "
+                          f"best, all_year = [values meaning usable all year]: other values are then refused)")
     dry = _str_list(sections.get("season", {}), "dry_season_only", f"{source}: [season]")
-    all_year = _str_list(sections.get("season", {}), "all_year", f"{source}: [season]")
-    if dry & all_year:
+    all_year = (_str_list(sections["season"], "all_year", f"{source}: [season]")
+                if "all_year" in sections.get("season", {}) else None)
+    if all_year is not None and dry & all_year:
         raise ConfigError(f"{source}: [season] values in both dry_season_only and all_year: "
                           f"{', '.join(sorted(dry & all_year))}")
     name = data.get("name", Path(source).stem)
@@ -402,10 +402,18 @@ def _map_fields(gdf: pd.DataFrame, schema: LayerSchema, cols: dict[str, str], *,
                                     known=known["surface"], missing_unmapped=False, feat_len_km=feat_len_km,
                                     column=cols["surface"])
     if "season" in cols:
-        season_table = {**{v: "dry_season_only" for v in schema.dry_season_only},
-                        **{v: "all_year" for v in schema.all_year}}
-        out["season"] = _map_field(gdf[cols["season"]].astype(object), table=season_table, known=None,
-                                   missing_unmapped=True, feat_len_km=feat_len_km, column=cols["season"])
+        raw = gdf[cols["season"]].astype(object)
+        all_year = schema.all_year
+        if all_year is None:  # no all_year list: every value not dry-season-only is all year, said aloud
+            seen = set(_norm_series(raw).unique()) - {""}
+            all_year = frozenset(seen - schema.dry_season_only)
+            if all_year:
+                log.warning("%s: [season] has no all_year list: values %s of column %s count as usable all year "
+                            "(list them in all_year to confirm; other values are then refused)",
+                            schema.source, ", ".join(sorted(all_year)), cols["season"])
+        season_table = {**{v: "dry_season_only" for v in schema.dry_season_only}, **{v: "all_year" for v in all_year}}
+        out["season"] = _map_field(raw, table=season_table, known=None, missing_unmapped=True,
+                                   feat_len_km=feat_len_km, column=cols["season"])
     return out
 
 

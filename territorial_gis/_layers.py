@@ -288,6 +288,7 @@ def _finish(net: RoadNetwork, *, largest_component: bool, report: dict[str, Any]
         report["nodes_kept"] = int(net.n_nodes)
         report["directed_edges_kept"] = int(net.n_edges)
         report["largest_component_dropped"] = net.meta.get("dropped")
+    net = net.with_crs_of_nodes()  # the UTM zone of the roads kept
     net.repair_report = report
     net.meta["repair_report"] = report
     log_repair_report(report)

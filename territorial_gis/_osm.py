@@ -319,14 +319,14 @@ def network_from_osm_file(path: Path, profile: Profile, *, area: shapely.Geometr
     Ways are split at intersections (:func:`split_ways`); lengths are ellipsoidal; speeds come
     from :func:`~territorial_gis.speeds.assign_speeds`. ``area`` (EPSG:4326) keeps the edges
     with both ends inside it; ``largest_component`` keeps the largest strongly connected
-    component.
+    component. The metric CRS is the UTM zone of the roads kept.
     """
     net = _network_from_ways(read_ways(path, profile), profile)
     if area is not None:
         net = net.clip(area)
     if largest_component:
         net = net.largest_component()
-    return net
+    return net.with_crs_of_nodes()  # the UTM zone of the roads kept
 
 
 def _network_from_ways(ways: WayArrays, profile: Profile) -> RoadNetwork:

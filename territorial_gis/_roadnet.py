@@ -95,11 +95,6 @@ class RoadNetwork:
                 raise NetworkError(f"edge table lacks column '{col}'")
         if n == 0 or m == 0:
             raise NetworkError("the network is empty (no routable edges)")
-        # a CRS chosen here (UTM of the nodes) is chosen again for a subset (see subgraph_edges)
-        if crs is None:
-            self.meta["crs_auto"] = True
-        else:
-            self.meta.setdefault("crs_auto", False)
         self.crs = CRS.from_user_input(crs) if crs is not None else utm_crs_for_bounds(self.bounds)
         tr = Transformer.from_crs(4326, self.crs, always_xy=True)
         x, y = tr.transform(self.node_lon, self.node_lat)
@@ -217,11 +212,8 @@ class RoadNetwork:
 
     # ------------------------------------------------------------------ subsets
     def subgraph_edges(self, keep_edges: np.ndarray, note: str | None = None) -> RoadNetwork:
-        """A new network with the edges where ``keep_edges`` is True and the nodes they use.
-
-        Its metric CRS is chosen again from the kept nodes when the parent's was chosen
-        automatically (``meta["crs_auto"]``), and kept when it was given.
-        """
+        """A new network with the edges where ``keep_edges`` is True and the nodes they use (in
+        the same metric CRS)."""
         keep_edges = np.asarray(keep_edges, dtype=bool)
         used = np.zeros(self.n_nodes, dtype=bool)
         used[self.edge_u[keep_edges]] = True
@@ -231,12 +223,20 @@ class RoadNetwork:
         meta = dict(self.meta)
         if note:
             meta.setdefault("notes", []).append(note)
-        # a CRS that was chosen automatically is chosen again from the kept nodes
-        crs = None if meta.get("crs_auto") else self.crs
         return RoadNetwork(self.node_id[used], self.node_lon[used], self.node_lat[used],
                            new_index[self.edge_u[keep_edges]], new_index[self.edge_v[keep_edges]],
                            self.edges.loc[keep_edges].reset_index(drop=True),
-                           self.edge_geometry[keep_edges], crs=crs, meta=meta)
+                           self.edge_geometry[keep_edges], crs=self.crs, meta=meta)
+
+    def with_crs_of_nodes(self) -> RoadNetwork:
+        """This network with the metric CRS chosen from its own nodes (the UTM zone of their
+        bounds). The builders call it last, so a clipped or reduced network has the zone of the
+        roads it keeps; networks derived later (subsets, scenarios) keep their parent's CRS."""
+        crs = utm_crs_for_bounds(self.bounds)
+        if crs == self.crs:
+            return self
+        return RoadNetwork(self.node_id, self.node_lon, self.node_lat, self.edge_u, self.edge_v, self.edges,
+                           self.edge_geometry, crs=crs, meta=self.meta)
 
     def clip(self, area: shapely.Geometry) -> RoadNetwork:
         """The edges with both ends inside ``area`` (EPSG:4326; boundary nodes count as inside).
@@ -372,7 +372,6 @@ class RoadNetwork:
             "strong_components": int(strong.max() + 1),
             "bbox": [round(b, 6) for b in self.bounds],
             "crs": self.crs.to_string(),
-            "crs_auto": bool(self.meta.get("crs_auto", False)),
             "source": self.meta.get("source"),
             "mode": self.meta.get("mode"),
             "dropped": self.meta.get("dropped"),

@@ -74,6 +74,16 @@ def reason_col(tier: str) -> str:
     return f"{UNREACHABLE_REASON}_{tier}"
 
 
+def change_col(tier: str) -> str:
+    """``change_<tier>_min``: scenario minus base minutes to ``tier`` (positive: slower)."""
+    return f"change_{tier}_min"
+
+
+def status_col(tier: str) -> str:
+    """``status_<tier>``: how a scenario changes access to ``tier`` (slower, cut off, ...)."""
+    return f"status_{tier}"
+
+
 def tier_of(column: str) -> str | None:
     """The tier of a :func:`time_col` name, else None (``travel_time_hub_min`` is not a tier)."""
     m = _TIME_RE.match(str(column))

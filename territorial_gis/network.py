@@ -134,7 +134,7 @@ def _from_osmnx_graph(G: Any, profile: Profile, what: str) -> RoadNetwork:
     spd = assign_speeds(tags, profile)
     net.edges["speed_kph"] = spd
     net.edges["travel_time_s"] = net.edges["length_m"] / (np.maximum(spd, 1e-9) / 3.6)
-    net = net.subgraph_edges(spd > 0).largest_component()
+    net = net.subgraph_edges(spd > 0).largest_component().with_crs_of_nodes()
     net.meta.update({"source": what, "mode": profile.mode})
     return net
 

@@ -790,7 +790,7 @@ def _schema_variant(tmp_path: Path, old: str, new: str) -> Path:
                                                        r"know: 'carretera' = 'primry'"),
     ('Asfalto = "asphalt"', 'Asfalto = "asfalto"', r"\[surface.values\].*'asfalto' = 'asfalto'"),
     ('Brecha = "grade4"          # an', 'Brecha = "grade9"  # an', r"\[class.tracktype\].*'grade9'"),
-    ('all_year = ["Permanente"]', '', r"\[season\] needs dry_season_only.*and all_year"),
+    ('dry_season_only = ["Temporal", "Solo en secas"]', '', r"\[season\] needs dry_season_only"),
 ])
 def test_schema_checked_against_the_profile_before_building(tmp_path: Path, old: str, new: str,
                                                             expect: str) -> None:
@@ -827,6 +827,24 @@ def test_unmapped_values_refused_in_one_message_or_defaulted(tmp_path: Path) -> 
     v = net.repair_report["values"]
     assert v["surface"]["unmapped"] == {"count": 1, "length_km": pytest.approx(5 / 0.9996, abs=1e-3)}
     assert net.repair_report["unmapped_action"] == "default"
+
+
+def test_season_without_all_year_list_is_said_aloud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A [season] with dry_season_only but no all_year list (the older form): the other values
+    count as all year, with a warning naming them; a missing value is still unmapped."""
+    import logging
+
+    schema = _schema_variant(tmp_path, 'all_year = ["Permanente"]', '')
+    p = _write(tmp_path / "rnc.gpkg", _agency_rows(r1={"CONDICION": "Temporada seca"}))
+    with caplog.at_level(logging.WARNING, logger="territorial_gis"):
+        net = _build(p, schema=schema, season="wet")
+    assert any("no all_year list" in r.getMessage() and "permanente, temporada seca" in r.getMessage()
+               for r in caplog.records)
+    assert net.repair_report["values"]["season"]["values"]["Temporada seca"]["mapped_to"] == "all_year"
+    assert net.repair_report["dry_season_only_dropped"] == 0
+    q = _write(tmp_path / "missing.gpkg", _agency_rows(r1={"CONDICION": None}))
+    with pytest.raises(ConfigError, match=r"season column 'CONDICION': '<missing>': 1 features"):
+        _build(q, schema=schema)
 
 
 def test_class_column_without_table_must_hold_known_classes(tmp_path: Path) -> None:
