@@ -475,3 +475,23 @@ def test_cli_several_layers_and_dropped_component_report(tmp_path: Path) -> None
     dropped = net.meta["dropped"]
     assert f"{dropped['nodes']} nodes, {dropped['length_km']:.1f} km" in text
     assert net.meta["source"] == [str(a), str(b)]
+
+
+def test_osm_clip_gets_the_zone_of_the_roads_kept(tmp_path: Path) -> None:
+    """SYNTHETIC OSM file: a road at 73.4..72.8 W and one at 72.0..70.1 W (2.5 N). The whole
+    file's nodes span 73.4..70.1 W, centre 71.75 W: UTM zone 19 (72..66 W). Clipped to the
+    western road (centre 73.1 W) the network is in zone 18 (78..72 W), as a network built from
+    that road alone would be, and it reloads in zone 18."""
+    xml = tmp_path / "two_zones.osm"
+    nodes = [(1, -73.4), (2, -72.8), (3, -72.0), (4, -70.1)]
+    xml.write_text('<?xml version="1.0"?>\n<osm version="0.6" generator="test">\n'
+                   + "".join(f'<node id="{i}" version="1" lat="2.5" lon="{lon}"/>\n' for i, lon in nodes)
+                   + '<way id="10" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/></way>\n'
+                   + '<way id="11" version="1"><nd ref="3"/><nd ref="4"/><tag k="highway" v="primary"/></way>\n'
+                   + "</osm>\n")
+    whole = build_network(xml, largest_component=False)
+    assert whole.crs.to_epsg() == 32619
+    west = build_network(xml, bbox=(-73.5, 2.0, -72.5, 3.0))
+    assert west.n_nodes == 2 and west.crs.to_epsg() == 32618
+    for suffix in (".tgnet", ".gpkg"):
+        assert load_network(west.save(tmp_path / f"west{suffix}")).crs.to_epsg() == 32618
