@@ -30,6 +30,7 @@ def compare(ctx: click.Context, study: str, scenario_spec: str, output: str, ove
     locality and tier, places cut off (dry-season only in the rains), MRA/FRA class changes."""
     import pandas as pd
 
+    from territorial_gis.outputs import SCENARIOS
     from territorial_gis.pipeline import compare_scenario
 
     quiet = bool((ctx.find_root().obj or {}).get("quiet"))
@@ -37,7 +38,7 @@ def compare(ctx: click.Context, study: str, scenario_spec: str, output: str, ove
                            progress=not quiet)
     if quiet:
         return
-    summary = pd.read_csv(res.outdir / "scenarios.csv")
+    summary = pd.read_csv(res.outdir / SCENARIOS)
     for row in summary.itertuples(index=False):
         cut = [c for c in summary.columns if c.startswith("n_") and c not in ("n_slower", "n_faster", "n_newly_reached")]
         click.echo(f"{row.scenario} / {row.tier}: {row.n_slower} slower (median +{row.median_minutes_lost:.1f} min), "
