@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ._console import echo_result
 from ._options import output_option, overwrite_option
 
 
@@ -74,7 +75,9 @@ def build(ctx: click.Context, *, sources: tuple[str, ...], output: str, profile:
     out = Path(output)
     layer_files = not any(is_osm_file(Path(s)) for s in sources)
     report_path = out.with_name(out.stem + "_repair.json")
-    check_outputs(out, *([report_path] if layer_files else []), overwrite=overwrite)  # fail before the work
+    check_outputs(out, overwrite=overwrite, formats=(".tgnet", ".gpkg"))  # fail before the work
+    if layer_files:
+        check_outputs(report_path, overwrite=overwrite)
     options: dict[str, object] = {}
     if layer_files:
         options = {"layer": list(layers) or None, "schema": list(schemas) or None, "crossings": crossings,
@@ -92,12 +95,13 @@ def build(ctx: click.Context, *, sources: tuple[str, ...], output: str, profile:
     else:
         net.save(out, overwrite=overwrite)
     d = net.describe()
-    click.echo(f"{out}: {d['nodes']} nodes, {d['directed_edges']} directed edges, {d['road_km']:.1f} km", err=True)
+    echo_result(f"{out}: {d['nodes']} nodes, {d['directed_edges']} directed edges, {d['road_km']:.1f} km")
     dropped = d.get("dropped") or {}
     if dropped.get("nodes"):
-        click.echo(f"dropped outside the largest strongly connected component: {dropped['nodes']} nodes, "
-                   f"{dropped['length_km']:.1f} km ({100 * dropped['length_share']:.1f}% of the road length)",
-                   err=True)
+        echo_result(f"dropped outside the largest strongly connected component: {dropped['nodes']} nodes, "
+                    f"{dropped['length_km']:.1f} km ({100 * dropped['length_share']:.1f}% of the road length)")
+    if report:
+        echo_result(f"{report_path}: repair report")
 
 
 @network.command("info")
