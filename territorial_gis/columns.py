@@ -55,6 +55,8 @@ HUB_ID = "hub_id"
 HUB_TIME_MIN = "travel_time_hub_min"
 TERRITORY_ID = "territory_id"
 TERRITORY_STATUS = "territory_status"
+CENTRE_TIME_MIN = "travel_time_centre_min"
+"""Minutes from a locality to the centre of its territory (not a destination tier)."""
 
 _TIME_RE = re.compile(r"^travel_time_(?P<tier>.+)_min$")
 
@@ -75,9 +77,10 @@ def reason_col(tier: str) -> str:
 
 
 def tier_of(column: str) -> str | None:
-    """The tier of a :func:`time_col` name, else None (``travel_time_hub_min`` is not a tier)."""
+    """The tier of a :func:`time_col` name, else None (``travel_time_hub_min`` and
+    ``travel_time_centre_min`` are not tiers)."""
     m = _TIME_RE.match(str(column))
-    if m is None or column == HUB_TIME_MIN:
+    if m is None or column in (HUB_TIME_MIN, CENTRE_TIME_MIN):
         return None
     return m.group("tier")
 

@@ -31,11 +31,13 @@ POPULATION_WITHIN = "population_within.csv"
 ISOCHRONES = "isochrones.gpkg"
 HUBS = "hubs.gpkg"
 TERRITORIES = "territories.gpkg"
+BASEMAP = "basemap.gpkg"
+"""Layers ``water`` and ``boundaries`` copied from the files a study names for its maps."""
 MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
-               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, MAP, REPORT, STUDY_JSON)
+               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, BASEMAP, MAP, REPORT, STUDY_JSON)
 """Every file a study may write, in the order the pipeline writes them."""
 STAGING_PREFIX = ".tgis-staging-"
 """Prefix of the hidden folder a study is written into before it is moved into place."""
@@ -51,7 +53,11 @@ LAYERS: dict[str, tuple[str, str | None]] = {
     "hinterlands": (HUBS, "hinterlands"),
     "territories": (TERRITORIES, "territories"),
     "isochrones": (ISOCHRONES, None),
+    "water": (BASEMAP, "water"),
+    "boundaries": (BASEMAP, "boundaries"),
 }
+#: columns of the network's edges that the maps read (one direction of each road piece)
+ROAD_COLUMNS = ("highway", "name", "surface", "segment", "reversed")
 #: attribute of :class:`StudyOutputs` -> CSV table
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
                           "population_within": POPULATION_WITHIN}
@@ -77,6 +83,9 @@ class StudyOutputs:
     sensitivity: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     population_within: pd.DataFrame | None = None
+    water: gpd.GeoDataFrame | None = None
+    boundaries: gpd.GeoDataFrame | None = None
+    roads: gpd.GeoDataFrame | None = None
     study: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
 
@@ -121,6 +130,27 @@ class StudyOutputs:
         out.study = read_study_json(folder)
         return out
 
+    def read_roads(self) -> gpd.GeoDataFrame | None:
+        """The roads of ``network.gpkg`` (one row per road piece, :data:`ROAD_COLUMNS` that
+        exist), read on first use and kept in :attr:`roads`; None without a network file."""
+        if self.roads is not None or self.folder is None:
+            return self.roads
+        path = self.folder / NETWORK
+        if not path.exists():
+            return None
+        import pyogrio
+
+        try:
+            info = pyogrio.read_info(path, layer="edges")
+        except Exception:  # noqa: BLE001 - no edges layer: no roads to draw
+            return None
+        cols = [c for c in ROAD_COLUMNS if c in set(info["fields"])]
+        roads = read_layer(path, "edges", columns=cols)
+        if roads is not None and "reversed" in roads.columns:
+            roads = roads[~roads["reversed"].fillna(False).astype(bool)].drop(columns="reversed")
+        self.roads = roads
+        return roads
+
     @property
     def title(self) -> str | None:
         """The study's title (or name) from ``study.json``."""
@@ -132,7 +162,8 @@ def load_study_outputs(folder: str | os.PathLike[str]) -> StudyOutputs:
     return StudyOutputs.read(folder)
 
 
-def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame | None:
+def read_layer(path: Path, layer: str | None = None,
+               columns: list[str] | None = None) -> gpd.GeoDataFrame | None:
     """One layer of a GeoPackage (the first when ``layer`` is None); None when absent."""
     import geopandas as gpd
     import pyogrio
@@ -152,7 +183,7 @@ def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame | None:
         else:
             return None
     try:
-        return gpd.read_file(path, layer=name, engine="pyogrio")
+        return gpd.read_file(path, layer=name, engine="pyogrio", columns=columns)
     except Exception as exc:  # noqa: BLE001
         raise InputFileError(f"cannot read layer '{name}' of {path}: {exc}") from exc
 

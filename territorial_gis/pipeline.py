@@ -48,7 +48,7 @@ SECTIONS: dict[str, set[str]] = {
     "hubs": {"enabled", "max_time_min", "model", "k", "method", "min_population"},
     "territories": {"enabled", "centres", "max_time_min", "employment_tier", "employment_limit_min", "regions",
                     "region_id_column", "within_region"},
-    "outputs": {"map", "report", "self_contained", "network_gpkg"},
+    "outputs": {"map", "report", "self_contained", "network_gpkg", "lang", "cdn", "water", "boundaries"},
     "attribution": set(),  # free: source name -> credit
 }
 # keys whose values are paths, resolved against the config file's folder
@@ -56,7 +56,7 @@ PATH_KEYS = {("network", "source"), ("network", "profile"), ("network", "schema"
              ("localities", "path"), ("classify", "rules")}
 OUTPUT_FILES = ("network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
                 "upgrades.csv", "sensitivity.csv", "summary.csv", "population_within.csv", "isochrones.gpkg",
-                "hubs.gpkg", "territories.gpkg", "map.html", "report.html", "study.json")
+                "hubs.gpkg", "territories.gpkg", "basemap.gpkg", "map.html", "report.html", "study.json")
 
 
 class StageError(TerritorialGISError):
@@ -160,6 +160,10 @@ def _resolve_paths(cfg: dict[str, Any], base: Path) -> None:
     areas = cfg.get("classify", {}).get("areas")
     if isinstance(areas, str) and _looks_like_path(areas):
         cfg["classify"]["areas"] = fix(areas)
+    for key in ("water", "boundaries"):  # base-map layers: a file or a list of files
+        value = cfg.get("outputs", {}).get(key)
+        if value:
+            cfg["outputs"][key] = [fix(v) for v in value] if isinstance(value, list) else fix(value)
 
 
 def _looks_like_path(text: str) -> bool:
@@ -245,6 +249,11 @@ def input_files(cfg: Mapping[str, Any]) -> dict[str, str]:
     areas = cfg.get("classify", {}).get("areas")
     if isinstance(areas, str) and os.path.isfile(areas):
         files["classify.areas"] = areas
+    for key in ("water", "boundaries"):
+        value = cfg.get("outputs", {}).get(key) or []
+        for i, v in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(v, str) and os.path.isfile(v):
+                files[f"outputs.{key}" + (f".{i + 1}" if isinstance(value, list) and len(value) > 1 else "")] = v
     return files
 
 
@@ -614,18 +623,46 @@ def _summary(ctx: _Ctx) -> dict[str, Any]:
 def _stage_map(ctx: _Ctx) -> None:
     out = ctx.cfg.get("outputs", {})
     title = ctx.cfg.get("study", {}).get("title") or ctx.cfg.get("study", {}).get("name")
+    lang = out.get("lang")
+    cdn = bool(out.get("cdn", out.get("self_contained", True) is False))
+    if out.get("map", True) or out.get("report", True):
+        _record_map_inputs(ctx)
     _write_study_json(ctx, final=False)
     if out.get("map", True):
         from .maps import map_study
 
-        map_study(ctx.stage_dir, ctx.stage_dir / "map.html", self_contained=bool(out.get("self_contained")),
-                  overwrite=True, title=title)
+        map_study(ctx.stage_dir, ctx.stage_dir / "map.html", cdn=cdn, overwrite=True, title=title, lang=lang)
         ctx.files["map.html"] = ctx.stage_dir / "map.html"
     if out.get("report", True):
         from .report import make_report
 
-        make_report(ctx.stage_dir, ctx.stage_dir / "report.html", overwrite=True, title=title)
+        make_report(ctx.stage_dir, ctx.stage_dir / "report.html", overwrite=True, title=title, lang=lang)
         ctx.files["report.html"] = ctx.stage_dir / "report.html"
+
+
+def _record_map_inputs(ctx: _Ctx) -> None:
+    """What the map and report need beyond the stage outputs: the methods record of study.json
+    (rules, speed profile, routing options) and the base-map layers the study names."""
+    from ._basemap import read_basemap_layers
+    from ._studymeta import describe_methods
+    from .speeds import load_profile
+
+    classified = ctx.state.get("classified")
+    acc = ctx.cfg.get("access", {})
+    net_cfg = ctx.cfg.get("network", {})
+    ctx.info["methods"] = describe_methods(
+        rules=classified.attrs.get("rules") if classified is not None else None,
+        profile=load_profile(net_cfg.get("profile"), mode=net_cfg.get("mode", "drive")),
+        max_snap_m=acc.get("max_snap_m", 2000.0), walk_kph=acc.get("walk_kph"),
+        tiers=ctx.cfg.get("tiers"), tiers_judged=classified.attrs.get("tiers") if classified is not None else None,
+        measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None)
+    out = ctx.cfg.get("outputs", {})
+    net = ctx.state.get("network")
+    bbox = (float(net.node_lon.min()), float(net.node_lat.min()), float(net.node_lon.max()),
+            float(net.node_lat.max())) if net is not None and net.n_nodes else None
+    layers = read_basemap_layers(water=out.get("water"), boundaries=out.get("boundaries"), bbox=bbox)
+    for name, gdf in layers.items():
+        ctx.write("basemap.gpkg", gdf, layer=name)
 
 
 def _write_study_json(ctx: _Ctx, final: bool) -> None:
