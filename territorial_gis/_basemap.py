@@ -174,14 +174,15 @@ def id_names(frame: pd.DataFrame | None, id_cols: Sequence[str] = (LOCALITY_ID, 
     have one (see :func:`readable_name`)."""
     if frame is None:
         return {}
-    names = frame[NAME] if NAME in frame.columns else pd.Series([None] * len(frame), index=frame.index)
     out: dict[str, str] = {}
+    names = frame[NAME] if NAME in frame.columns else pd.Series([None] * len(frame), index=frame.index)
     for col in id_cols:
         if col in frame.columns:
-            for k, v in zip(frame[col], names, strict=True):
-                r = readable_name(v, k) if present(k) else None
-                if r is not None:
-                    out.setdefault(str(k), r)
+            readable = readable_names(names, frame[col])
+            keep = readable.notna().to_numpy() & frame[col].notna().to_numpy()
+            ids = frame[col].astype(str).to_numpy(dtype=object)[keep]
+            for k, v in zip(ids.tolist(), readable.to_numpy(dtype=object)[keep].tolist(), strict=True):
+                out.setdefault(k, v)
     return out
 
 
@@ -201,14 +202,27 @@ def readable_name(name: Any, ident: Any) -> str | None:
     return None
 
 
+def readable_names(names: pd.Series, ids: pd.Series) -> pd.Series:
+    """:func:`readable_name` of every row (vectorised); None where there is none."""
+    n = pd.Series(names.to_numpy(dtype=object), dtype=object)
+    i = pd.Series(ids.to_numpy(dtype=object), dtype=object)
+    n_str = n.where(n.notna(), "").astype(str).str.strip()
+    i_str = i.where(i.notna(), "").astype(str)
+    i_digits = i_str.str.contains(r"\d", regex=True)
+    own = (n_str != "") & ~((n_str == i_str) & i_digits)
+    slug = (i_str != "") & ~i_digits
+    out = n_str.where(own, i_str.str.replace("_", " ", regex=False).where(slug, None))
+    return out.where(own | slug, None)
+
+
 def _named(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The rows with a readable name, in the ``name`` column (see :func:`readable_name`)."""
     id_col = next((c for c in (DEST_ID, LOCALITY_ID, "place_id") if c in frame.columns), None)
     names = frame[NAME] if NAME in frame.columns else pd.Series([None] * len(frame), index=frame.index)
     ids = frame[id_col] if id_col else pd.Series([None] * len(frame), index=frame.index)
-    readable = [readable_name(n, i) for n, i in zip(names, ids, strict=True)]
-    out = frame.assign(**{NAME: readable})
-    return out[np.asarray([r is not None for r in readable], dtype=bool)]
+    readable = readable_names(names, ids)
+    keep = readable.notna().to_numpy()
+    return frame[keep].assign(**{NAME: readable.to_numpy(dtype=object)[keep]})
 
 
 def read_basemap_layers(*, water: Any = None, boundaries: Any = None,

@@ -75,16 +75,17 @@ def encode_chain(geom: Any, precision: int = 6) -> list[list[int]] | None:
     """Encode the parts of a (multi)line like :func:`encode_delta`, but each part's first vertex
     as the difference to the previous part's last one (the browser decodes them in order), which
     keeps a road network of thousands of short pieces small."""
+    import shapely
+
     if geom is None or geom.is_empty:
         return None
-    scale = 10.0 ** precision
-    parts = [p for p in getattr(geom, "geoms", [geom]) if not p.is_empty]
-    out, last = [], np.zeros(2, dtype=np.int64)
-    for p in parts:
-        coords = np.asarray(p.coords)
-        out.append(_delta(coords, scale, last))
-        last = np.round(coords[-1, [1, 0]] * scale).astype(np.int64)
-    return out
+    _typ, coords, offsets = shapely.to_ragged_array([geom])
+    q = np.round(coords[:, [1, 0]] * 10.0 ** precision).astype(np.int64)  # [lat, lon]
+    d = q.copy()
+    d[1:] -= q[:-1]
+    flat = d.ravel().tolist()
+    bounds = offsets[0].tolist()
+    return [flat[2 * a:2 * b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def encode_delta(geom: Any, precision: int = 6) -> list[Any] | None:
@@ -119,9 +120,70 @@ def encode_delta(geom: Any, precision: int = 6) -> list[Any] | None:
     return None
 
 
+def encode_many(geoms: Any, precision: int = 6) -> list[Any]:
+    """:func:`encode_delta` of many (multi)lines or many (multi)polygons at once (vectorised);
+    None for missing or empty geometries."""
+    import shapely
+
+    arr = np.asarray(geoms, dtype=object)
+    out: list[Any] = [None] * len(arr)
+    ok = np.asarray([g is not None for g in arr], bool)
+    ok[ok] = ~shapely.is_empty(arr[ok])
+    sub = arr[ok]
+    if not len(sub):
+        return out
+    types = set(shapely.get_type_id(sub).tolist())
+    if not (types <= {1, 5} or types <= {3, 6}):  # lines, or polygons; else one by one
+        return [encode_delta(g, precision) if k else None for g, k in zip(arr, ok, strict=True)]
+    typ, coords, offsets = shapely.to_ragged_array(sub)
+    q = np.round(coords[:, [1, 0]] * 10.0 ** precision).astype(np.int64)  # [lat, lon]
+    starts = offsets[0][:-1]
+    d = q.copy()
+    d[1:] -= q[:-1]
+    d[starts] = q[starts]
+    flat = d.ravel().tolist()
+
+    def split(items: list[Any], bounds: np.ndarray) -> list[Any]:
+        b = bounds.tolist()
+        return [items[x:y] for x, y in zip(b[:-1], b[1:], strict=True)]
+
+    parts: list[Any] = [flat[2 * a:2 * b] for a, b in zip(offsets[0][:-1].tolist(), offsets[0][1:].tolist(),
+                                                          strict=True)]
+    kind = int(typ)
+    if kind in (3, 6):  # rings -> polygons
+        parts = split(parts, offsets[1])
+    # parts (lines or polygons) -> geometries; a single line or polygon is one part
+    encoded = split(parts, offsets[-1]) if kind in (5, 6) else [[p] for p in parts]
+    for i, enc in zip(np.flatnonzero(ok).tolist(), encoded, strict=True):
+        out[i] = enc or None
+    return out
+
+
+def encode_points(geoms: Any, precision: int = 6) -> list[Any]:
+    """``[lat, lon]`` of many points (a representative point of other shapes); None when empty."""
+    import shapely
+
+    arr = np.asarray(geoms, dtype=object)
+    ok = np.asarray([g is not None for g in arr], bool)
+    ok[ok] = ~shapely.is_empty(arr[ok])
+    out: list[Any] = [None] * len(arr)
+    if ok.any():
+        pts = arr[ok]
+        not_point = shapely.get_type_id(pts) != 0
+        if not_point.any():
+            pts = pts.copy()
+            pts[not_point] = shapely.point_on_surface(pts[not_point])
+        xy = np.round(shapely.get_coordinates(pts)[:, [1, 0]], precision).tolist()
+        for i, ll in zip(np.flatnonzero(ok).tolist(), xy, strict=True):
+            out[i] = ll
+    return out
+
+
 def json_for_script(obj: Any) -> str:
-    """JSON text safe to embed in a ``<script>`` element."""
+    """JSON text safe to embed in a ``<script>`` element (and in a folium template: ``{{``,
+    ``{%`` and ``{#`` only occur inside JSON strings, where they are written escaped)."""
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = text.replace("{{", "{\\u007b").replace("{%", "{\\u0025").replace("{#", "{\\u0023")
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
@@ -216,7 +278,7 @@ class CompactLayer(Layer):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = tgisLayer({{ this._parent.get_name() }}, {{ this.data_json }});
+            var {{ this.get_name() }} = tgisLayer({{ this._parent.get_name() }}, {{ this.placeholder }});
         {% endmacro %}
         """)
 
@@ -239,6 +301,20 @@ class CompactLayer(Layer):
             data["note"] = note
         data.update(extra or {})
         self.data_json = json_for_script(data)
+        # the data is put in after folium has rendered the page (see fill_data): folium parses
+        # every script as a template, which takes seconds on megabytes of data
+        self.placeholder = f"__tgis_data_{self.get_name()}__"
+
+
+def fill_data(html: str, root: Any) -> str:
+    """Put the data of every :class:`CompactLayer` under ``root`` in place of its placeholder."""
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if isinstance(el, CompactLayer):
+            html = html.replace(el.placeholder, el.data_json, 1)
+        stack.extend(getattr(el, "_children", {}).values())
+    return html
 
 
 class Control(MacroElement):

@@ -31,7 +31,16 @@ from ._basemap import (
     stretch_names,
 )
 from ._i18n import Texts, minute_decimals, translate_reasons
-from ._mapelements import CompactLayer, Field, Lookup, encode_chain, encode_delta, encode_geometry, esc, number
+from ._mapelements import (
+    CompactLayer,
+    Field,
+    Lookup,
+    encode_chain,
+    encode_many,
+    encode_points,
+    esc,
+    number,
+)
 from ._studymeta import upgrade_order
 from .columns import (
     CLASS_REASONS,
@@ -125,30 +134,41 @@ def _num_col(df: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(_col(df, name), errors="coerce").to_numpy(float)
 
 
-def encode_values(values: Any, f: Field, lookup: Lookup | None = None) -> list[Any]:
-    """The JSON values of one popup field (numbers rounded as the browser prints them)."""
-    if f.fmt == "int":
-        return [number(v, 0) for v in values]
-    if f.fmt == "num":
-        return [number(v, 1 if f.dec is None else f.dec) for v in values]
-    if f.fmt == "pct":
-        return [number(v, (f.dec or 0) + 2) for v in values]
-    lk = lookup if lookup is not None else Lookup()
-    out = [lk.index(str(v)) if st.present(v) else None for v in values]
-    f.lookup = lk.items
-    return out
+def encode_values(values: Any, f: Field) -> list[Any]:
+    """The JSON values of one popup field: numbers rounded as the browser prints them (None when
+    unknown), texts as indices into the field's lookup list."""
+    if f.fmt in ("int", "num", "pct"):
+        digits = {"int": 0, "num": 1 if f.dec is None else f.dec, "pct": (f.dec or 0) + 2}[f.fmt]
+        v = pd.to_numeric(pd.Series(list(values) if not isinstance(values, pd.Series) else values,
+                                    dtype=object), errors="coerce").to_numpy(float)
+        finite = np.isfinite(v)
+        r = np.round(v, digits)
+        return [float(x) if k else None for x, k in zip(r.tolist(), finite.tolist(), strict=True)]
+    arr = np.asarray(values.to_numpy(dtype=object) if isinstance(values, pd.Series) else list(values),
+                     dtype=object)
+    text = pd.Series(arr, dtype=object).where(pd.notna(pd.Series(arr, dtype=object)), None)
+    strs = text.map(lambda x: None if x is None else str(x))
+    blank = strs.isna() | (strs.str.strip() == "")
+    codes, uniques = pd.factorize(strs.where(~blank, None), use_na_sentinel=True)
+    f.lookup = [str(u) for u in uniques]
+    return [int(c) if c >= 0 else None for c in codes.tolist()]
 
 
-def minute_values(values: np.ndarray, thresholds: Sequence[float], unknown: Sequence[str | None],
+def minute_values(values: np.ndarray, thresholds: Sequence[float], unknown: Sequence[str | None] | str,
                   f: Field) -> list[Any]:
-    """Travel times as the browser prints them; unknown ones point (negative) to their reason."""
+    """Travel times as the browser prints them (one decimal, more where they would print equal to
+    a threshold); unknown ones point (negative) to their reason (``unknown``: one text, or one
+    per value)."""
+    v = np.asarray(values, float)
+    out_arr = np.round(v, 1)
+    for thr in thresholds:  # the few values that would read equal to their threshold
+        for i in np.flatnonzero((out_arr == thr) & (v != thr)).tolist():
+            out_arr[i] = round(float(v[i]), minute_decimals(float(v[i]), thresholds))
+    out: list[Any] = out_arr.tolist()
     lk = Lookup()
-    out: list[Any] = []
-    for v, why in zip(values.tolist(), unknown, strict=True):
-        if math.isnan(v):
-            out.append(-(lk.index(why or "") + 1))
-        else:
-            out.append(round(v, minute_decimals(v, thresholds)))
+    for i in np.flatnonzero(np.isnan(v)).tolist():
+        why = unknown if isinstance(unknown, str) else unknown[i]
+        out[i] = -(lk.index(why or "") + 1)
     f.lookup = lk.items
     return out
 
@@ -156,13 +176,10 @@ def minute_values(values: np.ndarray, thresholds: Sequence[float], unknown: Sequ
 def _rows(geoms: Sequence[Any] | np.ndarray, styles: Sequence[int] | np.ndarray,
           sizes: Sequence[float] | np.ndarray, columns: Sequence[list[Any]], precision: int,
           delta: bool) -> list[list[Any]]:
-    rows = []
-    for i, g in enumerate(geoms):
-        enc = encode_delta(g, precision) if delta else encode_geometry(g, precision)
-        if enc is None:
-            continue
-        rows.append([enc, int(styles[i]), float(sizes[i])] + [c[i] for c in columns])
-    return rows
+    encoded = encode_many(geoms, precision) if delta else encode_points(geoms, precision)
+    styles, sizes = np.asarray(styles).tolist(), np.asarray(sizes, float).tolist()
+    return [[enc, int(styles[i]), sizes[i], *(c[i] for c in columns)]
+            for i, enc in enumerate(encoded) if enc is not None]
 
 
 def _simplified(gdf: gpd.GeoDataFrame, ctx: MapContext, *, polygons: bool) -> np.ndarray:
@@ -181,14 +198,15 @@ def _add(m: folium.Map, ctx: MapContext, layer: CompactLayer) -> CompactLayer:
     return layer
 
 
-def _unknown_reason(df: pd.DataFrame, tier: str, tx: Texts) -> list[str]:
-    """The reader's text of why each travel time to ``tier`` is unknown."""
-    own = _col(df, reason_col(tier))
-    generic = _col(df, UNREACHABLE_REASON)
-    out = []
-    for a, b in zip(own, generic, strict=True):
-        code = a if st.present(a) else _tier_code(b, tier)
-        out.append(tx("unreachable ({why})", why=tx.why(code)) if code else tx("unreachable"))
+def _unknown_reason(df: pd.DataFrame, tier: str, tx: Texts) -> list[str | None]:
+    """The reader's text of why each travel time to ``tier`` is unknown (None where it is known)."""
+    own = _col(df, reason_col(tier)).to_numpy(dtype=object)
+    generic = _col(df, UNREACHABLE_REASON).to_numpy(dtype=object)
+    t = _num_col(df, time_col(tier))
+    out: list[str | None] = [None] * len(df)
+    for i in np.flatnonzero(np.isnan(t)).tolist():
+        code = own[i] if st.present(own[i]) else _tier_code(generic[i], tier)
+        out[i] = tx("unreachable ({why})", why=tx.why(code)) if code else tx("unreachable")
     return out
 
 
@@ -405,8 +423,11 @@ def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool =
     """Popup fields of localities or areas: name, id, population, times, class and reasons."""
     tx = ctx.tx
     id_col = next((c for c in (LOCALITY_ID, "area_id", "place_id", "id") if c in g.columns), None)
-    ids = [str(v) for v in (g[id_col] if id_col else range(len(g)))]
-    names = [str(n) if st.present(n) else i for n, i in zip(_col(g, NAME), ids, strict=True)]
+    ids = pd.Series(g[id_col].astype(str).to_numpy(dtype=object) if id_col else np.arange(len(g)).astype(str),
+                    dtype=object)
+    own = _col(g, NAME).astype(object).reset_index(drop=True)
+    named = own.notna() & (own.astype(str).str.strip() != "")
+    names = own.astype(str).where(named, ids)
     pops = list(_col(g, POPULATION)) if ctx.population_known else [None] * len(g)
     fields = [Field(tx("Name")), Field(tx("ID")), Field(tx("Population"), "int")]
     cols = [encode_values(names, fields[0]), encode_values(ids, fields[1]), encode_values(pops, fields[2])]
@@ -416,17 +437,16 @@ def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool =
         cols.append(minute_values(_num_col(g, time_col(tier)), thr, _unknown_reason(g, tier, tx), f))
         fields.append(f)
     f_cls, f_why = Field(tx("Class")), Field(tx("Why this class"))
-    cls_text = [st.short_class(a, b, tx) for a, b in zip(_col(g, "area_class"), _col(g, "mra_type"),
-                                                          strict=True)]
+    keys = st.class_keys(g)
+    text_of = {k: st.short_class(k.split("-")[0] if k != "unclassified" else None,
+                                 k.split("-")[1] if "-" in k else None, tx) for k in set(keys.tolist())}
+    cls_text = [text_of[k] for k in keys]
     if not reasons:
         return fields + [f_cls], cols + [encode_values(cls_text, f_cls)]
-    cache: dict[str, str | None] = {}
-    why = []
-    for text in _col(g, CLASS_REASONS):
-        key = str(text)
-        if key not in cache:
-            cache[key] = translate_reasons(text, tx)
-        why.append(cache[key])
+    raw = _col(g, CLASS_REASONS).astype(object)
+    codes, uniques = pd.factorize(raw.where(raw.notna(), None), use_na_sentinel=True)
+    translated = [translate_reasons(u, tx) for u in uniques]
+    why = [translated[c] if c >= 0 else None for c in codes.tolist()]
     cols += [encode_values(cls_text, f_cls), encode_values(why, f_why)]
     return fields + [f_cls, f_why], cols
 

@@ -31,7 +31,16 @@ from ._studymeta import (
     tier_thresholds,
     upgrade_order,
 )
-from .columns import CENTRE_TIME_MIN, HUB_ID, HUB_TIME_MIN, NAME, POPULATION, TERRITORY_ID, tiers_in, time_col
+from .columns import (
+    CENTRE_TIME_MIN,
+    HUB_ID,
+    HUB_TIME_MIN,
+    NAME,
+    POPULATION,
+    TERRITORY_ID,
+    tiers_in,
+    time_col,
+)
 from .outputs import STUDY_FILES, StudyOutputs
 
 

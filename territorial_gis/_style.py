@@ -97,11 +97,19 @@ def classify_key(area_class: Any, mra_type: Any) -> str:
 
 
 def class_keys(df: pd.DataFrame) -> np.ndarray:
-    """The :data:`CLASS_STYLES` key of every row of ``df``."""
+    """The :data:`CLASS_STYLES` key of every row of ``df`` (as :func:`classify_key`, vectorised)."""
     n = len(df)
-    cls = df[AREA_CLASS] if AREA_CLASS in df.columns else pd.Series([None] * n, index=df.index)
-    mt = df[MRA_TYPE] if MRA_TYPE in df.columns else pd.Series([None] * n, index=df.index)
-    return np.asarray([classify_key(a, b) for a, b in zip(cls, mt, strict=True)], dtype=object)
+
+    def text(col: str, case: str) -> pd.Series:
+        if col not in df.columns:
+            return pd.Series([""] * n, dtype=object)
+        s = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip()
+        return s.str.upper() if case == "upper" else s.str.lower()
+
+    cls, mt = text(AREA_CLASS, "upper").to_numpy(), text(MRA_TYPE, "lower").to_numpy()
+    mra_key = np.asarray(["MRA-" + t if "MRA-" + t in CLASS_STYLES else "MRA" for t in mt], dtype=object) \
+        if (cls == "MRA").any() else np.full(n, "MRA", dtype=object)
+    return np.where(cls == "FRA", "FRA", np.where(cls == "MRA", mra_key, "unclassified")).astype(object)
 
 
 def class_label(key: str, tx: Texts) -> str:

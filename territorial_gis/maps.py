@@ -49,6 +49,7 @@ from ._mapelements import (
     encode_delta,
     encode_geometry,
     esc,
+    fill_data,
 )
 from ._studymeta import population_known, study_bands, surface_known, tier_thresholds
 from ._style import CLASS_STYLES, classify_key, short_class
@@ -238,7 +239,7 @@ def render_map(m: folium.Map, *, cdn: bool | None = None) -> str:
 
     if cdn is None:
         cdn = bool(getattr(m, "tgis_cdn", False))
-    html = m.get_root().render()
+    html = fill_data(m.get_root().render(), m)
     lang = getattr(m, "tgis_lang", "en")
     html = html.replace("<html>", f'<html lang="{lang}">', 1)
     return html if cdn else inline_assets(html)

@@ -219,6 +219,12 @@ def load_study_config(config: str | os.PathLike[str] | Mapping[str, Any] | None,
         raise ConfigError(f"{source}: [localities] is missing")
     if not cfg.get("tiers"):
         raise ConfigError(f"{source}: [tiers] is missing (e.g. employment_centre = \"population>=15000\")")
+    lang = cfg.get("outputs", {}).get("lang")
+    if lang is not None:
+        from ._i18n import SUPPORTED
+
+        if lang not in SUPPORTED:
+            raise ConfigError(f"{source}: [outputs] lang = {lang!r}; expected one of {', '.join(SUPPORTED)}")
     cfg.setdefault("study", {}).setdefault("name", Path(str(config)).stem if isinstance(config, (str, Path))
                                            else "study")
     return cfg

@@ -424,6 +424,20 @@ def test_encode_delta_round_trips(outputs):
     assert encode_delta(shapely.Point(0, 0)) is None
 
 
+def test_vectorised_encoding_equals_one_by_one(outputs):
+    """encode_many (all geometries at once) == encode_delta of each; chains decode to the same
+    vertices."""
+    from territorial_gis._mapelements import encode_chain, encode_many
+
+    for geoms in (list(outputs.corridors.geometry[:40]) + [None],
+                  list(outputs.territories.geometry) + [shapely.box(0, 0, 1, 1)],
+                  [shapely.MultiLineString([[(0, 0), (1, 1)], [(3, 3), (4, 4)]]), shapely.LineString([(5, 5), (6, 6)])]):
+        assert encode_many(geoms) == [encode_delta(g) if g is not None else None for g in geoms]
+    ml = shapely.MultiLineString([[(0, 0), (1, 1)], [(3, 3), (4, 4), (4, 5)]])
+    flat = [v for part in encode_chain(ml, 5) for v in part]
+    assert (_decode(flat, 1e5)[:, ::-1] == shapely.get_coordinates(ml)).all()
+
+
 def test_encode_geometry_shapes():
     poly = shapely.Polygon([(0, 0), (1, 0), (1, 1), (0, 0)], [[(0.2, 0.1), (0.3, 0.1), (0.3, 0.15)]])
     enc = encode_geometry(poly)
@@ -690,21 +704,22 @@ def test_fixture_map_in_browser_offline(map_files, outputs, tmp_path):
 
 
 @pytest.mark.browser
-def test_browser_numbers_match_babel(map_files, study, tmp_path):
+def test_browser_numbers_match_babel(outputs, tmp_path):
     """The browser formats numbers with the Babel symbols exactly as the report does."""
     values = [0, 7, 999, 1000, 4730, 12345.6, 1234567.25, 0.05, 10.04]
-    for lang in ("en", "es", "pt"):
-        path = map_study(study["folder"], tmp_path / f"m_{lang}.html", lang=lang)
-        b = open_browser(network="off")
-        try:
-            b.open(path)
+    b = open_browser(network="off")
+    try:
+        for lang in ("en", "es", "pt"):
+            b.open(write_map(make_map(outputs.localities.head(20), lang=lang, tiles=None), tmp_path / f"{lang}.html"))
             tx = texts(lang)
             for v in values:
                 d = 0 if float(v).is_integer() else 2
                 assert b.js(f"tgisNum({round(v, d)}, {d})") == tx.number(v, d), (lang, v)
-                assert b.js(f"tgisFmt({{fmt: 'pct'}}, {round(v / 100_000, 2)})") == tx.percent(round(v / 100_000, 2), 0)
-        finally:
-            b.close()
+                share = round(v / 100_000, 2)
+                assert b.js(f"tgisFmt({{fmt: 'pct'}}, {share})") == tx.percent(share, 0), (lang, v)
+            assert b.js("tgisFmt({fmt: 'int'}, null)") == tx.unknown
+    finally:
+        b.close()
 
 
 @pytest.mark.browser
@@ -766,3 +781,14 @@ def test_dense_localities_are_grouped_by_class(outputs, tmp_path):
         assert b.js("tgisLayers['Localities']._tgisClustered") is False
     finally:
         b.close()
+
+
+def test_study_config_language_checked_before_any_stage(tmp_path):
+    from territorial_gis.pipeline import default_study_config, load_study_config
+
+    cfg = default_study_config()
+    cfg["outputs"]["lang"] = "fr"
+    with pytest.raises(ConfigError, match=r"\[outputs\] lang = 'fr'; expected one of en, es, pt"):
+        load_study_config(cfg)
+    cfg["outputs"]["lang"] = "es"
+    assert load_study_config(cfg)["outputs"]["lang"] == "es"

@@ -10,8 +10,8 @@ region, both run with ``tgis run``.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import re
 import shutil
 from html.parser import HTMLParser
