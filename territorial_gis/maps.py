@@ -168,7 +168,8 @@ def make_map(study: StudyOutputs | gpd.GeoDataFrame, *, title: str | None = None
     b = np.vstack(ctx.bounds)
     w, s = float(np.nanmin(b[:, 0])), float(np.nanmin(b[:, 1]))
     e, n = float(np.nanmax(b[:, 2])), float(np.nanmax(b[:, 3]))
-    m.fit_bounds([[s, w], [n, e]], padding=(10, 10))
+    # room on the right for the layer control and the legend
+    m.fit_bounds([[s, w], [n, e]], padding_top_left=(10, 10), padding_bottom_right=(300, 10))
     m.add_child(Finish(control, tile_layer, tx("Background tiles could not be loaded (no internet?). "
                                                "The roads, rivers and places drawn come from the "
                                                "study's own data."), _attribution(so)))

@@ -188,19 +188,27 @@ function tgisClusters(map, g, d) {
   map.whenReady(update);
 }
 
-/* place names: the most important first, more as the reader zooms in */
+/* place names: the most important first, more as the reader zooms in, none on top of another */
 function tgisLabelZoom(map, g) {
   function update() {
     var z0 = map._tgisZoom0 === undefined ? map.getZoom() : map._tgisZoom0;
     var keep = TGIS.labelsAtStart * Math.pow(2, Math.max(0, map.getZoom() - z0) * 1.5);
-    g._tgisAll.forEach(function (l) {
+    var placed = [];
+    g._tgisAll.slice().sort(function (a, b) { return a._tgisRank - b._tgisRank; }).forEach(function (l) {
       var el = l.getElement && l.getElement();
-      if (el) el.style.display = l._tgisRank < keep ? '' : 'none';
+      if (!el) return;
+      el.style.display = '';
+      var r = el.firstChild ? el.firstChild.getBoundingClientRect() : el.getBoundingClientRect();
+      var clash = placed.some(function (p) {
+        return r.left < p.right && p.left < r.right && r.top < p.bottom && p.top < r.bottom;
+      });
+      if (l._tgisRank >= keep || clash) { el.style.display = 'none'; return; }
+      placed.push(r);
     });
   }
-  map.on('zoomend', update);
+  map.on('zoomend moveend', update);
   g.on('add', function () { setTimeout(update, 0); });
-  map.whenReady(function () { setTimeout(update, 0); });
+  map.whenReady(function () { setTimeout(update, 0); setTimeout(update, 400); });
 }
 
 function tgisFind(name, key) {
