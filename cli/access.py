@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option
+from ._options import input_path, output_option, overwrite_option, profile_option, route_options
+
+if TYPE_CHECKING:
+    from territorial_gis import RouteOptions
 
 _NETWORK_HELP = ("NETWORK is a saved network (.tgnet, or .gpkg with layers nodes/edges) or an OSM file / "
                  "road line layer built on the fly.")
 
 
 def _snap_options(f: Any) -> Any:
-    f = click.option("--walk-kph", type=float, default=None,
-                     help="Off-road walking speed (default: the network profile's, 4 km/h).")(f)
-    f = click.option("--max-snap", "max_snap", type=float, default=2000.0, show_default=True,
-                     help="Points farther than this many metres from a road are too_far_from_road.")(f)
-    f = click.option("--profile", default=None, help="Speed profile when NETWORK is built on the fly.")(f)
-    return f
+    return profile_option(route_options(f))
 
 
 def _places_options(f: Any) -> Any:
@@ -43,7 +41,7 @@ def access() -> None:
 @output_option()
 @overwrite_option
 def nearest(network: str, localities: str, tiers: tuple[str, ...], id_col: str | None, pop_col: str | None,
-            profile: str | None, max_snap: float, walk_kph: float | None, output: str,
+            profile: str | None, route: RouteOptions, output: str,
             overwrite: bool) -> None:
     """Time from every locality to the nearest destination of each tier.
 
@@ -60,7 +58,7 @@ def nearest(network: str, localities: str, tiers: tuple[str, ...], id_col: str |
     net = open_network(network, profile=profile)
     locs = load_places(localities, id_col=id_col, pop_col=pop_col, require_population=True)
     tier_frames = load_tiers(spec, locs)
-    table = travel_times_to_nearest(net, locs, tier_frames, max_snap_m=max_snap, walk_kph=walk_kph)
+    table = travel_times_to_nearest(net, locs, tier_frames, options=route)
     _write(table, output, overwrite, "localities")
     click.echo(f"{len(table)} localities -> {output}")
     pw = population_within(table, (30, 60, 120, 240))
@@ -81,7 +79,7 @@ def nearest(network: str, localities: str, tiers: tuple[str, ...], id_col: str |
 @output_option()
 @overwrite_option
 def od(network: str, origins: str, destinations: str, cutoff: float | None, profile: str | None,
-       max_snap: float, walk_kph: float | None, output: str, overwrite: bool) -> None:
+       route: RouteOptions, output: str, overwrite: bool) -> None:
     """Origin-destination travel times as a long table (from_id, to_id, travel_time_min).
 
     With a .gpkg/.geojson/.fgb OUT each pair is a straight line from origin to destination.
@@ -94,7 +92,7 @@ def od(network: str, origins: str, destinations: str, cutoff: float | None, prof
     net = open_network(network, profile=profile)
     o = load_places(origins)
     d = load_places(destinations)
-    table = od_matrix(net, o, d, cutoff_min=cutoff, max_snap_m=max_snap, walk_kph=walk_kph)
+    table = od_matrix(net, o, d, cutoff_min=cutoff, options=route)
     if output.lower().endswith((".gpkg", ".geojson", ".json", ".fgb")):
         import geopandas as gpd
         import numpy as np
@@ -127,8 +125,8 @@ def od(network: str, origins: str, destinations: str, cutoff: float | None, prof
 @output_option()
 @overwrite_option
 def isochrones_command(network: str, destinations: str, thresholds: str, buffer_m: float, bands: bool,
-                       from_destinations: bool, profile: str | None, max_snap: float,
-                       walk_kph: float | None, output: str, overwrite: bool) -> None:
+                       from_destinations: bool, profile: str | None, route: RouteOptions, output: str,
+                       overwrite: bool) -> None:
     """Polygons within each travel-time threshold of the nearest destination."""
     from territorial_gis.access import isochrones, open_network
     from territorial_gis.errors import ConfigError
@@ -144,7 +142,7 @@ def isochrones_command(network: str, destinations: str, thresholds: str, buffer_
     net = open_network(network, profile=profile)
     d = load_places(destinations)
     iso = isochrones(net, d, ths, direction="from" if from_destinations else "to", buffer_m=buffer_m,
-                     bands=bands, max_snap_m=max_snap, walk_kph=walk_kph)
+                     bands=bands, options=route)
     _write(iso, output, overwrite, "isochrones")
     click.echo(f"{len(iso)} isochrones ({', '.join(f'{t:g}' for t in ths)} min) -> {output}")
     for r in iso.itertuples():

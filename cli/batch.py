@@ -41,8 +41,9 @@ def batch(ctx: click.Context, batch_config: str, output: str, scheduler: str | N
     from territorial_gis.batch import run_batch
 
     quiet = bool((ctx.find_root().obj or {}).get("quiet"))
-    table = run_batch(batch_config, output, scheduler=scheduler, workers=workers, overwrite=overwrite,
-                      cache_dir=cache_dir)
+    result = run_batch(batch_config, output, scheduler=scheduler, workers=workers, overwrite=overwrite,
+                       cache_dir=cache_dir)
+    table = result.table
     failed = table[table["status"] == "failed"]
     if not quiet:
         tiers = [c for c in table.columns if c.startswith("median_travel_time_")]
@@ -56,7 +57,7 @@ def batch(ctx: click.Context, batch_config: str, output: str, scheduler: str | N
             meds = ", ".join(f"{c[len('median_travel_time_'):-len('_min')]} {_num(r[c], '.1f')} min"
                              for c in tiers if _num(r[c]) != "n/a")
             click.echo(text + (f"; median travel time to {meds}" if meds else ""), err=True)
-    click.echo(f"summary: {table.attrs['summary_csv']}", err=True)
+    click.echo(f"summary: {result.summary_csv}", err=True)
     if len(failed):
         click.echo(f"Error: {len(failed)} of {len(table)} region(s) failed: {', '.join(failed['name'])}",
                    err=True)

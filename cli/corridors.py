@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._options import input_path, output_option, overwrite_option
+from ._options import input_path, output_option, overwrite_option, profile_option, route_options
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+    from territorial_gis import RouteOptions
 
 
 def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -66,12 +68,8 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path, overwrite: boo
               help="Locality id column (default: locality_id, place_id, area_id or id).")
 @click.option("--population-column", "population_col", default="population", show_default=True,
               help="Population column of the localities.")
-@click.option("--profile", "profile", default=None, type=click.Path(dir_okay=False),
-              help="Speed profile TOML (network building and upgrade speeds; default: shipped drive).")
-@click.option("--max-snap-m", default=2000.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Localities and destinations farther than this from a road are not routed.")
-@click.option("--walk-kph", default=None, type=click.FloatRange(min=0, min_open=True),
-              help="Off-road walking speed (default: the profile's).")
+@profile_option
+@route_options
 @output_option(help="Output lines: .gpkg (layers corridors, segments, upgrades) or .parquet "
                     "(GeoParquet; segments and upgrades beside it as <stem>_segments/_upgrades). "
                     "The ranking is also written as <stem>_upgrades.csv.")
@@ -79,7 +77,7 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path, overwrite: boo
 def corridors(network: str, classified: str, targets: str, destinations: str | None,
               tier_rules: tuple[str, ...], upgrade_to: str, top: int, n_candidates: int, no_upgrades: bool,
               only_class: str, id_col: str | None, population_col: str, profile: str | None,
-              max_snap_m: float, walk_kph: float | None, output: str, overwrite: bool) -> None:
+              route: RouteOptions, output: str, overwrite: bool) -> None:
     """Suggest corridors from MRA localities of CLASSIFIED to their nearest target on NETWORK,
     aggregate them into road stretches and rank stretch upgrades by re-routing.
 
@@ -146,7 +144,7 @@ def corridors(network: str, classified: str, targets: str, destinations: str | N
                             upgrade_to=None if no_upgrades else upgrade_to, top=top,
                             n_candidates=n_candidates, profile=prof if profile else None,
                             id_col="place_id", population_col="population",
-                            max_snap_m=max_snap_m, walk_kph=walk_kph)
+                            options=route)
     if len(res.corridors) == 0:
         log.warning("no %s locality reaches a target: the outputs hold no corridor", only_class)
     layers = {"corridors": _for_file(res.corridors), "segments": _for_file(res.segments),

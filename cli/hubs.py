@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option
+from ._options import input_path, output_option, overwrite_option, route_options
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+    from territorial_gis import RouteOptions
 
 
 
@@ -52,13 +54,12 @@ def write_layers(layers: dict[str, Any], output: str, overwrite: bool) -> None:
 @click.option("--id-column", default=None, help="Locality id column (detected by default).")
 @click.option("--population-column", default=None, help="Population column (detected by default).")
 @click.option("--layer", default=None, help="Layer of a multi-layer localities file.")
-@click.option("--max-snap", "max_snap_m", type=float, default=2000.0, show_default=True,
-              help="Localities farther than this (m) from a road are unreachable.")
+@route_options
 @output_option(help="Output GeoPackage with layers hubs, hinterlands, localities.")
 @overwrite_option
 def hubs(network: str, localities: str, max_time: float, model: str, k: int | None, method: str,
          min_population: float | None, service_column: str | None, candidate_ids: str | None,
-         id_column: str | None, population_column: str | None, layer: str | None, max_snap_m: float,
+         id_column: str | None, population_column: str | None, layer: str | None, route: RouteOptions,
          output: str, overwrite: bool) -> None:
     """Choose hub localities of LOCALITIES by travel time over NETWORK and map their hinterlands.
 
@@ -73,7 +74,6 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
         assign_hinterlands,
         candidate_mask,
         check_max_time,
-        coverage_report,
         hinterland_polygons,
         select_hubs,
         summarize_hubs,
@@ -94,15 +94,15 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
     from territorial_gis.access import open_network
 
     net = open_network(network)
-    chosen = select_hubs(net, locs, t, model, k, candidates=mask, method=method, max_snap_m=max_snap_m)
-    assigned = assign_hinterlands(net, locs, chosen, max_time_min=t, max_snap_m=max_snap_m)
-    assigned["covered_reason"] = coverage_report(assigned, chosen)
+    selection = select_hubs(net, locs, t, model=model, k=k, candidates=mask, method=method, options=route)
+    chosen = selection.hubs
+    assigned = assign_hinterlands(net, locs, chosen, max_time_min=t, options=route)
+    assigned["covered_reason"] = selection.covered_reason(assigned)
     summary = summarize_hubs(assigned, chosen)
     hub_layer = chosen.merge(summary.drop(columns=["hub_population"]), on="hub_id", how="left")
     polys = hinterland_polygons(assigned).merge(
         summary.drop(columns=["n_localities"]), on="hub_id", how="left")
     write_layers({"hubs": hub_layer, "hinterlands": polys, "localities": assigned}, output, overwrite)
-    info = chosen.attrs["hub_selection"]
     log.info("%d hubs (%s, %s%s); %d of %d localities within %g min; %d uncovered -> %s", len(chosen), model,
-             info["method"], ", optimal" if info["optimal"] else "", info["n_covered"], info["n_localities"], t,
-             info["n_uncovered"], output)
+             selection.method, ", optimal" if selection.optimal else "", selection.n_covered,
+             selection.n_localities, t, selection.n_uncovered, output)

@@ -26,12 +26,13 @@ def run(ctx: click.Context, config: str | None, output: str | None, cache_dir: s
     """
     from pathlib import Path
 
-    from territorial_gis.pipeline import load_study_config, run_study
+    from territorial_gis.config import load_study_config
+    from territorial_gis.pipeline import run_study
 
     cfg = load_study_config(config)
-    out = Path(output) if output else Path("outputs") / str(cfg["study"]["name"])
+    out = Path(output) if output else Path("outputs") / cfg.name
     quiet = bool((ctx.find_root().obj or {}).get("quiet"))
-    res = run_study(config, out, overwrite=overwrite, cache_dir=cache_dir, progress=not quiet)
+    res = run_study(cfg, out, overwrite=overwrite, cache_dir=cache_dir, progress=not quiet)
     s = res.summary
     if not quiet:
         click.echo(f"study written to {res.outdir}/ ({len(res.files)} files, "

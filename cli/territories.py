@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from ._options import input_path, output_option, overwrite_option
+from ._options import input_path, output_option, overwrite_option, route_options
+
+if TYPE_CHECKING:
+    from territorial_gis import RouteOptions
 
 
 @click.command("territories")
@@ -31,14 +36,13 @@ from ._options import input_path, output_option, overwrite_option
 @click.option("--id-column", default=None, help="Locality id column (detected by default).")
 @click.option("--population-column", default=None, help="Population column (detected by default).")
 @click.option("--layer", default=None, help="Layer of a multi-layer localities file.")
-@click.option("--max-snap", "max_snap_m", type=float, default=2000.0, show_default=True,
-              help="Points farther than this (m) from a road are unreachable.")
+@route_options
 @output_option(help="Output GeoPackage with layers territories, localities.")
 @overwrite_option
 def territories(network: str, localities: str, centres: str, max_time: float | None, employment: str | None,
                 employment_limit: float, hubs_file: str | None, regions: str | None,
                 region_id_column: str | None, within_region: bool, id_column: str | None,
-                population_column: str | None, layer: str | None, max_snap_m: float, output: str,
+                population_column: str | None, layer: str | None, route: RouteOptions, output: str,
                 overwrite: bool) -> None:
     """Build functional territories of LOCALITIES around centres by travel time over NETWORK."""
     import logging
@@ -70,8 +74,8 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
         raise click.UsageError("--within-region needs --regions")
     region_arg = regions_from(regions) if regions else None
     net = open_network(network)
-    result = build_territories(net, locs, centre_pts, max_time, employment_centres=emp_pts,
-                               employment_limit_min=employment_limit, hubs=hub_pts, max_snap_m=max_snap_m,
+    result = build_territories(net, locs, centre_pts, max_time_min=max_time, employment_centres=emp_pts,
+                               employment_limit_min=employment_limit, hubs=hub_pts, options=route,
                                regions=region_arg, region_id_col=region_id_column, within_region=within_region)
     polys = territory_polygons(result, centre_pts)
     write_layers({"territories": polys, "localities": result}, output, overwrite)

@@ -28,7 +28,8 @@ def main(outdir: str = "outputs/script_batch", scheduler: str | None = None,
         "regions": [{"name": name, "network": {"bbox": [WEST, south, EAST, north]}}
                     for name, south, north in BANDS],
     }
-    table = run_batch(batch, outdir, scheduler=scheduler, workers=2, cache_dir=cache_dir)
+    result = run_batch(batch, outdir, scheduler=scheduler, workers=2, cache_dir=cache_dir)
+    table = result.table
     done = table[table["status"] != "failed"].copy()
     done["mra_population_share"] = done["population_MRA"] / done["population"]
     cols = ["name", "status", "localities", "population", "mra_population_share",
@@ -36,7 +37,7 @@ def main(outdir: str = "outputs/script_batch", scheduler: str | None = None,
     print(done.sort_values("mra_population_share", ascending=False)[cols].to_string(index=False))
     for row in table[table["status"] == "failed"].itertuples():
         print(f"{row.name} failed: {row.error}", file=sys.stderr)
-    print(f"summary: {table.attrs['summary_csv']}")
+    print(f"summary: {result.summary_csv}")
     return int((table["status"] == "failed").any())
 
 

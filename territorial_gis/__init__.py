@@ -15,6 +15,9 @@ __version__ = "0.1.0"
 
 # public name -> module; imported lazily so ``import territorial_gis`` stays light
 _API = {
+    "RouteOptions": "_routing",
+    "StudyOutputs": "outputs",
+    "load_study_outputs": "outputs",
     "RoadNetwork": "network",
     "build_network": "network",
     "load_network": "network",
@@ -34,8 +37,19 @@ _API = {
     "slope_degrees": "terrain",
     "classify_areas": "classify",
     "load_rules": "classify",
+    "load_indicator_table": "indicators",
+    "join_indicators": "indicators",
+    "join_spatial": "indicators",
+    "derive_counts": "indicators",
+    "indicator_within": "indicators",
+    "summarize_indicators": "indicators",
+    "load_typology": "typology",
+    "apply_typology": "typology",
+    "compare_periods": "changes",
+    "transition_table": "changes",
     "suggest_corridors": "corridors",
     "rank_upgrades": "corridors",
+    "HubProblem": "hubs",
     "select_hubs": "hubs",
     "assign_hinterlands": "hubs",
     "build_territories": "territories",
@@ -45,10 +59,15 @@ _API = {
     "run_batch": "batch",
 }
 
-__all__ = ["__version__", *_API]
+#: public submodules reachable as attributes (``tg.settings.max_snap_m = 5000``)
+_MODULES = ("settings", "columns", "outputs")
+
+__all__ = ["__version__", *_API, *_MODULES]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return import_module(f".{name}", __name__)
     if name in _API:
         return getattr(import_module(f".{_API[name]}", __name__), name)
     raise AttributeError(f"module 'territorial_gis' has no attribute {name!r}")

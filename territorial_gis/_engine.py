@@ -193,8 +193,8 @@ def snap_index(net: RoadNetwork) -> SnapIndex:
     return idx
 
 
-def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: float = 2000.0,
-                walk_kph: float = 4.0) -> Snaps:
+def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, *, max_snap_m: float,
+                walk_kph: float) -> Snaps:
     """Snap lon/lat points (EPSG:4326) to the nearest point of the nearest edge.
 
     Parameters
@@ -240,8 +240,8 @@ def snap_points(net: RoadNetwork, lon: np.ndarray, lat: np.ndarray, max_snap_m: 
                  snapped_lon=np.asarray(slon), snapped_lat=np.asarray(slat))
 
 
-def snap_point_sets(net: RoadNetwork, point_sets: list[tuple[np.ndarray, np.ndarray]],
-                    max_snap_m: float = 2000.0, walk_kph: float = 4.0) -> list[Snaps]:
+def snap_point_sets(net: RoadNetwork, point_sets: list[tuple[np.ndarray, np.ndarray]], *,
+                    max_snap_m: float, walk_kph: float) -> list[Snaps]:
     """Snap several lon/lat point sets in one call (fixed costs paid once); one :class:`Snaps`
     per set, in order, ready to be the groups of an :class:`AugmentedGraph`."""
     lon = np.concatenate([np.asarray(p[0], dtype=float) for p in point_sets]) if point_sets else np.empty(0)

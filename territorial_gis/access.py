@@ -8,7 +8,6 @@ pass over the reversed graph.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -18,8 +17,29 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
-from ._engine import AugmentedGraph, Snaps, nearest_destinations, snap_point_sets, snap_points
-from .errors import ColumnError, CRSError, InputFileError, RoutingError
+from ._engine import AugmentedGraph, Snaps, nearest_destinations
+from ._routing import (
+    RouteOptions,
+    all_too_far_message,
+    ids_of,
+    lonlat_of,
+    options_or_default,
+    snap_checked,
+    snap_origins_and_tiers,
+)
+from .columns import (
+    ACCESS_LEG_MIN,
+    REASON_DISCONNECTED,
+    REASON_NO_DESTINATION,
+    REASON_TOO_FAR,
+    SNAP_DIST_M,
+    UNREACHABLE_REASON,
+    nearest_col,
+    reason_col,
+    tiers_in,
+    time_col,
+)
+from .errors import ColumnError, InputFileError, RoutingError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -28,96 +48,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_SNAP_M = 2000.0
-DEFAULT_WALK_KPH = 4.0
-REASON_TOO_FAR = "too_far_from_road"
-REASON_DISCONNECTED = "disconnected"
-REASON_NO_DESTINATION = "no_destination"
-_ID_CANDIDATES = ("dest_id", "place_id", "id", "locality_id")
-
-
-@functools.lru_cache(maxsize=64)
-def _is_wgs84(srs: str) -> bool:
-    """Whether a CRS (given by its user-input string) is EPSG:4326 (cached: the comparison parses)."""
-    from pyproj import CRS
-
-    return bool(CRS.from_user_input(srs).equals("EPSG:4326"))
-
-
-def lonlat_of(gdf: gpd.GeoDataFrame, what: str = "places") -> tuple[np.ndarray, np.ndarray]:
-    """Longitude/latitude arrays (EPSG:4326) of point (or representative-point) geometries."""
-    if gdf.crs is None:
-        raise CRSError(f"{what} have no CRS; set one (EPSG:4326 for lon/lat)")
-    import shapely
-
-    geom = gdf.geometry
-    arr = geom.to_numpy()
-    if len(arr) and not (shapely.get_type_id(arr) == 0).all():
-        geom = geom.representative_point()
-    if not _is_wgs84(gdf.crs.srs):
-        geom = geom.to_crs(4326)
-    xy = shapely.get_coordinates(geom.to_numpy())
-    if len(xy) != len(gdf):  # empty geometries have no coordinates
-        return geom.x.to_numpy(dtype=float), geom.y.to_numpy(dtype=float)
-    return xy[:, 0].copy(), xy[:, 1].copy()
-
-
-def ids_of(gdf: pd.DataFrame, id_col: str | None = None) -> pd.Series:
-    """The identifier column of a places/destinations frame (``dest_id``, ``place_id``, ``id`` ...)."""
-    if id_col is not None:
-        if id_col not in gdf:
-            raise ColumnError(f"id column '{id_col}' not found; columns: {', '.join(map(str, gdf.columns))}")
-        return gdf[id_col]
-    for c in _ID_CANDIDATES:
-        if c in gdf:
-            return gdf[c]
-    return pd.Series(gdf.index, index=gdf.index)
-
-
-def walk_speed_of(network: RoadNetwork, walk_kph: float | None) -> float:
-    """The off-road walking speed: the argument, else the network profile's, else 4 km/h."""
-    if walk_kph is not None:
-        return float(walk_kph)
-    return float(network.meta.get("walk_speed_kph", DEFAULT_WALK_KPH))
-
-
-def snap_origins_and_tiers(network: RoadNetwork, origins: gpd.GeoDataFrame,
-                           tiers: Mapping[str, gpd.GeoDataFrame], max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                           walk_kph: float | None = None) -> tuple[Snaps, dict[str, Snaps]]:
-    """Snap origins and each tier's destinations in one call.
-
-    Raises :class:`RoutingError` when every origin is farther than ``max_snap_m`` from a road.
-    """
-    wk = walk_speed_of(network, walk_kph)
-    olon, olat = lonlat_of(origins, "localities")
-    coords = [(olon, olat)] + [lonlat_of(d, f"destinations of tier '{name}'") for name, d in tiers.items()]
-    parts = snap_point_sets(network, coords, max_snap_m=max_snap_m, walk_kph=wk)
-    osn = parts[0]
-    if len(osn.ok) and not osn.ok.any():
-        raise RoutingError(_all_too_far_message(network, olon, olat, "localities", max_snap_m))
-    tsn: dict[str, Snaps] = {}
-    for k, (name, dests) in enumerate(tiers.items(), start=1):
-        tsn[name] = parts[k]
-        n_far = int((~tsn[name].ok).sum())
-        if n_far:
-            log.warning("tier '%s': %d of %d destinations are farther than %.0f m from a road and are ignored",
-                        name, n_far, len(dests), max_snap_m)
-    return osn, tsn
-
-
-def prepare_graph(network: RoadNetwork, origins: gpd.GeoDataFrame,
-                  tiers: Mapping[str, gpd.GeoDataFrame], max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                  walk_kph: float | None = None) -> tuple[AugmentedGraph, Snaps, dict[str, Snaps]]:
-    """Snap origins and each tier's destinations and build one augmented graph for them all
-    (for questions that need the paths, such as corridors)."""
-    osn, tsn = snap_origins_and_tiers(network, origins, tiers, max_snap_m, walk_kph)
-    return AugmentedGraph(network, [osn, *tsn.values()]), osn, tsn
-
-
 def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
-                            tiers: Mapping[str, gpd.GeoDataFrame], *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                            walk_kph: float | None = None, dest_id_col: str | None = None,
-                            ) -> gpd.GeoDataFrame:
+                            tiers: Mapping[str, gpd.GeoDataFrame], *, options: RouteOptions | None = None,
+                            dest_id_col: str | None = None) -> gpd.GeoDataFrame:
     """Time from every locality to the nearest destination of each tier.
 
     Parameters
@@ -129,10 +62,10 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
     tiers
         Tier name -> destinations GeoDataFrame (ids in ``dest_id``/``place_id``/``id`` or
         ``dest_id_col``), e.g. ``{"employment_centre": ..., "intermediate_city": ...}``.
-    max_snap_m
-        Points farther than this from a road are unreachable (``too_far_from_road``).
-    walk_kph
-        Speed of the off-road leg (default: the profile's walking speed, 4 km/h).
+    options
+        How places reach the road (:class:`~territorial_gis.RouteOptions`: snapping limit,
+        walking speed); default ``RouteOptions()``. Points farther than the snapping limit
+        from a road are unreachable (``too_far_from_road``).
 
     Returns
     -------
@@ -147,12 +80,13 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
         raise RoutingError("no localities to route from")
     if not tiers:
         raise RoutingError("no destination tier given")
-    osn, tsn = snap_origins_and_tiers(network, localities, tiers, max_snap_m, walk_kph)
+    opts = options_or_default(options)
+    osn, tsn = snap_origins_and_tiers(network, localities, tiers, opts)
     for name, sn in tsn.items():
         if len(sn.ok) and not sn.ok.any():
             lon, lat = lonlat_of(tiers[name], f"destinations of tier '{name}'")
-            raise RoutingError(_all_too_far_message(network, lon, lat, f"destinations of tier '{name}'",
-                                                    max_snap_m))
+            raise RoutingError(all_too_far_message(network, lon, lat, f"destinations of tier '{name}'",
+                                                   opts.max_snap_m))
     n_out = len(localities)
     cols: dict[str, Any] = {}
     reasons = np.full(n_out, None, dtype=object)
@@ -171,9 +105,9 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
         else:
             tier_reason[~np.isfinite(t_s)] = REASON_DISCONNECTED
         tier_reason[~osn.ok] = REASON_TOO_FAR
-        cols[f"travel_time_{name}_min"] = minutes
-        cols[f"nearest_{name}_id"] = nearest
-        cols[f"unreachable_reason_{name}"] = tier_reason
+        cols[time_col(name)] = minutes
+        cols[nearest_col(name)] = nearest
+        cols[reason_col(name)] = tier_reason
         for i in np.flatnonzero((tier_reason != None) & osn.ok):  # noqa: E711 - object array
             prev = reasons[i]
             reasons[i] = f"{name}:{tier_reason[i]}" if prev is None else f"{prev};{name}:{tier_reason[i]}"
@@ -181,9 +115,9 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
             log.info("tier '%s': %d destinations; median %.1f min; %d unreachable", name, int(valid.sum()),
                      float(np.nanmedian(minutes)) if np.isfinite(minutes).any() else float("nan"),
                      int(np.isnan(minutes).sum()))
-    cols["access_leg_min"] = np.where(osn.ok, osn.leg_s / 60.0, np.nan)
-    cols["snap_dist_m"] = osn.snap_dist_m
-    cols["unreachable_reason"] = reasons
+    cols[ACCESS_LEG_MIN] = np.where(osn.ok, osn.leg_s / 60.0, np.nan)
+    cols[SNAP_DIST_M] = osn.snap_dist_m
+    cols[UNREACHABLE_REASON] = reasons
     # one concatenation (adding columns one by one copies the frame each time)
     stale = [c for c in cols if c in localities.columns]
     base = localities.drop(columns=stale) if stale else localities
@@ -197,12 +131,10 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
 def summarize_access(table: pd.DataFrame) -> dict[str, Any]:
     """Median travel time and unreachable count per tier of an access table."""
     res: dict[str, Any] = {}
-    for col in table.columns:
-        if col.startswith("travel_time_") and col.endswith("_min"):
-            tier = col[len("travel_time_"):-len("_min")]
-            v = table[col]
-            res[tier] = {"median_min": float(v.median()) if v.notna().any() else None,
-                         "unreachable": int(v.isna().sum())}
+    for tier in tiers_in(table):
+        v = table[time_col(tier)]
+        res[tier] = {"median_min": float(v.median()) if v.notna().any() else None,
+                     "unreachable": int(v.isna().sum())}
     return res
 
 
@@ -230,37 +162,6 @@ def open_network(source: str | os.PathLike[str], profile: Any = None, mode: str 
     return build_network(p, profile=profile, mode=mode)
 
 
-def _snap_checked(network: RoadNetwork, gdf: gpd.GeoDataFrame, what: str, max_snap_m: float,
-                  walk_kph: float) -> Snaps:
-    """Snap points and fail with a clear message when none is near a road."""
-    lon, lat = lonlat_of(gdf, what)
-    sn = snap_points(network, lon, lat, max_snap_m=max_snap_m, walk_kph=walk_kph)
-    if len(sn.ok) and not sn.ok.any():
-        raise RoutingError(_all_too_far_message(network, lon, lat, what, max_snap_m))
-    n_far = int((~sn.ok).sum())
-    if n_far:
-        log.warning("%d of %d %s are farther than %.0f m from a road (%s)", n_far, len(sn.ok), what,
-                    max_snap_m, REASON_TOO_FAR)
-    return sn
-
-
-def _all_too_far_message(network: RoadNetwork, lon: np.ndarray, lat: np.ndarray, what: str,
-                         max_snap_m: float) -> str:
-    w, s, e, n = network.bounds
-    fin = np.isfinite(lon) & np.isfinite(lat)
-    if fin.any():
-        pb = (f"points span lon {np.min(lon[fin]):.5f}..{np.max(lon[fin]):.5f}, "
-              f"lat {np.min(lat[fin]):.5f}..{np.max(lat[fin]):.5f}")
-    else:
-        pb = "no point has coordinates"
-    hint = ""
-    if fin.any() and w - 1 <= np.median(lat[fin]) <= e + 1 and s - 1 <= np.median(lon[fin]) <= n + 1:
-        hint = "; latitude and longitude look swapped"
-    return (f"all {len(lon)} {what} are farther than {max_snap_m:.0f} m from a road of the network "
-            f"(network bbox lon {w:.5f}..{e:.5f}, lat {s:.5f}..{n:.5f}; {pb}){hint}; "
-            f"check that the network covers them or raise the maximum snap distance")
-
-
 # ---------------------------------------------------------------------- OD matrix
 def _od_arrays(network: RoadNetwork, osn: Snaps, dsn: Snaps,
                cutoff_min: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -277,8 +178,8 @@ def _od_arrays(network: RoadNetwork, osn: Snaps, dsn: Snaps,
 
 
 def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame,
-              cutoff_min: float | None = None, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-              walk_kph: float | None = None, origin_id_col: str | None = None,
+              cutoff_min: float | None = None, *, options: RouteOptions | None = None,
+              origin_id_col: str | None = None,
               dest_id_col: str | None = None) -> pd.DataFrame:
     """Travel times between origins and destinations as a long table.
 
@@ -291,7 +192,7 @@ def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd
     cutoff_min
         Keep only pairs within this many minutes (also bounds each search); None keeps every
         reachable pair.
-    max_snap_m, walk_kph
+    options
         Snapping limit and off-road walking speed (see :func:`travel_times_to_nearest`).
     origin_id_col, dest_id_col
         Identifier columns (default ``place_id``/``dest_id``/``id`` ... or the index).
@@ -301,7 +202,7 @@ def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd
     pandas.DataFrame
         ``from_id``, ``to_id``, ``travel_time_min`` sorted by origin then destination (input
         order). Pairs that are beyond the cutoff, disconnected, or involve a point farther
-        than ``max_snap_m`` from a road are absent.
+        than the snapping limit from a road are absent.
     """
     if len(origins) == 0:
         raise RoutingError("no origins to route from")
@@ -309,9 +210,9 @@ def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd
         raise RoutingError("no destinations to route to")
     if cutoff_min is not None and not cutoff_min > 0:
         raise RoutingError(f"cutoff must be a positive number of minutes, got {cutoff_min}")
-    wk = walk_speed_of(network, walk_kph)
-    osn = _snap_checked(network, origins, "origins", max_snap_m, wk)
-    dsn = _snap_checked(network, destinations, "destinations", max_snap_m, wk)
+    opts = options_or_default(options)
+    osn = snap_checked(network, origins, "origins", opts)
+    dsn = snap_checked(network, destinations, "destinations", opts)
     o_pos, d_pos, t_s = _od_arrays(network, osn, dsn, cutoff_min)
     order = np.lexsort((d_pos, o_pos))
     o_ids = ids_of(origins, origin_id_col).to_numpy()
@@ -424,8 +325,8 @@ def _merge_pieces(network: RoadNetwork, e: np.ndarray, lo: np.ndarray,
 
 def isochrones(network: RoadNetwork, destinations: gpd.GeoDataFrame,
                thresholds_min: Sequence[float] = (15, 30, 60), *, direction: str = "to",
-               buffer_m: float = 100.0, bands: bool = False, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-               walk_kph: float | None = None) -> gpd.GeoDataFrame:
+               buffer_m: float = 100.0, bands: bool = False,
+               options: RouteOptions | None = None) -> gpd.GeoDataFrame:
     """Polygons of the area within each travel-time threshold of the nearest destination.
 
     Method: one multi-source shortest-path pass over the augmented graph gives every node its
@@ -467,8 +368,7 @@ def isochrones(network: RoadNetwork, destinations: gpd.GeoDataFrame,
         raise RoutingError(f"isochrone buffer must be positive metres, got {buffer_m}")
     if len(destinations) == 0:
         raise RoutingError("no destinations for the isochrones")
-    wk = walk_speed_of(network, walk_kph)
-    dsn = _snap_checked(network, destinations, "destinations", max_snap_m, wk)
+    dsn = snap_checked(network, destinations, "destinations", options_or_default(options))
     graph = AugmentedGraph(network, [dsn])
     src = graph.offroad_node[graph.group(0)]
     src = src[src >= 0]
@@ -520,8 +420,7 @@ def population_within(table: pd.DataFrame, thresholds_min: Sequence[float] = (60
     if pop_col not in table:
         raise ColumnError(f"population column '{pop_col}' not found; columns: "
                           f"{', '.join(map(str, table.columns))}")
-    cols = {c[len("travel_time_"):-len("_min")]: c for c in table.columns
-            if isinstance(c, str) and c.startswith("travel_time_") and c.endswith("_min")}
+    cols = {t: time_col(t) for t in tiers_in(table)}
     if tiers is not None:
         missing = [t for t in tiers if t not in cols]
         if missing:
@@ -578,8 +477,7 @@ def decay_weights(t_min: np.ndarray, decay: str = "exponential", beta: float | N
 
 def gravity_access(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame,
                    mass_col: str = "population", decay: str = "exponential", beta: float | None = None,
-                   cutoff_min: float | None = 120.0, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                   walk_kph: float | None = None) -> pd.Series:
+                   cutoff_min: float | None = 120.0, *, options: RouteOptions | None = None) -> pd.Series:
     """Gravity market-access index of every origin: ``A_i = sum_j M_j f(t_ij)``.
 
     ``M_j`` is the mass (``population`` or ``jobs``...) of destination ``j``, ``t_ij`` the
@@ -590,7 +488,7 @@ def gravity_access(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations
     -------
     pandas.Series
         ``market_access_index`` aligned to ``origins.index``; NaN for origins farther than
-        ``max_snap_m`` from a road, 0 where no destination is reachable within the cutoff.
+        the snapping limit from a road, 0 where no destination is reachable within the cutoff.
     """
     if mass_col not in destinations:
         raise ColumnError(f"mass column '{mass_col}' not found in the destinations; columns: "
@@ -606,9 +504,9 @@ def gravity_access(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations
         raise RoutingError(f"cutoff must be a positive number of minutes, got {cutoff_min}")
     if len(origins) == 0 or len(destinations) == 0:
         raise RoutingError("gravity access needs at least one origin and one destination")
-    wk = walk_speed_of(network, walk_kph)
-    osn = _snap_checked(network, origins, "origins", max_snap_m, wk)
-    dsn = _snap_checked(network, destinations, "destinations", max_snap_m, wk)
+    opts = options_or_default(options)
+    osn = snap_checked(network, origins, "origins", opts)
+    dsn = snap_checked(network, destinations, "destinations", opts)
     o_pos, d_pos, t_s = _od_arrays(network, osn, dsn, cutoff_min)
     w = decay_weights(t_s / 60.0, decay, beta) * mass[d_pos]
     acc = np.bincount(o_pos, weights=w, minlength=len(origins))

@@ -52,15 +52,10 @@ import pandas as pd
 from ._io import atomic_output, write_table
 from ._progress import bar, progress_enabled
 from ._toml import read_toml
+from .config import StudyConfig, check_sections, deep_merge, load_study_config
 from .errors import ConfigError, TerritorialGISError
-from .pipeline import (
-    SECTIONS,
-    check_study_sections,
-    deep_merge,
-    default_study_config,
-    load_study_config,
-    study_is_complete,
-)
+from .outputs import STAGING_PREFIX, STUDY_JSON, read_study_json
+from .pipeline import default_study_config, study_is_complete
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +82,22 @@ class SchedulerError(TerritorialGISError):
 
 @dataclass
 class BatchConfig:
-    """A validated batch: its name, source and the resolved study config of every region."""
+    """A validated batch: its name, source and the checked study config of every region."""
 
     name: str
     source: str
-    regions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    regions: dict[str, StudyConfig] = field(default_factory=dict)
     title: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """What :func:`run_batch` produced: the summary table (one row per region) and its files."""
+
+    table: pd.DataFrame
+    summary_csv: Path
+    summary_json: Path
+    counts: dict[str, int]
 
 
 # ---------------------------------------------------------------------------- config
@@ -134,6 +139,8 @@ def load_batch_config(batch_config: str | os.PathLike[str] | Mapping[str, Any],
 
     unknown = set(raw) - TOP_KEYS
     if unknown:
+        from .config import SECTIONS
+
         hint = " (study sections go in [defaults] or in a region)" if unknown & set(SECTIONS) else ""
         raise ConfigError(f"{src}: unknown table(s) {', '.join(sorted(unknown))}; "
                           f"allowed: {', '.join(sorted(TOP_KEYS))}{hint}")
@@ -147,7 +154,7 @@ def load_batch_config(batch_config: str | os.PathLike[str] | Mapping[str, Any],
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, Mapping):
         raise ConfigError(f"{src}: [defaults] must be a table")
-    check_study_sections(defaults, f"{src}: [defaults]", extra_top=("name",))
+    check_sections(defaults, f"{src}: [defaults]")
 
     regions = raw.get("regions")
     if not regions:
@@ -156,7 +163,7 @@ def load_batch_config(batch_config: str | os.PathLike[str] | Mapping[str, Any],
         raise ConfigError(f"{src}: 'regions' must be an array of tables ([[regions]])")
 
     base_study = _base_study(head.get("study"), base, src)
-    resolved: dict[str, dict[str, Any]] = {}
+    resolved: dict[str, StudyConfig] = {}
     for i, region in enumerate(regions, start=1):
         name = region.get("name")
         if not isinstance(name, str) or not name:
@@ -168,15 +175,12 @@ def load_batch_config(batch_config: str | os.PathLike[str] | Mapping[str, Any],
             raise ConfigError(f"{src}: duplicate region name '{name}'")
         overrides = {k: v for k, v in region.items() if k != "name"}
         where = f"{src}: region '{name}'"
-        check_study_sections(overrides, where, extra_top=("name",))
+        check_sections(overrides, where)
         merged = deep_merge(deep_merge(base_study, defaults), overrides)
         merged.setdefault("study", {})
         if "name" not in overrides.get("study", {}):
             merged["study"]["name"] = name
-        try:
-            resolved[name] = load_study_config(merged, base_dir=base)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {str(exc).replace('<study config>: ', '')}") from None
+        resolved[name] = StudyConfig.from_dict(merged, source=where, base_dir=base)
     name = head.get("name") or (Path(src).stem if not isinstance(batch_config, Mapping) else "batch")
     return BatchConfig(name=str(name), source=src, regions=resolved, title=head.get("title"))
 
@@ -191,13 +195,13 @@ def _base_study(study: Any, base: Path, src: str) -> dict[str, Any]:
         return default_study_config()
     path = Path(study) if os.path.isabs(study) else base / study
     try:
-        return load_study_config(path)
+        return load_study_config(path).to_dict()
     except ConfigError as exc:
         raise ConfigError(f"{src}: [batch] study: {exc}") from None
 
 
 # ---------------------------------------------------------------------------- one region (a Dask task)
-def run_region(name: str, config: Mapping[str, Any], outdir: str, overwrite: bool = False,
+def run_region(name: str, config: StudyConfig, outdir: str, overwrite: bool = False,
                cache_dir: str | None = None) -> dict[str, Any]:
     """Run one region's study and return its summary row; never raises on a study failure.
 
@@ -216,7 +220,7 @@ def run_region(name: str, config: Mapping[str, Any], outdir: str, overwrite: boo
 
     out = Path(outdir)
     existed = out.exists()
-    replace = overwrite or (out / "study.json").is_file()
+    replace = overwrite or (out / STUDY_JSON).is_file()
     t0 = time.perf_counter()
     with _collect_warnings() as warnings:
         try:
@@ -256,7 +260,7 @@ def _clean_failed(out: Path, existed: bool) -> None:
     """Remove staging folders a failed or killed study left, and the folder if it is new and empty."""
     if not out.is_dir():
         return
-    for stage in out.glob(".tgis-staging-*"):
+    for stage in out.glob(f"{STAGING_PREFIX}*"):
         shutil.rmtree(stage, ignore_errors=True)
     if not existed and not any(out.iterdir()):
         out.rmdir()
@@ -264,10 +268,9 @@ def _clean_failed(out: Path, existed: bool) -> None:
 
 def _read_study_json(out: Path) -> dict[str, Any]:
     try:
-        meta = json.loads((out / "study.json").read_text("utf-8"))
-    except (OSError, ValueError):
+        return read_study_json(out)
+    except TerritorialGISError:
         return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def _row(name: str, status: str, summary: Mapping[str, Any], out: Path, elapsed_s: float,
@@ -318,7 +321,7 @@ def _skipped_row(name: str, out: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- batch
 def run_batch(batch_config: str | os.PathLike[str] | Mapping[str, Any], outdir: str | os.PathLike[str], *,
               scheduler: str | None = None, workers: int | None = None, overwrite: bool = False,
-              cache_dir: str | os.PathLike[str] | None = None, base_dir: Path | None = None) -> pd.DataFrame:
+              cache_dir: str | os.PathLike[str] | None = None, base_dir: Path | None = None) -> BatchResult:
     """Run every region of a batch config as a Dask task and write the summary table.
 
     Parameters
@@ -341,12 +344,13 @@ def run_batch(batch_config: str | os.PathLike[str] | Mapping[str, Any], outdir: 
 
     Returns
     -------
-    pandas.DataFrame
-        One row per region in config order: ``name``, ``status`` (ok/failed/skipped),
-        ``error``, ``failed_stage``, ``localities`` (and per class), ``population``,
-        ``population_FRA``, ``population_MRA``, ``median_travel_time_<tier>_min``,
-        ``unreachable``, ``network_cache``, ``elapsed_s`` (skipped rows: the earlier run's),
-        ``warnings``, ``outdir``. ``attrs["summary_csv"]``/``["summary_json"]`` are the files.
+    BatchResult
+        ``table``: one row per region in config order: ``name``, ``status``
+        (ok/failed/skipped), ``error``, ``failed_stage``, ``localities`` (and per class),
+        ``population``, ``population_FRA``, ``population_MRA``,
+        ``median_travel_time_<tier>_min``, ``unreachable``, ``network_cache``, ``elapsed_s``
+        (skipped rows: the earlier run's), ``warnings``, ``outdir``; ``summary_csv`` and
+        ``summary_json``, the files written; ``counts`` per status.
 
     Raises
     ------
@@ -392,9 +396,7 @@ def run_batch(batch_config: str | os.PathLike[str] | Mapping[str, Any], outdir: 
         tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     log.info("batch %s: %d ok, %d failed, %d skipped; summary %s", batch.name, counts["ok"],
              counts["failed"], counts["skipped"], csv_path)
-    table.attrs["summary_csv"] = csv_path
-    table.attrs["summary_json"] = json_path
-    return table
+    return BatchResult(table=table, summary_csv=csv_path, summary_json=json_path, counts=counts)
 
 
 def _run_on_dask(batch: BatchConfig, todo: list[str], out: Path, overwrite: bool, cache: str | None,

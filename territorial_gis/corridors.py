@@ -41,7 +41,7 @@ from scipy.sparse.csgraph import dijkstra
 from ._arrays import concat_ranges, run_positions
 from ._engine import AugmentedGraph
 from ._progress import progress
-from .access import DEFAULT_MAX_SNAP_M, ids_of, prepare_graph
+from ._routing import RouteOptions, ids_of, options_or_default, prepare_graph
 from .errors import ColumnError, ConfigError, CRSError, RoutingError
 from .speeds import Profile, is_paved, load_profile
 
@@ -180,10 +180,9 @@ class _Routing:
     path_of_origin: np.ndarray  # origin position -> path position (-1 when unreachable)
 
 
-def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[str, gpd.GeoDataFrame],
+def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[str, gpd.GeoDataFrame], *,
            only_class: str | Sequence[str] | None, id_col: str | None, population_col: str,
-           class_col: str, dest_id_col: str | None, max_snap_m: float,
-           walk_kph: float | None) -> _Routing:
+           class_col: str, dest_id_col: str | None, options: RouteOptions | None) -> _Routing:
     _check_inputs(localities, targets, population_col, class_col)
     if only_class is None:
         sel = np.ones(len(localities), dtype=bool)
@@ -201,7 +200,8 @@ def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[
     log.info("%d of %d localities selected as corridor origins (%s in %s)", len(origins), len(localities),
              only_class, class_col)
     tier_items = [(name, d) for name, d in targets.items()]
-    graph, osn, _tsn = prepare_graph(network, origins, dict(tier_items), max_snap_m, walk_kph)
+    opts = options_or_default(options)
+    graph, osn, _tsn = prepare_graph(network, origins, dict(tier_items), opts)
     origin_nodes = graph.offroad_node[graph.group(0)] if len(origins) else np.empty(0, dtype=np.int64)
     dn, di, dt = [], [], []
     for k, (name, dests) in enumerate(tier_items, start=1):
@@ -213,7 +213,7 @@ def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[
         dt.append(np.full(int(ok.sum()), name, dtype=object))
     dest_nodes = np.concatenate(dn).astype(np.int64) if dn else np.empty(0, dtype=np.int64)
     if len(dest_nodes) == 0:
-        raise RoutingError(f"no target of tiers {', '.join(targets)} is within {max_snap_m:.0f} m of a road")
+        raise RoutingError(f"no target of tiers {', '.join(targets)} is within {opts.max_snap_m:.0f} m of a road")
     dest_ids = np.concatenate(di)
     dest_tiers = np.concatenate(dt)
     _w, rev, _pos = _canonical_reverse(graph)
@@ -368,8 +368,7 @@ def suggest_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFr
                       targets: Mapping[str, gpd.GeoDataFrame], only_class: str | Sequence[str] | None = "MRA",
                       *, id_col: str | None = None, population_col: str = "population",
                       class_col: str = "area_class", dest_id_col: str | None = None,
-                      max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None,
-                      ) -> gpd.GeoDataFrame:
+                      options: RouteOptions | None = None) -> gpd.GeoDataFrame:
     """Least-time path from every MRA locality (or area) to its nearest target.
 
     Parameters
@@ -389,9 +388,9 @@ def suggest_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFr
     id_col
         Origin id column (default the first of ``locality_id``, ``place_id``, ``area_id``, ``id``,
         else the index).
-    max_snap_m, walk_kph
-        Snapping distance and off-road walking speed, as in
-        :func:`territorial_gis.access.travel_times_to_nearest`.
+    options
+        Snapping distance and off-road walking speed (:class:`~territorial_gis.RouteOptions`),
+        as in :func:`territorial_gis.access.travel_times_to_nearest`.
 
     Returns
     -------
@@ -406,8 +405,8 @@ def suggest_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFr
         :func:`corridor_segments`; drop it before writing files).
         Origins that reach no target are left out (logged).
     """
-    r = _route(network, classified_localities, targets, only_class, id_col, population_col, class_col,
-               dest_id_col, max_snap_m, walk_kph)
+    r = _route(network, classified_localities, targets, only_class=only_class, id_col=id_col,
+               population_col=population_col, class_col=class_col, dest_id_col=dest_id_col, options=options)
     return _corridors_with_edges(r)
 
 
@@ -620,16 +619,15 @@ def analyze_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFr
                       n_candidates: int = DEFAULT_CANDIDATES, profile: Profile | str | None = None,
                       id_col: str | None = None, population_col: str = "population",
                       class_col: str = "area_class", dest_id_col: str | None = None,
-                      max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None,
-                      ) -> CorridorAnalysis:
+                      options: RouteOptions | None = None) -> CorridorAnalysis:
     """:func:`suggest_corridors`, :func:`corridor_segments` and :func:`rank_upgrades` sharing one
     augmented graph and one base pass. ``upgrade_to=None`` skips the ranking (empty table)."""
     prof = None
     if upgrade_to is not None:
         prof = _upgrade_profile(network, profile)
         _upgrade_speed(prof, upgrade_to)
-    r = _route(network, classified_localities, targets, only_class, id_col, population_col, class_col,
-               dest_id_col, max_snap_m, walk_kph)
+    r = _route(network, classified_localities, targets, only_class=only_class, id_col=id_col,
+               population_col=population_col, class_col=class_col, dest_id_col=dest_id_col, options=options)
     corridors = _corridors_with_edges(r)
     stretches = corridor_segments(network, corridors, level="stretch")
     if upgrade_to is None or prof is None:
@@ -668,7 +666,7 @@ def rank_upgrades(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
                   only_class: str | Sequence[str] | None = "MRA", profile: Profile | str | None = None,
                   id_col: str | None = None, population_col: str = "population",
                   class_col: str = "area_class", dest_id_col: str | None = None,
-                  max_snap_m: float = DEFAULT_MAX_SNAP_M, walk_kph: float | None = None) -> gpd.GeoDataFrame:
+                  options: RouteOptions | None = None) -> gpd.GeoDataFrame:
     """Rank road stretches by the travel time an upgrade would save MRA people, by re-routing.
 
     For each candidate stretch, the arcs of its road pieces (both directions, including the
@@ -705,8 +703,8 @@ def rank_upgrades(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
     """
     prof = _upgrade_profile(network, profile)
     _upgrade_speed(prof, upgrade_to)
-    r = _route(network, classified_localities, targets, only_class, id_col, population_col, class_col,
-               dest_id_col, max_snap_m, walk_kph)
+    r = _route(network, classified_localities, targets, only_class=only_class, id_col=id_col,
+               population_col=population_col, class_col=class_col, dest_id_col=dest_id_col, options=options)
     stretches = corridor_segments(network, _corridors_with_edges(r), level="stretch")
     return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
 

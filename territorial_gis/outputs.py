@@ -31,14 +31,34 @@ POPULATION_WITHIN = "population_within.csv"
 ISOCHRONES = "isochrones.gpkg"
 HUBS = "hubs.gpkg"
 TERRITORIES = "territories.gpkg"
+SCENARIOS = "scenarios.csv"
+SCENARIO_CLASSES = "scenario_classes.csv"
+RAI = "rai.csv"
+RAI_LAYERS = "rai.gpkg"
 BASEMAP = "basemap.gpkg"
 """Layers ``water`` and ``boundaries`` copied from the files a study names for its maps."""
 MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
+SCENARIO_PREFIX = "scenario_"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
-               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, BASEMAP, MAP, REPORT, STUDY_JSON)
-"""Every file a study may write, in the order the pipeline writes them."""
+               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,
+               BASEMAP, MAP, REPORT, STUDY_JSON)
+"""Every file of fixed name a study may write, in the order the pipeline writes them (plus one
+:func:`scenario_file` per scenario)."""
+
+
+def scenario_file(name: str) -> str:
+    """``scenario_<name>.gpkg``: the localities (changes of access and class) and the changed
+    roads of one scenario."""
+    return f"{SCENARIO_PREFIX}{name}.gpkg"
+
+
+def study_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The study files present in a folder (fixed names and scenario files)."""
+    p = Path(folder)
+    fixed = [f for f in STUDY_FILES if (p / f).exists()]
+    return fixed + sorted(q.name for q in p.glob(f"{SCENARIO_PREFIX}*.gpkg"))
 STAGING_PREFIX = ".tgis-staging-"
 """Prefix of the hidden folder a study is written into before it is moved into place."""
 
@@ -53,6 +73,7 @@ LAYERS: dict[str, tuple[str, str | None]] = {
     "hinterlands": (HUBS, "hinterlands"),
     "territories": (TERRITORIES, "territories"),
     "isochrones": (ISOCHRONES, None),
+    "rai_buffer": (RAI_LAYERS, "all_season_buffer"),
     "water": (BASEMAP, "water"),
     "boundaries": (BASEMAP, "boundaries"),
 }
@@ -60,7 +81,8 @@ LAYERS: dict[str, tuple[str, str | None]] = {
 ROAD_COLUMNS = ("highway", "name", "surface", "segment", "reversed")
 #: attribute of :class:`StudyOutputs` -> CSV table
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
-                          "population_within": POPULATION_WITHIN}
+                          "population_within": POPULATION_WITHIN, "scenarios": SCENARIOS,
+                          "scenario_classes": SCENARIO_CLASSES, "rai": RAI}
 
 
 @dataclass
@@ -83,6 +105,13 @@ class StudyOutputs:
     sensitivity: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     population_within: pd.DataFrame | None = None
+    scenarios: pd.DataFrame | None = None
+    scenario_classes: pd.DataFrame | None = None
+    rai: pd.DataFrame | None = None
+    rai_buffer: gpd.GeoDataFrame | None = None
+    #: per scenario name: the localities with their changes, and the changed roads
+    scenario_localities: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    scenario_roads: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     water: gpd.GeoDataFrame | None = None
     boundaries: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
@@ -127,6 +156,14 @@ class StudyOutputs:
             out.upgrades = read_csv(folder / UPGRADES)
         for attr, name in TABLES.items():
             setattr(out, attr, read_csv(folder / name))
+        for path in sorted(folder.glob(f"{SCENARIO_PREFIX}*.gpkg")):
+            name = path.stem[len(SCENARIO_PREFIX):]
+            loc = read_layer(path, "localities")
+            if loc is not None:
+                out.scenario_localities[name] = loc
+            roads = read_layer(path, "roads")
+            if roads is not None:
+                out.scenario_roads[name] = roads
         out.study = read_study_json(folder)
         return out
 

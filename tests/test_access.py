@@ -17,7 +17,6 @@ from territorial_gis.data import data_path
 
 from territorial_gis._engine import snap_points
 from territorial_gis.access import (
-    REASON_TOO_FAR,
     decay_weights,
     gravity_access,
     isochrones,
@@ -25,6 +24,7 @@ from territorial_gis.access import (
     population_within,
     travel_times_to_nearest,
 )
+from territorial_gis.columns import REASON_TOO_FAR
 from territorial_gis.errors import ColumnError, RoutingError
 from territorial_gis.network import RoadNetwork
 
@@ -132,7 +132,8 @@ def test_isochrones_nested_and_sized(poa_network: RoadNetwork, poa_pois: gpd.Geo
     assert iso["area_km2"].iloc[2] == pytest.approx(roads.area / 1e6, rel=1e-3)
     assert 0.3 < iso["area_km2"].iloc[0] / iso["area_km2"].iloc[2] < 0.8
     # every point of interest within 100 m of its road lies inside the smallest isochrone
-    sn = snap_points(poa_network, poa_pois.geometry.x.to_numpy(), poa_pois.geometry.y.to_numpy())
+    sn = snap_points(poa_network, poa_pois.geometry.x.to_numpy(), poa_pois.geometry.y.to_numpy(),
+                     max_snap_m=2000.0, walk_kph=4.0)
     near = sn.snap_dist_m < 99
     assert near.sum() >= 10
     assert iso.geometry.iloc[0].contains(poa_pois.geometry[near]).all()
@@ -335,7 +336,8 @@ def test_isochrone_covers_snapped_points_reached_in_time(poa_network: RoadNetwor
     road_min = poa_table["travel_time_market_min"] - poa_table["access_leg_min"]
     inside = road_min < 5 - 1e-6
     assert inside.sum() > 100
-    sn = snap_points(poa_network, poa_table.geometry.x.to_numpy(), poa_table.geometry.y.to_numpy())
+    sn = snap_points(poa_network, poa_table.geometry.x.to_numpy(), poa_table.geometry.y.to_numpy(),
+                     max_snap_m=2000.0, walk_kph=4.0)
     pts = gpd.GeoSeries(gpd.points_from_xy(sn.snapped_lon, sn.snapped_lat), crs=4326)[inside.to_numpy()]
     poly = iso.to_crs(poa_network.crs).geometry.iloc[0].buffer(0.01)
     assert poly.contains(pts.to_crs(poa_network.crs)).all()

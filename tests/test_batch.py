@@ -28,6 +28,8 @@ from territorial_gis.batch import load_batch_config, run_batch
 from territorial_gis.errors import ConfigError
 from territorial_gis.pipeline import default_study_config, study_is_complete
 
+BROKEN_TIER = "jobs>=100000000"  # a valid rule that no place meets: the 'places' stage fails at run time
+
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # rasterio Affine `*`
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NORTH = [-51.27, -30.045, -51.13, -29.985]  # the city centre: 496 H3 cells, 11 employment centres
@@ -35,12 +37,13 @@ FAST = '[defaults]\nhubs.enabled = false\noutputs.report = false\n'
 
 
 def _write_batch(path: Path, broken: bool) -> Path:
-    """Two regions with the same bbox; ``broken`` gives the second a missing localities file."""
+    """Two regions with the same bbox; ``broken`` gives the second an employment-centre rule that
+    no place meets (a config that checks out but whose study fails at run time)."""
     text = ('[batch]\nname = "poa_test"\nstudy = "default"\n' + FAST +
             f'[[regions]]\nname = "north"\nnetwork.bbox = {NORTH}\n'
             f'[[regions]]\nname = "north_b"\nnetwork.bbox = {NORTH}\nstudy.title = "second copy"\n')
     if broken:
-        text += 'localities.file = "no_such_localities.csv"\n'
+        text += f'tiers.employment_centre = "{BROKEN_TIER}"\n'
     path.write_text(text)
     return path
 
@@ -49,6 +52,7 @@ def _write_batch(path: Path, broken: bool) -> Path:
 def test_regions_merge_base_defaults_and_overrides(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     p = tmp_path / "sub" / "b.toml"
+    (tmp_path / "sub" / "locs.csv").write_text("")
     p.write_text('[batch]\nstudy = "default"\n[defaults]\naccess.max_snap_m = 900.0\ncorridors.top = 3\n'
                  '[[regions]]\nname = "a"\nnetwork.bbox = [1, 2, 3, 4]\ncorridors.top = 7\n'
                  '[[regions]]\nname = "b"\nlocalities.file = "locs.csv"\n')
@@ -57,22 +61,24 @@ def test_regions_merge_base_defaults_and_overrides(tmp_path: Path) -> None:
     assert b.name == "b" and b.source == str(p)
     assert list(b.regions) == ["a", "b"]
     a, bb = b.regions["a"], b.regions["b"]
-    assert a["study"]["name"] == "a" and bb["study"]["name"] == "b"
-    assert a["study"]["title"] == base["study"]["title"]
-    assert a["network"]["bbox"] == [1, 2, 3, 4] and a["network"]["source"] == base["network"]["source"]
-    assert "bbox" not in bb["network"]
-    assert a["access"]["max_snap_m"] == bb["access"]["max_snap_m"] == 900.0
-    assert a["access"]["isochrones_min"] == base["access"]["isochrones_min"]  # tables merge
-    assert (a["corridors"]["top"], bb["corridors"]["top"]) == (7, 3)  # region beats defaults
-    assert a["corridors"]["targets"] == base["corridors"]["targets"]
+    assert a.study.name == "a" and bb.study.name == "b"
+    assert a.study.title == base["study"]["title"]
+    assert a.network.bbox == [1, 2, 3, 4] and a.network.source == base["network"]["source"]
+    assert bb.network.bbox is None
+    assert a.access.max_snap_m == bb.access.max_snap_m == 900.0
+    assert a.access.isochrones_min == base["access"]["isochrones_min"]  # tables merge
+    assert (a.corridors.top, bb.corridors.top) == (7, 3)  # region beats defaults
+    assert a.corridors.targets == base["corridors"]["targets"]
     # relative paths of the batch file resolve against its folder; the id column stays from the base
-    assert bb["localities"]["file"] == str(tmp_path / "sub" / "locs.csv")
-    assert bb["localities"]["id_col"] == "id"
-    assert a["localities"]["file"] == base["localities"]["file"]
+    assert bb.localities.file == str(tmp_path / "sub" / "locs.csv")
+    assert bb.localities.id_col == "id"
+    assert a.localities.file == base["localities"]["file"]
 
 
 def test_base_study_file_and_dict_config(tmp_path: Path) -> None:
     (tmp_path / "s").mkdir()
+    for name in ("roads.osm.pbf", "loc.csv"):
+        (tmp_path / "s" / name).write_text("")
     (tmp_path / "s" / "study.toml").write_text(
         '[study]\nname = "base"\n[network]\nsource = "roads.osm.pbf"\n[localities]\nfile = "loc.csv"\n'
         '[tiers]\ncity = "population>=15000"\n')
@@ -80,10 +86,10 @@ def test_base_study_file_and_dict_config(tmp_path: Path) -> None:
                            "regions": [{"name": "r1", "tiers": {"town": "population>=1000"}},
                                        {"name": "r2", "study": {"name": "kept"}}]}, base_dir=tmp_path)
     r1, r2 = b.regions["r1"], b.regions["r2"]
-    assert r1["network"]["source"] == str(tmp_path / "s" / "roads.osm.pbf")  # relative to the study file
-    assert r1["tiers"] == {"city": "population>=15000", "town": "population>=1000"}
-    assert r1["study"]["name"] == "r1" and r2["study"]["name"] == "kept"
-    assert "terrain" not in r1  # no embedded-region leftovers with a study file
+    assert r1.network.source == str(tmp_path / "s" / "roads.osm.pbf")  # relative to the study file
+    assert r1.tiers == {"city": "population>=15000", "town": "population>=1000"}
+    assert r1.study.name == "r1" and r2.study.name == "kept"
+    assert r1.terrain.rasters == {}  # no embedded-region leftovers with a study file
 
 
 @pytest.mark.parametrize("text, expect", [
@@ -96,10 +102,17 @@ def test_base_study_file_and_dict_config(tmp_path: Path) -> None:
     ('[batch]\nstudy = "default"\n[[regions]]\nnetwork.bbox = [1, 2, 3, 4]\n', "region #1 has no name"),
     ('[batch]\nstudy = "default"\n[[regions]]\nname = "../up"\n', "not a safe folder name"),
     ('[batch]\nstudy = "default"\n[[regions]]\nname = "a"\nnetwork.speed = 3\n',
-     "region 'a': unknown key(s) in [network]: speed"),
+     "region 'a': [network]: unknown key(s) speed"),
     ('[batch]\nstudy = "default"\n[defaults]\nnetwrk.bbox = 1\n[[regions]]\nname = "a"\n',
-     "[defaults]: unknown study section(s) netwrk"),
-    ('[[regions]]\nname = "a"\nnetwork.source = "x.pbf"\n', "region 'a': [localities] is missing"),
+     "[defaults]: unknown section(s) netwrk"),
+    ('[[regions]]\nname = "a"\nnetwork.place = "x"\n[regions.tiers]\nt = "population>=1"\n',
+     "region 'a': [localities]: needs 'file', 'catalogue' or 'grid_hex_m'"),
+    ('[[regions]]\nname = "a"\nnetwork.source = "x.pbf"\n', "region 'a': [network] source = 'x.pbf': file not found"),
+    # a wrong type in one region's late section stops the whole batch before any region runs
+    ('[batch]\nstudy = "default"\n[[regions]]\nname = "a"\n[[regions]]\nname = "b"\nhubs.k = "two"\n',
+     "region 'b': [hubs] k = 'two': expected a whole number"),
+    ('[batch]\nstudy = "default"\n[[regions]]\nname = "a"\nlocalities.file = "no_such.csv"\n',
+     "region 'a': [localities] file = 'no_such.csv': file not found"),
     ('[batch]\nstudy = "nowhere.toml"\n[[regions]]\nname = "a"\n', "study config not found"),
     ('[batch\n', "not valid TOML"),
 ])
@@ -138,8 +151,10 @@ def test_example_batch_config_splits_the_embedded_region() -> None:
     cells = pd.read_csv(default_study_config()["localities"]["file"])
     covered = np.zeros(len(cells), bool)
     for name, cfg in b.regions.items():
-        assert Path(cfg["network"]["source"]).is_file() and Path(cfg["localities"]["file"]).is_file()
-        w, s, e, n = cfg["network"]["bbox"]
+        assert cfg.network.source and Path(cfg.network.source).is_file()
+        assert cfg.localities.file and Path(cfg.localities.file).is_file()
+        assert cfg.network.bbox is not None
+        w, s, e, n = cfg.network.bbox
         inside = cells["lon"].between(w, e) & cells["lat"].between(s, n)
         covered |= inside.to_numpy()
         assert (cells.loc[inside, "jobs"] >= 3000).any(), f"{name} has no employment centre"
@@ -183,7 +198,7 @@ def test_failed_region_is_isolated(first: dict[str, Any]) -> None:
     assert "Traceback" not in r.output
     assert f"summary: {out / 'batch_summary.csv'}" in r.output
     assert "Error: 1 of 2 region(s) failed: north_b" in r.output
-    assert "no_such_localities.csv" in r.output
+    assert "employment_centre" in r.output and BROKEN_TIER in r.output
     # the good region is complete and up to date; the failed one left nothing behind
     resolved = load_batch_config(first["cfg"]).regions
     assert study_is_complete(out / "north", resolved["north"])
@@ -199,7 +214,7 @@ def test_summary_matches_the_region_outputs(first: dict[str, Any]) -> None:
     assert pd.isna(t.loc["north", "error"])
     assert t.loc["north_b", "failed_stage"] == "places"
     assert "stage 'places' failed" in t.loc["north_b", "error"]
-    assert "no_such_localities.csv" in t.loc["north_b", "error"]
+    assert "employment_centre" in t.loc["north_b", "error"] and BROKEN_TIER in t.loc["north_b", "error"]
     assert pd.isna(t.loc["north_b", "population"])
 
     loc = gpd.read_file(first["out"] / "north" / "localities.gpkg", layer="localities")
@@ -266,13 +281,13 @@ def test_worker_death_fails_only_its_region(first: dict[str, Any], cluster: Any,
     cfg = {"batch": {"study": "default"}, "defaults": {"hubs": {"enabled": False}},
            "regions": [{"name": "doomed", "network": {"bbox": NORTH}},
                        {"name": "north", "network": {"bbox": NORTH}, "outputs": {"map": False, "report": False}}]}
-    table = run_batch(cfg, tmp_path / "out", scheduler=cluster.scheduler_address, cache_dir=first["cache"])
-    t = table.set_index("name")
+    result = run_batch(cfg, tmp_path / "out", scheduler=cluster.scheduler_address, cache_dir=first["cache"])
+    t = result.table.set_index("name")
     assert t.loc["doomed", "status"] == "failed"
     assert "Dask task failed" in t.loc["doomed", "error"]
     assert not (tmp_path / "out" / "doomed").exists()  # the killed task's staging was removed
     assert t.loc["north", "status"] == "ok" and t.loc["north", "localities"] == 496
-    assert table.attrs["summary_csv"].is_file()
+    assert result.summary_csv.is_file() and result.summary_csv == tmp_path / "out" / "batch_summary.csv"
 
 
 def test_script_example_runs_a_batch(first: dict[str, Any], cluster: Any, tmp_path: Path,
@@ -297,7 +312,9 @@ def test_changed_config_reruns_and_replaces_outputs(first: dict[str, Any], tmp_p
     shutil.copytree(first["out"] / "north", out)
     cfg = load_batch_config(first["cfg"]).regions["north"]
     assert study_is_complete(out, cfg)
-    changed = {**cfg, "corridors": {**cfg["corridors"], "top": 2}, "outputs": {**cfg["outputs"], "map": False}}
+    from dataclasses import replace
+
+    changed = replace(cfg, corridors=replace(cfg.corridors, top=2), outputs=replace(cfg.outputs, map=False))
     assert not study_is_complete(out, changed)
     row = batch_mod.run_region("north", changed, str(out), False, str(first["cache"]))
     assert row["status"] == "ok", row["error"]
@@ -309,7 +326,7 @@ def test_changed_config_reruns_and_replaces_outputs(first: dict[str, Any], tmp_p
 
 def test_all_complete_needs_no_scheduler(first: dict[str, Any], second: dict[str, Any]) -> None:
     """Every region complete: nothing is submitted, so even an unreachable scheduler is fine."""
-    table = run_batch(first["cfg"], first["out"], scheduler="tcp://127.0.0.1:9", cache_dir=first["cache"])
+    table = run_batch(first["cfg"], first["out"], scheduler="tcp://127.0.0.1:9", cache_dir=first["cache"]).table
     assert list(table["status"]) == ["skipped", "skipped"]
 
 

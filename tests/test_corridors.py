@@ -99,13 +99,13 @@ def test_corridors_real_region_plausible(poa_network: RoadNetwork, classified: g
     tgt = pd.concat([d.assign(tier=t)[["dest_id", "tier", "geometry"]] for t, d in poa_tiers.items()])
     tgt = tgt.set_index(["tier", "dest_id"])
     pts = tgt.loc[list(zip(corridors["target_tier"], corridors["target_id"], strict=True))].geometry
-    sn = snap_points(poa_network, pts.x.to_numpy(), pts.y.to_numpy())
+    sn = snap_points(poa_network, pts.x.to_numpy(), pts.y.to_numpy(), max_snap_m=2000.0, walk_kph=4.0)
     end = shapely.get_coordinates(shapely.get_point(corridors.geometry.to_numpy(), -1))
     geod = Geod(ellps="WGS84")
     _, _, d_end = geod.inv(end[:, 0], end[:, 1], sn.snapped_lon, sn.snapped_lat)
     assert np.max(d_end) < 1.0
     o = mra.set_index("place_id").loc[corridors["origin_id"]].geometry
-    so = snap_points(poa_network, o.x.to_numpy(), o.y.to_numpy())
+    so = snap_points(poa_network, o.x.to_numpy(), o.y.to_numpy(), max_snap_m=2000.0, walk_kph=4.0)
     start = shapely.get_coordinates(shapely.get_point(corridors.geometry.to_numpy(), 0))
     _, _, d_start = geod.inv(start[:, 0], start[:, 1], so.snapped_lon, so.snapped_lat)
     assert np.max(d_start) < 1.0
@@ -156,7 +156,7 @@ def _nx_with_legs(net: RoadNetwork, o_lon: np.ndarray, o_lat: np.ndarray,
     def positions(sn_edge: int, frac: float) -> list[tuple[int, float]]:
         return [(k, frac if rev[k] == rev[sn_edge] else 1 - frac) for k in by_seg[seg[sn_edge]]]
 
-    so = snap_points(net, o_lon, o_lat)
+    so = snap_points(net, o_lon, o_lat, max_snap_m=2000.0, walk_kph=4.0)
     on_seg: dict[int, list[tuple[str, int, float]]] = {}
     for i in np.flatnonzero(so.ok):
         for k, pos in positions(int(so.segment_edge[i]), float(so.frac[i])):
@@ -165,7 +165,7 @@ def _nx_with_legs(net: RoadNetwork, o_lon: np.ndarray, o_lat: np.ndarray,
     sink = -1
     j = 0
     for lon, lat in targets:
-        st = snap_points(net, lon, lat)
+        st = snap_points(net, lon, lat, max_snap_m=2000.0, walk_kph=4.0)
         for i in np.flatnonzero(st.ok):
             for k, pos in positions(int(st.segment_edge[i]), float(st.frac[i])):
                 D.add_edge(int(net.node_id[net.edge_u[k]]), ("T", j), w=pos * tt[k] + st.leg_s[i])
@@ -288,7 +288,7 @@ def test_upgrade_that_shortens_nothing_saves_zero(poa_network: RoadNetwork, clas
                         "seg": e["segment"]}).drop_duplicates("seg")
     deg = np.bincount(np.concatenate([und["a"], und["b"]]), minlength=net.n_nodes)
     pts = pd.concat([classified.geometry, *[d.geometry for d in poa_tiers.values()]])
-    sn = snap_points(net, pts.x.to_numpy(), pts.y.to_numpy())
+    sn = snap_points(net, pts.x.to_numpy(), pts.y.to_numpy(), max_snap_m=2000.0, walk_kph=4.0)
     used = set(e["segment"].to_numpy()[sn.segment_edge[sn.ok]].tolist())
     dead = und[((deg[und["a"]] == 1) | (deg[und["b"]] == 1)) & ~und["seg"].isin(used)
                & (e["highway"].to_numpy()[und.index] != "secondary")]

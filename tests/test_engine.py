@@ -25,12 +25,9 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 
 from territorial_gis._engine import snap_points
-from territorial_gis.access import (
-    REASON_DISCONNECTED,
-    REASON_TOO_FAR,
-    od_matrix,
-    travel_times_to_nearest,
-)
+from territorial_gis._routing import RouteOptions
+from territorial_gis.access import od_matrix, travel_times_to_nearest
+from territorial_gis.columns import REASON_DISCONNECTED, REASON_TOO_FAR
 from territorial_gis.errors import RoutingError
 from territorial_gis.network import RoadNetwork
 
@@ -121,7 +118,7 @@ def check_against_reference(net: RoadNetwork, ref: Reference, origins: gpd.GeoDa
         return
     # nearest destination
     table = travel_times_to_nearest(net, origins, {"t": dests.rename(columns={"place_id": "dest_id"})},
-                                    walk_kph=WALK_KPH)
+                                    options=RouteOptions(walk_kph=WALK_KPH))
     best = expect.min(axis=1) / 60.0
     got = table["travel_time_t_min"].to_numpy()
     finite = np.isfinite(best)
@@ -136,7 +133,7 @@ def check_against_reference(net: RoadNetwork, ref: Reference, origins: gpd.GeoDa
         j = int(dests.index[dests["place_id"] == table["nearest_t_id"].iat[i]][0])
         assert expect[i, j] / 60.0 == pytest.approx(best[i], rel=1e-9, abs=1e-9)
     # full OD long table
-    od = od_matrix(net, origins, dests, walk_kph=WALK_KPH)
+    od = od_matrix(net, origins, dests, options=RouteOptions(walk_kph=WALK_KPH))
     full = np.full(expect.shape, np.inf)
     oi = {v: i for i, v in enumerate(origins["place_id"])}
     di = {v: i for i, v in enumerate(dests["place_id"])}

@@ -178,7 +178,7 @@ def test_seeds_on_edges_equal_the_augmented_graph(poa_network: RoadNetwork, poa_
     destination at that time, for every locality and tier."""
     coords = [(poa_localities.geometry.x.to_numpy(), poa_localities.geometry.y.to_numpy())]
     coords += [(d.geometry.x.to_numpy(), d.geometry.y.to_numpy()) for d in poa_tiers.values()]
-    snaps = snap_point_sets(poa_network, coords)
+    snaps = snap_point_sets(poa_network, coords, max_snap_m=2000.0, walk_kph=4.0)
     graph = AugmentedGraph(poa_network, snaps)
     got = nearest_destinations(poa_network, snaps[0], snaps[1:])
     origin_nodes = graph.offroad_node[graph.group(0)]
@@ -206,7 +206,7 @@ def test_sparse_segment_ids_give_the_same_times(poa_network: RoadNetwork, poa_lo
     coords += [(d.geometry.x.to_numpy(), d.geometry.y.to_numpy()) for d in poa_tiers.values()]
 
     def nearest_all(net: RoadNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
-        snaps = snap_point_sets(net, coords)
+        snaps = snap_point_sets(net, coords, max_snap_m=2000.0, walk_kph=4.0)
         return nearest_destinations(net, snaps[0], snaps[1:])
 
     got, ref = nearest_all(other), nearest_all(poa_network)

@@ -6,24 +6,25 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from territorial_gis.cli import main
 
+from territorial_gis.config import StudyConfig, load_study_config
 from territorial_gis.errors import ConfigError, OutputExistsError
 from territorial_gis.pipeline import (
     StageError,
     default_study_config,
-    load_study_config,
+    load_study_places,
     run_study,
     study_is_complete,
 )
 
 EXPECTED = ["network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
             "upgrades.csv", "sensitivity.csv", "summary.csv", "isochrones.gpkg", "hubs.gpkg",
-            "territories.gpkg", "map.html", "report.html", "study.json"]
+            "territories.gpkg", "scenarios.csv", "scenario_classes.csv", "scenario_wet.gpkg", "rai.csv",
+            "rai.gpkg", "map.html", "report.html", "study.json"]
 
 
 @pytest.fixture(scope="session")
@@ -130,44 +131,101 @@ def test_failed_stage_leaves_nothing(tmp_path: Path, cache_dir: Path) -> None:
     assert not out.exists() or not any(out.iterdir())
 
 
+def _data(name: str) -> str:
+    return str(Path(default_study_config()["localities"]["file"]).parent / name)
+
+
 def test_cli_failed_stage_exit_1(tmp_path: Path, cache_dir: Path) -> None:
+    """A stage that fails at run time (a tier rule no place meets) exits 1 naming the stage,
+    with no traceback and no output."""
+    cfg_file = tmp_path / "study.toml"
+    cfg_file.write_text(f'[study]\nname = "x"\n[network]\nsource = "{_data("poa_osm.pbf")}"\n'
+                        f'[localities]\nfile = "{_data("poa_hexgrid.csv")}"\nid_col = "id"\n'
+                        '[tiers]\nmarket = "jobs>=100000000"\n[outputs]\nmap = false\nreport = false\n')
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(cfg_file), "-o", str(out), "--cache-dir", str(cache_dir)])
+    assert r.exit_code == 1
+    assert "stage 'places' failed" in r.output and "market" in r.output
+    assert "Traceback" not in r.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_cli_missing_input_file_fails_before_any_stage(tmp_path: Path, cache_dir: Path) -> None:
     cfg_file = tmp_path / "study.toml"
     cfg_file.write_text('[study]\nname = "x"\n[network]\nsource = "missing.osm.pbf"\n'
                         '[localities]\nfile = "l.csv"\n[tiers]\nmarket = "population>=1"\n')
     out = tmp_path / "out"
     r = CliRunner().invoke(main, ["run", str(cfg_file), "-o", str(out), "--cache-dir", str(cache_dir)])
     assert r.exit_code == 1
-    assert "stage 'network' failed" in r.output and "missing.osm.pbf" in r.output
-    assert "Traceback" not in r.output
-    assert not out.exists() or not any(out.iterdir())
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
+    assert errors == [f"Error: {cfg_file}: [network] source = 'missing.osm.pbf': file not found "
+                      f"({(tmp_path / 'missing.osm.pbf').resolve()})"]
+    assert "stage" not in r.output and "Traceback" not in r.output
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("text, expect", [
-    ('[nework]\nsource = "a"\n', "unknown study section(s) nework"),
+    ('[nework]\nsource = "a"\n', "unknown section(s) nework"),
     ('[network]\nsource = "a"\nspeed = 3\n[localities]\nfile = "b"\n[tiers]\nx = "population>=1"\n',
-     "unknown key(s) in [network]: speed"),
-    ('[network]\nsource = "a"\n[tiers]\nx = "population>=1"\n', "[localities] is missing"),
+     "[network]: unknown key(s) speed"),
+    ('[network]\nplace = "a"\n[tiers]\nx = "population>=1"\n',
+     "[localities]: needs 'file', 'catalogue' or 'grid_hex_m'"),
     ('[network\n', "not valid TOML"),
+    # wrong types name the section, the key, the value and what was expected
+    ('[network]\nplace = "a"\n[localities]\ngrid_hex_m = "big"\n[tiers]\nx = "population>=1"\n',
+     "[localities] grid_hex_m = 'big': expected a number"),
+    ('[network]\nplace = "a"\n[localities]\ngrid_hex_m = 500\n[tiers]\nx = "population>=1"\n'
+     '[hubs]\nmax_time_min = 30\nmodel = "biggest"\n', "[hubs] model = 'biggest': expected one of 'cover'"),
+    ('[network]\nplace = "a"\n[localities]\ngrid_hex_m = 500\n[tiers]\nx = "population>=1"\n'
+     '[outputs]\nmap = "yes"\n', "[outputs] map = 'yes': expected true or false"),
+    ('[network]\nplace = "a"\n[localities]\ngrid_hex_m = 500\n[tiers]\nx = "population>=1"\n'
+     '[access]\nisochrones_min = [30, "sixty"]\n', "[access] isochrones_min = [30, 'sixty']: expected a list"),
+    ('[network]\nplace = "a"\n[localities]\ngrid_hex_m = 500\n[tiers]\nx = "population>=1"\n'
+     '[access]\nmax_snap_m = -5\n', "[access] max_snap_m = -5: expected a positive number"),
+    ('[network]\nplace = "a"\n[localities]\ngrid_hex_m = 500\n[tiers]\nx = "population>=1"\n'
+     '[corridors]\ntargets = ["y"]\n', "[corridors] targets = 'y': not a tier of the study (x)"),
+    ('[network]\nplace = "a"\n[localities]\ngrid_hex_m = 500\n[tiers]\nx = "population>>1"\n',
+     "[tiers] x = 'population>>1'"),
+    ('[network]\nplace = "a"\n[localities]\ngrid_hex_m = 500\n[tiers]\nx = "population>=1"\n'
+     '[hubs]\nmodel = "cover"\n', "[hubs]: needs max_time_min"),
 ])
 def test_config_errors(tmp_path: Path, text: str, expect: str) -> None:
     p = tmp_path / "c.toml"
     p.write_text(text)
-    with pytest.raises(ConfigError, match=None) as info:
+    with pytest.raises(ConfigError) as info:
         load_study_config(p)
     assert expect in str(info.value)
     assert str(p) in str(info.value)
 
 
+def test_bad_key_in_a_late_section_fails_before_any_stage(tmp_path: Path) -> None:
+    """A wrong type in [territories] stops run_study at once: no network built, no folder made."""
+    import time
+
+    cfg = default_study_config()
+    cfg["territories"]["max_time_min"] = "fifteen"
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"\[territories\] max_time_min = 'fifteen': expected a number"):
+        run_study(cfg, out, progress=False)
+    assert time.perf_counter() - t0 < 1.0
+    assert not out.exists()
+
+
 def test_relative_paths_resolve_against_config(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    for name in ("roads.osm.pbf", "sub/loc.csv", "m.csv"):
+        (tmp_path / name).write_text("")
     p = tmp_path / "c.toml"
     p.write_text('[network]\nsource = "roads.osm.pbf"\n[localities]\nfile = "sub/loc.csv"\n'
                  '[tiers]\nmarket = "m.csv"\nbig = "population>=5"\n')
     cfg = load_study_config(p)
-    assert cfg["network"]["source"] == str(tmp_path / "roads.osm.pbf")
-    assert cfg["localities"]["file"] == str(tmp_path / "sub" / "loc.csv")
-    assert cfg["tiers"]["market"] == str(tmp_path / "m.csv")
-    assert cfg["tiers"]["big"] == "population>=5"
-    assert np.isfinite(len(cfg))
+    assert isinstance(cfg, StudyConfig)
+    assert cfg.network.source == str(tmp_path / "roads.osm.pbf")
+    assert cfg.localities.file == str(tmp_path / "sub" / "loc.csv")
+    assert cfg.tiers["market"] == str(tmp_path / "m.csv")
+    assert cfg.tiers["big"] == "population>=5"
+    assert cfg.name == "c"  # the file's stem when [study] has no name
 
 
 def test_territories_within_regions_from_a_file(tmp_path: Path, cache_dir: Path) -> None:
@@ -200,17 +258,43 @@ def test_territories_within_regions_from_a_file(tmp_path: Path, cache_dir: Path)
 def test_mexican_example_config_loads_offline() -> None:
     """examples/guerrero_montana needs internet for its roads; its config and its places (INEGI
     localities, CONAPO cities) are checked offline."""
-    from territorial_gis.pipeline import _load_localities
     from territorial_gis.places import load_tiers
 
     cfg = load_study_config(Path(__file__).resolve().parents[1] / "examples" / "guerrero_montana" / "study.toml")
-    assert cfg["network"]["bbox"] == [-99.3, 17.2, -98.2, 18.0]
-    loc = _load_localities(cfg, None)
+    assert cfg.network.bbox == [-99.3, 17.2, -98.2, 18.0]
+    loc = load_study_places(cfg, None).localities
     assert len(loc) == 114 and loc["population"].sum() == 317_720
-    tiers = load_tiers(cfg["tiers"], loc)
+    tiers = load_tiers(cfg.tiers, loc)
     assert set(tiers["intermediate_city"]["name"]) == {"Tlapa", "Chilapa"}
     assert (tiers["employment_centre"]["population"] >= 15000).all()
     # the territories' region level is a column of both the localities and the centres
-    region = cfg["territories"]["regions"]
+    assert cfg.territories is not None
+    region = cfg.territories.regions
+    assert region is not None
     assert loc[region].notna().all() and tiers["intermediate_city"][region].notna().all()
     assert set(tiers["intermediate_city"][region]) <= set(loc[region])
+
+
+def test_unwritable_network_cache_does_not_stop_a_study(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A cache folder that cannot be made (its path is a file) is skipped with a warning."""
+    blocker = tmp_path / "cache_is_a_file"
+    blocker.write_text("not a folder")
+    cfg = default_study_config()
+    for stage in ("corridors", "hubs", "territories"):
+        cfg[stage] = {"enabled": False}
+    cfg["outputs"] = {"map": False, "report": False, "network_gpkg": False}
+    with caplog.at_level("WARNING", logger="territorial_gis"):
+        res = run_study(cfg, tmp_path / "out", cache_dir=blocker, progress=False)
+    assert (res.outdir / "localities.gpkg").is_file()
+    assert json.loads((res.outdir / "study.json").read_text())["network_cache"] == "miss"
+    assert any("not writable" in r.getMessage() and str(blocker) in r.getMessage() for r in caplog.records)
+
+
+def test_network_cache_key_follows_the_builder_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new version of the network builder never reuses a network the old one built."""
+    from territorial_gis import _netcache
+
+    net = load_study_config(None).network
+    before = _netcache.network_key(net)
+    monkeypatch.setattr(_netcache, "code_hash", lambda: "another version of the code")
+    assert _netcache.network_key(net) != before
