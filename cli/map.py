@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._console import echo_result
 from ._options import input_path, output_option, overwrite_option
 
 LANGS = ("en", "es", "pt")
@@ -30,3 +31,4 @@ def map_command(study_outputs: str, output: str, cdn: bool, lang: str | None, ti
     from territorial_gis.maps import map_study
 
     map_study(study_outputs, output, cdn=cdn, lang=lang, overwrite=overwrite, title=title)
+    echo_result(f"map of {study_outputs} -> {output}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._console import echo_result
 from ._options import input_path, output_option, overwrite_option
 
 LANGS = ("en", "es", "pt")
@@ -33,3 +34,4 @@ def report(study_outputs: str, output: str, lang: str | None, title: str | None,
 
     make_report(study_outputs, output, overwrite=overwrite, lang=lang, title=title, top_n=top_n,
                 bands_min=parse_bands(bands) if bands else None)
+    echo_result(f"report of {study_outputs} -> {output}")
