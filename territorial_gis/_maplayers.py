@@ -77,6 +77,7 @@ class MapContext:
     top_upgrades: int = 10
     max_corridors: int | None = 500
     cluster_above: int = 3000
+    tiers: list[str] | None = None
     loc_names: dict[str, str] = field(default_factory=dict)
     dest_names: dict[str, str] = field(default_factory=dict)
     legend: list[tuple[int, str]] = field(default_factory=list)
@@ -431,7 +432,7 @@ def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool =
     pops = list(_col(g, POPULATION)) if ctx.population_known else [None] * len(g)
     fields = [Field(tx("Name")), Field(tx("ID")), Field(tx("Population"), "int")]
     cols = [encode_values(names, fields[0]), encode_values(ids, fields[1]), encode_values(pops, fields[2])]
-    for tier in tiers_in(g):
+    for tier in (ctx.tiers if ctx.tiers is not None else tiers_in(g)):
         f = Field(tx("Travel time to {tier}", tier=tx.tier(tier)), "min")
         thr = [ctx.thresholds[tier]] if tier in ctx.thresholds else []
         cols.append(minute_values(_num_col(g, time_col(tier)), thr, _unknown_reason(g, tier, tx), f))

@@ -27,6 +27,7 @@ from ._studymeta import (
     notes,
     population_known,
     study_bands,
+    study_tiers,
     surface_known,
     tier_thresholds,
     upgrade_order,
@@ -38,7 +39,6 @@ from .columns import (
     NAME,
     POPULATION,
     TERRITORY_ID,
-    tiers_in,
     time_col,
 )
 from .outputs import STUDY_FILES, StudyOutputs
@@ -96,12 +96,12 @@ def headline(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
     if pk:
         mp = _sum(pop[mra]) if mra.any() else 0.0
         kpis.append((tx("Population in marginal areas"), f"{tx.integer(mp)} ({tx.percent(_share(mp, total), 1)})"))
-    for tier in tiers_in(loc):
+    for tier in study_tiers(study):
         t = pd.to_numeric(loc[time_col(tier)], errors="coerce")
         kpis.append((tx("Median travel time to {tier}", tier=tx.tier(tier)),
                      tx.minutes(t.median()) if t.notna().any() else tx.unknown))
     no_time = 0
-    for tier in tiers_in(loc):
+    for tier in study_tiers(study):
         no_time = max(no_time, int(pd.to_numeric(loc[time_col(tier)], errors="coerce").isna().sum()))
     kpis.append((tx("Localities without a travel time"), tx.integer(no_time)))
     caveats = []
@@ -159,7 +159,7 @@ def travel_time_section(study: StudyOutputs, tx: Texts, bands_min: Sequence[floa
     thresholds = tier_thresholds(study)
     tiers, stacked = [], []
     all_names: list[str] = []
-    for tier in tiers_in(loc):
+    for tier in study_tiers(study):
         edges = list(bands_min) if bands_min else study_bands(study, tier)
         b = population_by_band(loc, tier, edges, lang=tx.lang)
         t = pd.to_numeric(loc[time_col(tier)], errors="coerce").to_numpy(float)
@@ -213,7 +213,7 @@ def within_section(study: StudyOutputs, tx: Texts) -> Table | None:
     if not limits:
         return None
     rows = []
-    for tier in tiers_in(loc):
+    for tier in study_tiers(study):
         t = pd.to_numeric(loc[time_col(tier)], errors="coerce")
         for lim in limits:
             n = int((t <= float(lim)).sum())

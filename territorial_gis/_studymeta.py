@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._i18n import threshold_minutes
-from .columns import POPULATION
+from .columns import CENTRE_TIME_MIN, POPULATION, TERRITORY_ID, TIER, tiers_in, time_col
 
 if TYPE_CHECKING:
     from .outputs import StudyOutputs
@@ -38,6 +38,22 @@ def config(study: StudyOutputs) -> dict[str, Any]:
     """The resolved study config recorded in ``study.json`` (``{}`` when absent)."""
     got = (study.study or {}).get("config")
     return got if isinstance(got, dict) else {}
+
+
+def study_tiers(study: StudyOutputs) -> list[str]:
+    """The destination tiers of a study's localities (``travel_time_<tier>_min`` columns), in
+    column order: those of its destinations or config when it says, else every one but the
+    territories' ``travel_time_centre_min``."""
+    tiers = tiers_in(study.localities)
+    known: set[str] = set()
+    d = study.destinations
+    if d is not None and TIER in d.columns:
+        known |= {str(t) for t in d[TIER].dropna().unique()}
+    known |= {str(t) for t in (config(study).get("tiers") or {})}
+    if known:
+        return [t for t in tiers if t in known]
+    territorial = TERRITORY_ID in study.localities.columns
+    return [t for t in tiers if not (territorial and time_col(t) == CENTRE_TIME_MIN)]
 
 
 def tier_thresholds(study: StudyOutputs) -> dict[str, float]:

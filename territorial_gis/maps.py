@@ -51,7 +51,7 @@ from ._mapelements import (
     esc,
     fill_data,
 )
-from ._studymeta import population_known, study_bands, surface_known, tier_thresholds
+from ._studymeta import population_known, study_bands, study_tiers, surface_known, tier_thresholds
 from ._style import CLASS_STYLES, classify_key, short_class
 from .columns import POPULATION, tiers_in, time_col
 from .errors import ColumnError, InputFileError
@@ -150,7 +150,7 @@ def make_map(study: StudyOutputs | gpd.GeoDataFrame, *, title: str | None = None
         surface_known=surface_known(so.read_roads()) or surface_known(so.segments),
         line_tolerance_deg=diagonal * LINE_SIMPLIFY_SHARE,
         top_upgrades=top_upgrades, max_corridors=max_corridors, cluster_above=cluster_above,
-        loc_names=ml.id_names(loc), dest_names=ml.id_names(so.destinations))
+        tiers=study_tiers(so), loc_names=ml.id_names(loc), dest_names=ml.id_names(so.destinations))
     title = title or so.title or tx("Territorial study")
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_start=9)
     m.tgis_cdn = cdn  # type: ignore[attr-defined]
@@ -218,7 +218,7 @@ def _add_surface(m: folium.Map, so: StudyOutputs, ctx: ml.MapContext, surface_ti
         tier = str(iso["tier"].iloc[0]) if "tier" in iso.columns and len(iso) else None
         ml.add_surface(m, ctx, iso, tier=tier, edges=(), continuous=False)
         return
-    tiers = tiers_in(so.localities)
+    tiers = ctx.tiers or []
     if not tiers:
         return
     tier = surface_tier or tiers[0]

@@ -37,8 +37,8 @@ from . import _reportsections as rs
 from . import _style as st
 from ._i18n import Texts, texts
 from ._reportsections import Table
-from ._studymeta import DEFAULT_BANDS_MIN, population_known, study_bands
-from .columns import POPULATION, tiers_in, time_col
+from ._studymeta import DEFAULT_BANDS_MIN, population_known, study_bands, study_tiers
+from .columns import POPULATION, time_col
 from .errors import ConfigError
 from .outputs import StudyOutputs, load_study_outputs
 
@@ -218,8 +218,7 @@ def render_report(study: StudyOutputs, *, title: str | None = None, lang: str | 
     tx = texts(lang)
     meta = study.study or {}
     title = title or study.title or (f"{tx('Study')} {study.folder.name}" if study.folder else tx("Territorial study"))
-    loc = study.localities
-    bands = {t: list(bands_min) if bands_min else study_bands(study, t) for t in tiers_in(loc)}
+    bands = {t: list(bands_min) if bands_min else study_bands(study, t) for t in study_tiers(study)}
     png = base64.b64encode(overview_png(study, tx)).decode("ascii") if overview else None
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.update(_=tx, tx=tx)

@@ -788,7 +788,10 @@ def test_study_config_language_checked_before_any_stage(tmp_path):
 
     cfg = default_study_config()
     cfg["outputs"]["lang"] = "fr"
-    with pytest.raises(ConfigError, match=r"\[outputs\] lang = 'fr'; expected one of en, es, pt"):
+    with pytest.raises(ConfigError, match=r"\[outputs\] lang = 'fr': expected one of 'en', 'es', 'pt'"):
         load_study_config(cfg)
     cfg["outputs"]["lang"] = "es"
-    assert load_study_config(cfg)["outputs"]["lang"] == "es"
+    assert load_study_config(cfg).outputs.lang == "es"
+    cfg["outputs"]["water"] = [str(tmp_path / "missing.geojson")]
+    with pytest.raises(ConfigError, match=r"\[outputs\] water .* file not found"):
+        load_study_config(cfg)
