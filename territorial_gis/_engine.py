@@ -116,6 +116,12 @@ class SnapIndex:
         cell = min(max(piece_m, float(np.sqrt(area / max(len(self.pa), 1)))), 2 * piece_m)
         self.grid = SnapGrid(self.pa, self.pb, cell)
         self._kdtree: cKDTree | None = None
+        self._net = net
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """Metric geometry of every road piece (its representative edge; built on first use)."""
+        return self._net.edge_geometry_metric()[self.rep_edge]
 
     @property
     def kdtree(self) -> cKDTree:
