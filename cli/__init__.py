@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corridors": ("territorial_gis.cli.corridors", "corridors"),
     "hubs": ("territorial_gis.cli.hubs", "hubs"),
     "territories": ("territorial_gis.cli.territories", "territories"),
+    "criticality": ("territorial_gis.cli.criticality", "criticality"),
+    "appraise": ("territorial_gis.cli.appraise", "appraise"),
     "map": ("territorial_gis.cli.map", "map_command"),
     "report": ("territorial_gis.cli.report", "report"),
     "run": ("territorial_gis.cli.run", "run"),

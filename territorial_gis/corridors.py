@@ -709,6 +709,24 @@ def rank_upgrades(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
     return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
 
 
+def upgrade_candidates(network: RoadNetwork, stretches: gpd.GeoDataFrame, upgrade_speed_kph: float,
+                       n_candidates: int = DEFAULT_CANDIDATES) -> gpd.GeoDataFrame:
+    """The corridor stretches worth upgrading: those with a road piece slower than
+    ``upgrade_speed_kph``, the ``n_candidates`` serving the most MRA population (then the longest).
+
+    Parameters
+    ----------
+    stretches
+        Output of :func:`corridor_segments` (``level="stretch"``).
+    """
+    seg = network.edges["segment"].to_numpy()
+    speed = network.edges["speed_kph"].to_numpy(dtype=float)
+    slow_seg = np.unique(seg[speed < upgrade_speed_kph])
+    has_slow = np.array([np.isin(s, slow_seg).any() for s in stretches["segment_ids"]], dtype=bool)
+    return stretches[has_slow].sort_values(["population_served", "length_km"], ascending=[False, False],
+                                           kind="stable").head(n_candidates)
+
+
 def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Profile, upgrade_to: str,
           top: int, n_candidates: int) -> gpd.GeoDataFrame:
     import geopandas as gpd
@@ -721,10 +739,7 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
     seg = edges["segment"].to_numpy()
     speed = edges["speed_kph"].to_numpy(dtype=float)
     if candidates is None:
-        slow_seg = np.unique(seg[speed < v_up])
-        has_slow = np.array([np.isin(s, slow_seg).any() for s in stretches["segment_ids"]], dtype=bool)
-        pool = stretches[has_slow].sort_values(["population_served", "length_km"], ascending=[False, False],
-                                               kind="stable").head(n_candidates)
+        pool = upgrade_candidates(net, stretches, v_up, n_candidates)
         cand_ids, cand_segs = _candidate_segments(pool)
         info = pool.set_index("stretch_id")
     else:

@@ -1,0 +1,417 @@
+"""The routing model of an appraisal: what each candidate project does to travel times, and costs.
+
+:class:`ProjectModel` holds, once, the augmented graph of the localities and destination tiers
+(:mod:`territorial_gis._reroute`) extended with the arcs of every candidate *new road* (closed
+until built), and per project the directed edges it upgrades (and the speed it brings them to)
+or the new arcs it opens, plus the road pieces it pays for.
+
+A :class:`RunState` is one state of the world: the network's edge times (possibly perturbed),
+the times of every node to each tier, the projects already built. :meth:`ProjectModel.evaluate`
+gives each project's benefits *from that state* by re-routing only what the project improves
+(:func:`territorial_gis._reroute.reroute_decrease`: a bounded search from the faster arcs that
+keeps strict improvements), and :meth:`ProjectModel.apply` builds a project into the state, so a
+portfolio is chosen with re-routing after each pick.
+
+New roads: each end joins the nearest network node within ``connect_m`` (at least one end must);
+localities within the snapping limit of the line, and nearer to it than to their current road
+(or farther than the limit from every road), get an off-road leg to it. Destinations keep their
+access points.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._costs import NEW, CostTable, Draw
+from ._reclass import FRA, MRA, Reclassifier
+from ._reroute import ArcGraph, RoutingSetup, reroute_decrease
+from ._stretches import representative_edges, segment_edge_lists
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from .classify import Rules
+    from .speeds import Profile
+
+log = logging.getLogger(__name__)
+
+KIND_ROAD = 0
+KIND_LEG = 1
+
+
+@dataclass
+class NewRoads:
+    """Extra nodes and arcs of the candidate new roads (see the module docstring)."""
+
+    n_nodes: int = 0
+    tail: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    head: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    project: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    kind: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    length_m: np.ndarray = field(default_factory=lambda: np.empty(0))
+    leg_s: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+def build_new_roads(setup: RoutingSetup, localities: gpd.GeoDataFrame, lines: gpd.GeoSeries, projects: np.ndarray,
+                    ids: np.ndarray, *, walk_kph: float, max_snap_m: float, connect_m: float) -> NewRoads:
+    """Nodes and arcs of the new roads ``lines`` (projects ``projects``); updates
+    ``setup.origin_nodes`` for localities that had no road within reach."""
+    from scipy.spatial import cKDTree
+
+    net = setup.network
+    base = setup.graph.n_nodes
+    kd = cKDTree(net.node_xy)
+    sn = setup.graph.snaps
+    n_loc = len(setup.origin_nodes)
+    ok = sn.ok[:n_loc].astype(bool)
+    snap_d = np.where(ok, sn.snap_dist_m[:n_loc], np.inf)
+    pts = shapely.points(np.asarray(localities.geometry.to_crs(net.crs).get_coordinates()[["x", "y"]]))
+    parts: dict[str, list[Any]] = {k: [] for k in ("tail", "head", "project", "kind", "length_m", "leg_s")}
+    n_extra = 0
+
+    def arcs(a: np.ndarray, b: np.ndarray, p: int, kind: int, length: np.ndarray, leg: np.ndarray) -> None:
+        for x, y in ((a, b), (b, a)):
+            parts["tail"].append(x)
+            parts["head"].append(y)
+            parts["project"].append(np.full(len(x), p))
+            parts["kind"].append(np.full(len(x), kind))
+            parts["length_m"].append(length)
+            parts["leg_s"].append(leg)
+
+    for p, pid, line in zip(projects, ids, lines.to_crs(net.crs).to_numpy(), strict=True):
+        line = shapely.line_merge(line) if line.geom_type == "MultiLineString" else line
+        if line.geom_type != "LineString" or line.length <= 0:
+            raise ConfigError(f"new road project '{pid}' must be one continuous line of positive length")
+        total = float(line.length)
+        d = shapely.distance(line, pts)
+        s = shapely.line_locate_point(line, pts)
+        near = np.flatnonzero((d <= max_snap_m) & (d < snap_d))
+        stations = np.unique(np.round(np.concatenate([[0.0, total], s[near]]), 3))
+        nodes = base + n_extra + np.arange(len(stations))
+        n_extra += len(stations)
+        step = np.diff(stations)
+        arcs(nodes[:-1], nodes[1:], int(p), KIND_ROAD, step, np.zeros(len(step)))
+        joined = []
+        for at, node in ((0.0, nodes[0]), (total, nodes[-1])):
+            xy = shapely.get_coordinates(shapely.line_interpolate_point(line, at))[0]
+            dist, nn = kd.query(xy)
+            joined.append(dist)
+            if dist <= connect_m:
+                arcs(np.array([node]), np.array([int(nn)]), int(p), KIND_ROAD, np.array([dist]), np.zeros(1))
+        if min(joined) > connect_m:
+            raise ConfigError(f"new road project '{pid}' does not join the network: its ends are "
+                              f"{joined[0]:.0f} m and {joined[1]:.0f} m from the nearest road node "
+                              f"(limit {connect_m:g} m)")
+        for i in near:
+            if setup.origin_nodes[i] < 0:
+                setup.origin_nodes[i] = base + n_extra
+                n_extra += 1
+            station = nodes[np.searchsorted(stations, round(float(s[i]), 3))]
+            arcs(np.array([setup.origin_nodes[i]]), np.array([station]), int(p), KIND_LEG, np.zeros(1),
+                 np.array([d[i] / (walk_kph / 3.6)]))
+    if not parts["tail"]:
+        return NewRoads()
+    cat = {k: np.concatenate(v) for k, v in parts.items()}
+    return NewRoads(n_extra, cat["tail"].astype(np.int64), cat["head"].astype(np.int64),
+                    cat["project"].astype(np.int64), cat["kind"].astype(np.int64), cat["length_m"], cat["leg_s"])
+
+
+@dataclass
+class RunState:
+    """One state of the world (see the module docstring)."""
+
+    draw: Draw
+    state_s: np.ndarray
+    dist: list[np.ndarray]
+    label: list[np.ndarray]
+    target_kph: np.ndarray
+    extra_built: np.ndarray
+    extra_now: np.ndarray
+    rules: Rules | None
+    built: list[int] = field(default_factory=list)
+
+    def minutes(self, setup_nodes: np.ndarray, tiers: list[str]) -> dict[str, np.ndarray]:
+        """Current minutes of every locality to each tier (NaN where unreachable)."""
+        out = {}
+        ok = setup_nodes >= 0
+        for t, d in zip(tiers, self.dist, strict=True):
+            m = np.full(len(setup_nodes), np.nan)
+            m[ok] = d[setup_nodes[ok]] / 60.0
+            out[t] = np.where(np.isinf(m), np.nan, m)
+        return out
+
+
+@dataclass
+class Benefits:
+    """Per project (aligned with the evaluated list): what it brings from a state."""
+
+    person_min: dict[str, np.ndarray]
+    locality_min: dict[str, np.ndarray]
+    n_benefiting: np.ndarray
+    population_benefiting: np.ndarray
+    n_newly: np.ndarray
+    population_newly: np.ndarray
+    n_mra_to_fra: np.ndarray
+    population_mra_to_fra: np.ndarray
+    changes: list[tuple[np.ndarray, np.ndarray, list[np.ndarray]]]  # per project: per tier nodes/times/labels
+
+
+class ProjectModel:
+    """Routing graph, project effects and costs of one appraisal (see the module docstring)."""
+
+    def __init__(self, setup: RoutingSetup, localities: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
+                 table: CostTable, profile: Profile, *, walk_kph: float, max_snap_m: float, connect_m: float,
+                 reclass: Reclassifier | None, terrain: np.ndarray) -> None:
+        net = setup.network
+        self.setup = setup
+        self.tiers = list(setup.tier_seeds)
+        self.candidates = candidates.reset_index(drop=True)
+        self.table = table
+        self.n = len(self.candidates)
+        self.action = self.candidates["action"].to_numpy()
+        self.to_class = self.candidates["to_class"].astype(str).to_numpy()
+        self.to_group = np.array([table.target_group(s) for s in self.candidates["to_surface"]], dtype=object)
+        self.target_kph = _target_speeds(self.candidates, profile)
+        edges = net.edges
+        self.length_m = edges["length_m"].to_numpy(dtype=float)
+        self.highway = edges["highway"].astype(str).to_numpy() if "highway" in edges else np.full(net.n_edges, "")
+        surf = edges["surface"].to_numpy() if "surface" in edges else np.full(net.n_edges, None)
+        self.group = table.group_of(list(self.highway), list(surf))
+        is_new = np.flatnonzero(self.action == "new")
+        self.roads = build_new_roads(setup, localities, self.candidates.geometry.iloc[is_new], is_new,
+                                     self.candidates["project_id"].to_numpy()[is_new], walk_kph=walk_kph,
+                                     max_snap_m=max_snap_m, connect_m=connect_m) if len(is_new) else NewRoads()
+        self.ag = ArcGraph(setup.graph, extra_nodes=self.roads.n_nodes, extra_tail=self.roads.tail,
+                           extra_head=self.roads.head)
+        self.origin_of_node = setup.origin_index(self.ag.n_nodes)
+        self.origin_nodes = setup.origin_nodes
+        self.population = setup.population
+        self.reclass = reclass
+        self.edges = segment_edge_lists(net, [s if len(s) else [] for s in self.candidates["segment_ids"]])
+        self.arcs = [self.ag.arcs_of_edges(e) if a == "upgrade" else
+                     self.ag.n_graph_arcs + np.flatnonzero(self.roads.project == p)
+                     for p, (e, a) in enumerate(zip(self.edges, self.action, strict=True))]
+        self.terrain = terrain
+        self._pieces(net)
+
+    # ------------------------------------------------------------------ costs
+    def _pieces(self, net: Any) -> None:
+        """Road pieces each upgrade pays for, with their unit cost; new roads' length and cost."""
+        segs, rep = representative_edges(net)
+        speed = net.edges["speed_kph"].to_numpy(dtype=float)
+        self.piece_edge: list[np.ndarray] = []
+        self.piece_cost: list[np.ndarray] = []
+        self.length_km = np.zeros(self.n)
+        self.from_text = np.full(self.n, "", dtype=object)
+        given = pd.to_numeric(self.candidates["cost"], errors="coerce").to_numpy(dtype=float)
+        for p in range(self.n):
+            tf = self.table.terrain_factor[self.terrain[p]]
+            if self.action[p] == "new":
+                km = float(shapely.length(self.candidates.geometry.iloc[[p]].to_crs(net.crs)).iloc[0]) / 1000.0
+                new_unit = self._unit(p, NEW, None, km)
+                self.piece_edge.append(np.empty(0, dtype=np.int64))
+                self.piece_cost.append(np.array([km * new_unit * tf]))
+                self.length_km[p] = km
+                self.from_text[p] = f"new road {km:.1f} km"
+                continue
+            pe = rep[np.searchsorted(segs, np.asarray(self.candidates["segment_ids"].iloc[p], dtype=np.int64))]
+            pkm = self.length_m[pe] / 1000.0
+            self.length_km[p] = float(pkm.sum())
+            work = speed[pe] < self.target_kph[p] - 1e-9
+            unit = np.array([self._unit(p, self.group[e], self.highway[e], float(k)) if w else 0.0
+                             for e, k, w in zip(pe, pkm, work, strict=True)])
+            self.piece_edge.append(pe)
+            self.piece_cost.append(pkm * unit * tf)
+            by = pd.Series(pkm, index=self.group[pe]).groupby(level=0).sum()
+            self.from_text[p] = "; ".join(f"{g} {v:.1f} km" for g, v in by.items())
+        self.given_cost = given
+
+    def _unit(self, p: int, g_from: str, c_from: str | None, km: float) -> float:
+        unit = self.table.unit_cost(g_from, c_from, self.to_group[p], self.to_class[p])
+        if unit is None:
+            pid = self.candidates["project_id"].iloc[p]
+            what = f"{km:.2f} km of {c_from} ({g_from})" if c_from else f"{km:.2f} km of new road"
+            raise ConfigError(f"cost table {self.table.source} has no unit cost for '{g_from} -> {self.to_group[p]}' "
+                              f"(project '{pid}': {what} to {self.to_class[p]}, {self.to_group[p]}); add "
+                              f"\"{g_from} -> {self.to_group[p]}\" (or \"{g_from} -> {self.to_group[p]}/"
+                              f"{self.to_class[p]}\") under [cost_per_km]")
+        return unit
+
+    def costs(self, rs: RunState, projects: np.ndarray) -> np.ndarray:
+        """Cost of each project from a state: the pieces still slower than its target (a given
+        total cost is used as is), times the run's cost factor."""
+        out = np.zeros(len(projects))
+        for k, p in enumerate(projects):
+            if np.isfinite(self.given_cost[p]):
+                out[k] = self.given_cost[p]
+            elif self.action[p] == "new":
+                out[k] = 0.0 if p in rs.built else float(self.piece_cost[p][0])
+            else:
+                pe = self.piece_edge[p]
+                with np.errstate(divide="ignore"):
+                    now = self.length_m[pe] / rs.state_s[pe] * 3.6
+                out[k] = float(self.piece_cost[p][now < rs.target_kph[p] - 1e-9].sum())
+        return out * rs.draw.cost[projects]
+
+    # ------------------------------------------------------------------ states
+    def run_state(self, draw: Draw, rules: Rules | None) -> RunState:
+        """The base state under a draw of multipliers: passes per tier from scratch."""
+        factor = draw.speed(self.highway, self.group)
+        state = self.setup.state_s / factor
+        target = self.target_kph * draw.speed(self.to_class, self.to_group)
+        walk = 1.0 / draw.walk
+        rd = self.roads
+        built = np.where(rd.kind == KIND_LEG, rd.leg_s * walk,
+                         rd.length_m / (target[rd.project] / 3.6) if len(rd.project) else np.empty(0))
+        self.ag.set_weights(self.ag.weights(state, walk_factor=walk))
+        dist, label = [], []
+        for t in self.tiers:
+            d, lab, _ = self.ag.nearest(self.setup.tier_seeds[t])
+            dist.append(d)
+            label.append(lab)
+        return RunState(draw, state, dist, label, target, built, np.full(len(rd.tail), np.inf), rules)
+
+    def _change(self, rs: RunState, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Arcs project ``p`` changes and their weights once it is built, from state ``rs``."""
+        arcs = self.arcs[p]
+        if self.action[p] == "new":
+            return arcs, rs.extra_built[arcs - self.ag.n_graph_arcs]
+        e = self.edges[p]
+        saved = rs.state_s[e].copy()
+        rs.state_s[e] = np.minimum(saved, self.length_m[e] / (rs.target_kph[p] / 3.6))
+        try:
+            return arcs, self.ag.weights(rs.state_s, arcs=arcs)
+        finally:
+            rs.state_s[e] = saved
+
+    def evaluate(self, rs: RunState, projects: np.ndarray) -> Benefits:
+        """Benefits of each project built alone on top of ``rs`` (re-routing only what it improves)."""
+        changes = []
+        for p in projects:
+            arcs, new = self._change(rs, int(p))
+            old = self.ag.assign(arcs, new)
+            try:
+                per_tier = [reroute_decrease(self.ag, rs.dist[ti], rs.label[ti], arcs, old)
+                            for ti in range(len(self.tiers))]
+            finally:
+                self.ag.assign(arcs, old)
+            changes.append((arcs, new, per_tier))
+        return self._benefits(rs, changes)
+
+    def combined(self, rs: RunState, projects: Sequence[int]) -> Benefits:
+        """Benefits of building all ``projects`` together on top of ``rs`` (one row; ``rs`` keeps
+        them built): each is re-routed in turn, the benefits are counted once, from the times
+        before to the times after."""
+        before = [d.copy() for d in rs.dist]
+        for p in projects:
+            arcs, new = self._change(rs, int(p))
+            old = self.ag.assign(arcs, new)
+            per_tier = [reroute_decrease(self.ag, rs.dist[ti], rs.label[ti], arcs, old)
+                        for ti in range(len(self.tiers))]
+            self.ag.assign(arcs, old)
+            self.apply(rs, int(p), (arcs, new, per_tier))
+        per_tier = []
+        for ti in range(len(self.tiers)):
+            moved = np.flatnonzero(rs.dist[ti] < before[ti])
+            per_tier.append((moved, rs.dist[ti][moved], rs.label[ti][moved]))
+        after = rs.dist
+        rs.dist = before
+        try:
+            return self._benefits(rs, [(np.empty(0, dtype=np.int64), np.empty(0), per_tier)])
+        finally:
+            rs.dist = after
+
+    def apply(self, rs: RunState, p: int, change: tuple[np.ndarray, np.ndarray, list[Any]]) -> None:
+        """Build project ``p`` into ``rs`` (its evaluation ``change`` from :meth:`evaluate`)."""
+        arcs, new, per_tier = change
+        self.ag.assign(arcs, new)
+        for ti, (nodes, t, lab) in enumerate(per_tier):
+            rs.dist[ti][nodes] = t
+            rs.label[ti][nodes] = lab
+        if self.action[p] == "new":
+            rs.extra_now[arcs - self.ag.n_graph_arcs] = new
+        else:
+            e = self.edges[p]
+            rs.state_s[e] = np.minimum(rs.state_s[e], self.length_m[e] / (rs.target_kph[p] / 3.6))
+        rs.built.append(p)
+
+    def _benefits(self, rs: RunState, changes: list[Any]) -> Benefits:
+        n = len(changes)
+        pop = self.population
+        popz = np.nan_to_num(pop)
+        nodes_all = self.origin_nodes
+        pm = {t: np.zeros(n) for t in self.tiers}
+        lm = {t: np.zeros(n) for t in self.tiers}
+        n_ben, p_ben, n_new, p_new = (np.zeros(n) for _ in range(4))
+        rows_p: list[np.ndarray] = []
+        rows_o: list[np.ndarray] = []
+        rows_min: dict[str, list[np.ndarray]] = {t: [] for t in self.tiers}
+        cur = rs.minutes(nodes_all, self.tiers)
+        for k, (_arcs, _new, per_tier) in enumerate(changes):
+            got = []
+            for ti, t in enumerate(self.tiers):
+                nodes, tt, _ = per_tier[ti]
+                op = self.origin_of_node[nodes]
+                sel = op >= 0
+                o, tm = op[sel], tt[sel] / 60.0
+                before = cur[t][o]
+                fin = np.isfinite(before)
+                saved = before[fin] - tm[fin]
+                lm[t][k] = float(saved.sum())
+                pm[t][k] = float(np.nansum(saved * pop[o[fin]]))
+                got.append((o, tm, fin))
+            u = np.unique(np.concatenate([g[0] for g in got]))
+            nw = np.unique(np.concatenate([g[0][~g[2]] for g in got]))
+            n_ben[k], p_ben[k] = len(u), popz[u].sum()
+            n_new[k], p_new[k] = len(nw), popz[nw].sum()
+            rows_p.append(np.full(len(u), k))
+            rows_o.append(u)
+            for t, (o, tm, _fin) in zip(self.tiers, got, strict=True):
+                m = cur[t][u].copy()
+                m[np.searchsorted(u, o)] = tm
+                rows_min[t].append(m)
+        n_mf, p_mf = self._moved(rs, n, rows_p, rows_o, rows_min, cur)
+        return Benefits(pm, lm, n_ben, p_ben, n_new, p_new, n_mf, p_mf, changes)
+
+    def _moved(self, rs: RunState, n: int, rows_p: list[np.ndarray], rows_o: list[np.ndarray],
+               rows_min: Mapping[str, list[np.ndarray]], cur: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Localities and population moving from MRA to FRA per project (NaN without rules)."""
+        if self.reclass is None:
+            return np.full(n, np.nan), np.full(n, np.nan)
+        rp = np.concatenate(rows_p) if rows_p else np.empty(0, dtype=np.int64)
+        ro = np.concatenate(rows_o) if rows_o else np.empty(0, dtype=np.int64)
+        tiers = self.reclass.tiers
+        minutes = {t: np.concatenate(rows_min[t]) if rows_min[t] else np.empty(0) for t in tiers}
+        base = {t: cur[t][ro] for t in tiers}
+        before, after = self.reclass.changes(ro, minutes, base=base, rules=rs.rules)
+        moved = (before == MRA) & (after == FRA)
+        back = (before == FRA) & (after == MRA)
+        popz = np.nan_to_num(self.population)
+        sign = moved.astype(float) - back.astype(float)
+        n_mf = np.bincount(rp, weights=sign, minlength=n)
+        p_mf = np.bincount(rp, weights=sign * popz[ro], minlength=n)
+        return n_mf, p_mf
+
+
+def _target_speeds(candidates: gpd.GeoDataFrame, profile: Profile) -> np.ndarray:
+    """Speed (km/h) each project brings its roads to: the target class's speed in the profile
+    times the target surface's factor."""
+    out = np.zeros(len(candidates))
+    for k, (pid, cls, surf) in enumerate(zip(candidates["project_id"], candidates["to_class"],
+                                             candidates["to_surface"], strict=True)):
+        if cls not in profile.highway_speed_kph:
+            raise ConfigError(f"project '{pid}': target class '{cls}' is not a road class of the speed profile "
+                              f"{profile.source} ({', '.join(sorted(profile.highway_speed_kph))})")
+        factor = profile.surface_factor.get(str(surf).strip().lower(), 1.0)
+        out[k] = float(profile.highway_speed_kph[cls]) * factor
+        if not out[k] > 0:
+            raise ConfigError(f"project '{pid}': target class '{cls}' has no positive speed in {profile.source}")
+    return out
