@@ -86,10 +86,14 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     from territorial_gis.access import open_network
     from territorial_gis.appraisal import (
         appraise_projects,
+        check_budget,
         combine_candidates,
+        load_cost_table,
+        load_uncertainty,
         plot_portfolio,
         read_projects,
     )
+    from territorial_gis.classify import load_rules
     from territorial_gis.errors import InputFileError
 
     from ._study_inputs import for_file, read_study_inputs, write_all
@@ -100,7 +104,11 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     extra = {k: out.with_name(f"{out.stem}{k}") for k in (".csv", "_portfolio.csv", "_portfolio.png",
                                                           "_summary.json")}
     check_outputs(out, *extra.values(), overwrite=overwrite)
-    amount = parse_budget(budget)
+    amount = check_budget(parse_budget(budget))
+    # every settings file is read (and checked) before any heavy work
+    table = load_cost_table(costs)
+    ranges = load_uncertainty(uncertainty)
+    rule_set = load_rules(rules) if rules else None
     locs, tiers = read_study_inputs(localities, tier_rules, id_col, pop_col)
     net = open_network(network, profile=profile)
     parts: list[gpd.GeoDataFrame | None] = []
@@ -109,8 +117,8 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     if corridor_candidates:
         parts.append(_corridor_pool(net, locs, tiers, targets, upgrade_to, to_surface, n_candidates, profile, route))
     cand = combine_candidates(parts)
-    res = appraise_projects(net, locs, tiers, cand, budget=amount, costs=costs, uncertainty=uncertainty, runs=runs,
-                            seed=seed, rules=rules, objective=objective, profile=profile, dem=dem, options=route)
+    res = appraise_projects(net, locs, tiers, cand, budget=amount, costs=table, uncertainty=ranges, runs=runs,
+                            seed=seed, rules=rule_set, objective=objective, profile=profile, dem=dem, options=route)
     projects = for_file(res.projects)
     chosen = for_file(res.chosen)
     table = pd.DataFrame(projects.drop(columns=projects.geometry.name))

@@ -46,6 +46,7 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
 
     from territorial_gis._io import check_outputs
     from territorial_gis.access import open_network
+    from territorial_gis.classify import load_rules
     from territorial_gis.criticality import assess_criticality
     from territorial_gis.errors import InputFileError
 
@@ -57,10 +58,11 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     csv = out.with_name(f"{out.stem}.csv")
     changes_csv = out.with_name(f"{out.stem}_class_changes.csv")
     check_outputs(out, csv, changes_csv, overwrite=overwrite)
+    rule_set = load_rules(rules) if rules else None  # a bad rule file fails before any work
     locs, tiers = read_study_inputs(localities, tier_rules, id_col, pop_col)
     within = _corridor_pieces(corridors_file) if corridors_file else None
     net = open_network(network, profile=profile)
-    res = assess_criticality(net, locs, tiers, only=only, within_segments=within, top=top, rules=rules,
+    res = assess_criticality(net, locs, tiers, only=only, within_segments=within, top=top, rules=rule_set,
                              options=route, detour=detour)
     table = for_file(res.stretches)
     flat = pd.DataFrame(table.drop(columns=table.geometry.name))

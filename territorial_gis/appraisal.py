@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Appraisal", "BenefitHook", "appraise_projects", "combine_candidates", "corridor_candidates",
+__all__ = ["Appraisal", "BenefitHook", "appraise_projects", "check_budget", "combine_candidates", "corridor_candidates",
            "load_cost_table", "load_uncertainty", "plot_portfolio", "read_projects", "summary_sentences"]
 
 OBJECTIVES = ("person_min", "mra_to_fra")
@@ -144,8 +144,7 @@ def appraise_projects(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers:
         candidate needs, a target class the profile does not know (the message names them).
     """
     t0 = time.perf_counter()
-    if not (isinstance(budget, (int, float)) and math.isfinite(budget)) or budget < 0:
-        raise ConfigError(f"the budget must be a number >= 0, got {budget!r}")
+    budget = check_budget(budget)
     if candidates is None or len(candidates) == 0:
         raise ConfigError("no candidate project to appraise (no corridor stretch to upgrade and no project layer)")
     hooks = dict(extra_benefits or {})
@@ -182,6 +181,14 @@ def appraise_projects(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers:
     log.info("appraised %d projects (%d runs in %.1f s): %d chosen for %.3g", model.n, runs, t_runs,
              len(chosen), budget)
     return Appraisal(projects, portfolio, chosen_gdf, runs_df, summary, info)
+
+
+def check_budget(budget: Any) -> float:
+    """The budget as a float; a negative, infinite or non-numeric budget is a :class:`ConfigError`."""
+    ok = isinstance(budget, (int, float, np.integer, np.floating)) and not isinstance(budget, bool)
+    if not ok or not math.isfinite(float(budget)) or float(budget) < 0:
+        raise ConfigError(f"the budget must be a number >= 0 (in the cost table's currency), got {budget!r}")
+    return float(budget)
 
 
 # ---------------------------------------------------------------------------- model
