@@ -60,7 +60,8 @@ def parse_budget(text: str) -> float:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the perturbed runs.")
 @click.option("--rules", default=None, type=click.Path(dir_okay=False),
               help="MRA/FRA rules (TOML) to count localities moving from MRA to FRA.")
-@click.option("--objective", type=click.Choice(["person_min", "mra_to_fra"]), default="person_min",
+@click.option("--objective", type=click.Choice(["person_min", "mra_to_fra", "newly_connected"]),
+              default="person_min",
               show_default=True, help="What the portfolio maximises per unit of cost.")
 @click.option("--dem", default=None, type=click.Path(dir_okay=False),
               help="DEM raster: each project's terrain from the mean slope along it.")
@@ -91,10 +92,11 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
         load_cost_table,
         load_uncertainty,
         plot_portfolio,
+        price_projects,
         read_projects,
     )
     from territorial_gis.classify import load_rules
-    from territorial_gis.errors import InputFileError
+    from territorial_gis.errors import ConfigError, InputFileError
 
     from ._study_inputs import for_file, read_study_inputs, write_all
 
@@ -104,16 +106,21 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     extra = {k: out.with_name(f"{out.stem}{k}") for k in (".csv", "_portfolio.csv", "_portfolio.png",
                                                           "_summary.json")}
     check_outputs(out, *extra.values(), overwrite=overwrite)
+    if not projects_file and not corridor_candidates:
+        raise ConfigError("no candidate project to appraise: give --projects FILE, or leave the corridor "
+                          "candidates on")
     amount = check_budget(parse_budget(budget))
     # every settings file is read (and checked) before any heavy work
     table = load_cost_table(costs)
     ranges = load_uncertainty(uncertainty)
     rule_set = load_rules(rules) if rules else None
-    locs, tiers = read_study_inputs(localities, tier_rules, id_col, pop_col)
     net = open_network(network, profile=profile)
     parts: list[gpd.GeoDataFrame | None] = []
     if projects_file:
-        parts.append(read_projects(projects_file, net, to_class=upgrade_to, to_surface=to_surface))
+        user = read_projects(projects_file, net, to_class=upgrade_to, to_surface=to_surface)
+        price_projects(net, user, costs=table, profile=profile, dem=dem)  # a cost problem fails before routing
+        parts.append(user)
+    locs, tiers = read_study_inputs(localities, tier_rules, id_col, pop_col)
     if corridor_candidates:
         parts.append(_corridor_pool(net, locs, tiers, targets, upgrade_to, to_surface, n_candidates, profile, route))
     cand = combine_candidates(parts)

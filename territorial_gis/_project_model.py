@@ -179,7 +179,7 @@ class ProjectModel:
         self.action = self.candidates["action"].to_numpy()
         self.to_class = self.candidates["to_class"].astype(str).to_numpy()
         self.to_group = np.array([table.target_group(s) for s in self.candidates["to_surface"]], dtype=object)
-        self.target_kph = _target_speeds(self.candidates, profile)
+        self.target_kph = target_speeds(self.candidates, profile)
         edges = net.edges
         self.length_m = edges["length_m"].to_numpy(dtype=float)
         self.highway = edges["highway"].astype(str).to_numpy() if "highway" in edges else np.full(net.n_edges, "")
@@ -200,51 +200,11 @@ class ProjectModel:
                      self.ag.n_graph_arcs + np.flatnonzero(self.roads.project == p)
                      for p, (e, a) in enumerate(zip(self.edges, self.action, strict=True))]
         self.terrain = terrain
-        self._pieces(net)
+        pr = price_pieces(net, self.candidates, table, self.target_kph, terrain, self.to_group, self.to_class)
+        self.piece_edge, self.piece_cost = pr.piece_edge, pr.piece_cost
+        self.length_km, self.from_text, self.given_cost = pr.length_km, pr.from_text, pr.given_cost
 
     # ------------------------------------------------------------------ costs
-    def _pieces(self, net: Any) -> None:
-        """Road pieces each upgrade pays for, with their unit cost; new roads' length and cost."""
-        segs, rep = representative_edges(net)
-        speed = net.edges["speed_kph"].to_numpy(dtype=float)
-        self.piece_edge: list[np.ndarray] = []
-        self.piece_cost: list[np.ndarray] = []
-        self.length_km = np.zeros(self.n)
-        self.from_text = np.full(self.n, "", dtype=object)
-        given = pd.to_numeric(self.candidates["cost"], errors="coerce").to_numpy(dtype=float)
-        for p in range(self.n):
-            tf = self.table.terrain_factor[self.terrain[p]]
-            if self.action[p] == "new":
-                km = float(shapely.length(self.candidates.geometry.iloc[[p]].to_crs(net.crs)).iloc[0]) / 1000.0
-                new_unit = self._unit(p, NEW, None, km)
-                self.piece_edge.append(np.empty(0, dtype=np.int64))
-                self.piece_cost.append(np.array([km * new_unit * tf]))
-                self.length_km[p] = km
-                self.from_text[p] = f"new road {km:.1f} km"
-                continue
-            pe = rep[np.searchsorted(segs, np.asarray(self.candidates["segment_ids"].iloc[p], dtype=np.int64))]
-            pkm = self.length_m[pe] / 1000.0
-            self.length_km[p] = float(pkm.sum())
-            work = speed[pe] < self.target_kph[p] - 1e-9
-            unit = np.array([self._unit(p, self.group[e], self.highway[e], float(k)) if w else 0.0
-                             for e, k, w in zip(pe, pkm, work, strict=True)])
-            self.piece_edge.append(pe)
-            self.piece_cost.append(pkm * unit * tf)
-            by = pd.Series(pkm, index=self.group[pe]).groupby(level=0).sum()
-            self.from_text[p] = "; ".join(f"{g} {v:.1f} km" for g, v in by.items())
-        self.given_cost = given
-
-    def _unit(self, p: int, g_from: str, c_from: str | None, km: float) -> float:
-        unit = self.table.unit_cost(g_from, c_from, self.to_group[p], self.to_class[p])
-        if unit is None:
-            pid = self.candidates["project_id"].iloc[p]
-            what = f"{km:.2f} km of {c_from} ({g_from})" if c_from else f"{km:.2f} km of new road"
-            raise ConfigError(f"cost table {self.table.source} has no unit cost for '{g_from} -> {self.to_group[p]}' "
-                              f"(project '{pid}': {what} to {self.to_class[p]}, {self.to_group[p]}); add "
-                              f"\"{g_from} -> {self.to_group[p]}\" (or \"{g_from} -> {self.to_group[p]}/"
-                              f"{self.to_class[p]}\") under [cost_per_km]")
-        return unit
-
     def costs(self, rs: RunState, projects: np.ndarray) -> np.ndarray:
         """Cost of each project from a state: the pieces still slower than its target (a given
         total cost is used as is), times the run's cost factor."""
@@ -401,7 +361,69 @@ class ProjectModel:
         return n_mf, p_mf
 
 
-def _target_speeds(candidates: gpd.GeoDataFrame, profile: Profile) -> np.ndarray:
+@dataclass
+class Pricing:
+    """What each candidate pays for: per upgrade the road pieces (forward edge rows) and the cost
+    of each at the base state (0 for a piece already as fast as the target); per new road its
+    cost; lengths, a description of the current standards, and user-given total costs (NaN)."""
+
+    piece_edge: list[np.ndarray]
+    piece_cost: list[np.ndarray]
+    length_km: np.ndarray
+    from_text: np.ndarray
+    given_cost: np.ndarray
+
+
+def price_pieces(net: Any, candidates: gpd.GeoDataFrame, table: CostTable, target_kph: np.ndarray,
+                 terrain: np.ndarray, to_group: np.ndarray, to_class: np.ndarray) -> Pricing:
+    """Price every candidate with the cost table (see :class:`Pricing`); a transition the table
+    lacks for a piece that needs work is a :class:`ConfigError` naming the project."""
+    segs, rep = representative_edges(net)
+    edges = net.edges
+    speed = edges["speed_kph"].to_numpy(dtype=float)
+    length_m = edges["length_m"].to_numpy(dtype=float)
+    highway = edges["highway"].astype(str).to_numpy() if "highway" in edges else np.full(net.n_edges, "")
+    surf = edges["surface"].to_numpy() if "surface" in edges else np.full(net.n_edges, None)
+    n = len(candidates)
+    out = Pricing([], [], np.zeros(n), np.full(n, "", dtype=object),
+                  pd.to_numeric(candidates["cost"], errors="coerce").to_numpy(dtype=float))
+    ids = candidates["project_id"].to_numpy()
+    action = candidates["action"].to_numpy()
+    for p in range(n):
+        tf = table.terrain_factor[terrain[p]]
+
+        def unit(g_from: str, c_from: str | None, km: float, p: int = p) -> float:
+            u = table.unit_cost(g_from, c_from, to_group[p], to_class[p])
+            if u is None:
+                what = f"{km:.2f} km of {c_from} ({g_from})" if c_from else f"{km:.2f} km of new road"
+                raise ConfigError(f"cost table {table.source} has no unit cost for '{g_from} -> {to_group[p]}' "
+                                  f"(project '{ids[p]}': {what} to {to_class[p]}, {to_group[p]}); add "
+                                  f"\"{g_from} -> {to_group[p]}\" (or \"{g_from} -> {to_group[p]}/{to_class[p]}\") "
+                                  "under [cost_per_km]")
+            return u
+
+        if action[p] == "new":
+            km = float(shapely.length(candidates.geometry.iloc[[p]].to_crs(net.crs)).iloc[0]) / 1000.0
+            out.piece_edge.append(np.empty(0, dtype=np.int64))
+            out.piece_cost.append(np.array([km * unit(NEW, None, km) * tf]))
+            out.length_km[p] = km
+            out.from_text[p] = f"new road {km:.1f} km"
+            continue
+        pe = rep[np.searchsorted(segs, np.asarray(candidates["segment_ids"].iloc[p], dtype=np.int64))]
+        group = table.group_of(list(highway[pe]), list(surf[pe]))
+        pkm = length_m[pe] / 1000.0
+        work = speed[pe] < target_kph[p] - 1e-9
+        cost = np.array([unit(g, h, float(k)) if w else 0.0
+                         for g, h, k, w in zip(group, highway[pe], pkm, work, strict=True)])
+        out.piece_edge.append(pe)
+        out.piece_cost.append(pkm * cost * tf)
+        out.length_km[p] = float(pkm.sum())
+        by = pd.Series(pkm, index=group).groupby(level=0).sum()
+        out.from_text[p] = "; ".join(f"{g} {v:.1f} km" for g, v in by.items())
+    return out
+
+
+def target_speeds(candidates: gpd.GeoDataFrame, profile: Profile) -> np.ndarray:
     """Speed (km/h) each project brings its roads to: the target class's speed in the profile
     times the target surface's factor."""
     out = np.zeros(len(candidates))

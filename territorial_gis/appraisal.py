@@ -13,8 +13,8 @@ both (:func:`combine_candidates`). For each candidate:
   :func:`territorial_gis.classify.classify_areas`), localities and population newly connected
   (no time to some tier before, one after), and any ``extra_benefits`` (the hook for the Rural
   Access Index gain, see :data:`BenefitHook`);
-* **benefit / cost**: the objective (``person_min`` or ``mra_to_fra``, or a hook's name) per
-  million of the cost table's currency.
+* **benefit / cost**: the objective (``person_min``, ``mra_to_fra``, ``newly_connected`` or a
+  hook's name) per million of the cost table's currency.
 
 **Portfolio under a budget**: projects interact (two parallel upgrades do not add up; an upgrade
 may make another pointless), so the portfolio is chosen greedily with re-routing after each
@@ -64,10 +64,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Appraisal", "BenefitHook", "appraise_projects", "check_budget", "combine_candidates", "corridor_candidates",
+__all__ = ["Appraisal", "BenefitHook", "appraise_projects", "check_budget", "price_projects", "combine_candidates", "corridor_candidates",
            "load_cost_table", "load_uncertainty", "plot_portfolio", "read_projects", "summary_sentences"]
 
-OBJECTIVES = ("person_min", "mra_to_fra")
+OBJECTIVES = ("person_min", "mra_to_fra", "newly_connected")
 #: a benefit the toolkit does not compute itself (e.g. the Rural Access Index gain): called as
 #: ``hook(candidate_row, built_project_ids)`` -> the benefit of building the candidate once the
 #: listed projects are built. Evaluated in the deterministic run (no ranges).
@@ -126,8 +126,11 @@ def appraise_projects(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers:
     rules
         MRA/FRA rules for the class moves (None: no class benefit).
     objective
-        ``"person_min"`` (person-minutes saved over all tiers), ``"mra_to_fra"`` (population
-        moving out of the marginal class) or the name of an ``extra_benefits`` hook.
+        ``"person_min"`` (person-minutes saved over all tiers, by localities that had a time
+        before: a newly connected locality's saving has no finite value and is counted apart),
+        ``"mra_to_fra"`` (population moving out of the marginal class), ``"newly_connected"``
+        (population gaining a time to a tier it could not reach) or the name of an
+        ``extra_benefits`` hook.
     profile
         Speed profile giving the target classes' speeds (default: the network's, else drive).
     dem
@@ -287,16 +290,41 @@ def _mean_slope(candidates: gpd.GeoDataFrame, dem: str | os.PathLike[str]) -> np
         range(len(lines))).to_numpy()
 
 
+def price_projects(network: RoadNetwork, candidates: gpd.GeoDataFrame, *,
+                   costs: CostTable | str | os.PathLike[str] | None = None, profile: Profile | str | None = None,
+                   dem: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """What each candidate costs (no routing): ``project_id``, ``length_km``, ``from_standard``,
+    ``to_standard``, ``terrain``, ``terrain_source``, ``cost`` (the cost table's, or the
+    project's own). Raises :class:`ConfigError` when the table lacks a transition a candidate
+    needs, or a target class is not in the speed profile."""
+    from ._project_model import price_pieces, target_speeds
+
+    table = costs if isinstance(costs, CostTable) else load_cost_table(costs)
+    cand = candidates.reset_index(drop=True)
+    to_group = np.array([table.target_group(s) for s in cand["to_surface"]], dtype=object)
+    to_class = cand["to_class"].astype(str).to_numpy()
+    terrain, source = project_terrain(cand, table, dem)
+    pr = price_pieces(network, cand, table, target_speeds(cand, _profile(network, profile)), terrain, to_group,
+                      to_class)
+    cost = np.where(np.isfinite(pr.given_cost), pr.given_cost, [float(c.sum()) for c in pr.piece_cost])
+    return pd.DataFrame({"project_id": cand["project_id"].to_numpy(), "length_km": pr.length_km,
+                         "from_standard": pr.from_text, "to_standard": to_group, "terrain": terrain,
+                         "terrain_source": source, "cost": cost})
+
+
 # ---------------------------------------------------------------------------- objective and greedy
 def _objective(model: ProjectModel, b: Benefits, objective: str, hooks: Mapping[str, BenefitHook],
                projects: np.ndarray, built: Sequence[Any]) -> dict[str, np.ndarray]:
     """Per project: ``person_min`` (person-, else locality-minutes over all tiers), ``mra_to_fra``
-    (population, else localities), every hook, and ``objective`` (the chosen one)."""
+    and ``newly_connected`` (population, else localities), every hook, and ``objective`` (the
+    chosen one)."""
     known = np.nansum(model.population) > 0
     tiers = model.tiers
     pm = sum(b.person_min[t] for t in tiers) if known else sum(b.locality_min[t] for t in tiers)
     mf = b.population_mra_to_fra if known else b.n_mra_to_fra
-    out = {"person_min": np.asarray(pm, dtype=float), "mra_to_fra": np.asarray(mf, dtype=float)}
+    nc = b.population_newly if known else b.n_newly
+    out = {"person_min": np.asarray(pm, dtype=float), "mra_to_fra": np.asarray(mf, dtype=float),
+           "newly_connected": np.asarray(nc, dtype=float)}
     ids = model.candidates["project_id"].to_numpy()
     for name, fn in hooks.items():
         out[name] = np.array([float(fn(model.candidates.iloc[p], [ids[q] for q in built])) for p in projects])
@@ -496,6 +524,8 @@ def _unit(objective: str, known_population: bool) -> str:
         return "person-minutes saved per trip" if known_population else "locality-minutes saved per trip"
     if objective == "mra_to_fra":
         return "people moving from MRA to FRA" if known_population else "localities moving from MRA to FRA"
+    if objective == "newly_connected":
+        return "people newly connected" if known_population else "localities newly connected"
     return objective
 
 

@@ -47,7 +47,7 @@ from ._reclass import FRA, MRA, Reclassifier, as_rules
 from ._reroute import TOL_S, ArcGraph, RoutingSetup, TierTree, reroute_increase, setup_routing
 from ._stretches import network_stretches, segment_edge_lists, stretches_from_segments
 from .columns import AREA_CLASS, LOCALITY_ID, POPULATION
-from .errors import ConfigError
+from .errors import ColumnError, ConfigError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -161,6 +161,9 @@ def assess_criticality(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers
     if detour_limit_min is not None and not detour_limit_min > 0:
         raise ConfigError(f"detour_limit_min must be positive, got {detour_limit_min}")
     rule_set = as_rules(rules)
+    if rule_set is not None and class_col not in localities:
+        raise ColumnError(f"the localities have no '{class_col}' column to compare classes with "
+                          f"(run `tgis classify` first, or give no rules)")
     setup = setup_routing(network, localities, tiers, weight=weight, options=options, id_col=id_col,
                           population_col=population_col)
     run = _prepare(setup)
