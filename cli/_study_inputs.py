@@ -1,11 +1,11 @@
-"""Inputs shared by the criticality and appraisal commands: localities, tiers, rules, and the
-files a command writes beside its GeoPackage (all or nothing)."""
+"""Inputs shared by the criticality and appraisal commands (localities and tiers), and the files a
+command writes beside its GeoPackage (all or nothing)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -21,15 +21,6 @@ def read_study_inputs(localities: str, tier_rules: Sequence[str], id_col: str | 
         raise ConfigError("give at least one destination tier with --tier NAME=FILE_OR_RULE")
     locs = load_places(localities, id_col=id_col, pop_col=pop_col)
     return locs, load_tiers(parse_tier_options(tier_rules), locs)
-
-
-def for_file(gdf: Any) -> Any:
-    """Road-piece id arrays as ';'-joined text (files cannot hold arrays)."""
-    out = gdf.copy()
-    if "segment_ids" in out:
-        out["segment_ids"] = [";".join(str(int(x)) for x in s) for s in out["segment_ids"]]
-    out.attrs = {}
-    return out
 
 
 def write_all(writers: Sequence[tuple[Path, Callable[[Path], None]]], overwrite: bool) -> None:

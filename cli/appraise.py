@@ -98,7 +98,7 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     from territorial_gis.classify import load_rules
     from territorial_gis.errors import ConfigError, InputFileError
 
-    from ._study_inputs import for_file, read_study_inputs, write_all
+    from ._study_inputs import read_study_inputs, write_all
 
     out = Path(output)
     if out.suffix.lower() != ".gpkg":
@@ -126,8 +126,8 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     cand = combine_candidates(parts)
     res = appraise_projects(net, locs, tiers, cand, budget=amount, costs=table, uncertainty=ranges, runs=runs,
                             seed=seed, rules=rule_set, objective=objective, profile=profile, dem=dem, options=route)
-    projects = for_file(res.projects)
-    chosen = for_file(res.chosen)
+    files = res.for_files()
+    projects, chosen = files["projects"], files["portfolio"]
     table = pd.DataFrame(projects.drop(columns=projects.geometry.name))
 
     def gpkg(tmp: Path) -> None:
@@ -155,10 +155,9 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
 def _corridor_pool(net: RoadNetwork, locs: gpd.GeoDataFrame, tiers: dict[str, gpd.GeoDataFrame], targets: str | None,
                    upgrade_to: str, to_surface: str, n: int, profile: str | None, route: RouteOptions) -> gpd.GeoDataFrame | None:
     """Corridor stretches worth upgrading, as candidates (none when no locality is MRA)."""
-    from territorial_gis.appraisal import corridor_candidates
+    from territorial_gis.appraisal import corridor_candidates, network_profile
     from territorial_gis.corridors import analyze_corridors, upgrade_candidates
     from territorial_gis.errors import ColumnError, ConfigError
-    from territorial_gis.speeds import load_profile
 
     if "area_class" not in locs:
         raise ColumnError("corridor candidates need the localities' area_class (run `tgis classify` first), or "
@@ -169,11 +168,12 @@ def _corridor_pool(net: RoadNetwork, locs: gpd.GeoDataFrame, tiers: dict[str, gp
         raise ConfigError(f"--targets names unknown tier(s) {', '.join(unknown)}; tiers: {', '.join(tiers)}")
     if not (locs["area_class"] == "MRA").any():
         return None
-    prof = load_profile(profile) if profile else None
+    prof = network_profile(net, profile)
+    speed = prof.highway_speed_kph.get(upgrade_to)
+    if speed is None:
+        raise ConfigError(f"--upgrade-to '{upgrade_to}' is not a road class of the speed profile {prof.source}; "
+                          f"classes: {', '.join(sorted(prof.highway_speed_kph))}")
     res = analyze_corridors(net, locs, {t: tiers[t] for t in wanted}, upgrade_to=None, id_col="place_id",
                             options=route)
-    speed = (prof or load_profile()).highway_speed_kph.get(upgrade_to)
-    if speed is None:
-        raise ConfigError(f"--upgrade-to '{upgrade_to}' is not a road class of the speed profile")
     pool = upgrade_candidates(net, res.segments, float(speed), n)
     return corridor_candidates(pool, to_class=upgrade_to, to_surface=to_surface)

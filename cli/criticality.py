@@ -50,7 +50,7 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     from territorial_gis.criticality import assess_criticality
     from territorial_gis.errors import InputFileError
 
-    from ._study_inputs import for_file, read_study_inputs, write_all
+    from ._study_inputs import read_study_inputs, write_all
 
     out = Path(output)
     if out.suffix.lower() != ".gpkg":
@@ -64,18 +64,19 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     net = open_network(network, profile=profile)
     res = assess_criticality(net, locs, tiers, only=only, within_segments=within, top=top, rules=rule_set,
                              options=route, detour=detour)
-    table = for_file(res.stretches)
+    files = res.for_files()
+    table = files["criticality"]
     flat = pd.DataFrame(table.drop(columns=table.geometry.name))
 
     def gpkg(tmp: Path) -> None:
         from territorial_gis._io import add_gpkg_layer
 
         add_gpkg_layer(table, tmp, "criticality")
-        add_gpkg_layer(res.cut_off, tmp, "cut_off")
+        if len(files["cut_off"]):
+            add_gpkg_layer(files["cut_off"], tmp, "cut_off")
 
     write_all([(out, gpkg), (csv, lambda tmp: flat.to_csv(tmp, index=False)),
-               (changes_csv, lambda tmp: res.class_changes.drop(columns=["unit", "origin"]).to_csv(tmp, index=False))],
-              overwrite)
+               (changes_csv, lambda tmp: files["class_changes"].to_csv(tmp, index=False))], overwrite)
     best = res.stretches.iloc[0]
     unit = res.info["impact_unit"]
     who = (f"cuts off {best['population_cut_off']:,.0f} people ({best['n_cut_off']} localities)"

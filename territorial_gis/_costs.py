@@ -229,6 +229,13 @@ class Draw:
         """No perturbation."""
         return cls(1.0, 1.0, np.ones(n_projects), {}, {})
 
+    def speed_of(self, hw_names: Sequence[str], hw_codes: np.ndarray, group_names: Sequence[str],
+                 group_codes: np.ndarray) -> np.ndarray:
+        """:meth:`speed` of many roads given as factorized class and group codes."""
+        c = np.array([self.speed_class.get(str(n), 1.0) for n in hw_names] or [1.0])[hw_codes]
+        g = np.array([self.speed_group.get(str(n), 1.0) for n in group_names] or [1.0])[group_codes]
+        return c * g
+
     def speed(self, highway: np.ndarray, group: np.ndarray) -> np.ndarray:
         """Speed multiplier of roads of these classes and surface groups."""
         c = pd.Series(highway, dtype=object).map(self.speed_class).fillna(1.0).to_numpy(dtype=float)

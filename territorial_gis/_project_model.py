@@ -185,6 +185,8 @@ class ProjectModel:
         self.highway = edges["highway"].astype(str).to_numpy() if "highway" in edges else np.full(net.n_edges, "")
         surf = edges["surface"].to_numpy() if "surface" in edges else np.full(net.n_edges, None)
         self.group = table.group_of(list(self.highway), list(surf))
+        self._hw_codes, self._hw_names = pd.factorize(self.highway)
+        self._grp_codes, self._grp_names = pd.factorize(self.group)
         is_new = np.flatnonzero(self.action == "new")
         self.roads = build_new_roads(setup, localities, self.candidates.geometry.iloc[is_new], is_new,
                                      self.candidates["project_id"].to_numpy()[is_new], walk_kph=walk_kph,
@@ -224,7 +226,7 @@ class ProjectModel:
     # ------------------------------------------------------------------ states
     def run_state(self, draw: Draw, rules: Rules | None) -> RunState:
         """The base state under a draw of multipliers: passes per tier from scratch."""
-        factor = draw.speed(self.highway, self.group)
+        factor = draw.speed_of(self._hw_names, self._hw_codes, self._grp_names, self._grp_codes)
         state = self.setup.state_s / factor
         target = self.target_kph * draw.speed(self.to_class, self.to_group)
         walk = 1.0 / draw.walk

@@ -74,7 +74,8 @@ class Reclassifier:
             raise ColumnError(f"the localities have no '{class_col}' column to compare classes with "
                               f"(run `tgis classify` first, or give no rules)")
         tiers = [t for t in rules.access_max_hours if t in base_min]
-        missing = [t for t in rules.access_max_hours if t not in base_min]
+        # rule tiers the localities have times for (so their class used them) but that are not routed
+        missing = [t for t in rules.access_max_hours if t not in base_min and time_col(t) in localities]
         note = None
         if missing:
             note = (f"rule tier(s) {', '.join(missing)} not routed here: classes of localities that depend "
@@ -105,12 +106,16 @@ class Reclassifier:
         for t in self.tiers:
             sub[time_col(t)] = np.asarray(minutes[t], dtype=float)
         sub = sub.reset_index(drop=True)
-        levels = logging.getLogger("territorial_gis.classify").level
-        logging.getLogger("territorial_gis.classify").setLevel(logging.WARNING)
+        # the classification of a copy repeats what the study logged already: keep it quiet
+        loggers = [logging.getLogger(f"territorial_gis.{m}") for m in ("classify", "terrain")]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.WARNING)
         try:
             out = classify_areas(sub, rules or self.rules, tiers=self.tiers)
         finally:
-            logging.getLogger("territorial_gis.classify").setLevel(levels)
+            for lg, lv in zip(loggers, levels, strict=True):
+                lg.setLevel(lv)
         return out["area_class"].astype(str).to_numpy()
 
     def may_change(self, rows: np.ndarray, minutes: Mapping[str, np.ndarray], base: Mapping[str, np.ndarray],
@@ -161,6 +166,24 @@ def _classify_frame(localities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         dens = pd.to_numeric(frame[DENSITY], errors="coerce")
         frame["area_km2"] = (pop / dens.where(dens > 0)).to_numpy()
     return frame
+
+
+def with_area_indicators(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Localities with the agro-ecological indicators of the polygon area they lie in (when their
+    class was decided on polygons), so the rules see what they saw; unchanged otherwise."""
+    import geopandas as gpd
+
+    from .classify import AGRO_CRITERIA
+
+    if areas is None or not len(areas) or not areas.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        return localities
+    cols = [c for c, *_x in AGRO_CRITERIA.values() if c in areas and c not in localities]
+    if not cols:
+        return localities
+    joined = gpd.sjoin(localities, areas[[*cols, areas.geometry.name]].to_crs(localities.crs), how="left",
+                       predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")].drop(columns=["index_right"])
+    return joined
 
 
 def class_tiers(rules: Rules | None, routed: Sequence[str]) -> list[str]:

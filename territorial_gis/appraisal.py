@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Appraisal", "BenefitHook", "appraise_projects", "check_budget", "price_projects", "combine_candidates", "corridor_candidates",
+__all__ = ["Appraisal", "BenefitHook", "appraise_projects", "check_budget", "network_profile", "price_projects",
+           "study_candidates", "combine_candidates", "corridor_candidates",
            "load_cost_table", "load_uncertainty", "plot_portfolio", "read_projects", "summary_sentences"]
 
 OBJECTIVES = ("person_min", "mra_to_fra", "newly_connected")
@@ -94,6 +95,19 @@ class Appraisal:
     runs: pd.DataFrame
     summary: list[str]
     info: dict[str, Any] = field(default_factory=dict)
+
+    def for_files(self) -> dict[str, gpd.GeoDataFrame]:
+        """``projects`` and ``portfolio`` (the chosen lines) ready for a GeoPackage (road piece ids
+        as ';'-joined text)."""
+        return {"projects": _ids_as_text(self.projects), "portfolio": _ids_as_text(self.chosen)}
+
+
+def _ids_as_text(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    if "segment_ids" in out:
+        out["segment_ids"] = [";".join(str(int(x)) for x in np.asarray(s).ravel()) for s in out["segment_ids"]]
+    out.attrs = {}
+    return out
 
 
 def appraise_projects(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers: Mapping[str, gpd.GeoDataFrame],
@@ -206,7 +220,7 @@ def _build_model(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers: Mapp
     ids = candidates["project_id"]
     if ids.duplicated().any():
         raise ConfigError(f"duplicate project id(s): {', '.join(map(str, ids[ids.duplicated()].unique()[:5]))}")
-    prof = _profile(network, profile)
+    prof = network_profile(network, profile)
     opts = options_or_default(options)
     terrain, _src = project_terrain(candidates, table, dem)
     setup = setup_routing(network, localities, tiers, weight=weight, options=opts, id_col=id_col,
@@ -229,7 +243,9 @@ def _build_model(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers: Mapp
     return model
 
 
-def _profile(network: RoadNetwork, profile: Profile | str | None) -> Profile:
+def network_profile(network: RoadNetwork, profile: Profile | str | None = None) -> Profile:
+    """The speed profile target classes are read from: ``profile`` (object, file or shipped
+    name), else the file the network was built with, else the shipped profile of its mode."""
     from .speeds import Profile, load_profile
 
     if isinstance(profile, Profile):
@@ -304,12 +320,30 @@ def price_projects(network: RoadNetwork, candidates: gpd.GeoDataFrame, *,
     to_group = np.array([table.target_group(s) for s in cand["to_surface"]], dtype=object)
     to_class = cand["to_class"].astype(str).to_numpy()
     terrain, source = project_terrain(cand, table, dem)
-    pr = price_pieces(network, cand, table, target_speeds(cand, _profile(network, profile)), terrain, to_group,
+    pr = price_pieces(network, cand, table, target_speeds(cand, network_profile(network, profile)), terrain, to_group,
                       to_class)
     cost = np.where(np.isfinite(pr.given_cost), pr.given_cost, [float(c.sum()) for c in pr.piece_cost])
     return pd.DataFrame({"project_id": cand["project_id"].to_numpy(), "length_km": pr.length_km,
                          "from_standard": pr.from_text, "to_standard": to_group, "terrain": terrain,
                          "terrain_source": source, "cost": cost})
+
+
+def study_candidates(network: RoadNetwork, *, corridor_pool: gpd.GeoDataFrame | None = None,
+                     projects: str | os.PathLike[str] | gpd.GeoDataFrame | None = None, to_class: str = "secondary",
+                     to_surface: str = "asphalt") -> gpd.GeoDataFrame:
+    """The candidates of a study: corridor stretches worth upgrading (``corridor_pool``, e.g. from
+    :func:`territorial_gis.corridors.upgrade_candidates`) and a line layer of ``projects``;
+    a :class:`ConfigError` when there is none."""
+    parts = []
+    if projects is not None:
+        parts.append(read_projects(projects, network, to_class=to_class, to_surface=to_surface))
+    if corridor_pool is not None:
+        parts.append(corridor_candidates(corridor_pool, to_class=to_class, to_surface=to_surface))
+    cand = combine_candidates(parts)
+    if not len(cand):
+        raise ConfigError("no candidate project to appraise: no corridor stretch slower than the upgrade class "
+                          "and no project layer")
+    return cand
 
 
 # ---------------------------------------------------------------------------- objective and greedy
@@ -373,16 +407,17 @@ def _greedy(model: ProjectModel, rules: Rules | None, budget: float, objective: 
 
 def _step(n: int, pid: Any, cost: float, spent: float, v: Mapping[str, np.ndarray] | None, b: Benefits | None,
           budget: float, k: int = 0, prev: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One row of the portfolio curve. ``person_min``, ``mra_to_fra`` and ``newly_connected`` are
+    in people (person-minutes) where population is known, else in localities (locality-minutes)."""
     def take(a: Any) -> float:
         return 0.0 if a is None else float(np.nan_to_num(np.asarray(a)[k]))
 
     prev = prev or {}
-    row = {"step": n, "project_id": pid, "cost": cost, "cumulative_cost": spent, "budget_left": budget - spent,
-           "marginal_benefit": take(v["objective"] if v else None),
-           "marginal_person_min": take(v["person_min"] if v else None),
-           "marginal_population_mra_to_fra": take(v["mra_to_fra"] if v else None),
-           "marginal_population_newly_connected": take(b.population_newly if b else None)}
-    for key in ("benefit", "person_min", "population_mra_to_fra", "population_newly_connected"):
+    row = {"step": n, "project_id": pid, "cost": cost, "cumulative_cost": spent, "budget_left": budget - spent}
+    for key in ("benefit", "person_min", "mra_to_fra", "newly_connected"):
+        src = "objective" if key == "benefit" else key
+        row[f"marginal_{key}"] = take(v[src] if v else None)
+    for key in ("benefit", "person_min", "mra_to_fra", "newly_connected"):
         row[f"cumulative_{key}"] = prev.get(f"cumulative_{key}", 0.0) + row[f"marginal_{key}"]
     return row
 
@@ -505,7 +540,8 @@ def _info(model: ProjectModel, table: CostTable, budget: float, objective: str, 
     known = np.nansum(model.population) > 0
     info: dict[str, Any] = {
         "budget": budget, "currency": table.currency, "price_year": table.price_year, "cost_table": table.source,
-        "objective": objective, "benefit_unit": _unit(objective, known), "tiers": model.tiers,
+        "objective": objective, "benefit_unit": _unit(objective, known), "population_known": bool(known),
+        "tiers": model.tiers,
         "n_candidates": model.n, "runs": runs, "seed": seed, "uncertainty": unc.source,
         "portfolio_benefit_p10": float(np.nanquantile(port, 0.1)) if len(port) else None,
         "portfolio_benefit_p50": float(np.nanquantile(port, 0.5)) if len(port) else None,
@@ -546,6 +582,11 @@ def _count(v: float) -> str:
     return f"{v:,.0f}"
 
 
+def _and(items: Sequence[str]) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def summary_sentences(projects: pd.DataFrame, portfolio: pd.DataFrame, info: Mapping[str, Any]) -> list[str]:
     """Plain-words sentences for a report ("with 40 M USD, these 6 projects ...")."""
     cur = info.get("currency", "")
@@ -558,19 +599,20 @@ def summary_sentences(projects: pd.DataFrame, portfolio: pd.DataFrame, info: Map
         return out
     last = portfolio.iloc[-1]
     names = ", ".join(str(x) for x in chosen["project_id"].head(8)) + (" ..." if len(chosen) > 8 else "")
-    unit = info.get("benefit_unit", "")
+    known = bool(info.get("population_known"))
+    who = "people" if known else "localities"
     text = (f"With a budget of {_money(budget, cur)}, these {len(chosen)} project{'s' if len(chosen) > 1 else ''} "
             f"({names}) cost {_money(float(last['cumulative_cost']), cur)} and save "
-            f"{_count(float(last['cumulative_person_min']))} "
-            f"{'person' if 'person' in unit or info.get('objective') != 'person_min' else 'locality'}-minutes per trip "
-            f"to {', '.join(info.get('tiers', []))}")
-    moved = float(last["cumulative_population_mra_to_fra"])
+            f"{_count(float(last['cumulative_person_min']))} {'person' if known else 'locality'}-minutes per trip "
+            f"to {_and(info.get('tiers', []))}")
+    moved = float(last["cumulative_mra_to_fra"])
     if np.isfinite(moved) and moved > 0:
-        text += f", and move {_count(moved)} people out of the marginal class (MRA to FRA)"
-    newly = float(last["cumulative_population_newly_connected"])
+        text += f", and move {_count(moved)} {who} out of the marginal class (MRA to FRA)"
+    newly = float(last["cumulative_newly_connected"])
     if np.isfinite(newly) and newly > 0:
-        text += f"; {_count(newly)} people get a road connection they lacked"
+        text += f"; {_count(newly)} {who} get a road connection they lacked"
     out.append(text + ".")
+    unit = info.get("benefit_unit", "")
     p10, p90 = info.get("portfolio_benefit_p10"), info.get("portfolio_benefit_p90")
     if p10 is not None and p90 is not None and info.get("runs"):
         stable = chosen[chosen["in_top_share"] >= 0.8]
@@ -602,9 +644,8 @@ def plot_portfolio(appraisal: Appraisal, path: str | os.PathLike[str], *, overwr
     try:
         x = pf["cumulative_cost"].to_numpy() / scale
         y = pf["cumulative_benefit"].to_numpy()
-        ax.step(x, y, where="post", color="#1f6f8b", lw=2)
-        ax.plot(x, y, "o", color="#1f6f8b")
-        for xi, yi, pid in zip(x[1:], y[1:], pf["project_id"].iloc[1:], strict=True):
+        ax.plot(x, y, "-o", color="#1f6f8b", lw=2, ms=4, label="portfolio (greedy, re-routed after each pick)")
+        for xi, yi, pid in list(zip(x[1:], y[1:], pf["project_id"].iloc[1:], strict=True))[:10]:
             ax.annotate(str(pid), (xi, yi), textcoords="offset points", xytext=(4, -10), fontsize=7)
         ax.axvline(float(info["budget"]) / scale, color="#b03a2e", ls="--", lw=1, label="budget")
         if info.get("portfolio_benefit_p10") is not None and len(x) > 1:

@@ -78,6 +78,15 @@ class Criticality:
     class_changes: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
 
+    def for_files(self) -> dict[str, Any]:
+        """``criticality`` (ranked lines, road piece ids as ';'-joined text), ``cut_off`` (points) and
+        ``class_changes`` (a table), ready to write."""
+        table = self.stretches.copy()
+        table["segment_ids"] = [";".join(str(int(x)) for x in np.asarray(s).ravel()) for s in table["segment_ids"]]
+        table.attrs = {}
+        return {"criticality": table, "cut_off": self.cut_off,
+                "class_changes": self.class_changes.drop(columns=["unit", "origin"], errors="ignore")}
+
 
 @dataclass
 class _Run:

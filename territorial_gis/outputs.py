@@ -31,11 +31,18 @@ POPULATION_WITHIN = "population_within.csv"
 ISOCHRONES = "isochrones.gpkg"
 HUBS = "hubs.gpkg"
 TERRITORIES = "territories.gpkg"
+CRITICALITY = "criticality.gpkg"
+CRITICALITY_CSV = "criticality.csv"
+APPRAISAL = "appraisal.gpkg"
+APPRAISAL_CSV = "appraisal.csv"
+PORTFOLIO_CSV = "portfolio.csv"
+PORTFOLIO_PNG = "portfolio.png"
 MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
-               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, MAP, REPORT, STUDY_JSON)
+               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, CRITICALITY, CRITICALITY_CSV, APPRAISAL,
+               APPRAISAL_CSV, PORTFOLIO_CSV, PORTFOLIO_PNG, MAP, REPORT, STUDY_JSON)
 """Every file a study may write, in the order the pipeline writes them."""
 STAGING_PREFIX = ".tgis-staging-"
 """Prefix of the hidden folder a study is written into before it is moved into place."""
@@ -51,10 +58,14 @@ LAYERS: dict[str, tuple[str, str | None]] = {
     "hinterlands": (HUBS, "hinterlands"),
     "territories": (TERRITORIES, "territories"),
     "isochrones": (ISOCHRONES, None),
+    "criticality": (CRITICALITY, "criticality"),
+    "cut_off": (CRITICALITY, "cut_off"),
+    "projects": (APPRAISAL, "projects"),
+    "portfolio_projects": (APPRAISAL, "portfolio"),
 }
 #: attribute of :class:`StudyOutputs` -> CSV table
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
-                          "population_within": POPULATION_WITHIN}
+                          "population_within": POPULATION_WITHIN, "portfolio": PORTFOLIO_CSV}
 
 
 @dataclass
@@ -74,9 +85,14 @@ class StudyOutputs:
     hinterlands: gpd.GeoDataFrame | None = None
     territories: gpd.GeoDataFrame | None = None
     isochrones: gpd.GeoDataFrame | None = None
+    criticality: gpd.GeoDataFrame | None = None
+    cut_off: gpd.GeoDataFrame | None = None
+    projects: gpd.GeoDataFrame | None = None
+    portfolio_projects: gpd.GeoDataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     population_within: pd.DataFrame | None = None
+    portfolio: pd.DataFrame | None = None
     study: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
 

@@ -172,7 +172,7 @@ def test_mra_to_fra_moves_synthetic() -> None:
     res = appraise_projects(net, cl, tiers, cand, budget=1e9, rules=rules, objective="mra_to_fra", **NO_RUNS)
     p = res.projects.set_index("project_id")
     assert p.at["track_a", "population_mra_to_fra"] == 1000.0 and p.at["track_a", "n_mra_to_fra"] == 1
-    assert res.portfolio["cumulative_population_mra_to_fra"].iloc[-1] == 1000.0
+    assert res.portfolio["cumulative_mra_to_fra"].iloc[-1] == 1000.0
     assert any("move 1,000 people out of the marginal class" in s for s in res.summary)
 
 

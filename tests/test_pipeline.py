@@ -23,7 +23,8 @@ from territorial_gis.pipeline import (
 
 EXPECTED = ["network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
             "upgrades.csv", "sensitivity.csv", "summary.csv", "isochrones.gpkg", "hubs.gpkg",
-            "territories.gpkg", "map.html", "report.html", "study.json"]
+            "territories.gpkg", "criticality.gpkg", "criticality.csv", "appraisal.gpkg", "appraisal.csv",
+            "portfolio.csv", "portfolio.png", "map.html", "report.html", "study.json"]
 
 
 @pytest.fixture(scope="session")
