@@ -446,6 +446,11 @@ def _stage_appraisal(ctx: _Ctx) -> None:
     if a.corridor_candidates and res_c is not None and len(res_c.segments):
         speed = network_profile(net).highway_speed_kph.get(to_class, np.inf)
         pool = upgrade_candidates(net, res_c.segments, float(speed), a.n_candidates)
+    if a.projects is None and (pool is None or not len(pool)):
+        why = "corridors are disabled" if not ctx.cfg.corridors.enabled else "no corridor stretch to upgrade"
+        ctx.note(f"appraisal skipped: no candidate project ({why} and no project layer)")
+        ctx.info["appraisal"] = {"skipped": why}
+        return
     cand = study_candidates(net, corridor_pool=pool, projects=a.projects, to_class=to_class,
                             to_surface=a.to_surface)
     loc, rules = _class_inputs(ctx)

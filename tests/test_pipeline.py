@@ -242,7 +242,7 @@ def test_territories_within_regions_from_a_file(tmp_path: Path, cache_dir: Path)
     gpd.GeoDataFrame({"region_id": ["w", "e"]}, geometry=[shapely.box(w, s_, mid, n), shapely.box(mid, s_, e, n)],
                      crs=4326).to_file(tmp_path / "halves.gpkg")
     cfg["territories"].update({"regions": "halves.gpkg", "within_region": True})
-    for stage in ("corridors", "hubs"):
+    for stage in ("corridors", "hubs", "criticality", "appraisal"):
         cfg[stage] = {"enabled": False}
     cfg["outputs"] = {"map": False, "report": False}
     (tmp_path / "study.toml").write_text(tomli_w.dumps(cfg))
