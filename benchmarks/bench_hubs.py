@@ -45,11 +45,10 @@ def measure(label: str, fn: Callable[[], Any], rows: list[dict[str, Any]], case:
     _cur, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     row = {"case": case, "step": label, "seconds": round(secs, 3), "peak_traced_mb": round(peak / 2**20, 1)}
-    if isinstance(out, gpd.GeoDataFrame) and "hub_selection" in out.attrs:
-        info = out.attrs["hub_selection"]
-        row.update({"hubs": info["n_hubs"], "method": info["method"], "optimal": info["optimal"],
-                    "covered": info["n_covered"], "uncovered": info["n_uncovered"],
-                    "objective": round(info["objective"], 1), "status": info["solver_status"]})
+    if isinstance(out, hb.HubSelection):
+        row.update({"hubs": out.n_hubs, "method": out.method, "optimal": out.optimal,
+                    "covered": out.n_covered, "uncovered": out.n_uncovered,
+                    "objective": round(out.objective, 1), "status": out.solver_status})
     rows.append(row)
     print(row, flush=True)
     return out
@@ -75,16 +74,13 @@ def run_case(case: str, net: RoadNetwork, loc: gpd.GeoDataFrame, mask: np.ndarra
     print(f"{case}: {net!r}, {len(loc)} localities, {int(mask.sum())} candidates, T={t} min", flush=True)
     table = measure("travel-time table (sparse, cutoff)", lambda: hb.hub_travel_table(net, loc, t, mask), rows, case)
     rows[-1]["pairs"] = len(table.loc)
-    kw = {"table": table}
-    cover = measure("cover greedy", lambda: hb.select_hubs(net, loc, t, "cover", method="greedy", **kw), rows, case)
-    measure("maxcover greedy", lambda: hb.select_hubs(net, loc, t, "maxcover", k, method="greedy", **kw), rows, case)
-    measure("pmedian greedy+interchange",
-            lambda: hb.select_hubs(net, loc, t, "pmedian", k, method="greedy", **kw), rows, case)
+    problem = hb.HubProblem.from_table(table, loc)  # one table, every model solved on it
+    cover = measure("cover greedy", lambda: problem.solve("cover", method="greedy"), rows, case).hubs
+    measure("maxcover greedy", lambda: problem.solve("maxcover", k=k, method="greedy"), rows, case)
+    measure("pmedian greedy+interchange", lambda: problem.solve("pmedian", k=k, method="greedy"), rows, case)
     if exact:
-        measure("cover exact (spopt+CBC)", lambda: hb.select_hubs(net, loc, t, "cover", method="exact", **kw),
-                rows, case)
-        measure("maxcover exact (spopt+CBC)",
-                lambda: hb.select_hubs(net, loc, t, "maxcover", k, method="exact", **kw), rows, case)
+        measure("cover exact (spopt+CBC)", lambda: problem.solve("cover", method="exact"), rows, case)
+        measure("maxcover exact (spopt+CBC)", lambda: problem.solve("maxcover", k=k, method="exact"), rows, case)
     assigned = measure("assign hinterlands (one pass)", lambda: hb.assign_hinterlands(net, loc, cover), rows, case)
     measure("hinterland polygons (Voronoi)", lambda: hb.hinterland_polygons(assigned), rows, case)
     measure("summarize hubs", lambda: hb.summarize_hubs(assigned, cover), rows, case)
@@ -105,12 +101,11 @@ def main() -> None:
     # exact p-median on a real subset small enough for the dense formulation
     sub = cells.iloc[::6].reset_index(drop=True)
     smask = hb.candidate_mask(sub, min_population=1200)
-    tab = hb.hub_travel_table(net, sub, 6.0, smask)
+    sub_problem = hb.HubProblem.from_table(hb.hub_travel_table(net, sub, 6.0, smask), sub)
     measure("pmedian exact (spopt+CBC), 1/6 of cells",
-            lambda: hb.select_hubs(net, sub, 6.0, "pmedian", 5, method="exact", table=tab), rows, "porto_alegre (real)")
+            lambda: sub_problem.solve("pmedian", k=5, method="exact"), rows, "porto_alegre (real)")
     measure("pmedian greedy+interchange, 1/6 of cells",
-            lambda: hb.select_hubs(net, sub, 6.0, "pmedian", 5, method="greedy", table=tab), rows,
-            "porto_alegre (real)")
+            lambda: sub_problem.solve("pmedian", k=5, method="greedy"), rows, "porto_alegre (real)")
     t0 = time.perf_counter()
     snet, sloc = synthetic(args.grid, args.localities)
     print(f"synthetic inputs built in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -126,19 +121,20 @@ def main() -> None:
     wcase = f"synthetic window, {len(win)} localities (SYNTHETIC)"
     wtab = measure("travel-time table (sparse, cutoff)", lambda: hb.hub_travel_table(snet, win, 10.0, wmask),
                    rows, wcase)
+    wproblem = hb.HubProblem.from_table(wtab, win)
     for model, kk in (("cover", None), ("maxcover", 10)):
         for method in ("greedy", "exact"):
-            measure(f"{model} {method}", lambda model=model, kk=kk, method=method: hb.select_hubs(
-                snet, win, 10.0, model, kk, method=method, table=wtab), rows, wcase)
+            measure(f"{model} {method}", lambda model=model, kk=kk, method=method: wproblem.solve(
+                model, k=kk, method=method), rows, wcase)
     # p-median has one variable per cell: a smaller window
     small = win.iloc[:400].reset_index(drop=True)
     spop = small["population"].to_numpy()
     pmask = spop >= np.quantile(spop, 0.85)
-    ptab = hb.hub_travel_table(snet, small, 20.0, pmask)
+    pproblem = hb.HubProblem.from_table(hb.hub_travel_table(snet, small, 20.0, pmask), small)
     pcase = f"synthetic window, {len(small)} localities (SYNTHETIC)"
     for method in ("greedy", "exact"):
-        measure(f"pmedian {method}", lambda method=method: hb.select_hubs(
-            snet, small, 20.0, "pmedian", 5, method=method, table=ptab), rows, pcase)
+        measure(f"pmedian {method}", lambda method=method: pproblem.solve("pmedian", k=5, method=method),
+                rows, pcase)
     print()
     print(pd.DataFrame(rows).to_string(index=False))
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

@@ -26,10 +26,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "territories": ("territorial_gis.cli.territories", "territories"),
     "criticality": ("territorial_gis.cli.criticality", "criticality"),
     "appraise": ("territorial_gis.cli.appraise", "appraise"),
+    "join": ("territorial_gis.cli.join", "join"),
+    "typology": ("territorial_gis.cli.typology", "typology"),
+    "compare": ("territorial_gis.cli.compare", "compare"),
     "map": ("territorial_gis.cli.map", "map_command"),
     "report": ("territorial_gis.cli.report", "report"),
     "run": ("territorial_gis.cli.run", "run"),
     "batch": ("territorial_gis.cli.batch", "batch"),
+    "doctor": ("territorial_gis.cli.doctor", "doctor"),
+    "scenario": ("territorial_gis.cli.scenario", "scenario"),
+    "rai": ("territorial_gis.cli.rai", "rai"),
 }
 
 
@@ -66,6 +72,14 @@ class LazyGroup(click.Group):
                 logging.getLogger("territorial_gis").exception("failed")
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only with -v
+            if (ctx.obj or {}).get("verbose", 0):
+                logging.getLogger("territorial_gis").exception("internal error")
+            click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); please report it with "
+                       "the output of `tgis doctor` and `tgis -v ...`", err=True)
+            ctx.exit(1)
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:

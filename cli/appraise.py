@@ -67,6 +67,9 @@ def parse_budget(text: str) -> float:
               help="DEM raster: each project's terrain from the mean slope along it.")
 @click.option("--id-column", "id_col", default=None, help="Locality id column (detected by default).")
 @click.option("--population-column", "pop_col", default=None, help="Population column (detected by default).")
+@click.option("--scenario", "scenario_spec", default=None, metavar="SCENARIO",
+              help="Route on the network in a scenario's state of the world: a scenario TOML file or a "
+                   "built-in season (wet), as in `tgis scenario`.")
 @profile_option
 @route_options
 @output_option(help="Output GeoPackage (layers projects, portfolio); beside it <stem>.csv (ranked projects), "
@@ -75,8 +78,8 @@ def parse_budget(text: str) -> float:
 def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget: str, projects_file: str | None,
              corridor_candidates: bool, targets: str | None, upgrade_to: str, to_surface: str, n_candidates: int,
              costs: str | None, uncertainty: str | None, runs: int, seed: int, rules: str | None, objective: str,
-             dem: str | None, id_col: str | None, pop_col: str | None, profile: str | None, route: RouteOptions,
-             output: str, overwrite: bool) -> None:
+             dem: str | None, id_col: str | None, pop_col: str | None, scenario_spec: str | None,
+             profile: str | None, route: RouteOptions, output: str, overwrite: bool) -> None:
     """Appraise road projects on NETWORK for LOCALITIES: costs, benefits, a portfolio under
     --budget chosen with re-routing after each pick, and P10-P90 ranges over perturbed runs."""
     import json
@@ -115,6 +118,11 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     ranges = load_uncertainty(uncertainty)
     rule_set = load_rules(rules) if rules else None
     net = open_network(network, profile=profile)
+    if scenario_spec:
+        from territorial_gis.scenarios import apply_scenario
+
+        applied = apply_scenario(net, scenario_spec, profile=profile)
+        net, route = applied.network, applied.route_options(route, net)
     parts: list[gpd.GeoDataFrame | None] = []
     if projects_file:
         user = read_projects(projects_file, net, to_class=upgrade_to, to_surface=to_surface)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
               help="Stretches whose detour (extra minutes between their ends) is computed.")
 @click.option("--id-column", "id_col", default=None, help="Locality id column (detected by default).")
 @click.option("--population-column", "pop_col", default=None, help="Population column (detected by default).")
+@click.option("--scenario", "scenario_spec", default=None, metavar="SCENARIO",
+              help="Route on the network in a scenario's state of the world: a scenario TOML file or a "
+                   "built-in season (wet), as in `tgis scenario`.")
 @profile_option
 @route_options
 @output_option(help="Output GeoPackage (layers criticality, cut_off); the ranked table is also written as "
@@ -38,7 +41,8 @@ if TYPE_CHECKING:
 @overwrite_option
 def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only: str, corridors_file: str | None,
                 top: int | None, rules: str | None, detour: str, id_col: str | None, pop_col: str | None,
-                profile: str | None, route: RouteOptions, output: str, overwrite: bool) -> None:
+                scenario_spec: str | None, profile: str | None, route: RouteOptions, output: str,
+                overwrite: bool) -> None:
     """Rank the road stretches of NETWORK by what their failure does to the access of LOCALITIES:
     localities cut off per tier, person-minutes added, MRA/FRA class changes and the detour."""
     import numpy as np
@@ -62,6 +66,11 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     locs, tiers = read_study_inputs(localities, tier_rules, id_col, pop_col)
     within = _corridor_pieces(corridors_file) if corridors_file else None
     net = open_network(network, profile=profile)
+    if scenario_spec:
+        from territorial_gis.scenarios import apply_scenario
+
+        applied = apply_scenario(net, scenario_spec, profile=profile)
+        net, route = applied.network, applied.route_options(route, net)
     res = assess_criticality(net, locs, tiers, only=only, within_segments=within, top=top, rules=rule_set,
                              options=route, detour=detour)
     files = res.for_files()

@@ -74,7 +74,6 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
         assign_hinterlands,
         candidate_mask,
         check_max_time,
-        coverage_report,
         hinterland_polygons,
         select_hubs,
         summarize_hubs,
@@ -95,15 +94,15 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
     from territorial_gis.access import open_network
 
     net = open_network(network)
-    chosen = select_hubs(net, locs, t, model, k, candidates=mask, method=method, options=route)
+    selection = select_hubs(net, locs, t, model=model, k=k, candidates=mask, method=method, options=route)
+    chosen = selection.hubs
     assigned = assign_hinterlands(net, locs, chosen, max_time_min=t, options=route)
-    assigned["covered_reason"] = coverage_report(assigned, chosen)
+    assigned["covered_reason"] = selection.covered_reason(assigned)
     summary = summarize_hubs(assigned, chosen)
     hub_layer = chosen.merge(summary.drop(columns=["hub_population"]), on="hub_id", how="left")
     polys = hinterland_polygons(assigned).merge(
         summary.drop(columns=["n_localities"]), on="hub_id", how="left")
     write_layers({"hubs": hub_layer, "hinterlands": polys, "localities": assigned}, output, overwrite)
-    info = chosen.attrs["hub_selection"]
     log.info("%d hubs (%s, %s%s); %d of %d localities within %g min; %d uncovered -> %s", len(chosen), model,
-             info["method"], ", optimal" if info["optimal"] else "", info["n_covered"], info["n_localities"], t,
-             info["n_uncovered"], output)
+             selection.method, ", optimal" if selection.optimal else "", selection.n_covered,
+             selection.n_localities, t, selection.n_uncovered, output)

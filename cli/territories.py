@@ -74,7 +74,7 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
         raise click.UsageError("--within-region needs --regions")
     region_arg = regions_from(regions) if regions else None
     net = open_network(network)
-    result = build_territories(net, locs, centre_pts, max_time, employment_centres=emp_pts,
+    result = build_territories(net, locs, centre_pts, max_time_min=max_time, employment_centres=emp_pts,
                                employment_limit_min=employment_limit, hubs=hub_pts, options=route,
                                regions=region_arg, region_id_col=region_id_column, within_region=within_region)
     polys = territory_polygons(result, centre_pts)

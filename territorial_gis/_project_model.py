@@ -169,7 +169,7 @@ class ProjectModel:
 
     def __init__(self, setup: RoutingSetup, localities: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
                  table: CostTable, profile: Profile, *, walk_kph: float, max_snap_m: float, connect_m: float,
-                 reclass: Reclassifier | None, terrain: np.ndarray) -> None:
+                 reclass: Reclassifier | None, terrain: np.ndarray, terrain_source: np.ndarray) -> None:
         net = setup.network
         self.setup = setup
         self.tiers = list(setup.tier_seeds)
@@ -202,6 +202,7 @@ class ProjectModel:
                      self.ag.n_graph_arcs + np.flatnonzero(self.roads.project == p)
                      for p, (e, a) in enumerate(zip(self.edges, self.action, strict=True))]
         self.terrain = terrain
+        self.terrain_source = terrain_source
         pr = price_pieces(net, self.candidates, table, self.target_kph, terrain, self.to_group, self.to_class)
         self.piece_edge, self.piece_cost = pr.piece_edge, pr.piece_cost
         self.length_km, self.from_text, self.given_cost = pr.length_km, pr.from_text, pr.given_cost

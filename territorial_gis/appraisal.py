@@ -222,7 +222,7 @@ def _build_model(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers: Mapp
         raise ConfigError(f"duplicate project id(s): {', '.join(map(str, ids[ids.duplicated()].unique()[:5]))}")
     prof = network_profile(network, profile)
     opts = options_or_default(options)
-    terrain, _src = project_terrain(candidates, table, dem)
+    terrain, source = project_terrain(candidates, table, dem)
     setup = setup_routing(network, localities, tiers, weight=weight, options=opts, id_col=id_col,
                           population_col=population_col)
     reclass = None
@@ -238,25 +238,17 @@ def _build_model(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers: Mapp
             base[t] = np.where(np.isinf(m), np.nan, m)
         reclass = Reclassifier.build(localities, base, rules, class_col)
     model = ProjectModel(setup, localities, candidates, table, prof, walk_kph=opts.walk_speed(network),
-                         max_snap_m=opts.max_snap_m, connect_m=connect_m, reclass=reclass, terrain=terrain)
-    model.terrain_source = _src  # type: ignore[attr-defined]
+                         max_snap_m=opts.max_snap_m, connect_m=connect_m, reclass=reclass, terrain=terrain,
+                         terrain_source=source)
     return model
 
 
 def network_profile(network: RoadNetwork, profile: Profile | str | None = None) -> Profile:
-    """The speed profile target classes are read from: ``profile`` (object, file or shipped
-    name), else the file the network was built with, else the shipped profile of its mode."""
-    from .speeds import Profile, load_profile
+    """The speed profile target classes are read from (:func:`territorial_gis._roadattrs.profile_of`:
+    ``profile``, else the file the network was built with, else the shipped one of its mode)."""
+    from ._roadattrs import profile_of
 
-    if isinstance(profile, Profile):
-        return profile
-    if profile is not None:
-        return load_profile(profile)
-    src = network.meta.get("profile")
-    if isinstance(src, str) and os.path.isfile(src):
-        return load_profile(src)
-    mode = network.meta.get("mode", "drive")
-    return load_profile(None, mode=mode if mode in ("drive", "walk") else "drive")
+    return profile_of(network, profile)
 
 
 def project_terrain(candidates: gpd.GeoDataFrame, table: CostTable,
@@ -469,7 +461,7 @@ def _project_table(model: ProjectModel, b: Benefits, cost: np.ndarray, v: Mappin
                         "from_standard": model.from_text, "to_class": model.to_class,
                         "to_surface": c["to_surface"].to_numpy(), "to_standard": model.to_group,
                         "length_km": model.length_km, "terrain": model.terrain,
-                        "terrain_source": model.terrain_source,  # type: ignore[attr-defined]
+                        "terrain_source": model.terrain_source,
                         "cost": cost})
     with np.errstate(invalid="ignore", divide="ignore"):
         out["cost_per_km"] = np.where(model.length_km > 0, cost / model.length_km, np.nan)

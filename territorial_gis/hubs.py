@@ -2,13 +2,16 @@
 
 Territorial strategies pick a few *hub* localities (natural confluence points for the localities
 around them) and plan per hinterland. This module chooses hubs from travel times over the road
-network, not straight-line distance:
+network, not straight-line distance, in the shape of PySAL spopt's ``from_cost_matrix(...).solve()``:
+a problem is built once (the expensive part: travel times) and solved with one model or several.
 
 * :func:`hub_travel_table` - time from every locality to every candidate hub within ``T``
   minutes, from the compiled engine with a cutoff (a sparse long table computed in bounded
   batches; never a dense all-pairs matrix of the region). Localities are snapped to the roads
   with their off-road walking legs, as in the access stage.
-* :func:`select_hubs` - the standard location models on that table:
+* :class:`HubProblem` - the table with the localities' population as weights, built with
+  :meth:`HubProblem.from_network` (candidate rule: :func:`candidate_mask`) or
+  :meth:`HubProblem.from_table`; :meth:`HubProblem.solve` runs a standard location model on it:
 
   - ``"cover"`` (location set covering): the fewest hubs so that every locality that can be
     reached within ``T`` from some candidate is within ``T`` of a hub;
@@ -18,27 +21,27 @@ network, not straight-line distance:
 
   ``method="exact"`` solves the integer programme with PySAL's :mod:`spopt` and the CBC solver
   shipped with PuLP (on a dense matrix built only over the localities and candidates that occur
-  in the sparse table; the column ``optimal`` is True only when CBC proved optimality);
+  in the sparse table; ``optimal`` is True only when CBC proved optimality);
   ``method="greedy"`` runs vectorised greedy heuristics (greedy set cover with redundant hubs
   dropped, greedy maximal cover, greedy add plus fast interchange for p-median) that scale to
   national regions; ``method="auto"`` uses the exact solver when the matrix has at most
-  :data:`EXACT_MAX_CELLS` cells for the model and greedy otherwise.
-
+  :data:`EXACT_MAX_CELLS` cells for the model and greedy otherwise. The result is a
+  :class:`HubSelection`: the hubs and the objective, counts and uncovered localities.
+* :func:`select_hubs` - table and solve in one call.
 * :func:`assign_hinterlands` - every locality joins its nearest hub (one multi-source pass).
 * :func:`hinterland_polygons` - locality Voronoi cells dissolved per hub, clipped to the study area.
 * :func:`summarize_hubs` - population, localities, median/maximum time, MRA share per hub.
 
-Localities that no candidate reaches within ``T`` are reported (``hub_selection`` in
-``attrs`` and ``covered_reason`` of :func:`coverage_report`), never forced onto a hub.
+Localities that no candidate reaches within ``T`` are reported (:attr:`HubSelection.uncovered`
+and :meth:`HubSelection.covered_reason`), never forced onto a hub.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,8 +50,25 @@ from scipy import sparse
 
 from ._arrays import concat_ranges
 from ._engine import AugmentedGraph
-from ._routing import RouteOptions, ids_of, lonlat_of, options_or_default, snap_localities
-from .columns import REASON_DISCONNECTED, REASON_TOO_FAR
+from ._routing import RouteOptions, ids_of, options_or_default, snap_localities
+from ._zones import (
+    N_LOCALITIES,
+    check_max_time,
+    hub_ids_of,
+    place_points,
+    population_of,
+    zone_polygons,
+)
+from .columns import (
+    AREA_CLASS,
+    HUB_ID,
+    LOCALITY_ID,
+    NAME,
+    POPULATION,
+    REASON_DISCONNECTED,
+    REASON_TOO_FAR,
+    time_col,
+)
 from .errors import ColumnError, ConfigError, RoutingError
 
 if TYPE_CHECKING:
@@ -57,6 +77,12 @@ if TYPE_CHECKING:
     from .network import RoadNetwork
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "EXACT_MAX_CELLS", "METHODS", "MODELS", "REASON_NO_CANDIDATE", "REASON_NOT_COVERED", "HubProblem",
+    "HubSelection", "HubTable", "assign_hinterlands", "candidate_mask", "check_max_time", "hinterland_polygons",
+    "hub_travel_table", "select_hubs", "summarize_hubs",
+]
 
 MODELS = ("cover", "maxcover", "pmedian")
 METHODS = ("exact", "greedy", "auto")
@@ -67,31 +93,16 @@ EXACT_MAX_CELLS = {"cover": 250_000, "maxcover": 250_000, "pmedian": 25_000}
 INTERCHANGE_MAX_CELLS = 20_000_000
 REASON_NO_CANDIDATE = "no_candidate_within_max_time"
 REASON_NOT_COVERED = "not_covered_by_selected_hubs"
+COVERED_REASON = "covered_reason"
+"""Column of :meth:`HubSelection.covered_reason`: why a locality is not within ``T`` of a hub."""
+WITHIN_MAX_TIME = "within_max_time"
+MAX_TIME_MIN = "max_time_min"
 
 
-# ---------------------------------------------------------------------- validation helpers
-def check_max_time(max_time_min: Any, what: str = "maximum travel time") -> float:
-    """``max_time_min`` as a positive finite float, else :class:`ConfigError`."""
-    try:
-        t = float(max_time_min)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{what} must be a number of minutes, got {max_time_min!r}") from None
-    if not math.isfinite(t) or t <= 0:
-        raise ConfigError(f"{what} must be a positive number of minutes, got {max_time_min!r}")
-    return t
-
-
-def population_of(localities: pd.DataFrame, column: str | None = "population") -> np.ndarray:
-    """Population (weights) as floats with NaN/negative as 0; all ones when the column is absent."""
-    if column is None or column not in localities:
-        return np.ones(len(localities))
-    v = pd.to_numeric(localities[column], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(v) & (v > 0), v, 0.0)
-
-
+# ---------------------------------------------------------------------- candidates
 def candidate_mask(localities: pd.DataFrame, candidates: Sequence[Any] | np.ndarray | pd.Series | None = None,
                    *, min_population: float | None = None, service_column: str | None = None,
-                   population_col: str = "population", id_col: str | None = None) -> np.ndarray:
+                   population_col: str = POPULATION, id_col: str | None = None) -> np.ndarray:
     """Which localities may become hubs.
 
     Parameters
@@ -183,7 +194,7 @@ class HubTable:
 
     def to_frame(self) -> pd.DataFrame:
         """Long table ``locality_id``, ``candidate_id``, ``travel_time_min``."""
-        return pd.DataFrame({"locality_id": self.loc_ids[self.loc],
+        return pd.DataFrame({LOCALITY_ID: self.loc_ids[self.loc],
                              "candidate_id": self.loc_ids[self.cand_pos[self.cand]],
                              "travel_time_min": self.time_min})
 
@@ -283,13 +294,6 @@ def _best_two(loc: np.ndarray, cand_sel: np.ndarray, t: np.ndarray, n: int,
     return d1, h1, d2
 
 
-def _pmedian_cost(loc: np.ndarray, cand: np.ndarray, t: np.ndarray, w: np.ndarray, chosen: Sequence[int],
-                  m: int, penalty: float) -> float:
-    sel = np.zeros(m, dtype=bool)
-    sel[list(chosen)] = True
-    keep = sel[cand]
-    d1, _h, _d2 = _best_two(loc[keep], cand[keep], t[keep], len(w), penalty)
-    return float((w * d1).sum())
 
 
 def _greedy_pmedian(loc: np.ndarray, cand: np.ndarray, t: np.ndarray, w: np.ndarray, m: int, k: int,
@@ -386,221 +390,354 @@ def _solve_exact(model: str, table_cells: np.ndarray, w: np.ndarray, k: int | No
     return chosen, bool(optimal), str(pulp.LpStatus[obj.problem.status])
 
 
-# ---------------------------------------------------------------------- main entry
-def select_hubs(network: RoadNetwork | None, localities: gpd.GeoDataFrame, max_time_min: float,
-                model: str = "cover", k: int | None = None, *,
-                candidates: Sequence[Any] | np.ndarray | pd.Series | None = None,
-                min_population: float | None = None, service_column: str | None = None,
-                method: str = "auto", population_col: str = "population", id_col: str | None = None,
-                penalty_min: float | None = None, time_limit_s: float = 120.0,
-                options: RouteOptions | None = None, table: HubTable | None = None) -> gpd.GeoDataFrame:
-    """Choose hub localities by travel time.
-
-    Parameters
-    ----------
-    network
-        Road network (may be None when ``table`` is given).
-    localities
-        Points with an id (``place_id``/``locality_id``/``id`` or ``id_col``) and ``population``.
-    max_time_min
-        ``T``: a locality is covered by a hub it reaches within ``T`` minutes (the table cutoff).
-    model
-        ``"cover"`` (fewest hubs covering every coverable locality), ``"maxcover"`` (``k`` hubs
-        covering the most population) or ``"pmedian"`` (``k`` hubs minimising population-weighted
-        time; pairs beyond ``T`` cost ``penalty_min``, default ``2 T``).
-    k
-        Number of hubs for ``maxcover`` and ``pmedian``.
-    candidates, min_population, service_column
-        Candidate rule, see :func:`candidate_mask`.
-    method
-        ``"exact"`` (spopt + CBC), ``"greedy"`` or ``"auto"`` (exact up to
-        :data:`EXACT_MAX_CELLS` cells, else greedy).
-    time_limit_s
-        CBC time limit; when it stops early ``optimal`` is False.
-    table
-        A precomputed :class:`HubTable` (its candidates are used; the candidate rule is ignored).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        One row per hub: ``hub_id``, ``name``, ``population``, ``model``, ``method``
-        (``exact``/``greedy``), ``optimal`` (True only when CBC proved optimality),
-        ``max_time_min``, ``k``, ``selection_rank``, ``n_localities_within_max_time``,
-        ``population_within_max_time``, geometry (EPSG:4326). ``attrs["hub_selection"]`` holds
-        the objective, counts and the uncovered localities (``uncovered``: id -> reason).
-    """
-    import geopandas as gpd
-
-    t_start = time.perf_counter()
-    t = check_max_time(max_time_min)
+# ---------------------------------------------------------------------- problem and solution
+def _check_model(model: str, method: str) -> None:
     if model not in MODELS:
         raise ConfigError(f"unknown hub model {model!r}; use one of {', '.join(MODELS)}")
     if method not in METHODS:
         raise ConfigError(f"unknown hub method {method!r}; use one of {', '.join(METHODS)}")
+
+
+def _check_k(model: str, k: Any, n_candidates: int) -> int | None:
+    """The number of hubs for ``model``: a whole number in 1..n_candidates, None for ``cover``."""
+    if model == "cover":
+        if k is not None:
+            log.info("model 'cover' chooses the number of hubs itself; k=%s ignored", k)
+        return None
+    if k is None:
+        raise ConfigError(f"model {model!r} needs the number of hubs k")
+    if int(k) != k or k < 1:
+        raise ConfigError(f"number of hubs k must be a positive whole number, got {k!r}")
+    if k > n_candidates:
+        raise ConfigError(f"number of hubs k={k} is larger than the {n_candidates} candidate hubs")
+    return int(k)
+
+
+@dataclass(frozen=True, eq=False)
+class HubSelection:
+    """Hubs chosen by :meth:`HubProblem.solve`, with what the selection achieved.
+
+    Attributes
+    ----------
+    hubs
+        One row per hub: ``hub_id``, ``name``, ``population``, ``model``, ``method``
+        (``exact``/``greedy``), ``optimal``, ``max_time_min``, ``k``, ``selection_rank``,
+        ``n_localities_within_max_time``, ``population_within_max_time``, geometry (EPSG:4326).
+    model, method, requested_method
+        The model, the method used (``exact``/``greedy``) and the one asked for (may be ``auto``).
+    optimal
+        True only when CBC proved optimality.
+    solver_status
+        CBC's status, or what the heuristic did.
+    objective
+        ``cover``: number of hubs; ``maxcover``: population within ``T`` of a hub;
+        ``pmedian``: population-weighted minutes over the coverable localities, pairs beyond
+        ``T`` at ``penalty_min``.
+    uncovered
+        Locality id (as text) -> why it is not within ``T`` of a hub: ``too_far_from_road``,
+        ``no_candidate_within_max_time`` or ``not_covered_by_selected_hubs``.
+    seconds
+        Time the solve step took (the travel-time table not included).
+    """
+
+    hubs: gpd.GeoDataFrame
+    model: str
+    method: str
+    requested_method: str
+    optimal: bool
+    solver_status: str
+    objective: float
+    max_time_min: float
+    k: int | None
+    penalty_min: float | None
+    n_localities: int
+    n_candidates: int
+    n_table_pairs: int
+    matrix_cells: int
+    n_covered: int
+    population_covered: float
+    uncovered: Mapping[str, str] = field(repr=False)
+    seconds: float
+
+    @property
+    def n_hubs(self) -> int:
+        return len(self.hubs)
+
+    @property
+    def n_uncovered(self) -> int:
+        return len(self.uncovered)
+
+    def covered_reason(self, localities: pd.DataFrame, id_col: str | None = None) -> pd.Series:
+        """``covered_reason`` per locality: None when within ``T`` of a hub, else the reason
+        of :attr:`uncovered`."""
+        ids = ids_of(localities, id_col).astype(str)
+        return pd.Series([self.uncovered.get(i) for i in ids], index=localities.index, name=COVERED_REASON,
+                         dtype=object)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything but the hubs frame, as plain values (for logs, JSON and study summaries)."""
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "hubs"}
+        out["uncovered"] = dict(self.uncovered)
+        return {**out, "n_hubs": self.n_hubs, "n_uncovered": self.n_uncovered}
+
+
+@dataclass(frozen=True, eq=False)
+class _Coverage:
+    """What a set of hubs covers: per locality and per hub (hubs in the order picked)."""
+
+    covered: np.ndarray
+    coverable: np.ndarray
+    n_per_hub: np.ndarray
+    population_per_hub: np.ndarray
+    uncovered: dict[str, str]
+
+
+class HubProblem:
+    """Hub selection over one travel-time table, solved with one model or several.
+
+    Build it with :meth:`from_network` (computes the table) or :meth:`from_table`; call
+    :meth:`solve`. The localities that occur in the table and the candidates that reach one
+    are indexed once here, so several solves share that work.
+
+    Examples
+    --------
+    >>> problem = HubProblem.from_network(net, localities, max_time_min=30, min_population=500)  # doctest: +SKIP
+    >>> cover = problem.solve("cover")                                                           # doctest: +SKIP
+    >>> best5 = problem.solve("pmedian", k=5)                                                    # doctest: +SKIP
+    >>> best5.hubs, best5.objective, best5.uncovered                                             # doctest: +SKIP
+    """
+
+    def __init__(self, table: HubTable, localities: gpd.GeoDataFrame, *, population_col: str = POPULATION) -> None:
+        if len(localities) == 0:
+            raise RoutingError("no localities to choose hubs for")
+        if len(localities) != table.n_localities:
+            raise ConfigError(f"the table was computed for {table.n_localities} localities, not {len(localities)}")
+        self.table = table
+        self.localities = localities
+        self.population_col = population_col
+        w = population_of(localities, population_col)
+        self.weights = w if w.sum() > 0 else np.ones(len(localities))
+        # compress to the localities and candidates that occur in the table
+        self._rows, self._loc_c = np.unique(table.loc, return_inverse=True)
+        self._cols, self._cand_c = np.unique(table.cand, return_inverse=True)
+
+    @classmethod
+    def from_network(cls, network: RoadNetwork, localities: gpd.GeoDataFrame, *, max_time_min: float,
+                     candidates: Sequence[Any] | np.ndarray | pd.Series | None = None,
+                     min_population: float | None = None, service_column: str | None = None,
+                     population_col: str = POPULATION, id_col: str | None = None,
+                     options: RouteOptions | None = None) -> HubProblem:
+        """The problem on ``network``: candidates by the rule of :func:`candidate_mask`, then
+        :func:`hub_travel_table` within ``max_time_min``."""
+        t = check_max_time(max_time_min)
+        if len(localities) == 0:
+            raise RoutingError("no localities to choose hubs for")
+        mask = candidate_mask(localities, candidates, min_population=min_population,
+                              service_column=service_column, population_col=population_col, id_col=id_col)
+        table = hub_travel_table(network, localities, t, mask, options=options, id_col=id_col)
+        return cls(table, localities, population_col=population_col)
+
+    @classmethod
+    def from_table(cls, table: HubTable, localities: gpd.GeoDataFrame, *,
+                   population_col: str = POPULATION) -> HubProblem:
+        """The problem on a precomputed :class:`HubTable` of ``localities`` (its candidates)."""
+        return cls(table, localities, population_col=population_col)
+
+    @property
+    def max_time_min(self) -> float:
+        return self.table.max_time_min
+
+    @property
+    def n_candidates(self) -> int:
+        return self.table.n_candidates
+
+    def solve(self, model: str = "cover", *, k: int | None = None, method: str = "auto",
+              penalty_min: float | None = None, time_limit_s: float = 120.0) -> HubSelection:
+        """Choose hubs with ``model``.
+
+        Parameters
+        ----------
+        model
+            ``"cover"`` (fewest hubs covering every coverable locality), ``"maxcover"`` (``k``
+            hubs covering the most population) or ``"pmedian"`` (``k`` hubs minimising
+            population-weighted time; pairs beyond ``T`` cost ``penalty_min``, default ``2 T``).
+        k
+            Number of hubs for ``maxcover`` and ``pmedian``.
+        method
+            ``"exact"`` (spopt + CBC), ``"greedy"`` or ``"auto"`` (exact up to
+            :data:`EXACT_MAX_CELLS` cells, else greedy).
+        time_limit_s
+            CBC time limit; when it stops early ``optimal`` is False.
+        """
+        t_start = time.perf_counter()
+        _check_model(model, method)
+        kk = _check_k(model, k, self.n_candidates)
+        t = self.max_time_min
+        penalty = 2.0 * t if penalty_min is None else float(penalty_min)
+        if penalty < t:
+            raise ConfigError(f"p-median penalty {penalty:g} min must be at least the maximum time {t:g} min")
+        chosen_method = self._method_for(model, method)
+        picked, optimal, status = self._pick(model, chosen_method, kk, penalty, time_limit_s)
+        hub_cols = self._cols[np.asarray(picked, dtype=np.int64)]
+        cov = self._coverage(hub_cols)
+        hubs = self._hub_frame(hub_cols, cov, model=model, method=chosen_method, optimal=optimal, k=kk)
+        sel = HubSelection(
+            hubs=hubs, model=model, method=chosen_method, requested_method=method, optimal=optimal,
+            solver_status=status, objective=self._objective(model, hub_cols, cov, penalty), max_time_min=t, k=kk,
+            penalty_min=penalty if model == "pmedian" else None, n_localities=int(self.table.n_localities),
+            n_candidates=int(self.n_candidates), n_table_pairs=int(len(self.table.loc)),
+            matrix_cells=int(len(self._rows) * len(self._cols)), n_covered=int(cov.covered.sum()),
+            population_covered=float(self.weights[cov.covered].sum()), uncovered=cov.uncovered,
+            seconds=round(time.perf_counter() - t_start, 3))
+        log.info("hubs: %s/%s chose %d hubs (T=%g min); %d of %d localities covered; %s", model, chosen_method,
+                 sel.n_hubs, t, sel.n_covered, sel.n_localities, status)
+        return sel
+
+    # -- steps of solve
+    def _method_for(self, model: str, method: str) -> str:
+        """``exact`` or ``greedy`` for ``method`` (``auto`` by the size of the dense matrix)."""
+        nr, nc = len(self._rows), len(self._cols)
+        cells = nr * nc
+        if method == "auto":
+            return "exact" if cells <= EXACT_MAX_CELLS[model] else "greedy"
+        if method == "exact" and cells > 4 * EXACT_MAX_CELLS[model]:
+            raise ConfigError(f"exact {model} on {nr} localities x {nc} candidates ({cells:,} cells) is too large "
+                              f"(limit {4 * EXACT_MAX_CELLS[model]:,}); use method greedy or auto")
+        return method
+
+    def _pick(self, model: str, method: str, k: int | None, penalty: float,
+              time_limit_s: float) -> tuple[list[int], bool, str]:
+        """Positions of the chosen hubs among the compressed candidates, optimality, status."""
+        nr, nc = len(self._rows), len(self._cols)
+        w = self.weights[self._rows]
+        loc_c, cand_c, tmin = self._loc_c, self._cand_c, self.table.time_min
+        if nc == 0:
+            return [], False, "no candidate reaches any locality within the limit"
+        if k is not None and k >= nc and model != "cover":
+            return list(range(nc)), method == "exact", "all useful candidates selected"
+        if method == "exact":
+            dense = np.full((nr, nc), np.inf)
+            dense[loc_c, cand_c] = tmin
+            return _solve_exact(model, dense, w, k, penalty, time_limit_s)
+        if model == "pmedian":
+            picked, swapped = _greedy_pmedian(loc_c, cand_c, tmin, w, nc, int(k or 0), penalty)
+            return picked, False, "greedy add + interchange" if swapped else "greedy add"
+        cov = sparse.csr_matrix((np.ones(len(loc_c), dtype=bool), (loc_c, cand_c)), shape=(nr, nc))
+        if model == "cover":
+            score = 1.0 + w / (w.sum() + 1.0)  # localities first, population breaks ties
+            return _drop_redundant(cov, _greedy_cover(cov, score)), False, "heuristic"
+        return _greedy_cover(cov, w, k), False, "heuristic"
+
+    def _coverage(self, hub_cols: np.ndarray) -> _Coverage:
+        """Localities within ``T`` of the hubs (candidate columns ``hub_cols``), and why not."""
+        table = self.table
+        is_hub = np.zeros(table.n_candidates, dtype=bool)
+        is_hub[hub_cols] = True
+        in_hub = is_hub[table.cand]
+        covered = np.zeros(table.n_localities, dtype=bool)
+        covered[table.loc[in_hub]] = True
+        n_per_hub = np.bincount(table.cand[in_hub], minlength=table.n_candidates)[hub_cols]
+        pop_per_hub = np.bincount(table.cand[in_hub], weights=self.weights[table.loc[in_hub]],
+                                  minlength=table.n_candidates)[hub_cols]
+        coverable = np.zeros(table.n_localities, dtype=bool)
+        coverable[self._rows] = True
+        uncovered: dict[str, str] = {}
+        for i in np.flatnonzero(~covered):
+            if not table.loc_ok[i]:
+                uncovered[str(table.loc_ids[i])] = REASON_TOO_FAR
+            elif not coverable[i]:
+                uncovered[str(table.loc_ids[i])] = REASON_NO_CANDIDATE
+            else:
+                uncovered[str(table.loc_ids[i])] = REASON_NOT_COVERED
+        return _Coverage(covered=covered, coverable=coverable, n_per_hub=n_per_hub,
+                         population_per_hub=pop_per_hub, uncovered=uncovered)
+
+    def _objective(self, model: str, hub_cols: np.ndarray, cov: _Coverage, penalty: float) -> float:
+        if model == "maxcover":
+            return float(self.weights[cov.covered].sum())
+        if model == "cover":
+            return float(len(hub_cols))
+        table = self.table
+        is_hub = np.zeros(table.n_candidates, dtype=bool)
+        is_hub[hub_cols] = True
+        keep = is_hub[table.cand]
+        d1, _h, _d2 = _best_two(table.loc[keep], table.cand[keep], table.time_min[keep], table.n_localities,
+                                penalty)
+        return float((self.weights[cov.coverable] * d1[cov.coverable]).sum())
+
+    def _hub_frame(self, hub_cols: np.ndarray, cov: _Coverage, *, model: str, method: str, optimal: bool,
+                   k: int | None) -> gpd.GeoDataFrame:
+        """One row per hub in selection order (exact: by covered population), EPSG:4326."""
+        import geopandas as gpd
+
+        localities = self.localities
+        hub_rows = self.table.cand_pos[hub_cols]
+        src = localities.iloc[hub_rows]
+        geom = src.geometry
+        if localities.crs is not None and not localities.crs.equals("EPSG:4326"):
+            geom = geom.to_crs(4326)
+        hubs = gpd.GeoDataFrame({
+            HUB_ID: self.table.loc_ids[hub_rows],
+            NAME: src[NAME].to_numpy() if NAME in src else None,
+            POPULATION: population_of(src, self.population_col) if self.population_col in src else np.nan,
+            "model": model,
+            "method": method,
+            "optimal": optimal,
+            MAX_TIME_MIN: self.max_time_min,
+            "k": pd.array([k] * len(hub_rows), dtype="Int64"),
+            "selection_rank": np.arange(1, len(hub_rows) + 1),
+            "n_localities_within_max_time": cov.n_per_hub.astype(np.int64),
+            "population_within_max_time": cov.population_per_hub,
+        }, geometry=geom.to_numpy(), crs=4326 if localities.crs is not None else None)
+        if method == "exact":  # no selection order: rank by covered population
+            order = np.argsort(-cov.population_per_hub, kind="stable")
+            hubs = hubs.iloc[order].reset_index(drop=True)
+            hubs["selection_rank"] = np.arange(1, len(hubs) + 1)
+        return hubs
+
+
+def select_hubs(network: RoadNetwork | None, localities: gpd.GeoDataFrame, max_time_min: float, *,
+                model: str = "cover", k: int | None = None,
+                candidates: Sequence[Any] | np.ndarray | pd.Series | None = None,
+                min_population: float | None = None, service_column: str | None = None,
+                method: str = "auto", population_col: str = POPULATION, id_col: str | None = None,
+                penalty_min: float | None = None, time_limit_s: float = 120.0,
+                options: RouteOptions | None = None, table: HubTable | None = None) -> HubSelection:
+    """Choose hub localities by travel time: :class:`HubProblem` and its solve in one call.
+
+    The model, ``k`` and the candidate rule are checked before the travel-time table is
+    computed. ``network`` may be None when ``table`` (a precomputed :class:`HubTable`, whose
+    candidates are used; the candidate rule is then ignored) is given. The other parameters are
+    those of :meth:`HubProblem.from_network` and :meth:`HubProblem.solve`.
+
+    Returns
+    -------
+    HubSelection
+        ``.hubs`` (one row per hub) and the objective, counts and uncovered localities.
+    """
+    t = check_max_time(max_time_min)
+    _check_model(model, method)
     if len(localities) == 0:
         raise RoutingError("no localities to choose hubs for")
     if table is None:
         mask = candidate_mask(localities, candidates, min_population=min_population,
                               service_column=service_column, population_col=population_col, id_col=id_col)
-    else:
-        mask = np.zeros(len(localities), dtype=bool)
-        mask[table.cand_pos] = True
-    n_cand = int(mask.sum())
-    if model in ("maxcover", "pmedian"):
-        if k is None:
-            raise ConfigError(f"model {model!r} needs the number of hubs k")
-        if int(k) != k or k < 1:
-            raise ConfigError(f"number of hubs k must be a positive whole number, got {k!r}")
-        if k > n_cand:
-            raise ConfigError(f"number of hubs k={k} is larger than the {n_cand} candidate hubs")
-        k = int(k)
-    elif k is not None:
-        log.info("model 'cover' chooses the number of hubs itself; k=%s ignored", k)
-        k = None
-    if table is None:
+        if model != "cover":
+            _check_k(model, k, int(mask.sum()))
         if network is None:
             raise RoutingError("select_hubs needs a network or a precomputed table")
-        table = hub_travel_table(network, localities, t, mask, options=options, id_col=id_col)
-    elif table.max_time_min != t:
-        raise ConfigError(f"the given table was computed for {table.max_time_min:g} min, not {t:g} min")
-    penalty = 2.0 * t if penalty_min is None else float(penalty_min)
-    if penalty < t:
-        raise ConfigError(f"p-median penalty {penalty:g} min must be at least the maximum time {t:g} min")
-    w_all = population_of(localities, population_col)
-    if w_all.sum() <= 0:
-        w_all = np.ones(len(localities))
-    # compress to the localities and candidates that occur in the table
-    rows_u, loc_c = np.unique(table.loc, return_inverse=True)
-    cols_u, cand_c = np.unique(table.cand, return_inverse=True)
-    nr, nc = len(rows_u), len(cols_u)
-    w = w_all[rows_u]
-    cells = nr * nc
-    chosen_method = method
-    if method == "auto":
-        chosen_method = "exact" if cells <= EXACT_MAX_CELLS[model] else "greedy"
-    elif method == "exact" and cells > 4 * EXACT_MAX_CELLS[model]:
-        raise ConfigError(f"exact {model} on {nr} localities x {nc} candidates ({cells:,} cells) is too large "
-                          f"(limit {4 * EXACT_MAX_CELLS[model]:,}); use method greedy or auto")
-    status = "heuristic"
-    optimal = False
-    if nc == 0:
-        picked: list[int] = []
-        status = "no candidate reaches any locality within the limit"
-    elif k is not None and k >= nc and model != "cover":
-        picked = list(range(nc))
-        optimal = chosen_method == "exact"
-        status = "all useful candidates selected"
-    elif chosen_method == "exact":
-        dense = np.full((nr, nc), np.inf)
-        dense[loc_c, cand_c] = table.time_min
-        picked, optimal, status = _solve_exact(model, dense, w, k, penalty, time_limit_s)
+        problem = HubProblem.from_network(network, localities, max_time_min=t, candidates=mask,
+                                          population_col=population_col, id_col=id_col, options=options)
     else:
-        cov = sparse.csr_matrix((np.ones(len(loc_c), dtype=bool), (loc_c, cand_c)), shape=(nr, nc))
-        if model == "cover":
-            score = 1.0 + w / (w.sum() + 1.0)  # localities first, population breaks ties
-            picked = _drop_redundant(cov, _greedy_cover(cov, score))
-        elif model == "maxcover":
-            picked = _greedy_cover(cov, w, k)
-        else:
-            picked, swapped = _greedy_pmedian(loc_c, cand_c, table.time_min, w, nc, int(k or 0), penalty)
-            status = "greedy add + interchange" if swapped else "greedy add"
-    hub_cols = cols_u[np.asarray(picked, dtype=np.int64)]
-    hub_rows = table.cand_pos[hub_cols]
-    # coverage of the chosen hubs
-    is_hub = np.zeros(table.n_candidates, dtype=bool)
-    is_hub[hub_cols] = True
-    in_hub = is_hub[table.cand]
-    covered = np.zeros(table.n_localities, dtype=bool)
-    covered[table.loc[in_hub]] = True
-    per_hub_n = np.bincount(table.cand[in_hub], minlength=table.n_candidates)[hub_cols]
-    per_hub_pop = np.bincount(table.cand[in_hub], weights=w_all[table.loc[in_hub]],
-                              minlength=table.n_candidates)[hub_cols]
-    coverable = np.zeros(table.n_localities, dtype=bool)
-    coverable[rows_u] = True
-    reasons: dict[str, str] = {}
-    for i in np.flatnonzero(~covered):
-        if not table.loc_ok[i]:
-            reasons[str(table.loc_ids[i])] = REASON_TOO_FAR
-        elif not coverable[i]:
-            reasons[str(table.loc_ids[i])] = REASON_NO_CANDIDATE
-        else:
-            reasons[str(table.loc_ids[i])] = REASON_NOT_COVERED
-    if model == "pmedian":
-        keep = is_hub[table.cand]
-        d1, _h, _d2 = _best_two(table.loc[keep], table.cand[keep], table.time_min[keep], table.n_localities, penalty)
-        objective = float((w_all[coverable] * d1[coverable]).sum())
-    elif model == "maxcover":
-        objective = float(w_all[covered].sum())
-    else:
-        objective = float(len(hub_rows))
-    src = localities.iloc[hub_rows]
-    geom = src.geometry
-    if localities.crs is not None and not localities.crs.equals("EPSG:4326"):
-        geom = geom.to_crs(4326)
-    hubs = gpd.GeoDataFrame({
-        "hub_id": table.loc_ids[hub_rows],
-        "name": src["name"].to_numpy() if "name" in src else None,
-        "population": population_of(src, population_col) if population_col in src else np.nan,
-        "model": model,
-        "method": chosen_method,
-        "optimal": optimal,
-        "max_time_min": t,
-        "k": pd.array([k] * len(hub_rows), dtype="Int64"),
-        "selection_rank": np.arange(1, len(hub_rows) + 1),
-        "n_localities_within_max_time": per_hub_n.astype(np.int64),
-        "population_within_max_time": per_hub_pop,
-    }, geometry=geom.to_numpy(), crs=4326 if localities.crs is not None else None)
-    if chosen_method == "exact":  # no selection order: rank by covered population
-        order = np.argsort(-per_hub_pop, kind="stable")
-        hubs = hubs.iloc[order].reset_index(drop=True)
-        hubs["selection_rank"] = np.arange(1, len(hubs) + 1)
-    hubs.attrs["hub_selection"] = {
-        "model": model, "method": chosen_method, "requested_method": method, "optimal": optimal,
-        "solver_status": status, "objective": objective, "max_time_min": t, "k": k,
-        "penalty_min": penalty if model == "pmedian" else None,
-        "n_localities": int(table.n_localities), "n_candidates": int(n_cand),
-        "n_table_pairs": int(len(table.loc)), "matrix_cells": int(cells), "n_hubs": int(len(hubs)),
-        "n_covered": int(covered.sum()), "population_covered": float(w_all[covered].sum()),
-        "n_uncovered": len(reasons), "uncovered": reasons,
-        "seconds": round(time.perf_counter() - t_start, 3),
-    }
-    log.info("hubs: %s/%s chose %d hubs (T=%g min); %d of %d localities covered; %s", model, chosen_method,
-             len(hubs), t, int(covered.sum()), table.n_localities, status)
-    return hubs
-
-
-def coverage_report(localities: pd.DataFrame, hubs: pd.DataFrame, id_col: str | None = None) -> pd.Series:
-    """``covered_reason`` per locality from ``hubs.attrs["hub_selection"]``: None when covered
-    within ``T``, else ``too_far_from_road``, ``no_candidate_within_max_time`` or
-    ``not_covered_by_selected_hubs``."""
-    info = hubs.attrs.get("hub_selection", {})
-    reasons = info.get("uncovered", {})
-    ids = ids_of(localities, id_col).astype(str)
-    return pd.Series([reasons.get(i) for i in ids], index=localities.index, name="covered_reason", dtype=object)
+        if model != "cover":
+            _check_k(model, k, table.n_candidates)
+        if table.max_time_min != t:
+            raise ConfigError(f"the given table was computed for {table.max_time_min:g} min, not {t:g} min")
+        problem = HubProblem.from_table(table, localities, population_col=population_col)
+    return problem.solve(model, k=k, method=method, penalty_min=penalty_min, time_limit_s=time_limit_s)
 
 
 # ---------------------------------------------------------------------- hinterlands
-def locality_rows(localities: gpd.GeoDataFrame, points: gpd.GeoDataFrame, point_ids: np.ndarray,
-                  id_col: str | None = None, tol_m: float = 1.0) -> np.ndarray:
-    """Row of each point among the localities when it is one of them (same id and within
-    ``tol_m`` of the locality), else -1; such points route from the locality's own snap."""
-    loc_ids = pd.Index(ids_of(localities, id_col).astype(str))
-    pos = np.full(len(point_ids), -1, dtype=np.int64)
-    if not loc_ids.is_unique or len(point_ids) == 0:
-        return pos
-    cand = loc_ids.get_indexer([str(h) for h in point_ids])
-    hit = np.flatnonzero(cand >= 0)
-    if len(hit):
-        llon, llat = lonlat_of(localities.iloc[cand[hit]], "localities")
-        plon, plat = lonlat_of(points.iloc[hit], "points")
-        # metres per degree, ample for a 1 m test
-        dy = (llat - plat) * 111_320.0
-        dx = (llon - plon) * 111_320.0 * np.cos(np.radians(llat))
-        same = np.hypot(dx, dy) <= tol_m
-        pos[hit[same]] = cand[hit[same]]
-    return pos
-
-
 def assign_hinterlands(network: RoadNetwork, localities: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, *,
                        max_time_min: float | None = None, id_col: str | None = None,
                        options: RouteOptions | None = None, prefix: str = "hub") -> gpd.GeoDataFrame:
@@ -608,6 +745,11 @@ def assign_hinterlands(network: RoadNetwork, localities: gpd.GeoDataFrame, hubs:
 
     Hubs that are localities (matched by id) route from the locality's own snapped point, so a
     hub reaches itself in 0 minutes; other hubs are snapped on their own.
+
+    Parameters
+    ----------
+    hubs
+        Hub points with ``hub_id`` (e.g. :attr:`HubSelection.hubs`) or another id column.
 
     Returns
     -------
@@ -621,64 +763,36 @@ def assign_hinterlands(network: RoadNetwork, localities: gpd.GeoDataFrame, hubs:
         raise ConfigError("no hubs to assign localities to")
     if len(localities) == 0:
         raise RoutingError("no localities to assign to hubs")
-    hub_ids = (hubs["hub_id"] if "hub_id" in hubs else ids_of(hubs)).to_numpy()
-    pos = locality_rows(localities, hubs, hub_ids, id_col)
-    outside = pos < 0
-    extra = [hubs.iloc[np.flatnonzero(outside)]] if outside.any() else []
+    hub_ids = hub_ids_of(hubs)
     opts = options_or_default(options)
-    graph = snap_localities(network, localities, extra, options=opts)
-    loc_nodes = graph.offroad_node[graph.group(0)]
-    hub_nodes = np.empty(len(hubs), dtype=np.int64)
-    hub_nodes[~outside] = loc_nodes[pos[~outside]]
-    if outside.any():
-        hub_nodes[outside] = graph.offroad_node[graph.group(1)]
+    placed = place_points(network, localities, [(hubs, hub_ids)], options=opts, id_col=id_col)
+    hub_nodes = placed.nodes[0]
     valid = hub_nodes >= 0
     if not valid.any():
         raise RoutingError(f"none of the {len(hubs)} hubs is within {opts.max_snap_m:g} m of a road")
-    t_s, which, _ = graph.nearest(hub_nodes[valid], loc_nodes)
+    t_s, which, _ = placed.graph.nearest(hub_nodes[valid], placed.locality_nodes)
     out = localities.copy()
     found = which >= 0
     ids = np.full(len(out), None, dtype=object)
     ids[found] = hub_ids[valid][which[found]]
-    ok = graph.snaps.ok[graph.group(0)].astype(bool)
+    ok = placed.locality_snapped
     reason = np.full(len(out), None, dtype=object)
     reason[ok & ~found] = REASON_DISCONNECTED
     reason[~ok] = REASON_TOO_FAR
     out[f"{prefix}_id"] = ids
-    out[f"travel_time_{prefix}_min"] = np.where(found, t_s / 60.0, np.nan)
+    out[time_col(prefix)] = np.where(found, t_s / 60.0, np.nan)
     out[f"{prefix}_reason"] = reason
-    if max_time_min is None and "max_time_min" in hubs and len(hubs):
-        max_time_min = float(hubs["max_time_min"].iloc[0])
+    if max_time_min is None and MAX_TIME_MIN in hubs and len(hubs):
+        max_time_min = float(hubs[MAX_TIME_MIN].iloc[0])
     if max_time_min is not None:
-        out["within_max_time"] = out[f"travel_time_{prefix}_min"].to_numpy() <= float(max_time_min)
+        out[WITHIN_MAX_TIME] = out[time_col(prefix)].to_numpy() <= float(max_time_min)
     log.info("hinterlands: %d localities assigned to %d hubs; %d without a hub", int(found.sum()),
              len(hubs), int((~found).sum()))
     return out
 
 
-def _study_area_metric(points: np.ndarray, study_area: Any, crs: Any) -> Any:
-    import geopandas as gpd
-    import shapely
-    from scipy.spatial import cKDTree
-
-    if study_area is not None:
-        if isinstance(study_area, (gpd.GeoDataFrame, gpd.GeoSeries)):
-            s = study_area.geometry if isinstance(study_area, gpd.GeoDataFrame) else study_area
-            if s.crs is None:
-                s = s.set_crs(4326)
-            return s.to_crs(crs).union_all()
-        return gpd.GeoSeries([study_area], crs=4326).to_crs(crs).iloc[0]
-    hull = shapely.convex_hull(shapely.multipoints(points))
-    if len(points) >= 2:
-        d, _ = cKDTree(points).query(points, k=2)
-        spacing = float(np.median(d[:, 1])) if np.isfinite(d[:, 1]).any() else 0.0
-    else:
-        spacing = 0.0
-    return hull.buffer(max(spacing, 100.0))
-
-
-def hinterland_polygons(localities_assigned: gpd.GeoDataFrame, study_area: Any = None, by: str = "hub_id",
-                        population_col: str = "population") -> gpd.GeoDataFrame:
+def hinterland_polygons(localities_assigned: gpd.GeoDataFrame, *, study_area: Any = None, by: str = HUB_ID,
+                        population_col: str = POPULATION) -> gpd.GeoDataFrame:
     """Polygons of the hinterlands: locality Voronoi cells dissolved per ``by``, clipped to the area.
 
     Parameters
@@ -695,59 +809,11 @@ def hinterland_polygons(localities_assigned: gpd.GeoDataFrame, study_area: Any =
         ``<by>``, ``n_localities``, ``population``, ``area_km2``, geometry (EPSG:4326). Localities
         without a value of ``by`` are left out. Cells are computed in the UTM CRS of the area.
     """
-    import geopandas as gpd
-    import shapely
-
-    from ._crs import utm_crs_for_bounds
-
-    if by not in localities_assigned:
-        raise ColumnError(f"column '{by}' not found; run the assignment first")
-    gdf = localities_assigned
-    if gdf.crs is None:
-        raise ColumnError("localities have no CRS; set one (EPSG:4326 for lon/lat)")
-    g4326 = gdf.geometry.to_crs(4326)
-    crs = utm_crs_for_bounds(tuple(g4326.total_bounds))
-    pts_geom = gdf.geometry.to_crs(crs)
-    if len(pts_geom) and not (pts_geom.geom_type == "Point").all():
-        pts_geom = pts_geom.representative_point()
-    xy = shapely.get_coordinates(pts_geom.to_numpy())
-    area = _study_area_metric(xy, study_area, crs)
-    uniq, first_idx, inv = np.unique(xy, axis=0, return_index=True, return_inverse=True)
-    inv = np.asarray(inv).ravel()
-    if len(uniq) == 1:
-        cells = np.array([area])
-    else:
-        try:  # shapely >= 2.1 keeps the input order
-            coll = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=area, ordered=True)
-            ordered = True
-        except TypeError:
-            coll = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=area)
-            ordered = False
-        cells = shapely.get_parts(coll)
-        if not ordered or len(cells) != len(uniq):  # match each point to the cell holding it
-            tree = shapely.STRtree(cells)
-            pi, ci = tree.query(shapely.points(uniq), predicate="intersects")
-            _, f = np.unique(pi, return_index=True)
-            cells = cells[ci[f]]
-    cells = shapely.intersection(cells, area)
-    key = gdf[by].to_numpy()
-    # a duplicated location belongs to the group of its first locality
-    cell_key = key[first_idx]
-    have = pd.notna(cell_key)
-    pop = population_of(gdf, population_col)
-    frame = pd.DataFrame({by: key, "_pop": pop})
-    stats = frame[pd.notna(key)].groupby(by, sort=True).agg(n_localities=("_pop", "size"), population=("_pop", "sum"))
-    parts = gpd.GeoDataFrame({by: cell_key[have]}, geometry=cells[have], crs=crs)
-    dissolved = parts.dissolve(by=by, as_index=True)
-    dissolved = dissolved.join(stats, how="left")
-    dissolved["area_km2"] = dissolved.geometry.area / 1e6
-    out = dissolved.reset_index().to_crs(4326)
-    out["n_localities"] = out["n_localities"].fillna(0).astype(np.int64)
-    return out[[by, "n_localities", "population", "area_km2", "geometry"]]
+    return zone_polygons(localities_assigned, by=by, study_area=study_area, population_col=population_col)
 
 
 def summarize_hubs(localities_assigned: pd.DataFrame, hubs: pd.DataFrame | None = None, *,
-                   population_col: str = "population", class_col: str = "area_class",
+                   population_col: str = POPULATION, class_col: str = AREA_CLASS,
                    id_col: str | None = None, prefix: str = "hub") -> pd.DataFrame:
     """Per hub: population of the hub and of its hinterland, localities, times, MRA share.
 
@@ -760,7 +826,7 @@ def summarize_hubs(localities_assigned: pd.DataFrame, hubs: pd.DataFrame | None 
         is present, ``mra_population_share`` (share of ``population_total`` in MRA localities).
     """
     key = f"{prefix}_id"
-    tcol = f"travel_time_{prefix}_min"
+    tcol = time_col(prefix)
     for c in (key, tcol):
         if c not in localities_assigned:
             raise ColumnError(f"column '{c}' not found; run assign_hinterlands first")
@@ -775,15 +841,15 @@ def summarize_hubs(localities_assigned: pd.DataFrame, hubs: pd.DataFrame | None 
     df = df[pd.notna(df[key])]
     g = df.groupby(key, sort=False)
     summ = pd.DataFrame({
-        "n_localities": g.size(),
+        N_LOCALITIES: g.size(),
         "population_total": g["_pop"].sum(),
         "median_time_hub_min": g["_t"].median(),
         "max_time_hub_min": g["_t"].max(),
     })
     own = df[df["_id"] == df[key].astype(str)].groupby(key)["_pop"].sum()
     summ["hub_population"] = own.reindex(summ.index).fillna(0.0)
-    if hubs is not None and "population" in hubs and len(hubs):
-        hp = pd.Series(population_of(hubs, "population"), index=hubs["hub_id"].to_numpy())
+    if hubs is not None and POPULATION in hubs and len(hubs):
+        hp = pd.Series(population_of(hubs, POPULATION), index=hubs[HUB_ID].to_numpy())
         hp = hp[~hp.index.duplicated()]
         summ["hub_population"] = hp.reindex(summ.index).fillna(summ["hub_population"])
     summ["hinterland_population"] = summ["population_total"] - own.reindex(summ.index).fillna(0.0)
@@ -792,12 +858,12 @@ def summarize_hubs(localities_assigned: pd.DataFrame, hubs: pd.DataFrame | None 
         summ["mra_population_share"] = g["_mra"].sum() / tot
     summ.index.name = key
     out = summ.reset_index()
-    if hubs is not None and "hub_id" in hubs:
-        order = pd.Index(hubs["hub_id"].to_numpy())
+    if hubs is not None and HUB_ID in hubs:
+        order = pd.Index(hubs[HUB_ID].to_numpy())
         missing = order.difference(out[key])
         if len(missing):  # hubs with no locality (unreachable hub)
-            out = pd.concat([out, pd.DataFrame({key: missing, "n_localities": 0, "population_total": 0.0})],
+            out = pd.concat([out, pd.DataFrame({key: missing, N_LOCALITIES: 0, "population_total": 0.0})],
                             ignore_index=True)
-    cols = [key, "hub_population", "population_total", "hinterland_population", "n_localities",
+    cols = [key, "hub_population", "population_total", "hinterland_population", N_LOCALITIES,
             "median_time_hub_min", "max_time_hub_min"] + (["mra_population_share"] if has_class else [])
     return out[cols]

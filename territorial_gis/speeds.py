@@ -30,7 +30,8 @@ MPH_TO_KPH = 1.609344
 KNOT_TO_KPH = 1.852
 
 _TOP_KEYS = {"mode", "default_speed_kph", "walk_speed_kph", "maxspeed_factor", "highway_speed_kph",
-             "access", "surface_factor", "tracktype_factor", "smoothness_factor", "maxspeed_zone_kph"}
+             "access", "surface_factor", "tracktype_factor", "smoothness_factor", "maxspeed_zone_kph",
+             "all_season"}
 _ACCESS_KEYS = {"exclude_access", "exclude_service", "keep_access"}
 _PAVED = {"asphalt", "concrete", "concrete:plates", "concrete:lanes", "paved", "paving_stones", "sett",
           "cobblestone", "unhewn_cobblestone", "metal", "wood", "chipseal"}
@@ -52,6 +53,8 @@ class Profile:
     exclude_access: tuple[str, ...] = ("no", "private")
     exclude_service: tuple[str, ...] = ()
     keep_access: tuple[str, ...] = ()
+    #: which roads count as all-season for the Rural Access Index (checked by territorial_gis.rai)
+    all_season: dict[str, Any] = field(default_factory=dict)
     source: str = "<default>"
 
     @property
@@ -71,6 +74,7 @@ class Profile:
             "access": {"exclude_access": list(self.exclude_access),
                        "exclude_service": list(self.exclude_service),
                        "keep_access": list(self.keep_access)},
+            "all_season": dict(self.all_season),
         }
 
 
@@ -84,6 +88,13 @@ def _number_table(data: dict[str, Any], key: str, source: str) -> dict[str, floa
             raise ConfigError(f"{source}: {key}.{name} = {value!r} is not a non-negative number")
         out[str(name)] = float(value)
     return out
+
+
+def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [{key}] must be a table")
+    return dict(table)
 
 
 def _number(data: dict[str, Any], key: str, default: float, source: str) -> float:
@@ -124,6 +135,7 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
         exclude_access=tuple(access.get("exclude_access", ("no", "private"))),
         exclude_service=tuple(access.get("exclude_service", ())),
         keep_access=tuple(access.get("keep_access", ())),
+        all_season=_table(data, "all_season", source),
         source=source,
     )
 

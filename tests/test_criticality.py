@@ -54,8 +54,8 @@ def synthetic_network(xy: dict[str, tuple[float, float]],
             vs.append(index[q])
             geoms.append(line)
             rows.append({"length_m": GEOD.geometry_length(line), "speed_kph": kph, "highway": hw,
-                         "surface": "asphalt", "bridge": "yes" if bridge else None, "segment": s,
-                         "reversed": bool(rev), "oneway": False})
+                         "surface": "dirt" if hw == "track" else "asphalt", "bridge": "yes" if bridge else None,
+                         "segment": s, "reversed": bool(rev), "oneway": False})
     return RoadNetwork.from_arrays(np.arange(len(ids)), lon, lat, np.array(us), np.array(vs), pd.DataFrame(rows),
                                    np.array(geoms, dtype=object))
 
@@ -358,3 +358,24 @@ def test_cli_bad_input(cli_inputs: dict[str, Path], case: str, message: str) -> 
         args += ["--rules", str(bad)]
     assert_cli_fails(args, message, out)
     assert not out.with_name(f"{out.stem}.csv").exists()
+
+
+def test_runs_under_a_scenario_synthetic() -> None:
+    """SYNTHETIC graph in the rainy season (built-in 'wet' scenario): the added time is the detour
+    over the slowed track, read off the scenario network's own edge times; the same network state
+    given as an array of edge seconds (``weight``) gives the same answer."""
+    from territorial_gis.scenarios import apply_scenario
+
+    net = parallel_network()
+    loc = points([("village", -0.0201, 0.0003, 500.0)])
+    market = {"market": points([("town", 0.1201, 0.0003, 0.0)], "dest_id")}
+    wet = apply_scenario(net, "wet")
+    fast, slow = _time_s(wet.network, [1, 2]), _time_s(wet.network, [3])
+    assert slow > _time_s(net, [3])  # the track is slower in the rains
+    opts = wet.route_options(RouteOptions(), net)
+    res = assess_criticality(wet.network, loc, market, options=opts).stretches
+    row = res[[set(s) == {1, 2} for s in res["segment_ids"]]].iloc[0]
+    assert row["person_min_added"] == pytest.approx(500 * (slow - fast) / 60, rel=1e-9)
+    state = wet.network.edges["travel_time_s"].to_numpy()
+    same = assess_criticality(wet.network, loc, market, options=opts, weight=state).stretches
+    assert np.allclose(same["person_min_added"], res["person_min_added"])

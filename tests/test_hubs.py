@@ -8,6 +8,7 @@ computation (road graph from ``net.to_networkx()`` plus the snapping legs rebuil
 from __future__ import annotations
 
 import itertools
+import json
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 
 from territorial_gis import hubs as hb
 from territorial_gis._engine import snap_points
+from territorial_gis._zones import population_of
 from territorial_gis.errors import ColumnError, ConfigError
 
 if TYPE_CHECKING:
@@ -83,12 +85,12 @@ def test_cover_exact_equals_brute_force(poa_network: RoadNetwork, small_cells: g
             best = r
             break
     assert best is not None and best >= 3  # non-trivial instance
-    exact = hb.select_hubs(poa_network, small_cells, T_SMALL, "cover", method="exact", table=small_table)
+    exact = hb.select_hubs(poa_network, small_cells, T_SMALL, model="cover", method="exact", table=small_table).hubs
     assert len(exact) == best
     assert bool(exact["optimal"].all()) and set(exact["method"]) == {"exact"}
     cols = _cand_index(small_table, exact)
     assert cov[:, cols].any(axis=1)[coverable].all()
-    greedy = hb.select_hubs(poa_network, small_cells, T_SMALL, "cover", method="greedy", table=small_table)
+    greedy = hb.select_hubs(poa_network, small_cells, T_SMALL, model="cover", method="greedy", table=small_table).hubs
     assert len(greedy) >= best and not greedy["optimal"].any()
     assert cov[:, _cand_index(small_table, greedy)].any(axis=1)[coverable].all()
 
@@ -96,25 +98,29 @@ def test_cover_exact_equals_brute_force(poa_network: RoadNetwork, small_cells: g
 def test_pmedian_and_maxcover_exact_equal_brute_force(poa_network: RoadNetwork, small_cells: gpd.GeoDataFrame,
                                                       small_table: hb.HubTable) -> None:
     d = _dense(small_table)
-    w = hb.population_of(small_cells)
+    w = population_of(small_cells)
     penalty = 2 * T_SMALL
     cost = np.minimum(d, penalty)
     for k in (2, 3):
         brute = min(float((w * cost[:, list(c)].min(axis=1)).sum())
                     for c in itertools.combinations(range(small_table.n_candidates), k))
-        exact = hb.select_hubs(poa_network, small_cells, T_SMALL, "pmedian", k, method="exact", table=small_table)
+        sel = hb.select_hubs(poa_network, small_cells, T_SMALL, model="pmedian", k=k, method="exact",
+                             table=small_table)
+        exact = sel.hubs
         got = float((w * cost[:, _cand_index(small_table, exact)].min(axis=1)).sum())
         assert got == pytest.approx(brute, rel=1e-9)
-        assert exact.attrs["hub_selection"]["objective"] == pytest.approx(brute, rel=1e-9)
+        assert sel.objective == pytest.approx(brute, rel=1e-9)
         assert len(exact) == k and exact["optimal"].all()
-        greedy = hb.select_hubs(poa_network, small_cells, T_SMALL, "pmedian", k, method="greedy", table=small_table)
+        greedy = hb.select_hubs(poa_network, small_cells, T_SMALL, model="pmedian", k=k, method="greedy",
+                                table=small_table).hubs
         g_cost = float((w * cost[:, _cand_index(small_table, greedy)].min(axis=1)).sum())
         assert g_cost >= brute - 1e-6
         assert g_cost <= 1.05 * brute  # interchange lands within 5 % on this instance
         brute_mc = max(float(w[(d[:, list(c)] <= T_SMALL).any(axis=1)].sum())
                        for c in itertools.combinations(range(small_table.n_candidates), k))
-        mc = hb.select_hubs(poa_network, small_cells, T_SMALL, "maxcover", k, method="exact", table=small_table)
-        assert mc.attrs["hub_selection"]["objective"] == pytest.approx(brute_mc)
+        mc = hb.select_hubs(poa_network, small_cells, T_SMALL, model="maxcover", k=k, method="exact",
+                            table=small_table)
+        assert mc.objective == pytest.approx(brute_mc)
 
 
 def _independent_time_s(net: RoadNetwork, G: nx.MultiDiGraph, lon: np.ndarray, lat: np.ndarray,
@@ -157,7 +163,7 @@ def test_covered_localities_really_within_t(poa_network: RoadNetwork, small_cell
                                             small_table: hb.HubTable) -> None:
     from territorial_gis._routing import RouteOptions, lonlat_of
 
-    hubs = hb.select_hubs(poa_network, small_cells, T_SMALL, "cover", method="exact", table=small_table)
+    hubs = hb.select_hubs(poa_network, small_cells, T_SMALL, model="cover", method="exact", table=small_table).hubs
     assigned = hb.assign_hinterlands(poa_network, small_cells, hubs)
     G = poa_network.to_networkx()
     lon, lat = lonlat_of(small_cells)
@@ -176,7 +182,7 @@ def test_covered_localities_really_within_t(poa_network: RoadNetwork, small_cell
 
 
 def test_hinterlands_partition_localities(poa_network: RoadNetwork, region_sample: gpd.GeoDataFrame) -> None:
-    hubs = hb.select_hubs(poa_network, region_sample, 5, "cover", method="greedy")
+    hubs = hb.select_hubs(poa_network, region_sample, 5, model="cover", method="greedy").hubs
     a = hb.assign_hinterlands(poa_network, region_sample, hubs)
     snapped = a["hub_reason"].isna()
     assert a.loc[snapped, "hub_id"].notna().all()
@@ -198,18 +204,18 @@ def test_hinterlands_partition_localities(poa_network: RoadNetwork, region_sampl
     assert all(inside)
     summ = hb.summarize_hubs(a, hubs)
     assert summ["n_localities"].sum() == int(a["hub_id"].notna().sum())
-    assert summ["population_total"].sum() == pytest.approx(hb.population_of(a[a["hub_id"].notna()]).sum())
+    assert summ["population_total"].sum() == pytest.approx(population_of(a[a["hub_id"].notna()]).sum())
     assert (summ["max_time_hub_min"] >= summ["median_time_hub_min"]).all()
     assert np.allclose(summ["population_total"], summ["hub_population"] + summ["hinterland_population"])
 
 
 def test_mra_share_when_classified(poa_network: RoadNetwork, region_sample: gpd.GeoDataFrame) -> None:
-    hubs = hb.select_hubs(poa_network, region_sample, 5, "maxcover", 4, method="greedy")
+    hubs = hb.select_hubs(poa_network, region_sample, 5, model="maxcover", k=4, method="greedy").hubs
     a = hb.assign_hinterlands(poa_network, region_sample, hubs)
     a["area_class"] = np.where(a["travel_time_hub_min"] > 3, "MRA", "FRA")
     summ = hb.summarize_hubs(a, hubs).set_index("hub_id")
     for hub, grp in a.groupby("hub_id"):
-        pop = hb.population_of(grp)
+        pop = population_of(grp)
         exp = pop[grp["area_class"].to_numpy() == "MRA"].sum() / pop.sum()
         assert summ.loc[hub, "mra_population_share"] == pytest.approx(exp)
 
@@ -217,7 +223,7 @@ def test_mra_share_when_classified(poa_network: RoadNetwork, region_sample: gpd.
 def test_number_of_hubs_falls_as_t_rises(poa_network: RoadNetwork, region_sample: gpd.GeoDataFrame) -> None:
     counts = []
     for t in (3.0, 5.0, 8.0):
-        h = hb.select_hubs(poa_network, region_sample, t, "cover", method="exact")
+        h = hb.select_hubs(poa_network, region_sample, t, model="cover", method="exact").hubs
         assert h["optimal"].all()
         counts.append(len(h))
     assert counts[0] >= counts[1] >= counts[2]
@@ -226,7 +232,7 @@ def test_number_of_hubs_falls_as_t_rises(poa_network: RoadNetwork, region_sample
 
 def test_no_locality_assigned_past_a_strictly_nearer_hub(poa_network: RoadNetwork,
                                                          region_sample: gpd.GeoDataFrame) -> None:
-    hubs = hb.select_hubs(poa_network, region_sample, 6, "pmedian", 6, method="greedy")
+    hubs = hb.select_hubs(poa_network, region_sample, 6, model="pmedian", k=6, method="greedy").hubs
     a = hb.assign_hinterlands(poa_network, region_sample, hubs)
     mask = region_sample["place_id"].astype(str).isin(hubs["hub_id"].astype(str)).to_numpy()
     tab = hb.hub_travel_table(poa_network, region_sample, 240.0, mask)
@@ -242,26 +248,26 @@ def test_no_locality_assigned_past_a_strictly_nearer_hub(poa_network: RoadNetwor
 
 
 def test_greedy_scales_and_reports_uncovered(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame) -> None:
-    h = hb.select_hubs(poa_network, poa_localities, 4, "cover", min_population=2500, method="auto")
-    info = h.attrs["hub_selection"]
-    assert info["n_uncovered"] > 0
-    rep = hb.coverage_report(poa_localities, h)
-    assert rep.notna().sum() == info["n_uncovered"]
+    sel = hb.select_hubs(poa_network, poa_localities, 4, model="cover", min_population=2500, method="auto")
+    h = sel.hubs
+    assert sel.n_uncovered > 0
+    rep = sel.covered_reason(poa_localities)
+    assert rep.notna().sum() == sel.n_uncovered
     assert set(rep.dropna()) <= {hb.REASON_NO_CANDIDATE, hb.REASON_NOT_COVERED, "too_far_from_road"}
     assert (h["population"] >= 2500).all()
 
 
 def test_bad_input_api(poa_network: RoadNetwork, small_cells: gpd.GeoDataFrame) -> None:
     with pytest.raises(ConfigError, match="positive"):
-        hb.select_hubs(poa_network, small_cells, 0, "cover")
+        hb.select_hubs(poa_network, small_cells, 0, model="cover")
     with pytest.raises(ConfigError, match="larger than the 10 candidate"):
-        hb.select_hubs(poa_network, small_cells, 5, "pmedian", 11)
+        hb.select_hubs(poa_network, small_cells, 5, model="pmedian", k=11)
     with pytest.raises(ConfigError, match="no candidate hub passes"):
-        hb.select_hubs(poa_network, small_cells, 5, "cover", min_population=1e9)
+        hb.select_hubs(poa_network, small_cells, 5, model="cover", min_population=1e9)
     with pytest.raises(ColumnError, match="nope"):
-        hb.select_hubs(poa_network, small_cells, 5, "cover", service_column="nope")
+        hb.select_hubs(poa_network, small_cells, 5, model="cover", service_column="nope")
     with pytest.raises(ConfigError, match="needs the number of hubs"):
-        hb.select_hubs(poa_network, small_cells, 5, "maxcover")
+        hb.select_hubs(poa_network, small_cells, 5, model="maxcover")
 
 
 # ---------------------------------------------------------------------- CLI
@@ -311,10 +317,80 @@ def test_cli_hubs_bad_input(tmp_path, cli_inputs: tuple[str, str], args: list[st
 
 def test_auto_method_switches_on_matrix_size(poa_network: RoadNetwork, small_cells: gpd.GeoDataFrame,
                                              small_table: hb.HubTable, monkeypatch: pytest.MonkeyPatch) -> None:
-    auto = hb.select_hubs(poa_network, small_cells, T_SMALL, "pmedian", 2, method="auto", table=small_table)
+    auto = hb.select_hubs(poa_network, small_cells, T_SMALL, model="pmedian", k=2, method="auto",
+                          table=small_table).hubs
     assert set(auto["method"]) == {"exact"} and auto["optimal"].all()
     monkeypatch.setitem(hb.EXACT_MAX_CELLS, "pmedian", 10)
-    auto = hb.select_hubs(poa_network, small_cells, T_SMALL, "pmedian", 2, method="auto", table=small_table)
+    auto = hb.select_hubs(poa_network, small_cells, T_SMALL, model="pmedian", k=2, method="auto",
+                          table=small_table).hubs
     assert set(auto["method"]) == {"greedy"} and not auto["optimal"].any()
     with pytest.raises(ConfigError, match="too large"):
-        hb.select_hubs(poa_network, small_cells, T_SMALL, "pmedian", 2, method="exact", table=small_table)
+        hb.select_hubs(poa_network, small_cells, T_SMALL, model="pmedian", k=2, method="exact", table=small_table)
+
+
+# ---------------------------------------------------------------------- problem / solve
+def test_problem_solves_several_models_on_one_table(poa_network: RoadNetwork, small_cells: gpd.GeoDataFrame,
+                                                    small_table: hb.HubTable) -> None:
+    problem = hb.HubProblem.from_network(poa_network, small_cells, max_time_min=T_SMALL)
+    pd.testing.assert_frame_equal(problem.table.to_frame(), small_table.to_frame())
+    d = _dense(small_table)
+    w = population_of(small_cells)
+    within = d <= T_SMALL
+    for model, k in (("cover", None), ("maxcover", 2), ("pmedian", 3)):
+        sel = problem.solve(model, k=k, method="exact")
+        # the counts follow from the dense table and the chosen columns, not from the solver
+        cols = _cand_index(small_table, sel.hubs)
+        covered = within[:, cols].any(axis=1)
+        assert sel.n_hubs == len(sel.hubs) == (k or sel.n_hubs)
+        assert sel.n_covered == int(covered.sum())
+        assert sel.population_covered == pytest.approx(float(w[covered].sum()))
+        assert sel.n_uncovered == int((~covered).sum()) == sel.n_localities - sel.n_covered
+        assert set(sel.uncovered) == set(small_cells.loc[~covered, "place_id"].astype(str))
+        assert sel.model == model and sel.method == "exact" and sel.requested_method == "exact"
+        assert sel.optimal and sel.k == k
+        assert sel.penalty_min == (2 * T_SMALL if model == "pmedian" else None)
+        # the same selection as select_hubs on the same table, which holds no attrs
+        again = hb.select_hubs(None, small_cells, T_SMALL, model=model, k=k, method="exact", table=small_table)
+        assert list(again.hubs["hub_id"]) == list(sel.hubs["hub_id"]) and again.objective == sel.objective
+        assert sel.hubs.attrs == {}
+    info = sel.as_dict()
+    assert "hubs" not in info and info["n_hubs"] == sel.n_hubs and info["objective"] == sel.objective
+    json.dumps(info)  # plain values only
+
+
+def test_problem_and_solve_bad_input(poa_network: RoadNetwork, small_cells: gpd.GeoDataFrame,
+                                     small_table: hb.HubTable) -> None:
+    problem = hb.HubProblem.from_table(small_table, small_cells)
+    with pytest.raises(ConfigError, match="unknown hub model 'nope'"):
+        problem.solve("nope")
+    with pytest.raises(ConfigError, match="unknown hub method 'fast'"):
+        problem.solve("cover", method="fast")
+    with pytest.raises(ConfigError, match="penalty 1 min must be at least"):
+        problem.solve("pmedian", k=2, penalty_min=1.0)
+    with pytest.raises(ConfigError, match="k=11 is larger than the 10 candidate"):
+        problem.solve("maxcover", k=11)
+    with pytest.raises(ConfigError, match="positive whole number"):
+        problem.solve("pmedian", k=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="computed for 10 localities, not 9"):
+        hb.HubProblem.from_table(small_table, small_cells.iloc[:9])
+    with pytest.raises(ConfigError, match="computed for 2 min, not 3 min"):
+        hb.select_hubs(None, small_cells, 3.0, table=small_table)
+    with pytest.raises(ConfigError, match="positive"):
+        hb.HubProblem.from_network(poa_network, small_cells, max_time_min=-1)
+
+
+def test_hubs_that_are_not_localities_route_like_destinations(poa_network: RoadNetwork,
+                                                             region_sample: gpd.GeoDataFrame,
+                                                             poa_pois: gpd.GeoDataFrame) -> None:
+    """Hubs away from every locality are snapped on their own: the times equal the access
+    stage's times to the same points as a destination tier."""
+    from territorial_gis.access import travel_times_to_nearest
+
+    hubs = poa_pois.rename(columns={"dest_id": "hub_id"})
+    a = hb.assign_hinterlands(poa_network, region_sample, hubs)
+    acc = travel_times_to_nearest(poa_network, region_sample, {"poi": poa_pois})
+    np.testing.assert_allclose(a["travel_time_hub_min"], acc["travel_time_poi_min"], rtol=0, atol=1e-9,
+                               equal_nan=True)
+    found = a["hub_id"].notna().to_numpy()
+    assert found.sum() > 0.9 * len(a)
+    assert (a.loc[found, "hub_id"].to_numpy() == acc.loc[found, "nearest_poi_id"].to_numpy()).all()

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from territorial_gis import hubs as hb
 from territorial_gis import territories as tr
+from territorial_gis._zones import population_of
 from territorial_gis.errors import ConfigError
 from territorial_gis.places import derive_tier
 
@@ -36,7 +37,7 @@ def centres(poa_localities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="session")
 def hub_setup(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    hubs = hb.select_hubs(poa_network, poa_localities, 6, "cover", min_population=1500, method="greedy")
+    hubs = hb.select_hubs(poa_network, poa_localities, 6, model="cover", min_population=1500, method="greedy").hubs
     return hubs, hb.assign_hinterlands(poa_network, poa_localities, hubs)
 
 
@@ -44,7 +45,7 @@ def hub_setup(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame) -> tup
 def territories(poa_network: RoadNetwork, hub_setup: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
                 centres: gpd.GeoDataFrame, poa_tiers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     hubs, assigned = hub_setup
-    return tr.build_territories(poa_network, assigned, centres, LIMIT,
+    return tr.build_territories(poa_network, assigned, centres, max_time_min=LIMIT,
                                 employment_centres=poa_tiers["employment_centre"],
                                 employment_limit_min=EMP_LIMIT, hubs=hubs)
 
@@ -108,7 +109,7 @@ def test_summary_and_polygons(territories: gpd.GeoDataFrame, centres: gpd.GeoDat
     summ = tr.summarize_territories(loc, centres)
     main = summ[summ["territory_id"].notna()]
     a = loc["territory_status"] == "assigned"
-    pop = hb.population_of(loc)
+    pop = population_of(loc)
     assert main["population"].sum() == pytest.approx(pop[a.to_numpy()].sum())
     assert main["n_localities"].sum() == int(a.sum())
     bands = [c for c in main.columns if c.startswith("population_") and c.endswith("_min")]
@@ -142,7 +143,7 @@ def test_bad_input_api(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFram
     with pytest.raises(ConfigError, match="centre tier has no place"):
         tr.build_territories(poa_network, poa_localities, centres.iloc[:0])
     with pytest.raises(ConfigError, match="positive"):
-        tr.build_territories(poa_network, poa_localities, centres, 0)
+        tr.build_territories(poa_network, poa_localities, centres, max_time_min=0)
 
 
 @pytest.fixture(scope="session")
@@ -297,3 +298,31 @@ def test_cli_territories_within_region(tmp_path, cli_files: tuple[str, str], hal
     res = CliRunner().invoke(main, ["-q", "territories", *cli_files, "--centres", "top4:population",
                                     "--within-region", "-o", str(tmp_path / "x.gpkg")])
     assert res.exit_code == 2 and "--within-region needs --regions" in res.output
+
+
+def test_non_locality_centres_route_like_destinations(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,
+                                                      poa_pois: gpd.GeoDataFrame) -> None:
+    """Centres away from every locality are snapped on their own: the times equal the access
+    stage's times to the same points as a destination tier."""
+    from territorial_gis.access import travel_times_to_nearest
+
+    sample = poa_localities.iloc[::3]
+    res = tr.build_territories(poa_network, sample, poa_pois)
+    acc = travel_times_to_nearest(poa_network, sample, {"poi": poa_pois})
+    np.testing.assert_allclose(res["travel_time_centre_min"], acc["travel_time_poi_min"], rtol=0, atol=1e-9,
+                               equal_nan=True)
+    a = (res["territory_status"] == "assigned").to_numpy()
+    assert a.sum() > 0.9 * len(res)
+    assert (res.loc[a, "territory_id"].to_numpy() == acc.loc[a, "nearest_poi_id"].to_numpy()).all()
+
+
+def test_territories_do_not_import_the_hub_stage() -> None:
+    """The machinery both stages share lives below them (``_zones``), not in ``hubs``."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(tr))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    assert "hubs" not in imported and "territorial_gis.hubs" not in imported
+    assert "_zones" in imported
