@@ -39,7 +39,7 @@ lint: $(STAMP)
 # benchmarks print ratios against osmnx / networkx / scipy / momepy; the scale runs take minutes
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	for b in network access layers corridors hubs map; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
+	for b in network access layers corridors hubs map criticality; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) outputs build *.egg-info territorial_gis/*.c territorial_gis/*.so territorial_gis/*.html

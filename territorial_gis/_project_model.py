@@ -21,7 +21,7 @@ access points.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +162,8 @@ class Benefits:
     n_mra_to_fra: np.ndarray
     population_mra_to_fra: np.ndarray
     changes: list[tuple[np.ndarray, np.ndarray, list[np.ndarray]]]  # per project: per tier nodes/times/labels
+    #: rows still to classify when the class moves were deferred (see :meth:`ProjectModel.classify_moves`)
+    pending: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
 
 
 class ProjectModel:
@@ -255,8 +257,9 @@ class ProjectModel:
         finally:
             rs.state_s[e] = saved
 
-    def evaluate(self, rs: RunState, projects: np.ndarray) -> Benefits:
-        """Benefits of each project built alone on top of ``rs`` (re-routing only what it improves)."""
+    def evaluate(self, rs: RunState, projects: np.ndarray, *, defer_classes: bool = False) -> Benefits:
+        """Benefits of each project built alone on top of ``rs`` (re-routing only what it improves);
+        with ``defer_classes`` the MRA -> FRA moves wait for :meth:`classify_moves`."""
         changes = []
         for p in projects:
             arcs, new = self._change(rs, int(p))
@@ -267,9 +270,9 @@ class ProjectModel:
             finally:
                 self.ag.assign(arcs, old)
             changes.append((arcs, new, per_tier))
-        return self._benefits(rs, changes)
+        return self._benefits(rs, changes, defer_classes)
 
-    def combined(self, rs: RunState, projects: Sequence[int]) -> Benefits:
+    def combined(self, rs: RunState, projects: Sequence[int], *, defer_classes: bool = False) -> Benefits:
         """Benefits of building all ``projects`` together on top of ``rs`` (one row; ``rs`` keeps
         them built): each is re-routed in turn, the benefits are counted once, from the times
         before to the times after."""
@@ -288,7 +291,7 @@ class ProjectModel:
         after = rs.dist
         rs.dist = before
         try:
-            return self._benefits(rs, [(np.empty(0, dtype=np.int64), np.empty(0), per_tier)])
+            return self._benefits(rs, [(np.empty(0, dtype=np.int64), np.empty(0), per_tier)], defer_classes)
         finally:
             rs.dist = after
 
@@ -306,7 +309,7 @@ class ProjectModel:
             rs.state_s[e] = np.minimum(rs.state_s[e], self.length_m[e] / (rs.target_kph[p] / 3.6))
         rs.built.append(p)
 
-    def _benefits(self, rs: RunState, changes: list[Any]) -> Benefits:
+    def _benefits(self, rs: RunState, changes: list[Any], defer_classes: bool = False) -> Benefits:
         n = len(changes)
         pop = self.population
         popz = np.nan_to_num(pop)
@@ -341,27 +344,39 @@ class ProjectModel:
                 m = cur[t][u].copy()
                 m[np.searchsorted(u, o)] = tm
                 rows_min[t].append(m)
-        n_mf, p_mf = self._moved(rs, n, rows_p, rows_o, rows_min, cur)
-        return Benefits(pm, lm, n_ben, p_ben, n_new, p_new, n_mf, p_mf, changes)
-
-    def _moved(self, rs: RunState, n: int, rows_p: list[np.ndarray], rows_o: list[np.ndarray],
-               rows_min: Mapping[str, list[np.ndarray]], cur: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Localities and population moving from MRA to FRA per project (NaN without rules)."""
-        if self.reclass is None:
-            return np.full(n, np.nan), np.full(n, np.nan)
         rp = np.concatenate(rows_p) if rows_p else np.empty(0, dtype=np.int64)
         ro = np.concatenate(rows_o) if rows_o else np.empty(0, dtype=np.int64)
+        minutes = {t: np.concatenate(v) if v else np.empty(0) for t, v in rows_min.items()}
+        base = {t: cur[t][ro] for t in self.tiers}
+        out = Benefits(pm, lm, n_ben, p_ben, n_new, p_new, np.full(n, np.nan), np.full(n, np.nan), changes,
+                       (rp, ro, minutes, base))
+        if not defer_classes:
+            self.classify_moves([out], rs.rules)
+        return out
+
+    def classify_moves(self, results: Sequence[Benefits], rules: Rules | None) -> None:
+        """Localities and population moving from MRA to FRA in each of ``results`` (whose moves were
+        deferred), with one classification for them all (NaN without rules)."""
+        todo = [b for b in results if b.pending is not None]
+        if self.reclass is None or not todo:
+            return
         tiers = self.reclass.tiers
-        minutes = {t: np.concatenate(rows_min[t]) if rows_min[t] else np.empty(0) for t in tiers}
-        base = {t: cur[t][ro] for t in tiers}
-        before, after = self.reclass.changes(ro, minutes, base=base, rules=rs.rules)
-        moved = (before == MRA) & (after == FRA)
-        back = (before == FRA) & (after == MRA)
+        ro = np.concatenate([b.pending[1] for b in todo if b.pending is not None])
+        minutes = {t: np.concatenate([b.pending[2][t] for b in todo if b.pending is not None]) for t in tiers}
+        base = {t: np.concatenate([b.pending[3][t] for b in todo if b.pending is not None]) for t in tiers}
+        before, after = self.reclass.changes(ro, minutes, base=base, rules=rules)
+        sign = ((before == MRA) & (after == FRA)).astype(float) - ((before == FRA) & (after == MRA)).astype(float)
         popz = np.nan_to_num(self.population)
-        sign = moved.astype(float) - back.astype(float)
-        n_mf = np.bincount(rp, weights=sign, minlength=n)
-        p_mf = np.bincount(rp, weights=sign * popz[ro], minlength=n)
-        return n_mf, p_mf
+        start = 0
+        for b in todo:
+            assert b.pending is not None
+            rp, r_o = b.pending[0], b.pending[1]
+            k = slice(start, start + len(r_o))
+            n = len(b.n_benefiting)
+            b.n_mra_to_fra = np.bincount(rp, weights=sign[k], minlength=n)
+            b.population_mra_to_fra = np.bincount(rp, weights=sign[k] * popz[r_o], minlength=n)
+            b.pending = None
+            start += len(r_o)
 
 
 @dataclass

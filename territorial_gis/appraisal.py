@@ -433,16 +433,17 @@ def _perturbed(model: ProjectModel, unc: Uncertainty, runs: int, seed: int, rule
         draw = draw_factors(unc, rng, classes, groups, model.n)
         run_rules = scale_thresholds(rules, draw.threshold) if rules is not None else None
         rs = model.run_state(draw, run_rules)
-        b = model.evaluate(rs, all_p)
+        b = model.evaluate(rs, all_p, defer_classes=True)
+        c = model.costs(rs, all_p)  # before the portfolio is built into the state
+        both = model.combined(rs, chosen, defer_classes=True) if chosen else None
+        model.classify_moves([b] if both is None else [b, both], run_rules)
         v = _objective(model, b, objective, {}, all_p, [])["objective"]
-        c = model.costs(rs, all_p)
         ratio = np.where(c > 0, v / np.where(c > 0, c, 1.0) * 1e6, 0.0)
         rank = np.empty(model.n, dtype=np.int64)
         rank[np.lexsort((-v, -ratio))] = np.arange(1, model.n + 1)
         rows.append(pd.DataFrame({"run": r, "project": all_p, "benefit": v, "cost": c, "ratio": ratio,
                                   "rank": rank, "population_mra_to_fra": b.population_mra_to_fra}))
-        if chosen:
-            both = model.combined(rs, chosen)
+        if both is not None:
             port[r] = float(_objective(model, both, objective, {}, np.array([0]), [])["objective"][0])
     return (pd.concat(rows, ignore_index=True) if rows else
             pd.DataFrame(columns=["run", "project", "benefit", "cost", "ratio", "rank", "population_mra_to_fra"]),
