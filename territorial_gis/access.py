@@ -9,7 +9,6 @@ pass over the reversed graph.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +38,7 @@ from .columns import (
     tiers_in,
     time_col,
 )
-from .errors import ColumnError, InputFileError, RoutingError
+from .errors import ColumnError, RoutingError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -139,29 +138,6 @@ def summarize_access(table: pd.DataFrame) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- networks
-def open_network(source: str | os.PathLike[str], profile: Any = None, mode: str = "drive") -> RoadNetwork:
-    """A network from a saved file (``.tgnet``, or a ``.gpkg`` with layers ``nodes``/``edges``)
-    or built on the fly from an OSM file or a road line layer (see
-    :func:`~territorial_gis.network.build_network`)."""
-    from ._io import check_input
-    from .network import NATIVE_SUFFIX, build_network, load_network
-
-    p = check_input(source, "network")
-    suffix = p.suffix.lower()
-    if suffix == NATIVE_SUFFIX:
-        return load_network(p)
-    if suffix == ".gpkg":
-        import pyogrio
-
-        try:
-            layers = {name for name, _ in pyogrio.list_layers(p)}
-        except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds
-            raise InputFileError(f"{p}: not a readable GeoPackage ({exc})") from None
-        if {"nodes", "edges"} <= layers:
-            return load_network(p)
-    return build_network(p, profile=profile, mode=mode)
-
-
 # ---------------------------------------------------------------------- OD matrix
 def _od_arrays(network: RoadNetwork, osn: Snaps, dsn: Snaps,
                cutoff_min: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -351,19 +327,18 @@ def isochrones(network: RoadNetwork, destinations: gpd.GeoDataFrame,
     -------
     geopandas.GeoDataFrame
         One row per threshold: ``threshold_min``, ``min_time_min`` (lower bound of the band:
-        0 unless ``bands``), ``area_km2``, ``road_km`` (reached road length), geometry
-        (EPSG:4326; empty when nothing is reached).
+        0 unless ``bands``), geometry (EPSG:4326; empty when nothing is reached) and the figures
+        of that geometry, all of one kind named in the column: cumulative
+        ``within_area_km2`` / ``within_road_km`` (area and reached road length within the
+        threshold; they never decrease), or with ``bands`` ``ring_area_km2`` /
+        ``ring_road_km`` (the ring between the previous threshold and this one).
     """
     import geopandas as gpd
     import shapely
 
     if direction not in ("to", "from"):
         raise RoutingError(f"direction must be 'to' or 'from', got {direction!r}")
-    ths = [float(t) for t in thresholds_min]
-    if not ths or any(not (t > 0) for t in ths):
-        raise RoutingError(f"isochrone thresholds must be positive minutes, got {list(thresholds_min)}")
-    if sorted(ths) != ths or len(set(ths)) != len(ths):
-        raise RoutingError(f"isochrone thresholds must increase, got {list(thresholds_min)}")
+    ths = check_thresholds(thresholds_min)
     if not buffer_m > 0:
         raise RoutingError(f"isochrone buffer must be positive metres, got {buffer_m}")
     if len(destinations) == 0:
@@ -390,16 +365,37 @@ def isochrones(network: RoadNetwork, destinations: gpd.GeoDataFrame,
             km = 0.0
         polys.append(poly)
         road_km.append(km)
-    lower = [0.0] * len(ths)
+    # everything within a threshold is also within the next one: the union makes that exact
+    # (buffers of longer road pieces may differ from the shorter ones' in the last bit)
+    for i in range(1, len(polys)):
+        polys[i] = shapely.union(polys[i], polys[i - 1])
+        road_km[i] = max(road_km[i], road_km[i - 1])
     if bands:
         out_polys = [polys[0]] + [shapely.difference(polys[i], polys[i - 1]) for i in range(1, len(polys))]
+        figures = {"ring_area_km2": [float(shapely.area(p)) / 1e6 for p in out_polys],
+                   "ring_road_km": [road_km[0]] + [road_km[i] - road_km[i - 1] for i in range(1, len(ths))]}
         lower = [0.0, *ths[:-1]]
     else:
         out_polys = polys
-    areas = [float(shapely.area(p)) / 1e6 for p in out_polys]
-    gdf = gpd.GeoDataFrame({"threshold_min": ths, "min_time_min": lower, "area_km2": areas,
-                            "road_km": road_km}, geometry=out_polys, crs=network.crs)
+        figures = {"within_area_km2": [float(shapely.area(p)) / 1e6 for p in out_polys],
+                   "within_road_km": road_km}
+        lower = [0.0] * len(ths)
+    gdf = gpd.GeoDataFrame({"threshold_min": ths, "min_time_min": lower, **figures},
+                           geometry=out_polys, crs=network.crs)
     return gdf.to_crs(4326)
+
+
+def check_thresholds(thresholds_min: Sequence[float]) -> list[float]:
+    """Isochrone thresholds as floats, checked positive and increasing (RoutingError otherwise)."""
+    try:
+        ths = [float(t) for t in thresholds_min]
+    except (TypeError, ValueError):
+        raise RoutingError(f"isochrone thresholds must be minutes, got {list(thresholds_min)}") from None
+    if not ths or any(not (t > 0) or not np.isfinite(t) for t in ths):
+        raise RoutingError(f"isochrone thresholds must be positive minutes, got {list(thresholds_min)}")
+    if sorted(ths) != ths or len(set(ths)) != len(ths):
+        raise RoutingError(f"isochrone thresholds must increase, got {list(thresholds_min)}")
+    return ths
 
 
 # ---------------------------------------------------------------------- summaries
