@@ -87,7 +87,6 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     import pandas as pd
 
     from territorial_gis._io import check_outputs
-    from territorial_gis.access import open_network
     from territorial_gis.appraisal import (
         appraise_projects,
         check_budget,
@@ -100,6 +99,7 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     )
     from territorial_gis.classify import load_rules
     from territorial_gis.errors import ConfigError, InputFileError
+    from territorial_gis.network import open_network
 
     from ._study_inputs import read_study_inputs, write_all
 

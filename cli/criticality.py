@@ -49,10 +49,10 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     import pandas as pd
 
     from territorial_gis._io import check_outputs
-    from territorial_gis.access import open_network
     from territorial_gis.classify import load_rules
     from territorial_gis.criticality import assess_criticality
     from territorial_gis.errors import InputFileError
+    from territorial_gis.network import open_network
 
     from ._study_inputs import read_study_inputs, write_all
 
