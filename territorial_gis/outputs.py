@@ -71,6 +71,13 @@ DESCRIPTIONS: dict[str, str] = {
     SCENARIO_CLASSES: "per scenario: localities changing class (MRA/FRA)",
     RAI: "the Rural Access Index (SDG 9.1.1), per area and scenario",
     RAI_LAYERS: "the 2 km buffer of the all-season roads",
+    CRITICALITY: "road stretches ranked by what their failure does (localities cut off, minutes added), "
+                 "and the localities each cuts off",
+    CRITICALITY_CSV: "the criticality ranking as a table",
+    APPRAISAL: "candidate road projects ranked by benefit per cost (with P10-P90 ranges), and the chosen ones",
+    APPRAISAL_CSV: "the project ranking as a table",
+    PORTFOLIO_CSV: "the portfolio under the budget: projects in the order picked, cumulative cost and benefits",
+    PORTFOLIO_PNG: "chart of the portfolio's cumulative benefit against spending",
     DESTINATIONS: "the destinations of every tier",
     NETWORK: "the routable road network (for QGIS)",
     STUDY_JSON: "the resolved config, versions, input hashes, timings and notes",
