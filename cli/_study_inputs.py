@@ -3,23 +3,24 @@ command writes beside its GeoPackage (all or nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 
-def read_study_inputs(localities: str, tier_rules: Sequence[str], id_col: str | None, pop_col: str | None
+def read_study_inputs(localities: str, tier_rules: Sequence[str], places: Mapping[str, Any]
                       ) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
-    """Localities (:func:`territorial_gis.places.load_places`) and their ``--tier`` destinations."""
+    """Localities (:func:`territorial_gis.places.load_places` with the ``places_options`` given)
+    and their ``--tier`` destinations."""
     from territorial_gis.errors import ConfigError
     from territorial_gis.places import load_places, load_tiers, parse_tier_options
 
     if not tier_rules:
         raise ConfigError("give at least one destination tier with --tier NAME=FILE_OR_RULE")
-    locs = load_places(localities, id_col=id_col, pop_col=pop_col)
+    locs = load_places(localities, **places)
     return locs, load_tiers(parse_tier_options(tier_rules), locs)
 
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option, profile_option, route_options
+from ._options import (
+    input_path,
+    output_option,
+    overwrite_option,
+    places_options,
+    profile_option,
+    route_options,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -65,8 +72,7 @@ def parse_budget(text: str) -> float:
               show_default=True, help="What the portfolio maximises per unit of cost.")
 @click.option("--dem", default=None, type=click.Path(dir_okay=False),
               help="DEM raster: each project's terrain from the mean slope along it.")
-@click.option("--id-column", "id_col", default=None, help="Locality id column (detected by default).")
-@click.option("--population-column", "pop_col", default=None, help="Population column (detected by default).")
+@places_options("LOCALITIES")
 @click.option("--scenario", "scenario_spec", default=None, metavar="SCENARIO",
               help="Route on the network in a scenario's state of the world: a scenario TOML file or a "
                    "built-in season (wet), as in `tgis scenario`.")
@@ -78,7 +84,7 @@ def parse_budget(text: str) -> float:
 def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget: str, projects_file: str | None,
              corridor_candidates: bool, targets: str | None, upgrade_to: str, to_surface: str, n_candidates: int,
              costs: str | None, uncertainty: str | None, runs: int, seed: int, rules: str | None, objective: str,
-             dem: str | None, id_col: str | None, pop_col: str | None, scenario_spec: str | None,
+             dem: str | None, places: dict[str, Any], scenario_spec: str | None,
              profile: str | None, route: RouteOptions, output: str, overwrite: bool) -> None:
     """Appraise road projects on NETWORK for LOCALITIES: costs, benefits, a portfolio under
     --budget chosen with re-routing after each pick, and P10-P90 ranges over perturbed runs."""
@@ -128,7 +134,7 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
         user = read_projects(projects_file, net, to_class=upgrade_to, to_surface=to_surface)
         price_projects(net, user, costs=table, profile=profile, dem=dem)  # a cost problem fails before routing
         parts.append(user)
-    locs, tiers = read_study_inputs(localities, tier_rules, id_col, pop_col)
+    locs, tiers = read_study_inputs(localities, tier_rules, places)
     if corridor_candidates:
         parts.append(_corridor_pool(net, locs, tiers, targets, upgrade_to, to_surface, n_candidates, profile, route))
     cand = combine_candidates(parts)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option, profile_option, route_options
+from ._options import (
+    input_path,
+    output_option,
+    overwrite_option,
+    places_options,
+    profile_option,
+    route_options,
+)
 
 if TYPE_CHECKING:
     from territorial_gis import RouteOptions
@@ -29,8 +36,7 @@ if TYPE_CHECKING:
               help="MRA/FRA rules (TOML) to re-classify with; LOCALITIES then needs area_class.")
 @click.option("--detour", type=click.Choice(["affected", "all", "none"]), default="affected", show_default=True,
               help="Stretches whose detour (extra minutes between their ends) is computed.")
-@click.option("--id-column", "id_col", default=None, help="Locality id column (detected by default).")
-@click.option("--population-column", "pop_col", default=None, help="Population column (detected by default).")
+@places_options("LOCALITIES")
 @click.option("--scenario", "scenario_spec", default=None, metavar="SCENARIO",
               help="Route on the network in a scenario's state of the world: a scenario TOML file or a "
                    "built-in season (wet), as in `tgis scenario`.")
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
                     "<stem>.csv and the class changes as <stem>_class_changes.csv.")
 @overwrite_option
 def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only: str, corridors_file: str | None,
-                top: int | None, rules: str | None, detour: str, id_col: str | None, pop_col: str | None,
+                top: int | None, rules: str | None, detour: str, places: dict[str, Any],
                 scenario_spec: str | None, profile: str | None, route: RouteOptions, output: str,
                 overwrite: bool) -> None:
     """Rank the road stretches of NETWORK by what their failure does to the access of LOCALITIES:
@@ -63,7 +69,7 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     changes_csv = out.with_name(f"{out.stem}_class_changes.csv")
     check_outputs(out, csv, changes_csv, overwrite=overwrite)
     rule_set = load_rules(rules) if rules else None  # a bad rule file fails before any work
-    locs, tiers = read_study_inputs(localities, tier_rules, id_col, pop_col)
+    locs, tiers = read_study_inputs(localities, tier_rules, places)
     within = _corridor_pieces(corridors_file) if corridors_file else None
     net = open_network(network, profile=profile)
     if scenario_spec:
