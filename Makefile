@@ -43,7 +43,7 @@ lint: $(STAMP)
 # benchmarks print ratios against osmnx / networkx / scipy / momepy; the scale runs take minutes
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	for b in network access od layers corridors hubs map surfaces scale; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
+	for b in network access od layers corridors hubs map surfaces criticality scale; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) outputs build *.egg-info territorial_gis/*.c territorial_gis/*.so territorial_gis/*.html

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hubs": ("territorial_gis.cli.hubs", "hubs"),
     "territories": ("territorial_gis.cli.territories", "territories"),
     "surface": ("territorial_gis.cli.surface", "surface"),
+    "criticality": ("territorial_gis.cli.criticality", "criticality"),
+    "appraise": ("territorial_gis.cli.appraise", "appraise"),
     "join": ("territorial_gis.cli.join", "join"),
     "typology": ("territorial_gis.cli.typology", "typology"),
     "compare": ("territorial_gis.cli.compare", "compare"),

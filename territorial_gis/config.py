@@ -220,6 +220,41 @@ class RaiSection:
 
 
 @dataclass(frozen=True)
+class CriticalitySection:
+    """``[criticality]``: which road stretches, if they fail, cut people off (runs when present and
+    enabled; see :func:`territorial_gis.criticality.assess_criticality`). ``only = "corridors"``
+    keeps the stretches the corridors use."""
+
+    enabled: bool = True
+    only: str = _key("all", choices=("all", "bridges", "corridors"))
+    top: int | None = _key(positive=True)
+    detour: str = _key("affected", choices=("affected", "all", "none"))
+    detour_limit_min: float | None = _key(positive=True)
+
+
+@dataclass(frozen=True)
+class AppraisalSection:
+    """``[appraisal]``: costs, benefits and a portfolio of road projects under ``budget`` (runs when
+    present and enabled; see :func:`territorial_gis.appraisal.appraise_projects`). Candidates are
+    the corridor stretches worth upgrading (``corridor_candidates``) and/or a line layer of
+    ``projects``."""
+
+    enabled: bool = True
+    budget: float | None = _key(non_negative=True)
+    costs: str | None = _key(path="file_or_builtin:territorial_gis.costs")
+    uncertainty: str | None = _key(path="file_or_builtin:territorial_gis.costs")
+    runs: int = _key(100, non_negative=True)
+    seed: int = 0
+    objective: str = _key("person_min", choices=("person_min", "mra_to_fra", "newly_connected"))
+    projects: str | None = _key(path="file")
+    corridor_candidates: bool = True
+    upgrade_to: str | None = None
+    to_surface: str = "asphalt"
+    n_candidates: int = _key(30, positive=True)
+    connect_m: float = _key(500.0, positive=True)
+
+
+@dataclass(frozen=True)
 class OutputsSection:
     """``[outputs]``: which deliverables are written."""
 
@@ -241,12 +276,13 @@ SECTIONS: dict[str, type] = {
     "study": StudySection, "network": NetworkSection, "localities": LocalitiesSection,
     "access": AccessSection, "terrain": TerrainSection, "classify": ClassifySection,
     "corridors": CorridorsSection, "hubs": HubsSection, "territories": TerritoriesSection,
-    "scenarios": ScenariosSection, "rai": RaiSection, "outputs": OutputsSection,
+    "scenarios": ScenariosSection, "rai": RaiSection, "criticality": CriticalitySection,
+    "appraisal": AppraisalSection, "outputs": OutputsSection,
 }
 #: sections whose keys are free: name -> rule (tiers) or credit (attribution)
 FREE_SECTIONS = ("tiers", "attribution")
 #: sections a study runs only when they are present
-OPTIONAL_SECTIONS = ("hubs", "territories", "rai")
+OPTIONAL_SECTIONS = ("hubs", "territories", "rai", "criticality", "appraisal")
 # the tier rule keys places.derive_tier reads (a rule written as a table)
 _TIER_KEYS = {"min_population", "max_population", "column", "min", "max", "top", "by", "ids", "where",
               "file", "path", "catalogue", "catalog", "id_col", "pop_col", "name_col", "lon_col", "lat_col",
@@ -273,6 +309,8 @@ class StudyConfig:
     territories: TerritoriesSection | None = None
     scenarios: ScenariosSection = field(default_factory=ScenariosSection)
     rai: RaiSection | None = None
+    criticality: CriticalitySection | None = None
+    appraisal: AppraisalSection | None = None
     outputs: OutputsSection = field(default_factory=OutputsSection)
     attribution: dict[str, str] = field(default_factory=dict)
     source: str = "<study config>"
@@ -502,6 +540,12 @@ class _Parser:
             for t in names:
                 if t is not None and t not in tiers:
                     raise self.fail(f"[{sec}] {key} = {t!r}", f"not a tier of the study ({', '.join(tiers)})")
+        if cfg.appraisal is not None and cfg.appraisal.enabled:
+            if cfg.appraisal.budget is None:
+                raise self.fail("[appraisal]", "needs budget (money available, in the cost table's currency)")
+            if not cfg.appraisal.corridor_candidates and not cfg.appraisal.projects:
+                raise self.fail("[appraisal]", "no candidate project: give projects = \"FILE\" or keep "
+                                               "corridor_candidates = true")
         if cfg.hubs is not None and cfg.hubs.enabled:
             if cfg.hubs.max_time_min is None:
                 raise self.fail("[hubs]", "needs max_time_min (minutes within which a hub covers a locality)")

@@ -707,6 +707,28 @@ def rank_upgrades(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
     return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
 
 
+def upgrade_candidates(network: RoadNetwork, stretches: gpd.GeoDataFrame, upgrade_speed_kph: float,
+                       n_candidates: int = DEFAULT_CANDIDATES) -> gpd.GeoDataFrame:
+    """The corridor stretches worth upgrading: those with a road piece slower than
+    ``upgrade_speed_kph``, the ``n_candidates`` serving the most MRA population (then the longest).
+
+    Parameters
+    ----------
+    stretches
+        Output of :func:`corridor_segments` (``level="stretch"``).
+    """
+    seg = network.edges["segment"].to_numpy()
+    speed = network.edges["speed_kph"].to_numpy(dtype=float)
+    # one membership test for all stretches (a test per stretch takes hours at country scale)
+    ids = list(stretches["segment_ids"])
+    n_ids = np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids))
+    flat = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
+    slow = np.isin(flat, seg[speed < upgrade_speed_kph])
+    has_slow = np.bincount(np.repeat(np.arange(len(ids)), n_ids), weights=slow, minlength=len(ids)) > 0
+    return stretches[has_slow].sort_values(["population_served", "length_km"], ascending=[False, False],
+                                           kind="stable").head(n_candidates)
+
+
 def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Profile, upgrade_to: str,
           top: int, n_candidates: int) -> gpd.GeoDataFrame:
     import geopandas as gpd
@@ -719,14 +741,7 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
     seg = edges["segment"].to_numpy()
     speed = edges["speed_kph"].to_numpy(dtype=float)
     if candidates is None:
-        # stretches with a road piece slower than the upgrade: one membership test for all
-        ids = list(stretches["segment_ids"])
-        n_ids = np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids))
-        flat = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
-        slow = np.isin(flat, seg[speed < v_up])
-        has_slow = np.bincount(np.repeat(np.arange(len(ids)), n_ids), weights=slow, minlength=len(ids)) > 0
-        pool = stretches[has_slow].sort_values(["population_served", "length_km"], ascending=[False, False],
-                                               kind="stable").head(n_candidates)
+        pool = upgrade_candidates(net, stretches, v_up, n_candidates)
         cand_ids, cand_segs = _candidate_segments(pool)
         info = pool.set_index("stretch_id")
     else:

@@ -37,13 +37,20 @@ RAI = "rai.csv"
 RAI_LAYERS = "rai.gpkg"
 BASEMAP = "basemap.gpkg"
 """Layers ``water`` and ``boundaries`` copied from the files a study names for its maps."""
+CRITICALITY = "criticality.gpkg"
+CRITICALITY_CSV = "criticality.csv"
+APPRAISAL = "appraisal.gpkg"
+APPRAISAL_CSV = "appraisal.csv"
+PORTFOLIO_CSV = "portfolio.csv"
+PORTFOLIO_PNG = "portfolio.png"
 MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
 SCENARIO_PREFIX = "scenario_"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
                POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,
-               BASEMAP, MAP, REPORT, STUDY_JSON)
+               BASEMAP, CRITICALITY, CRITICALITY_CSV, APPRAISAL, APPRAISAL_CSV, PORTFOLIO_CSV, PORTFOLIO_PNG,
+               MAP, REPORT, STUDY_JSON)
 """Every file of fixed name a study may write, in the order the pipeline writes them (plus one
 :func:`scenario_file` per scenario)."""
 
@@ -66,6 +73,13 @@ DESCRIPTIONS: dict[str, str] = {
     SCENARIO_CLASSES: "per scenario: localities changing class (MRA/FRA)",
     RAI: "the Rural Access Index (SDG 9.1.1), per area and scenario",
     RAI_LAYERS: "the 2 km buffer of the all-season roads",
+    CRITICALITY: "road stretches ranked by what their failure does (localities cut off, minutes added), "
+                 "and the localities each cuts off",
+    CRITICALITY_CSV: "the criticality ranking as a table",
+    APPRAISAL: "candidate road projects ranked by benefit per cost (with P10-P90 ranges), and the chosen ones",
+    APPRAISAL_CSV: "the project ranking as a table",
+    PORTFOLIO_CSV: "the portfolio under the budget: projects in the order picked, cumulative cost and benefits",
+    PORTFOLIO_PNG: "chart of the portfolio's cumulative benefit against spending",
     DESTINATIONS: "the destinations of every tier",
     NETWORK: "the routable road network (for QGIS)",
     STUDY_JSON: "the resolved config, versions, input hashes, timings and notes",
@@ -113,13 +127,17 @@ LAYERS: dict[str, tuple[str, str | None]] = {
     "rai_buffer": (RAI_LAYERS, "all_season_buffer"),
     "water": (BASEMAP, "water"),
     "boundaries": (BASEMAP, "boundaries"),
+    "criticality": (CRITICALITY, "criticality"),
+    "cut_off": (CRITICALITY, "cut_off"),
+    "projects": (APPRAISAL, "projects"),
+    "portfolio_projects": (APPRAISAL, "portfolio"),
 }
 #: columns of the network's edges that the maps read (one direction of each road piece)
 ROAD_COLUMNS = ("highway", "name", "surface", "segment", "reversed")
 #: attribute of :class:`StudyOutputs` -> CSV table
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
                           "population_within": POPULATION_WITHIN, "scenarios": SCENARIOS,
-                          "scenario_classes": SCENARIO_CLASSES, "rai": RAI}
+                          "scenario_classes": SCENARIO_CLASSES, "rai": RAI, "portfolio": PORTFOLIO_CSV}
 
 
 @dataclass
@@ -139,6 +157,10 @@ class StudyOutputs:
     hinterlands: gpd.GeoDataFrame | None = None
     territories: gpd.GeoDataFrame | None = None
     isochrones: gpd.GeoDataFrame | None = None
+    criticality: gpd.GeoDataFrame | None = None
+    cut_off: gpd.GeoDataFrame | None = None
+    projects: gpd.GeoDataFrame | None = None
+    portfolio_projects: gpd.GeoDataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     population_within: pd.DataFrame | None = None
@@ -146,6 +168,7 @@ class StudyOutputs:
     scenario_classes: pd.DataFrame | None = None
     rai: pd.DataFrame | None = None
     rai_buffer: gpd.GeoDataFrame | None = None
+    portfolio: pd.DataFrame | None = None
     #: per scenario name: the localities with their changes, and the changed roads
     scenario_localities: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     scenario_roads: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)

@@ -353,6 +353,7 @@ def _stage_corridors(ctx: _Ctx) -> None:
     res = analyze_corridors(ctx.state["network"], loc, {t: tiers[t] for t in targets},
                             **_given(upgrade_to=c.upgrade_to, top=c.top, n_candidates=c.n_candidates),
                             options=ctx.route)
+    ctx.state["corridors"] = res
     for layer, gdf in (("corridors", res.corridors), ("segments", res.segments), ("upgrades", res.upgrades)):
         if len(gdf):
             ctx.write(outputs.CORRIDORS, gdf, layer=layer)
@@ -494,6 +495,88 @@ def _stage_rai(ctx: _Ctx) -> None:
     ctx.info["rai"] = summary
 
 
+# ---------------------------------------------------------------------------- criticality, appraisal
+def _class_inputs(ctx: _Ctx) -> tuple[gpd.GeoDataFrame, Any]:
+    """The localities with the indicators their class was decided on, and the rules used."""
+    from ._reclass import with_area_indicators
+
+    classified = ctx.state.get("classified")
+    rules = classified.attrs.get("rules") if classified is not None else None
+    return with_area_indicators(ctx.state["localities_out"], classified), rules
+
+
+def _stage_criticality(ctx: _Ctx) -> None:
+    from .criticality import assess_criticality
+
+    c = ctx.cfg.criticality
+    if c is None or not c.enabled:
+        return
+    within = None
+    if c.only == "corridors":
+        res_c = ctx.state.get("corridors")
+        if res_c is None or not len(res_c.segments):
+            ctx.note("criticality of corridor stretches skipped: no corridor")
+            return
+        within = np.concatenate([np.asarray(x) for x in res_c.segments["segment_ids"]])
+    loc, rules = _class_inputs(ctx)
+    res = assess_criticality(ctx.state["network"], loc, ctx.state["tiers"], only="all" if within is not None
+                             else c.only, within_segments=within, top=c.top, rules=rules, detour=c.detour,
+                             detour_limit_min=c.detour_limit_min, options=ctx.route)
+    files = res.for_files()
+    table = files["criticality"]
+    hit = (table["n_cut_off"] > 0) | (table["locality_min_added"] > 0)
+    if not hit.all():
+        ctx.note(f"criticality: {int(hit.sum())} of {len(table)} stretches delay or cut off some locality if they "
+                 "fail; the others are left out of criticality.gpkg")
+        files["criticality"] = table[hit].reset_index(drop=True)
+    ctx.write(outputs.CRITICALITY, files["criticality"], layer="criticality")
+    if len(files["cut_off"]):
+        ctx.write(outputs.CRITICALITY, files["cut_off"], layer="cut_off")
+    ctx.write(outputs.CRITICALITY_CSV, pd.DataFrame(files["criticality"].drop(columns="geometry")))
+    ctx.info["criticality"] = res.info
+    for text in res.info.get("notes", []):
+        ctx.note(text)
+
+
+def _stage_appraisal(ctx: _Ctx) -> None:
+    from .appraisal import appraise_projects, network_profile, plot_portfolio, study_candidates
+    from .corridors import upgrade_candidates
+
+    a = ctx.cfg.appraisal
+    if a is None or not a.enabled:
+        return
+    assert a.budget is not None  # the config check requires it
+    net = ctx.state["network"]
+    to_class = a.upgrade_to or ctx.cfg.corridors.upgrade_to or "secondary"
+    res_c = ctx.state.get("corridors")
+    pool = None
+    if a.corridor_candidates and res_c is not None and len(res_c.segments):
+        speed = network_profile(net).highway_speed_kph.get(to_class, np.inf)
+        pool = upgrade_candidates(net, res_c.segments, float(speed), a.n_candidates)
+    if a.projects is None and (pool is None or not len(pool)):
+        why = "corridors are disabled" if not ctx.cfg.corridors.enabled else "no corridor stretch to upgrade"
+        ctx.note(f"appraisal skipped: no candidate project ({why} and no project layer)")
+        ctx.info["appraisal"] = {"skipped": why}
+        return
+    cand = study_candidates(net, corridor_pool=pool, projects=a.projects, to_class=to_class,
+                            to_surface=a.to_surface)
+    loc, rules = _class_inputs(ctx)
+    res = appraise_projects(net, loc, ctx.state["tiers"], cand, budget=a.budget, costs=a.costs,
+                            uncertainty=a.uncertainty, runs=a.runs, seed=a.seed, rules=rules, objective=a.objective,
+                            dem=ctx.cfg.terrain.rasters.get("dem"), options=ctx.route, connect_m=a.connect_m)
+    files = res.for_files()
+    ctx.write(outputs.APPRAISAL, files["projects"], layer="projects")
+    if len(files["portfolio"]):
+        ctx.write(outputs.APPRAISAL, files["portfolio"], layer="portfolio")
+    ctx.write(outputs.APPRAISAL_CSV, pd.DataFrame(files["projects"].drop(columns="geometry")))
+    ctx.write(outputs.PORTFOLIO_CSV, res.portfolio)
+    plot_portfolio(res, ctx.stage_dir / outputs.PORTFOLIO_PNG, overwrite=True)
+    ctx.files[outputs.PORTFOLIO_PNG] = ctx.stage_dir / outputs.PORTFOLIO_PNG
+    ctx.info["appraisal"] = {**res.info, "summary": res.summary}
+    for text in res.info.get("notes", []):
+        ctx.note(text)
+
+
 # ---------------------------------------------------------------------------- outputs
 def _stage_write_localities(ctx: _Ctx) -> None:
     loc = ctx.state["localities_out"]
@@ -609,6 +692,8 @@ STAGES: list[tuple[str, Callable[[_Ctx], None]]] = [
     ("territories", _stage_territories),
     ("scenarios", _stage_scenarios),
     ("rai", _stage_rai),
+    ("criticality", _stage_criticality),
+    ("appraisal", _stage_appraisal),
     ("outputs", _stage_write_localities),
     ("map", _stage_map),
 ]

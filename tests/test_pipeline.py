@@ -24,7 +24,8 @@ from territorial_gis.pipeline import (
 EXPECTED = ["network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
             "upgrades.csv", "sensitivity.csv", "summary.csv", "isochrones.gpkg", "hubs.gpkg",
             "territories.gpkg", "scenarios.csv", "scenario_classes.csv", "scenario_wet.gpkg", "rai.csv",
-            "rai.gpkg", "map.html", "report.html", "study.json"]
+            "rai.gpkg", "criticality.gpkg", "criticality.csv", "appraisal.gpkg", "appraisal.csv",
+            "portfolio.csv", "portfolio.png", "map.html", "report.html", "study.json"]
 
 
 @pytest.fixture(scope="session")
@@ -242,7 +243,7 @@ def test_territories_within_regions_from_a_file(tmp_path: Path, cache_dir: Path)
     gpd.GeoDataFrame({"region_id": ["w", "e"]}, geometry=[shapely.box(w, s_, mid, n), shapely.box(mid, s_, e, n)],
                      crs=4326).to_file(tmp_path / "halves.gpkg")
     cfg["territories"].update({"regions": "halves.gpkg", "within_region": True})
-    for stage in ("corridors", "hubs"):
+    for stage in ("corridors", "hubs", "criticality", "appraisal"):
         cfg[stage] = {"enabled": False}
     cfg["outputs"] = {"map": False, "report": False}
     (tmp_path / "study.toml").write_text(tomli_w.dumps(cfg))
@@ -280,7 +281,7 @@ def test_unwritable_network_cache_does_not_stop_a_study(tmp_path: Path, caplog: 
     blocker = tmp_path / "cache_is_a_file"
     blocker.write_text("not a folder")
     cfg = default_study_config()
-    for stage in ("corridors", "hubs", "territories"):
+    for stage in ("corridors", "hubs", "territories", "criticality", "appraisal"):
         cfg[stage] = {"enabled": False}
     cfg["outputs"] = {"map": False, "report": False, "network_gpkg": False}
     with caplog.at_level("WARNING", logger="territorial_gis"):
