@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corridors": ("territorial_gis.cli.corridors", "corridors"),
     "hubs": ("territorial_gis.cli.hubs", "hubs"),
     "territories": ("territorial_gis.cli.territories", "territories"),
+    "microregions": ("territorial_gis.cli.microregions", "microregions"),
     "map": ("territorial_gis.cli.map", "map_command"),
     "report": ("territorial_gis.cli.report", "report"),
     "run": ("territorial_gis.cli.run", "run"),

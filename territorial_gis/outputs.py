@@ -31,11 +31,16 @@ POPULATION_WITHIN = "population_within.csv"
 ISOCHRONES = "isochrones.gpkg"
 HUBS = "hubs.gpkg"
 TERRITORIES = "territories.gpkg"
+MICROREGIONS = "microregions.gpkg"
+SERVICE_GAPS = "service_gaps.csv"
+FRA = "fra.gpkg"
+LINKS = "links.csv"
 MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
-               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, MAP, REPORT, STUDY_JSON)
+               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, MICROREGIONS, SERVICE_GAPS, FRA, LINKS, MAP,
+               REPORT, STUDY_JSON)
 """Every file a study may write, in the order the pipeline writes them."""
 STAGING_PREFIX = ".tgis-staging-"
 """Prefix of the hidden folder a study is written into before it is moved into place."""
@@ -51,10 +56,15 @@ LAYERS: dict[str, tuple[str, str | None]] = {
     "hinterlands": (HUBS, "hinterlands"),
     "territories": (TERRITORIES, "territories"),
     "isochrones": (ISOCHRONES, None),
+    "microregions": (MICROREGIONS, "microregions"),
+    "eligibility": (MICROREGIONS, "eligibility"),
+    "cecs": (MICROREGIONS, "cecs"),
+    "cec_hinterlands": (MICROREGIONS, "cec_hinterlands"),
+    "fra_areas": (FRA, "fra_areas"),
 }
 #: attribute of :class:`StudyOutputs` -> CSV table
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
-                          "population_within": POPULATION_WITHIN}
+                          "population_within": POPULATION_WITHIN, "service_gaps": SERVICE_GAPS, "links": LINKS}
 
 
 @dataclass
@@ -74,9 +84,16 @@ class StudyOutputs:
     hinterlands: gpd.GeoDataFrame | None = None
     territories: gpd.GeoDataFrame | None = None
     isochrones: gpd.GeoDataFrame | None = None
+    microregions: gpd.GeoDataFrame | None = None
+    eligibility: gpd.GeoDataFrame | None = None
+    cecs: gpd.GeoDataFrame | None = None
+    cec_hinterlands: gpd.GeoDataFrame | None = None
+    fra_areas: gpd.GeoDataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     population_within: pd.DataFrame | None = None
+    service_gaps: pd.DataFrame | None = None
+    links: pd.DataFrame | None = None
     study: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
 
