@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option, route_options
+from ._console import echo_result
+from ._options import input_path, output_option, overwrite_option, places_options, route_options
 
 if TYPE_CHECKING:
     from territorial_gis import RouteOptions
@@ -79,9 +80,7 @@ def _services(values: tuple[str, ...]) -> dict[str, Any]:
               help="A service point within this distance of a CEC is at the CEC.")
 @click.option("--gaps-csv", default=None, type=click.Path(dir_okay=False),
               help="Also write the service gap table (one row per CEC and service) as CSV.")
-@click.option("--id-column", default=None, help="Locality id column (detected by default).")
-@click.option("--population-column", default=None, help="Population column (detected by default).")
-@click.option("--layer", default=None, help="Layer of a multi-layer localities file.")
+@places_options("LOCALITIES")
 @route_options
 @output_option(help="Output GeoPackage with layers microregions, eligibility, cecs, cec_hinterlands, localities.")
 @overwrite_option
@@ -92,8 +91,8 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
                  below_floor: str, seed: int, cec_time: float, cec_model: str, cec_k: int | None, cec_method: str,
                  cec_min_population: float | None, cec_service_column: str | None, allow_seat: bool,
                  one_per_area: bool, services: tuple[str, ...], service_limit: float, presence_m: float,
-                 gaps_csv: str | None, id_column: str | None, population_column: str | None, layer: str | None,
-                 route: RouteOptions, output: str, overwrite: bool) -> None:
+                 gaps_csv: str | None, places: dict[str, Any], route: RouteOptions, output: str,
+                 overwrite: bool) -> None:
     """Group the eligible areas into microregions and choose their Strategic Community Centres.
 
     NETWORK is a saved network or a road file built on the fly; LOCALITIES a file of points
@@ -108,7 +107,7 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
     from .hubs import read_localities, write_layers
 
     check_outputs(output, *([gaps_csv] if gaps_csv else []), overwrite=overwrite)
-    locs = read_localities(localities, id_column, population_column, layer)
+    locs = read_localities(localities, places)
     rules: Any = list(eligible) if all(is_condition_text(e) for e in eligible) else eligible[0]
     attrs: Any = attributes if attributes in (None, "travel_time", "distance") else \
         [c.strip() for c in str(attributes).split(",") if c.strip()]
@@ -129,8 +128,7 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
     if gaps_csv and res.gaps is not None:
         write_table(res.gaps.table, gaps_csv, overwrite=overwrite)
     mr = res.microregions
-    click.echo(f"{mr.n_regions} microregions from {int(res.areas['eligible'].sum())} eligible of "
-               f"{len(res.areas)} areas; {len(res.selection.cecs)} CECs -> {output}")
-    click.echo(f"objective: {mr.objective}")
-    for text in (*mr.notes, *(res.gaps.sentences if res.gaps is not None else ())):
-        click.echo(text)
+    lines = [f"{mr.n_regions} microregions from {int(res.areas['eligible'].sum())} eligible of {len(res.areas)} "
+             f"areas; {len(res.selection.cecs)} CECs -> {output}", f"objective: {mr.objective}", *mr.notes,
+             *(res.gaps.sentences if res.gaps is not None else ())]
+    echo_result("\n".join(lines))

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import columns as cols
 from .errors import ConfigError, InputFileError
 
 logger = logging.getLogger(__name__)
@@ -397,3 +398,141 @@ def resolve_countries(value: str | Iterable[str]) -> list[str]:
             raise ConfigError(f"unknown country {item!r}: use an ISO 3166 code such as 'MX', 'MEX' "
                               f"or an English country name such as 'Mexico'")
     return codes
+
+
+# ---------------------------------------------------------------- CONAPO marginalization index
+CONAPO_IMM_CREDIT = ("Fuente: CONAPO, Índice de marginación por municipio 1990-2015 y 2020 "
+                     "(datos abiertos, Libre Uso MX)")
+CONAPO_IMM_FILES = ("Base_Indice_de_marginacion_municipal_90-15.csv", "IMM_2020.csv")
+CONAPO_IMM_YEARS = (1990, 1995, 2000, 2005, 2010, 2015, 2020)
+CONAPO_MISSING = ("-", "N. D.", "N.D.", "ND", "")
+
+#: CONAPO column -> (our column, meaning); "pct" columns are percentages 0-100
+CONAPO_IMM_COLUMNS: dict[str, tuple[str, str]] = {
+    "POB_TOT": ("population", "total population"),
+    "VP": ("dwellings", "inhabited private dwellings (1995 only)"),
+    "ANALF": ("illiterate_pct", "% of the population aged 15 or more who are illiterate"),
+    "SPRIM": ("no_primary_pct", "% of the population aged 15 or more without complete primary school "
+                                "(1990-2015 except 1995)"),
+    "SBASC": ("no_basic_education_pct", "% of the population aged 15 or more without complete basic "
+                                        "education (2020; replaces no_primary_pct)"),
+    "OVSDE": ("no_drainage_toilet_pct", "% of occupants of dwellings without drainage or toilet"),
+    "OVSEE": ("no_electricity_pct", "% of occupants of dwellings without electricity"),
+    "OVSAE": ("no_piped_water_pct", "% of occupants of dwellings without piped water"),
+    "VHAC": ("overcrowded_pct", "% of dwellings with some overcrowding"),
+    "OVPT": ("earth_floor_pct", "% of occupants of dwellings with an earth floor"),
+    "PL<5000": ("small_localities_pct", "% of the population in localities of fewer than 5,000 inhabitants"),
+    "PL.5000": ("small_localities_pct", "% of the population in localities of fewer than 5,000 inhabitants"),
+    "PO2SM": ("low_income_workers_pct", "% of the employed population earning up to 2 minimum wages"),
+    "OVSD": ("no_drainage_pct", "% of occupants of dwellings without drainage (1995 only)"),
+    "OVSDSE": ("no_drainage_exclusive_toilet_pct", "% of occupants of dwellings without drainage or "
+                                                   "exclusive toilet (2000 only)"),
+    "IM": (cols.MARGINALIZATION_INDEX, "marginalization index (1990-2015 method: higher = more marginalized)"),
+    "IM_2020": (cols.MARGINALIZATION_INDEX, "marginalization index (2020 method, re-based: higher = LESS "
+                                         "marginalized)"),
+    "IND0A100": ("marginalization_index_0_100", "index rescaled 0-100 (2010 only)"),
+    "IMN_2020": ("marginalization_index_normalized", "2020 index normalised 0-1 (higher = less marginalized)"),
+    "LUG_NAC": ("national_rank", "published national rank (1 = most marginalized; not published for 2020)"),
+    "LUGAR_EST": ("state_rank", "published rank within the state (1 = most marginalized; 1990, 2000, 2005, "
+                                "2015)"),
+}
+_GRADE_CODES = {"muy bajo": 1, "bajo": 2, "medio": 3, "alto": 4, "muy alto": 5}
+_GRADE_LABELS = {v: k.capitalize() for k, v in _GRADE_CODES.items()}
+
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    """Strip padding and collapse inner runs of spaces (CONAPO pads some names to 50 characters)."""
+    return values.astype(str).str.strip().str.replace(r"\s+", " ", regex=True)
+
+
+def _conapo_numbers(raw: pd.DataFrame, path: Any) -> pd.DataFrame:
+    """Indicator columns as floats: "-" and "N. D." are missing; anything else must be a number."""
+    out = pd.DataFrame(index=raw.index)
+    for src, (dst, _meaning) in CONAPO_IMM_COLUMNS.items():
+        if src not in raw or src in ("GM", "GM_2020"):
+            continue
+        text = raw[src].astype(str).str.strip()
+        vals = pd.to_numeric(text.where(~text.isin(CONAPO_MISSING)), errors="coerce")
+        bad = vals.isna() & ~text.isin(CONAPO_MISSING)
+        if bad.any():
+            raise InputFileError(f"{path}: column {src} holds {text[bad].iloc[0]!r}, neither a number "
+                                 f"nor a missing mark ({', '.join(repr(m) for m in CONAPO_MISSING)})")
+        out[dst] = vals.astype(float)
+    return out
+
+
+def _grade_codes(grades: pd.Series, path: Any) -> pd.Series:
+    norm = _clean_text(grades).str.lower()
+    codes = norm.map(_GRADE_CODES)
+    bad = codes.isna() & ~norm.isin([m.lower() for m in CONAPO_MISSING])
+    if bad.any():
+        raise InputFileError(f"{path}: unknown marginalization grade {grades[bad].iloc[0]!r}; expected "
+                             "Muy bajo, Bajo, Medio, Alto or Muy alto")
+    return codes.astype(float)
+
+
+def _percentile(index: pd.Series, year: pd.Series, higher_is_more: pd.Series) -> pd.Series:
+    """National percentile rank of the index within its year, 0-100, 100 = most marginalized."""
+    signed = index.where(higher_is_more, -index)
+    return signed.groupby(year).rank(method="average", pct=True) * 100.0
+
+
+@functools.lru_cache(maxsize=1)
+def _read_conapo_imm_cached() -> tuple[pd.DataFrame, tuple[str, ...]]:
+    old_path = _catalogue_file(CONAPO_IMM_FILES[0])
+    new_path = _catalogue_file(CONAPO_IMM_FILES[1])
+    old = pd.read_csv(old_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    new = pd.read_csv(new_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    notes = []
+    national = old["CVE_MUN"].str.strip().isin(CONAPO_MISSING)
+    if national.any():
+        notes.append(f"{int(national.sum())} national-total rows (CVE_MUN '-') of {old_path.name} dropped")
+    old = old[~national].reset_index(drop=True)
+    frames = []
+    for raw, path, year, grade_col in ((old, old_path, old["AÑO"], "GM"),
+                                       (new, new_path, pd.Series(2020, index=new.index), "GM_2020")):
+        code = raw["CVE_MUN"].str.strip().str.zfill(5)
+        state = raw["CVE_ENT"].str.strip().str.zfill(2)
+        wrong = code.str[:2] != state
+        if wrong.any() or not code.str.fullmatch(r"\d{5}").all():
+            raise InputFileError(f"{path}: CVE_MUN {raw['CVE_MUN'][wrong].iloc[0]!r} does not start with its "
+                                 f"state code {raw['CVE_ENT'][wrong].iloc[0]!r} once zero-padded to 5 digits")
+        f = pd.DataFrame({cols.MUNICIPALITY_CODE: code, cols.STATE_CODE: state,
+                          cols.STATE_NAME: _clean_text(raw["ENT" if "ENT" in raw else "NOM_ENT"]),
+                          cols.MUNICIPALITY_NAME: _clean_text(raw["MUN" if "MUN" in raw else "NOM_MUN"]),
+                          cols.YEAR: pd.to_numeric(year).astype(int)})
+        f = pd.concat([f, _conapo_numbers(raw, path)], axis=1)
+        f[cols.MARGINALIZATION_GRADE] = _grade_codes(raw[grade_col], path).map(_GRADE_LABELS)
+        f[cols.MARGINALIZATION_GRADE_CODE] = _grade_codes(raw[grade_col], path)
+        f["method"] = "2020" if grade_col == "GM_2020" else "1990-2015"
+        frames.append(f)
+    df = pd.concat(frames, ignore_index=True)
+    dup = df.duplicated([cols.MUNICIPALITY_CODE, cols.YEAR])
+    if dup.any():
+        raise InputFileError(f"CONAPO tables list municipality {df.loc[dup, 'municipality_code'].iloc[0]} "
+                             "twice in one year")
+    df[cols.MARGINALIZATION_PERCENTILE] = _percentile(df[cols.MARGINALIZATION_INDEX], df[cols.YEAR],
+                                                   df["method"] != "2020")
+    order = [cols.MUNICIPALITY_CODE, cols.STATE_CODE, cols.STATE_NAME, cols.MUNICIPALITY_NAME, cols.YEAR, "method",
+             *dict.fromkeys(dst for dst, _m in CONAPO_IMM_COLUMNS.values()),
+             cols.MARGINALIZATION_GRADE, cols.MARGINALIZATION_GRADE_CODE, cols.MARGINALIZATION_PERCENTILE]
+    df = df[[c for c in order if c in df]]
+    df = df.sort_values([cols.YEAR, cols.MUNICIPALITY_CODE], kind="stable").reset_index(drop=True)
+    notes.append("1990-2015 CVE_MUN codes zero-padded to 5 digits (leading zero lost upstream); '-' and "
+                 "'N. D.' read as missing; names stripped of padding")
+    notes.append("the 2020 index is re-based (higher = less marginalized): compare grades "
+                 "(marginalization_grade_code) and percentiles across 2015-2020, never raw index values")
+    return df, tuple(notes)
+
+
+def read_conapo_marginalization() -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """CONAPO municipal marginalization 1990-2020, one row per municipality and year, and notes.
+
+    Columns: ``municipality_code`` (5 characters), ``state_code`` (2), ``state_name``,
+    ``municipality_name``, ``year``, the indicators of :data:`CONAPO_IMM_COLUMNS` (NaN where a
+    year lacks them), ``marginalization_grade`` (``Muy bajo`` .. ``Muy alto``),
+    ``marginalization_grade_code`` (1-5), ``marginalization_percentile`` (0-100, 100 = most
+    marginalized, within the year), ``method`` (``1990-2015`` or ``2020``).
+    """
+    df, notes = _read_conapo_imm_cached()
+    return df.copy(), notes

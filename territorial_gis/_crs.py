@@ -40,3 +40,11 @@ def check_bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
         raise ConfigError(f"bbox {list(bbox)!r} is not (west, south, east, north) in degrees with west < east "
                           f"and south < north")
     return w, s, e, n
+
+
+def equal_area_crs_for_bounds(bounds: tuple[float, float, float, float]) -> CRS:
+    """Lambert azimuthal equal-area CRS centred on lon/lat ``bounds`` (west, south, east, north):
+    surfaces of polygons (km2, shares of land) are measured in it."""
+    w, s, e, n = bounds
+    return CRS.from_proj4(f"+proj=laea +lat_0={(s + n) / 2:.6f} +lon_0={(w + e) / 2:.6f} "
+                          "+datum=WGS84 +units=m +no_defs")

@@ -33,8 +33,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
 from ._toml import read_toml
+from ._typology import (
+    Typology,
+    evaluate,
+    fmt_threshold,
+    sensitivity_rows,
+    show_value,
+    typology_from_dict,
+)
 from .errors import ColumnError, ConfigError, CRSError, InputFileError
 
 log = logging.getLogger(__name__)
@@ -291,10 +300,7 @@ def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
     if gdf.crs is None:
         raise CRSError("areas have no CRS; set one before computing surfaces")
     g = gdf.geometry.to_crs(4326)
-    b = g.total_bounds
-    laea = (f"+proj=laea +lat_0={(b[1] + b[3]) / 2:.6f} +lon_0={(b[0] + b[2]) / 2:.6f} "
-            "+datum=WGS84 +units=m +no_defs")
-    return g.to_crs(laea).area / 1e6
+    return g.to_crs(equal_area_crs_for_bounds(tuple(g.total_bounds))).area / 1e6
 
 
 def _is_polygonal(gdf: gpd.GeoDataFrame) -> bool:
@@ -392,12 +398,6 @@ def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
 # classification
 
 
-def _column(df: pd.DataFrame, col: str) -> np.ndarray:
-    """A column as float64 (non-numbers and NA as NaN)."""
-    out: np.ndarray = pd.to_numeric(df[col], errors="coerce").astype("float64").to_numpy()
-    return out
-
-
 def _num(v: Any) -> float:
     """A float, NaN for None/NA/non-numbers."""
     try:
@@ -408,73 +408,87 @@ def _num(v: Any) -> float:
 
 def _show(v: float, thr: float, dec: int) -> str:
     """``v`` with ``dec`` decimals, more when that would print it equal to the threshold."""
-    for d in range(dec, dec + 4):
-        txt = f"{v:.{d}f}"
-        if float(txt) != thr or v == thr:
-            return txt
-    return f"{v:.{dec + 4}f}"
+    return show_value(v, thr, dec)
 
 
 def _fmt(v: float) -> str:
-    return f"{v:g}"
+    return fmt_threshold(v)
 
 
-def _access_flags(df: pd.DataFrame, rules: Rules, tiers: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(isolated, access_known) arrays."""
-    n = len(df)
+def _q(column: str) -> str:
+    """A column name as written in a condition (back-quoted)."""
+    return f"`{column}`"
+
+
+def _access_spec(rules: Rules, tiers: Sequence[str], columns: set[str]) -> tuple[Any, Any]:
+    """(isolated, access unknown) conditions: a tier's time over its threshold or unknown
+    (unreachable) isolates; an area without locality has unknown access."""
     if not tiers:
-        return np.zeros(n, bool), np.zeros(n, bool)
-    no_loc = (df["n_localities"].to_numpy() == 0) if "n_localities" in df else np.zeros(n, bool)
-    over = []
-    for t in tiers:
-        hours = _column(df, f"travel_time_{t}_min") / 60.0
-        over.append(np.isnan(hours) | (hours > rules.access_max_hours[t]))
-    stack = np.vstack(over)
-    iso = stack.any(axis=0) if rules.access_combine == "any" else stack.all(axis=0)
-    return iso & ~no_loc, ~no_loc
+        return False, True
+    leaves = [{"if": f"{_q(f'travel_time_{t}_min')} / 60 > @access.max_hours.{t}", "missing": True,
+               "label": f"travel time to {t}", "unit": " h", "decimals": 1} for t in tiers]
+    isolated: Any = {rules.access_combine: leaves}
+    if "n_localities" not in columns:
+        return isolated, False
+    return ({"all": [isolated, {"if": "n_localities != 0", "missing": True}]},
+            {"if": "n_localities == 0", "missing": False})
 
 
-def _agro_flags(df: pd.DataFrame, rules: Rules) -> tuple[np.ndarray, np.ndarray]:
-    """(agro_marginal, agro_known) arrays."""
-    n = len(df)
-    fails, known = [], []
-    for key, (col, op, _label, _unit) in AGRO_CRITERIA.items():
-        thr = getattr(rules, key)
-        if thr is None or col not in df:
-            continue
-        v = _column(df, col)
-        k = np.isfinite(v)
-        with np.errstate(invalid="ignore"):
-            f = (v > thr) if op == ">" else (v < thr)
-        fails.append(f & k)
-        known.append(k)
-    if not fails:
-        return np.zeros(n, bool), np.zeros(n, bool)
-    fs, ks = np.vstack(fails), np.vstack(known)
-    any_known = ks.any(axis=0)
-    if rules.agro_combine == "any":
-        marg = fs.any(axis=0)
-    else:
-        marg = (fs | ~ks).all(axis=0) & any_known
-    return np.asarray(marg, dtype=bool), np.asarray(any_known, dtype=bool)
+def _agro_spec(rules: Rules, columns: set[str]) -> tuple[Any, Any]:
+    """(agro-ecologically marginal, agro-ecology unknown) conditions over the measured criteria."""
+    crit = [(key, col, op, label, unit) for key, (col, op, label, unit) in AGRO_CRITERIA.items()
+            if getattr(rules, key) is not None and col in columns]
+    if not crit:
+        return False, True
+    every = rules.agro_combine == "all"  # "all": every known criterion fails, one at least known
+    leaves = [{"if": f"{_q(col)} {op} @agroecology.{key}", "missing": every, "label": label,
+               "unit": unit, "decimals": 1 if unit == "°" else 0} for key, col, op, label, unit in crit]
+    known = [f"{_q(col)} is known" for _k, col, *_x in crit]
+    marginal = {"all": [{"any": known}, *leaves]} if every else {"any": leaves}
+    return marginal, {"all": [f"{_q(col)} is missing" for _k, col, *_x in crit]}
+
+
+def rules_typology(rules: Rules, tiers: Sequence[str], columns: Iterable[str]) -> Typology:
+    """The MRA/FRA classification as a typology of the shared engine (:mod:`territorial_gis._typology`).
+
+    Flags ``is_isolated``, ``is_agro_marginal``, ``is_dense``; classes in order: ``unclassified``
+    (access and agro-ecology both unknown), ``FRA`` for dense areas when the density role is
+    ``dense_is_favorable``, ``MRA`` with subtype ``both``, ``isolated``, ``agroecological``, then
+    ``FRA``. Thresholds are named as in :meth:`Rules.thresholds`; only the tiers judged and the
+    criteria whose indicator column is present are used.
+    """
+    cols = {str(c) for c in columns}
+    isolated, access_unknown = _access_spec(rules, tiers, cols)
+    marginal, agro_unknown = _agro_spec(rules, cols)
+    dthr = rules.density_threshold_per_km2
+    dense: Any = False if dthr is None else {"if": "density_per_km2 >= @density.threshold_per_km2",
+                                            "missing": False}
+    classes: list[dict[str, Any]] = [{"name": "unclassified", "all": [access_unknown, agro_unknown]}]
+    if rules.density_role == "dense_is_favorable":
+        classes.append({"name": "FRA", "when": "is_dense"})
+    classes += [{"name": "MRA", "subtype": "both", "all": ["is_isolated", "is_agro_marginal"]},
+                {"name": "MRA", "subtype": "isolated", "when": "is_isolated"},
+                {"name": "MRA", "subtype": "agroecological", "when": "is_agro_marginal"},
+                {"name": "FRA", "otherwise": True}]
+    spec = {
+        "typology": {"name": "mra_fra", "title": "Marginal (MRA) / favorable (FRA) rural areas",
+                     "column": "area_class", "subtype_column": "mra_type",
+                     "reasons_column": "class_reasons", "unknown_class": "unclassified",
+                     "sources": [f"classification rules {rules.source}"]},
+        "thresholds": rules.thresholds(),
+        "flags": {"is_isolated": isolated, "is_agro_marginal": marginal, "is_dense": dense},
+        "class": classes,
+    }
+    return typology_from_dict(spec, source=rules.source)
 
 
 def _class_arrays(df: pd.DataFrame, rules: Rules, tiers: Sequence[str]) -> dict[str, np.ndarray]:
-    iso, acc_known = _access_flags(df, rules, tiers)
-    agro, agro_known = _agro_flags(df, rules)
-    dens = _column(df, "density_per_km2") if "density_per_km2" in df else np.full(len(df), np.nan)
-    thr = rules.density_threshold_per_km2
-    with np.errstate(invalid="ignore"):
-        dense = (dens >= thr) if thr is not None else np.zeros(len(df), bool)
-    mra = iso | agro
-    if rules.density_role == "dense_is_favorable":
-        mra = mra & ~dense
-    unclassified = ~acc_known & ~agro_known
-    cls = np.where(unclassified, "unclassified", np.where(mra, "MRA", "FRA"))
-    mtype = np.where(mra & ~unclassified,
-                     np.where(iso & agro, "both", np.where(iso, "isolated", "agroecological")), "")
-    return {"area_class": cls, "mra_type": mtype, "is_isolated": iso, "is_agro_marginal": agro,
-            "is_dense": dense}
+    if "density_per_km2" not in df:  # unknown density: never dense
+        df = df.assign(density_per_km2=np.nan)
+    ev = evaluate(df, rules_typology(rules, tiers, df.columns), reasons=False)
+    return {"area_class": ev.classes.astype(str), "mra_type": ev.subtypes.astype(str),
+            "is_isolated": ev.flags["is_isolated"][0], "is_agro_marginal": ev.flags["is_agro_marginal"][0],
+            "is_dense": ev.flags["is_dense"][0]}
 
 
 def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[str, np.ndarray],
@@ -716,24 +730,11 @@ def sensitivity_table(classified_inputs: pd.DataFrame,
         tiers = df.attrs.get("tiers") or [t for t in base.access_max_hours
                                           if f"travel_time_{t}_min" in df]
     tiers = list(tiers)
-    b = _class_arrays(df, base, tiers)
-    rows = [{"parameter": "baseline", "change_pct": 0.0, "threshold": float("nan"),
-             **_shares(df, b["area_class"], b["mra_type"]), "n_changed": 0}]
-    agro_cols = {f"agroecology.{k}": col for k, (col, *_x) in AGRO_CRITERIA.items()}
-    for name, value in base.thresholds().items():
-        if name.startswith("access.max_hours.") and name.removeprefix("access.max_hours.") not in tiers:
-            continue  # tier not judged
-        if name in agro_cols and agro_cols[name] not in df:
-            continue  # indicator not measured
-        if name == "density.threshold_per_km2" and base.density_role == "report":
-            continue  # density only reported: cannot change classes
-        for ch in changes:
-            rr = base.with_threshold(name, value * (1.0 + ch))
-            f = _class_arrays(df, rr, tiers)
-            rows.append({"parameter": name, "change_pct": round(ch * 100.0, 6),
-                         "threshold": value * (1.0 + ch),
-                         **_shares(df, f["area_class"], f["mra_type"]),
-                         "n_changed": int((f["area_class"] != b["area_class"]).sum())})
+    if "density_per_km2" not in df:  # unknown density: never dense
+        df = df.assign(density_per_km2=np.nan)
+    typ = rules_typology(base, tiers, df.columns)
+    rows = sensitivity_rows(df, typ, changes, lambda ev: _shares(df, ev.classes, ev.subtypes),
+                            skip_zero=False)
     return pd.DataFrame(rows)
 
 

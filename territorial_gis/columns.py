@@ -56,6 +56,31 @@ HUB_TIME_MIN = "travel_time_hub_min"
 TERRITORY_ID = "territory_id"
 TERRITORY_STATUS = "territory_status"
 
+# -- administrative codes (INEGI / CONAPO, any country's areas) -------------------------------
+STATE_CODE = "state_code"
+STATE_NAME = "state_name"
+MUNICIPALITY_CODE = "municipality_code"
+"""Five-character INEGI code, state (2) + municipality (3): ``"12041"``."""
+MUNICIPALITY_NAME = "municipality_name"
+
+# -- indicators (joins, derived counts) --------------------------------------------------------
+JOIN_STATUS = "join_status"
+"""How a unit got its indicator values: ``code``, ``name``, ``spatial``; ``unmatched: ...`` (values NaN)."""
+MARGINALIZATION_INDEX = "marginalization_index"
+"""CONAPO index as published (1990-2015: higher = more marginalized; 2020: re-based, higher = less)."""
+MARGINALIZATION_GRADE = "marginalization_grade"
+"""CONAPO grade as published: ``Muy bajo``, ``Bajo``, ``Medio``, ``Alto``, ``Muy alto``."""
+MARGINALIZATION_GRADE_CODE = "marginalization_grade_code"
+"""The grade as a number, 1 (muy bajo) .. 5 (muy alto): comparable across the 2020 method break."""
+MARGINALIZATION_PERCENTILE = "marginalization_percentile"
+"""National percentile rank of the index within its year, 0-100, 100 = most marginalized."""
+MARGINALIZATION_GRADES = ("Muy bajo", "Bajo", "Medio", "Alto", "Muy alto")
+YEAR = "year"
+
+# -- typologies and change over time -----------------------------------------------------------
+PERIOD_STATUS = "period_status"
+"""Whether a unit is in every compared period (``both``) or which ones it is missing from."""
+
 # -- microregions and links to favorable areas ---------------------------------------------------
 MICROREGION_ID = "microregion_id"
 CEC_ID = "cec_id"
@@ -105,3 +130,29 @@ def tiers_in(columns: Iterable[str] | pd.DataFrame) -> list[str]:
     """The tiers whose :func:`time_col` is among ``columns`` (or a frame's), in column order."""
     cols = columns.columns if isinstance(columns, pd.DataFrame) else columns
     return [t for c in cols if (t := tier_of(str(c))) is not None]
+
+
+def reasons_col(column: str) -> str:
+    """``<column>_reasons``: the measured values behind a typology's class column."""
+    return f"{column}_reasons"
+
+
+def period_col(column: str, label: str) -> str:
+    """``<column>_<label>``: the value of ``column`` in the period ``label`` (e.g. ``population_2010``)."""
+    return f"{column}_{label}"
+
+
+def period_change_col(column: str) -> str:
+    """``<column>_change``: later value minus earlier value between periods (in the column's unit,
+    or grade steps). Not to be confused with :func:`change_col` (a scenario's change of minutes)."""
+    return f"{column}_change"
+
+
+def period_change_pct_col(column: str) -> str:
+    """``<column>_change_pct``: relative change in per cent of the earlier value."""
+    return f"{column}_change_pct"
+
+
+def transition_col(column: str) -> str:
+    """``<column>_transition``: ``"<earlier> -> <later>"`` for a class or grade column."""
+    return f"{column}_transition"

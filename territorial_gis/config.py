@@ -68,7 +68,9 @@ class StudySection:
 class NetworkSection:
     """``[network]``: the road network, from a file (``source``) or downloaded (``place``/``bbox``).
     Keys left unset take the defaults of :func:`territorial_gis.network.build_network`; the
-    line-layer keys (``layer`` ... ``season``) apply to road line layers only."""
+    line-layer keys (``layer`` ... ``season``) apply to road line layers only. ``scenario`` (a
+    scenario file or a built-in season such as ``"wet"``) runs the whole study in that state of
+    the world."""
 
     source: str | None = _key(path="file")
     place: str | None = None
@@ -84,6 +86,7 @@ class NetworkSection:
     default_class: str | None = None
     season: str | None = _key(choices=("all", "wet"))
     largest_component: bool | None = None
+    scenario: str | None = _key(path="scenario")
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,10 @@ class LocalitiesSection:
     lat_col: str | None = None
     crs: str | None = None
     layer: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    decimal: str | None = _key(choices=(".", ","))
+    thousands: str | None = _key(choices=(".", ",", "space", "none"))
     country: str | list[str] | None = None
     state: str | int | list[str | int] | None = None
     bbox: list[float] | None = _key(length=4)
@@ -108,7 +115,8 @@ class LocalitiesSection:
     grid_hex_m: float | None = _key(positive=True)
     clip_to_network: bool = True
 
-    FILE_KEYS: ClassVar[tuple[str, ...]] = ("id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "layer")
+    FILE_KEYS: ClassVar[tuple[str, ...]] = ("id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "layer",
+                                            "sheet", "encoding", "decimal", "thousands")
     CATALOGUE_KEYS: ClassVar[tuple[str, ...]] = ("country", "state", "bbox", "polygon", "min_population")
 
     def load_spec(self) -> dict[str, Any]:
@@ -192,6 +200,26 @@ class TerritoriesSection:
 
 
 @dataclass(frozen=True)
+class ScenariosSection:
+    """``[scenarios]``: scenario files or built-in seasons (``"wet"``), each compared with the base study."""
+
+    run: list[str] = _key([], path="scenario")
+
+
+@dataclass(frozen=True)
+class RaiSection:
+    """``[rai]``: the Rural Access Index (runs when the section is present and enabled; keys left
+    unset take the defaults of :func:`territorial_gis.rai.rural_access_index`)."""
+
+    enabled: bool = True
+    distance_m: float | None = _key(positive=True)
+    urban_density_per_km2: float | None = _key(positive=True)
+    rural_column: str | None = None
+    area_column: str | None = None
+    population_raster: str | None = _key(path="file")
+
+
+@dataclass(frozen=True)
 class MicroregionsSection:
     """``[microregions]``: the Microregions Strategy (runs when present and enabled): eligible
     areas, microregions, CECs, hinterlands and service gaps (:func:`territorial_gis.microregions.run_strategy`)."""
@@ -254,12 +282,13 @@ SECTIONS: dict[str, type] = {
     "study": StudySection, "network": NetworkSection, "localities": LocalitiesSection,
     "access": AccessSection, "terrain": TerrainSection, "classify": ClassifySection,
     "corridors": CorridorsSection, "hubs": HubsSection, "territories": TerritoriesSection,
-    "microregions": MicroregionsSection, "links": LinksSection, "outputs": OutputsSection,
+    "scenarios": ScenariosSection, "rai": RaiSection, "microregions": MicroregionsSection,
+    "links": LinksSection, "outputs": OutputsSection,
 }
 #: sections whose keys are free: name -> rule (tiers) or credit (attribution)
 FREE_SECTIONS = ("tiers", "attribution")
 #: sections a study runs only when they are present
-OPTIONAL_SECTIONS = ("hubs", "territories", "microregions", "links")
+OPTIONAL_SECTIONS = ("hubs", "territories", "rai", "microregions", "links")
 # the tier rule keys places.derive_tier reads (a rule written as a table)
 _TIER_KEYS = {"min_population", "max_population", "column", "min", "max", "top", "by", "ids", "where",
               "file", "path", "catalogue", "catalog", "id_col", "pop_col", "name_col", "lon_col", "lat_col",
@@ -284,6 +313,8 @@ class StudyConfig:
     corridors: CorridorsSection = field(default_factory=CorridorsSection)
     hubs: HubsSection | None = None
     territories: TerritoriesSection | None = None
+    scenarios: ScenariosSection = field(default_factory=ScenariosSection)
+    rai: RaiSection | None = None
     microregions: MicroregionsSection | None = None
     links: LinksSection | None = None
     outputs: OutputsSection = field(default_factory=OutputsSection)
@@ -339,6 +370,9 @@ class StudyConfig:
                 value = getattr(sec, f.name)
                 if isinstance(value, dict):
                     files.update({f"{name}.{f.name}.{k}": v for k, v in value.items()
+                                  if isinstance(v, str) and os.path.isfile(v)})
+                elif isinstance(value, list) and f.metadata.get("path"):
+                    files.update({f"{name}.{f.name}.{i}": v for i, v in enumerate(value)
                                   if isinstance(v, str) and os.path.isfile(v)})
                 elif isinstance(value, str) and f.metadata.get("path") and os.path.isfile(value):
                     files[f"{name}.{f.name}"] = value
@@ -414,6 +448,8 @@ class _Parser:
         if meta.get("path"):
             if isinstance(value, dict):
                 return {k: self.path(f"{where[:where.index(' =')]}.{k}", v, meta["path"]) for k, v in value.items()}
+            if isinstance(value, list):
+                return [self.path(where, v, meta["path"]) for v in value]
             return self.path(where, value, meta["path"])
         return value
 
@@ -421,6 +457,8 @@ class _Parser:
         """Resolve a path key against the config's folder and check that the file exists."""
         if kind == "file_or_spec" and not looks_like_path(value):
             return value
+        if kind == "scenario":
+            return self.scenario(where, value)
         if kind.startswith("file_or_builtin:") and not looks_like_path(value):
             from importlib import resources
 
@@ -435,6 +473,19 @@ class _Parser:
         if not p.exists():
             raise self.fail(where, f"file not found ({p.resolve()})")
         return str(p.resolve())
+
+    def scenario(self, where: str, value: str) -> str:
+        """A built-in season name, or a scenario file read and checked now."""
+        from .scenarios import builtin_seasons, load_scenario
+
+        if not looks_like_path(value) and value in builtin_seasons():
+            return value
+        resolved = self.path(where, value, "file")
+        try:
+            load_scenario(resolved)
+        except ConfigError as exc:
+            raise self.fail(where, str(exc)) from None
+        return resolved
 
     def tiers(self, table: Any) -> dict[str, str | dict[str, Any]]:
         if not table:

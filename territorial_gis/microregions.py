@@ -1392,20 +1392,29 @@ def run_configured(section: MicroregionsSection, network: RoadNetwork, localitie
 
 
 # ====================================================================== areas from a specification
-def mexican_municipalities(state: Any = None) -> gpd.GeoDataFrame:
-    """INEGI's municipalities (Census 2020) as areas located at their seat (*cabecera*).
+def mexican_municipalities(state: Any = None, *, marginalization: bool = True) -> gpd.GeoDataFrame:
+    """INEGI's municipalities (Census 2020) as areas located at their seat (*cabecera*), with
+    CONAPO's 2020 marginalization.
 
     No municipal polygons ship with the toolkit: every municipality is a point at its seat,
     taken from the INEGI localities catalogue (localities of 1,000 inhabitants or more), so the
     municipalities are grouped by travel time between their seats (``contiguity="travel_time"``).
-    Columns: ``area_id`` (5-character code, e.g. ``12001``), ``name``, ``state_code``,
-    ``state_name``, ``population`` (2020), ``seat_locality_id`` (9-character code), geometry
-    (the seat; empty when the seat has fewer than 1,000 inhabitants and is not in the catalogue).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``area_id`` and ``municipality_code`` (5 characters, e.g. ``12001``), ``name``,
+        ``state_code``, ``state_name``, ``population`` (2020), ``seat_locality_id`` (the seat's
+        9-character INEGI code), with ``marginalization`` CONAPO's ``marginalization_index``,
+        ``marginalization_grade`` (Muy bajo ... Muy alto), ``marginalization_grade_code`` (1-5),
+        ``marginalization_percentile`` and ``join_status``; geometry: the seat (empty when the
+        seat has fewer than 1,000 inhabitants and is not in the catalogue).
     """
     import json
 
     import geopandas as gpd
 
+    from .columns import MUNICIPALITY_CODE
     from .data import data_path
     from .places import load_catalogue
 
@@ -1418,14 +1427,22 @@ def mexican_municipalities(state: Any = None) -> gpd.GeoDataFrame:
     locs = load_catalogue("inegi_localities", state=state)
     seat_id = (raw["cve_completa"].astype(str) + raw["cve_cabecera"].astype(str)).to_numpy()
     where = pd.Series(locs.geometry.to_numpy(), index=locs["place_id"].astype(str).to_numpy())
-    geom = where.reindex(seat_id).to_numpy()
-    out = gpd.GeoDataFrame({AREA_ID: raw["cve_completa"].astype(str).to_numpy(),
-                            NAME: raw["nom_municipio"].to_numpy(), "state_code": raw["cve_entidad"].to_numpy(),
-                            "state_name": raw["nom_entidad"].to_numpy(),
+    code = raw["cve_completa"].astype(str).to_numpy()
+    out = gpd.GeoDataFrame({AREA_ID: code, MUNICIPALITY_CODE: code, NAME: raw["nom_municipio"].to_numpy(),
+                            "state_code": raw["cve_entidad"].to_numpy(), "state_name": raw["nom_entidad"].to_numpy(),
                             POPULATION: pd.to_numeric(raw["poblacion_total"], errors="coerce").to_numpy(dtype=float),
-                            "seat_locality_id": seat_id}, geometry=list(geom), crs=4326)
+                            "seat_locality_id": seat_id}, geometry=list(where.reindex(seat_id).to_numpy()), crs=4326)
+    out = out.reset_index(drop=True)
+    if marginalization:
+        from .indicators import join_indicators
+
+        cols = ["marginalization_index", "marginalization_grade", "marginalization_grade_code",
+                "marginalization_percentile"]
+        joined, report = join_indicators(out, "conapo_marginalization:2020", on=MUNICIPALITY_CODE, columns=cols)
+        out = gpd.GeoDataFrame(joined, geometry="geometry", crs=4326)
+        log.info("Mexican municipalities: CONAPO 2020 marginalization joined (%s)", report.summary())
     log.info("Mexican municipalities: %d, %d with their seat located", len(out), int(out.geometry.notna().sum()))
-    return out.reset_index(drop=True)
+    return out
 
 
 def strategy_areas(spec: str | gpd.GeoDataFrame, localities: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:

@@ -31,6 +31,10 @@ POPULATION_WITHIN = "population_within.csv"
 ISOCHRONES = "isochrones.gpkg"
 HUBS = "hubs.gpkg"
 TERRITORIES = "territories.gpkg"
+SCENARIOS = "scenarios.csv"
+SCENARIO_CLASSES = "scenario_classes.csv"
+RAI = "rai.csv"
+RAI_LAYERS = "rai.gpkg"
 MICROREGIONS = "microregions.gpkg"
 SERVICE_GAPS = "service_gaps.csv"
 FRA = "fra.gpkg"
@@ -38,10 +42,25 @@ LINKS = "links.csv"
 MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
+SCENARIO_PREFIX = "scenario_"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
-               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, MICROREGIONS, SERVICE_GAPS, FRA, LINKS, MAP,
-               REPORT, STUDY_JSON)
-"""Every file a study may write, in the order the pipeline writes them."""
+               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,
+               MICROREGIONS, SERVICE_GAPS, FRA, LINKS, MAP, REPORT, STUDY_JSON)
+"""Every file of fixed name a study may write, in the order the pipeline writes them (plus one
+:func:`scenario_file` per scenario)."""
+
+
+def scenario_file(name: str) -> str:
+    """``scenario_<name>.gpkg``: the localities (changes of access and class) and the changed
+    roads of one scenario."""
+    return f"{SCENARIO_PREFIX}{name}.gpkg"
+
+
+def study_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The study files present in a folder (fixed names and scenario files)."""
+    p = Path(folder)
+    fixed = [f for f in STUDY_FILES if (p / f).exists()]
+    return fixed + sorted(q.name for q in p.glob(f"{SCENARIO_PREFIX}*.gpkg"))
 STAGING_PREFIX = ".tgis-staging-"
 """Prefix of the hidden folder a study is written into before it is moved into place."""
 
@@ -56,6 +75,7 @@ LAYERS: dict[str, tuple[str, str | None]] = {
     "hinterlands": (HUBS, "hinterlands"),
     "territories": (TERRITORIES, "territories"),
     "isochrones": (ISOCHRONES, None),
+    "rai_buffer": (RAI_LAYERS, "all_season_buffer"),
     "microregions": (MICROREGIONS, "microregions"),
     "eligibility": (MICROREGIONS, "eligibility"),
     "cecs": (MICROREGIONS, "cecs"),
@@ -64,7 +84,9 @@ LAYERS: dict[str, tuple[str, str | None]] = {
 }
 #: attribute of :class:`StudyOutputs` -> CSV table
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
-                          "population_within": POPULATION_WITHIN, "service_gaps": SERVICE_GAPS, "links": LINKS}
+                          "population_within": POPULATION_WITHIN, "scenarios": SCENARIOS,
+                          "scenario_classes": SCENARIO_CLASSES, "rai": RAI, "service_gaps": SERVICE_GAPS,
+                          "links": LINKS}
 
 
 @dataclass
@@ -92,8 +114,15 @@ class StudyOutputs:
     sensitivity: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     population_within: pd.DataFrame | None = None
+    scenarios: pd.DataFrame | None = None
+    scenario_classes: pd.DataFrame | None = None
+    rai: pd.DataFrame | None = None
+    rai_buffer: gpd.GeoDataFrame | None = None
     service_gaps: pd.DataFrame | None = None
     links: pd.DataFrame | None = None
+    #: per scenario name: the localities with their changes, and the changed roads
+    scenario_localities: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    scenario_roads: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     study: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
 
@@ -135,6 +164,14 @@ class StudyOutputs:
             out.upgrades = read_csv(folder / UPGRADES)
         for attr, name in TABLES.items():
             setattr(out, attr, read_csv(folder / name))
+        for path in sorted(folder.glob(f"{SCENARIO_PREFIX}*.gpkg")):
+            name = path.stem[len(SCENARIO_PREFIX):]
+            loc = read_layer(path, "localities")
+            if loc is not None:
+                out.scenario_localities[name] = loc
+            roads = read_layer(path, "roads")
+            if roads is not None:
+                out.scenario_roads[name] = roads
         out.study = read_study_json(folder)
         return out
 

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,7 +102,10 @@ class _Ctx:
 
     @property
     def route(self) -> RouteOptions:
-        """The study's routing options (``[access] max_snap_m``, ``walk_kph``)."""
+        """The study's routing options (``[access] max_snap_m``, ``walk_kph``; under a
+        ``[network] scenario`` the walk is slowed by its season)."""
+        if "route" in self.state:
+            return self.state["route"]  # type: ignore[no-any-return]
         return RouteOptions.from_mapping({"max_snap_m": self.cfg.access.max_snap_m,
                                           "walk_kph": self.cfg.access.walk_kph})
 
@@ -167,6 +170,16 @@ def _read_polygon(path: str) -> Any:
 
 def _stage_network(ctx: _Ctx) -> None:
     net, cache = build_or_load_network(ctx.cfg, ctx.cache_dir)
+    if ctx.cfg.network.scenario:
+        from .scenarios import apply_scenario
+
+        applied = apply_scenario(net, ctx.cfg.network.scenario)
+        ctx.state["route"] = applied.route_options(ctx.route, net)
+        for text in applied.notes:
+            ctx.note(text)
+        ctx.info["network_scenario"] = {"name": applied.scenario.name, "source": applied.scenario.source,
+                                        "changes": applied.changes["change"].value_counts().to_dict()}
+        net = applied.network
     ctx.state["network"] = net
     ctx.info["network_cache"] = cache
     ctx.info["network"] = net.describe()
@@ -288,21 +301,32 @@ def _join_area_class(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> g
     return joined[~joined.index.duplicated(keep="first")].drop(columns=["index_right"])
 
 
+def classify_study(cfg: StudyConfig, access: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None
+                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The study's MRA/FRA classes: ``(classified units, localities with their class)``; the
+    units are the areas when the study has them, else the localities themselves."""
+    from .classify import classify_areas
+
+    ccfg = cfg.classify
+    rasters = cfg.terrain.rasters or None
+    if areas is None:
+        classified = classify_areas(access, rules=ccfg.rules, tiers=ccfg.tiers, rasters=rasters)
+        return classified, classified
+    classified = classify_areas(areas, rules=ccfg.rules, tiers=ccfg.tiers, localities=access, rasters=rasters)
+    return classified, _join_area_class(access, classified)
+
+
 def _stage_classify(ctx: _Ctx) -> None:
-    from .classify import classify_areas, sensitivity_table, summarize_classes
+    from .classify import sensitivity_table, summarize_classes
 
     table = ctx.state["access"]
     ccfg = ctx.cfg.classify
-    rasters = ctx.cfg.terrain.rasters or None
     areas = ctx.state["places"].areas
     if areas is None:
         areas = study_areas(ctx.cfg, table)
-    if areas is None:
-        classified = classify_areas(table, rules=ccfg.rules, tiers=ccfg.tiers, rasters=rasters)
-        loc = classified
-    else:
-        classified = classify_areas(areas, rules=ccfg.rules, tiers=ccfg.tiers, localities=table, rasters=rasters)
-        loc = _join_area_class(table, classified)
+    ctx.state["areas"] = areas
+    classified, loc = classify_study(ctx.cfg, table, areas)
+    if areas is not None:
         ctx.write(outputs.AREAS, classified, layer="areas")
     for text in classified.attrs.get("notes", []):
         ctx.note(text)
@@ -332,6 +356,7 @@ def _stage_corridors(ctx: _Ctx) -> None:
     for layer, gdf in (("corridors", res.corridors), ("segments", res.segments), ("upgrades", res.upgrades)):
         if len(gdf):
             ctx.write(outputs.CORRIDORS, gdf, layer=layer)
+    ctx.state["upgrades"] = res.upgrades
     ctx.write(outputs.UPGRADES, pd.DataFrame(res.upgrades.drop(columns=res.upgrades.geometry.name))
               if len(res.upgrades) else pd.DataFrame(columns=["rank"]))
     ctx.info["corridors"] = {"n": len(res.corridors), "stretches": len(res.segments),
@@ -400,9 +425,7 @@ def _stage_fra(ctx: _Ctx) -> None:
     if lk is None or not lk.enabled:
         return
     net, loc = ctx.state["network"], ctx.state["localities_out"]
-    classified = ctx.state["classified"]
-    units = classified if classified is not loc and classified.geom_type.isin(["Polygon", "MultiPolygon"]).all() \
-        else loc
+    units = ctx.state["classified"] if ctx.state.get("areas") is not None else loc
     if not (units[columns.AREA_CLASS].astype(str) == "FRA").any():
         ctx.note("no favorable area (FRA): every zone is enclosed marginal; corridors have no FRA target")
         loc[columns.time_col(columns.FRA_TIER)] = np.nan
@@ -472,6 +495,88 @@ def _stage_links(ctx: _Ctx) -> None:
     enclosed = links[links[columns.LINK_STATUS] == "enclosed_marginal"]
     ctx.info["links"] = {"limit_min": lk.limit_min, "zones": len(links), "enclosed_marginal": len(enclosed),
                          "enclosed": [f"{r.zone_type} {r.zone_id}" for r in enclosed.itertuples()]}
+
+
+# ---------------------------------------------------------------------------- scenarios and the RAI
+def _stage_scenarios(ctx: _Ctx) -> None:
+    """Each scenario of ``[scenarios] run`` against the base: access, classes, what changed."""
+    from .access import travel_times_to_nearest
+    from .scenarios import (
+        apply_scenario,
+        compare_access,
+        compare_classes,
+        cut_off_label,
+        summarize_comparison,
+    )
+
+    runs = ctx.cfg.scenarios.run
+    if not runs:
+        return
+    net, tiers, base = ctx.state["network"], ctx.state["tiers"], ctx.state["access"]
+    loc_base = ctx.state["localities_out"]
+    summaries, transitions, done = [], [], {}
+    for spec in runs:
+        applied = apply_scenario(net, spec, stretches=_ranked_stretches(ctx))
+        sc = applied.scenario
+        table = travel_times_to_nearest(applied.network, ctx.state["places"].localities, tiers,
+                                        options=applied.route_options(ctx.route, net))
+        _classified, loc_s = classify_study(ctx.cfg, table, ctx.state.get("areas"))
+        label = cut_off_label(sc)
+        change = compare_access(base, table, list(tiers), cut_off_reason=label)
+        per, trans = compare_classes(loc_base, loc_s)
+        keep = [c for c in (columns.PLACE_ID, columns.NAME, columns.POPULATION) if c in loc_base]
+        layer = loc_base[[*keep, "geometry"]].join(change).join(per)
+        ctx.write(outputs.scenario_file(sc.name), layer, layer="localities")
+        if len(applied.changes):
+            ctx.write(outputs.scenario_file(sc.name), applied.changes, layer="roads")
+        summaries.append(summarize_comparison(change, list(tiers), population=loc_base.get(columns.POPULATION),
+                                              cut_off_reason=label).assign(scenario=sc.name))
+        transitions.append(trans.assign(scenario=sc.name))
+        done[sc.name] = applied
+        for text in applied.notes:
+            ctx.note(f"scenario {sc.name}: {text}")
+    ctx.state["scenarios"] = done
+    ctx.write(outputs.SCENARIOS, _scenario_first(pd.concat(summaries, ignore_index=True)))
+    ctx.write(outputs.SCENARIO_CLASSES, _scenario_first(pd.concat(transitions, ignore_index=True)))
+    ctx.info["scenarios"] = list(done)
+
+
+def _scenario_first(df: pd.DataFrame) -> pd.DataFrame:
+    return df[["scenario", *[c for c in df.columns if c != "scenario"]]]
+
+
+def _ranked_stretches(ctx: _Ctx) -> dict[int, Any] | None:
+    """Stretch id -> road pieces of the upgrade ranking (for scenarios that name stretches)."""
+    ranking = ctx.state.get("upgrades")
+    if ranking is None or not len(ranking) or "segment_ids" not in ranking:
+        return None
+    return {int(k): v for k, v in zip(ranking["stretch_id"], ranking["segment_ids"], strict=True)}
+
+
+def _stage_rai(ctx: _Ctx) -> None:
+    """The Rural Access Index of the study, and under each scenario."""
+    from .rai import rural_access_index
+
+    r = ctx.cfg.rai
+    if r is None or not r.enabled:
+        return
+    loc = ctx.state["localities_out"]
+    kw = _given(distance_m=r.distance_m, urban_density_per_km2=r.urban_density_per_km2, rural_col=r.rural_column,
+                area_col=r.area_column, population_raster=r.population_raster)
+    nets = {"base": ctx.state["network"]} | {k: v.network for k, v in ctx.state.get("scenarios", {}).items()}
+    rows, summary = [], {}
+    for name, net in nets.items():
+        res = rural_access_index(net, loc, with_buffer=name == "base", **kw)
+        rows.append(res.by_area.assign(scenario=name))
+        summary[name] = res.summary()
+        if name == "base":
+            ctx.write(outputs.RAI_LAYERS, res.buffer, layer="all_season_buffer")
+            if res.places is not None:
+                ctx.state["localities_out"] = loc.join(res.places)
+            for text in res.notes:
+                ctx.note(f"RAI: {text}")
+    ctx.write(outputs.RAI, _scenario_first(pd.concat(rows, ignore_index=True)))
+    ctx.info["rai"] = summary
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -561,6 +666,8 @@ STAGES: list[tuple[str, Callable[[_Ctx], None]]] = [
     ("territories", _stage_territories),
     ("microregions", _stage_microregions),
     ("links", _stage_links),
+    ("scenarios", _stage_scenarios),
+    ("rai", _stage_rai),
     ("outputs", _stage_write_localities),
     ("map", _stage_map),
 ]
@@ -615,16 +722,17 @@ def _check_outdir(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"output folder {out} is a file")
     if out.is_dir() and not overwrite:
-        clash = [f for f in outputs.STUDY_FILES if (out / f).exists()]
+        clash = outputs.study_files(out)
         if clash:
             raise OutputExistsError(f"{out} already holds study outputs ({', '.join(clash[:3])}...); "
                                     "use --overwrite to replace them")
 
 
-def _run_stages(ctx: _Ctx, progress: bool) -> None:
-    pbar = bar(len(STAGES), desc="study", unit="stage") if progress else None
+def _run_stages(ctx: _Ctx, progress: bool,
+                stages: Sequence[tuple[str, Callable[[_Ctx], None]]] = tuple(STAGES)) -> None:
+    pbar = bar(len(stages), desc="study", unit="stage") if progress else None
     try:
-        for name, fn in STAGES:
+        for name, fn in stages:
             if pbar is not None:
                 pbar.set_description(f"study: {name}")
             t0 = time.perf_counter()
@@ -647,8 +755,51 @@ def _run_stages(ctx: _Ctx, progress: bool) -> None:
 
 def _move_into_place(ctx: _Ctx, out: Path) -> None:
     """Every stage succeeded: replace the folder's study files by the staged ones."""
-    for f in outputs.STUDY_FILES:
-        if (out / f).exists() and not (ctx.stage_dir / f).exists():
+    for f in outputs.study_files(out):
+        if not (ctx.stage_dir / f).exists():
             (out / f).unlink()  # stale output of an earlier run with other stages
     for name, path in ctx.files.items():
         os.replace(path, out / name)
+
+
+def compare_scenario(study: str | os.PathLike[str], scenario: str | os.PathLike[str], outdir: str | os.PathLike[str],
+                     *, overwrite: bool = False, cache_dir: str | os.PathLike[str] | None = None,
+                     progress: bool = True) -> StudyResult:
+    """Compare a scenario with a finished study: the study's config (from its ``study.json``) is
+    run again up to the classification, then under the scenario, and the comparison is written
+    to ``outdir``: ``scenario_<name>.gpkg`` (localities with their changes of access and class;
+    the changed roads), ``scenarios.csv``, ``scenario_classes.csv`` and, when the study has a
+    ``[rai]`` section, ``rai.csv`` / ``rai.gpkg`` (base and scenario)."""
+    import dataclasses
+
+    from .config import ScenariosSection
+    from .scenarios import load_scenario
+
+    meta = outputs.read_study_json(study)
+    if not meta.get("config"):
+        raise OutputExistsError(f"{study} holds no study.json with the study's config; run the study first")
+    sc = load_scenario(scenario)
+    base = StudyConfig.from_dict(meta["config"], source=f"{Path(study) / outputs.STUDY_JSON} [config]")
+    cfg = dataclasses.replace(base, scenarios=ScenariosSection(run=[str(scenario)]))
+    names = {outputs.scenario_file(sc.name), outputs.SCENARIOS, outputs.SCENARIO_CLASSES, outputs.RAI,
+             outputs.RAI_LAYERS}
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"output folder {out} is a file")
+    clash = [n for n in sorted(names) if (out / n).exists()]
+    if clash and not overwrite:
+        raise OutputExistsError(f"{out} already holds {', '.join(clash)}; use --overwrite to replace them")
+    needs_ranking = any(u.select.stretches for u in sc.upgrades) or any(c.select.stretches for c in sc.closures)
+    keep = {"network", "places", "access", "classify", "scenarios", "rai"} | ({"corridors"} if needs_ranking else set())
+    out.mkdir(parents=True, exist_ok=True)
+    stage_dir = Path(tempfile.mkdtemp(prefix=outputs.STAGING_PREFIX, dir=out))
+    ctx = _Ctx(cfg=cfg, stage_dir=stage_dir, cache_dir=Path(cache_dir) if cache_dir else settings.resolved_cache_dir())
+    try:
+        _run_stages(ctx, progress, [(n, fn) for n, fn in STAGES if n in keep])
+        files = {n: p for n, p in ctx.files.items() if n in names}
+        for n, p in files.items():
+            os.replace(p, out / n)
+    finally:
+        shutil.rmtree(stage_dir, ignore_errors=True)
+    return StudyResult(outdir=out, files={n: out / n for n in files}, summary=ctx.info.get("rai", {}),
+                       timings=dict(ctx.timings), config=cfg)

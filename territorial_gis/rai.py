@@ -144,7 +144,7 @@ def rural_access_index(network: RoadNetwork, places: gpd.GeoDataFrame | None = N
                        distance_m: float = RAI_DISTANCE_M, profile: Profile | str | None = None,
                        urban_density_per_km2: float | None = URBAN_DENSITY_PER_KM2,
                        rural_col: str | None = None, area_col: str | None = None,
-                       all_season: np.ndarray | None = None) -> RaiResult:
+                       all_season: np.ndarray | None = None, with_buffer: bool = True) -> RaiResult:
     """The Rural Access Index of the places (or of a population raster) on ``network``.
 
     Parameters
@@ -162,21 +162,30 @@ def rural_access_index(network: RoadNetwork, places: gpd.GeoDataFrame | None = N
         A column of ``places`` flagging rural places (true/1/"rural"); it replaces the density rule.
     all_season
         A mask of all-season edges (default the profile's rule, see :class:`AllSeasonRule`).
+    with_buffer
+        Also draw the buffer of the all-season roads (``buffer``; a few seconds on a city).
     """
     if not distance_m > 0:
         raise ConfigError(f"RAI distance must be a positive number of metres, got {distance_m!r}")
     if places is None and population_raster is None:
         raise ConfigError("the Rural Access Index needs places with population or a population raster")
-    mask = all_season if all_season is not None else all_season_roads(network, profile_of(network, profile))
-    geoms = network.edge_geometry_metric()[np.asarray(mask, dtype=bool)]
+    mask = np.asarray(all_season if all_season is not None else all_season_roads(network, profile_of(network, profile)),
+                      dtype=bool)
+    if "reversed" in network.edges:  # both directions of a road are one line
+        mask = mask & ~network.edges["reversed"].to_numpy(dtype=bool)
+    geoms = network.edge_geometry_metric()[mask]
     notes: list[str] = []
     if not len(geoms):
         notes.append("no road of the network is all-season by the profile's rule")
     km = _undirected_km(network, mask)
     if population_raster is not None:
-        return _rai_raster(network, geoms, population_raster, distance_m, urban_density_per_km2, km, notes)
-    assert places is not None
-    return _rai_places(network, geoms, places, distance_m, urban_density_per_km2, rural_col, area_col, km, notes)
+        res = _rai_raster(network, geoms, population_raster, distance_m, urban_density_per_km2, km, notes)
+    else:
+        assert places is not None
+        res = _rai_places(network, geoms, places, distance_m, urban_density_per_km2, rural_col, area_col, km, notes)
+    if with_buffer and population_raster is None:  # the raster method drew it already
+        res.buffer = _buffer_frame(network, geoms, distance_m)
+    return res
 
 
 def _undirected_km(network: RoadNetwork, mask: np.ndarray) -> float:
@@ -250,7 +259,7 @@ def _rai_places(network: RoadNetwork, geoms: np.ndarray, places: gpd.GeoDataFram
                      rural_population_within=float(tot["rural_population_within"]),
                      rural_places=int(tot["rural_places"]), rural_places_within=int(tot["rural_places_within"]),
                      distance_m=distance_m, all_season_km=km, by_area=by_area, places=per_place,
-                     buffer=_buffer_frame(network, geoms, distance_m), notes=notes)
+                     buffer=_buffer_frame(network, geoms[:0], distance_m), notes=notes)
 
 
 def _by_area(table: pd.DataFrame) -> pd.DataFrame:
@@ -292,7 +301,7 @@ def _rai_raster(network: RoadNetwork, geoms: np.ndarray, raster: str | os.PathLi
         transform, crs = src.transform, src.crs
     data = np.where(data < 0, np.nan, data)
     buf = _buffer_frame(network, geoms, distance_m)
-    shapes = list(buf.to_crs(crs).geometry) if len(buf) else []
+    shapes = list(buf.to_crs(crs).geometry) if len(buf) else []  # the buffer is the raster mask
     inside = (~geometry_mask(shapes, out_shape=data.shape, transform=transform, all_touched=False)
               if shapes else np.zeros(data.shape, dtype=bool))
     cell_km2 = _cell_area_km2(transform, crs, data.shape)
@@ -337,8 +346,10 @@ def _buffer_frame(network: RoadNetwork, geoms: np.ndarray, distance_m: float) ->
 
     if not len(geoms):
         return gpd.GeoDataFrame({"distance_m": []}, geometry=[], crs=4326)
-    lines = shapely.union_all(shapely.simplify(geoms, 10.0))
-    poly = shapely.buffer(lines, distance_m, quad_segs=4)
+    # buffering each (simplified) road and merging the polygons is fast and light; buffering the
+    # merged lines makes GEOS node the whole network first (minutes and gigabytes on a city)
+    pieces = shapely.buffer(shapely.simplify(geoms, min(25.0, distance_m / 20.0)), distance_m, quad_segs=4)
+    poly = shapely.union_all(pieces)
     return gpd.GeoDataFrame({"distance_m": [distance_m]}, geometry=[poly], crs=network.crs).to_crs(4326)
 
 

@@ -23,7 +23,8 @@ from territorial_gis.pipeline import (
 
 EXPECTED = ["network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
             "upgrades.csv", "sensitivity.csv", "summary.csv", "isochrones.gpkg", "hubs.gpkg",
-            "territories.gpkg", "map.html", "report.html", "study.json"]
+            "territories.gpkg", "scenarios.csv", "scenario_classes.csv", "scenario_wet.gpkg", "rai.csv",
+            "rai.gpkg", "map.html", "report.html", "study.json"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,74 @@
+"""``tgis rai``: the Rural Access Index (SDG 9.1.1) of places on a road network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ._options import input_path, output_option, overwrite_option, places_options, profile_option
+
+
+@click.command("rai")
+@input_path("network")
+@input_path("places")
+@click.option("--distance-m", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Distance to an all-season road (default: 2000, the SDG 9.1.1 distance).")
+@click.option("--urban-density", "urban_density", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Places denser than this (inhabitants per km2, column density_per_km2) are urban and left "
+                   "out (default: 300, the urban-cluster threshold of the Degree of Urbanisation).")
+@click.option("--rural-col", default=None, help="A column flagging rural places (replaces the density rule).")
+@click.option("--area-col", default=None, help="A column of PLACES naming the area of each place (RAI per area).")
+@click.option("--population-raster", type=click.Path(dir_okay=False), default=None,
+              help="A population count raster instead of the places' population.")
+@click.option("--scenario", "scenario_spec", default=None,
+              help="Compute the index under a scenario (a scenario file or a built-in season: wet).")
+@places_options("PLACES", dest="read_options")
+@profile_option
+@output_option(help="Output GeoPackage: layers places (distance to the nearest all-season road, within, "
+                    "rural), by_area and all_season_buffer.")
+@overwrite_option
+@click.pass_context
+def rai(ctx: click.Context, network: str, places: str, distance_m: float | None, urban_density: float | None,
+        rural_col: str | None, area_col: str | None, population_raster: str | None, scenario_spec: str | None,
+        read_options: dict[str, Any], profile: str | None, output: str, overwrite: bool) -> None:
+    """The share of the rural population of PLACES within 2 km of an all-season road of NETWORK.
+
+    Which roads are all-season is the [all_season] table of the speed profile; see
+    territorial_gis/rai.py for the method and its references.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from territorial_gis._io import check_outputs, write_gpkg_layers
+    from territorial_gis.access import open_network
+    from territorial_gis.places import load_places
+    from territorial_gis.rai import rural_access_index
+
+    check_outputs(output, overwrite=overwrite, formats=(".gpkg",))
+    pts = load_places(places, **read_options)
+    net = open_network(network, profile=profile)
+    if scenario_spec:
+        from territorial_gis.scenarios import apply_scenario
+
+        net = apply_scenario(net, scenario_spec, profile=profile).network
+    kw: dict[str, Any] = {k: v for k, v in {"distance_m": distance_m, "urban_density_per_km2": urban_density}.items()
+                          if v is not None}
+    res = rural_access_index(net, pts, population_raster=population_raster, rural_col=rural_col,
+                             area_col=area_col, profile=profile, **kw)
+    layers = {"by_area": gpd.GeoDataFrame(pd.DataFrame(res.by_area), geometry=[None] * len(res.by_area), crs=4326),
+              "all_season_buffer": res.buffer}
+    if res.places is not None:
+        layers = {"places": pts.join(res.places), **layers}
+    write_gpkg_layers(layers, output, overwrite)
+    if (ctx.find_root().obj or {}).get("quiet"):
+        return
+    if res.rai == res.rai:
+        click.echo(f"Rural Access Index: {res.rai:.1%} of {res.rural_population:,.0f} rural people live within "
+                   f"{res.distance_m:,.0f} m of an all-season road ({res.all_season_km:,.0f} km) -> {output}")
+    else:
+        click.echo(f"Rural Access Index: unknown (population unknown); {res.share_of_places:.1%} of "
+                   f"{res.rural_places} rural places are within {res.distance_m:,.0f} m of an all-season road "
+                   f"-> {output}")
+    for note in res.notes:
+        click.echo(f"  note: {note}")
