@@ -102,7 +102,7 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
     from territorial_gis._io import check_outputs, write_table
     from territorial_gis._ruleset import is_condition_text
     from territorial_gis.access import open_network
-    from territorial_gis.microregions import run_strategy, strategy_areas
+    from territorial_gis.microregions import plan_strategy, run_plan, strategy_areas
 
     from .hubs import read_localities, write_layers
 
@@ -113,17 +113,17 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
         [c.strip() for c in str(attributes).split(",") if c.strip()]
     region_areas = strategy_areas(areas, locs)
     svc = _services(services)
-    net = open_network(network)
-    res = run_strategy(
-        net, locs, region_areas, rules=rules, eligible_classes=list(eligible_classes) or None,
-        area_id_col=area_id_column, area_col=area_column, seat_col=seat_column, services=svc,
-        service_limit_min=service_limit, presence_m=presence_m, options=route,
+    plan = plan_strategy(  # everything that needs no road network is checked before it is opened
+        locs, region_areas, rules=rules, eligible_classes=list(eligible_classes) or None,
+        area_id_col=area_id_column, area_col=area_column, seat_col=seat_column,
         grouping={"method": method, "min_population": min_population, "min_areas": min_areas,
                   "n_regions": n_regions, "contiguity": contiguity, "link_time_min": link_time,
                   "attributes": attrs, "below_floor": below_floor, "seed": seed},
         cecs={"max_time_min": cec_time, "model": cec_model, "k": cec_k, "method": cec_method,
               "allow_seat": allow_seat, "min_population": cec_min_population,
               "service_column": cec_service_column, "one_per_area": one_per_area})
+    res = run_plan(open_network(network), plan, services=svc, service_limit_min=service_limit,
+                   presence_m=presence_m, options=route)
     write_layers({**res.layers(), "localities": res.localities}, output, overwrite)
     if gaps_csv and res.gaps is not None:
         write_table(res.gaps.table, gaps_csv, overwrite=overwrite)

@@ -179,7 +179,8 @@ def fra_destinations(units: gpd.GeoDataFrame, *, localities: gpd.GeoDataFrame | 
     cand_names, cand_cluster = cands["_name"].to_numpy(dtype=object), cands["_cluster"].to_numpy(dtype=np.int64)
     inside_road = _road_points_inside(cands, cand_cluster, shapes, metric, network, options)
     unit_ids = ids_of(units, id_col).astype(str).to_numpy()[fra_pos]
-    unit_pop = population_of(fra, population_col) if population_col in fra else np.full(len(fra), np.nan)
+    unit_pop = (pd.to_numeric(fra[population_col], errors="coerce").to_numpy(dtype=float) if population_col in fra
+                else np.full(len(fra), np.nan))
     cxy = np.column_stack([cands.geometry.to_crs(metric).x, cands.geometry.to_crs(metric).y])
     rows, dest_geom = [], []
     for c in range(int(label.max()) + 1):
@@ -189,9 +190,7 @@ def fra_destinations(units: gpd.GeoDataFrame, *, localities: gpd.GeoDataFrame | 
         centre = (cxy[mine] * w[:, None]).sum(axis=0) / w.sum()
         k, ok = _place_destination(cxy[mine], centre, inside_road[mine])
         pick = mine[k]
-        pop_units = unit_pop[label == c]
-        pop = float(np.nansum(pop_units)) if np.isfinite(pop_units).any() else float(cand_pop[mine].sum()) \
-            if localities is not None or not polygons else np.nan
+        pop = _cluster_population(unit_pop[label == c], cands, mine, population_col, polygons and localities is not None)
         clon, clat = _to_lonlat(centre, metric)
         rows.append({DEST_ID: f"fra_{c + 1}", NAME: cand_names[pick] or f"FRA {c + 1}", TIER: FRA_TIER,
                      POPULATION: pop, "n_units": int((label == c).sum()),
@@ -207,6 +206,17 @@ def fra_destinations(units: gpd.GeoDataFrame, *, localities: gpd.GeoDataFrame | 
     return FavorableAreas(destinations=dests, areas=areas.to_crs(4326))
 
 
+def _cluster_population(unit_pop: np.ndarray, cands: gpd.GeoDataFrame, mine: np.ndarray, population_col: str,
+                        from_localities: bool) -> float:
+    """Population of a cluster: its units' (polygons: else the localities inside), NaN when unknown."""
+    if np.isfinite(unit_pop).any():
+        return float(np.nansum(unit_pop))
+    if from_localities:
+        known = cands["_known"].to_numpy(dtype=bool)[mine]
+        return float(cands["_pop"].to_numpy()[mine][known].sum()) if known.any() else float("nan")
+    return float("nan")
+
+
 def _to_lonlat(xy: np.ndarray, metric: Any) -> tuple[float, float]:
     from pyproj import Transformer
 
@@ -218,8 +228,10 @@ def _candidate_frame(points: gpd.GeoDataFrame, cluster: np.ndarray, population_c
                      id_col: str | None) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
+    known = (pd.to_numeric(points[population_col], errors="coerce").notna().to_numpy() if population_col in points
+             else np.zeros(len(points), dtype=bool))
     return gpd.GeoDataFrame({"_pop": population_of(points, population_col) if population_col in points
-                             else np.ones(len(points)),
+                             else np.ones(len(points)), "_known": known,
                              "_id": ids_of(points, id_col).astype(str).to_numpy(),
                              "_name": points[NAME].to_numpy(dtype=object) if NAME in points else None,
                              "_cluster": cluster}, geometry=points.geometry.to_crs(4326).to_numpy(), crs=4326)

@@ -228,7 +228,7 @@ def eligible_areas(areas: gpd.GeoDataFrame, rules: Any, *,
     out[ELIGIBILITY_CLASS] = classes
     out[ELIGIBLE] = np.isin(classes.astype(str), wanted)
     out[ELIGIBILITY_REASONS] = reasons
-    log.info("eligibility (%s): %d of %d areas eligible", rule_set.name, int(out[ELIGIBLE].sum()), len(out))
+    log.debug("eligibility (%s): %d of %d areas eligible", rule_set.name, int(out[ELIGIBLE].sum()), len(out))
     return out
 
 
@@ -416,10 +416,9 @@ def _objective_text(method: str, floor: _Floor, n_regions: int | None, attr_text
             f"within-microregion dissimilarity of {attr_text}{extra}")
 
 
-def _solve(adj: Any, attrs: np.ndarray, floor: _Floor, *, method: str, n_regions: int | None, below_floor: str,
-           seed: int, ids: pd.Series, iterations: int | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Region label of every eligible area (-1: dropped), whether its region meets the floor,
-    and notes. Each connected group is solved on its own."""
+def _groups_and_floor(adj: Any, floor: _Floor, ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connected groups of eligible areas, their sizes, and which meet the floor; ConfigError
+    when none does."""
     comp = rg.components(adj)
     n_comp = int(comp.max()) + 1 if len(comp) else 0
     totals = np.bincount(comp, weights=floor.size, minlength=n_comp)
@@ -430,6 +429,15 @@ def _solve(adj: Any, attrs: np.ndarray, floor: _Floor, *, method: str, n_regions
         raise ConfigError(f"no group of contiguous eligible areas can meet the size floor ({floor.column} >= "
                           f"{floor.value:g}): the largest group ({', '.join(members[:8])}"
                           f"{'...' if len(members) > 8 else ''}) has {totals[big]:g}")
+    return comp, totals, feasible
+
+
+def _solve(adj: Any, attrs: np.ndarray, floor: _Floor, *, method: str, n_regions: int | None, below_floor: str,
+           seed: int, ids: pd.Series, iterations: int | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Region label of every eligible area (-1: dropped), whether its region meets the floor,
+    and notes. Each connected group is solved on its own."""
+    comp, totals, feasible = _groups_and_floor(adj, floor, ids)
+    n_comp = len(totals)
     notes: list[str] = []
     small = np.flatnonzero(~feasible)
     if len(small):
@@ -589,7 +597,7 @@ def build_microregions(areas: gpd.GeoDataFrame, *, method: str = "maxp", min_pop
     t0 = time.perf_counter()
     link_time_min = _check_grouping(areas, method=method, contiguity=contiguity, below_floor=below_floor,
                                     n_regions=n_regions, link_time_min=link_time_min, attributes=attributes,
-                                    network=network)
+                                    network_given=network is not None)
     ids = area_ids(areas, area_id_col)
     heads = _head_points(areas, head_towns)
     use_times = network is not None and (link_time_min is not None or attributes in (None, "travel_time"))
@@ -641,7 +649,7 @@ def build_microregions(areas: gpd.GeoDataFrame, *, method: str = "maxp", min_pop
 
 def _check_grouping(areas: gpd.GeoDataFrame, *, method: str, contiguity: str, below_floor: str,
                     n_regions: int | None, link_time_min: float | None, attributes: Any,
-                    network: RoadNetwork | None) -> float | None:
+                    network_given: bool) -> float | None:
     """The checks of :func:`build_microregions` that need no computation; the link time, checked."""
     if method not in rg.METHODS:
         raise ConfigError(f"unknown regionalisation method {method!r}; use one of {', '.join(rg.METHODS)}")
@@ -661,7 +669,7 @@ def _check_grouping(areas: gpd.GeoDataFrame, *, method: str, contiguity: str, be
         link_time_min = check_max_time(link_time_min, "link time between head towns (link_time_min)")
     if contiguity == "travel_time" and link_time_min is None:
         raise ConfigError("contiguity travel_time needs link_time_min (minutes between head towns)")
-    if (link_time_min is not None or attributes == "travel_time") and network is None:
+    if (link_time_min is not None or attributes == "travel_time") and not network_given:
         raise ConfigError("grouping by travel time between head towns needs a road network")
     return link_time_min
 
@@ -1291,7 +1299,7 @@ def _with_locality_summaries(areas: gpd.GeoDataFrame, ids: pd.Series, area: pd.S
     pop = pd.to_numeric(localities[population_col], errors="coerce") if population_col in localities else None
     if population_col not in out and pop is not None:
         out[population_col] = pop.groupby(key).sum(min_count=1).reindex(ids.to_numpy()).to_numpy(dtype=float)
-        log.info("areas: population summed from their localities")
+        log.debug("areas: population summed from their localities")
     if AREA_CLASS in localities and "mra_population_share" not in out:
         w = population_of(localities, population_col)
         w = w if w.sum() > 0 else np.ones(len(w))
@@ -1308,7 +1316,7 @@ def run_strategy(network: RoadNetwork, localities: gpd.GeoDataFrame, areas: gpd.
                  grouping: Mapping[str, Any] | None = None, cecs: Mapping[str, Any] | None = None,
                  services: Mapping[str, Any] | None = None, service_limit_min: float = DEFAULT_SERVICE_LIMIT_MIN,
                  presence_m: float = DEFAULT_PRESENCE_M, population_col: str = POPULATION,
-                 options: RouteOptions | None = None) -> StrategyResult:
+                 classified: gpd.GeoDataFrame | None = None, options: RouteOptions | None = None) -> StrategyResult:
     """The Microregions Strategy end to end: eligibility, microregions, CECs, hinterlands, service gaps.
 
     Parameters
@@ -1332,11 +1340,47 @@ def run_strategy(network: RoadNetwork, localities: gpd.GeoDataFrame, areas: gpd.
         :func:`cec_candidates`).
     services
         Service name -> point layer or locality column (:func:`service_gaps`); none: no gap table.
+    classified
+        Other localities whose classes summarise the areas (``mra_population_share``), e.g. a
+        study's classified hexagons when the CECs are chosen among a list of settlements; they
+        are placed in the areas by the polygon holding them (or by ``area_col``).
     """
+    plan = plan_strategy(localities, areas, rules=rules, eligible_classes=eligible_classes, area_id_col=area_id_col,
+                         area_col=area_col, seat_col=seat_col, grouping=grouping, cecs=cecs,
+                         population_col=population_col, classified=classified)
+    return run_plan(network, plan, services=services, service_limit_min=service_limit_min, presence_m=presence_m,
+                    options=options)
+
+
+@dataclass(frozen=True, eq=False)
+class StrategyPlan:
+    """What :func:`plan_strategy` checked and computed without the road network: the areas with
+    their summaries and eligibility, each locality's area and seat, and the options."""
+
+    areas: gpd.GeoDataFrame
+    ids: pd.Series
+    area: pd.Series
+    seat: np.ndarray
+    localities: gpd.GeoDataFrame
+    grouping: dict[str, Any]
+    cecs: dict[str, Any]
+    area_id_col: str | None
+    population_col: str
+
+
+def plan_strategy(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, rules: Any,
+                  eligible_classes: Sequence[str] | None = None, area_id_col: str | None = None,
+                  area_col: str | None = None, seat_col: str | None = None,
+                  grouping: Mapping[str, Any] | None = None, cecs: Mapping[str, Any] | None = None,
+                  population_col: str = POPULATION, classified: gpd.GeoDataFrame | None = None) -> StrategyPlan:
+    """The steps of :func:`run_strategy` that need no road network: eligibility, the areas of the
+    localities and their seats, and the checks of the grouping options (a floor that no group of
+    contiguous polygons can meet fails here, before any routing)."""
     g_opts = _checked_keys(grouping, GROUPING_KEYS, "grouping")
     c_opts = _checked_keys(cecs, CEC_KEYS, "CEC")
     if "max_time_min" not in c_opts:
         raise ConfigError("CECs need max_time_min (minutes within which a CEC serves a locality)")
+    check_max_time(c_opts["max_time_min"], "CEC time limit (max_time_min)")
     ids = area_ids(areas, area_id_col)
     if area_col is None and g_opts.get("contiguity") == "travel_time":
         raise ConfigError("areas grouped by travel time between head towns need the localities' area column "
@@ -1344,28 +1388,64 @@ def run_strategy(network: RoadNetwork, localities: gpd.GeoDataFrame, areas: gpd.
     area = area_of_localities(localities, areas, area_col=area_col, area_id_col=area_id_col)
     seat = seats_of(localities, area, seat_col=seat_col, population_col=population_col)
     areas = _with_locality_summaries(areas, ids, area, localities, population_col)
+    if classified is not None:
+        col = area_col if area_col is not None and area_col in classified else None
+        c_area = area_of_localities(classified, areas, area_col=col, area_id_col=area_id_col)
+        areas = _with_locality_summaries(areas.drop(columns=["mra_population_share"], errors="ignore"), ids, c_area,
+                                         classified, population_col)
     el = eligible_areas(areas, rules, eligible_classes=eligible_classes)
-    heads = _head_towns(areas, ids, localities, area, seat)
-    mr = build_microregions(el, network=network, head_towns=heads, area_id_col=area_id_col,
-                            population_col=population_col, options=options, **g_opts)
-    mr_of_area = pd.Series(mr.areas[MICROREGION_ID].to_numpy(), index=ids.to_numpy())
-    loc = localities.copy()
-    loc[ADMIN_AREA_ID] = area.to_numpy()
-    loc[IS_SEAT] = seat
-    loc[MICROREGION_ID] = mr_of_area.reindex(area.to_numpy()).to_numpy()
+    _check_plan(el, ids, g_opts, population_col)
+    return StrategyPlan(areas=el, ids=ids, area=area, seat=seat, localities=localities, grouping=g_opts, cecs=c_opts,
+                        area_id_col=area_id_col, population_col=population_col)
+
+
+def _check_plan(el: gpd.GeoDataFrame, ids: pd.Series, g: Mapping[str, Any], population_col: str) -> None:
+    """The grouping checks that need no network: options, polygons, and (polygon contiguity) a floor
+    some group of contiguous eligible areas meets."""
+    contiguity = g.get("contiguity", "queen")
+    method = g.get("method", "maxp")
+    _check_grouping(el, method=method, contiguity=contiguity, below_floor=g.get("below_floor", "keep"),
+                    n_regions=g.get("n_regions"), link_time_min=g.get("link_time_min"),
+                    attributes=g.get("attributes"), network_given=True)
+    eligible = _eligible_mask(el)
+    floor = _floor_of(el[eligible], min_population=g.get("min_population"), min_areas=g.get("min_areas"),
+                      population_col=population_col, method=method, ids=ids[eligible].reset_index(drop=True))
+    if contiguity != "travel_time" and floor.value is not None:
+        from ._crs import utm_crs_for_bounds
+
+        sub = el[eligible]
+        metric = utm_crs_for_bounds(tuple(sub.geometry.to_crs(4326).total_bounds))
+        pairs = rg.polygon_neighbours(sub.geometry.to_crs(metric).to_numpy(), rook=contiguity == "rook",
+                                      tolerance_m=float(g.get("tolerance_m", 0.0)))
+        _groups_and_floor(rg.adjacency(len(sub), pairs), floor, ids[eligible].reset_index(drop=True))
+
+
+def run_plan(network: RoadNetwork, plan: StrategyPlan, *, services: Mapping[str, Any] | None = None,
+             service_limit_min: float = DEFAULT_SERVICE_LIMIT_MIN, presence_m: float = DEFAULT_PRESENCE_M,
+             options: RouteOptions | None = None) -> StrategyResult:
+    """The routing steps of :func:`run_strategy` on a checked :class:`StrategyPlan`: microregions,
+    CECs and their hinterlands, service gaps."""
+    c_opts, pop_col = plan.cecs, plan.population_col
+    heads = _head_towns(plan.areas, plan.ids, plan.localities, plan.area, plan.seat)
+    mr = build_microregions(plan.areas, network=network, head_towns=heads, area_id_col=plan.area_id_col,
+                            population_col=pop_col, options=options, **plan.grouping)
+    mr_of_area = pd.Series(mr.areas[MICROREGION_ID].to_numpy(), index=plan.ids.to_numpy())
+    loc = plan.localities.copy()
+    loc[ADMIN_AREA_ID] = plan.area.to_numpy()
+    loc[IS_SEAT] = plan.seat
+    loc[MICROREGION_ID] = mr_of_area.reindex(plan.area.to_numpy()).to_numpy()
     cand = cec_candidates(loc, area_col=ADMIN_AREA_ID, seat_col=IS_SEAT, allow_seat=bool(c_opts.get("allow_seat")),
                           min_population=c_opts.get("min_population"), service_column=c_opts.get("service_column"),
-                          one_per_area=c_opts.get("one_per_area", True), population_col=population_col)
+                          one_per_area=c_opts.get("one_per_area", True), population_col=pop_col)
     cand.loc[cand[MICROREGION_ID].isna(), CEC_CANDIDATE] = False
     sel = select_cecs(network, cand, max_time_min=c_opts["max_time_min"], area_col=ADMIN_AREA_ID,
                       model=c_opts.get("model", "cover"), k=c_opts.get("k"), method=c_opts.get("method", "auto"),
-                      one_per_area=c_opts.get("one_per_area", True), population_col=population_col,
-                      options=options)
+                      one_per_area=c_opts.get("one_per_area", True), population_col=pop_col, options=options)
     gaps = None
     out = sel.localities
     if services:
         gaps = service_gaps(network, sel, services, limit_min=service_limit_min, presence_m=presence_m,
-                            population_col=population_col, options=options)
+                            population_col=pop_col, options=options)
         out = gaps.localities
     return StrategyResult(areas=mr.areas, microregions=mr, selection=sel, gaps=gaps, localities=out)
 
@@ -1373,7 +1453,8 @@ def run_strategy(network: RoadNetwork, localities: gpd.GeoDataFrame, areas: gpd.
 def run_configured(section: MicroregionsSection, network: RoadNetwork, localities: gpd.GeoDataFrame, *,
                    options: RouteOptions | None = None) -> StrategyResult:
     """:func:`run_strategy` with the keys of a study's ``[microregions]`` section; its own
-    ``localities`` file when the section names one, else ``localities``."""
+    ``localities`` file when the section names one (the study's ``localities`` then summarise
+    the areas' classes), else ``localities``."""
     from .config import looks_like_path
     from .places import load_places
 
@@ -1388,7 +1469,8 @@ def run_configured(section: MicroregionsSection, network: RoadNetwork, localitie
     return run_strategy(network, own, areas, rules=m.eligible if m.eligible is not None else m.eligible_rules,
                         eligible_classes=m.eligible_classes, area_id_col=m.area_id_column, area_col=m.area_column,
                         seat_col=m.seat_column, grouping=given, cecs=cec, services=services,
-                        service_limit_min=m.service_limit_min, presence_m=m.presence_m, options=options)
+                        service_limit_min=m.service_limit_min, presence_m=m.presence_m,
+                        classified=localities if m.localities else None, options=options)
 
 
 # ====================================================================== areas from a specification

@@ -436,18 +436,20 @@ def _stage_fra(ctx: _Ctx) -> None:
     _add_tier_times(ctx, columns.FRA_TIER, fra.destinations)
     ctx.write(outputs.FRA, fra.areas, layer="fra_areas")
     ctx.write(outputs.FRA, fra.destinations, layer="fra_destinations")
-    ctx.info["fra"] = {"n": len(fra.destinations), "population": float(np.nansum(fra.destinations["population"]))}
+    pop = fra.destinations["population"]
+    ctx.info["fra"] = {"n": len(fra.destinations), "population": float(pop.sum()) if pop.notna().any() else None}
 
 
 def _add_tier_times(ctx: _Ctx, tier: str, dests: gpd.GeoDataFrame) -> None:
     """Travel times of the localities to a tier added after the access stage."""
     from .access import travel_times_to_nearest
 
-    loc = ctx.state["localities_out"]
+    loc, base = ctx.state["localities_out"], ctx.state["access"]
     acc = travel_times_to_nearest(ctx.state["network"], loc, {tier: dests}, options=ctx.route)
     for col in (columns.time_col(tier), columns.nearest_col(tier), columns.reason_col(tier)):
-        if col in acc:
+        if col in acc:  # the localities and the base access table (scenarios compare with it)
             loc[col] = acc[col].to_numpy()
+            base[col] = acc[col].to_numpy()
 
 
 def _stage_microregions(ctx: _Ctx) -> None:
