@@ -222,7 +222,8 @@ class RaiSection:
 @dataclass(frozen=True)
 class MicroregionsSection:
     """``[microregions]``: the Microregions Strategy (runs when present and enabled): eligible
-    areas, microregions, CECs, hinterlands and service gaps (:func:`territorial_gis.microregions.run_strategy`)."""
+    areas, microregions, CECs, hinterlands and service gaps (keys left unset take the defaults of
+    :func:`territorial_gis.microregions.run_strategy`)."""
 
     enabled: bool = True
     areas: str | None = _key(path="file_or_spec")
@@ -233,37 +234,38 @@ class MicroregionsSection:
     eligible: str | list[str] | None = None
     eligible_rules: str | None = _key(path="file_or_spec")
     eligible_classes: list[str] | None = None
-    method: str = _key("maxp", choices=("maxp", "skater", "azp"))
-    contiguity: str = _key("queen", choices=("queen", "rook", "travel_time"))
-    tolerance_m: float = _key(0.0, non_negative=True)
+    method: str | None = _key(choices=("maxp", "skater", "azp"))
+    contiguity: str | None = _key(choices=("queen", "rook", "travel_time"))
+    tolerance_m: float | None = _key(non_negative=True)
     link_time_min: float | None = _key(positive=True)
     min_population: float | None = _key(positive=True)
     min_areas: int | None = _key(positive=True)
     n_regions: int | None = _key(positive=True)
     attributes: str | list[str] | None = None
-    below_floor: str = _key("keep", choices=("keep", "drop", "error"))
-    seed: int = 0
+    below_floor: str | None = _key(choices=("keep", "drop", "error"))
+    seed: int | None = None
     cec_max_time_min: float | None = _key(positive=True)
-    cec_model: str = _key("cover", choices=("cover", "maxcover", "pmedian"))
+    cec_model: str | None = _key(choices=("cover", "maxcover", "pmedian"))
     cec_k: int | None = _key(positive=True)
-    cec_method: str = _key("auto", choices=("exact", "greedy", "auto"))
+    cec_method: str | None = _key(choices=("exact", "greedy", "auto"))
     cec_min_population: float | None = _key(non_negative=True)
     cec_service_column: str | None = None
     allow_seat: bool = False
     one_per_area: bool = True
     services: dict[str, str] = _key({}, path="file_or_spec")
-    service_limit_min: float = _key(30.0, positive=True)
-    presence_m: float = _key(1000.0, positive=True)
+    service_limit_min: float | None = _key(positive=True)
+    presence_m: float | None = _key(positive=True)
 
 
 @dataclass(frozen=True)
 class LinksSection:
     """``[links]``: favorable areas as the destination tier ``fra`` (after classification) and,
-    per territory and microregion, linked or enclosed marginal (:mod:`territorial_gis.links`)."""
+    per territory and microregion, linked or enclosed marginal (:mod:`territorial_gis.links`;
+    ``limit_min`` default :data:`territorial_gis.links.DEFAULT_LIMIT_MIN`)."""
 
     enabled: bool = True
     cluster_m: float | None = _key(non_negative=True)
-    limit_min: float = _key(60.0, positive=True)
+    limit_min: float | None = _key(positive=True)
     employment_tier: str | None = None
     engine_territories: bool = False
 
@@ -568,7 +570,7 @@ class _Parser:
         if (m.eligible is None) == (m.eligible_rules is None):
             raise self.fail("[microregions]", "needs eligible (a condition or a list of conditions over the areas' "
                                               "columns) or eligible_rules (a typology file or preset), not both")
-        if m.method == "maxp" and m.min_population is None and m.min_areas is None:
+        if m.method in (None, "maxp") and m.min_population is None and m.min_areas is None:
             raise self.fail("[microregions]", "method maxp needs a size floor: min_population or min_areas")
         if m.method in ("skater", "azp") and m.n_regions is None:
             raise self.fail("[microregions]", f"method {m.method} needs n_regions")

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FRA_ID = "fra_id"
+#: minutes within which a zone "reaches" a favorable area (a study's ``[links] limit_min``)
+DEFAULT_LIMIT_MIN = 60.0
 LINKED = "linked"
 ENCLOSED = "enclosed_marginal"
 
@@ -279,7 +281,8 @@ def _road_points_inside(cands: gpd.GeoDataFrame, cluster: np.ndarray, shapes: gp
 
 
 # ---------------------------------------------------------------------- linked or enclosed
-def zone_links(localities: pd.DataFrame, *, zone_col: str, limit_min: float, fra_tier: str = FRA_TIER,
+def zone_links(localities: pd.DataFrame, *, zone_col: str, limit_min: float = DEFAULT_LIMIT_MIN,
+               fra_tier: str = FRA_TIER,
                employment_tier: str | None = None, class_col: str = AREA_CLASS, fra_class: str = "FRA",
                population_col: str = POPULATION) -> pd.DataFrame:
     """Whether every zone (territory, microregion...) is linked to a favorable area.

@@ -1462,14 +1462,15 @@ def run_configured(section: MicroregionsSection, network: RoadNetwork, localitie
     own = load_places(m.localities) if m.localities else localities
     areas = strategy_areas(m.areas or "", own)
     services = {k: load_places(v) if looks_like_path(v) else v for k, v in m.services.items()}
-    given = {k: getattr(m, k) for k in GROUPING_KEYS if hasattr(m, k) and getattr(m, k) is not None}
+    given = {k: getattr(m, k) for k in GROUPING_KEYS if getattr(m, k, None) is not None}
     cec = {"max_time_min": m.cec_max_time_min, "model": m.cec_model, "k": m.cec_k, "method": m.cec_method,
            "allow_seat": m.allow_seat, "min_population": m.cec_min_population,
            "service_column": m.cec_service_column, "one_per_area": m.one_per_area}
     return run_strategy(network, own, areas, rules=m.eligible if m.eligible is not None else m.eligible_rules,
                         eligible_classes=m.eligible_classes, area_id_col=m.area_id_column, area_col=m.area_column,
                         seat_col=m.seat_column, grouping=given, cecs=cec, services=services,
-                        service_limit_min=m.service_limit_min, presence_m=m.presence_m,
+                        service_limit_min=DEFAULT_SERVICE_LIMIT_MIN if m.service_limit_min is None else m.service_limit_min,
+                        presence_m=DEFAULT_PRESENCE_M if m.presence_m is None else m.presence_m,
                         classified=localities if m.localities else None, options=options)
 
 

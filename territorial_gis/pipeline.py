@@ -477,7 +477,7 @@ def _stage_microregions(ctx: _Ctx) -> None:
 
 def _stage_links(ctx: _Ctx) -> None:
     """[links]: every territory and microregion linked to a favorable area, or enclosed marginal."""
-    from .links import zone_links
+    from .links import DEFAULT_LIMIT_MIN, zone_links
 
     lk = ctx.cfg.links
     if lk is None or not lk.enabled:
@@ -486,7 +486,7 @@ def _stage_links(ctx: _Ctx) -> None:
     tables = []
     for kind, col in (("territory", columns.TERRITORY_ID), ("microregion", columns.MICROREGION_ID)):
         if col in loc and loc[col].notna().any():
-            t = zone_links(loc, zone_col=col, limit_min=lk.limit_min, employment_tier=lk.employment_tier)
+            t = zone_links(loc, zone_col=col, employment_tier=lk.employment_tier, **_given(limit_min=lk.limit_min))
             tables.append(t.rename(columns={col: "zone_id"}).assign(zone_type=kind))
     if not tables:
         ctx.note("[links]: no territory or microregion to link")
@@ -495,7 +495,8 @@ def _stage_links(ctx: _Ctx) -> None:
     links = links[["zone_type", "zone_id", *[c for c in links.columns if c not in ("zone_type", "zone_id")]]]
     ctx.write(outputs.LINKS, links)
     enclosed = links[links[columns.LINK_STATUS] == "enclosed_marginal"]
-    ctx.info["links"] = {"limit_min": lk.limit_min, "zones": len(links), "enclosed_marginal": len(enclosed),
+    ctx.info["links"] = {"limit_min": lk.limit_min or DEFAULT_LIMIT_MIN, "zones": len(links),
+                         "enclosed_marginal": len(enclosed),
                          "enclosed": [f"{r.zone_type} {r.zone_id}" for r in enclosed.itertuples()]}
 
 

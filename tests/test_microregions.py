@@ -316,6 +316,17 @@ def test_mexico_eligibility_and_cec_candidates() -> None:
     assert set(strict.loc[strict["cec_candidate"], "muni"]) == set(big.index)
     allowed = mrg.cec_candidates(locs, area_col="muni", seat_col="is_seat", allow_seat=True)
     assert (allowed["cec_candidate"] == locs["muni"].notna()).all()
+    # the steps without a road network: municipalities are points (their seats), grouped by travel time
+    plan = mrg.plan_strategy(locs, munis, rules="marginalization_grade in ['Alto', 'Muy alto']",
+                             area_col="municipality_code", seat_col="is_seat",
+                             grouping={"contiguity": "travel_time", "link_time_min": 90, "min_areas": 3},
+                             cecs={"max_time_min": 30})
+    assert int(plan.areas["eligible"].sum()) == 62
+    assert int(plan.seat.sum()) == int(munis.geometry.notna().sum()) == 82  # 3 seats under 1,000 inhabitants
+    with pytest.raises(ConfigError, match="need the localities' area column"):
+        mrg.plan_strategy(locs, munis, rules="marginalization_grade == 'Alto'",
+                          grouping={"contiguity": "travel_time", "link_time_min": 90, "min_areas": 3},
+                          cecs={"max_time_min": 30})
 
 
 # ---------------------------------------------------------------------- CECs and service gaps on real data
