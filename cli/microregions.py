@@ -101,8 +101,8 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
     """
     from territorial_gis._io import check_outputs, write_table
     from territorial_gis._ruleset import is_condition_text
-    from territorial_gis.network import open_network
     from territorial_gis.microregions import plan_strategy, run_plan, strategy_areas
+    from territorial_gis.network import open_network
 
     from .hubs import read_localities, write_layers
 
