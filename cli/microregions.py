@@ -101,6 +101,7 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
     """
     from territorial_gis._io import check_outputs, write_table
     from territorial_gis._ruleset import is_condition_text
+    from territorial_gis.errors import ConfigError
     from territorial_gis.microregions import plan_strategy, run_plan, strategy_areas
     from territorial_gis.network import open_network
 
@@ -108,6 +109,9 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
 
     check_outputs(output, *([gaps_csv] if gaps_csv else []), overwrite=overwrite)
     locs = read_localities(localities, places)
+    if len(eligible) > 1 and not all(is_condition_text(e) for e in eligible):
+        raise ConfigError("--eligible: give conditions (repeatable, all must hold) or one typology file or "
+                          f"preset, not both: {', '.join(map(repr, eligible))}")
     rules: Any = list(eligible) if all(is_condition_text(e) for e in eligible) else eligible[0]
     attrs: Any = attributes if attributes in (None, "travel_time", "distance") else \
         [c.strip() for c in str(attributes).split(",") if c.strip()]

@@ -91,6 +91,8 @@ CONTIGUITY = ("queen", "rook", "travel_time")
 BELOW_FLOOR = ("keep", "drop", "error")
 DEFAULT_SERVICE_LIMIT_MIN = 30.0
 DEFAULT_PRESENCE_M = 1000.0
+#: head-town travel times for the travel-time objective are computed up to this many link times
+MDS_CUTOFF_FACTOR = 4.0
 _TRUE_TEXT = ("true", "yes", "y", "t", "si", "sí", "sim", "1")
 
 
@@ -362,7 +364,9 @@ def _objective_attrs(el: pd.DataFrame, attributes: str | Sequence[str] | None, t
         if times is None:
             raise ConfigError("grouping by travel time needs a road network")
         return rg.travel_time_coordinates(times), ("the head towns' travel-time coordinates (classical scaling "
-                                                   "of the road travel-time matrix between head towns, minutes)")
+                                                   "of the road travel-time matrix between head towns, minutes; "
+                                                   "pairs not computed or unreachable count as twice the largest "
+                                                   "time)")
     if attributes == "distance":
         return head_xy_km, "the head towns' coordinates (km, UTM of the area): straight-line compactness"
     cols = [attributes] if isinstance(attributes, str) else list(attributes)
@@ -614,8 +618,7 @@ def build_microregions(areas: gpd.GeoDataFrame, *, method: str = "maxp", min_pop
     times = None
     if use_times:
         assert network is not None
-        full = attributes in (None, "travel_time")
-        times = head_town_times(network, head_el, cutoff_min=np.inf if full else float(link_time_min or np.inf),
+        times = head_town_times(network, head_el, cutoff_min=_times_cutoff(attributes, link_time_min),
                                 options=options)
     xy = head_el.geometry.to_crs(metric)
     attrs, attr_text = _objective_attrs(el, attributes, times if attributes in (None, "travel_time") else None,
@@ -645,6 +648,15 @@ def build_microregions(areas: gpd.GeoDataFrame, *, method: str = "maxp", min_pop
     log.info("microregions: %d from %d eligible areas (%s, %s; %d neighbour pairs)", res.n_regions, len(el), method,
              contiguity, len(pairs))
     return res
+
+
+def _times_cutoff(attributes: Any, link_time_min: float | None) -> float:
+    """How far head-town travel times are computed: the link time for neighbours only; for the
+    travel-time objective :data:`MDS_CUTOFF_FACTOR` link times (farther seats are never in one
+    microregion; they count as twice the largest time), everything without a link time."""
+    if attributes not in (None, "travel_time"):
+        return float(link_time_min) if link_time_min is not None else np.inf
+    return MDS_CUTOFF_FACTOR * float(link_time_min) if link_time_min is not None else np.inf
 
 
 def _check_grouping(areas: gpd.GeoDataFrame, *, method: str, contiguity: str, below_floor: str,

@@ -337,6 +337,7 @@ def test_cli_microregions(tmp_path: Path) -> None:
     (("--min-population", "15000"), {"eligible": "population < 0"}, "no eligible area"),
     (("--min-population", "1e9"), {}, "no group of contiguous eligible areas can meet the size floor"),
     (("--min-population", "15000"), {"areas": "POINTS"}, "must be polygons"),
+    (("--min-population", "15000", "--eligible", "red"), {}, "not both"),
 ])
 def test_cli_bad_input(tmp_path: Path, extra: tuple[str, ...], kw: dict, message: str) -> None:
     if kw.get("areas") == "POINTS":
