@@ -436,6 +436,8 @@ def _stage_fra(ctx: _Ctx) -> None:
     _add_tier_times(ctx, columns.FRA_TIER, fra.destinations)
     ctx.write(outputs.FRA, fra.areas, layer="fra_areas")
     ctx.write(outputs.FRA, fra.destinations, layer="fra_destinations")
+    keep = [columns.DEST_ID, columns.NAME, columns.TIER, columns.POPULATION, "geometry"]
+    ctx.write(outputs.DESTINATIONS, fra.destinations[keep], layer="destinations")  # appended: the map's tiers
     pop = fra.destinations["population"]
     ctx.info["fra"] = {"n": len(fra.destinations), "population": float(pop.sum()) if pop.notna().any() else None}
 
