@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "join": ("territorial_gis.cli.join", "join"),
     "typology": ("territorial_gis.cli.typology", "typology"),
     "compare": ("territorial_gis.cli.compare", "compare"),
+    "microregions": ("territorial_gis.cli.microregions", "microregions"),
     "map": ("territorial_gis.cli.map", "map_command"),
     "report": ("territorial_gis.cli.report", "report"),
     "run": ("territorial_gis.cli.run", "run"),

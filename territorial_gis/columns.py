@@ -83,6 +83,15 @@ YEAR = "year"
 PERIOD_STATUS = "period_status"
 """Whether a unit is in every compared period (``both``) or which ones it is missing from."""
 
+# -- microregions and links to favorable areas ---------------------------------------------------
+MICROREGION_ID = "microregion_id"
+CEC_ID = "cec_id"
+"""The Strategic Community Centre (a locality id) whose hinterland a locality is in."""
+FRA_TIER = "fra"
+"""Name of the destination tier of favorable areas (``travel_time_fra_min``)."""
+LINK_STATUS = "link_status"
+"""``linked`` (a zone contains or reaches a favorable area within the limit) or ``enclosed_marginal``."""
+
 _TIME_RE = re.compile(r"^travel_time_(?P<tier>.+)_min$")
 
 

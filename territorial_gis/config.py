@@ -255,6 +255,57 @@ class AppraisalSection:
 
 
 @dataclass(frozen=True)
+class MicroregionsSection:
+    """``[microregions]``: the Microregions Strategy (runs when present and enabled): eligible
+    areas, microregions, CECs, hinterlands and service gaps (keys left unset take the defaults of
+    :func:`territorial_gis.microregions.run_strategy`)."""
+
+    enabled: bool = True
+    areas: str | None = _key(path="file_or_spec")
+    area_id_column: str | None = None
+    area_column: str | None = None
+    localities: str | None = _key(path="file")
+    seat_column: str | None = None
+    eligible: str | list[str] | None = None
+    eligible_rules: str | None = _key(path="file_or_spec")
+    eligible_classes: list[str] | None = None
+    method: str | None = _key(choices=("maxp", "skater", "azp"))
+    contiguity: str | None = _key(choices=("queen", "rook", "travel_time"))
+    tolerance_m: float | None = _key(non_negative=True)
+    link_time_min: float | None = _key(positive=True)
+    min_population: float | None = _key(positive=True)
+    min_areas: int | None = _key(positive=True)
+    n_regions: int | None = _key(positive=True)
+    attributes: str | list[str] | None = None
+    below_floor: str | None = _key(choices=("keep", "drop", "error"))
+    seed: int | None = None
+    cec_max_time_min: float | None = _key(positive=True)
+    cec_model: str | None = _key(choices=("cover", "maxcover", "pmedian"))
+    cec_k: int | None = _key(positive=True)
+    cec_method: str | None = _key(choices=("exact", "greedy", "auto"))
+    cec_min_population: float | None = _key(non_negative=True)
+    cec_service_column: str | None = None
+    allow_seat: bool = False
+    one_per_area: bool = True
+    services: dict[str, str] = _key({}, path="file_or_spec")
+    service_limit_min: float | None = _key(positive=True)
+    presence_m: float | None = _key(positive=True)
+
+
+@dataclass(frozen=True)
+class LinksSection:
+    """``[links]``: favorable areas as the destination tier ``fra`` (after classification) and,
+    per territory and microregion, linked or enclosed marginal (:mod:`territorial_gis.links`;
+    ``limit_min`` default :data:`territorial_gis.links.DEFAULT_LIMIT_MIN`)."""
+
+    enabled: bool = True
+    cluster_m: float | None = _key(non_negative=True)
+    limit_min: float | None = _key(positive=True)
+    employment_tier: str | None = None
+    engine_territories: bool = False
+
+
+@dataclass(frozen=True)
 class OutputsSection:
     """``[outputs]``: which deliverables are written."""
 
@@ -277,12 +328,13 @@ SECTIONS: dict[str, type] = {
     "access": AccessSection, "terrain": TerrainSection, "classify": ClassifySection,
     "corridors": CorridorsSection, "hubs": HubsSection, "territories": TerritoriesSection,
     "scenarios": ScenariosSection, "rai": RaiSection, "criticality": CriticalitySection,
-    "appraisal": AppraisalSection, "outputs": OutputsSection,
+    "appraisal": AppraisalSection, "microregions": MicroregionsSection, "links": LinksSection,
+    "outputs": OutputsSection,
 }
 #: sections whose keys are free: name -> rule (tiers) or credit (attribution)
 FREE_SECTIONS = ("tiers", "attribution")
 #: sections a study runs only when they are present
-OPTIONAL_SECTIONS = ("hubs", "territories", "rai", "criticality", "appraisal")
+OPTIONAL_SECTIONS = ("hubs", "territories", "rai", "criticality", "appraisal", "microregions", "links")
 # the tier rule keys places.derive_tier reads (a rule written as a table)
 _TIER_KEYS = {"min_population", "max_population", "column", "min", "max", "top", "by", "ids", "where",
               "file", "path", "catalogue", "catalog", "id_col", "pop_col", "name_col", "lon_col", "lat_col",
@@ -311,6 +363,8 @@ class StudyConfig:
     rai: RaiSection | None = None
     criticality: CriticalitySection | None = None
     appraisal: AppraisalSection | None = None
+    microregions: MicroregionsSection | None = None
+    links: LinksSection | None = None
     outputs: OutputsSection = field(default_factory=OutputsSection)
     attribution: dict[str, str] = field(default_factory=dict)
     source: str = "<study config>"
@@ -529,6 +583,10 @@ class _Parser:
         if not (loc.file_path or loc.catalogue or loc.grid_hex_m):
             raise self.fail("[localities]", "needs 'file', 'catalogue' or 'grid_hex_m'")
         tiers = list(cfg.tiers)
+        if cfg.links is not None and cfg.links.enabled:
+            if "fra" in tiers:
+                raise self.fail("[tiers] fra", "the name fra is the favorable-area tier of [links]; rename the tier")
+            tiers.append("fra")
         refs: list[tuple[str, str, list[str | None]]] = [
             ("access", "isochrone_tier", [cfg.access.isochrone_tier]),
             ("classify", "tiers", list(cfg.classify.tiers or [])),
@@ -536,6 +594,8 @@ class _Parser:
         if cfg.territories is not None and cfg.territories.enabled:
             refs += [("territories", "centres", [cfg.territories.centres]),
                      ("territories", "employment_tier", [cfg.territories.employment_tier])]
+        if cfg.links is not None and cfg.links.enabled:
+            refs.append(("links", "employment_tier", [cfg.links.employment_tier]))
         for sec, key, names in refs:
             for t in names:
                 if t is not None and t not in tiers:
@@ -551,6 +611,25 @@ class _Parser:
                 raise self.fail("[hubs]", "needs max_time_min (minutes within which a hub covers a locality)")
             if cfg.hubs.model in ("maxcover", "pmedian") and cfg.hubs.k is None:
                 raise self.fail("[hubs]", f"model {cfg.hubs.model!r} needs k (the number of hubs)")
+        if cfg.microregions is not None and cfg.microregions.enabled:
+            self.check_microregions(cfg.microregions)
+
+    def check_microregions(self, m: MicroregionsSection) -> None:
+        """The keys the Microregions Strategy cannot run without."""
+        for key in ("areas", "cec_max_time_min"):
+            if getattr(m, key) is None:
+                raise self.fail("[microregions]", f"needs {key}")
+        if (m.eligible is None) == (m.eligible_rules is None):
+            raise self.fail("[microregions]", "needs eligible (a condition or a list of conditions over the areas' "
+                                              "columns) or eligible_rules (a typology file or preset), not both")
+        if m.method in (None, "maxp") and m.min_population is None and m.min_areas is None:
+            raise self.fail("[microregions]", "method maxp needs a size floor: min_population or min_areas")
+        if m.method in ("skater", "azp") and m.n_regions is None:
+            raise self.fail("[microregions]", f"method {m.method} needs n_regions")
+        if m.contiguity == "travel_time" and m.link_time_min is None:
+            raise self.fail("[microregions]", "contiguity travel_time needs link_time_min")
+        if m.cec_model in ("maxcover", "pmedian") and m.cec_k is None:
+            raise self.fail("[microregions]", f"cec_model {m.cec_model!r} needs cec_k (CECs per microregion)")
 
 
 _DESCRIBE = {str: "a text", bool: "true or false", int: "a whole number", float: "a number"}

@@ -43,14 +43,18 @@ APPRAISAL = "appraisal.gpkg"
 APPRAISAL_CSV = "appraisal.csv"
 PORTFOLIO_CSV = "portfolio.csv"
 PORTFOLIO_PNG = "portfolio.png"
+MICROREGIONS = "microregions.gpkg"
+SERVICE_GAPS = "service_gaps.csv"
+FRA = "fra.gpkg"
+LINKS = "links.csv"
 MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
 SCENARIO_PREFIX = "scenario_"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
                POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,
-               BASEMAP, CRITICALITY, CRITICALITY_CSV, APPRAISAL, APPRAISAL_CSV, PORTFOLIO_CSV, PORTFOLIO_PNG,
-               MAP, REPORT, STUDY_JSON)
+               BASEMAP, MICROREGIONS, SERVICE_GAPS, FRA, LINKS, CRITICALITY, CRITICALITY_CSV, APPRAISAL,
+               APPRAISAL_CSV, PORTFOLIO_CSV, PORTFOLIO_PNG, MAP, REPORT, STUDY_JSON)
 """Every file of fixed name a study may write, in the order the pipeline writes them (plus one
 :func:`scenario_file` per scenario)."""
 
@@ -68,6 +72,10 @@ DESCRIPTIONS: dict[str, str] = {
     UPGRADES: "road stretches ranked by the person-minutes an upgrade would save",
     HUBS: "hub localities and their hinterlands",
     TERRITORIES: "functional territories around the centres",
+    MICROREGIONS: "microregions of the eligible areas, their CECs and the CECs' hinterlands",
+    SERVICE_GAPS: "per CEC and service: at the CEC or not, minutes to the nearest from the CEC and its hinterland",
+    FRA: "the favorable areas as destinations (tier fra) and their polygons",
+    LINKS: "per territory and microregion: linked to a favorable area, or enclosed marginal",
     ISOCHRONES: "areas within each travel time of the isochrone tier",
     SCENARIOS: "per scenario and tier: localities slower, cut off, and the minutes lost",
     SCENARIO_CLASSES: "per scenario: localities changing class (MRA/FRA)",
@@ -131,13 +139,19 @@ LAYERS: dict[str, tuple[str, str | None]] = {
     "cut_off": (CRITICALITY, "cut_off"),
     "projects": (APPRAISAL, "projects"),
     "portfolio_projects": (APPRAISAL, "portfolio"),
+    "microregions": (MICROREGIONS, "microregions"),
+    "eligibility": (MICROREGIONS, "eligibility"),
+    "cecs": (MICROREGIONS, "cecs"),
+    "cec_hinterlands": (MICROREGIONS, "cec_hinterlands"),
+    "fra_areas": (FRA, "fra_areas"),
 }
 #: columns of the network's edges that the maps read (one direction of each road piece)
 ROAD_COLUMNS = ("highway", "name", "surface", "segment", "reversed")
 #: attribute of :class:`StudyOutputs` -> CSV table
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
                           "population_within": POPULATION_WITHIN, "scenarios": SCENARIOS,
-                          "scenario_classes": SCENARIO_CLASSES, "rai": RAI, "portfolio": PORTFOLIO_CSV}
+                          "scenario_classes": SCENARIO_CLASSES, "rai": RAI, "portfolio": PORTFOLIO_CSV,
+                          "service_gaps": SERVICE_GAPS, "links": LINKS}
 
 
 @dataclass
@@ -161,6 +175,11 @@ class StudyOutputs:
     cut_off: gpd.GeoDataFrame | None = None
     projects: gpd.GeoDataFrame | None = None
     portfolio_projects: gpd.GeoDataFrame | None = None
+    microregions: gpd.GeoDataFrame | None = None
+    eligibility: gpd.GeoDataFrame | None = None
+    cecs: gpd.GeoDataFrame | None = None
+    cec_hinterlands: gpd.GeoDataFrame | None = None
+    fra_areas: gpd.GeoDataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
     population_within: pd.DataFrame | None = None
@@ -169,6 +188,8 @@ class StudyOutputs:
     rai: pd.DataFrame | None = None
     rai_buffer: gpd.GeoDataFrame | None = None
     portfolio: pd.DataFrame | None = None
+    service_gaps: pd.DataFrame | None = None
+    links: pd.DataFrame | None = None
     #: per scenario name: the localities with their changes, and the changed roads
     scenario_localities: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     scenario_roads: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)

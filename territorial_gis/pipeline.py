@@ -398,19 +398,109 @@ def _stage_territories(ctx: _Ctx) -> None:
         return
     tiers = ctx.state["tiers"]
     loc = ctx.state["localities_out"]
+    centres = tiers[t.centres]
+    if ctx.cfg.links is not None and ctx.cfg.links.enabled and ctx.cfg.links.engine_territories and "fra" in tiers:
+        from .links import engine_centres
+
+        centres = engine_centres(tiers, [t.centres, "fra"])  # every territory around an urban or favorable engine
     assigned = build_territories(
-        ctx.state["network"], loc, tiers[t.centres], max_time_min=t.max_time_min,
+        ctx.state["network"], loc, centres, max_time_min=t.max_time_min,
         employment_centres=tiers[t.employment_tier] if t.employment_tier else None,
         hubs=ctx.state.get("hubs"), options=ctx.route,
         regions=regions_from(t.regions) if t.regions else None, region_id_col=t.region_id_column,
         within_region=t.within_region, **_given(employment_limit_min=t.employment_limit_min))
-    polys = territory_polygons(assigned, tiers[t.centres])
+    polys = territory_polygons(assigned, centres)
     new_cols = [c for c in assigned.columns if c not in loc.columns]
     ctx.state["localities_out"] = assigned
     ctx.write(outputs.TERRITORIES, polys, layer="territories")
     ctx.info["territories"] = {"n": len(polys), "centres_tier": t.centres, "columns": new_cols,
                                "beyond_limit": int((assigned.get(columns.TERRITORY_STATUS) ==
                                                     "no_centre_within_limit").sum())}
+
+
+def _stage_fra(ctx: _Ctx) -> None:
+    """[links]: the favorable areas become the destination tier ``fra`` (before the corridors)."""
+    from .links import fra_destinations
+
+    lk = ctx.cfg.links
+    if lk is None or not lk.enabled:
+        return
+    net, loc = ctx.state["network"], ctx.state["localities_out"]
+    units = ctx.state["classified"] if ctx.state.get("areas") is not None else loc
+    if not (units[columns.AREA_CLASS].astype(str) == "FRA").any():
+        ctx.note("no favorable area (FRA): every zone is enclosed marginal; corridors have no FRA target")
+        loc[columns.time_col(columns.FRA_TIER)] = np.nan
+        ctx.info["fra"] = {"n": 0}
+        return
+    fra = fra_destinations(units, localities=loc, cluster_m=lk.cluster_m, network=net, options=ctx.route)
+    ctx.state["tiers"][columns.FRA_TIER] = fra.destinations
+    _add_tier_times(ctx, columns.FRA_TIER, fra.destinations)
+    ctx.write(outputs.FRA, fra.areas, layer="fra_areas")
+    ctx.write(outputs.FRA, fra.destinations, layer="fra_destinations")
+    keep = [columns.DEST_ID, columns.NAME, columns.TIER, columns.POPULATION, "geometry"]
+    ctx.write(outputs.DESTINATIONS, fra.destinations[keep], layer="destinations")  # appended: the map's tiers
+    pop = fra.destinations["population"]
+    ctx.info["fra"] = {"n": len(fra.destinations), "population": float(pop.sum()) if pop.notna().any() else None}
+
+
+def _add_tier_times(ctx: _Ctx, tier: str, dests: gpd.GeoDataFrame) -> None:
+    """Travel times of the localities to a tier added after the access stage."""
+    from .access import travel_times_to_nearest
+
+    loc, base = ctx.state["localities_out"], ctx.state["access"]
+    acc = travel_times_to_nearest(ctx.state["network"], loc, {tier: dests}, options=ctx.route)
+    for col in (columns.time_col(tier), columns.nearest_col(tier), columns.reason_col(tier)):
+        if col in acc:  # the localities and the base access table (scenarios compare with it)
+            loc[col] = acc[col].to_numpy()
+            base[col] = acc[col].to_numpy()
+
+
+def _stage_microregions(ctx: _Ctx) -> None:
+    """[microregions]: eligible areas, microregions, CECs and their hinterlands, service gaps."""
+    from .microregions import run_configured
+
+    m = ctx.cfg.microregions
+    if m is None or not m.enabled:
+        return
+    loc = ctx.state["localities_out"]
+    res = run_configured(m, ctx.state["network"], loc, options=ctx.route)
+    if res.localities is loc or m.localities is None:
+        ctx.state["localities_out"] = res.localities
+    else:  # the strategy ran on its own localities: the study's learn their area and microregion
+        ctx.state["localities_out"] = res.label(loc, area_col=m.area_column, area_id_col=m.area_id_column)
+        ctx.write(outputs.MICROREGIONS, res.localities, layer="localities")
+    for layer, frame in res.layers().items():
+        ctx.write(outputs.MICROREGIONS, frame, layer=layer)
+    if res.gaps is not None:
+        ctx.write(outputs.SERVICE_GAPS, res.gaps.table)
+    for text in res.microregions.notes:
+        ctx.note(text)
+    ctx.info["microregions"] = res.as_dict()
+
+
+def _stage_links(ctx: _Ctx) -> None:
+    """[links]: every territory and microregion linked to a favorable area, or enclosed marginal."""
+    from .links import DEFAULT_LIMIT_MIN, zone_links
+
+    lk = ctx.cfg.links
+    if lk is None or not lk.enabled:
+        return
+    loc = ctx.state["localities_out"]
+    tables = []
+    for kind, col in (("territory", columns.TERRITORY_ID), ("microregion", columns.MICROREGION_ID)):
+        if col in loc and loc[col].notna().any():
+            t = zone_links(loc, zone_col=col, employment_tier=lk.employment_tier, **_given(limit_min=lk.limit_min))
+            tables.append(t.rename(columns={col: "zone_id"}).assign(zone_type=kind))
+    if not tables:
+        ctx.note("[links]: no territory or microregion to link")
+        return
+    links = pd.concat(tables, ignore_index=True)
+    links = links[["zone_type", "zone_id", *[c for c in links.columns if c not in ("zone_type", "zone_id")]]]
+    ctx.write(outputs.LINKS, links)
+    enclosed = links[links[columns.LINK_STATUS] == "enclosed_marginal"]
+    ctx.info["links"] = {"limit_min": lk.limit_min or DEFAULT_LIMIT_MIN, "zones": len(links),
+                         "enclosed_marginal": len(enclosed),
+                         "enclosed": [f"{r.zone_type} {r.zone_id}" for r in enclosed.itertuples()]}
 
 
 # ---------------------------------------------------------------------------- scenarios and the RAI
@@ -687,9 +777,12 @@ STAGES: list[tuple[str, Callable[[_Ctx], None]]] = [
     ("places", _stage_places),
     ("access", _stage_access),
     ("classify", _stage_classify),
+    ("fra", _stage_fra),
     ("corridors", _stage_corridors),
     ("hubs", _stage_hubs),
     ("territories", _stage_territories),
+    ("microregions", _stage_microregions),
+    ("links", _stage_links),
     ("scenarios", _stage_scenarios),
     ("rai", _stage_rai),
     ("criticality", _stage_criticality),
