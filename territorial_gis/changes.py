@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -129,9 +130,49 @@ def _comparable(frames: Mapping[str, pd.DataFrame], cols: Sequence[str]
     return keep, per_period, notes
 
 
+@dataclass(frozen=True, eq=False)
+class PeriodComparison:
+    """Periods compared unit by unit (what :func:`compare_periods` returns).
+
+    Attributes
+    ----------
+    table : one row per unit (see :func:`compare_periods`); a GeoDataFrame when the latest
+        period had geometries.
+    periods : the period labels in time order (changes go from the first to the last).
+    key : the unit identifier column.
+    notes : the columns not compared, and why.
+    categorical : class or grade columns compared as transitions -> their order (None: as found).
+    """
+
+    table: pd.DataFrame
+    periods: list[str]
+    key: str
+    notes: list[str] = field(default_factory=list)
+    categorical: dict[str, list[str] | None] = field(default_factory=dict)
+
+    def transitions(self, column: str, *, order: Sequence[str] | None = None) -> pd.DataFrame:
+        """From-class x to-class counts of one column (:func:`transition_table`)."""
+        return transition_table(self, column, order=order)
+
+    def all_transitions(self) -> pd.DataFrame:
+        """Every categorical column's transitions as one long table: ``column``, ``from``, ``to``,
+        ``n_units`` (every pair of the classes, zeros included; no totals)."""
+        rows = []
+        for col in self.categorical:
+            tab = self.transitions(col).drop(index="total", columns="total")
+            for a, row in tab.iterrows():
+                rows += [{"column": col, "from": a, "to": b, "n_units": int(n)} for b, n in row.items()]
+        return pd.DataFrame(rows, columns=["column", "from", "to", "n_units"])
+
+    def by_band(self, time_column: str, bands_min: Sequence[float] = (30, 60, 120, 240), *,
+                value: str = "population") -> pd.DataFrame:
+        """Growth of ``value`` by travel-time band (:func:`changes_by_band`)."""
+        return changes_by_band(self, time_column, bands_min, value=value)
+
+
 def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: Sequence[str] | None = None,
                     categorical: Mapping[str, Sequence[str] | None] | None = None,
-                    carry: Sequence[str] = ()) -> pd.DataFrame:
+                    carry: Sequence[str] = ()) -> PeriodComparison:
     """Per unit: values per period, latest value, change and transitions.
 
     Parameters
@@ -146,11 +187,13 @@ def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: S
 
     Returns
     -------
-    DataFrame (a GeoDataFrame when the latest table has geometries): ``key``, ``period_status``,
-    carry columns, ``<col>_<label>`` per period, ``<col>`` (latest value), ``<col>_change`` (last
-    minus first; for grades the step count), ``<col>_change_pct`` (NaN where the first value is
-    0 or missing), ``<col>_transition``. ``attrs["periods"]`` holds the labels and
-    ``attrs["notes"]`` the columns not compared and why.
+    PeriodComparison
+        ``.table`` (a GeoDataFrame when the latest table has geometries): ``key``,
+        ``period_status``, carry columns, ``<col>_<label>`` per period, ``<col>`` (latest
+        value), ``<col>_change`` (last minus first; for grades the step count),
+        ``<col>_change_pct`` (NaN where the first value is 0 or missing),
+        ``<col>_transition``; ``.periods`` (the labels), ``.notes`` (the columns not compared
+        and why) and ``.categorical``.
     """
     labels = [str(lab) for lab in periods]
     frames = {lab: _keyed(df, key, lab) for lab, df in zip(labels, periods.values(), strict=True)}
@@ -188,12 +231,9 @@ def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: S
             pos = {v: i for i, v in enumerate(order)}
             wide[period_change_col(c)] = b_txt.map(pos).astype(float) - a_txt.map(pos).astype(float)
     wide = _with_geometry(wide, latest, key)
-    wide.attrs["periods"] = labels
-    wide.attrs["notes"] = notes
-    wide.attrs["categorical"] = {c: list(o) if o else None for c, o in cats.items()}
     for n in notes:
         log.info("compare: %s", n)
-    return wide
+    return PeriodComparison(wide, labels, key, notes, {c: list(o) if o else None for c, o in cats.items()})
 
 
 def _latest_values(frames: Mapping[str, pd.DataFrame], col: str) -> dict[Any, Any]:
@@ -213,16 +253,27 @@ def _with_geometry(wide: pd.DataFrame, latest: pd.DataFrame, key: str) -> pd.Dat
     return gpd.GeoDataFrame(wide, geometry=wide[key].map(geom.to_dict()).to_numpy(), crs=latest.crs)
 
 
-def transition_table(compared: pd.DataFrame, column: str, *, periods: Sequence[str] | None = None,
-                     order: Sequence[str] | None = None) -> pd.DataFrame:
+def _compared_table(compared: PeriodComparison | pd.DataFrame, periods: Sequence[str] | None, what: str
+                    ) -> tuple[pd.DataFrame, list[str]]:
+    """The compared table and its period labels (given, or those of a :class:`PeriodComparison`)."""
+    if isinstance(compared, PeriodComparison):
+        return compared.table, list(periods) if periods is not None else compared.periods
+    labels = list(periods or [])
+    if len(labels) < 2:
+        raise ConfigError(f"{what} needs the periods (first and last labels) of a compared table")
+    return compared, labels
+
+
+def transition_table(compared: PeriodComparison | pd.DataFrame, column: str, *,
+                     periods: Sequence[str] | None = None, order: Sequence[str] | None = None) -> pd.DataFrame:
     """Counts of units by class in the first period (rows) and the last (columns), with totals.
 
+    ``compared`` is a :class:`PeriodComparison`, or its table with ``periods`` (the labels).
     Only units with a known value in both periods are counted, so the table's grand total is
     the number of units present (and classified) in both.
     """
-    labels = list(periods) if periods is not None else list(compared.attrs.get("periods", []))
-    if len(labels) < 2:
-        raise ConfigError("transition_table needs the periods (first and last labels)")
+    cmp = compared if isinstance(compared, PeriodComparison) else None
+    compared, labels = _compared_table(compared, periods, "transition_table")
     a_col, b_col = period_col(column, labels[0]), period_col(column, labels[-1])
     for c in (a_col, b_col):
         if c not in compared:
@@ -230,7 +281,7 @@ def transition_table(compared: pd.DataFrame, column: str, *, periods: Sequence[s
     a, b = compared[a_col], compared[b_col]
     ok = a.notna() & b.notna()
     if order is None:
-        order = compared.attrs.get("categorical", {}).get(column) or sorted(set(a[ok]) | set(b[ok]), key=str)
+        order = (cmp.categorical.get(column) if cmp is not None else None) or sorted(set(a[ok]) | set(b[ok]), key=str)
     cats = list(order) + sorted((set(a[ok]) | set(b[ok])) - set(order), key=str)
     tab = pd.crosstab(pd.Categorical(a[ok], categories=cats), pd.Categorical(b[ok], categories=cats),
                       dropna=False)
@@ -241,8 +292,9 @@ def transition_table(compared: pd.DataFrame, column: str, *, periods: Sequence[s
     return tab.astype(int)
 
 
-def changes_by_band(compared: pd.DataFrame, time_column: str, bands_min: Sequence[float] = (30, 60, 120, 240),
-                    *, value: str = "population", periods: Sequence[str] | None = None) -> pd.DataFrame:
+def changes_by_band(compared: PeriodComparison | pd.DataFrame, time_column: str,
+                    bands_min: Sequence[float] = (30, 60, 120, 240), *, value: str = "population",
+                    periods: Sequence[str] | None = None) -> pd.DataFrame:
     """Growth of ``value`` by travel-time band: did places nearer a city grow faster?
 
     Bands are ``(0, b1]``, ``(b1, b2]`` ... ``> bn`` of ``time_column`` (minutes; any column of
@@ -251,9 +303,7 @@ def changes_by_band(compared: pd.DataFrame, time_column: str, bands_min: Sequenc
     ``<value>_<first>``, ``<value>_<last>``, ``change_pct`` (aggregate: total last over total
     first), ``median_unit_change_pct``.
     """
-    labels = list(periods) if periods is not None else list(compared.attrs.get("periods", []))
-    if len(labels) < 2:
-        raise ConfigError("changes_by_band needs the periods (first and last labels)")
+    compared, labels = _compared_table(compared, periods, "changes_by_band")
     if time_column not in compared:
         raise ColumnError(f"no travel-time column {time_column!r}; columns are {', '.join(map(str, compared.columns))}")
     edges = [float(b) for b in bands_min]

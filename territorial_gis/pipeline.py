@@ -35,6 +35,7 @@ from .errors import OutputExistsError, TerritorialGISError
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from .classify import Classification
     from .network import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -302,38 +303,37 @@ def _join_area_class(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> g
 
 
 def classify_study(cfg: StudyConfig, access: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None
-                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The study's MRA/FRA classes: ``(classified units, localities with their class)``; the
-    units are the areas when the study has them, else the localities themselves."""
+                   ) -> tuple[Classification, gpd.GeoDataFrame]:
+    """The study's MRA/FRA classes: ``(classification, localities with their class)``; the
+    classified units (``classification.areas``) are the areas when the study has them, else
+    the localities themselves."""
     from .classify import classify_areas
 
     ccfg = cfg.classify
     rasters = cfg.terrain.rasters or None
     if areas is None:
-        classified = classify_areas(access, rules=ccfg.rules, tiers=ccfg.tiers, rasters=rasters)
-        return classified, classified
-    classified = classify_areas(areas, rules=ccfg.rules, tiers=ccfg.tiers, localities=access, rasters=rasters)
-    return classified, _join_area_class(access, classified)
+        classification = classify_areas(access, rules=ccfg.rules, tiers=ccfg.tiers, rasters=rasters)
+        return classification, classification.areas
+    classification = classify_areas(areas, rules=ccfg.rules, tiers=ccfg.tiers, localities=access, rasters=rasters)
+    return classification, _join_area_class(access, classification.areas)
 
 
 def _stage_classify(ctx: _Ctx) -> None:
-    from .classify import sensitivity_table, summarize_classes
-
     table = ctx.state["access"]
-    ccfg = ctx.cfg.classify
     areas = ctx.state["places"].areas
     if areas is None:
         areas = study_areas(ctx.cfg, table)
     ctx.state["areas"] = areas
-    classified, loc = classify_study(ctx.cfg, table, areas)
+    classification, loc = classify_study(ctx.cfg, table, areas)
     if areas is not None:
-        ctx.write(outputs.AREAS, classified, layer="areas")
-    for text in classified.attrs.get("notes", []):
+        ctx.write(outputs.AREAS, classification.areas, layer="areas")
+    for text in classification.notes:
         ctx.note(text)
-    ctx.state["classified"] = classified
+    ctx.state["classification"] = classification
+    ctx.state["classified"] = classification.areas
     ctx.state["localities_out"] = loc
-    ctx.write(outputs.SENSITIVITY, sensitivity_table(classified, rules=ccfg.rules, tiers=ccfg.tiers))
-    ctx.write(outputs.SUMMARY, summarize_classes(classified))
+    ctx.write(outputs.SENSITIVITY, classification.sensitivity())
+    ctx.write(outputs.SUMMARY, classification.summary())
 
 
 # ---------------------------------------------------------------------------- corridors, hubs, territories
@@ -435,7 +435,7 @@ def _stage_scenarios(ctx: _Ctx) -> None:
         sc = applied.scenario
         table = travel_times_to_nearest(applied.network, ctx.state["places"].localities, tiers,
                                         options=applied.route_options(ctx.route, net))
-        _classified, loc_s = classify_study(ctx.cfg, table, ctx.state.get("areas"))
+        _classification, loc_s = classify_study(ctx.cfg, table, ctx.state.get("areas"))
         label = cut_off_label(sc)
         change = compare_access(base, table, list(tiers), cut_off_reason=label)
         per, trans = compare_classes(loc_base, loc_s)

@@ -24,7 +24,7 @@ from territorial_gis.changes import (
     split_periods,
     transition_table,
 )
-from territorial_gis.errors import ColumnError
+from territorial_gis.errors import ColumnError, ConfigError
 from territorial_gis.indicators import load_indicator_table
 
 RAW_90_15 = data_path("catalogues", "Base_Indice_de_marginacion_municipal_90-15.csv")
@@ -75,7 +75,8 @@ def test_compare_periods_by_hand() -> None:
                       "area_class": ["MRA", "MRA", "FRA"], "name": ["one", "two", "three"]})
     b = pd.DataFrame({"id": ["u1", "u2", "u4"], "population": [150.0, 10.0, 70.0],
                       "area_class": ["FRA", "MRA", "MRA"], "name": ["One", "two", "four"]})
-    c = compare_periods({"t0": a, "t1": b}, "id", carry=["name"]).set_index("id")
+    cmp = compare_periods({"t0": a, "t1": b}, "id", carry=["name"])
+    c = cmp.table.set_index("id")
     assert c["period_status"].to_dict() == {"u1": "both", "u2": "both", "u3": "only t0", "u4": "only t1"}
     assert c.loc["u1", "population_change"] == 50.0 and c.loc["u1", "population_change_pct"] == 50.0
     assert c.loc["u2", "population_change"] == 10.0 and math.isnan(c.loc["u2", "population_change_pct"])
@@ -83,27 +84,36 @@ def test_compare_periods_by_hand() -> None:
     assert c.loc["u4", "population"] == 70.0  # the latest value
     assert c.loc["u1", "area_class_transition"] == "MRA -> FRA" and c.loc["u1", "area_class_change"] == 1.0
     assert c.loc["u1", "name"] == "One" and c.loc["u3", "name"] == "three"  # carried from the latest period
-    tab = transition_table(c, "area_class")
+    tab = transition_table(cmp, "area_class")
     assert tab.loc["MRA", "FRA"] == 1 and tab.loc["MRA", "MRA"] == 1 and tab.loc["total", "total"] == 2
+    assert cmp.periods == ["t0", "t1"] and cmp.categorical == {"area_class": ["MRA", "FRA", "unclassified"]}
+    long = cmp.all_transitions().set_index(["from", "to"])["n_units"]
+    assert long[("MRA", "FRA")] == 1 and long[("FRA", "MRA")] == 0 and long.sum() == 2
+    # a bare table needs its period labels
+    assert transition_table(cmp.table, "area_class", periods=["t0", "t1"],
+                            order=["MRA", "FRA", "unclassified"]).equals(tab)
+    with pytest.raises(ConfigError, match="needs the periods"):
+        transition_table(cmp.table, "area_class")
 
 
 def test_method_break_columns_are_not_differenced() -> None:
     a = load_indicator_table("conapo_marginalization:2015", state="Oaxaca")
     b = load_indicator_table("conapo_marginalization:2020", state="Oaxaca")
-    c = compare_periods({"2015": a, "2020": b}, "municipality_code")
+    cmp = compare_periods({"2015": a, "2020": b}, "municipality_code")
+    c = cmp.table
     assert "marginalization_index_change" not in c and "marginalization_index_2015" in c
     assert "marginalization_percentile_change" in c and "marginalization_grade_code_change" in c
-    assert any("methods differ" in n for n in c.attrs["notes"])
+    assert any("methods differ" in n for n in cmp.notes)
     same = compare_periods({"2005": load_indicator_table("conapo_marginalization:2005", state="Oaxaca"),
                             "2015": a}, "municipality_code")
-    assert "marginalization_index_change" in same  # same method: the index is comparable
+    assert "marginalization_index_change" in same.table  # same method: the index is comparable
 
 
 def test_two_networks_travel_time_changes() -> None:
     """Two access tables (e.g. dry and wet season networks) compared: minutes gained per unit."""
     dry = pd.DataFrame({"place_id": [1, 2, 3], "travel_time_market_min": [30.0, 80.0, np.nan]})
     wet = pd.DataFrame({"place_id": [1, 2, 3], "travel_time_market_min": [45.0, 80.0, 200.0]})
-    c = compare_periods({"dry": dry, "wet": wet}, "place_id")
+    c = compare_periods({"dry": dry, "wet": wet}, "place_id").table
     assert c["travel_time_market_min_change"].tolist()[:2] == [15.0, 0.0]
     assert math.isnan(c["travel_time_market_min_change"].iloc[2])  # unreachable in one period: unknown
 
