@@ -27,12 +27,13 @@ import numpy as np
 import pandas as pd
 
 from ._typology import numeric_column
+from ._unitkeys import keyed_table, normalize_codes, periods_wide
 from .columns import (
     AREA_CLASS,
     MARGINALIZATION_GRADE,
     MARGINALIZATION_GRADES,
     MRA_TYPE,
-    PERIOD_STATUS,
+    POPULATION,
     YEAR,
     period_change_col,
     period_change_pct_col,
@@ -53,59 +54,6 @@ CATEGORICAL_DEFAULTS: dict[str, tuple[str, ...] | None] = {
 #: its index in 2020: compare grades and percentiles across the break, never the raw index)
 METHOD_BOUND = ("marginalization_index", "marginalization_index_0_100", "marginalization_index_normalized")
 _ARROW = " -> "
-
-
-def _keyed(df: pd.DataFrame, key: str, label: str) -> pd.DataFrame:
-    from .indicators import normalize_codes
-
-    if key not in df:
-        raise ColumnError(f"period {label!r} has no key column {key!r}; columns are "
-                          f"{', '.join(map(str, df.columns))}")
-    k = normalize_codes(df[key])
-    dup = k[k.notna() & k.duplicated(keep=False)]
-    if len(dup):
-        raise ColumnError(f"period {label!r}: key {key!r} is duplicated ({', '.join(map(repr, dup.unique()[:5]))}); "
-                          "one row per unit and period is needed")
-    out = pd.DataFrame(df).assign(**{key: k.to_numpy()})
-    return out[out[key].notna()].set_index(key)
-
-
-def _status(present: pd.DataFrame, labels: Sequence[str]) -> pd.Series:
-    def one(row: pd.Series) -> str:
-        missing = [lab for lab in labels if not row[lab]]
-        if not missing:
-            return "both" if len(labels) == 2 else "all"
-        return "only " + ", ".join(lab for lab in labels if row[lab]) if len(labels) == 2 else \
-            "missing " + ", ".join(missing)
-
-    return present.apply(one, axis=1)
-
-
-def periods_wide(periods: Mapping[str, pd.DataFrame], key: str, *, carry: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per unit of any period: ``key``, ``period_status``, the ``carry`` columns (from the
-    latest period holding the unit) and every other column as ``<col>_<label>``."""
-    if len(periods) < 2:
-        raise ConfigError("compare at least two periods")
-    labels = list(periods)
-    frames = {lab: _keyed(df, key, lab) for lab, df in periods.items()}
-    keys = pd.Index(sorted(set().union(*(f.index for f in frames.values()))), name=key)
-    present = pd.DataFrame({lab: keys.isin(f.index) for lab, f in frames.items()}, index=keys)
-    out = pd.DataFrame(index=keys)
-    out[PERIOD_STATUS] = _status(present, labels)
-    for c in carry:
-        vals = pd.Series(np.nan, index=keys, dtype=object)
-        for lab in labels:
-            if c in frames[lab]:
-                f = frames[lab][c]
-                vals.loc[f.index] = f.to_numpy()
-        out[c] = vals
-    for lab, f in frames.items():
-        geom = getattr(f, "_geometry_column_name", None)
-        for c in f.columns:
-            if c in carry or c == geom:
-                continue
-            out[period_col(str(c), lab)] = f[c].reindex(keys).to_numpy()
-    return out.reset_index()
 
 
 def _comparable(frames: Mapping[str, pd.DataFrame], cols: Sequence[str]
@@ -196,7 +144,7 @@ def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: S
         and why) and ``.categorical``.
     """
     labels = [str(lab) for lab in periods]
-    frames = {lab: _keyed(df, key, lab) for lab, df in zip(labels, periods.values(), strict=True)}
+    frames = {lab: keyed_table(df, key, lab) for lab, df in zip(labels, periods.values(), strict=True)}
     if columns is None:
         common = set.intersection(*(set(f.columns) for f in frames.values())) - set(carry) - {YEAR}
         columns = [c for c in frames[labels[-1]].columns if c in common
@@ -327,6 +275,56 @@ def changes_by_band(compared: PeriodComparison | pd.DataFrame, time_column: str,
                      "change_pct": 100.0 * (sb - sa) / sa if sa > 0 else np.nan,
                      "median_unit_change_pct": float(np.nanmedian(unit)) if np.isfinite(unit).any() else np.nan})
     return pd.DataFrame(rows)
+
+
+def period_label(spec: str) -> str:
+    """The label of a period table: the years of a built-in table (``conapo_marginalization:2010``
+    -> ``"2010"``), else the file's stem."""
+    from pathlib import Path
+
+    _name, sep, rest = str(spec).partition(":")
+    if sep and rest and not Path(spec).exists():
+        return rest.replace(",", "_")
+    return Path(spec).stem
+
+
+def unit_times(localities: pd.DataFrame, key: str, time_columns: Sequence[str], *,
+               population_column: str = POPULATION, width: int | None = None,
+               min_reachable_share: float | None = None) -> pd.DataFrame:
+    """Travel times of units (municipalities...) from the localities in them.
+
+    A unit's time is the population-weighted mean over its localities with a known time; it is
+    NaN (unreachable) when those localities hold less than ``min_reachable_share`` of the unit's
+    locality population (default :data:`territorial_gis.settings.min_reachable_share`, the rule
+    of :func:`territorial_gis.classify.aggregate_to_areas`). Localities with an unknown
+    population weigh as the mean of the others in the unit (equally when none is known).
+
+    Returns one row per unit (index: the normalised ``key``): each time column, ``n_localities``
+    and ``locality_population``.
+    """
+    from . import settings
+
+    share_needed = settings.min_reachable_share if min_reachable_share is None else min_reachable_share
+    for c in [key, *time_columns]:
+        if c not in localities:
+            raise ColumnError(f"localities have no column {c!r}; columns are {', '.join(map(str, localities.columns))}")
+    pop = numeric_column(localities, population_column) if population_column in localities \
+        else np.full(len(localities), np.nan)
+    df = pd.DataFrame({"unit": normalize_codes(localities[key], width).to_numpy(), "pop": pop})
+    df = df[df["unit"].notna()]
+    w = df["pop"].fillna(df.groupby("unit")["pop"].transform("mean")).fillna(1.0)
+    out = pd.DataFrame({"n_localities": df.groupby("unit").size(),
+                        "locality_population": df.groupby("unit")["pop"].sum(min_count=1)})
+    total_w = w.groupby(df["unit"]).sum()
+    for c in time_columns:
+        t = pd.Series(numeric_column(localities, c), index=localities.index).loc[df.index]
+        ok = t.notna()
+        num = (t.where(ok, 0.0) * w.where(ok, 0.0)).groupby(df["unit"]).sum()
+        den = w.where(ok, 0.0).groupby(df["unit"]).sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[c] = np.where((den / total_w) >= share_needed, num / den, np.nan)
+    out.index.name = key
+    return out
 
 
 def split_periods(table: pd.DataFrame, period_column: str,

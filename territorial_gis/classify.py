@@ -35,6 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import settings
 from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
 from ._toml import read_toml
@@ -56,8 +57,6 @@ DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "rules" / "default.toml"
 TT_PATTERN = re.compile(r"^travel_time_(?P<tier>.+)_min$")
 COMBINE_MODES = ("any", "all")
 DENSITY_ROLES = ("report", "dense_is_favorable")
-#: share of an area's population that must reach a tier for its (weighted) time to count
-MIN_REACHABLE_SHARE = 0.5
 
 # agro-ecological criteria: rule key -> (indicator column, comparison, label, unit)
 _DEM_NAMES = ("dem", "elevation", "elevation_m", "altitude")
@@ -322,7 +321,7 @@ def travel_time_tiers(columns: Iterable[str]) -> list[str]:
 def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
                        population_column: str = "population",
                        columns: Sequence[str] | None = None,
-                       min_reachable_share: float = MIN_REACHABLE_SHARE) -> gpd.GeoDataFrame:
+                       min_reachable_share: float | None = None) -> gpd.GeoDataFrame:
     """Aggregate locality values to the polygons that contain them, population-weighted.
 
     Parameters
@@ -334,7 +333,8 @@ def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
     columns : numeric columns to aggregate; default all ``travel_time_*_min`` columns plus
         any of ``elevation_m``, ``slope_deg``, ``tri_m``, ``suitability_index`` present.
     min_reachable_share : a tier's area travel time is the weighted mean over localities that
-        reach it, or NaN (unreachable) when they hold less than this share of the weight.
+        reach it, or NaN (unreachable) when they hold less than this share of the weight
+        (default :data:`territorial_gis.settings.min_reachable_share`, 0.5).
 
     Returns
     -------
@@ -343,6 +343,8 @@ def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
     """
     if localities.crs is None or areas.crs is None:
         raise CRSError("localities and areas need a CRS to be joined")
+    if min_reachable_share is None:
+        min_reachable_share = settings.min_reachable_share
     if columns is None:
         columns = [c for c in localities.columns
                    if TT_PATTERN.match(str(c)) or c in ("elevation_m", "slope_deg", "tri_m",

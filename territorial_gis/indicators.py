@@ -38,6 +38,7 @@ from . import _catalogues
 from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
 from ._typology import numeric_column
+from ._unitkeys import MISSING_MARKS, normalize_codes, periods_wide
 from .columns import (
     JOIN_STATUS,
     MUNICIPALITY_CODE,
@@ -63,8 +64,8 @@ INDICATOR_TABLES: dict[str, tuple[str, str]] = {
         "municipality_code (5 characters, as in the INEGI localities)",
         _catalogues.CONAPO_IMM_CREDIT),
 }
-#: cells read as missing in indicator tables
-MISSING_MARKS = ("", "-", "N. D.", "N.D.", "ND", "n.d.", "NA", "N/A", "n/a", "NaN", "nan", "None", "null")
+#: travel times (minutes) the summaries report "within" when none are given
+WITHIN_MIN = (60.0, 120.0, 240.0)
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
 
@@ -206,8 +207,6 @@ def _builtin_table(name: str, years_txt: str) -> IndicatorTable:
     if len(years) == 1:
         df = df[df[YEAR] == years[0]].reset_index(drop=True)
     elif len(years) > 1:
-        from .changes import periods_wide
-
         df = periods_wide({str(y): df[df[YEAR] == y].drop(columns=YEAR) for y in years},
                           key=MUNICIPALITY_CODE, carry=(STATE_CODE, STATE_NAME, MUNICIPALITY_NAME))
     source = f"built-in table {name}" + (f" ({', '.join(map(str, years))})" if years else "")
@@ -216,31 +215,6 @@ def _builtin_table(name: str, years_txt: str) -> IndicatorTable:
 
 # ---------------------------------------------------------------------------------------------
 # code normalisation
-
-
-def normalize_codes(values: pd.Series | Sequence[Any], width: int | None = None) -> pd.Series:
-    """Codes as clean text: surrounding spaces removed, integer-valued floats without ``.0``
-    (``1001.0`` -> ``"1001"``), then all-digit codes zero-padded to ``width`` (``"1001"`` ->
-    ``"01001"``). Missing cells (NaN, empty, ``-``) become None. Codes longer than ``width``
-    are left as they are (and will not match).
-    """
-    s = pd.Series(values) if not isinstance(values, pd.Series) else values
-
-    def one(v: Any) -> str | None:
-        if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
-            return None
-        if isinstance(v, float | np.floating) and float(v).is_integer():
-            v = int(v)
-        t = str(v).strip()
-        if t in MISSING_MARKS:
-            return None
-        if re.fullmatch(r"\d+\.0+", t):
-            t = t.split(".")[0]
-        if width is not None and t.isdigit():
-            t = t.zfill(width)
-        return t
-
-    return pd.Series([one(v) for v in s], index=s.index, dtype=object)
 
 
 def _key(df: pd.DataFrame, cols: Sequence[str], widths: Sequence[int] | int | None, what: str) -> pd.Series:
@@ -414,7 +388,8 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | IndicatorTable | 
                     widths: int | Sequence[int] | None = None, names: tuple[str, str] | None = None,
                     within: tuple[str, str] | None = None, columns: Sequence[str] | None = None,
                     prefix: str = "", label: str | None = None, table_name: str | None = None,
-                    population_column: str = POPULATION) -> tuple[pd.DataFrame, JoinReport]:
+                    population_column: str = POPULATION,
+                    status_column: str = JOIN_STATUS) -> tuple[pd.DataFrame, JoinReport]:
     """Bring the columns of an indicator table onto localities or areas by code and/or name.
 
     Parameters
@@ -437,6 +412,8 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | IndicatorTable | 
     label : a units column that describes an unmatched key in the report (default: the name
         column, else ``<key>_name`` for a ``<key>_code`` key, e.g. ``municipality_name``).
     population_column : used to report the share of the population matched.
+    status_column : where each unit's join status is written (``join_status``; a study with
+        several joins keeps one per table).
 
     Returns
     -------
@@ -475,7 +452,7 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | IndicatorTable | 
     report.columns = out_names
     joined = _attach(units, tab, bring, out_names, row)
     status[row < 0] = [_why_unmatched(k, tname) for k in ukey[row < 0]]
-    joined[JOIN_STATUS] = status
+    joined[status_column] = status
     if label is None:  # municipality_code -> municipality_name, state_code -> state_name
         guess = ucols[0].removesuffix("_code") + "_name" if len(ucols) == 1 else None
         label = names[0] if names else (guess if guess in units else None)
@@ -631,8 +608,8 @@ def join_spatial(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, *, rates: 
         if localities is None:
             raise ConfigError("weights='population' needs the localities (points with a population)")
         _check_geo(localities, "localities")
-    return _overlay_join(units, polygons, vals, list(rates), list(counts), weights, localities,
-                         population_column, report)
+    return _overlay_join(units, polygons, vals, report, rates=list(rates), counts=list(counts), weights=weights,
+                         localities=localities, population_column=population_column)
 
 
 def _points_in_polygons(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, vals: dict[str, np.ndarray],
@@ -698,8 +675,9 @@ def _population_pieces(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, loca
 
 
 def _overlay_join(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, vals: dict[str, np.ndarray],
-                  rates: list[str], counts: list[str], weights: str, localities: gpd.GeoDataFrame | None,
-                  population_column: str, report: JoinReport) -> tuple[gpd.GeoDataFrame, JoinReport]:
+                  report: JoinReport, *, rates: list[str], counts: list[str], weights: str,
+                  localities: gpd.GeoDataFrame | None, population_column: str
+                  ) -> tuple[gpd.GeoDataFrame, JoinReport]:
     crs = equal_area_crs_for_bounds(tuple(units.geometry.to_crs(4326).total_bounds))
     pieces = _pieces(units, polygons, crs)
     src_area = polygons.geometry.to_crs(crs).area.to_numpy() / 1e6
@@ -795,7 +773,7 @@ def _weights_or_nan(df: pd.DataFrame, col: str) -> np.ndarray:
     return numeric_column(df, col)
 
 
-def indicator_within(table: pd.DataFrame, thresholds_min: Sequence[float] = (60, 120, 240), *,
+def indicator_within(table: pd.DataFrame, thresholds_min: Sequence[float] = WITHIN_MIN, *,
                      counts: Sequence[str] = (), tiers: Sequence[str] | None = None,
                      population_column: str = POPULATION) -> pd.DataFrame:
     """Population and each count (the poor, the illiterate...) within each travel time of each tier.
@@ -880,7 +858,7 @@ def _group_row(key: Any, g: pd.DataFrame, counts: Sequence[str], rates: Sequence
     return row
 
 
-def land_within(areas: gpd.GeoDataFrame, thresholds_min: Sequence[float] = (60, 120, 240), *,
+def land_within(areas: gpd.GeoDataFrame, thresholds_min: Sequence[float] = WITHIN_MIN, *,
                 tiers: Sequence[str] | None = None) -> pd.DataFrame:
     """Share of land (km2 of polygon areas or grid cells) within each travel time of each tier.
 

@@ -21,6 +21,10 @@ name                        default                       meaning
                                                           ``~/.cache/territorial-gis``
 ``lang``                    ``"en"``                      language of maps and reports (``en``, ``es``,
                                                           ``pt``)
+``min_reachable_share``     ``0.5``                       share of a unit's locality population (an area,
+                                                          a municipality) that must reach a tier for the
+                                                          unit's population-weighted time to count; less
+                                                          and the unit's time is unknown (unreachable)
 ==========================  ============================  ===================================================
 """
 
@@ -34,6 +38,7 @@ walk_kph: float = 4.0
 mode: str = "drive"
 cache_dir: str | os.PathLike[str] | None = None
 lang: str = "en"
+min_reachable_share: float = 0.5
 
 
 def resolved_cache_dir() -> Path:

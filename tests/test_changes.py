@@ -23,6 +23,7 @@ from territorial_gis.changes import (
     compare_periods,
     split_periods,
     transition_table,
+    unit_times,
 )
 from territorial_gis.errors import ColumnError, ConfigError
 from territorial_gis.indicators import load_indicator_table
@@ -130,6 +131,22 @@ def test_growth_by_travel_time_band_by_hand() -> None:
     assert g.loc["0-30 min", "median_unit_change_pct"] == pytest.approx(22.5)
     assert g.loc["30-60 min", "change_pct"] == 0.0 and g.loc["> 60 min", "change_pct"] == pytest.approx(-20.0)
     assert g.loc["unreachable", "population_2010"] == 50.0 and g["n_units"].sum() == 5
+
+
+def test_unit_times_by_hand() -> None:
+    """SYNTHETIC: unit A holds 100 people at 10 min and 300 unreachable -> 25 % reach, under half:
+    unknown; unit B 300 at 20 min and 100 unreachable -> 75 % reach: 20 min; unit C, population
+    unknown (equal weights), 10 and 30 min -> 20 min; a locality without a code is left out."""
+    loc = pd.DataFrame({"code": ["A", "A", "B", "B", "C", "C", None],
+                        "population": [100.0, 300.0, 300.0, 100.0, np.nan, np.nan, 50.0],
+                        "travel_time_city_min": [10.0, np.nan, 20.0, np.nan, 10.0, 30.0, 5.0]})
+    t = unit_times(loc, "code", ["travel_time_city_min"])
+    assert math.isnan(t.loc["A", "travel_time_city_min"])
+    assert t.loc["B", "travel_time_city_min"] == 20.0 and t.loc["C", "travel_time_city_min"] == 20.0
+    assert t["n_localities"].to_dict() == {"A": 2, "B": 2, "C": 2}
+    assert math.isnan(t.loc["C", "locality_population"]) and t.loc["A", "locality_population"] == 400.0
+    # a lower bar lets A's 25 % count
+    assert unit_times(loc, "code", ["travel_time_city_min"], min_reachable_share=0.25).loc["A", "travel_time_city_min"] == 10.0
 
 
 def test_split_and_key_errors() -> None:
