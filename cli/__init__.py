@@ -65,28 +65,34 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TerritorialGISError as exc:
-            verbose = (ctx.obj or {}).get("verbose", 0)
-            if verbose:
-                logging.getLogger("territorial_gis").exception("failed")
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            _fail(ctx, str(exc), exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except OSError as exc:  # a disk full or a file vanishing mid-run: one line, not a traceback
+            where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+            _fail(ctx, f"{exc.strerror or exc}{where}", 1)
         except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only with -v
-            if (ctx.obj or {}).get("verbose", 0):
-                logging.getLogger("territorial_gis").exception("internal error")
-            click.echo(f"Error: internal error ({type(exc).__name__}: {exc}); please report it with "
-                       "the output of `tgis doctor` and `tgis -v ...`", err=True)
-            ctx.exit(1)
+            _fail(ctx, f"internal error ({type(exc).__name__}: {exc}); please report it with the output of "
+                       "`tgis doctor` and `tgis -v ...`", 1)
+
+
+def _fail(ctx: click.Context, message: str, code: int) -> None:
+    """Print the one ``Error:`` line (and the traceback with -v) and exit with ``code``."""
+    if (ctx.obj or {}).get("verbose", 0):
+        logging.getLogger("territorial_gis").exception("failed")
+    click.echo(f"Error: {message}", err=True)
+    ctx.exit(code)
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
-    from territorial_gis._progress import set_progress
+    """Log lines on stderr, written through the progress bar's writer (see
+    :class:`territorial_gis._progress.ProgressAwareHandler`) so neither overwrites the other."""
+    from territorial_gis._progress import ProgressAwareHandler, set_progress
 
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logger = logging.getLogger("territorial_gis")
     logger.handlers.clear()
-    handler = logging.StreamHandler(sys.stderr)
+    handler = ProgressAwareHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"
                                            if verbose else "%(message)s"))
     logger.addHandler(handler)

@@ -58,3 +58,73 @@ def route_options(f: F) -> F:
         return f(*args, route=route, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: keyword arguments of :func:`territorial_gis.places.load_places` taken by :func:`places_options`
+PLACES_KEYS = ("id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "layer", "sheet", "encoding",
+               "decimal", "thousands")
+
+
+def places_options(what: str = "the places file", dest: str = "places") -> Callable[[F], F]:
+    """The options of a places file, handed to the command as one mapping (parameter ``dest``)
+    of :func:`territorial_gis.places.load_places` keywords (only those given).
+
+    ``--id-col``, ``--pop-col``, ``--name-col``, ``--lon-col``, ``--lat-col``, ``--crs``,
+    ``--layer``, ``--sheet``, ``--encoding``, ``--decimal``, ``--thousands``.
+    """
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = {k: kwargs.pop(k) for k in PLACES_KEYS}
+            kwargs[dest] = {k: v for k, v in given.items() if v is not None}
+            return f(*args, **kwargs)
+
+        options = [
+            click.option("--id-col", default=None, metavar="COLUMN",
+                         help=f"Identifier column of {what} (default: detected: id, place_id, cvegeo, ...)."),
+            click.option("--pop-col", default=None, metavar="COLUMN",
+                         help=f"Population column of {what} (default: detected: population, poblacion, "
+                              "pop, ...); it must exist."),
+            click.option("--name-col", default=None, metavar="COLUMN",
+                         help=f"Name column of {what} (default: detected: name, nombre, ...)."),
+            click.option("--lon-col", default=None, metavar="COLUMN",
+                         help=f"Longitude (or x) column of {what} when it is a table (default: detected: "
+                              "lon, longitud, x, ...)."),
+            click.option("--lat-col", default=None, metavar="COLUMN",
+                         help=f"Latitude (or y) column of {what} when it is a table (default: detected)."),
+            click.option("--crs", default=None, metavar="CRS",
+                         help=f"CRS of the coordinates of {what} when it is a table (default EPSG:4326), or "
+                              "of a vector file that declares none, e.g. EPSG:32614."),
+            click.option("--layer", default=None, help=f"Layer of {what} when it is a multi-layer file "
+                                                       "(GeoPackage)."),
+            click.option("--sheet", default=None, help=f"Sheet of {what} when it is an Excel workbook "
+                                                       "(name or 1-based number; default the first)."),
+            click.option("--encoding", default=None,
+                         help=f"Encoding of {what} when it is a CSV/TSV or shapefile (default: detected; "
+                              "e.g. utf-8, cp1252, latin-1)."),
+            click.option("--decimal", type=click.Choice([".", ","]), default=None,
+                         help=f"Decimal mark of numbers written as text in {what} (default: detected per "
+                              "column; ambiguous columns are refused)."),
+            click.option("--thousands", type=click.Choice([".", ",", "space", "none"]), default=None,
+                         help=f"Thousands separator of numbers written as text in {what} (default: "
+                              "detected per column)."),
+        ]
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def given(*params: str) -> list[str]:
+    """The options among ``params`` (parameter names) that the user gave on the command line,
+    spelled as options; so a command can refuse the ones that do not apply instead of ignoring them."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    out = []
+    for name in params:
+        if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            out.append("--" + name.replace("_", "-"))
+    return out

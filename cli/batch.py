@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._console import echo_result
 from ._options import overwrite_option
 
 
@@ -38,26 +39,26 @@ def batch(ctx: click.Context, batch_config: str, output: str, scheduler: str | N
     Exit code: 0 when every region is ok or skipped, 1 when any region failed (the failed
     regions and their errors are printed) or the batch config is invalid.
     """
+    from territorial_gis._io import check_output_folder
     from territorial_gis.batch import run_batch
 
-    quiet = bool((ctx.find_root().obj or {}).get("quiet"))
+    check_output_folder(output)
     result = run_batch(batch_config, output, scheduler=scheduler, workers=workers, overwrite=overwrite,
                        cache_dir=cache_dir)
     table = result.table
     failed = table[table["status"] == "failed"]
-    if not quiet:
-        tiers = [c for c in table.columns if c.startswith("median_travel_time_")]
-        for r in table.to_dict("records"):
-            if r["status"] == "failed":
-                click.echo(f"  {r['name']}: failed", err=True)
-                continue
-            text = f"  {r['name']}: {r['status']}, {_num(r['localities'])} localities"
-            if _num(r["population"]) != "n/a":
-                text += f", population {_num(r['population'])} (MRA {_num(r['population_MRA'])})"
-            meds = ", ".join(f"{c[len('median_travel_time_'):-len('_min')]} {_num(r[c], '.1f')} min"
-                             for c in tiers if _num(r[c]) != "n/a")
-            click.echo(text + (f"; median travel time to {meds}" if meds else ""), err=True)
-    click.echo(f"summary: {result.summary_csv}", err=True)
+    tiers = [c for c in table.columns if c.startswith("median_travel_time_")]
+    for r in table.to_dict("records"):
+        if r["status"] == "failed":
+            echo_result(f"  {r['name']}: failed")
+            continue
+        text = f"  {r['name']}: {r['status']}, {_num(r['localities'])} localities"
+        if _num(r["population"]) != "n/a":
+            text += f", population {_num(r['population'])} (MRA {_num(r['population_MRA'])})"
+        meds = ", ".join(f"{c[len('median_travel_time_'):-len('_min')]} {_num(r[c], '.1f')} min"
+                         for c in tiers if _num(r[c]) != "n/a")
+        echo_result(text + (f"; median travel time to {meds}" if meds else ""))
+    echo_result(f"summary: {result.summary_csv}")
     if len(failed):
         click.echo(f"Error: {len(failed)} of {len(table)} region(s) failed: {', '.join(failed['name'])}",
                    err=True)

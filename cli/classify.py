@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option
+from ._console import echo_result
+from ._options import input_path, output_option, overwrite_option, places_options
 
 
 def _parse_rasters(values: tuple[str, ...]) -> dict[str, str]:
@@ -30,8 +32,7 @@ def _parse_rasters(values: tuple[str, ...]) -> dict[str, str]:
                    "Locality values are aggregated population-weighted.")
 @click.option("--rules", "rules_path", default=None, type=click.Path(dir_okay=False),
               help="Rule set TOML (default: the shipped rules/default.toml).")
-@click.option("--population-column", default="population", show_default=True,
-              help="Population column of the access table.")
+@places_options("ACCESS_TABLE")
 @click.option("--altitude-column", default=None,
               help="Altitude column used when no DEM is given (detected by default).")
 @click.option("--by", "region_column", default=None,
@@ -40,7 +41,7 @@ def _parse_rasters(values: tuple[str, ...]) -> dict[str, str]:
                     "summary are written beside it as <stem>_sensitivity.csv and <stem>_summary.csv.")
 @overwrite_option
 def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rules_path: str | None,
-             population_column: str, altitude_column: str | None, region_column: str | None,
+             places: dict[str, Any], altitude_column: str | None, region_column: str | None,
              output: str, overwrite: bool) -> None:
     """Classify localities or areas of ACCESS_TABLE as MRA/FRA with explicit reasons.
 
@@ -49,7 +50,7 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
     """
     import logging
 
-    from territorial_gis._io import check_outputs, write_table
+    from territorial_gis._io import TABLE_SUFFIXES, check_outputs, write_table
     from territorial_gis.classify import (
         classify_areas,
         load_rules,
@@ -58,15 +59,21 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
         read_access_table,
     )
     from territorial_gis.errors import ConfigError
+    from territorial_gis.places import load_places
+    from territorial_gis.terrain import RASTER_ROLES
 
     log = logging.getLogger("territorial_gis.cli.classify")
     raster_map = _parse_rasters(rasters)
+    if altitude_column and any(RASTER_ROLES.get(n.lower()) == "dem" for n in raster_map):
+        raise click.UsageError("--altitude-column applies when no DEM is given; --raster gives one")
     out = Path(output)
     sens_path = out.with_name(f"{out.stem}_sensitivity.csv")
     summ_path = out.with_name(f"{out.stem}_summary.csv")
-    check_outputs(out, sens_path, summ_path, overwrite=overwrite)
+    check_outputs(out, overwrite=overwrite, formats=TABLE_SUFFIXES)
+    check_outputs(sens_path, summ_path, overwrite=overwrite)
     rules = load_rules(rules_path)
-    localities = read_access_table(access_table)
+    localities = load_places(access_table, **places)
+    population_column = "population"
     if areas is None:
         classification = classify_areas(localities, rules, rasters=raster_map,
                                         population_column=population_column,
@@ -103,5 +110,5 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
     counts = classification.counts
     for note in classification.notes:
         log.info("note: %s", note)
-    click.echo(f"{len(classified)} areas: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-               + f" -> {out} (+ {sens_path.name}, {summ_path.name})")
+    echo_result(f"{len(classified)} areas: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                + f" -> {out} (+ {sens_path.name}, {summ_path.name})")

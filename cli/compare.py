@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ._console import echo_result
 from ._options import output_option, overwrite_option
 from ._tables import filter_rows, read_units, side_path, split_list, write_outputs
 
@@ -96,5 +97,5 @@ def compare(tables: tuple[str, ...], key: str, labels: str | None, period_column
         items.append((compared.by_band(bands_column, _bands(bands), value=value), side_path(out, "bands")))
     write_outputs(items, overwrite, layer="units")
     status = compared.table["period_status"].value_counts()
-    click.echo(f"{len(compared.table)} units ({', '.join(f'{k} {v}' for k, v in status.items())}) -> {out}"
-               + (f" (+ {len(items) - 1} tables)" if len(items) > 1 else ""))
+    echo_result(f"{len(compared.table)} units ({', '.join(f'{k} {v}' for k, v in status.items())}) -> {out}"
+                + (f" (+ {len(items) - 1} tables)" if len(items) > 1 else ""))

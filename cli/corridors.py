@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option, profile_option, route_options
+from ._console import echo_result
+from ._options import (
+    given,
+    input_path,
+    output_option,
+    overwrite_option,
+    places_options,
+    profile_option,
+    route_options,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
     from territorial_gis import RouteOptions
+    from territorial_gis.corridors import CorridorAnalysis
+
+_FORMATS = (".gpkg", ".parquet", ".geoparquet")
 
 
 def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -45,6 +57,91 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path, overwrite: boo
     return paths
 
 
+def _output_paths(output: str, overwrite: bool) -> tuple[Path, Path]:
+    """OUT and the ranking CSV beside it, all checked writable (with, for GeoParquet, the
+    segments/upgrades files beside it)."""
+    from territorial_gis._io import check_outputs
+
+    check_outputs(output, overwrite=overwrite, formats=_FORMATS)
+    out = Path(output)
+    csv_path = out.with_name(f"{out.stem}_upgrades.csv")
+    extra = ([] if out.suffix.lower() == ".gpkg"
+             else [out.with_name(f"{out.stem}_{n}{out.suffix}") for n in ("segments", "upgrades")])
+    check_outputs(csv_path, *extra, overwrite=overwrite)
+    return out, csv_path
+
+
+def _target_spec(targets: str, destinations: str | None, tier_rules: tuple[str, ...]) -> dict[str, str]:
+    """Check the target options before any file is read; the --tier spec of the targets ({}
+    with --destinations)."""
+    from territorial_gis.errors import ConfigError
+    from territorial_gis.places import parse_tier_options
+
+    wanted = [t.strip() for t in targets.split(",") if t.strip()]
+    if not wanted:
+        raise ConfigError("--targets names no tier (e.g. --targets intermediate_city)")
+    if destinations is not None and tier_rules:
+        raise ConfigError("give the targets with --destinations or with --tier, not both")
+    if destinations is None and not tier_rules:
+        raise ConfigError("give the target destinations with --destinations FILE (with a 'tier' column) "
+                          "or --tier NAME=FILE_OR_RULE")
+    if destinations is not None:
+        return dict.fromkeys(wanted, "")
+    spec = parse_tier_options(tier_rules)
+    missing = [t for t in wanted if t not in spec]
+    if missing:
+        raise ConfigError(f"unknown target tier '{missing[0]}': --tier gives {', '.join(spec)}")
+    return {t: spec[t] for t in wanted}
+
+
+def _target_tiers(spec: dict[str, str], destinations: str | None,
+                  localities: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """The target destinations: tiers of a --destinations file, or the --tier files/rules."""
+    from territorial_gis.errors import ColumnError, ConfigError
+    from territorial_gis.places import load_places, load_tiers
+
+    wanted = list(spec)
+    if destinations is not None:
+        dest = load_places(destinations)
+        if "tier" not in dest:
+            raise ColumnError(f"{destinations} has no 'tier' column; columns: "
+                              f"{', '.join(c for c in dest.columns if c != 'geometry')}")
+        have = sorted(dest["tier"].astype(str).unique())
+        missing = [t for t in wanted if t not in have]
+        if missing:
+            raise ConfigError(f"unknown target tier '{missing[0]}': {destinations} has tiers {', '.join(have)}")
+        return {t: dest[dest["tier"].astype(str) == t].rename(columns={"place_id": "dest_id"}) for t in wanted}
+    return load_tiers(spec, localities)
+
+
+def _write_outputs(res: CorridorAnalysis, out: Path, csv_path: Path, overwrite: bool) -> None:
+    """The three layers, then the ranking as CSV; nothing is left when a write fails."""
+    import pandas as pd
+
+    from territorial_gis._io import atomic_output
+
+    layers = {"corridors": _for_file(res.corridors), "segments": _for_file(res.segments),
+              "upgrades": _for_file(res.upgrades)}
+    written = _write_layers(layers, out, overwrite)
+    try:
+        with atomic_output(csv_path, overwrite) as tmp:
+            pd.DataFrame(layers["upgrades"].drop(columns="geometry")).to_csv(tmp, index=False)
+    except BaseException:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
+
+
+def _summary(res: CorridorAnalysis, out: Path, csv_path: Path) -> str:
+    best = ""
+    if len(res.upgrades):
+        b = res.upgrades.iloc[0]
+        best = (f"; best upgrade: stretch {b['stretch_id']} ({b['highway']}, {b['length_km']:.2f} km) saves "
+                f"{b['person_min_saved']:.0f} person-min ({b['person_min_saved_per_km']:.0f} per km)")
+    return (f"{len(res.corridors)} corridors, {len(res.segments)} stretches, {len(res.upgrades)} ranked "
+            f"upgrades -> {out} (+ {csv_path.name}){best}")
+
+
 @click.command("corridors")
 @input_path("network")
 @input_path("classified")
@@ -64,10 +161,7 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path, overwrite: boo
 @click.option("--no-upgrades", is_flag=True, help="Only corridors and segments; skip the ranking.")
 @click.option("--only-class", default="MRA", show_default=True,
               help="Class of the area_class column routed from.")
-@click.option("--id-column", "id_col", default=None,
-              help="Locality id column (default: locality_id, place_id, area_id or id).")
-@click.option("--population-column", "population_col", default="population", show_default=True,
-              help="Population column of the localities.")
+@places_options("CLASSIFIED")
 @profile_option
 @route_options
 @output_option(help="Output lines: .gpkg (layers corridors, segments, upgrades) or .parquet "
@@ -76,8 +170,8 @@ def _write_layers(layers: dict[str, gpd.GeoDataFrame], out: Path, overwrite: boo
 @overwrite_option
 def corridors(network: str, classified: str, targets: str, destinations: str | None,
               tier_rules: tuple[str, ...], upgrade_to: str, top: int, n_candidates: int, no_upgrades: bool,
-              only_class: str, id_col: str | None, population_col: str, profile: str | None,
-              route: RouteOptions, output: str, overwrite: bool) -> None:
+              only_class: str, places: dict[str, Any], profile: str | None, route: RouteOptions, output: str,
+              overwrite: bool) -> None:
     """Suggest corridors from MRA localities of CLASSIFIED to their nearest target on NETWORK,
     aggregate them into road stretches and rank stretch upgrades by re-routing.
 
@@ -87,81 +181,33 @@ def corridors(network: str, classified: str, targets: str, destinations: str | N
     """
     import logging
 
-    import pandas as pd
-
-    from territorial_gis._io import atomic_output, check_outputs
     from territorial_gis.access import open_network
     from territorial_gis.corridors import analyze_corridors
-    from territorial_gis.errors import ColumnError, ConfigError, InputFileError
+    from territorial_gis.errors import ColumnError, ConfigError
     from territorial_gis.places import load_places
     from territorial_gis.speeds import load_profile
 
-    log = logging.getLogger("territorial_gis.cli.corridors")
-    out = Path(output)
-    if out.suffix.lower() not in (".gpkg", ".parquet", ".geoparquet"):
-        raise InputFileError(f"unsupported output format '{out.suffix}' for {out}; use .gpkg or .parquet")
-    csv_path = out.with_name(f"{out.stem}_upgrades.csv")
-    extra = ([] if out.suffix.lower() == ".gpkg"
-             else [out.with_name(f"{out.stem}_{n}{out.suffix}") for n in ("segments", "upgrades")])
-    check_outputs(out, csv_path, *extra, overwrite=overwrite)
-    wanted = [t.strip() for t in targets.split(",") if t.strip()]
-    if not wanted:
-        raise ConfigError("--targets names no tier (e.g. --targets intermediate_city)")
+    if no_upgrades and given("upgrade_to", "top", "n_candidates"):
+        raise click.UsageError(f"{', '.join(given('upgrade_to', 'top', 'n_candidates'))} apply to the upgrade "
+                               "ranking, which --no-upgrades skips")
+    out, csv_path = _output_paths(output, overwrite)
+    spec = _target_spec(targets, destinations, tier_rules)
     prof = load_profile(profile) if profile else load_profile()
     if not no_upgrades and upgrade_to not in prof.highway_speed_kph:
         raise ConfigError(f"--upgrade-to '{upgrade_to}' is not a road class of the speed profile "
                           f"{prof.source}; classes: {', '.join(sorted(prof.highway_speed_kph))}")
-    localities = load_places(classified, id_col=id_col, pop_col=population_col
-                             if population_col != "population" else None)
+    localities = load_places(classified, **places)
     if "area_class" not in localities:
         raise ColumnError(f"{classified} has no 'area_class' column (run `tgis classify` first); columns: "
                           f"{', '.join(c for c in localities.columns if c != 'geometry')}")
-    tiers: dict[str, gpd.GeoDataFrame] = {}
-    if destinations is not None:
-        dest = load_places(destinations)
-        if "tier" not in dest:
-            raise ColumnError(f"{destinations} has no 'tier' column; columns: "
-                              f"{', '.join(c for c in dest.columns if c != 'geometry')}")
-        have = sorted(dest["tier"].astype(str).unique())
-        for t in wanted:
-            if t not in have:
-                raise ConfigError(f"unknown target tier '{t}': {destinations} has tiers {', '.join(have)}")
-            d = dest[dest["tier"].astype(str) == t]
-            tiers[t] = d.rename(columns={"place_id": "dest_id"})
-    elif tier_rules:
-        from territorial_gis.places import load_tiers, parse_tier_options
-
-        spec = parse_tier_options(tier_rules)
-        for t in wanted:
-            if t not in spec:
-                raise ConfigError(f"unknown target tier '{t}': --tier gives {', '.join(spec)}")
-        tiers = load_tiers({t: spec[t] for t in wanted}, localities)
-    else:
-        raise ConfigError("give the target destinations with --destinations FILE (with a 'tier' column) "
-                          "or --tier NAME=FILE_OR_RULE")
+    tiers = _target_tiers(spec, destinations, localities)
     net = open_network(network, profile=prof)
     res = analyze_corridors(net, localities, tiers, only_class=only_class,
                             upgrade_to=None if no_upgrades else upgrade_to, top=top,
                             n_candidates=n_candidates, profile=prof if profile else None,
-                            id_col="place_id", population_col="population",
-                            options=route)
+                            id_col="place_id", population_col="population", options=route)
     if len(res.corridors) == 0:
-        log.warning("no %s locality reaches a target: the outputs hold no corridor", only_class)
-    layers = {"corridors": _for_file(res.corridors), "segments": _for_file(res.segments),
-              "upgrades": _for_file(res.upgrades)}
-    written = _write_layers(layers, out, overwrite)
-    try:
-        with atomic_output(csv_path, overwrite) as tmp:
-            table = pd.DataFrame(layers["upgrades"].drop(columns="geometry"))
-            table.to_csv(tmp, index=False)
-    except BaseException:
-        for p in written:
-            p.unlink(missing_ok=True)
-        raise
-    best = ""
-    if len(res.upgrades):
-        b = res.upgrades.iloc[0]
-        best = (f"; best upgrade: stretch {b['stretch_id']} ({b['highway']}, {b['length_km']:.2f} km) saves "
-                f"{b['person_min_saved']:.0f} person-min ({b['person_min_saved_per_km']:.0f} per km)")
-    click.echo(f"{len(res.corridors)} corridors, {len(res.segments)} stretches, {len(res.upgrades)} ranked "
-               f"upgrades -> {out} (+ {csv_path.name}){best}")
+        logging.getLogger("territorial_gis.cli.corridors").warning(
+            "no %s locality reaches a target: the outputs hold no corridor", only_class)
+    _write_outputs(res, out, csv_path, overwrite)
+    echo_result(_summary(res, out, csv_path))

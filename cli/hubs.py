@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option, route_options
+from ._console import echo_result
+from ._options import input_path, output_option, overwrite_option, places_options, route_options
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -15,11 +17,11 @@ if TYPE_CHECKING:
 
 
 
-def read_localities(path: str, id_col: str | None, pop_col: str | None, layer: str | None) -> gpd.GeoDataFrame:
-    """Localities through :func:`territorial_gis.places.load_places`."""
+def read_localities(path: str, places: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    """Localities through :func:`territorial_gis.places.load_places` with the ``places`` options."""
     from territorial_gis.places import load_places
 
-    return load_places(path, id_col=id_col, pop_col=pop_col, layer=layer)
+    return load_places(path, **places)
 
 
 def write_layers(layers: dict[str, Any], output: str, overwrite: bool) -> None:
@@ -27,11 +29,11 @@ def write_layers(layers: dict[str, Any], output: str, overwrite: bool) -> None:
     from pathlib import Path
 
     from territorial_gis._io import write_gpkg_layers
-    from territorial_gis.errors import InputFileError
+    from territorial_gis.errors import OutputError
 
     out = Path(output)
     if out.suffix.lower() != ".gpkg":
-        raise InputFileError(f"output {out} must be a GeoPackage (.gpkg): it holds the layers "
+        raise OutputError(f"output {out} must be a GeoPackage (.gpkg): it holds the layers "
                              f"{', '.join(layers)}")
     write_gpkg_layers(layers, out, overwrite=overwrite)
 
@@ -51,23 +53,18 @@ def write_layers(layers: dict[str, Any], output: str, overwrite: bool) -> None:
 @click.option("--service-column", default=None, help="Candidate hubs need this column truthy (e.g. schools).")
 @click.option("--candidates", "candidate_ids", default=None, metavar="ID;ID;...",
               help="Candidate hubs restricted to these locality ids.")
-@click.option("--id-column", default=None, help="Locality id column (detected by default).")
-@click.option("--population-column", default=None, help="Population column (detected by default).")
-@click.option("--layer", default=None, help="Layer of a multi-layer localities file.")
+@places_options("LOCALITIES")
 @route_options
 @output_option(help="Output GeoPackage with layers hubs, hinterlands, localities.")
 @overwrite_option
 def hubs(network: str, localities: str, max_time: float, model: str, k: int | None, method: str,
          min_population: float | None, service_column: str | None, candidate_ids: str | None,
-         id_column: str | None, population_column: str | None, layer: str | None, route: RouteOptions,
-         output: str, overwrite: bool) -> None:
+         places: dict[str, Any], route: RouteOptions, output: str, overwrite: bool) -> None:
     """Choose hub localities of LOCALITIES by travel time over NETWORK and map their hinterlands.
 
     NETWORK is a saved network (.tgnet, network .gpkg) or an OSM/road-line file built on the
     fly; LOCALITIES a CSV (lon/lat) or vector file of points with ids and population.
     """
-    import logging
-
     from territorial_gis._io import check_outputs
     from territorial_gis.errors import ConfigError
     from territorial_gis.hubs import (
@@ -79,14 +76,16 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
         summarize_hubs,
     )
 
-    log = logging.getLogger("territorial_gis.cli.hubs")
     t = check_max_time(max_time)
     if model in ("maxcover", "pmedian") and k is None:
         raise ConfigError(f"--model {model} needs --k (the number of hubs)")
     if k is not None and k < 1:
         raise ConfigError(f"--k must be a positive whole number, got {k}")
-    check_outputs(output, overwrite=overwrite)
-    locs = read_localities(localities, id_column, population_column, layer)
+    if k is not None and model == "cover":
+        raise ConfigError("--k applies to --model maxcover and pmedian; --model cover finds the fewest hubs "
+                          "itself")
+    check_outputs(output, overwrite=overwrite, formats=(".gpkg",))
+    locs = read_localities(localities, places)
     ids = [x.strip() for x in candidate_ids.replace(",", ";").split(";") if x.strip()] if candidate_ids else None
     mask = candidate_mask(locs, ids, min_population=min_population, service_column=service_column)
     if k is not None and k > int(mask.sum()):
@@ -103,6 +102,6 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
     polys = hinterland_polygons(assigned).merge(
         summary.drop(columns=["n_localities"]), on="hub_id", how="left")
     write_layers({"hubs": hub_layer, "hinterlands": polys, "localities": assigned}, output, overwrite)
-    log.info("%d hubs (%s, %s%s); %d of %d localities within %g min; %d uncovered -> %s", len(chosen), model,
-             selection.method, ", optimal" if selection.optimal else "", selection.n_covered,
-             selection.n_localities, t, selection.n_uncovered, output)
+    echo_result(f"{len(chosen)} hubs ({model}, {selection.method}{', optimal' if selection.optimal else ''}); "
+                f"{selection.n_covered} of {selection.n_localities} localities within {t:g} min; "
+                f"{selection.n_uncovered} uncovered -> {output}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ._console import echo_result
 from ._options import input_path, output_option, overwrite_option
 from ._tables import filter_rows, read_units, side_path, split_list, write_outputs
 
@@ -73,7 +74,8 @@ def _counts(values: tuple[str, ...]) -> dict[str, str]:
               help="Spatial join onto polygons: overlap weights.")
 @click.option("--localities", default=None, metavar="FILE",
               help="Spatial join with --weights population: points with a population column.")
-@click.option("--population-column", default="population", show_default=True)
+@click.option("--pop-col", "population_column", default="population", show_default=True,
+              help="Population column of the table.")
 @click.option("--layer", default=None, help="Layer of a multi-layer UNITS file.")
 @output_option(help="Output table (.gpkg, .parquet, .geojson, .csv); the join report is written "
                     "beside it as <stem>_join.json.")
@@ -123,4 +125,4 @@ def join(units: str, table: str, on: str | None, width: str | None, by_name: str
     info = report.to_dict()
     info["derived"] = derived
     write_outputs([(joined, out), (info, report_path)], overwrite, layer="units")
-    click.echo(f"{report.summary()} -> {out} (+ {report_path.name})")
+    echo_result(f"{report.summary()} -> {out} (+ {report_path.name})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._console import echo_result
 from ._options import input_path, output_option, overwrite_option
 
 
@@ -27,3 +28,4 @@ def map_command(study_outputs: str, output: str, self_contained: bool, title: st
 
     map_study(study_outputs, output, self_contained=self_contained, overwrite=overwrite,
               title=title)
+    echo_result(f"map of {study_outputs} -> {output}")

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ._console import echo_result
 from ._options import output_option, overwrite_option
 
 
@@ -64,8 +65,7 @@ def build(source: str, output: str, profile: str | None, mode: str, bbox: tuple[
 
         write_repair_report(report, out.with_name(out.stem + "_repair.json"), overwrite=True)
     d = net.describe()
-    click.echo(f"{out}: {d['nodes']} nodes, {d['directed_edges']} directed edges, {d['road_km']:.1f} km",
-               err=True)
+    echo_result(f"{out}: {d['nodes']} nodes, {d['directed_edges']} directed edges, {d['road_km']:.1f} km")
 
 
 @network.command("info")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option, profile_option
+from ._options import input_path, output_option, overwrite_option, places_options, profile_option
 
 
 @click.command("rai")
@@ -23,6 +23,7 @@ from ._options import input_path, output_option, overwrite_option, profile_optio
               help="A population count raster instead of the places' population.")
 @click.option("--scenario", "scenario_spec", default=None,
               help="Compute the index under a scenario (a scenario file or a built-in season: wet).")
+@places_options("PLACES", dest="read_options")
 @profile_option
 @output_option(help="Output GeoPackage: layers places (distance to the nearest all-season road, within, "
                     "rural), by_area and all_season_buffer.")
@@ -30,7 +31,7 @@ from ._options import input_path, output_option, overwrite_option, profile_optio
 @click.pass_context
 def rai(ctx: click.Context, network: str, places: str, distance_m: float | None, urban_density: float | None,
         rural_col: str | None, area_col: str | None, population_raster: str | None, scenario_spec: str | None,
-        profile: str | None, output: str, overwrite: bool) -> None:
+        read_options: dict[str, Any], profile: str | None, output: str, overwrite: bool) -> None:
     """The share of the rural population of PLACES within 2 km of an all-season road of NETWORK.
 
     Which roads are all-season is the [all_season] table of the speed profile; see
@@ -41,19 +42,16 @@ def rai(ctx: click.Context, network: str, places: str, distance_m: float | None,
 
     from territorial_gis._io import check_outputs, write_gpkg_layers
     from territorial_gis.access import open_network
-    from territorial_gis.errors import InputFileError
     from territorial_gis.places import load_places
     from territorial_gis.rai import rural_access_index
 
-    if not output.lower().endswith(".gpkg"):
-        raise InputFileError(f"output {output} must be a GeoPackage (.gpkg)")
-    check_outputs(output, overwrite=overwrite)
+    check_outputs(output, overwrite=overwrite, formats=(".gpkg",))
+    pts = load_places(places, **read_options)
     net = open_network(network, profile=profile)
     if scenario_spec:
         from territorial_gis.scenarios import apply_scenario
 
         net = apply_scenario(net, scenario_spec, profile=profile).network
-    pts = load_places(places)
     kw: dict[str, Any] = {k: v for k, v in {"distance_m": distance_m, "urban_density_per_km2": urban_density}.items()
                           if v is not None}
     res = rural_access_index(net, pts, population_raster=population_raster, rural_col=rural_col,

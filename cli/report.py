@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._console import echo_result
 from ._options import input_path, output_option, overwrite_option
 
 
@@ -27,3 +28,4 @@ def report(study_outputs: str, output: str, title: str | None, top_n: int, bands
 
     make_report(study_outputs, output, overwrite=overwrite, title=title, top_n=top_n,
                 bands_min=parse_bands(bands))
+    echo_result(f"report of {study_outputs} -> {output}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._console import echo_result, quiet
 from ._options import overwrite_option
 
 
@@ -26,25 +27,23 @@ def run(ctx: click.Context, config: str | None, output: str | None, cache_dir: s
     """
     from pathlib import Path
 
+    from territorial_gis._io import check_output_folder
     from territorial_gis.config import load_study_config
     from territorial_gis.pipeline import run_study
 
     cfg = load_study_config(config)
     out = Path(output) if output else Path("outputs") / cfg.name
-    quiet = bool((ctx.find_root().obj or {}).get("quiet"))
-    res = run_study(cfg, out, overwrite=overwrite, cache_dir=cache_dir, progress=not quiet)
+    check_output_folder(out)
+    res = run_study(cfg, out, overwrite=overwrite, cache_dir=cache_dir, progress=not quiet())
     s = res.summary
-    if not quiet:
-        click.echo(f"study written to {res.outdir}/ ({len(res.files)} files, "
-                   f"{sum(res.timings.values()):.1f} s)", err=True)
-        counts = ", ".join(f"{k} {v:,}" for k, v in s.get("localities_by_class", {}).items())
-        if s.get("population") is None:
-            click.echo(f"  localities {s['localities']:,} ({counts}); population unknown", err=True)
-        else:
-            by_class = ", ".join(f"{k} {v:,.0f}" for k, v in s.get("population_by_class", {}).items())
-            click.echo(f"  localities {s['localities']:,} ({counts}); population {s['population']:,.0f} "
-                       f"({by_class})", err=True)
-        for tier, med in s.get("median_travel_time_min", {}).items():
-            click.echo(f"  median travel time to {tier}: "
-                       f"{'n/a' if med is None else f'{med:.1f} min'}", err=True)
-        click.echo(f"  open {res.outdir / 'map.html'} and {res.outdir / 'report.html'}", err=True)
+    echo_result(f"study written to {res.outdir}/ ({len(res.files)} files, {sum(res.timings.values()):.1f} s)")
+    counts = ", ".join(f"{k} {v:,}" for k, v in s.get("localities_by_class", {}).items())
+    if s.get("population") is None:
+        echo_result(f"  localities {s['localities']:,} ({counts}); population unknown")
+    else:
+        by_class = ", ".join(f"{k} {v:,.0f}" for k, v in s.get("population_by_class", {}).items())
+        echo_result(f"  localities {s['localities']:,} ({counts}); population {s['population']:,.0f} "
+                    f"({by_class})")
+    for tier, med in s.get("median_travel_time_min", {}).items():
+        echo_result(f"  median travel time to {tier}: {'n/a' if med is None else f'{med:.1f} min'}")
+    echo_result(f"  open {res.outdir / 'map.html'} and {res.outdir / 'report.html'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._console import echo_result
 from ._options import input_path, output_option, overwrite_option, profile_option
 
 
@@ -69,5 +70,5 @@ def apply(network: str, scenario_spec: str, profile: str | None, output: str, ov
     applied.network.save(out, overwrite=overwrite)
     write_gpkg_layers({"changes": applied.changes}, changes_path, overwrite)
     counts = applied.changes.drop_duplicates("segment")["change"].value_counts().to_dict()
-    click.echo(f"scenario {applied.scenario.name}: {counts.get('upgraded', 0)} road pieces upgraded, "
-               f"{counts.get('closed', 0)} closed, {counts.get('slowed', 0)} slowed -> {out}")
+    echo_result(f"scenario {applied.scenario.name}: {counts.get('upgraded', 0)} road pieces upgraded, "
+                f"{counts.get('closed', 0)} closed, {counts.get('slowed', 0)} slowed -> {out}")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option, route_options
+from ._console import echo_result
+from ._options import (
+    given,
+    input_path,
+    output_option,
+    overwrite_option,
+    places_options,
+    route_options,
+)
 
 if TYPE_CHECKING:
     from territorial_gis import RouteOptions
@@ -33,20 +41,15 @@ if TYPE_CHECKING:
 @click.option("--region-id-column", default=None, help="Id column of the region polygons.")
 @click.option("--within-region", is_flag=True, default=False,
               help="A locality may only join a centre of its own region.")
-@click.option("--id-column", default=None, help="Locality id column (detected by default).")
-@click.option("--population-column", default=None, help="Population column (detected by default).")
-@click.option("--layer", default=None, help="Layer of a multi-layer localities file.")
+@places_options("LOCALITIES")
 @route_options
 @output_option(help="Output GeoPackage with layers territories, localities.")
 @overwrite_option
 def territories(network: str, localities: str, centres: str, max_time: float | None, employment: str | None,
                 employment_limit: float, hubs_file: str | None, regions: str | None,
-                region_id_column: str | None, within_region: bool, id_column: str | None,
-                population_column: str | None, layer: str | None, route: RouteOptions, output: str,
-                overwrite: bool) -> None:
+                region_id_column: str | None, within_region: bool, places: dict[str, Any],
+                route: RouteOptions, output: str, overwrite: bool) -> None:
     """Build functional territories of LOCALITIES around centres by travel time over NETWORK."""
-    import logging
-
     from territorial_gis._io import check_outputs
     from territorial_gis.access import open_network
     from territorial_gis.hubs import check_max_time
@@ -55,12 +58,17 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
 
     from .hubs import read_localities, write_layers
 
-    log = logging.getLogger("territorial_gis.cli.territories")
     if max_time is not None:
         check_max_time(max_time, "--max-time")
     check_max_time(employment_limit, "--employment-limit")
-    check_outputs(output, overwrite=overwrite)
-    locs = read_localities(localities, id_column, population_column, layer)
+    if within_region and not regions:
+        raise click.UsageError("--within-region needs --regions")
+    if region_id_column and not regions:
+        raise click.UsageError("--region-id-column needs --regions")
+    if employment is None and given("employment_limit"):
+        raise click.UsageError("--employment-limit needs --employment")
+    check_outputs(output, overwrite=overwrite, formats=(".gpkg",))
+    locs = read_localities(localities, places)
     centre_pts = derive_tier(locs, centres, tier="centre")
     emp_pts = derive_tier(locs, employment, tier="employment_centre") if employment else None
     hub_pts = None
@@ -70,8 +78,6 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
         hub_pts = load_places(hubs_file, id_col="hub_id", layer="hubs" if hubs_file.lower().endswith(".gpkg")
                               else None)
         hub_pts["hub_id"] = hub_pts["place_id"]
-    if within_region and not regions:
-        raise click.UsageError("--within-region needs --regions")
     region_arg = regions_from(regions) if regions else None
     net = open_network(network)
     result = build_territories(net, locs, centre_pts, max_time_min=max_time, employment_centres=emp_pts,
@@ -80,5 +86,5 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
     polys = territory_polygons(result, centre_pts)
     write_layers({"territories": polys, "localities": result}, output, overwrite)
     n_beyond = int((result["territory_status"] == "no_centre_within_limit").sum())
-    log.info("%d territories around %d centres; %d localities beyond the limit -> %s", len(polys),
-             len(centre_pts), n_beyond, output)
+    echo_result(f"{len(polys)} territories around {len(centre_pts)} centres; {n_beyond} localities beyond the "
+                f"limit -> {output}")

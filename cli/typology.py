@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ._console import echo_result
 from ._options import output_option, overwrite_option
 from ._tables import filter_rows, read_units, side_path, write_outputs
 
@@ -42,7 +43,8 @@ def _show(ctx: click.Context, _param: Any, value: str | None) -> None:
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a threshold. Repeatable.")
 @click.option("--by", "region_column", default=None, help="Region column for the summary.")
 @click.option("--where", default=None, metavar="CONDITION", help="Keep the rows where a condition holds.")
-@click.option("--population-column", default="population", show_default=True)
+@click.option("--pop-col", "population_column", default="population", show_default=True,
+              help="Population column of the table.")
 @click.option("--layer", default=None, help="Layer of a multi-layer TABLE file.")
 @click.option("--list", "list_", is_flag=True, expose_value=False, is_eager=True, callback=_list,
               help="List the presets and exit.")
@@ -83,5 +85,5 @@ def typology(table: str | None, typology: str | None, sets: tuple[str, ...], reg
     write_outputs([(classified, out), (sens, sens_path), (summary, summ_path)], overwrite, layer=typ.name)
     counts = classified[typ.column].value_counts()
     log.info("sources of %s: %s", typ.name, "; ".join(typ.sources) or "none given")
-    click.echo(f"{len(classified)} units: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-               + f" -> {out} (+ {sens_path.name}, {summ_path.name})")
+    echo_result(f"{len(classified)} units: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                + f" -> {out} (+ {sens_path.name}, {summ_path.name})")

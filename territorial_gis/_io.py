@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .errors import InputFileError, OutputExistsError
+from .errors import InputFileError, OutputError, OutputExistsError
 
 TABLE_SUFFIXES = (".gpkg", ".parquet", ".geoparquet", ".csv", ".geojson", ".json", ".fgb")
 
@@ -28,13 +28,63 @@ def check_input(path: str | os.PathLike[str], what: str = "input file") -> Path:
     return p
 
 
-def check_outputs(*paths: str | os.PathLike[str], overwrite: bool = False) -> None:
-    """Fail (before any work) when one of ``paths`` exists and ``overwrite`` is not given."""
-    if overwrite:
-        return
+def check_outputs(*paths: str | os.PathLike[str], overwrite: bool = False,
+                  formats: Sequence[str] | None = None) -> None:
+    """Fail before any work when one of ``paths`` cannot be written.
+
+    Each path must not name a folder (an existing one, or a name ending in ``/``), must have
+    one of the ``formats`` suffixes when they are given, must not exist unless ``overwrite``,
+    and its folder (or the nearest existing folder above it, where the missing ones will be
+    created) must accept a new file: that is tried, not guessed from permission bits.
+
+    Raises
+    ------
+    OutputExistsError
+        The output exists and ``overwrite`` is False.
+    OutputError
+        Any other reason the output cannot be written.
+    """
     for path in paths:
-        if Path(path).exists():
-            raise OutputExistsError(f"output exists: {path} (use --overwrite to replace it)")
+        raw = os.fspath(path)
+        target = Path(raw)
+        if raw.endswith(("/", os.sep)) or target.is_dir():
+            example = target / f"result{formats[0] if formats else '.gpkg'}"
+            raise OutputError(f"output {raw} is a folder; give a file name, e.g. {example}")
+        suffix = target.suffix.lower()
+        if formats is not None and suffix not in formats:
+            raise OutputError(f"unsupported output format '{suffix or '(none)'}' for {target}; use one of "
+                              f"{', '.join(formats)}")
+        if not overwrite and (target.exists() or target.is_symlink()):
+            raise OutputExistsError(f"output exists: {target} (use --overwrite to replace it)")
+        check_writable_folder(target.parent, what=f"output {target}")
+
+
+def check_output_folder(folder: str | os.PathLike[str], what: str = "output folder") -> Path:
+    """Fail before any work when ``folder`` is a file or cannot hold new files (tried)."""
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{what} {target} is a file, not a folder")
+    check_writable_folder(target, what=f"{what} {target}")
+    return target
+
+
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Try to create (and remove) a file in ``folder``, or in the nearest existing folder above
+    it when it does not exist yet."""
+    here = folder if str(folder) else Path(".")
+    while not here.exists() and here != here.parent:
+        if here.is_symlink():
+            raise OutputError(f"cannot write {what}: {here} is a broken link")
+        here = here.parent
+    if not here.is_dir():
+        raise OutputError(f"cannot write {what}: {here} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tgis-probe-", dir=here)
+    except OSError as exc:
+        raise OutputError(f"cannot write {what}: folder {here} does not accept new files "
+                          f"({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
@@ -36,3 +37,18 @@ def progress(iterable: Iterable[T], desc: str, total: int | None = None, **kwarg
 def bar(total: int | None, desc: str, unit: str = "it") -> Any:
     """Return a manual tqdm bar (``update``/``close``), disabled when progress is off."""
     return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=not progress_enabled())
+
+
+class ProgressAwareHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A log handler that writes through ``tqdm.write``: a log line clears the progress bars on
+    its stream, is printed on a line of its own, and the bars are drawn again below it (a plain
+    handler would write into the middle of a bar)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+            self.flush()
+        except RecursionError:  # pragma: no cover - as logging.StreamHandler
+            raise
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)

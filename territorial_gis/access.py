@@ -351,19 +351,18 @@ def isochrones(network: RoadNetwork, destinations: gpd.GeoDataFrame,
     -------
     geopandas.GeoDataFrame
         One row per threshold: ``threshold_min``, ``min_time_min`` (lower bound of the band:
-        0 unless ``bands``), ``area_km2``, ``road_km`` (reached road length), geometry
-        (EPSG:4326; empty when nothing is reached).
+        0 unless ``bands``), geometry (EPSG:4326; empty when nothing is reached) and the figures
+        of that geometry, all of one kind named in the column: cumulative
+        ``within_area_km2`` / ``within_road_km`` (area and reached road length within the
+        threshold; they never decrease), or with ``bands`` ``ring_area_km2`` /
+        ``ring_road_km`` (the ring between the previous threshold and this one).
     """
     import geopandas as gpd
     import shapely
 
     if direction not in ("to", "from"):
         raise RoutingError(f"direction must be 'to' or 'from', got {direction!r}")
-    ths = [float(t) for t in thresholds_min]
-    if not ths or any(not (t > 0) for t in ths):
-        raise RoutingError(f"isochrone thresholds must be positive minutes, got {list(thresholds_min)}")
-    if sorted(ths) != ths or len(set(ths)) != len(ths):
-        raise RoutingError(f"isochrone thresholds must increase, got {list(thresholds_min)}")
+    ths = check_thresholds(thresholds_min)
     if not buffer_m > 0:
         raise RoutingError(f"isochrone buffer must be positive metres, got {buffer_m}")
     if len(destinations) == 0:
@@ -390,16 +389,37 @@ def isochrones(network: RoadNetwork, destinations: gpd.GeoDataFrame,
             km = 0.0
         polys.append(poly)
         road_km.append(km)
-    lower = [0.0] * len(ths)
+    # everything within a threshold is also within the next one: the union makes that exact
+    # (buffers of longer road pieces may differ from the shorter ones' in the last bit)
+    for i in range(1, len(polys)):
+        polys[i] = shapely.union(polys[i], polys[i - 1])
+        road_km[i] = max(road_km[i], road_km[i - 1])
     if bands:
         out_polys = [polys[0]] + [shapely.difference(polys[i], polys[i - 1]) for i in range(1, len(polys))]
+        figures = {"ring_area_km2": [float(shapely.area(p)) / 1e6 for p in out_polys],
+                   "ring_road_km": [road_km[0]] + [road_km[i] - road_km[i - 1] for i in range(1, len(ths))]}
         lower = [0.0, *ths[:-1]]
     else:
         out_polys = polys
-    areas = [float(shapely.area(p)) / 1e6 for p in out_polys]
-    gdf = gpd.GeoDataFrame({"threshold_min": ths, "min_time_min": lower, "area_km2": areas,
-                            "road_km": road_km}, geometry=out_polys, crs=network.crs)
+        figures = {"within_area_km2": [float(shapely.area(p)) / 1e6 for p in out_polys],
+                   "within_road_km": road_km}
+        lower = [0.0] * len(ths)
+    gdf = gpd.GeoDataFrame({"threshold_min": ths, "min_time_min": lower, **figures},
+                           geometry=out_polys, crs=network.crs)
     return gdf.to_crs(4326)
+
+
+def check_thresholds(thresholds_min: Sequence[float]) -> list[float]:
+    """Isochrone thresholds as floats, checked positive and increasing (RoutingError otherwise)."""
+    try:
+        ths = [float(t) for t in thresholds_min]
+    except (TypeError, ValueError):
+        raise RoutingError(f"isochrone thresholds must be minutes, got {list(thresholds_min)}") from None
+    if not ths or any(not (t > 0) or not np.isfinite(t) for t in ths):
+        raise RoutingError(f"isochrone thresholds must be positive minutes, got {list(thresholds_min)}")
+    if sorted(ths) != ths or len(set(ths)) != len(ths):
+        raise RoutingError(f"isochrone thresholds must increase, got {list(thresholds_min)}")
+    return ths
 
 
 # ---------------------------------------------------------------------- summaries

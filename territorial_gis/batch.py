@@ -80,6 +80,12 @@ class SchedulerError(TerritorialGISError):
     """The Dask scheduler given by address cannot be reached."""
 
 
+class BatchInterruptedError(TerritorialGISError):
+    """The batch was interrupted (Ctrl-C): finished regions are complete, unfinished ones absent."""
+
+    exit_code = 130
+
+
 @dataclass
 class BatchConfig:
     """A validated batch: its name, source and the checked study config of every region."""
@@ -374,11 +380,17 @@ def run_batch(batch_config: str | os.PathLike[str] | Mapping[str, Any], outdir: 
             rows.update(_run_on_dask(batch, todo, out, overwrite, cache, scheduler, workers, pbar))
     finally:
         pbar.close()
+    interrupted = [name for name in batch.regions if name not in rows]
+    for name in interrupted:
+        rows[name] = _failed_row(name, "interrupted before it finished", None, out / name, 0.0)
+        rows[name]["status"] = "interrupted"
 
     table = _summary_table([rows[name] for name in batch.regions])
     csv_path, json_path = out / SUMMARY_CSV, out / SUMMARY_JSON
     write_table(table, csv_path, overwrite=True)
     counts = {s: int((table["status"] == s).sum()) for s in ("ok", "failed", "skipped")}
+    if interrupted:
+        counts["interrupted"] = len(interrupted)
     meta = {"batch": batch.name, "title": batch.title, "config": batch.source,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "scheduler": scheduler or "local", "counts": counts,
@@ -386,8 +398,14 @@ def run_batch(batch_config: str | os.PathLike[str] | Mapping[str, Any], outdir: 
             "regions": [{k: _json_value(v) for k, v in r.items()} for r in table.to_dict("records")]}
     with atomic_output(json_path, overwrite=True) as tmp:
         tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    log.info("batch %s: %d ok, %d failed, %d skipped; summary %s", batch.name, counts["ok"],
-             counts["failed"], counts["skipped"], csv_path)
+    log.info("batch %s: %d ok, %d failed, %d skipped%s; summary %s", batch.name, counts["ok"],
+             counts["failed"], counts["skipped"], f", {len(interrupted)} interrupted" if interrupted else "",
+             csv_path)
+    if interrupted:
+        done = [n for n in batch.regions if n not in interrupted]
+        raise BatchInterruptedError(f"interrupted: {len(done)} of {len(batch.regions)} region(s) finished"
+                                    f"{' (' + ', '.join(done) + ')' if done else ''}; unfinished, left without "
+                                    f"outputs: {', '.join(interrupted)}; summary {csv_path}")
     return BatchResult(table=table, summary_csv=csv_path, summary_json=json_path, counts=counts)
 
 
@@ -407,28 +425,83 @@ def _run_on_dask(batch: BatchConfig, todo: list[str], out: Path, overwrite: bool
     else:
         n = max(1, min(workers or min(2, os.cpu_count() or 1), len(todo)))
         log.info("starting a local Dask cluster of %d worker process(es)", n)
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        with _sigint_ignored():  # the workers inherit it: a Ctrl-C reaches this process only
+            # no dashboard; the scheduler's small HTTP server (health checks) on a free local port,
+            # not 8787, which another cluster may hold (distributed then warns on the console)
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                   silence_logs=logging.ERROR)
         client = Client(cluster, set_as_default=False)
+    existed = {name: (out / name).exists() for name in todo}
+    rows: dict[str, dict[str, Any]] = {}
     try:
-        return _gather(client, batch, todo, out, overwrite, cache, pbar)
+        _gather(client, batch, todo, out, overwrite, cache, pbar, existed, rows)
+    except KeyboardInterrupt:
+        _shut_down_quietly(client, cluster)
+        for name in todo:
+            if name not in rows:
+                _remove_unfinished(out / name, existed[name])
+        return rows
+    client.close()
+    if cluster is not None:
+        cluster.close()
+    return rows
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while worker processes start (they keep ignoring it), in the main thread."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _shut_down_quietly(client: Any, cluster: Any) -> None:
+    """Close the client and the local cluster (its worker processes) without their log noise;
+    a second Ctrl-C during the shutdown is ignored."""
+    quiet = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.CRITICAL + 1)
+    with _sigint_ignored():
+        try:
+            client.close(timeout=10)
+            if cluster is not None:
+                cluster.close(timeout=10)
+        except Exception:  # noqa: BLE001 - shutting down after an interrupt: nothing to report
+            log.debug("Dask shutdown after the interrupt", exc_info=True)
+    for lg, level in zip(quiet, levels, strict=True):
+        lg.setLevel(level)
+
+
+def _remove_unfinished(out: Path, existed: bool) -> None:
+    """An interrupted region leaves nothing: its staging folders go, and its folder when this run
+    created it (a folder from an earlier complete run keeps those outputs)."""
+    if not out.is_dir():
+        return
+    if existed:
+        _clean_failed(out, existed)
+    else:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def _gather(client: Any, batch: BatchConfig, todo: list[str], out: Path, overwrite: bool, cache: str | None,
-            pbar: Any) -> dict[str, dict[str, Any]]:
+            pbar: Any, existed: dict[str, bool], rows: dict[str, dict[str, Any]]) -> None:
+    """Submit the regions and fill ``rows`` as they finish (so an interrupt keeps the finished ones)."""
     from distributed import as_completed
 
-    existed = {name: (out / name).exists() for name in todo}
     futures = {}
     for name in todo:
         fut = client.submit(run_region, name, batch.regions[name], str(out / name), overwrite, cache,
                             key=f"tgis-region-{batch.name}-{name}-{time.time_ns()}", pure=False, retries=0)
         futures[fut] = name
-    rows: dict[str, dict[str, Any]] = {}
     for fut in as_completed(list(futures), loop=client.loop):
         name = futures[fut]
         try:
@@ -444,7 +517,6 @@ def _gather(client: Any, batch: BatchConfig, todo: list[str], out: Path, overwri
         if progress_enabled():
             pbar.set_postfix_str(f"{name}: {row['status']}")
         pbar.update(1)
-    return rows
 
 
 def _summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:

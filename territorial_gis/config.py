@@ -103,6 +103,10 @@ class LocalitiesSection:
     lat_col: str | None = None
     crs: str | None = None
     layer: str | None = None
+    sheet: str | None = None
+    encoding: str | None = None
+    decimal: str | None = _key(choices=(".", ","))
+    thousands: str | None = _key(choices=(".", ",", "space", "none"))
     country: str | list[str] | None = None
     state: str | int | list[str | int] | None = None
     bbox: list[float] | None = _key(length=4)
@@ -111,7 +115,8 @@ class LocalitiesSection:
     grid_hex_m: float | None = _key(positive=True)
     clip_to_network: bool = True
 
-    FILE_KEYS: ClassVar[tuple[str, ...]] = ("id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "layer")
+    FILE_KEYS: ClassVar[tuple[str, ...]] = ("id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "layer",
+                                            "sheet", "encoding", "decimal", "thousands")
     CATALOGUE_KEYS: ClassVar[tuple[str, ...]] = ("country", "state", "bbox", "polygon", "min_population")
 
     def load_spec(self) -> dict[str, Any]:

@@ -42,5 +42,10 @@ class RasterError(TerritorialGISError):
     """A raster has no CRS, does not cover the areas, or holds only nodata."""
 
 
-class OutputExistsError(TerritorialGISError):
+class OutputError(TerritorialGISError):
+    """An output cannot be written: its folder is missing a write permission, it names a folder,
+    or its format is not one the command writes."""
+
+
+class OutputExistsError(OutputError):
     """An output file exists and ``overwrite`` was not requested."""

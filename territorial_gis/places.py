@@ -16,7 +16,6 @@ Every loader returns a GeoDataFrame of points in EPSG:4326 with the standard col
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import os
@@ -31,7 +30,7 @@ import pandas as pd
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from . import _catalogues
+from . import _catalogues, _numbers, _tables
 from ._crs import check_bbox
 from ._io import check_input
 from .errors import ColumnError, ConfigError, CRSError, InputFileError
@@ -70,6 +69,7 @@ LAT_CANDIDATES = ("latitude", "latitud", "lat", "y", "lat_dd", "ycoord", "coord_
 
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml", ".zip")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+EXCEL_SUFFIXES = _tables.EXCEL_SUFFIXES
 PARQUET_SUFFIXES = (".parquet", ".geoparquet")
 
 _OPS = (">=", "<=", "==", "!=", ">", "<", "=")
@@ -79,15 +79,16 @@ _WGS84 = CRS.from_epsg(4326)
 # ====================================================================== files
 def load_places(path: str | os.PathLike[str], id_col: str | None = None, pop_col: str | None = None,
                 name_col: str | None = None, lon_col: str | None = None, lat_col: str | None = None,
-                crs: Any = None, layer: str | None = None,
-                require_population: bool = False) -> gpd.GeoDataFrame:
+                crs: Any = None, layer: str | None = None, require_population: bool = False, *,
+                sheet: str | None = None, encoding: str | None = None, decimal: str | None = None,
+                thousands: str | None = None) -> gpd.GeoDataFrame:
     """Read places (localities, destinations) from a file into EPSG:4326 points.
 
     Parameters
     ----------
     path
-        CSV/TSV (coordinates in two columns), GeoPackage, GeoJSON, GeoParquet or plain
-        Parquet with coordinate columns, Shapefile or FlatGeobuf.
+        CSV/TSV/TXT (coordinates in two columns), Excel workbook (``.xlsx``), GeoPackage,
+        GeoJSON, GeoParquet or plain Parquet with coordinate columns, Shapefile or FlatGeobuf.
     id_col, pop_col, name_col
         Columns holding the identifier, population and name. Detected among common
         spellings when not given (``id``, ``place_id``, ``cvegeo``, ``geonameid``...;
@@ -96,12 +97,20 @@ def load_places(path: str | os.PathLike[str], id_col: str | None = None, pop_col
         Coordinate columns of tables; detected among ``longitud``/``latitud``, ``lon``/``lat``,
         ``lng``, ``long``, ``longitude``/``latitude``, ``x``/``y`` (any case).
     crs
-        CRS of table coordinates (default EPSG:4326), or the CRS to assume for a vector file
-        that has none.
+        CRS of table coordinates (default EPSG:4326), or the CRS of a vector file that has none.
     layer
         Layer of a multi-layer file (GeoPackage).
     require_population
         Raise :class:`ColumnError` when no population column is found.
+    sheet
+        Sheet of an Excel workbook: name or 1-based position (default the first).
+    encoding
+        Encoding of a text table or shapefile (default: detected; valid UTF-8 stays UTF-8,
+        see :mod:`territorial_gis._tables`).
+    decimal, thousands
+        Number format of text cells: decimal mark ``"."`` or ``","``; thousands separator
+        ``"."``, ``","``, ``"space"`` or ``"none"``. By default detected per column (see
+        :mod:`territorial_gis._numbers`); a column that could be read two ways is refused.
 
     Returns
     -------
@@ -114,64 +123,72 @@ def load_places(path: str | os.PathLike[str], id_col: str | None = None, pop_col
     InputFileError
         Missing, empty, unreadable file or no rows.
     ColumnError
-        Id/coordinate/population column missing or invalid (duplicate ids, non-numeric or
-        out-of-range coordinates, negative populations).
+        Id/coordinate/population column missing or invalid (duplicate ids, non-numeric,
+        ambiguous or out-of-range coordinates, rows whose latitude and longitude look
+        swapped, negative populations).
     CRSError
         A vector file without CRS whose coordinates are not longitude/latitude.
+    ConfigError
+        An option that does not apply to the file (``layer`` of a CSV, ``sheet`` of a
+        GeoPackage...) or a malformed number format.
     """
     p = check_input(path, "places file")
     suffix = p.suffix.lower()
+    fmt = _number_format(decimal, thousands)
+    _check_applicable(p, layer=layer, sheet=sheet, encoding=encoding)
     if suffix in PARQUET_SUFFIXES:
         frame = _read_parquet(p)
     elif suffix in TABLE_SUFFIXES:
-        frame = _read_table(p)
+        frame = _tables.read_delimited(p, encoding)
+    elif suffix in _tables.EXCEL_SUFFIXES:
+        frame = _tables.read_excel(p, sheet)
     else:
-        frame = _read_vector(p, layer)
+        frame = _read_vector(p, layer, encoding)
     if len(frame) == 0:
         raise InputFileError(f"places file {p} has no rows")
-
+    cols = [str(c) for c in frame.columns]
+    skip = {id_col or _find_column(cols, ID_CANDIDATES), name_col or _find_column(cols, NAME_CANDIDATES)}
+    numbers = _Numbers(frame, p, fmt, skip={c for c in skip if c}, vector=suffix not in TABLE_SUFFIXES)
     if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame.columns:
+        if lon_col or lat_col:
+            raise ConfigError(f"lon_col=/lat_col= (--lon-col/--lat-col) apply to tables of coordinates; "
+                              f"{p} has geometries")
+        lonlat = frame.crs is None or frame.crs.is_geographic
         gdf = _vector_to_points(frame, p, crs)
     else:
-        gdf = _table_to_points(pd.DataFrame(frame), p, lon_col, lat_col, crs)
-    return _standardize(gdf, p, id_col, pop_col, name_col, require_population)
+        lonlat = crs is None or _parse_crs(crs).is_geographic
+        gdf = _table_to_points(pd.DataFrame(frame), p, lon_col, lat_col, crs, numbers)
+    out = _standardize(gdf, p, (id_col, pop_col, name_col), require_population, numbers)
+    if lonlat:
+        _check_swapped_rows(out, p)
+    return out
 
 
-def _read_table(p: Path) -> pd.DataFrame:
-    """Read a delimited text file with all columns as text (ids keep leading zeros)."""
-    sample = b""
-    with open(p, "rb") as fh:
-        sample = fh.read(64 * 1024)
-    encoding = "utf-8-sig"
+def _number_format(decimal: str | None, thousands: str | None) -> _numbers.NumberFormat | None:
     try:
-        text = sample.decode(encoding)
-    except UnicodeDecodeError:
-        encoding = "latin-1"
-        text = sample.decode(encoding)
-    first_line = text.splitlines()[0] if text.strip() else ""
-    if not first_line.strip():
-        raise InputFileError(f"places file {p} is empty (no header line)")
-    sep = ","
-    if p.suffix.lower() == ".tsv":
-        sep = "\t"
-    else:
-        try:
-            sep = csv.Sniffer().sniff(first_line, delimiters=",;\t|").delimiter
-        except csv.Error:
-            sep = ","
-    try:
-        try:
-            df = pd.read_csv(p, sep=sep, dtype=str, encoding=encoding, skipinitialspace=True)
-        except UnicodeDecodeError:
-            logger.info("%s is not UTF-8; reading it as Latin-1", p)
-            df = pd.read_csv(p, sep=sep, dtype=str, encoding="latin-1", skipinitialspace=True)
-    except pd.errors.EmptyDataError as exc:
-        raise InputFileError(f"places file {p} is empty") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputFileError(f"cannot read places file {p} as a table: {exc}") from exc
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.dropna(how="all")
-    return df
+        return _numbers.make_format(decimal, thousands)
+    except ValueError as exc:
+        raise ConfigError(f"{exc} (decimal=/thousands=, --decimal/--thousands)") from None
+
+
+def _check_applicable(p: Path, *, layer: str | None, sheet: str | None, encoding: str | None) -> None:
+    """Refuse options that mean nothing for this kind of file (rather than ignoring them)."""
+    suffix = p.suffix.lower()
+    if suffix in _tables.OLD_SPREADSHEETS:
+        raise InputFileError(f"{p}: {suffix} spreadsheets are not read; save the sheet as .xlsx or as "
+                             f"CSV (UTF-8)")
+    kind = ("a text table" if suffix in TABLE_SUFFIXES else "a Parquet file" if suffix in PARQUET_SUFFIXES
+            else "an Excel workbook" if suffix in _tables.EXCEL_SUFFIXES else "a vector file")
+    if layer is not None and (suffix in TABLE_SUFFIXES or suffix in PARQUET_SUFFIXES
+                              or suffix in _tables.EXCEL_SUFFIXES):
+        hint = "; choose a sheet with sheet= (--sheet)" if suffix in _tables.EXCEL_SUFFIXES else ""
+        raise ConfigError(f"layer= (--layer) applies to GeoPackage and other multi-layer files; {p} is "
+                          f"{kind}{hint}")
+    if sheet is not None and suffix not in _tables.EXCEL_SUFFIXES:
+        raise ConfigError(f"sheet= (--sheet) applies to Excel workbooks (.xlsx); {p} is {kind}")
+    if encoding is not None and suffix not in TABLE_SUFFIXES and suffix not in (".shp", ".dbf", ".zip"):
+        raise ConfigError(f"encoding= (--encoding) applies to CSV/TSV text files and shapefiles; {p} is "
+                          f"{kind}, whose encoding is fixed by its format")
 
 
 def _read_parquet(p: Path) -> pd.DataFrame:
@@ -187,7 +204,7 @@ def _read_parquet(p: Path) -> pd.DataFrame:
         raise InputFileError(f"cannot read places file {p} as Parquet: {exc}") from exc
 
 
-def _read_vector(p: Path, layer: str | None) -> pd.DataFrame:
+def _read_vector(p: Path, layer: str | None, encoding: str | None = None) -> pd.DataFrame:
     import pyogrio
 
     try:
@@ -197,11 +214,12 @@ def _read_vector(p: Path, layer: str | None) -> pd.DataFrame:
     if layer is not None and layer not in layers:
         raise InputFileError(f"layer {layer!r} not found in {p}; layers: {', '.join(layers) or 'none'}")
     if layer is None and len(layers) > 1:
-        logger.info("%s has %d layers (%s); reading %r (choose with layer=)", p, len(layers),
+        logger.info("%s has %d layers (%s); reading %r (choose with layer= / --layer)", p, len(layers),
                     ", ".join(layers), layers[0])
         layer = layers[0]
+    kwargs = {"encoding": encoding} if encoding else {}
     try:
-        gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
+        gdf = gpd.read_file(p, layer=layer, engine="pyogrio", **kwargs)
     except Exception as exc:
         raise InputFileError(f"cannot read places file {p}: {exc}") from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf._geometry_column_name not in gdf.columns:
@@ -220,13 +238,14 @@ def _find_column(columns: Iterable[str], candidates: Sequence[str]) -> str | Non
     return None
 
 
-def _require_column(df: pd.DataFrame, col: str, p: Path | str, what: str) -> str:
+def _require_column(df: pd.DataFrame, col: str, p: Path | str, what: str, option: str = "") -> str:
     if col in df.columns:
         return col
     ci = _find_column(df.columns, (col.lower(),))
     if ci is not None:
         return ci
-    raise ColumnError(f"{what} column {col!r} not found in {p}; columns: {_list_columns(df)}")
+    given = f" (given with {option})" if option else ""
+    raise ColumnError(f"{what} column {col!r} not found in {p}{given}; columns: {_list_columns(df)}")
 
 
 def _list_columns(df: pd.DataFrame) -> str:
@@ -234,55 +253,138 @@ def _list_columns(df: pd.DataFrame) -> str:
     return ", ".join(cols) if cols else "(none)"
 
 
-def _to_numeric(series: pd.Series, p: Path | str, col: str, what: str,
-                thousands: bool = False) -> pd.Series:
-    """Numbers from text; decimal commas (and thousands separators for counts) accepted.
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values)
 
-    Raises :class:`ColumnError` naming the first non-numeric values.
+
+class _Numbers:
+    """Numbers of one file's text columns, read with one convention per column.
+
+    The convention is the one given (``decimal``/``thousands``) or decided per column from
+    its values (:func:`territorial_gis._numbers.decide`), an ambiguous column following the
+    decimal mark the rest of the file shows. Coordinates in degrees are always read by their
+    own marks (they cannot hold thousands).
     """
-    if pd.api.types.is_numeric_dtype(series):
-        return series.astype(float)
-    text = series.astype("string").str.strip()
-    text = text.mask(text == "")
-    values = pd.to_numeric(text, errors="coerce")
-    bad = values.isna() & text.notna()
-    if bad.any():
-        variants = []
-        if thousands:  # "12,345" or "12 345" in a population column
-            variants.append(text.str.replace(r"(?<=\d)[, ](?=\d{3}(?:\D|$))", "", regex=True))
-        variants.append(text.str.replace(",", ".", regex=False))
-        for variant in variants:
-            values2 = pd.to_numeric(variant, errors="coerce")
-            if not (values2.isna() & text.notna()).any():
-                return values2.astype(float)
-        rows = list(series.index[bad][:3])
-        examples = ", ".join(f"row {int(i) + 2}: {series[i]!r}" for i in rows)
-        raise ColumnError(f"{what} column {col!r} of {p} holds {int(bad.sum())} non-numeric "
-                          f"value(s) ({examples})")
-    return values.astype(float)
+
+    def __init__(self, frame: pd.DataFrame, p: Path, fmt: _numbers.NumberFormat | None,
+                 skip: set[str], vector: bool) -> None:
+        self.frame, self.p, self.fmt, self.skip = frame, p, fmt, skip
+        self.row = "feature" if vector and p.suffix.lower() not in _tables.EXCEL_SUFFIXES else "row"
+        self.offset = 0 if self.row == "feature" else 2  # file line = index + 2 (header, 1-based)
+        self.degrees: set[str] = set()
+        self._file_decimal: str | None | bool = False  # False: not computed yet
+
+    def rows(self, labels: Iterable[Any]) -> list[str]:
+        """File rows (tables: line numbers) of frame index labels."""
+        return [str(int(i) + self.offset) if isinstance(i, (int, np.integer)) else str(i) for i in labels]
+
+    def _scan(self, col: str) -> _numbers.Evidence:
+        text = self.frame[col]
+        ev = _numbers.scan(text)
+        ev.decimal = {m: (self.rows([i])[0], s) for m, (i, s) in ev.decimal.items()}
+        ev.thousands = {m: (self.rows([i])[0], s) for m, (i, s) in ev.thousands.items()}
+        ev.ambiguous = {m: (self.rows([i])[0], s) for m, (i, s) in ev.ambiguous.items()}
+        return ev
+
+    def file_decimal(self) -> str | None:
+        """The decimal mark the file's numeric text columns show from their own values."""
+        if self._file_decimal is False:
+            decisions = []
+            for col in self.frame.columns:
+                if col in self.skip or col == getattr(self.frame, "_geometry_column_name", None) \
+                        or not _is_text(self.frame[col]):
+                    continue
+                ev = _numbers.scan(self.frame[col])
+                if ev.numeric:
+                    kind = "degrees" if col in self.degrees else "measure"
+                    decisions.append(_numbers.decide(ev, kind=kind, file_decimal=None))
+            self._file_decimal = _numbers.file_decimal(decisions)
+        return self._file_decimal if isinstance(self._file_decimal, str) else None
+
+    def column(self, col: str, what: str, kind: str = "measure") -> pd.Series:
+        """The numbers of a column that must be numeric; ColumnError naming file, column, values."""
+        values = self.frame[col]
+        if not _is_text(values):
+            return pd.to_numeric(values, errors="coerce").astype(float)
+        # coordinates in degrees have no thousands: their one mark is the decimal mark whatever
+        # the rest of the file uses (exports often mix '-51.21' with '1.625' people)
+        fmt = self.fmt if kind != "degrees" else None
+        how = "as given"
+        if fmt is None:
+            ev = self._scan(col)
+            if ev.invalid:
+                self._raise_invalid(col, what, values, pd.Series(values.index.isin([i for i, _ in ev.invalid]),
+                                                                 index=values.index))
+            decision = _numbers.decide(ev, kind=kind, file_decimal=self.file_decimal(), row=self.row)
+            if decision.fmt is None:
+                raise ColumnError(f"{what} column {col!r} of {self.p} {decision.problem}; set the number "
+                                  f"format with decimal=/thousands= (--decimal/--thousands, or the keys "
+                                  f"decimal/thousands of the study's [localities] table)")
+            fmt, how = decision.fmt, decision.how
+        out, bad = _numbers.parse(values, fmt)
+        if bad.any():
+            self._raise_invalid(col, what, values, bad, fmt if how == "as given" else None)
+        if how not in ("plain numbers", "as given", "from its values"):
+            logger.info("%s: column %r read with %s (%s)", self.p.name, col, fmt.describe(), how)
+        return out
+
+    def _raise_invalid(self, col: str, what: str, values: pd.Series, bad: pd.Series,
+                       fmt: _numbers.NumberFormat | None = None) -> None:
+        idx = list(values.index[bad.to_numpy()][:3])
+        examples = ", ".join(f"{self.row} {r}: {values[i]!r}" for r, i in zip(self.rows(idx), idx, strict=True))
+        given = f" with the given {fmt.describe()}" if fmt is not None else ""
+        raise ColumnError(f"{what} column {col!r} of {self.p} holds {int(bad.sum())} non-numeric "
+                          f"value(s){given} ({examples})")
+
+    def maybe(self, col: str) -> pd.Series:
+        """A text column as numbers when every value is a number and the convention is clear;
+        codes with leading zeros and ambiguous columns stay text (ambiguous ones with a warning)."""
+        values = self.frame[col]
+        if not _is_text(values) or col in self.skip or not values.notna().any():
+            return values
+        text = values.dropna().astype(str).str.strip()
+        if text.str.match(r"^[+-]?0\d").any():  # codes with leading zeros stay text
+            return values
+        if self.fmt is not None:
+            out, bad = _numbers.parse(values, self.fmt)
+            return values if bad.any() else out
+        ev = self._scan(col)
+        if not ev.numeric:
+            return values
+        decision = _numbers.decide(ev, kind="measure", file_decimal=self.file_decimal(), row=self.row)
+        if decision.fmt is None:
+            logger.warning("%s: column %r %s; it is kept as text (set decimal=/thousands=, "
+                           "--decimal/--thousands, to read it as numbers)", self.p.name, col, decision.problem)
+            return values
+        return _numbers.parse(values, decision.fmt)[0]
 
 
 def _table_to_points(df: pd.DataFrame, p: Path, lon_col: str | None, lat_col: str | None,
-                     crs: Any) -> gpd.GeoDataFrame:
-    lon_name = (_require_column(df, lon_col, p, "longitude") if lon_col
+                     crs: Any, numbers: _Numbers) -> gpd.GeoDataFrame:
+    lon_name = (_require_column(df, lon_col, p, "longitude", "lon_col= / --lon-col") if lon_col
                 else _find_column(df.columns, LON_CANDIDATES))
-    lat_name = (_require_column(df, lat_col, p, "latitude") if lat_col
+    lat_name = (_require_column(df, lat_col, p, "latitude", "lat_col= / --lat-col") if lat_col
                 else _find_column(df.columns, LAT_CANDIDATES))
     if lon_name is None or lat_name is None:
         missing = "longitude" if lon_name is None else "latitude"
         raise ColumnError(
-            f"no {missing} column found in {p} (looked for {', '.join(LON_CANDIDATES if lon_name is None else LAT_CANDIDATES)});"
-            f" columns: {_list_columns(df)}; name them with lon_col=/lat_col= (--lon-col/--lat-col)")
-    lon = _to_numeric(df[lon_name], p, lon_name, "longitude")
-    lat = _to_numeric(df[lat_name], p, lat_name, "latitude")
+            f"no {missing} column found in {p} (looked for "
+            f"{', '.join(LON_CANDIDATES if lon_name is None else LAT_CANDIDATES)}); columns: "
+            f"{_list_columns(df)}; name them with lon_col=/lat_col= (--lon-col/--lat-col)")
+    src_crs = _parse_crs(crs) if crs is not None else CRS.from_epsg(4326)
+    if src_crs.is_geographic:
+        numbers.degrees = {lon_name, lat_name}
+    kind = "degrees" if src_crs.is_geographic else "measure"
+    lon = numbers.column(lon_name, "longitude" if src_crs.is_geographic else "x coordinate", kind)
+    lat = numbers.column(lat_name, "latitude" if src_crs.is_geographic else "y coordinate", kind)
     missing_xy = lon.isna() | lat.isna()
     if missing_xy.any():
-        rows = ", ".join(str(int(i) + 2) for i in list(df.index[missing_xy][:5]))
+        rows = ", ".join(numbers.rows(df.index[missing_xy][:5]))
         raise ColumnError(f"{int(missing_xy.sum())} row(s) of {p} have no coordinates in "
                           f"{lon_name!r}/{lat_name!r} (file rows {rows})")
-    src_crs = CRS.from_user_input(crs) if crs is not None else CRS.from_epsg(4326)
     if src_crs.is_geographic:
-        _check_lonlat_range(lon.to_numpy(), lat.to_numpy(), p, lon_name, lat_name)
+        _check_lonlat_range(lon.to_numpy(), lat.to_numpy(), p, lon_name, lat_name,
+                            rows=numbers.rows(df.index))
     out = df.drop(columns=[lon_name, lat_name])
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon.to_numpy(), lat.to_numpy()),
                            crs=src_crs)
@@ -292,8 +394,15 @@ def _table_to_points(df: pd.DataFrame, p: Path, lon_col: str | None, lat_col: st
     return gdf
 
 
+def _parse_crs(crs: Any) -> CRS:
+    try:
+        return CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj.exceptions.CRSError and friends
+        raise CRSError(f"unknown CRS {crs!r} (crs=, --crs): {exc}") from None
+
+
 def _check_lonlat_range(lon: np.ndarray, lat: np.ndarray, p: Path | str, lon_name: str = "longitude",
-                        lat_name: str = "latitude") -> None:
+                        lat_name: str = "latitude", rows: Sequence[str] | None = None) -> None:
     bad = ~((lon >= -180) & (lon <= 180) & (lat >= -90) & (lat <= 90))
     if not bad.any():
         return
@@ -304,16 +413,41 @@ def _check_lonlat_range(lon: np.ndarray, lat: np.ndarray, p: Path | str, lon_nam
     swapped_ok = (lat >= -180) & (lat <= 180) & (lon >= -90) & (lon <= 90)
     if swapped_ok.all():
         msg += (f"; latitude and longitude look swapped: pass lon_col={lat_name!r}, "
-                f"lat_col={lon_name!r}")
+                f"lat_col={lon_name!r} (--lon-col {lat_name} --lat-col {lon_name})")
+    elif swapped_ok[bad].all() and rows is not None:
+        which = ", ".join(rows[i] for i in np.flatnonzero(bad)[:8])
+        msg += f"; latitude and longitude look swapped in those rows (file rows {which}): fix them"
     else:
         msg += "; if they are projected coordinates, give their CRS (crs=, --crs)"
     raise ColumnError(msg)
 
 
+def _check_swapped_rows(gdf: gpd.GeoDataFrame, p: Path | str) -> None:
+    """Refuse rows whose latitude and longitude look swapped: read as given they lie far from
+    the other places, read swapped they fall among them."""
+    if len(gdf) < 3:
+        return
+    x, y = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    mx, my = float(np.median(x)), float(np.median(y))
+    own = np.maximum(np.abs(x - mx), np.abs(y - my))
+    swap = np.maximum(np.abs(y - mx), np.abs(x - my))
+    spread = max(3.0 * float(np.median(own)), 0.5)
+    flagged = (own > spread) & (swap <= spread) & (3.0 * swap < own)
+    k = int(flagged.sum())
+    if k == 0 or 2 * k >= len(gdf):
+        return
+    ids = ", ".join(_fmt_id(v) for v in gdf["place_id"].to_numpy()[flagged][:8]) + (", ..." if k > 8 else "")
+    raise ColumnError(f"{k} of {len(gdf)} places of {p} look like latitude and longitude swapped (ids "
+                      f"{ids}): as given they lie {float(np.median(own[flagged])):.0f} degrees from the "
+                      f"others (around lon {mx:.2f}, lat {my:.2f}), swapped they fall among them; fix "
+                      f"those rows")
+
+
 def _check_finite(gdf: gpd.GeoDataFrame, p: Path | str) -> None:
     xy = np.column_stack([gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()])
     if not np.isfinite(xy).all():
-        raise CRSError(f"coordinates of {p} could not be transformed to EPSG:4326; check the CRS")
+        raise CRSError(f"coordinates of {p} could not be transformed to EPSG:4326; check the CRS "
+                       f"(crs=, --crs)")
 
 
 def _vector_to_points(gdf: gpd.GeoDataFrame, p: Path, crs: Any) -> gpd.GeoDataFrame:
@@ -324,9 +458,12 @@ def _vector_to_points(gdf: gpd.GeoDataFrame, p: Path, crs: Any) -> gpd.GeoDataFr
     if empty.any():
         rows = ", ".join(str(i) for i in list(gdf.index[empty][:5]))
         raise ColumnError(f"{int(empty.sum())} feature(s) of {p} have no geometry (rows {rows})")
+    if gdf.crs is not None and crs is not None and not gdf.crs.equals(_parse_crs(crs)):
+        raise ConfigError(f"crs= (--crs) {crs} applies to files without a CRS; {p} declares "
+                          f"{gdf.crs.to_string()}")
     if gdf.crs is None:
         if crs is not None:
-            gdf = gdf.set_crs(crs)
+            gdf = gdf.set_crs(_parse_crs(crs))
             logger.info("%s has no CRS; using the given %s", p, crs)
         else:
             w, s, e, n = gdf.total_bounds
@@ -346,7 +483,8 @@ def _vector_to_points(gdf: gpd.GeoDataFrame, p: Path, crs: Any) -> gpd.GeoDataFr
         pts[non_point] = gdf.geometry[non_point].representative_point()
         gdf = gdf.set_geometry(pts)
     if gdf.crs is not None and gdf.crs.is_geographic:
-        _check_lonlat_range(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), p, "x", "y")
+        _check_lonlat_range(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), p, "x", "y",
+                            rows=[str(i) for i in gdf.index])
     if gdf.crs is not None and not gdf.crs.equals(_WGS84):
         gdf = gdf.to_crs(4326)
         _check_finite(gdf, p)
@@ -355,13 +493,13 @@ def _vector_to_points(gdf: gpd.GeoDataFrame, p: Path, crs: Any) -> gpd.GeoDataFr
     return gdf
 
 
-def _standardize(gdf: gpd.GeoDataFrame, p: Path | str, id_col: str | None, pop_col: str | None,
-                 name_col: str | None, require_population: bool) -> gpd.GeoDataFrame:
-    """Rename id/name/population columns to the standard names and validate them."""
-    cols = [c for c in gdf.columns if c != gdf.geometry.name]
-    frame = gdf[cols]
+def _standard_columns(frame: pd.DataFrame, p: Path | str, given: tuple[str | None, str | None, str | None],
+                      require_population: bool) -> tuple[str, str | None, str | None]:
+    """The id, population and name columns: the given ones (which must exist) or detected."""
+    id_col, pop_col, name_col = given
+    cols = list(frame.columns)
     if id_col is not None:
-        id_name = _require_column(frame, id_col, p, "id")
+        id_name = _require_column(frame, id_col, p, "id", "id_col= / --id-col")
     else:
         found = _find_column(cols, ID_CANDIDATES)
         if found is None:
@@ -369,33 +507,48 @@ def _standardize(gdf: gpd.GeoDataFrame, p: Path | str, id_col: str | None, pop_c
                               f"columns: {_list_columns(frame)}; choose one with id_col= (--id-col)")
         id_name = found
     if pop_col is not None:
-        pop_name: str | None = _require_column(frame, pop_col, p, "population")
+        pop_name: str | None = _require_column(frame, pop_col, p, "population", "pop_col= / --pop-col")
     else:
         pop_name = _find_column(cols, POPULATION_CANDIDATES)
         if pop_name is None and require_population:
             raise ColumnError(f"no population column found in {p} (looked for "
                               f"{', '.join(POPULATION_CANDIDATES)}); columns: {_list_columns(frame)}; "
                               f"choose one with pop_col= (--pop-col)")
-    name_name = (_require_column(frame, name_col, p, "name") if name_col
+    name_name = (_require_column(frame, name_col, p, "name", "name_col= / --name-col") if name_col
                  else _find_column(cols, NAME_CANDIDATES))
+    return id_name, pop_name, name_name
 
-    ids = _clean_ids(gdf[id_name], p, id_name)
-    if pop_name is not None:
-        population = _to_numeric(gdf[pop_name], p, pop_name, "population", thousands=True)
-        neg = population < 0
-        if neg.any():
-            examples = ", ".join(f"{_fmt_id(ids.iloc[i])}: {population.iloc[i]:g}"
-                                 for i in np.flatnonzero(neg.to_numpy())[:5])
-            raise ColumnError(f"population column {pop_name!r} of {p} has {int(neg.sum())} negative "
-                              f"value(s) ({examples})")
-        n_missing = int(population.isna().sum())
-        if n_missing:
-            logger.warning("%s: %d of %d places have no population in %r (kept as NaN)", p,
-                           n_missing, len(population), pop_name)
-    else:
-        population = pd.Series(np.nan, index=gdf.index, dtype=float)
+
+def _population(gdf: gpd.GeoDataFrame, p: Path | str, pop_name: str | None, ids: pd.Series,
+                numbers: _Numbers) -> pd.Series:
+    if pop_name is None:
         logger.warning("%s: no population column found (looked for %s); population is NaN",
                        p, ", ".join(POPULATION_CANDIDATES[:6]))
+        return pd.Series(np.nan, index=gdf.index, dtype=float)
+    if pop_name in numbers.frame.columns:
+        population = numbers.column(pop_name, "population", kind="count")
+    else:
+        population = pd.to_numeric(gdf[pop_name], errors="coerce").astype(float)
+    neg = population < 0
+    if neg.any():
+        examples = ", ".join(f"{_fmt_id(ids.iloc[i])}: {population.iloc[i]:g}"
+                             for i in np.flatnonzero(neg.to_numpy())[:5])
+        raise ColumnError(f"population column {pop_name!r} of {p} has {int(neg.sum())} negative "
+                          f"value(s) ({examples})")
+    n_missing = int(population.isna().sum())
+    if n_missing:
+        logger.warning("%s: %d of %d places have no population in %r (kept as NaN)", p,
+                       n_missing, len(population), pop_name)
+    return population
+
+
+def _standardize(gdf: gpd.GeoDataFrame, p: Path | str, given: tuple[str | None, str | None, str | None],
+                 require_population: bool, numbers: _Numbers) -> gpd.GeoDataFrame:
+    """Rename id/name/population columns to the standard names and validate them."""
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    id_name, pop_name, name_name = _standard_columns(gdf[cols], p, given, require_population)
+    ids = _clean_ids(gdf[id_name], p, id_name)
+    population = _population(gdf, p, pop_name, ids, numbers)
     names = gdf[name_name].astype(object).where(gdf[name_name].notna(), None) if name_name else None
 
     rest = [c for c in cols if c not in {id_name, pop_name, name_name}]
@@ -405,24 +558,12 @@ def _standardize(gdf: gpd.GeoDataFrame, p: Path | str, id_col: str | None, pop_c
     out["population"] = population.to_numpy(dtype=float)
     for c in rest:
         target = c if c not in ("place_id", "name", "population") else f"{c}_source"
-        values = gdf[c]
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            values = _maybe_numeric(values)
+        values = numbers.maybe(c) if c in numbers.frame.columns else gdf[c]
         out[target] = values.to_numpy()
     result = gpd.GeoDataFrame(out, geometry=gdf.geometry.to_numpy(), crs=4326)
     result = result.reset_index(drop=True)
     result.attrs["source"] = str(p)
     return result
-
-
-def _maybe_numeric(values: pd.Series) -> pd.Series:
-    """Convert a text column read from CSV to numbers when every value is numeric."""
-    converted = pd.to_numeric(values, errors="coerce")
-    if converted.notna().sum() == values.notna().sum() and values.notna().any():
-        text = values.dropna().astype(str).str.strip()
-        if not text.str.match(r"^0\d").any():  # codes with leading zeros stay text
-            return converted
-    return values
 
 
 def _fmt_id(value: Any) -> str:
@@ -706,7 +847,8 @@ def _as_rule(rule: str | Mapping[str, Any]) -> dict[str, Any]:
 
 _FILTER_KEYS = {"min_population", "max_population", "column", "min", "max", "top", "by", "ids", "where"}
 _SOURCE_KEYS = {"file", "path", "catalogue", "catalog"}
-_LOAD_KEYS = {"id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "layer"}
+_LOAD_KEYS = {"id_col", "pop_col", "name_col", "lon_col", "lat_col", "crs", "layer", "sheet", "encoding",
+              "decimal", "thousands"}
 _CATALOGUE_KEYS = {"country", "state", "bbox", "polygon", "min_population"}
 
 
@@ -799,10 +941,15 @@ def _numeric_column(df: pd.DataFrame, col: str, tier: str, rule: Any) -> pd.Seri
         name = found
     values = df[name]
     if not pd.api.types.is_numeric_dtype(values):
-        conv = pd.to_numeric(values, errors="coerce")
-        if conv.isna().sum() > values.isna().sum():
-            raise ColumnError(f"tier {tier!r}: column {col!r} is not numeric (rule {_rule_text(rule)})")
-        values = conv
+        ev = _numbers.scan(values)
+        if ev.invalid:
+            raise ColumnError(f"tier {tier!r}: column {col!r} is not numeric (rule {_rule_text(rule)}; "
+                              f"e.g. {ev.invalid[0][1]!r})")
+        decision = _numbers.decide(ev, kind="measure", file_decimal=None, row="index")
+        if decision.fmt is None:
+            raise ColumnError(f"tier {tier!r}: column {col!r} of rule {_rule_text(rule)} {decision.problem}; "
+                              f"set the number format of the file with --decimal/--thousands")
+        values = _numbers.parse(values, decision.fmt)[0]
     return values.astype(float)
 
 

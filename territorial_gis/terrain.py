@@ -57,6 +57,19 @@ ALTITUDE_COLUMNS = ("elevation_m", "altitude_m", "altitude", "elevation", "altit
 #: Warn when a window read into memory exceeds this many cells.
 _LARGE_WINDOW = 100_000_000
 
+#: Physically possible values per raster role; cells outside are voids written without a nodata
+#: tag (SRTM and INEGI exports use -32768, -9999 or 32767) and are treated as missing. Elevation:
+#: the lowest dry land, the Dead Sea shore, is at -430 m and Everest at 8,849 m. Slope in degrees.
+VALID_RANGE: dict[str, tuple[float, float]] = {
+    "dem": (-500.0, 9000.0),
+    "slope": (0.0, 90.0),
+    "ruggedness": (0.0, math.inf),
+}
+#: Fill values of common formats, treated as missing in rasters of any other role (a real
+#: suitability or any other indicator never takes these exact values).
+NODATA_SENTINELS = (-32768.0, -32767.0, -9999.0, -99999.0, float(np.finfo(np.float32).min),
+                    float(np.finfo(np.float64).min))
+
 
 @dataclass
 class RasterWindow:
@@ -159,6 +172,37 @@ def read_window(path: PathLike, bounds: tuple[float, float, float, float] | None
         return RasterWindow(arr, src.window_transform(win), src.crs, p)
 
 
+def mask_voids(win: RasterWindow, role: str) -> int:
+    """Turn impossible values of a raster of ``role`` into NaN (in place), with a warning that
+    names the raster and the values; return how many cells were masked.
+
+    ``dem``/``slope``/``ruggedness``: values outside :data:`VALID_RANGE`; any other role: the
+    :data:`NODATA_SENTINELS`.
+    """
+    arr = win.array
+    finite = np.isfinite(arr)
+    if role in VALID_RANGE:
+        lo, hi = VALID_RANGE[role]
+        bad = finite & ((arr < lo) | (arr > hi))
+        why = f"outside the possible range {lo:g} to {hi:g}" + (" m" if role == "dem" else "")
+    else:
+        bad = finite & np.isin(arr, NODATA_SENTINELS)
+        why = "a common nodata fill value"
+    n = int(bad.sum())
+    if n:
+        values, counts = np.unique(arr[bad], return_counts=True)
+        order = np.argsort(-counts)[:4]
+        shown = ", ".join(f"{values[i]:g} ({counts[i]:,} cells)" for i in order)
+        log.warning("raster %s: %s cell(s) hold %s, %s, without a nodata tag; treated as missing "
+                    "(voids)", win.name, f"{n:,}", shown, why)
+        arr[bad] = np.nan
+    return n
+
+
+def _role(name: str) -> str:
+    return RASTER_ROLES.get(str(name).lower(), "other")
+
+
 def _bounds_of(geoms: gpd.GeoSeries) -> tuple[float, float, float, float]:
     b = geoms[~geoms.is_empty & geoms.notna()].total_bounds
     if not np.all(np.isfinite(b)):
@@ -224,6 +268,7 @@ def _dem_input(dem: PathLike | np.ndarray, transform: Any, crs: Any,
             arr[arr == nodata] = np.nan
         return arr, transform, crs
     win = read_window(dem)
+    mask_voids(win, "dem")
     return win.array, win.transform, win.crs
 
 
@@ -266,6 +311,7 @@ def slope_degrees(dem: PathLike | np.ndarray, transform: Any = None, crs: Any = 
     gx = ((n["c"] + 2 * n["f"] + n["i"]) - (n["a"] + 2 * n["d"] + n["g"])) / (8.0 * dx[:, None])
     gy = ((n["g"] + 2 * n["h"] + n["i"]) - (n["a"] + 2 * n["b"] + n["c"])) / (8.0 * dy[:, None])
     out: np.ndarray = np.degrees(np.arctan(np.hypot(gx, gy)))
+    out[np.isnan(z)] = np.nan  # Horn's window skips the centre: a nodata cell has no slope either
     return out
 
 
@@ -396,6 +442,7 @@ def sample_rasters(points: gpd.GeoDataFrame, rasters: Mapping[str, PathLike],
             crs = src.crs
         geoms = _geoms_in_crs(points, crs, "points")
         win = read_window(path, _bounds_of(geoms), pad=1, band=band)
+        mask_voids(win, _role(name))
         vals = _sample_array(win, geoms)
         _check_values(vals, win, "points")
         out[name] = vals
@@ -426,8 +473,9 @@ def zonal_stats(polygons: gpd.GeoDataFrame, path: PathLike, stats: Sequence[str]
         crs = src.crs
     geoms = _geoms_in_crs(polygons, crs, "polygons")
     win = read_window(path, _bounds_of(geoms), pad=1, band=band)
-    res = _zonal_arrays(win, geoms, stats, desc=f"zonal {win.name}")[""]
     pre = prefix if prefix is not None else Path(path).stem
+    mask_voids(win, _role(pre))
+    res = _zonal_arrays(win, geoms, stats, desc=f"zonal {win.name}")[""]
     df = pd.DataFrame({f"{pre}_{s}": v for s, v in res.items()}, index=polygons.index)
     _check_values(df.iloc[:, 0].to_numpy(dtype="float64") if "count" not in stats
                   else df[f"{pre}_count"].replace(0, np.nan).to_numpy(dtype="float64"), win, "polygons")
@@ -442,6 +490,16 @@ def _check_values(vals: np.ndarray, win: RasterWindow, what: str) -> None:
     if n_nan:
         log.warning("%s: %d of %d %s fall outside the raster or on nodata (NaN)",
                     win.name, n_nan, vals.size, what)
+
+
+def _report_missing(out: pd.DataFrame, cols: list[str], win: RasterWindow, what: str) -> None:
+    """Say how many rows got no value from a raster (outside it, on nodata or voids, or for a
+    slope beside one), naming the columns left NaN."""
+    missing = out[cols].isna().any(axis=1).to_numpy()
+    n = int(missing.sum())
+    if n and len(cols) > 1:
+        log.warning("%s: %d of %d %s have no terrain value (%s NaN: outside the raster, on nodata or "
+                    "void cells, or beside one)", win.name, n, len(out), what, ", ".join(cols))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,6 +564,10 @@ def measure_terrain(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike] | Non
         geoms = _geoms_in_crs(gdf, crs, "areas" if polygons else "localities")
         pad = 2 if role == "dem" else 1
         win = read_window(path, _bounds_of(geoms), pad=pad)
+        mask_voids(win, role)
+        if not np.isfinite(win.array).any():
+            raise RasterError(f"raster {win.path} holds only nodata or impossible values where the "
+                              f"{'areas' if polygons else 'localities'} are")
         layers: dict[str, np.ndarray]
         if role == "dem":
             layers = {
@@ -525,6 +587,7 @@ def measure_terrain(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike] | Non
                 _check_values(vals, win, "areas" if polygons else "localities")
             out[col] = vals
             sources[col] = f"raster {win.name} ({how})"
+        _report_missing(out, list(layers), win, "areas" if polygons else "localities")
     if "elevation_m" not in sources and use_altitude_column:
         alt = altitude_column or find_altitude_column(list(gdf.columns))
         if altitude_column and altitude_column not in gdf.columns:

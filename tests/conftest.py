@@ -12,11 +12,16 @@
   and 30 times the median cell, so they are employment centres in the usual (job-density) sense.
 
 The fixtures are read-only by convention: copy before modifying. Others may append fixtures.
+
+With the environment variable ``CI`` set, a ``browser`` test that would be skipped (chromium not
+installed, playwright missing) fails instead, with the reason: CI must not pass without them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -74,3 +79,17 @@ def poa_tiers(poa_localities: gpd.GeoDataFrame, poa_pois: gpd.GeoDataFrame) -> d
                                 "jobs": cells["jobs"].to_numpy()},
                                geometry=cells.geometry.to_numpy(), crs=4326)
     return {"employment_centre": centres, "market": poa_pois}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    """In CI, turn the skip of a ``browser`` test into a failure that says why it could not run."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    if not (report.skipped and os.environ.get("CI") and item.get_closest_marker("browser") is not None):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = (f"CI is set but this browser test could not run ({reason}). The browser tests must "
+                       "run in CI: `make test` installs Debian's chromium through `make browser`; check "
+                       "that the install worked and that chromium starts (chromium --headless --version).")

@@ -124,13 +124,18 @@ def test_isochrones_nested_and_sized(poa_network: RoadNetwork, poa_pois: gpd.Geo
     iso = isochrones(poa_network, poa_pois, (5, 10, 60))
     assert iso.crs.to_epsg() == 4326
     assert list(iso["threshold_min"]) == [5, 10, 60]
-    assert iso["area_km2"].is_monotonic_increasing and iso["road_km"].is_monotonic_increasing
+    assert "area_km2" not in iso and "ring_area_km2" not in iso  # one kind of figure, named
+    assert iso["within_area_km2"].is_monotonic_increasing and iso["within_road_km"].is_monotonic_increasing
     g = iso.to_crs(poa_network.crs).geometry
     assert g.iloc[0].difference(g.iloc[1]).area < 1.0  # nested (up to rounding)
     # 60 min reaches every road: the whole network buffered by 100 m
     roads = shapely.union_all(shapely.buffer(poa_network.edge_geometry_metric(), 100, quad_segs=4))
-    assert iso["area_km2"].iloc[2] == pytest.approx(roads.area / 1e6, rel=1e-3)
-    assert 0.3 < iso["area_km2"].iloc[0] / iso["area_km2"].iloc[2] < 0.8
+    assert iso["within_area_km2"].iloc[2] == pytest.approx(roads.area / 1e6, rel=1e-3)
+    assert 0.3 < iso["within_area_km2"].iloc[0] / iso["within_area_km2"].iloc[2] < 0.8
+    # 60 min reaches every road: the reached length is the network's road length (each two-way
+    # road piece counted once, as its segment)
+    seg_km = poa_network.edges.groupby("segment")["length_m"].first().sum() / 1000.0
+    assert iso["within_road_km"].iloc[2] == pytest.approx(seg_km, rel=1e-3)
     # every point of interest within 100 m of its road lies inside the smallest isochrone
     sn = snap_points(poa_network, poa_pois.geometry.x.to_numpy(), poa_pois.geometry.y.to_numpy(),
                      max_snap_m=2000.0, walk_kph=4.0)
@@ -138,7 +143,12 @@ def test_isochrones_nested_and_sized(poa_network: RoadNetwork, poa_pois: gpd.Geo
     assert near.sum() >= 10
     assert iso.geometry.iloc[0].contains(poa_pois.geometry[near]).all()
     bands = isochrones(poa_network, poa_pois, (5, 10, 60), bands=True)
-    assert bands["area_km2"].sum() == pytest.approx(iso["area_km2"].iloc[2], rel=1e-3)
+    assert "area_km2" not in bands and "within_road_km" not in bands
+    # rings: both figures are of the ring, so each adds up to the cumulative figure
+    assert bands["ring_area_km2"].sum() == pytest.approx(iso["within_area_km2"].iloc[2], rel=1e-3)
+    np.testing.assert_allclose(bands["ring_road_km"].cumsum(), iso["within_road_km"], rtol=1e-9)
+    np.testing.assert_allclose(bands["ring_area_km2"].cumsum(), iso["within_area_km2"], rtol=1e-3)
+    assert (bands["ring_road_km"] >= 0).all() and (bands["ring_area_km2"] >= 0).all()
     assert list(bands["min_time_min"]) == [0, 5, 10]
 
 
@@ -147,7 +157,7 @@ def test_isochrone_partial_edges(poa_network: RoadNetwork, poa_pois: gpd.GeoData
     along each road leaving it (cut part-way along edges), not whole edges."""
     one = poa_pois.iloc[[0]]
     a = isochrones(poa_network, one, (1, 2), direction="from")
-    assert 0 < a["road_km"].iloc[0] < a["road_km"].iloc[1] < 10
+    assert 0 < a["within_road_km"].iloc[0] < a["within_road_km"].iloc[1] < 10
     with pytest.raises(RoutingError, match="increase"):
         isochrones(poa_network, one, (10, 5))
 
@@ -226,15 +236,15 @@ def saved_network(poa_network: RoadNetwork, tmp_path_factory: pytest.TempPathFac
     return path
 
 
-def run(args: list[str]) -> tuple[int, str]:
-    res = CliRunner().invoke(main, ["-q", *[str(a) for a in args]])
-    return res.exit_code, res.output
+def run(args: list[str], quiet: bool = True) -> tuple[int, str]:
+    res = CliRunner().invoke(main, [*(["-q"] if quiet else []), *[str(a) for a in args]])
+    return res.exit_code, res.stdout if not quiet else res.output
 
 
 def test_cli_nearest_od_isochrones(saved_network: Path, tmp_path: Path) -> None:
     out = tmp_path / "access.csv"
     code, text = run(["access", "nearest", saved_network, HEX, "--tier", "employment_centre=jobs>=2000",
-                      "--tier", f"market={POI}", "-o", out])
+                      "--tier", f"market={POI}", "-o", out], quiet=False)
     assert code == 0, text
     t = pd.read_csv(out)
     assert len(t) == 1227

@@ -184,7 +184,7 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("batch")
     cfg = _write_batch(root / "batch.toml", broken=True)
     out, cache = root / "out", root / "cache"
-    r = CliRunner().invoke(main, ["-q", "batch", str(cfg), "-o", str(out), "--workers", "2",
+    r = CliRunner().invoke(main, ["batch", str(cfg), "-o", str(out), "--workers", "2",
                                   "--cache-dir", str(cache)])
     table = pd.read_csv(out / "batch_summary.csv")
     north_meta = json.loads((out / "north" / "study.json").read_text())
@@ -196,8 +196,8 @@ def test_failed_region_is_isolated(first: dict[str, Any]) -> None:
     r, out = first["result"], first["out"]
     assert r.exit_code == 1, r.output
     assert "Traceback" not in r.output
-    assert f"summary: {out / 'batch_summary.csv'}" in r.output
-    assert "Error: 1 of 2 region(s) failed: north_b" in r.output
+    assert f"summary: {out / 'batch_summary.csv'}" in r.stdout  # the result summary: stdout
+    assert "Error: 1 of 2 region(s) failed: north_b" in r.stderr  # the failure: stderr
     assert "employment_centre" in r.output and BROKEN_TIER in r.output
     # the good region is complete and up to date; the failed one left nothing behind
     resolved = load_batch_config(first["cfg"]).regions

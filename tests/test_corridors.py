@@ -437,7 +437,7 @@ def cli_inputs(tmp_path_factory: pytest.TempPathFactory, classified: gpd.GeoData
 
 def test_cli_gpkg(cli_inputs: dict[str, Path], classified: gpd.GeoDataFrame) -> None:
     out = cli_inputs["dir"] / "corr.gpkg"
-    res = CliRunner().invoke(main, ["-q", "corridors", str(PBF), str(cli_inputs["classified"]), "--targets",
+    res = CliRunner().invoke(main, ["corridors", str(PBF), str(cli_inputs["classified"]), "--targets",
                                     "employment_centre,market", "--destinations", str(cli_inputs["destinations"]),
                                     "--top", "10", "--candidates", "20", "-o", str(out)])
     assert res.exit_code == 0, res.output
@@ -456,7 +456,7 @@ def test_cli_gpkg(cli_inputs: dict[str, Path], classified: gpd.GeoDataFrame) -> 
     assert 1 <= len(csv) <= 10 and len(up) == len(csv)
     assert (csv["rank"] == np.arange(1, len(csv) + 1)).all()
     assert np.allclose(up["person_min_saved_per_km"], csv["person_min_saved_per_km"])
-    assert "best upgrade" in res.output
+    assert "best upgrade" in res.stdout  # the result summary is on stdout (no -q here)
     # existing outputs are kept without --overwrite
     again = CliRunner().invoke(main, ["corridors", str(PBF), str(cli_inputs["classified"]), "--targets",
                                       "market", "--destinations", str(cli_inputs["destinations"]), "-o", str(out)])

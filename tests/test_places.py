@@ -149,12 +149,21 @@ def test_csv_spellings_semicolon_and_decimal_comma(tmp_path: Path) -> None:
 
 def test_latin1_csv_and_thousands_separators(tmp_path: Path) -> None:
     p = tmp_path / "l1.csv"
-    p.write_bytes("id;lon;lat;poblacion;nombre\n1;-93,12;16,75;12,345;Tuxtla Guti\u00e9rrez\n"
+    p.write_bytes("id;lon;lat;poblacion;nombre\n1;-93,12;16,75;12.345;Tuxtla Guti\u00e9rrez\n"
                   "2;-92,26;14,90;1 200;Tapachula\n".encode("latin-1"))
     got = pl.load_places(p)
     assert got["name"].tolist() == ["Tuxtla Gutiérrez", "Tapachula"]
+    # the coordinates show ',' as the decimal mark, so '.' in the population separates thousands
     assert got["population"].tolist() == [12345.0, 1200.0]
     assert got.geometry.x.tolist() == [-93.12, -92.26]
+    # '12,345' beside decimal-comma coordinates is a fraction of a person one way and a whole
+    # number the other: refused, naming the value and the options, not guessed
+    q = tmp_path / "mixed.csv"
+    q.write_bytes("id;lon;lat;poblacion\n1;-93,12;16,75;12,345\n2;-92,26;14,90;1 200\n".encode("latin-1"))
+    with pytest.raises(ColumnError, match=r"'12,345' \(row 2\).*--decimal/--thousands"):
+        pl.load_places(q)
+    got = pl.load_places(q, decimal=",")
+    assert got["population"].tolist() == [12.345, 1200.0]
 
 
 def test_plain_parquet_with_coordinate_columns(tmp_path: Path, hex_raw: pd.DataFrame) -> None:
