@@ -284,3 +284,39 @@ def test_chiapas_marginalization_example_runs_offline(tmp_path: Path) -> None:
                                                                      strict=True) if c in raw)
     assert by.loc["total", "no_piped_water"] == pytest.approx(expected)
     assert not math.isnan(by.loc["marginalized", "share_no_piped_water"])
+
+
+def test_typology_on_areas_and_land_within(tmp_path: Path) -> None:
+    """SYNTHETIC: 2 km hexagons over a 0.2 x 0.2 degree box, one locality at each centre with a
+    travel time growing eastwards; a typology file over the areas' own columns ('far' beyond 30
+    min); the layer, the class counts and the share of land within 30 min (by hand: the far cells
+    are the others)."""
+    from territorial_gis.classify import classify_areas, make_hex_grid
+
+    grid = make_hex_grid((-60.1, -10.1, -59.9, -9.9), 2000.0)
+    centres = grid.geometry.to_crs(32721).centroid.to_crs(4326)
+    minutes = (centres.x.to_numpy() + 60.1) * 300.0  # 0 to 60 minutes west to east
+    pts = gpd.GeoDataFrame({"place_id": [f"p{i}" for i in range(len(grid))], "population": 100.0,
+                            "travel_time_city_min": minutes}, geometry=centres.to_numpy(), crs=4326)
+    classification = classify_areas(grid, {"access": {"max_hours": {"city": 0.75}}}, localities=pts)
+    (tmp_path / "far.toml").write_text('[typology]\nname = "far"\ncolumn = "far_class"\n'
+                                       '[thresholds]\nlimit = 30\n'
+                                       '[[class]]\nname = "far"\nwhen = "travel_time_city_min > @limit"\n'
+                                       '[[class]]\nname = "near"\notherwise = true\n')
+    (tmp_path / "c.toml").write_text('[network]\nplace = "a"\n[localities]\ngrid_hex_m = 2000\n'
+                                     '[tiers]\ncity = "population>=1"\n[indicators]\nland_within_min = [30]\n'
+                                     '[[typologies.apply]]\ntypology = "far.toml"\nunits = "areas"\n')
+    cfg = load_study_config(tmp_path / "c.toml")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    ctx = _Ctx(cfg=cfg, stage_dir=folder, cache_dir=None)
+    ctx.state.update(localities_out=pts, areas=grid, classification=classification)
+    _run_stages(ctx, False, [s for s in STAGES if s[0] in STAGE_NAMES])
+    layer = gpd.read_file(folder / "typologies.gpkg", layer="far_areas")
+    far = classification.areas["travel_time_city_min"] > 30
+    assert len(layer) == len(grid) and (layer["far_class"] == np.where(far, "far", "near")).all()
+    summary = pd.read_csv(folder / "typologies.csv").set_index("class")
+    assert summary.loc["far", "n_units"] == int(far.sum()) and summary.loc["far", "units"] == "areas"
+    land = pd.read_csv(folder / "land_within.csv").iloc[0]
+    km2 = classification.areas.geometry.to_crs(32721).area.to_numpy() / 1e6
+    assert land["share_within"] == pytest.approx(km2[~far].sum() / km2.sum(), rel=1e-3)
