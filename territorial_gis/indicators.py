@@ -828,7 +828,10 @@ def summarize_indicators(table: pd.DataFrame, by: str, *, counts: Sequence[str] 
     if by not in table:
         raise ColumnError(f"group column {by!r} not found; columns are {', '.join(map(str, table.columns))}")
     pop = _weights_or_nan(table, population_column)
-    df = pd.DataFrame({by: table[by].to_numpy(), "_pop": pop})
+    keys = table[by]
+    if pd.api.types.is_float_dtype(keys) and np.all(np.mod(keys.dropna(), 1) == 0):
+        keys = keys.astype("Int64")  # whole-number ids (hub and territory ids with gaps) stay whole
+    df = pd.DataFrame({by: keys.array, "_pop": pop})
     for c in counts:
         df[c] = _weights_or_nan(table, c)
     for r in rates:
