@@ -25,6 +25,9 @@ name                        default                       meaning
                                                           a municipality) that must reach a tier for the
                                                           unit's population-weighted time to count; less
                                                           and the unit's time is unknown (unreachable)
+``surface_memory_mb``       ``2048.0``                    largest memory an accessibility surface may need
+                                                          (MB); a larger grid is refused, naming a
+                                                          resolution that fits
 ==========================  ============================  ===================================================
 """
 
@@ -39,6 +42,7 @@ mode: str = "drive"
 cache_dir: str | os.PathLike[str] | None = None
 lang: str = "en"
 min_reachable_share: float = 0.5
+surface_memory_mb: float = 2048.0
 
 
 def resolved_cache_dir() -> Path:
