@@ -342,6 +342,7 @@ def test_network_cache_key_follows_the_builder_code(monkeypatch: pytest.MonkeyPa
 def test_run_summary_lists_every_file_with_what_it_is(study: Path) -> None:
     """The closing summary of `tgis run` names every file written, map and report first."""
     from territorial_gis.cli.run import study_summary
+
     from territorial_gis.outputs import describe
     from territorial_gis.pipeline import StudyResult
 

@@ -19,7 +19,15 @@ from territorial_gis.data import data_path
 
 from territorial_gis.config import StudyConfig, load_study_config
 from territorial_gis.errors import ConfigError
-from territorial_gis.pipeline import STAGES, StageError, _Ctx, _run_stages, load_study_places
+from territorial_gis.outputs import load_study_outputs
+from territorial_gis.pipeline import (
+    STAGES,
+    StageError,
+    _Ctx,
+    _run_stages,
+    _write_study_json,
+    load_study_places,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 GUERRERO = ROOT / "examples" / "guerrero_montana" / "study.toml"
@@ -134,10 +142,12 @@ def _synthetic_access(loc: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _run(cfg: StudyConfig, folder: Path, localities: gpd.GeoDataFrame) -> _Ctx:
+    """The study's indicator stages, then its localities table and study.json, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     ctx = _Ctx(cfg=cfg, stage_dir=folder, cache_dir=None)
     ctx.state.update(localities_out=localities, areas=None)
-    _run_stages(ctx, False, [s for s in STAGES if s[0] in STAGE_NAMES])
+    _run_stages(ctx, False, [s for s in STAGES if s[0] in (*STAGE_NAMES, "outputs")])
+    _write_study_json(ctx)
     return ctx
 
 
@@ -211,6 +221,22 @@ def test_red_types_per_municipality_reach_their_localities(guerrero: tuple[_Ctx,
     applied = {a["name"]: a for a in ctx.info["typologies"]["applied"]}
     assert applied["red"]["layer"] == "red_periods" and applied["red"]["column"] == "red_type"
     assert sum(applied["red"]["counts"].values()) == 26
+
+
+def test_study_outputs_reads_the_new_tables_and_layers(guerrero: tuple[_Ctx, Path]) -> None:
+    _ctx, folder = guerrero
+    out = load_study_outputs(folder)
+    assert out.periods is not None and out.periods["municipality_code"].str.len().eq(5).all()  # codes as text
+    for name in ("period_transitions", "period_bands", "typologies", "typology_sensitivity", "indicators_within",
+                 "indicators_by_group"):
+        assert getattr(out, name) is not None, name
+    assert out.land_within is None  # the localities are points: no land share
+    assert set(out.typology_layers) == {"red_periods", "mra_subtypes"}
+    assert [(a["name"], a["units"], a["layer"]) for a in out.typologies_applied] == [
+        ("red", "periods", "red_periods"), ("mra_subtypes", "localities", "mra_subtypes")]
+    red = out.typology_layers["red_periods"]
+    assert len(red) == 114 and red.crs.to_epsg() == 4326 and {"red_type", "red_type_reasons"} <= set(red.columns)
+    assert {"municipal_population_2010", "red_type", "no_piped_water", "join_status"} <= set(out.localities.columns)
 
 
 def test_indicators_by_red_type_and_mra_subtype(guerrero: tuple[_Ctx, Path]) -> None:
