@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._codes import normalize_codes
+from ._periods import keyed_table, periods_wide
 from ._typology import numeric_column
-from ._unitkeys import keyed_table, normalize_codes, periods_wide
 from .columns import (
     AREA_CLASS,
     MARGINALIZATION_GRADE,

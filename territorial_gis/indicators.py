@@ -35,10 +35,11 @@ import numpy as np
 import pandas as pd
 
 from . import _catalogues
+from ._codes import MISSING_MARKS, normalize_codes
 from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
+from ._periods import periods_wide
 from ._typology import numeric_column
-from ._unitkeys import MISSING_MARKS, normalize_codes, periods_wide
 from .columns import (
     JOIN_STATUS,
     MUNICIPALITY_CODE,

@@ -533,7 +533,7 @@ def _stage_periods(ctx: _Ctx) -> None:
 def compare_study_periods(p: PeriodsSection, localities: pd.DataFrame) -> PeriodComparison:
     """The ``[periods]`` tables compared for the units of the study's localities (the key values
     found in the localities' ``on`` column; all units when the localities lack it)."""
-    from ._unitkeys import normalize_codes
+    from ._codes import normalize_codes
     from .changes import CATEGORICAL_DEFAULTS, compare_periods, period_label
     from .indicators import load_indicator_table
 

@@ -1,47 +1,18 @@
-"""Unit keys shared by the indicator joins and the comparison of periods: codes normalised
-(spaces, ``.0``, zero padding, missing marks), tables keyed by unit, and periods laid side by
-side. Public through :mod:`territorial_gis.indicators` (``normalize_codes``) and
-:mod:`territorial_gis.changes` (``periods_wide``)."""
+"""Tables of several periods keyed by unit and laid side by side (shared by
+:mod:`territorial_gis.indicators`, whose built-in multi-year tables are wide, and
+:mod:`territorial_gis.changes`; public as ``changes.periods_wide``). Codes are normalised by
+:mod:`territorial_gis._codes`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._codes import normalize_codes
 from .columns import PERIOD_STATUS, period_col
 from .errors import ColumnError, ConfigError
-
-#: cells read as missing in indicator tables
-MISSING_MARKS = ("", "-", "N. D.", "N.D.", "ND", "n.d.", "NA", "N/A", "n/a", "NaN", "nan", "None", "null")
-
-
-def normalize_codes(values: pd.Series | Sequence[Any], width: int | None = None) -> pd.Series:
-    """Codes as clean text: surrounding spaces removed, integer-valued floats without ``.0``
-    (``1001.0`` -> ``"1001"``), then all-digit codes zero-padded to ``width`` (``"1001"`` ->
-    ``"01001"``). Missing cells (NaN, empty, ``-``) become None. Codes longer than ``width``
-    are left as they are (and will not match).
-    """
-    s = pd.Series(values) if not isinstance(values, pd.Series) else values
-
-    def one(v: Any) -> str | None:
-        if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
-            return None
-        if isinstance(v, float | np.floating) and float(v).is_integer():
-            v = int(v)
-        t = str(v).strip()
-        if t in MISSING_MARKS:
-            return None
-        if re.fullmatch(r"\d+\.0+", t):
-            t = t.split(".")[0]
-        if width is not None and t.isdigit():
-            t = t.zfill(width)
-        return t
-
-    return pd.Series([one(v) for v in s], index=s.index, dtype=object)
 
 
 def keyed_table(df: pd.DataFrame, key: str, label: str) -> pd.DataFrame:
