@@ -306,6 +306,91 @@ class LinksSection:
 
 
 @dataclass(frozen=True)
+class IndicatorJoin:
+    """``[[indicators.join]]``: one indicator table joined onto the localities, by code (``on``),
+    by name (``names``, after the code or alone) or by location (``spatial``: the localities take
+    the ``rates`` of the polygon holding them). See :func:`territorial_gis.indicators.join_indicators`."""
+
+    table: str | None = _key(path="indicator_table")
+    on: str | None = None
+    table_on: str | list[str] | None = None
+    width: int | list[int] | None = _key(positive=True)
+    names: list[str] | None = _key(length=2)
+    within: list[str] | None = _key(length=2)
+    columns: list[str] | None = None
+    prefix: str = ""
+    where: str | None = _key(path="condition")
+    spatial: bool = False
+    rates: list[str] = _key([])
+
+
+@dataclass(frozen=True)
+class IndicatorsSection:
+    """``[indicators]``: indicator tables joined onto the localities, counts derived from rates
+    (``derive``: name -> rate column, ``population x rate / 100``), and the indicators reported
+    beside population: within travel times, by class, hub, territory, region and typology class,
+    and the share of land within travel times when the areas are polygons (runs when present)."""
+
+    enabled: bool = True
+    join: list[IndicatorJoin] = _key([])
+    derive: dict[str, str] = _key({})
+    derive_percent: bool = True
+    derive_source: str | None = None
+    counts: list[str] = _key([])
+    rates: list[str] = _key([])
+    within_min: list[float] = _key([], positive=True)
+    within_tiers: list[str] | None = None
+    land_within_min: list[float] = _key([], positive=True)
+    by: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class PeriodsSection:
+    """``[periods]``: indicator tables of two or more census years (files or built-in tables such
+    as ``conapo_marginalization:2010``), compared unit by unit for the units of the study's
+    localities (``on``, default ``key``) and attached to them (named ``<prefix><column>``, e.g.
+    ``municipal_``); growth by travel-time band of ``bands_tier`` (runs when present). See
+    :func:`territorial_gis.changes.compare_periods`."""
+
+    enabled: bool = True
+    tables: list[str] = _key([], path="indicator_table")
+    labels: list[str] | None = None
+    key: str | None = None
+    on: str | None = None
+    width: int | None = _key(positive=True)
+    columns: list[str] | None = None
+    categorical: list[str] | None = None
+    carry: list[str] = _key([])
+    prefix: str = ""
+    bands_tier: str | None = None
+    bands_min: list[float] = _key([30.0, 60.0, 120.0, 240.0], positive=True)
+    bands_value: str = "population"
+
+
+@dataclass(frozen=True)
+class TypologyApply:
+    """``[[typologies.apply]]``: one typology (a preset name or a TOML file) applied to the
+    ``localities``, the classified ``areas`` or the ``periods``' units, with thresholds
+    overridden by name and an optional region column for its summary."""
+
+    typology: str | None = _key(path="file_or_builtin:territorial_gis.typologies")
+    units: str = _key("localities", choices=("localities", "areas", "periods"))
+    thresholds: dict[str, float] = _key({})
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class TypologiesSection:
+    """``[typologies]``: typologies applied to the study's units, each summarised (units and
+    population by class) and, with ``sensitivity``, its thresholds moved by +-10 / +-25 %
+    (runs when present)."""
+
+    enabled: bool = True
+    apply: list[TypologyApply] = _key([])
+    sensitivity: bool = True
+
+
+@dataclass(frozen=True)
 class OutputsSection:
     """``[outputs]``: which deliverables are written."""
 
@@ -329,12 +414,14 @@ SECTIONS: dict[str, type] = {
     "corridors": CorridorsSection, "hubs": HubsSection, "territories": TerritoriesSection,
     "scenarios": ScenariosSection, "rai": RaiSection, "criticality": CriticalitySection,
     "appraisal": AppraisalSection, "microregions": MicroregionsSection, "links": LinksSection,
+    "periods": PeriodsSection, "indicators": IndicatorsSection, "typologies": TypologiesSection,
     "outputs": OutputsSection,
 }
 #: sections whose keys are free: name -> rule (tiers) or credit (attribution)
 FREE_SECTIONS = ("tiers", "attribution")
 #: sections a study runs only when they are present
-OPTIONAL_SECTIONS = ("hubs", "territories", "rai", "criticality", "appraisal", "microregions", "links")
+OPTIONAL_SECTIONS = ("hubs", "territories", "rai", "criticality", "appraisal", "microregions", "links", "periods",
+                     "indicators", "typologies")
 # the tier rule keys places.derive_tier reads (a rule written as a table)
 _TIER_KEYS = {"min_population", "max_population", "column", "min", "max", "top", "by", "ids", "where",
               "file", "path", "catalogue", "catalog", "id_col", "pop_col", "name_col", "lon_col", "lat_col",
@@ -345,8 +432,9 @@ _TIER_KEYS = {"min_population", "max_population", "column", "min", "max", "top",
 class StudyConfig:
     """A whole study, every section typed and checked (see the module docstring).
 
-    ``hubs`` and ``territories`` are None when the config has no such section (the stage does
-    not run); every other section falls back to its defaults.
+    ``hubs``, ``territories``, ``rai``, ``periods``, ``indicators`` and ``typologies`` are None
+    when the config has no such section (the stage does not run); every other section falls
+    back to its defaults.
     """
 
     study: StudySection
@@ -365,6 +453,9 @@ class StudyConfig:
     appraisal: AppraisalSection | None = None
     microregions: MicroregionsSection | None = None
     links: LinksSection | None = None
+    periods: PeriodsSection | None = None
+    indicators: IndicatorsSection | None = None
+    typologies: TypologiesSection | None = None
     outputs: OutputsSection = field(default_factory=OutputsSection)
     attribution: dict[str, str] = field(default_factory=dict)
     source: str = "<study config>"
@@ -402,21 +493,22 @@ class StudyConfig:
             value = getattr(self, f.name)
             if f.name == "source" or value is None:
                 continue
-            is_section = dataclasses.is_dataclass(value) and not isinstance(value, type)
-            out[f.name] = ({k: v for k, v in dataclasses.asdict(value).items() if v is not None}
-                           if is_section else value)
+            out[f.name] = _plain(value)
         return out
 
     def input_files(self) -> dict[str, str]:
         """Every input file the config names (``section.key`` -> absolute path)."""
         files: dict[str, str] = {}
-        for name in SECTIONS:
-            sec = getattr(self, name)
+        sections = [(name, getattr(self, name)) for name in SECTIONS]
+        while sections:
+            name, sec = sections.pop(0)
             if sec is None:
                 continue
             for f in dataclasses.fields(sec):
                 value = getattr(sec, f.name)
-                if isinstance(value, dict):
+                if isinstance(value, list) and value and _is_section(value[0]):
+                    sections += [(f"{name}.{f.name}.{i + 1}", v) for i, v in enumerate(value)]
+                elif isinstance(value, dict):
                     files.update({f"{name}.{f.name}.{k}": v for k, v in value.items()
                                   if isinstance(v, str) and os.path.isfile(v)})
                 elif isinstance(value, list) and f.metadata.get("path"):
@@ -474,10 +566,21 @@ class _Parser:
         hints = typing.get_type_hints(cls)
         values = {}
         for key, value in table.items():
+            sub = _subsection_type(hints[key])
+            if sub is not None:
+                values[key] = self.subsections(f"{name}.{key}", sub, value)
+                continue
             where = f"[{name}] {key} = {value!r}"
             v = _coerce(value, hints[key], lambda expected, w=where: self.fail(w, f"expected {expected}"))
             values[key] = self.check_key(where, fields[key], v)
         return cls(**values)
+
+    def subsections(self, name: str, cls: type, value: Any) -> list[Any]:
+        """A list of tables (``[[indicators.join]]``), each checked as a section named
+        ``[indicators.join 1]``, ``[indicators.join 2]``..."""
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise self.fail(f"[{name}]", f"expected a list of tables ([[{name}]] blocks), not {value!r}")
+        return [self.section(f"{name} {i + 1}", cls, v) for i, v in enumerate(value)]
 
     def check_key(self, where: str, f: dataclasses.Field[Any], value: Any) -> Any:
         meta = f.metadata
@@ -492,7 +595,8 @@ class _Parser:
         if meta.get("non_negative") and any(v < 0 for v in numbers):
             raise self.fail(where, "expected a number >= 0")
         if meta.get("length") and len(value) != meta["length"]:
-            raise self.fail(where, f"expected {meta['length']} numbers (west, south, east, north)")
+            raise self.fail(where, "expected 4 numbers (west, south, east, north)" if meta["length"] == 4
+                            else f"expected {meta['length']} values")
         if meta.get("path"):
             if isinstance(value, dict):
                 return {k: self.path(f"{where[:where.index(' =')]}.{k}", v, meta["path"]) for k, v in value.items()}
@@ -507,6 +611,19 @@ class _Parser:
             return value
         if kind == "scenario":
             return self.scenario(where, value)
+        if kind == "condition":
+            return self.condition(where, value)
+        if kind == "indicator_table" and not looks_like_path(value):
+            from .indicators import INDICATOR_TABLES, check_builtin_table
+
+            if value.partition(":")[0] not in INDICATOR_TABLES:
+                raise self.fail(where, f"no such file, and not a built-in table ({', '.join(INDICATOR_TABLES)}, "
+                                       "e.g. conapo_marginalization:2020)")
+            try:
+                check_builtin_table(value)
+            except ConfigError as exc:
+                raise self.fail(where, str(exc)) from None
+            return value
         if kind.startswith("file_or_builtin:") and not looks_like_path(value):
             from importlib import resources
 
@@ -521,6 +638,16 @@ class _Parser:
         if not p.exists():
             raise self.fail(where, f"file not found ({p.resolve()})")
         return str(p.resolve())
+
+    def condition(self, where: str, value: str) -> str:
+        """A row condition (typology syntax, e.g. ``"year == 2015"``), parsed now."""
+        from ._typology import parse_condition
+
+        try:
+            parse_condition(value, "condition")
+        except ConfigError as exc:
+            raise self.fail(where, str(exc)) from None
+        return value
 
     def scenario(self, where: str, value: str) -> str:
         """A built-in season name, or a scenario file read and checked now."""
@@ -613,6 +740,7 @@ class _Parser:
                 raise self.fail("[hubs]", f"model {cfg.hubs.model!r} needs k (the number of hubs)")
         if cfg.microregions is not None and cfg.microregions.enabled:
             self.check_microregions(cfg.microregions)
+        self.check_indicators(cfg)
 
     def check_microregions(self, m: MicroregionsSection) -> None:
         """The keys the Microregions Strategy cannot run without."""
@@ -631,8 +759,95 @@ class _Parser:
         if m.cec_model in ("maxcover", "pmedian") and m.cec_k is None:
             raise self.fail("[microregions]", f"cec_model {m.cec_model!r} needs cec_k (CECs per microregion)")
 
+    def check_tiers(self, section: str, key: str, names: list[str | None], tiers: list[str]) -> None:
+        for t in names:
+            if t is not None and t not in tiers:
+                raise self.fail(f"[{section}] {key} = {t!r}", f"not a tier of the study ({', '.join(tiers)})")
+
+    def check_indicators(self, cfg: StudyConfig) -> None:
+        """[indicators], [periods] and [typologies]: what each join, comparison and typology needs."""
+        tiers = list(cfg.tiers)
+        ind, per, typ = cfg.indicators, cfg.periods, cfg.typologies
+        if ind is not None and ind.enabled:
+            for i, j in enumerate(ind.join, start=1):
+                self.check_join(f"[indicators.join {i}]", j)
+            self.check_tiers("indicators", "within_tiers", list(ind.within_tiers or []), tiers)
+        if per is not None and per.enabled:
+            if len(per.tables) < 2:
+                raise self.fail("[periods]", "needs tables: two or more, in time order "
+                                             "(e.g. [\"conapo_marginalization:2010\", \"conapo_marginalization:2020\"])")
+            if per.key is None:
+                raise self.fail("[periods]", "needs key: the unit identifier of the tables (e.g. municipality_code)")
+            if per.labels is not None and (len(per.labels) != len(per.tables) or len(set(per.labels)) != len(per.labels)):
+                raise self.fail(f"[periods] labels = {per.labels!r}", f"expected {len(per.tables)} distinct labels, "
+                                                                      "one per table")
+            self.check_tiers("periods", "bands_tier", [per.bands_tier], tiers)
+        if typ is not None and typ.enabled:
+            seen: set[tuple[str, str]] = set()
+            for i, a in enumerate(typ.apply, start=1):
+                self.check_typology(f"[typologies.apply {i}]", a, cfg)
+                pair = (str(a.typology), a.units)
+                if pair in seen:
+                    raise self.fail(f"[typologies.apply {i}]", f"typology {a.typology!r} is applied to the "
+                                                               f"{a.units} twice")
+                seen.add(pair)
+
+    def check_join(self, where: str, j: IndicatorJoin) -> None:
+        if j.table is None:
+            raise self.fail(where, "needs table (a file or a built-in table such as conapo_marginalization:2020)")
+        if j.spatial:
+            if j.on or j.names:
+                raise self.fail(where, "a spatial join takes no 'on' or 'names' (the localities take the values "
+                                       "of the polygon holding them)")
+            if not j.rates:
+                raise self.fail(where, "a spatial join needs rates: the polygon columns the localities take")
+        elif j.on is None and j.names is None:
+            raise self.fail(where, "needs 'on' (the localities' key column), 'names' ([localities name column, "
+                                   "table name column]) or spatial = true")
+
+    def check_typology(self, where: str, a: TypologyApply, cfg: StudyConfig) -> None:
+        from .typology import load_typology
+
+        if a.typology is None:
+            raise self.fail(where, "needs typology (a preset name such as \"red\" or a TOML file)")
+        try:
+            t = load_typology(a.typology)
+        except ConfigError as exc:
+            raise self.fail(f"{where} typology = {a.typology!r}", str(exc)) from None
+        unknown = sorted(set(a.thresholds) - set(t.thresholds))
+        if unknown:
+            raise self.fail(f"{where} thresholds", f"{', '.join(unknown)} not a threshold of {t.name} "
+                                                  f"({', '.join(t.thresholds) or 'none'})")
+        if a.units == "periods" and (cfg.periods is None or not cfg.periods.enabled):
+            raise self.fail(f"{where} units = 'periods'", "the study has no [periods] section")
+        no_areas = cfg.classify.areas in ("localities", "points") and cfg.localities.grid_hex_m is None
+        if a.units == "areas" and no_areas:
+            raise self.fail(f"{where} units = 'areas'", "the study classifies its localities (no [classify] areas)")
+
 
 _DESCRIBE = {str: "a text", bool: "true or false", int: "a whole number", float: "a number"}
+
+
+def _is_section(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _subsection_type(tp: Any) -> type | None:
+    """The section class of a ``list[<section>]`` key (``[[indicators.join]]``), else None."""
+    if typing.get_origin(tp) is list:
+        (arg,) = typing.get_args(tp)
+        if isinstance(arg, type) and dataclasses.is_dataclass(arg):
+            return arg
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """A section as plain tables, keys left at None omitted (lists of sections too)."""
+    if _is_section(value):
+        return {f.name: _plain(v) for f in dataclasses.fields(value) if (v := getattr(value, f.name)) is not None}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _describe(tp: Any) -> str:

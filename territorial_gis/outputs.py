@@ -35,6 +35,25 @@ SCENARIOS = "scenarios.csv"
 SCENARIO_CLASSES = "scenario_classes.csv"
 RAI = "rai.csv"
 RAI_LAYERS = "rai.gpkg"
+PERIODS = "periods.csv"
+"""``[periods]``: one row per unit of the compared tables (values per period, latest, changes,
+transitions, the unit's travel time per tier from its localities)."""
+PERIOD_TRANSITIONS = "period_transitions.csv"
+"""``[periods]``: ``column``, ``from``, ``to``, ``n_units`` for each class or grade column."""
+PERIOD_BANDS = "period_bands.csv"
+"""``[periods] bands_tier``: growth of ``bands_value`` by travel-time band."""
+TYPOLOGY_LAYERS = "typologies.gpkg"
+"""``[typologies]``: one layer per typology applied to localities or areas (named after it)."""
+TYPOLOGIES = "typologies.csv"
+"""``[typologies]``: units and population by class of each typology applied."""
+TYPOLOGY_SENSITIVITY = "typology_sensitivity.csv"
+"""``[typologies] sensitivity``: class shares as each threshold moves by +-10 / +-25 %."""
+INDICATORS_WITHIN = "indicators_within.csv"
+"""``[indicators]``: population and each count within each travel time of each tier."""
+INDICATORS_BY_GROUP = "indicators_by_group.csv"
+"""``[indicators]``: population, counts and rates by class, hub, territory, region and typology class."""
+LAND_WITHIN = "land_within.csv"
+"""``[indicators]`` with polygon areas: the share of land within each travel time of each tier."""
 BASEMAP = "basemap.gpkg"
 """Layers ``water`` and ``boundaries`` copied from the files a study names for its maps."""
 CRITICALITY = "criticality.gpkg"
@@ -53,8 +72,10 @@ STUDY_JSON = "study.json"
 SCENARIO_PREFIX = "scenario_"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
                POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,
-               BASEMAP, MICROREGIONS, SERVICE_GAPS, FRA, LINKS, CRITICALITY, CRITICALITY_CSV, APPRAISAL,
-               APPRAISAL_CSV, PORTFOLIO_CSV, PORTFOLIO_PNG, MAP, REPORT, STUDY_JSON)
+               FRA, MICROREGIONS, SERVICE_GAPS, LINKS, PERIODS, PERIOD_TRANSITIONS, PERIOD_BANDS, TYPOLOGY_LAYERS,
+               TYPOLOGIES, TYPOLOGY_SENSITIVITY, INDICATORS_WITHIN, INDICATORS_BY_GROUP, LAND_WITHIN, CRITICALITY,
+               CRITICALITY_CSV, APPRAISAL, APPRAISAL_CSV, PORTFOLIO_CSV, PORTFOLIO_PNG, BASEMAP, MAP, REPORT,
+               STUDY_JSON)
 """Every file of fixed name a study may write, in the order the pipeline writes them (plus one
 :func:`scenario_file` per scenario)."""
 
@@ -88,7 +109,17 @@ DESCRIPTIONS: dict[str, str] = {
     APPRAISAL_CSV: "the project ranking as a table",
     PORTFOLIO_CSV: "the portfolio under the budget: projects in the order picked, cumulative cost and benefits",
     PORTFOLIO_PNG: "chart of the portfolio's cumulative benefit against spending",
+    INDICATORS_WITHIN: "population and each indicator count within each travel time of each tier",
+    INDICATORS_BY_GROUP: "population, indicator counts and rates by class, hub, territory and typology class",
+    LAND_WITHIN: "the share of land within each travel time of each tier",
+    TYPOLOGIES: "units and population by class of each typology applied",
+    TYPOLOGY_SENSITIVITY: "how each typology's class shares move when its thresholds move by 10 % and 25 %",
+    TYPOLOGY_LAYERS: "one map layer per typology: the units with their class and its reasons",
+    PERIODS: "each unit in every period compared: values, changes, transitions, travel time",
+    PERIOD_TRANSITIONS: "how many units moved from each class or grade to each other between the periods",
+    PERIOD_BANDS: "growth between the periods by travel-time band",
     DESTINATIONS: "the destinations of every tier",
+    BASEMAP: "the base map's rivers, lakes and boundaries, clipped to the study area",
     NETWORK: "the routable road network (for QGIS)",
     STUDY_JSON: "the resolved config, versions, input hashes, timings and notes",
 }
@@ -151,7 +182,11 @@ ROAD_COLUMNS = ("highway", "name", "surface", "segment", "reversed")
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
                           "population_within": POPULATION_WITHIN, "scenarios": SCENARIOS,
                           "scenario_classes": SCENARIO_CLASSES, "rai": RAI, "portfolio": PORTFOLIO_CSV,
-                          "service_gaps": SERVICE_GAPS, "links": LINKS}
+                          "service_gaps": SERVICE_GAPS, "links": LINKS,
+                          "periods": PERIODS, "period_transitions": PERIOD_TRANSITIONS, "period_bands": PERIOD_BANDS,
+                          "typologies": TYPOLOGIES, "typology_sensitivity": TYPOLOGY_SENSITIVITY,
+                          "indicators_within": INDICATORS_WITHIN, "indicators_by_group": INDICATORS_BY_GROUP,
+                          "land_within": LAND_WITHIN}
 
 
 @dataclass
@@ -190,6 +225,16 @@ class StudyOutputs:
     portfolio: pd.DataFrame | None = None
     service_gaps: pd.DataFrame | None = None
     links: pd.DataFrame | None = None
+    periods: pd.DataFrame | None = None
+    period_transitions: pd.DataFrame | None = None
+    period_bands: pd.DataFrame | None = None
+    typologies: pd.DataFrame | None = None
+    typology_sensitivity: pd.DataFrame | None = None
+    indicators_within: pd.DataFrame | None = None
+    indicators_by_group: pd.DataFrame | None = None
+    land_within: pd.DataFrame | None = None
+    #: per typology (layer name): the classified units with their class, subtype, reasons, flags
+    typology_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     #: per scenario name: the localities with their changes, and the changed roads
     scenario_localities: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     scenario_roads: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
@@ -237,6 +282,7 @@ class StudyOutputs:
             out.upgrades = read_csv(folder / UPGRADES)
         for attr, name in TABLES.items():
             setattr(out, attr, read_csv(folder / name))
+        out.typology_layers = read_all_layers(folder / TYPOLOGY_LAYERS)
         for path in sorted(folder.glob(f"{SCENARIO_PREFIX}*.gpkg")):
             name = path.stem[len(SCENARIO_PREFIX):]
             loc = read_layer(path, "localities")
@@ -274,6 +320,15 @@ class StudyOutputs:
         """The study's title (or name) from ``study.json``."""
         return self.study.get("title") or self.study.get("name")
 
+    @property
+    def typologies_applied(self) -> list[dict[str, Any]]:
+        """The typologies of ``study.json`` in the order applied: ``name``, ``title``, ``units``
+        (``localities``/``areas``/``periods``), ``layer`` (key of :attr:`typology_layers`, None
+        for periods), ``column``, ``subtype_column``, ``reasons_column``, ``flags``, ``classes``
+        (in the typology's order, with ``description``), ``counts`` (units per class),
+        ``thresholds``, ``sources``, ``notes``."""
+        return list(self.study.get("typologies", {}).get("applied", []))
+
 
 def load_study_outputs(folder: str | os.PathLike[str]) -> StudyOutputs:
     """Read a study outputs folder (see :meth:`StudyOutputs.read`)."""
@@ -306,14 +361,29 @@ def read_layer(path: Path, layer: str | None = None,
         raise InputFileError(f"cannot read layer '{name}' of {path}: {exc}") from exc
 
 
+def read_all_layers(path: Path) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer of a GeoPackage by name; empty when the file is absent."""
+    import pyogrio
+
+    if not path.exists():
+        return {}
+    try:
+        names = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception as exc:  # noqa: BLE001 - any GDAL failure is a bad input file
+        raise InputFileError(f"cannot read {path}: {exc}") from exc
+    return {n: gdf for n in names if (gdf := read_layer(path, n)) is not None}
+
+
 def read_csv(path: Path) -> pd.DataFrame | None:
-    """A CSV table of the folder; None when absent."""
+    """A CSV table of the folder; None when absent. Columns named ``*_code`` (municipality and
+    state codes) are read as text, keeping their leading zeros."""
     import pandas as pd
 
     if not path.exists():
         return None
     try:
-        return pd.read_csv(path)
+        header = pd.read_csv(path, nrows=0).columns
+        return pd.read_csv(path, dtype={c: str for c in header if str(c).endswith("_code")})
     except (OSError, ValueError) as exc:
         raise InputFileError(f"cannot read {path}: {exc}") from exc
 

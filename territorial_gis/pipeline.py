@@ -10,6 +10,7 @@ run leaves no half-written files and names the stage that failed. Built networks
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -35,6 +36,11 @@ from .errors import OutputExistsError, TerritorialGISError
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from ._typology import Typology
+    from .changes import PeriodComparison
+    from .classify import Classification
+    from .config import IndicatorJoin, IndicatorsSection, PeriodsSection
+    from .indicators import JoinReport
     from .network import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -302,38 +308,37 @@ def _join_area_class(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> g
 
 
 def classify_study(cfg: StudyConfig, access: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None
-                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The study's MRA/FRA classes: ``(classified units, localities with their class)``; the
-    units are the areas when the study has them, else the localities themselves."""
+                   ) -> tuple[Classification, gpd.GeoDataFrame]:
+    """The study's MRA/FRA classes: ``(classification, localities with their class)``; the
+    classified units (``classification.areas``) are the areas when the study has them, else
+    the localities themselves."""
     from .classify import classify_areas
 
     ccfg = cfg.classify
     rasters = cfg.terrain.rasters or None
     if areas is None:
-        classified = classify_areas(access, rules=ccfg.rules, tiers=ccfg.tiers, rasters=rasters)
-        return classified, classified
-    classified = classify_areas(areas, rules=ccfg.rules, tiers=ccfg.tiers, localities=access, rasters=rasters)
-    return classified, _join_area_class(access, classified)
+        classification = classify_areas(access, rules=ccfg.rules, tiers=ccfg.tiers, rasters=rasters)
+        return classification, classification.areas
+    classification = classify_areas(areas, rules=ccfg.rules, tiers=ccfg.tiers, localities=access, rasters=rasters)
+    return classification, _join_area_class(access, classification.areas)
 
 
 def _stage_classify(ctx: _Ctx) -> None:
-    from .classify import sensitivity_table, summarize_classes
-
     table = ctx.state["access"]
-    ccfg = ctx.cfg.classify
     areas = ctx.state["places"].areas
     if areas is None:
         areas = study_areas(ctx.cfg, table)
     ctx.state["areas"] = areas
-    classified, loc = classify_study(ctx.cfg, table, areas)
+    classification, loc = classify_study(ctx.cfg, table, areas)
     if areas is not None:
-        ctx.write(outputs.AREAS, classified, layer="areas")
-    for text in classified.attrs.get("notes", []):
+        ctx.write(outputs.AREAS, classification.areas, layer="areas")
+    for text in classification.notes:
         ctx.note(text)
-    ctx.state["classified"] = classified
+    ctx.state["classification"] = classification
+    ctx.state["classified"] = classification.areas
     ctx.state["localities_out"] = loc
-    ctx.write(outputs.SENSITIVITY, sensitivity_table(classified, rules=ccfg.rules, tiers=ccfg.tiers))
-    ctx.write(outputs.SUMMARY, summarize_classes(classified))
+    ctx.write(outputs.SENSITIVITY, classification.sensitivity())
+    ctx.write(outputs.SUMMARY, classification.summary())
 
 
 # ---------------------------------------------------------------------------- corridors, hubs, territories
@@ -526,7 +531,7 @@ def _stage_scenarios(ctx: _Ctx) -> None:
         sc = applied.scenario
         table = travel_times_to_nearest(applied.network, ctx.state["places"].localities, tiers,
                                         options=applied.route_options(ctx.route, net))
-        _classified, loc_s = classify_study(ctx.cfg, table, ctx.state.get("areas"))
+        _classification, loc_s = classify_study(ctx.cfg, table, ctx.state.get("areas"))
         label = cut_off_label(sc)
         change = compare_access(base, table, list(tiers), cut_off_reason=label)
         per, trans = compare_classes(loc_base, loc_s)
@@ -665,6 +670,287 @@ def _stage_appraisal(ctx: _Ctx) -> None:
     ctx.info["appraisal"] = {**res.info, "summary": res.summary}
     for text in res.info.get("notes", []):
         ctx.note(text)
+# ---------------------------------------------------------------------------- periods, indicators, typologies
+def _stage_periods(ctx: _Ctx) -> None:
+    """[periods]: the tables of two or more census years compared for the study's units, attached
+    to the localities; transitions and growth by travel-time band."""
+    p = ctx.cfg.periods
+    if p is None or not p.enabled:
+        return
+    loc = ctx.state["localities_out"]
+    comparison = compare_study_periods(p, loc)
+    table = comparison.table
+    if p.bands_tier is not None:
+        from .changes import unit_times
+
+        tcol = columns.time_col(p.bands_tier)
+        times = unit_times(loc, p.on or str(p.key), [tcol], width=p.width)
+        table = table.assign(**{tcol: table[comparison.key].map(times[tcol]).to_numpy()})
+        comparison = dataclasses.replace(comparison, table=table)
+        ctx.write(outputs.PERIOD_BANDS, comparison.by_band(tcol, p.bands_min, value=p.bands_value))
+    ctx.state["localities_out"], report = attach_periods(loc, comparison, on=p.on, width=p.width, prefix=p.prefix)
+    ctx.state["periods"] = comparison
+    ctx.write(outputs.PERIODS, pd.DataFrame(table))
+    if comparison.categorical:
+        ctx.write(outputs.PERIOD_TRANSITIONS, comparison.all_transitions())
+    for text in comparison.notes:
+        ctx.note(f"periods: {text}")
+    ctx.info["periods"] = {"labels": comparison.periods, "key": comparison.key, "units": len(table),
+                           "status": table[columns.PERIOD_STATUS].value_counts().to_dict(),
+                           "categorical": comparison.categorical, "attached": report.to_dict(),
+                           "tables": list(p.tables)}
+
+
+def compare_study_periods(p: PeriodsSection, localities: pd.DataFrame) -> PeriodComparison:
+    """The ``[periods]`` tables compared for the units of the study's localities (the key values
+    found in the localities' ``on`` column; all units when the localities lack it)."""
+    from ._codes import normalize_codes
+    from .changes import CATEGORICAL_DEFAULTS, compare_periods, period_label
+    from .indicators import load_indicator_table
+
+    key, on = str(p.key), p.on or str(p.key)
+    labels = list(p.labels) if p.labels else [period_label(t) for t in p.tables]
+    if len(set(labels)) != len(labels):
+        raise TerritorialGISError(f"[periods]: tables give the same label twice ({labels}); set labels")
+    wanted = set(normalize_codes(localities[on], p.width).dropna()) if on in localities else None
+    frames = {}
+    for label, spec in zip(labels, p.tables, strict=True):
+        df = load_indicator_table(spec)
+        if key not in df:
+            raise TerritorialGISError(f"[periods] table {spec}: no key column {key!r}; columns are "
+                                      f"{', '.join(map(str, df.columns))}")
+        if wanted is not None:
+            df = df[normalize_codes(df[key], p.width).isin(wanted).to_numpy()]
+        frames[label] = df.assign(**{key: normalize_codes(df[key], p.width).to_numpy()})
+    cats = {c: CATEGORICAL_DEFAULTS.get(c) for c in p.categorical} if p.categorical is not None else None
+    return compare_periods(frames, key, columns=p.columns, categorical=cats, carry=p.carry)
+
+
+def attach_periods(localities: pd.DataFrame, comparison: PeriodComparison, *, on: str | None = None,
+                   width: int | None = None, prefix: str = "",
+                   only: Sequence[str] | None = None) -> tuple[pd.DataFrame, JoinReport]:
+    """The compared columns (``only`` these, else all) onto the localities by ``on`` (default the
+    comparison's key), named ``<prefix><column>``; columns the localities already hold are not
+    replaced (without a prefix, a municipality's latest ``population`` stays out of a locality's
+    row). ``<prefix>period_status`` says, per locality, whether its unit is in every period, or
+    why it has no values."""
+    from .indicators import join_indicators
+
+    on = on or comparison.key
+    table = comparison.table
+    geom = getattr(table, "_geometry_column_name", None)
+    names = list(only) if only is not None else [c for c in table.columns if c not in (comparison.key, geom)]
+    keep = [c for c in names if prefix + c not in localities.columns]
+    joined, report = join_indicators(localities, pd.DataFrame(table), on=on, table_on=comparison.key, widths=width,
+                                     columns=keep, prefix=prefix, table_name="the compared periods",
+                                     status_column="_period_join")
+    status = prefix + columns.PERIOD_STATUS
+    if status in joined:
+        joined[status] = joined[status].where(joined["_period_join"] == "code", joined["_period_join"])
+    return joined.drop(columns="_period_join"), report
+
+
+def _stage_indicators(ctx: _Ctx) -> None:
+    """[indicators]: tables joined onto the localities, counts derived from rates."""
+    ind = ctx.cfg.indicators
+    if ind is None or not ind.enabled:
+        return
+    from .indicators import derive_counts
+
+    loc = ctx.state["localities_out"]
+    reports = []
+    for i, j in enumerate(ind.join, start=1):
+        status = columns.JOIN_STATUS if len(ind.join) == 1 else f"{columns.JOIN_STATUS}_{i}"
+        loc, report = join_study_table(loc, j, status_column=status)
+        reports.append(report.to_dict())
+        ctx.note(f"indicators: {report.summary()}")
+    derived: dict[str, str] = {}
+    if ind.derive:
+        loc, derived = derive_counts(loc, ind.derive, percent=ind.derive_percent, source=ind.derive_source)
+    ctx.state["localities_out"] = loc
+    ctx.info["indicators"] = {"joins": reports, "derived": derived,
+                              "counts": _study_counts(ind), "rates": list(ind.rates)}
+
+
+def join_study_table(localities: pd.DataFrame, j: IndicatorJoin, *, status_column: str = columns.JOIN_STATUS
+                     ) -> tuple[pd.DataFrame, JoinReport]:
+    """One ``[[indicators.join]]`` table onto the localities (by code, name or location)."""
+    from ._typology import select_rows
+    from .indicators import join_indicators, join_spatial, read_indicator_table
+
+    assert j.table is not None  # the config check requires it
+    if j.spatial:
+        import geopandas as gpd
+
+        polygons = gpd.read_file(j.table, engine="pyogrio")
+        if j.where:
+            polygons = polygons[select_rows(polygons, j.where, "[indicators.join] where")].reset_index(drop=True)
+        joined, report = join_spatial(localities, polygons, rates=j.rates)
+        report.table = j.table
+        return joined.rename(columns={columns.JOIN_STATUS: status_column}), report
+    table = read_indicator_table(j.table)
+    if j.where:
+        table = table.with_frame(table.frame[select_rows(table.frame, j.where, "[indicators.join] where")]
+                                 .reset_index(drop=True))
+    table_on = j.table_on.split("+") if isinstance(j.table_on, str) else j.table_on
+    return join_indicators(localities, table, on=j.on, table_on=table_on, widths=j.width,
+                           names=(j.names[0], j.names[1]) if j.names else None,
+                           within=(j.within[0], j.within[1]) if j.within else None,
+                           columns=j.columns, prefix=j.prefix, status_column=status_column)
+
+
+def _study_counts(ind: IndicatorsSection) -> list[str]:
+    return list(dict.fromkeys([*ind.counts, *ind.derive]))
+
+
+def _stage_typologies(ctx: _Ctx) -> None:
+    """[typologies]: each typology applied to its units, summarised, its thresholds moved."""
+    t = ctx.cfg.typologies
+    if t is None or not t.enabled:
+        return
+    from .typology import apply_typology, load_typology, summarize_typology, typology_sensitivity
+
+    summaries, sensitivities, applied = [], [], []
+    for spec in t.apply:
+        assert spec.typology is not None  # the config check requires it
+        typ = load_typology(spec.typology).with_thresholds(spec.thresholds)
+        units = _typology_units(ctx, spec.units)
+        classified = apply_typology(units, typ)
+        layer = _store_typology(ctx, spec.units, typ.name, classified, typ)
+        summaries.append(_label_rows(summarize_typology(classified, typ, by=spec.by)
+                                     .rename(columns={typ.column: "class", **({spec.by: "region"} if spec.by else {})}),
+                                     typ.name, spec.units))
+        if t.sensitivity:
+            sensitivities.append(_label_rows(_long_shares(typology_sensitivity(classified, typ), typ.class_names()),
+                                             typ.name, spec.units))
+        applied.append(describe_applied_typology(typ, spec.units, layer, classified))
+    if summaries:
+        ctx.write(outputs.TYPOLOGIES, pd.concat(summaries, ignore_index=True))
+    if sensitivities:
+        ctx.write(outputs.TYPOLOGY_SENSITIVITY, pd.concat(sensitivities, ignore_index=True))
+    ctx.info["typologies"] = {"applied": applied}
+
+
+def _typology_units(ctx: _Ctx, units: str) -> pd.DataFrame:
+    if units == "localities":
+        return ctx.state["localities_out"]  # type: ignore[no-any-return]
+    if units == "periods":
+        return pd.DataFrame(ctx.state["periods"].table)
+    if ctx.state.get("areas") is None:
+        raise TerritorialGISError("units = 'areas': the study has no areas (set [classify] areas)")
+    return ctx.state["classification"].areas  # type: ignore[no-any-return]
+
+
+def _store_typology(ctx: _Ctx, units: str, name: str, classified: pd.DataFrame, typ: Typology) -> str:
+    """Keep the classes where they belong (the localities' table; the periods' table and the
+    localities of each unit) and write the map layer (localities or areas; for the periods'
+    units, the localities with the class of their unit); returns the layer's name."""
+    cols = [c for c in (typ.column, typ.subtype_column, typ.reasons_column, *typ.flags) if c and c in classified]
+    if units == "periods":  # the units' classes go to the periods' table and to their localities
+        p = ctx.cfg.periods
+        assert p is not None  # the config check requires [periods]
+        comparison = dataclasses.replace(ctx.state["periods"], table=classified)
+        ctx.state["periods"] = comparison
+        ctx.write(outputs.PERIODS, pd.DataFrame(classified))
+        ctx.state["localities_out"], _report = attach_periods(ctx.state["localities_out"], comparison, on=p.on,
+                                                              width=p.width, only=cols)
+        classified = ctx.state["localities_out"]
+    elif units == "localities":
+        ctx.state["localities_out"] = classified
+    ident = [c for c in (columns.PLACE_ID, columns.AREA_ID, columns.NAME, columns.POPULATION) if c in classified]
+    layer = name if units == "localities" else f"{name}_{units}"
+    geo = classified[[*dict.fromkeys([*ident, *cols]), classified.geometry.name]]
+    ctx.write(outputs.TYPOLOGY_LAYERS, geo, layer=layer)
+    return layer
+
+
+def describe_applied_typology(typ: Typology, units: str, layer: str, classified: pd.DataFrame
+                              ) -> dict[str, Any]:
+    """What ``study.json`` records of an applied typology (read back by
+    :attr:`territorial_gis.outputs.StudyOutputs.typologies_applied`)."""
+    counts = classified[typ.column].astype(str).value_counts()
+    descriptions = {c.name: c.description for c in typ.classes}
+    return {"name": typ.name, "title": typ.title, "units": units, "layer": layer, "column": typ.column,
+            "subtype_column": typ.subtype_column, "reasons_column": typ.reasons_column, "flags": list(typ.flags),
+            "classes": [{"name": c, "description": descriptions.get(c) or ""} for c in typ.class_names()],
+            "counts": {str(k): int(v) for k, v in counts.items()},
+            "thresholds": {k: th.value for k, th in typ.thresholds.items()},
+            "sources": list(typ.sources), "notes": list(typ.notes)}
+
+
+def _label_rows(df: pd.DataFrame, typology: str, units: str) -> pd.DataFrame:
+    return df.assign(typology=typology, units=units)[["typology", "units", *df.columns]]
+
+
+def _long_shares(sens: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """A typology's sensitivity table with one row per (threshold change, class): ``class``,
+    ``share_units``, ``share_population`` (NaN without population)."""
+    rows = []
+    for c in classes:
+        pop = sens[f"population_share_{c}"] if f"population_share_{c}" in sens else np.nan
+        rows.append(sens[["parameter", "change_pct", "threshold", "n_changed"]]
+                    .assign(**{"class": c, "share_units": sens[f"share_{c}"], "share_population": pop}))
+    out = pd.concat(rows)
+    return out.sort_index(kind="stable").reset_index(drop=True)
+
+
+def _stage_indicator_summaries(ctx: _Ctx) -> None:
+    """[indicators]: population and the counts within travel times, by group, and the land within."""
+    ind = ctx.cfg.indicators
+    if ind is None or not ind.enabled:
+        return
+    from .indicators import WITHIN_MIN, indicator_within, land_within, summarize_indicators
+
+    loc = ctx.state["localities_out"]
+    counts = _study_counts(ind)
+    within = ind.within_min or ctx.cfg.access.population_within_min or list(WITHIN_MIN)
+    has_pop = columns.POPULATION in loc and loc[columns.POPULATION].notna().any()
+    tiers = ind.within_tiers or [t for t in columns.tiers_in(loc) if t in ctx.cfg.tiers]
+    summary: dict[str, Any] = {}
+    if tiers and (has_pop or counts):
+        table = indicator_within(loc, within, counts=counts, tiers=tiers)
+        ctx.write(outputs.INDICATORS_WITHIN, table)
+        summary["within"] = _shares_within(table)
+    groups = [summarize_indicators(loc, by, counts=counts, rates=ind.rates).rename(columns={by: "group"})
+              .assign(by=by) for by in _group_columns(ctx, ind, loc)]
+    if groups:
+        by_group = pd.concat(groups, ignore_index=True)
+        ctx.write(outputs.INDICATORS_BY_GROUP, by_group[["by", *[c for c in by_group.columns if c != "by"]]])
+    areas = ctx.state["classification"].areas if ctx.state.get("areas") is not None else None
+    land_tiers = [t for t in tiers if t in columns.tiers_in(areas)] if areas is not None else []
+    if areas is not None and _polygonal(areas) and land_tiers:
+        land = land_within(areas, ind.land_within_min or within, tiers=land_tiers)
+        ctx.write(outputs.LAND_WITHIN, land)
+        summary["land_within"] = _shares_within(land)
+    ctx.info.setdefault("indicators", {"counts": counts, "rates": list(ind.rates)})["summary"] = summary
+
+
+def _group_columns(ctx: _Ctx, ind: IndicatorsSection, loc: pd.DataFrame) -> list[str]:
+    """The columns indicators are summarised by: ``[indicators] by``, else the class, hub,
+    territory and region columns present and the class of each typology the localities carry
+    (applied to them, or to the periods' units they belong to)."""
+    if ind.by is not None:
+        return list(ind.by)
+    from .territories import REGION_ID
+
+    typ_cols = [a["column"] for a in ctx.info.get("typologies", {}).get("applied", []) if a["units"] != "areas"]
+    return [c for c in (columns.AREA_CLASS, columns.HUB_ID, columns.TERRITORY_ID, REGION_ID, *typ_cols) if c in loc]
+
+
+def _shares_within(table: pd.DataFrame) -> dict[str, Any]:
+    """``{indicator: {tier: {minutes: share}}}`` (land: ``{tier: {minutes: share}}``) for study.json."""
+    out: dict[str, Any] = {}
+    for row in table.itertuples(index=False):
+        r = row._asdict()
+        share = None if pd.isna(r["share_within"]) else float(r["share_within"])
+        node = out.setdefault(str(r["indicator"]), {}) if "indicator" in r else out
+        node.setdefault(str(r["tier"]), {})[f"{float(r['threshold_min']):g}"] = share
+    return out
+
+
+def _polygonal(gdf: pd.DataFrame) -> bool:
+    geom = getattr(gdf, "geometry", None)
+    return geom is not None and len(gdf) > 0 and bool(geom.geom_type.isin(["Polygon", "MultiPolygon"]).all())
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -723,14 +1009,15 @@ def _record_map_inputs(ctx: _Ctx) -> None:
     from ._studymeta import describe_methods
     from .speeds import load_profile
 
-    classified = ctx.state.get("classified")
+    classification = ctx.state.get("classification")
+    classified = classification.areas if classification is not None else None
     n = ctx.cfg.network
     route = ctx.route
     ctx.info["methods"] = describe_methods(
-        rules=classified.attrs.get("rules") if classified is not None else None,
+        rules=classification.rules if classification is not None else None,
         profile=load_profile(n.profile, mode=n.mode or settings.mode),
         max_snap_m=route.max_snap_m, walk_kph=route.walk_kph, tiers=ctx.cfg.tiers,
-        tiers_judged=classified.attrs.get("tiers") if classified is not None else None,
+        tiers_judged=classification.tiers if classification is not None else None,
         measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None)
     net = ctx.state.get("network")
     bbox = (float(net.node_lon.min()), float(net.node_lat.min()), float(net.node_lon.max()),
@@ -785,6 +1072,10 @@ STAGES: list[tuple[str, Callable[[_Ctx], None]]] = [
     ("links", _stage_links),
     ("scenarios", _stage_scenarios),
     ("rai", _stage_rai),
+    ("periods", _stage_periods),
+    ("indicators", _stage_indicators),
+    ("typologies", _stage_typologies),
+    ("indicator_summaries", _stage_indicator_summaries),
     ("criticality", _stage_criticality),
     ("appraisal", _stage_appraisal),
     ("outputs", _stage_write_localities),

@@ -24,6 +24,10 @@ name                        default                       meaning
 ``threads``                 ``None``                      threads of many-to-many routing (OD tables,
                                                           hubs); ``None`` means every CPU the process
                                                           may use
+``min_reachable_share``     ``0.5``                       share of a unit's locality population (an area,
+                                                          a municipality) that must reach a tier for the
+                                                          unit's population-weighted time to count; less
+                                                          and the unit's time is unknown (unreachable)
 ``surface_memory_mb``       ``2048.0``                    largest memory an accessibility surface may need
                                                           (MB); a larger grid is refused, naming a
                                                           resolution that fits
@@ -44,6 +48,7 @@ mode: str = "drive"
 cache_dir: str | os.PathLike[str] | None = None
 lang: str = "en"
 threads: int | None = None
+min_reachable_share: float = 0.5
 surface_memory_mb: float = 2048.0
 component_warn_share: float = 0.05
 

@@ -24,8 +24,9 @@ from territorial_gis.pipeline import (
 EXPECTED = ["network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
             "upgrades.csv", "sensitivity.csv", "summary.csv", "isochrones.gpkg", "hubs.gpkg",
             "territories.gpkg", "scenarios.csv", "scenario_classes.csv", "scenario_wet.gpkg", "rai.csv",
-            "rai.gpkg", "criticality.gpkg", "criticality.csv", "appraisal.gpkg", "appraisal.csv",
-            "portfolio.csv", "portfolio.png", "map.html", "report.html", "study.json"]
+            "rai.gpkg", "indicators_within.csv", "indicators_by_group.csv", "land_within.csv",
+            "criticality.gpkg", "criticality.csv", "appraisal.gpkg", "appraisal.csv", "portfolio.csv",
+            "portfolio.png", "map.html", "report.html", "study.json"]
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +95,44 @@ def test_classes_follow_the_rules(study: Path) -> None:
     assert (isolated[both] & steep[both]).all()
     assert (isolated[joined["mra_type"] == "isolated"]).all()
     assert (steep[joined["mra_type"] == "agroecological"]).all()
+
+
+def test_indicators_beside_population(study: Path) -> None:
+    """[indicators] of the embedded study: jobs, schools and health facilities within 5-20 min of
+    each tier and by class, recomputed here from localities.gpkg; the share of land within those
+    times against H3's own cell areas (spherical, h3.cell_area) over areas.gpkg."""
+    import h3
+
+    from territorial_gis.outputs import load_study_outputs
+
+    out = load_study_outputs(study)
+    loc, areas = out.localities, out.areas
+    assert out.indicators_within is not None and out.indicators_by_group is not None and out.land_within is not None
+    w = out.indicators_within.set_index(["tier", "threshold_min", "indicator"])
+    assert set(w.index.get_level_values("tier")) == {"employment_centre", "market"}  # study tiers only
+    for tier in ("employment_centre", "market"):
+        t = loc[f"travel_time_{tier}_min"]
+        for th in (5.0, 10.0, 20.0):
+            for name in ("population", "jobs", "schools"):
+                known = loc[name].notna()
+                row = w.loc[(tier, th, name)]
+                assert row["within"] == loc.loc[known & (t <= th), name].sum()
+                assert row["total"] == loc.loc[known, name].sum()
+                assert row["places_unknown"] == int((~known).sum())
+    g = out.indicators_by_group.set_index(["by", "group"])
+    mra = loc["area_class"] == "MRA"
+    assert g.loc[("area_class", "MRA"), "jobs"] == loc.loc[mra, "jobs"].sum()
+    assert g.loc[("area_class", "MRA"), "share_jobs"] == pytest.approx(loc.loc[mra, "jobs"].sum() / loc["jobs"].sum())
+    assert {"area_class", "hub_id", "territory_id"} <= set(g.index.get_level_values("by"))
+    km2 = areas["area_id"].map(lambda c: h3.cell_area(c, unit="km^2"))
+    land = out.land_within.set_index(["tier", "threshold_min"])
+    for th in (5.0, 10.0):
+        inside = areas["travel_time_market_min"] <= th
+        assert land.loc[("market", th), "area_km2_within"] == pytest.approx(km2[inside].sum(), rel=2e-3)
+        assert land.loc[("market", th), "share_within"] == pytest.approx(km2[inside].sum() / km2.sum(), rel=1e-4)
+    meta = out.study["indicators"]
+    assert meta["counts"] == ["jobs", "schools", "healthcare"]
+    assert meta["summary"]["within"]["jobs"]["market"]["10"] == w.loc[("market", 10.0, "jobs"), "share_within"]
 
 
 def test_corridors_end_at_targets(study: Path) -> None:
