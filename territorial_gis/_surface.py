@@ -59,6 +59,8 @@ TOBLER = ("anisotropic", "isotropic")
 #: per move set (the worst direction: 22.5 degrees for 8 moves, 13.3 for 16, 45 for 4).
 MOVE_SET_ERROR = {4: math.sqrt(2.0) - 1.0, 8: math.hypot(1.0, math.sqrt(2.0) - 1.0) - 1.0,
                   16: math.hypot(1.0, math.sqrt(5.0) - 2.0) - 1.0}
+#: A point this close to a road stands on it (metres: the rounding of projected geometry).
+ON_ROAD_M = 0.01
 #: Legs of a trip, in the order of the kernel's leg columns.
 LEG_COLUMNS = ("walk_min", "road_min", "boat_min", "boat_wait_min", "crossing_min")
 _MODE_NAMES = {MODE_WALK: "walk", MODE_ROAD: "road", MODE_BOAT: "boat", MODE_CROSSING: "crossing"}
@@ -677,8 +679,8 @@ class _RoadJoin:
         clear = _segments_clear(surface, placed.x[cand[ok]], placed.y[cand[ok]], sx, sy)
         ok = ok[clear]
         pts = cand[ok]
-        # a point on the road (within a millimetre: rounding of the projection) walks nothing
-        walk = np.where(sn.snap_dist_m[ok] < 1e-3, 0.0, sn.snap_dist_m[ok]) * surface.friction.reshape(-1)[placed.cell[pts]]
+        # a point on the road (within a centimetre: rounding of the projection) walks nothing
+        walk = np.where(sn.snap_dist_m[ok] < ON_ROAD_M, 0.0, sn.snap_dist_m[ok]) * surface.friction.reshape(-1)[placed.cell[pts]]
         pt, e_rows, pos = _on_directed_edges(_base_arrays(self.net, "travel_time_s"),
                                              sn.segment_edge[ok], sn.frac[ok])
         arc, good = self._locate(e_rows, pos)

@@ -154,7 +154,9 @@ def _straight_legs(tier: str, minutes: np.ndarray, origin_leg_s: np.ndarray, des
     walk_d = np.where(reach & (which >= 0), dest_leg_s[np.maximum(which, 0)] / 60.0, np.nan)
     road = np.where(reach, np.maximum(minutes - walk_o - walk_d, 0.0), np.nan)
     zero = np.where(reach, 0.0, np.nan)
-    code = np.where(reach, (walk_o > 0) * 1 + (road > 0) * 2 + (walk_d > 0) * 4, -1)
+    # a walk shorter than a centimetre (a point on the road, projection rounding) is no leg
+    tiny = 0.01 / 1.0 / 60.0  # 1 cm at 1 m/s (walks are slower), in minutes
+    code = np.where(reach, (walk_o > tiny) * 1 + (road > 0) * 2 + (walk_d > tiny) * 4, -1)
     names = {c: "+".join(m for bit, m in ((1, "walk"), (2, "road"), (4, "walk")) if c & bit) or "none"
              for c in range(8)}
     modes = np.array([names.get(int(c)) if c >= 0 else None for c in code], dtype=object)
