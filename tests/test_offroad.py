@@ -23,7 +23,14 @@ from territorial_gis.access import travel_times_to_nearest
 from territorial_gis.config import StudyConfig
 from territorial_gis.errors import ConfigError
 from territorial_gis.scenarios import Scenario, Season, apply_scenario
-from territorial_gis.surfaces import MOVE_SET_ERROR, RiverLevels, SurfaceInputs, SurfaceOptions, WaterwaySpec, build_surface
+from territorial_gis.surfaces import (
+    MOVE_SET_ERROR,
+    RiverLevels,
+    SurfaceInputs,
+    SurfaceOptions,
+    WaterwaySpec,
+    build_surface,
+)
 
 GEOD = Geod(ellps="WGS84")
 ROAD_LON = -60.008
