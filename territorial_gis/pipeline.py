@@ -280,6 +280,10 @@ def _stage_access(ctx: _Ctx) -> None:
     ctx.info["offroad"] = (table.attrs.get("offroad_method")
                            or {"method": columns.OFFROAD_STRAIGHT, "max_snap_m": ctx.route.max_snap_m,
                                "walk_kph": ctx.route.walk_speed(net)})
+    if ctx.route.uses_surface:
+        ctx.note(f"access: the part of every trip off the road was measured over the surface "
+                 f"({ctx.info['offroad'].get('terrain')}); hubs, territories and isochrones route on the road "
+                 f"network and reach it by a straight-line walk within {ctx.route.max_snap_m:g} m")
     if acc.population_within_min and table[columns.POPULATION].notna().any():
         ctx.write(outputs.POPULATION_WITHIN, population_within(table, thresholds_min=acc.population_within_min))
     if acc.isochrones_min:

@@ -163,6 +163,24 @@ def test_walking_distance_goes_around_a_river() -> None:
     assert flat.places["dist_all_season_road_m"].iloc[1] == pytest.approx(1000.0, abs=slack)  # type: ignore[index]
 
 
+def test_cli_rai_walk(tmp_path: Path) -> None:
+    """``tgis rai --method walk --barrier``: the SYNTHETIC road and river of the test above."""
+    net = _line_net([([(X0, Y0), (X0 + 10_000, Y0)], PAVED)])
+    net.save(tmp_path / "net.tgnet")
+    gpd.GeoDataFrame(geometry=[shapely.LineString([BACK.transform(X0 - 20_000, Y0 + 700),
+                                                   BACK.transform(X0 + 30_000, Y0 + 700)])],
+                     crs=4326).to_file(tmp_path / "river.geojson")
+    _places([-1200, 1000], [100.0, 50.0]).to_file(tmp_path / "places.gpkg")
+    args = ["rai", str(tmp_path / "net.tgnet"), str(tmp_path / "places.gpkg"), "--urban-density", "1e9"]
+    r = CliRunner().invoke(main, [*args, "--method", "walk", "--barrier", str(tmp_path / "river.geojson"),
+                                  "--resolution", "50", "-o", str(tmp_path / "walk.gpkg")])
+    assert r.exit_code == 0, r.output
+    assert "Rural Access Index: 66.7% of 150 rural people" in r.output and "walked over the surface" in r.output
+    bad = CliRunner().invoke(main, [*args, "--barrier", str(tmp_path / "river.geojson"),
+                                    "-o", str(tmp_path / "bad.gpkg")])
+    assert bad.exit_code == 2 and "--method walk" in bad.output and not (tmp_path / "bad.gpkg").exists()
+
+
 def test_all_season_rule_comes_from_the_profile() -> None:
     rule = AllSeasonRule.from_profile(load_profile())
     edges = pd.DataFrame({"highway": ["primary", "tertiary", "tertiary", "track", "track"],
