@@ -31,6 +31,9 @@ name                        default                       meaning
                                                           crossings: every place gets a time or a reason)
 ``surface_bands_min``       ``(30, 60, 120, 240)``        travel-time bands (minutes) of the surfaces'
                                                           population and area figures
+``component_warn_share``    ``0.05``                      keeping only the largest strongly connected
+                                                          component of a network warns when the others
+                                                          hold more than this share of its road length
 ==========================  ============================  ===================================================
 """
 
@@ -47,6 +50,7 @@ lang: str = "en"
 surface_memory_mb: float = 2048.0
 offroad: str = "straight"
 surface_bands_min: tuple[float, ...] = (30.0, 60.0, 120.0, 240.0)
+component_warn_share: float = 0.05
 
 
 def resolved_cache_dir() -> Path:
