@@ -39,6 +39,8 @@ _API = {
     "build_surface": "surfaces",
     "surface_from_rasters": "surfaces",
     "surface_access": "surfaces",
+    "SurfaceInputs": "surfaces",
+    "WaterwaySpec": "surfaces",
     "classify_areas": "classify",
     "load_rules": "classify",
     "load_indicator_table": "indicators",

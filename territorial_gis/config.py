@@ -135,10 +135,13 @@ class LocalitiesSection:
 
 @dataclass(frozen=True)
 class AccessSection:
-    """``[access]``: routing options and the access summaries."""
+    """``[access]``: routing options and the access summaries. ``offroad = "surface"`` measures the
+    part of every trip off the road over the accessibility surface of ``[surface]`` (terrain,
+    barriers, waterways, crossings) instead of a straight-line walk within ``max_snap_m``."""
 
     max_snap_m: float | None = _key(positive=True)
     walk_kph: float | None = _key(positive=True)
+    offroad: str | None = _key(choices=("straight", "surface"))
     isochrones_min: list[float] = _key([], positive=True)
     isochrone_tier: str | None = None
     population_within_min: list[float] = _key([], positive=True)
@@ -209,10 +212,13 @@ class ScenariosSection:
 @dataclass(frozen=True)
 class RaiSection:
     """``[rai]``: the Rural Access Index (runs when the section is present and enabled; keys left
-    unset take the defaults of :func:`territorial_gis.rai.rural_access_index`)."""
+    unset take the defaults of :func:`territorial_gis.rai.rural_access_index`). ``method =
+    "walk"`` measures the distance walked over the accessibility surface (``[surface]``, else
+    flat open ground) instead of the straight line."""
 
     enabled: bool = True
     distance_m: float | None = _key(positive=True)
+    method: str | None = _key(choices=("straight", "walk"))
     urban_density_per_km2: float | None = _key(positive=True)
     rural_column: str | None = None
     area_column: str | None = None
@@ -391,6 +397,56 @@ class TypologiesSection:
 
 
 @dataclass(frozen=True)
+class SurfaceSection:
+    """``[surface]``: the accessibility surface (runs when the section is present and enabled):
+    one travel-time raster per tier, statistics per area, land and population by band; with
+    ``[access] offroad = "surface"`` access is measured over it, and ``[rai] method = "walk"``
+    walks over it. Keys left unset take the defaults of :class:`territorial_gis.surfaces.SurfaceOptions`.
+
+    ``waterways`` is a list of tables: ``file`` (lines, or river polygons), ``river_class`` or
+    ``class_column`` (classes of ``boat_profile``), ``flow`` and ``outlet = [lon, lat]``,
+    ``landing_reach_m``, ``barrier`` (default true). ``landings``: ``"settlements"`` (default),
+    ``"destinations"``, ``"roads"`` (roads only) or a file of points.
+    """
+
+    enabled: bool = True
+    resolution_m: float | None = _key(positive=True)
+    moves: int | None = _key(choices=(4, 8, 16))
+    roads: str | None = _key(choices=("network", "burn"))
+    tobler: str | None = _key(choices=("anisotropic", "isotropic"))
+    walk_kph: float | None = _key(positive=True)
+    dem: str | None = _key(path="file")
+    landcover: str | None = _key(path="file")
+    landcover_table: str | None = _key(path="file_or_builtin:territorial_gis.profiles")
+    barriers: list[str] = _key([], path="file")
+    waterways: list[dict[str, Any]] = _key([], path="waterway")
+    boat_profile: str | None = _key(path="file_or_builtin:territorial_gis.profiles")
+    crossings: str | None = _key(path="file")
+    landings: str | None = _key(path="file_or_spec")
+    bands_min: list[float] | None = _key(positive=True)
+    max_memory_mb: float | None = _key(positive=True)
+
+    WATERWAY_KEYS: ClassVar[tuple[str, ...]] = ("file", "river_class", "class_column", "flow", "outlet",
+                                                "landing_reach_m", "barrier")
+
+    def inputs(self, bounds: tuple[float, float, float, float] | None = None) -> Any:
+        """The :class:`~territorial_gis.surfaces.SurfaceInputs` of the section."""
+        from ._surface import SurfaceInputs, SurfaceOptions, WaterwaySpec
+
+        opts = SurfaceOptions(**{k: getattr(self, k) for k in ("resolution_m", "moves", "roads", "tobler",
+                                                                "walk_kph", "max_memory_mb")
+                                 if getattr(self, k) is not None})
+        ways = []
+        for w in self.waterways:
+            kw: dict[str, Any] = {k: (tuple(v) if k == "outlet" else v) for k, v in w.items() if k != "file"}
+            ways.append(WaterwaySpec(w["file"], profile=self.boat_profile, **kw))
+        landings: Any = self.landings if self.landings is not None else "settlements"
+        return SurfaceInputs(dem=self.dem, landcover=self.landcover, landcover_table=self.landcover_table,
+                             barriers=tuple(self.barriers), waterways=tuple(ways), crossings=self.crossings,
+                             landings=None if landings == "roads" else landings, options=opts, bounds=bounds)
+
+
+@dataclass(frozen=True)
 class OutputsSection:
     """``[outputs]``: which deliverables are written."""
 
@@ -415,13 +471,13 @@ SECTIONS: dict[str, type] = {
     "scenarios": ScenariosSection, "rai": RaiSection, "criticality": CriticalitySection,
     "appraisal": AppraisalSection, "microregions": MicroregionsSection, "links": LinksSection,
     "periods": PeriodsSection, "indicators": IndicatorsSection, "typologies": TypologiesSection,
-    "outputs": OutputsSection,
+    "surface": SurfaceSection, "outputs": OutputsSection,
 }
 #: sections whose keys are free: name -> rule (tiers) or credit (attribution)
 FREE_SECTIONS = ("tiers", "attribution")
 #: sections a study runs only when they are present
 OPTIONAL_SECTIONS = ("hubs", "territories", "rai", "criticality", "appraisal", "microregions", "links", "periods",
-                     "indicators", "typologies")
+                     "indicators", "typologies", "surface")
 # the tier rule keys places.derive_tier reads (a rule written as a table)
 _TIER_KEYS = {"min_population", "max_population", "column", "min", "max", "top", "by", "ids", "where",
               "file", "path", "catalogue", "catalog", "id_col", "pop_col", "name_col", "lon_col", "lat_col",
@@ -456,6 +512,7 @@ class StudyConfig:
     periods: PeriodsSection | None = None
     indicators: IndicatorsSection | None = None
     typologies: TypologiesSection | None = None
+    surface: SurfaceSection | None = None
     outputs: OutputsSection = field(default_factory=OutputsSection)
     attribution: dict[str, str] = field(default_factory=dict)
     source: str = "<study config>"
@@ -514,6 +571,8 @@ class StudyConfig:
                 elif isinstance(value, list) and f.metadata.get("path"):
                     files.update({f"{name}.{f.name}.{i}": v for i, v in enumerate(value)
                                   if isinstance(v, str) and os.path.isfile(v)})
+                    files.update({f"{name}.{f.name}.{i}": v["file"] for i, v in enumerate(value)
+                                  if isinstance(v, dict) and os.path.isfile(str(v.get("file", "")))})
                 elif isinstance(value, str) and f.metadata.get("path") and os.path.isfile(value):
                     files[f"{name}.{f.name}"] = value
         for tier, rule in self.tiers.items():
@@ -605,8 +664,10 @@ class _Parser:
             return self.path(where, value, meta["path"])
         return value
 
-    def path(self, where: str, value: str, kind: str) -> str:
+    def path(self, where: str, value: Any, kind: str) -> Any:
         """Resolve a path key against the config's folder and check that the file exists."""
+        if kind == "waterway":
+            return self.waterway(where, value)
         if kind == "file_or_spec" and not looks_like_path(value):
             return value
         if kind == "scenario":
@@ -648,6 +709,38 @@ class _Parser:
         except ConfigError as exc:
             raise self.fail(where, str(exc)) from None
         return value
+
+    def waterway(self, where: str, table: Any) -> dict[str, Any]:
+        """One ``[[surface.waterways]]`` table: its keys checked, its file resolved."""
+        if not isinstance(table, Mapping):
+            raise self.fail(where, "each waterway must be a table with at least 'file'")
+        keys = SurfaceSection.WATERWAY_KEYS
+        bad = set(table) - set(keys)
+        if bad:
+            raise self.fail(where, f"unknown waterway key(s) {', '.join(sorted(map(str, bad)))}; allowed: "
+                                   f"{', '.join(keys)}")
+        if not isinstance(table.get("file"), str):
+            raise self.fail(where, "a waterway needs 'file' (river lines or polygons)")
+        out = dict(table)
+        out["file"] = self.path(f"{where} file", table["file"], "file")
+        checks: dict[str, tuple[Any, str]] = {
+            "river_class": (str, "a text"), "class_column": (str, "a text"), "flow": (str, "a text"),
+            "landing_reach_m": ((int, float), "a positive number"), "barrier": (bool, "true or false")}
+        for k, (tp, what) in checks.items():
+            v = table.get(k)
+            if v is not None and (not isinstance(v, tp) or (k == "landing_reach_m" and (isinstance(v, bool) or v <= 0))):
+                raise self.fail(f"{where} {k} = {v!r}", f"expected {what}")
+        if table.get("flow") is not None and table["flow"] not in ("outlet", "dem", "digitised", "reversed"):
+            raise self.fail(f"{where} flow = {table['flow']!r}", "expected one of 'outlet', 'dem', 'digitised', "
+                                                                "'reversed'")
+        outlet = table.get("outlet")
+        if outlet is not None and not (isinstance(outlet, list) and len(outlet) == 2
+                                       and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in outlet)
+                                       and -180 <= outlet[0] <= 180 and -90 <= outlet[1] <= 90):
+            raise self.fail(f"{where} outlet = {outlet!r}", "expected [lon, lat] in degrees")
+        if outlet is not None:
+            out["outlet"] = [float(v) for v in outlet]
+        return out
 
     def scenario(self, where: str, value: str) -> str:
         """A built-in season name, or a scenario file read and checked now."""
@@ -733,6 +826,12 @@ class _Parser:
             if not cfg.appraisal.corridor_candidates and not cfg.appraisal.projects:
                 raise self.fail("[appraisal]", "no candidate project: give projects = \"FILE\" or keep "
                                                "corridor_candidates = true")
+        if cfg.access.offroad == "surface" and cfg.surface is not None and not cfg.surface.enabled:
+            raise self.fail("[access] offroad = 'surface'", "the [surface] section is disabled (enabled = false)")
+        if cfg.surface is not None and cfg.surface.landings is not None and not looks_like_path(cfg.surface.landings) \
+                and cfg.surface.landings not in ("settlements", "destinations", "roads"):
+            raise self.fail(f"[surface] landings = {cfg.surface.landings!r}",
+                            "expected 'settlements', 'destinations', 'roads' or a file of points")
         if cfg.hubs is not None and cfg.hubs.enabled:
             if cfg.hubs.max_time_min is None:
                 raise self.fail("[hubs]", "needs max_time_min (minutes within which a hub covers a locality)")

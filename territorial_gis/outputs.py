@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .errors import InputFileError
 
 if TYPE_CHECKING:
@@ -54,6 +56,8 @@ INDICATORS_BY_GROUP = "indicators_by_group.csv"
 """``[indicators]``: population, counts and rates by class, hub, territory, region and typology class."""
 LAND_WITHIN = "land_within.csv"
 """``[indicators]`` with polygon areas: the share of land within each travel time of each tier."""
+SURFACE_BANDS = "surface_bands.csv"
+SURFACE_ZONAL = "surface_zonal.csv"
 BASEMAP = "basemap.gpkg"
 """Layers ``water`` and ``boundaries`` copied from the files a study names for its maps."""
 CRITICALITY = "criticality.gpkg"
@@ -70,14 +74,16 @@ MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
 SCENARIO_PREFIX = "scenario_"
-STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
-               POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,
+SURFACE_PREFIX = "surface_"
+SURFACE_SUFFIX = ".tif"
+STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, SURFACE_BANDS, SURFACE_ZONAL, CORRIDORS, UPGRADES,
+               SENSITIVITY, SUMMARY, POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,
                FRA, MICROREGIONS, SERVICE_GAPS, LINKS, PERIODS, PERIOD_TRANSITIONS, PERIOD_BANDS, TYPOLOGY_LAYERS,
                TYPOLOGIES, TYPOLOGY_SENSITIVITY, INDICATORS_WITHIN, INDICATORS_BY_GROUP, LAND_WITHIN, CRITICALITY,
                CRITICALITY_CSV, APPRAISAL, APPRAISAL_CSV, PORTFOLIO_CSV, PORTFOLIO_PNG, BASEMAP, MAP, REPORT,
                STUDY_JSON)
 """Every file of fixed name a study may write, in the order the pipeline writes them (plus one
-:func:`scenario_file` per scenario)."""
+:func:`scenario_file` per scenario and one :func:`surface_file` per tier)."""
 
 
 #: one line on what each study file is, in the order a reader should open them
@@ -118,6 +124,8 @@ DESCRIPTIONS: dict[str, str] = {
     PERIODS: "each unit in every period compared: values, changes, transitions, travel time",
     PERIOD_TRANSITIONS: "how many units moved from each class or grade to each other between the periods",
     PERIOD_BANDS: "growth between the periods by travel-time band",
+    SURFACE_BANDS: "land and population by travel-time band, per tier (from the accessibility surfaces)",
+    SURFACE_ZONAL: "travel-time statistics of the accessibility surfaces per area and tier",
     DESTINATIONS: "the destinations of every tier",
     BASEMAP: "the base map's rivers, lakes and boundaries, clipped to the study area",
     NETWORK: "the routable road network (for QGIS)",
@@ -129,13 +137,24 @@ def describe(name: str) -> str:
     """One line on what a study file is."""
     if name.startswith(SCENARIO_PREFIX) and name.endswith(".gpkg"):
         return f"scenario '{name[len(SCENARIO_PREFIX):-5]}': each locality's change of access and class, the roads changed"
+    tier = surface_tier(name)
+    if tier is not None:
+        return f"minutes from every cell to the nearest '{tier}' over terrain, rivers and roads (Cloud-Optimised GeoTIFF)"
     return DESCRIPTIONS.get(name, "")
 
 
 def in_reading_order(names: list[str]) -> list[str]:
-    """Study file names in the order of :data:`DESCRIPTIONS` (scenario files after the fixed ones)."""
+    """Study file names in the order of :data:`DESCRIPTIONS` (surfaces and scenario files after the fixed ones)."""
     order = {n: i for i, n in enumerate(DESCRIPTIONS)}
-    return sorted(names, key=lambda n: (order.get(n, len(order) if n.startswith(SCENARIO_PREFIX) else len(order) + 1), n))
+
+    def key(n: str) -> tuple[int, str]:
+        if n in order:
+            return order[n], n
+        if surface_tier(n) is not None:
+            return len(order), n
+        return (len(order) + 1 if n.startswith(SCENARIO_PREFIX) else len(order) + 2), n
+
+    return sorted(names, key=key)
 
 
 def scenario_file(name: str) -> str:
@@ -144,11 +163,25 @@ def scenario_file(name: str) -> str:
     return f"{SCENARIO_PREFIX}{name}.gpkg"
 
 
+def surface_file(tier: str) -> str:
+    """``surface_<tier>.tif``: minutes from every cell of the accessibility surface to the nearest
+    destination of ``tier`` (float32, NaN where unreachable)."""
+    return f"{SURFACE_PREFIX}{tier}{SURFACE_SUFFIX}"
+
+
+def surface_tier(name: str) -> str | None:
+    """The tier of a :func:`surface_file` name, else None."""
+    if name.startswith(SURFACE_PREFIX) and name.endswith(SURFACE_SUFFIX):
+        return name[len(SURFACE_PREFIX):-len(SURFACE_SUFFIX)] or None
+    return None
+
+
 def study_files(folder: str | os.PathLike[str]) -> list[str]:
-    """The study files present in a folder (fixed names and scenario files)."""
+    """The study files present in a folder (fixed names, surfaces and scenario files)."""
     p = Path(folder)
     fixed = [f for f in STUDY_FILES if (p / f).exists()]
-    return fixed + sorted(q.name for q in p.glob(f"{SCENARIO_PREFIX}*.gpkg"))
+    surfaces = sorted(q.name for q in p.glob(f"{SURFACE_PREFIX}*{SURFACE_SUFFIX}"))
+    return fixed + surfaces + sorted(q.name for q in p.glob(f"{SCENARIO_PREFIX}*.gpkg"))
 STAGING_PREFIX = ".tgis-staging-"
 """Prefix of the hidden folder a study is written into before it is moved into place."""
 
@@ -186,7 +219,63 @@ TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
                           "periods": PERIODS, "period_transitions": PERIOD_TRANSITIONS, "period_bands": PERIOD_BANDS,
                           "typologies": TYPOLOGIES, "typology_sensitivity": TYPOLOGY_SENSITIVITY,
                           "indicators_within": INDICATORS_WITHIN, "indicators_by_group": INDICATORS_BY_GROUP,
-                          "land_within": LAND_WITHIN}
+                          "land_within": LAND_WITHIN, "surface_bands": SURFACE_BANDS,
+                          "surface_zonal": SURFACE_ZONAL}
+
+
+@dataclass
+class SurfaceRaster:
+    """A tier's travel-time surface read for drawing: minutes on a lon/lat grid.
+
+    ``minutes`` is float32 (rows north to south, NaN where unreachable or outside the grid);
+    ``bounds`` are (west, south, east, north) in degrees (EPSG:4326), the extent to give a map's
+    image overlay; ``tags`` the metadata written with the raster (tier, terrain, moves,
+    resolution_m, roads ...).
+    """
+
+    tier: str
+    minutes: np.ndarray
+    bounds: tuple[float, float, float, float]
+    tags: dict[str, str]
+    path: Path
+
+
+def read_surface(path: str | os.PathLike[str], *, max_size: int | None = 1024) -> SurfaceRaster:
+    """A travel-time surface (``surface_<tier>.tif``) reprojected to EPSG:4326 for a map.
+
+    The raster is read from the overview closest to ``max_size`` cells on its longer side
+    (None: full resolution) and warped to a lon/lat grid of about the same size (averaged).
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or not a readable raster.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.warp import calculate_default_transform, reproject
+
+    p = Path(path)
+    tier = surface_tier(p.name) or p.stem
+    try:
+        with rasterio.open(p) as src:
+            scale = max(1.0, max(src.width, src.height) / max_size) if max_size else 1.0
+            w, h = max(1, round(src.width / scale)), max(1, round(src.height / scale))
+            data = src.read(1, out_shape=(h, w), resampling=Resampling.average, masked=True)
+            arr = np.ma.filled(data.astype("float32"), np.nan)
+            src_transform = src.transform * src.transform.scale(src.width / w, src.height / h)
+            dst_transform, dw, dh = calculate_default_transform(src.crs, "EPSG:4326", w, h,
+                                                                *rasterio.transform.array_bounds(h, w, src_transform))
+            out = np.full((dh, dw), np.nan, dtype="float32")
+            reproject(arr, out, src_transform=src_transform, src_crs=src.crs, src_nodata=np.nan,
+                      dst_transform=dst_transform, dst_crs="EPSG:4326", dst_nodata=np.nan,
+                      resampling=Resampling.bilinear)
+            tags = dict(src.tags())
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputFileError(f"cannot read the surface {p}: {exc}") from exc
+    west, north = dst_transform.c, dst_transform.f
+    east, south = west + dw * dst_transform.a, north + dh * dst_transform.e
+    return SurfaceRaster(tier, out, (west, south, east, north), tags, p)
 
 
 @dataclass
@@ -238,6 +327,13 @@ class StudyOutputs:
     #: per scenario name: the localities with their changes, and the changed roads
     scenario_localities: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     scenario_roads: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    #: accessibility surfaces: land and population by travel-time band (columns ``tier``, ``band``,
+    #: ``lower_min``, ``upper_min``, ``cells``, ``area_km2``, ``share_area``, ``population``,
+    #: ``share_population``) and statistics per area and tier
+    surface_bands: pd.DataFrame | None = None
+    surface_zonal: pd.DataFrame | None = None
+    #: per tier: the path of its travel-time raster (read it with :meth:`read_surface`)
+    surfaces: dict[str, Path] = field(default_factory=dict)
     water: gpd.GeoDataFrame | None = None
     boundaries: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
@@ -291,8 +387,19 @@ class StudyOutputs:
             roads = read_layer(path, "roads")
             if roads is not None:
                 out.scenario_roads[name] = roads
+        for path in sorted(folder.glob(f"{SURFACE_PREFIX}*{SURFACE_SUFFIX}")):
+            tier = surface_tier(path.name)
+            if tier is not None:
+                out.surfaces[tier] = path
         out.study = read_study_json(folder)
         return out
+
+    def read_surface(self, tier: str, *, max_size: int | None = 1024) -> SurfaceRaster:
+        """The travel-time surface of ``tier`` on a lon/lat grid (see :func:`read_surface`)."""
+        if tier not in self.surfaces:
+            raise InputFileError(f"no surface of tier '{tier}' in {self.folder} (surfaces: "
+                                 f"{', '.join(self.surfaces) or 'none'})")
+        return read_surface(self.surfaces[tier], max_size=max_size)
 
     def read_roads(self) -> gpd.GeoDataFrame | None:
         """The roads of ``network.gpkg`` (one row per road piece, :data:`ROAD_COLUMNS` that

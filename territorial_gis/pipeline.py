@@ -108,12 +108,12 @@ class _Ctx:
 
     @property
     def route(self) -> RouteOptions:
-        """The study's routing options (``[access] max_snap_m``, ``walk_kph``; under a
-        ``[network] scenario`` the walk is slowed by its season)."""
+        """The study's routing options (``[access] max_snap_m``, ``walk_kph``, ``offroad``; the
+        surface of ``[surface]``, built once by the access stage and then reused; under a
+        ``[network] scenario`` the walk is slowed and the rivers set by its season)."""
         if "route" in self.state:
             return self.state["route"]  # type: ignore[no-any-return]
-        return RouteOptions.from_mapping({"max_snap_m": self.cfg.access.max_snap_m,
-                                          "walk_kph": self.cfg.access.walk_kph})
+        return study_route(self.cfg)
 
     def write(self, name: str, df: Any, layer: str | None = None) -> None:
         path = self.stage_dir / name
@@ -125,6 +125,14 @@ class _Ctx:
 
     def note(self, text: str) -> None:
         self.info.setdefault("notes", []).append(text)
+
+
+def study_route(cfg: StudyConfig) -> RouteOptions:
+    """The routing options of a study config: ``[access]`` and the inputs of ``[surface]``."""
+    a = cfg.access
+    surface = cfg.surface.inputs() if cfg.surface is not None and cfg.surface.enabled else None
+    return RouteOptions.from_mapping({"max_snap_m": a.max_snap_m, "walk_kph": a.walk_kph, "offroad": a.offroad,
+                                      "surface": surface})
 
 
 def _given(**kw: Any) -> dict[str, Any]:
@@ -254,26 +262,93 @@ def _stage_places(ctx: _Ctx) -> None:
     tiers = load_tiers(ctx.cfg.tiers, places.localities)
     ctx.state["places"] = places
     ctx.state["tiers"] = tiers
+    # the areas classified: a polygon file or cells named in [classify] areas, else the hexagons
+    # of a generated grid, else the localities themselves (None)
+    explicit = ctx.cfg.classify.areas not in ("localities", "points")
+    ctx.state["areas"] = (study_areas(ctx.cfg, places.localities) if explicit or places.areas is None
+                          else places.areas)
     if places.note:
         ctx.note(places.note)
     dests = pd.concat([t.assign(tier=name) for name, t in tiers.items()], ignore_index=True)
-    ctx.write(outputs.DESTINATIONS, gpd.GeoDataFrame(dests, geometry="geometry", crs=4326), layer="destinations")
+    ctx.state["destinations"] = gpd.GeoDataFrame(dests, geometry="geometry", crs=4326)
 
 
 # ---------------------------------------------------------------------------- access and classes
 def _stage_access(ctx: _Ctx) -> None:
-    from .access import isochrones, population_within, travel_times_to_nearest
+    from .access import isochrones, population_within
 
     net, tiers = ctx.state["network"], ctx.state["tiers"]
     acc = ctx.cfg.access
-    table = travel_times_to_nearest(net, ctx.state["places"].localities, tiers, options=ctx.route)
+    _build_study_surface(ctx)
+    table, dests = _access_tables(net, ctx.state["places"].localities, ctx.state["destinations"], tiers, ctx.route)
     ctx.state["access"] = table
+    ctx.write(outputs.DESTINATIONS, dests, layer="destinations")
+    ctx.info["offroad"] = (table.attrs.get("offroad_method")
+                           or {"method": columns.OFFROAD_STRAIGHT, "max_snap_m": ctx.route.max_snap_m,
+                               "walk_kph": ctx.route.walk_speed(net)})
+    if ctx.route.uses_surface:
+        ctx.note(f"access: the part of every trip off the road was measured over the surface "
+                 f"({ctx.info['offroad'].get('terrain')}); hubs, territories and isochrones route on the road "
+                 f"network and reach it by a straight-line walk within {ctx.route.max_snap_m:g} m")
     if acc.population_within_min and table[columns.POPULATION].notna().any():
         ctx.write(outputs.POPULATION_WITHIN, population_within(table, thresholds_min=acc.population_within_min))
     if acc.isochrones_min:
         tier = acc.isochrone_tier or next(iter(tiers))
         polys = isochrones(net, tiers[tier], thresholds_min=acc.isochrones_min, bands=True, options=ctx.route)
         ctx.write(outputs.ISOCHRONES, polys.assign(tier=tier), layer="isochrones")
+
+
+def _build_study_surface(ctx: _Ctx) -> None:
+    """Build the study's surface once (when access or the surface stage needs it), covering the
+    network, the localities, the destinations and the areas; later stages reuse it through
+    ``ctx.route``."""
+    from ._surface import SurfaceInputs, surface_for
+
+    route = ctx.route
+    wanted = route.uses_surface or (ctx.cfg.surface is not None and ctx.cfg.surface.enabled)
+    if not wanted or not (route.surface is None or isinstance(route.surface, SurfaceInputs)):
+        return
+    inputs = route.surface if route.surface is not None else SurfaceInputs()
+    areas = ctx.state.get("areas")
+    if areas is not None and len(areas):
+        w, s, e, n = (float(v) for v in areas.to_crs(4326).total_bounds)
+        inputs = inputs.replace(bounds=(w, s, e, n))
+    net = ctx.state["network"]
+    surface = surface_for(net, ctx.state["places"].localities, ctx.state["tiers"], inputs,
+                          walk_kph=route.walk_speed(net))
+    ctx.state["route"] = route.replace(surface=surface)
+    ctx.info["surface"] = surface.describe()
+
+
+def _access_tables(network: RoadNetwork, localities: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame,
+                   tiers: Mapping[str, gpd.GeoDataFrame], route: RouteOptions
+                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Access of the localities, and of the destinations themselves (each town's time to the
+    city...): over a surface in one search per tier, else in a second (cheap) pass."""
+    import geopandas as gpd
+
+    from .access import access_columns, travel_times_to_nearest
+    from .errors import RoutingError
+
+    def joined(base: gpd.GeoDataFrame, times: pd.DataFrame) -> gpd.GeoDataFrame:
+        cols = [c for c in access_columns(tiers) if c in times]
+        out = base.drop(columns=[c for c in cols if c in base]).join(times[cols].set_axis(base.index))
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=base.crs)
+
+    if route.uses_surface:
+        both = gpd.GeoDataFrame(pd.concat([localities, destinations], ignore_index=True), geometry="geometry",
+                                crs=4326)
+        t = travel_times_to_nearest(network, both, tiers, options=route)
+        table = joined(localities, t.iloc[:len(localities)])
+        table.attrs = dict(t.attrs)
+        return table, joined(destinations, t.iloc[len(localities):])
+    table = travel_times_to_nearest(network, localities, tiers, options=route)
+    try:
+        dest_t = travel_times_to_nearest(network, destinations, tiers, options=route)
+    except RoutingError as exc:  # e.g. every destination beyond the snapping limit
+        log.warning("destinations' own travel times not computed: %s", exc)
+        return table, destinations
+    return table, joined(destinations, dest_t)
 
 
 def study_areas(cfg: StudyConfig, localities: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
@@ -323,12 +398,52 @@ def classify_study(cfg: StudyConfig, access: gpd.GeoDataFrame, areas: gpd.GeoDat
     return classification, _join_area_class(access, classification.areas)
 
 
+def _stage_surface(ctx: _Ctx) -> None:
+    """``[surface]``: a travel-time raster per tier, statistics per area, land and population by band."""
+    from ._surface import Surface
+    from .surfaces import cog_tags, population_grid, surface_figures, write_surface_cog
+
+    sc = ctx.cfg.surface
+    if sc is None or not sc.enabled:
+        return
+    surface = ctx.route.surface
+    assert isinstance(surface, Surface)  # built by the access stage
+    loc = ctx.state["places"].localities
+    pop = (population_grid(loc, surface.grid) if columns.POPULATION in loc and loc[columns.POPULATION].notna().any()
+           else None)
+    areas = ctx.state.get("areas")
+    area_id = _area_id_column(areas)
+    bands = sc.bands_min or ctx.cfg.access.population_within_min or None
+    fig = surface_figures(surface, ctx.state["tiers"], areas=areas, area_id=area_id, population=pop,
+                          bands_min=bands)
+    for tier, minutes in fig.minutes.items():
+        path = ctx.stage_dir / outputs.surface_file(tier)
+        write_surface_cog(minutes, surface.grid, path, overwrite=True,
+                          tags=cog_tags(surface, tier, len(ctx.state["tiers"][tier])))
+        ctx.files[outputs.surface_file(tier)] = path
+    ctx.write(outputs.SURFACE_BANDS, fig.bands)
+    if fig.zonal is not None:
+        ctx.write(outputs.SURFACE_ZONAL, fig.zonal)
+    if pop is None:
+        ctx.note("surface: the localities carry no population, so the band figures give land, not people")
+    ctx.info["surface"] = {**fig.description, "tiers": list(fig.minutes), "bands_min": list(bands or []),
+                           "population": "from the localities' population, summed per cell" if pop is not None
+                           else None, "area_id": area_id}
+
+
+def _area_id_column(areas: gpd.GeoDataFrame | None) -> str | None:
+    """The identifier column of the study's areas (``area_id``, a municipality code, ``place_id``)."""
+    if areas is None:
+        return None
+    for c in (columns.AREA_ID, columns.MUNICIPALITY_CODE, columns.PLACE_ID, "id"):
+        if c in areas:
+            return c
+    return None
+
+
 def _stage_classify(ctx: _Ctx) -> None:
     table = ctx.state["access"]
-    areas = ctx.state["places"].areas
-    if areas is None:
-        areas = study_areas(ctx.cfg, table)
-    ctx.state["areas"] = areas
+    areas = ctx.state["areas"]
     classification, loc = classify_study(ctx.cfg, table, areas)
     if areas is not None:
         ctx.write(outputs.AREAS, classification.areas, layer="areas")
@@ -355,9 +470,13 @@ def _stage_corridors(ctx: _Ctx) -> None:
         log.info("no MRA locality: no corridor to suggest")
         ctx.info["corridors"] = "no MRA locality"
         return
-    res = analyze_corridors(ctx.state["network"], loc, {t: tiers[t] for t in targets},
+    target_tiers = {t: tiers[t] for t in targets}
+    origins, moved = _corridor_origins(ctx, loc, target_tiers)
+    res = analyze_corridors(ctx.state["network"], origins, target_tiers,
                             **_given(upgrade_to=c.upgrade_to, top=c.top, n_candidates=c.n_candidates),
                             options=ctx.route)
+    if moved is not None and len(res.corridors):
+        res.corridors["starts_at"] = np.where(res.corridors["origin_id"].isin(moved), "road_entry", "locality")
     ctx.state["corridors"] = res
     for layer, gdf in (("corridors", res.corridors), ("segments", res.segments), ("upgrades", res.upgrades)):
         if len(gdf):
@@ -367,6 +486,42 @@ def _stage_corridors(ctx: _Ctx) -> None:
               if len(res.upgrades) else pd.DataFrame(columns=["rank"]))
     ctx.info["corridors"] = {"n": len(res.corridors), "stretches": len(res.segments),
                              "upgrades_ranked": len(res.upgrades)}
+
+
+def _corridor_origins(ctx: _Ctx, loc: gpd.GeoDataFrame, targets: Mapping[str, gpd.GeoDataFrame]
+                      ) -> tuple[gpd.GeoDataFrame, pd.Series | None]:
+    """Where the corridors of MRA localities start. Corridors follow roads; when access came from
+    the surface, a locality that reaches the road by walking or by boat starts its corridor at
+    the point where that trip (to the nearest target) gets onto the road: the walk and boat legs
+    before it are not drawn. Returns the localities (moved) and the ids of the moved ones."""
+    import geopandas as gpd
+
+    from ._surface import Surface
+    from .corridors import ORIGIN_ID_CANDIDATES
+
+    surface = ctx.route.surface
+    if not ctx.route.uses_surface or not isinstance(surface, Surface):
+        return loc, None
+    mra = np.flatnonzero((loc[columns.AREA_CLASS] == "MRA").to_numpy())
+    dests = gpd.GeoDataFrame(pd.concat(list(targets.values()), ignore_index=True), geometry="geometry", crs=4326)
+    r = surface.nearest(loc.iloc[mra], dests, entries=True)
+    lon, lat = r["entry_lon"].to_numpy(), r["entry_lat"].to_numpy()
+    geo = loc.geometry.to_crs(4326)
+    x, y = geo.x.to_numpy()[mra], geo.y.to_numpy()[mra]
+    move = np.isfinite(lon) & ((np.abs(lon - x) > 1e-9) | (np.abs(lat - y) > 1e-9))
+    no_road = int((r["travel_time_min"].notna() & ~np.isfinite(lon)).sum())
+    id_col = next((c for c in ORIGIN_ID_CANDIDATES if c in loc), None)
+    ids = loc[id_col] if id_col is not None else pd.Series(loc.index, index=loc.index)
+    out = loc.copy()
+    geom = out.geometry.to_crs(4326).to_numpy().copy()
+    geom[mra[move]] = gpd.points_from_xy(lon[move], lat[move])
+    out = out.set_geometry(gpd.GeoSeries(geom, index=out.index, crs=4326))
+    ctx.note(f"corridors: {int(move.sum())} of {len(mra)} MRA localities reach the road over the surface "
+             "(on foot or by boat); their corridors start where that trip gets onto the road (starts_at = "
+             "'road_entry'), the walk and boat legs before it are not drawn"
+             + (f"; {no_road} reach their target without any road, and their corridors are the road "
+                "alternative from the nearest road" if no_road else ""))
+    return out, ids.iloc[mra[move]]
 
 
 def _stage_hubs(ctx: _Ctx) -> None:
@@ -573,7 +728,14 @@ def _stage_rai(ctx: _Ctx) -> None:
         return
     loc = ctx.state["localities_out"]
     kw = _given(distance_m=r.distance_m, urban_density_per_km2=r.urban_density_per_km2, rural_col=r.rural_column,
-                area_col=r.area_column, population_raster=r.population_raster)
+                area_col=r.area_column, population_raster=r.population_raster, method=r.method)
+    if r.method == "walk":  # walked over the study's surface (its barriers), else over flat open ground
+        from ._surface import Surface, SurfaceInputs
+
+        surface = ctx.route.surface
+        if not isinstance(surface, Surface):  # built once, used for the base and every scenario
+            surface = (surface or SurfaceInputs()).build(ctx.state["network"], loc, {})
+        kw["surface"] = surface
     nets = {"base": ctx.state["network"]} | {k: v.network for k, v in ctx.state.get("scenarios", {}).items()}
     rows, summary = [], {}
     for name, net in nets.items():
@@ -1019,6 +1181,7 @@ def _record_map_inputs(ctx: _Ctx) -> None:
         max_snap_m=route.max_snap_m, walk_kph=route.walk_kph, tiers=ctx.cfg.tiers,
         tiers_judged=classification.tiers if classification is not None else None,
         measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None)
+    ctx.info["methods"].setdefault("routing", {})["offroad"] = route.offroad_method
     net = ctx.state.get("network")
     bbox = (float(net.node_lon.min()), float(net.node_lat.min()), float(net.node_lon.max()),
             float(net.node_lat.max())) if net is not None and net.n_nodes else None
@@ -1063,6 +1226,7 @@ STAGES: list[tuple[str, Callable[[_Ctx], None]]] = [
     ("network", _stage_network),
     ("places", _stage_places),
     ("access", _stage_access),
+    ("surface", _stage_surface),
     ("classify", _stage_classify),
     ("fra", _stage_fra),
     ("corridors", _stage_corridors),

@@ -48,11 +48,13 @@ import pandas as pd
 from . import columns
 from ._roadattrs import DRY_SEASON_ONLY, dry_season_only, fords, has_season_information, profile_of
 from ._toml import parse_toml, read_toml
+from ._waterways import RiverLevels
 from .errors import ConfigError
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from ._routing import RouteOptions
     from .network import RoadNetwork
     from .speeds import Profile
 
@@ -69,7 +71,14 @@ CHANGE_KINDS = ("upgraded", "closed", "slowed")
 # ---------------------------------------------------------------------------- the scenario file
 @dataclass(frozen=True)
 class Season:
-    """How a season changes the roads and the walk to them (see ``seasons/wet.toml``)."""
+    """How a season changes the roads, the walk off them and the rivers (see ``seasons/wet.toml``).
+
+    ``walk_factor`` multiplies the off-road walking speed: the straight-line walk to the road,
+    and over an accessibility surface every walking speed (flat ground and land-cover classes).
+    ``rivers`` (a ``[rivers]`` table) are the river levels of the season, used where the
+    surface has waterways: boat speed factors up- and downstream and the river classes closed to
+    boats (:class:`~territorial_gis._waterways.RiverLevels`).
+    """
 
     name: str
     title: str | None = None
@@ -80,6 +89,7 @@ class Season:
     tracktype_factor: dict[str, float] = field(default_factory=dict)
     smoothness_factor: dict[str, float] = field(default_factory=dict)
     highway_factor: dict[str, float] = field(default_factory=dict)
+    rivers: RiverLevels | None = None
     source: str = "<season>"
 
 
@@ -190,7 +200,7 @@ def load_season(name_or_path: str | os.PathLike[str], overrides: Mapping[str, An
 
 
 _SEASON_KEYS = {"name", "title", "file", "close_dry_season_only", "close_fords", "walk_factor",
-                "surface_factor", "tracktype_factor", "smoothness_factor", "highway_factor"}
+                "surface_factor", "tracktype_factor", "smoothness_factor", "highway_factor", "rivers"}
 _SELECT_KEYS = {"ways", "layer", "bbox", "stretches", "buffer_m"}
 
 
@@ -216,11 +226,13 @@ def _season_from(data: Mapping[str, Any], source: str) -> Season:
         if key in data and not isinstance(data[key], bool):
             raise ConfigError(f"{source}: [season] {key} = {data[key]!r}: expected true or false")
     name = data.get("name", Path(source).stem)
+    rivers = RiverLevels.from_dict(dict(data["rivers"]) if isinstance(data["rivers"], Mapping) else data["rivers"],
+                                   source) if "rivers" in data else None
     return Season(name=str(name), title=data.get("title"),
                   close_dry_season_only=bool(data.get("close_dry_season_only", True)),
                   close_fords=bool(data.get("close_fords", False)),
                   walk_factor=_factor(f"{source}: [season] walk_factor", data.get("walk_factor", 1.0)),
-                  source=source, **tables)
+                  rivers=rivers, source=source, **tables)
 
 
 class _ScenarioParser:
@@ -314,11 +326,30 @@ class ScenarioNetwork:
     walk_factor: float = 1.0
     notes: list[str] = field(default_factory=list)
 
-    def route_options(self, base: Any, network: RoadNetwork | None = None) -> Any:
-        """The routing options under the scenario: the walk to the road slowed by the season."""
-        if self.walk_factor == 1.0:
+    def route_options(self, base: RouteOptions, network: RoadNetwork | None = None) -> RouteOptions:
+        """The routing options under the scenario: the walk off the road slowed by the season
+        (the straight-line walk and, over a surface, every walking speed) and the rivers at the
+        season's level. A surface already built for the base is built again from its inputs on
+        the scenario's network."""
+        season = self.scenario.season
+        rivers = season.rivers if season is not None else None
+        if self.walk_factor == 1.0 and rivers is None:
             return base
-        return base.replace(walk_kph=base.walk_speed(network or self.network) * self.walk_factor)
+        walk = base.walk_speed(network or self.network)
+        changes: dict[str, Any] = {"walk_kph": walk * self.walk_factor}
+        surface = base.surface
+        if surface is not None:
+            from ._surface import Surface, SurfaceInputs
+
+            inputs = surface.inputs if isinstance(surface, Surface) else surface
+            inputs = inputs if inputs is not None else SurfaceInputs()
+            changes["surface"] = inputs.under_season(walk_kph=walk, walk_factor=self.walk_factor, rivers=rivers)
+        elif base.uses_surface:
+            from ._surface import SurfaceInputs
+
+            changes["surface"] = SurfaceInputs().under_season(walk_kph=walk, walk_factor=self.walk_factor,
+                                                              rivers=rivers)
+        return base.replace(**changes)
 
 
 def apply_scenario(network: RoadNetwork, scenario: Scenario | str | os.PathLike[str] | Mapping[str, Any], *,

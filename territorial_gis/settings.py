@@ -31,6 +31,13 @@ name                        default                       meaning
 ``surface_memory_mb``       ``2048.0``                    largest memory an accessibility surface may need
                                                           (MB); a larger grid is refused, naming a
                                                           resolution that fits
+``offroad``                 ``"straight"``                how the part of a trip off the road is measured:
+                                                          ``"straight"`` (a straight-line walk to the
+                                                          nearest road, within ``max_snap_m``) or
+                                                          ``"surface"`` (over terrain, rivers and
+                                                          crossings: every place gets a time or a reason)
+``surface_bands_min``       ``(30, 60, 120, 240)``        travel-time bands (minutes) of the surfaces'
+                                                          population and area figures
 ``component_warn_share``    ``0.05``                      keeping only the largest strongly connected
                                                           component of a network warns when the others
                                                           hold more than this share of its road length
@@ -50,6 +57,8 @@ lang: str = "en"
 threads: int | None = None
 min_reachable_share: float = 0.5
 surface_memory_mb: float = 2048.0
+offroad: str = "straight"
+surface_bands_min: tuple[float, ...] = (30.0, 60.0, 120.0, 240.0)
 component_warn_share: float = 0.05
 
 

@@ -24,7 +24,8 @@ from territorial_gis.pipeline import (
 EXPECTED = ["network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
             "upgrades.csv", "sensitivity.csv", "summary.csv", "isochrones.gpkg", "hubs.gpkg",
             "territories.gpkg", "scenarios.csv", "scenario_classes.csv", "scenario_wet.gpkg", "rai.csv",
-            "rai.gpkg", "indicators_within.csv", "indicators_by_group.csv", "land_within.csv",
+            "rai.gpkg", "surface_employment_centre.tif", "surface_market.tif", "surface_bands.csv",
+            "surface_zonal.csv", "indicators_within.csv", "indicators_by_group.csv", "land_within.csv",
             "criticality.gpkg", "criticality.csv", "appraisal.gpkg", "appraisal.csv", "portfolio.csv",
             "portfolio.png", "map.html", "report.html", "study.json"]
 
@@ -143,6 +144,48 @@ def test_corridors_end_at_targets(study: Path) -> None:
     assert set(corr["target_id"].astype(str)) <= ids
     up = pd.read_csv(study / "upgrades.csv")
     assert len(up) > 0
+
+
+def test_surfaces_of_the_study(study: Path) -> None:
+    """The [surface] stage of the embedded study: a raster per tier over the DEM, land and
+    population by band, statistics per H3 cell; checked against the raster read back with
+    rasterio at the localities (independently of the code that counted them)."""
+    import numpy as np
+    import rasterio
+
+    from territorial_gis.outputs import StudyOutputs
+
+    out = StudyOutputs.read(study)
+    assert sorted(out.surfaces) == ["employment_centre", "market"]
+    meta = json.loads((study / "study.json").read_text())
+    assert meta["surface"]["terrain"].startswith("DEM") and meta["surface"]["resolution_m"] == 100.0
+    assert meta["offroad"]["method"] == "straight"
+    loc = out.localities
+    bands = out.surface_bands
+    assert bands is not None and list(bands["tier"].unique()) == ["employment_centre", "market"]
+    m = bands[bands["tier"] == "market"].reset_index(drop=True)
+    assert list(m["band"]) == ["0-5", "5-10", "10-15", "15-20", ">20", "unreachable"]
+    assert m["share_area"].sum() == pytest.approx(1.0) and m["share_population"].sum() == pytest.approx(1.0)
+    assert m["population"].sum() == pytest.approx(loc["population"].sum())
+    # the population of each band, from the raster read back at the localities
+    with rasterio.open(out.surfaces["market"]) as src:
+        assert src.tags()["tier"] == "market"
+        xy = loc.to_crs(src.crs).geometry
+        t = np.array([v[0] for v in src.sample(list(zip(xy.x, xy.y, strict=True)))], dtype=float)
+    pop = loc["population"].fillna(0).to_numpy()
+    edges = [0, 5, 10, 15, 20]
+    for k in range(4):
+        lo, hi = edges[k], edges[k + 1]
+        within = (t > lo) & (t <= hi) if k else (t <= hi)
+        assert m.loc[k, "population"] == pytest.approx(pop[within].sum(), rel=1e-6)
+    zonal = out.surface_zonal
+    assert zonal is not None and len(zonal) == 2 * len(loc)
+    assert set(zonal["area_id"]) == set(loc["place_id"])
+    # read for a map: minutes on a lon/lat grid over the city
+    r = out.read_surface("market", max_size=256)
+    w, s_, e, n = r.bounds
+    assert -51.4 < w < e < -51.0 and -30.3 < s_ < n < -29.9
+    assert max(r.minutes.shape) <= 300 and np.nanmax(r.minutes) < 120
 
 
 def test_second_run_reuses_cached_network(study: Path, cache_dir: Path, tmp_path: Path) -> None:
