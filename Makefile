@@ -6,8 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= outputs/porto_alegre
 STAMP  := $(VENV)/.installed
+comma  := ,
 
-.PHONY: run test lint typecheck bench install browser clean
+.PHONY: run test lint typecheck bench install browser clean mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +42,15 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	for b in network access layers corridors hubs map; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
+# mutation testing of the core modules with mutmut (slow: tens of minutes; not part of `make test`);
+# TARGETS=speeds,hubs runs some targets only (see scripts/mutate.py --list); SAMPLE=0.25 a seeded quarter
+# of each target's mutants (a full run has ~10,000 mutants: hours on two cores)
+$(VENV)/.mutate-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,mutate]"
+	touch $@
+
+mutate: $(VENV)/.mutate-installed
+	nice -n 10 $(BIN)/python scripts/mutate.py --sample $(or $(SAMPLE),1) $(subst $(comma), ,$(TARGETS))
+
 clean:
-	rm -rf $(VENV) outputs build *.egg-info territorial_gis/*.c territorial_gis/*.so territorial_gis/*.html
+	rm -rf $(VENV) outputs build mutants *.egg-info territorial_gis/*.c territorial_gis/*.so territorial_gis/*.html

@@ -102,7 +102,7 @@ def _normalise(text: str) -> tuple[str, str]:
     """Split a value into sign and body (the Unicode minus counts as a minus)."""
     t = text.strip().replace("\u2212", "-")
     sign = ""
-    if t[:1] in "+-":
+    if t.startswith(("+", "-")):
         sign, t = t[0], t[1:].strip()
     return sign, t
 

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 LEGACY_ENCODINGS = ("cp1252", "latin_1", "iso8859_15", "cp850", "mac_roman")
 ENCODING_NAMES = {"utf_8": "UTF-8", "utf_8_sig": "UTF-8 (with BOM)", "utf_16": "UTF-16",
                   "cp1252": "Windows-1252", "latin_1": "ISO-8859-1 (Latin-1)",
+                  "iso8859_1": "ISO-8859-1 (Latin-1)",
                   "iso8859_15": "ISO-8859-15", "cp850": "DOS code page 850", "mac_roman": "Mac Roman"}
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 OLD_SPREADSHEETS = (".xls", ".ods", ".xlsb")
