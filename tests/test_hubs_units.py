@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from _synthetic import chain_network
 
 from territorial_gis import hubs as hb
 from territorial_gis._zones import check_max_time, population_of
@@ -180,25 +181,6 @@ def test_max_time_and_weights() -> None:
 
 
 # ---------------------------------------------------------------------- a road chain with exact times
-def chain_network(n: int, edge_s: float = 60.0) -> RoadNetwork:
-    """SYNTHETIC two-way road through n nodes 0.01 degree apart; every edge takes ``edge_s``."""
-    lon = LON0 + 0.01 * np.arange(n)
-    lat = np.full(n, LAT0)
-    import shapely
-
-    us, vs, geoms, rows = [], [], [], []
-    for i in range(n - 1):
-        line = shapely.LineString([(lon[i], lat[i]), (lon[i + 1], lat[i + 1])])
-        for a, b, g, rev in ((i, i + 1, line, False), (i + 1, i, shapely.reverse(line), True)):
-            us.append(a)
-            vs.append(b)
-            geoms.append(g)
-            rows.append({"length_m": 965.0, "speed_kph": 965.0 / edge_s * 3.6, "travel_time_s": edge_s,
-                         "segment": i, "reversed": rev, "oneway": False, "highway": "track"})
-    return RoadNetwork.from_arrays(np.arange(n) + 1, lon, lat, np.array(us), np.array(vs), pd.DataFrame(rows),
-                                   np.array(geoms, dtype=object))
-
-
 @pytest.fixture(scope="module")
 def chain() -> RoadNetwork:
     return chain_network(5)
