@@ -77,17 +77,23 @@ TARGETS: dict[str, dict[str, list[str]]] = {  # deselect: -k words of slow tests
     "routing": {
         "functions": ["*"],
         "files": ["territorial_gis/_routing.py", "territorial_gis/_engine.py", "territorial_gis/access.py"],
-        "tests": ["tests/test_engine.py", "tests/test_access.py", "tests/test_access_units.py"],
+        # the Porto Alegre and hypothesis comparisons with networkx take tens of seconds per mutant
+        "tests": ["tests/test_access_units.py", "tests/test_engine.py"],
+        "deselect": ["porto_alegre", "synthetic_times_equal", "traced_path"],
     },
     "classify": {
         "functions": ["*"],
         "files": ["territorial_gis/classify.py", "territorial_gis/_typology.py"],
-        "tests": ["tests/test_classify.py", "tests/test_typology.py", "tests/test_thresholds.py"],
+        "tests": ["tests/test_thresholds.py", "tests/test_classify.py", "tests/test_typology.py"],
+        # the region-wide runs take 5-10 s each per mutant
+        "deselect": ["embedded_region", "sensitivity_monotonic_for_isolation", "sensitivity_shares_monotonic",
+                     "engine_equals_the_documented_rules"],
     },
     "hubs": {
         "functions": ["*"],
         "files": ["territorial_gis/hubs.py", "territorial_gis/_zones.py"],
-        "tests": ["tests/test_hubs_units.py", "tests/test_hubs.py"],
+        # tests/test_hubs.py (real network, brute force over hub sets) takes minutes per mutant
+        "tests": ["tests/test_hubs_units.py"],
     },
     "corridors": {
         "functions": ["*"],

@@ -370,3 +370,56 @@ def test_workbook_cell_of_spaces_in_a_text_population_column(tmp_path: Path) -> 
     got = load_places(p, thousands=".")
     assert got["population"].iloc[0] == 1625.0 and got["population"].iloc[2] == 12.0
     assert math.isnan(got["population"].iloc[1])
+
+
+# ------------------------------------------------------------------------- other tables read the same way
+def test_indicator_table_encoding_and_number_formats(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A Windows-1252 ';' export: codes keep their zeros, names decode, '1.625' next to '12,5'
+    decimals is 1625, '-' and 'N. D.' are empty cells of a number column."""
+    from territorial_gis.indicators import read_table
+
+    p = tmp_path / "ind.csv"
+    p.write_bytes("c\u00f3digo;munic\u00edpio;popula\u00e7\u00e3o;\u00e1rea;nota\n"
+                  "01001;S\u00e3o Jo\u00e3o \u2013 Norte;1.625;12,5;a\n"
+                  "01002;Guaran\u00e1;-;3,25;b\n"
+                  "01003;Itu;12.340;N. D.;c\n".encode("cp1252"))
+    with caplog.at_level(logging.INFO, logger="territorial_gis"):
+        df = read_table(p)
+    assert list(df.columns) == ["c\u00f3digo", "munic\u00edpio", "popula\u00e7\u00e3o", "\u00e1rea", "nota"]
+    assert df["c\u00f3digo"].tolist() == ["01001", "01002", "01003"]
+    assert df["munic\u00edpio"].tolist() == ["S\u00e3o Jo\u00e3o \u2013 Norte", "Guaran\u00e1", "Itu"]
+    assert df["popula\u00e7\u00e3o"].tolist()[::2] == [1625.0, 12340.0] and math.isnan(df["popula\u00e7\u00e3o"].iloc[1])
+    assert df["\u00e1rea"].tolist()[:2] == [12.5, 3.25] and math.isnan(df["\u00e1rea"].iloc[2])
+    assert df["nota"].tolist() == ["a", "b", "c"]
+    assert "read as Windows-1252" in caplog.text
+    kept = read_table(p, text_columns=["popula\u00e7\u00e3o"])
+    assert kept["popula\u00e7\u00e3o"].tolist() == ["1.625", "-", "12.340"]
+
+
+def test_indicator_table_ambiguous_column_stays_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from territorial_gis.indicators import read_table
+
+    p = tmp_path / "amb.csv"
+    p.write_text("code,value\nA,1.625\nB,2.500\n")
+    with caplog.at_level(logging.WARNING, logger="territorial_gis"):
+        df = read_table(p)
+    assert df["value"].tolist() == ["1.625", "2.500"]
+    assert ("amb.csv: column 'value' holds values such as '1.625' (row 2), which read as 1625 if '.' separates "
+            "thousands") in caplog.text
+    with pytest.raises(InputFileError, match="indicator table is empty: .*empty.csv"):
+        (tmp_path / "empty.csv").write_text("")
+        read_table(tmp_path / "empty.csv")
+
+
+def test_access_table_with_decimal_commas(tmp_path: Path) -> None:
+    """`tgis classify --areas` CSV: ';' separated, ',' decimal degrees and times."""
+    from territorial_gis.classify import read_access_table
+
+    p = tmp_path / "acc.csv"
+    p.write_bytes("id;lon;lat;travel_time_city_min;nome\n1;-51,23;-30,03;12,5;Jo\u00e3o\n"
+                  "2;-51,22;-30,04;1.250,5;Z\u00e9\n".encode("cp1252"))
+    gdf = read_access_table(p)
+    assert gdf.geometry.x.round(2).tolist() == [-51.23, -51.22] and gdf.geometry.y.round(2).tolist() == [-30.03, -30.04]
+    assert gdf["travel_time_city_min"].tolist() == [12.5, 1250.5]
+    assert gdf["nome"].tolist() == ["Jo\u00e3o", "Z\u00e9"]
+    assert gdf.crs.to_epsg() == 4326
