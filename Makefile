@@ -1,10 +1,12 @@
 # territorial-gis: two commands do all set-up on a fresh machine.
-#   make run   installs into .venv and runs the full pipeline on the embedded region (data/)
+#   make run   installs into .venv and runs the full pipeline on the embedded region (data/) and the
+#              rural Guaviare example
 #   make test  installs into .venv with the test extras and runs the test suite offline
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= outputs/porto_alegre
+RURAL  ?= outputs/guaviare
 STAMP  := $(VENV)/.installed
 comma  := ,
 
@@ -16,7 +18,7 @@ $(BIN)/python:
 
 # compiled modules (territorial_gis/*.pyx) are rebuilt when a .pyx or the build files change
 $(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard territorial_gis/*.pyx)
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,8 +29,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
+# the embedded demonstration region (Porto Alegre), then the rural example (Guaviare, Colombia)
 run: $(STAMP)
 	$(BIN)/tgis run -o $(OUT) --overwrite
+	$(BIN)/tgis run examples/guaviare/study.toml -o $(RURAL) --overwrite
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
@@ -40,7 +44,7 @@ lint: $(STAMP)
 # benchmarks print ratios against osmnx / networkx / scipy / momepy; the scale runs take minutes
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	for b in network access layers corridors hubs map; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
+	for b in network access layers corridors hubs map surfaces; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
 # mutation testing of the core modules with mutmut (slow: tens of minutes; not part of `make test`);
 # TARGETS=speeds,hubs runs some targets only (see scripts/mutate.py --list); SAMPLE=0.25 a seeded quarter

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "corridors": ("territorial_gis.cli.corridors", "corridors"),
     "hubs": ("territorial_gis.cli.hubs", "hubs"),
     "territories": ("territorial_gis.cli.territories", "territories"),
+    "surface": ("territorial_gis.cli.surface", "surface"),
     "join": ("territorial_gis.cli.join", "join"),
     "typology": ("territorial_gis.cli.typology", "typology"),
     "compare": ("territorial_gis.cli.compare", "compare"),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ._console import echo_result, quiet
 from ._options import overwrite_option
+
+if TYPE_CHECKING:
+    from territorial_gis.pipeline import StudyResult
 
 
 @click.command("run")
@@ -35,15 +40,26 @@ def run(ctx: click.Context, config: str | None, output: str | None, cache_dir: s
     out = Path(output) if output else Path("outputs") / cfg.name
     check_output_folder(out)
     res = run_study(cfg, out, overwrite=overwrite, cache_dir=cache_dir, progress=not quiet())
+    echo_result(study_summary(res))
+
+
+def study_summary(res: StudyResult) -> str:
+    """What a finished study says on the console: headline figures, then every file written with one
+    line on what it is, the ones to open first on top."""
+    from territorial_gis import outputs
+
     s = res.summary
-    echo_result(f"study written to {res.outdir}/ ({len(res.files)} files, {sum(res.timings.values()):.1f} s)")
+    lines = [f"study '{res.config.name if res.config else res.outdir.name}' written to {res.outdir}/ "
+             f"({len(res.files)} files, {sum(res.timings.values()):.1f} s)"]
     counts = ", ".join(f"{k} {v:,}" for k, v in s.get("localities_by_class", {}).items())
-    if s.get("population") is None:
-        echo_result(f"  localities {s['localities']:,} ({counts}); population unknown")
-    else:
-        by_class = ", ".join(f"{k} {v:,.0f}" for k, v in s.get("population_by_class", {}).items())
-        echo_result(f"  localities {s['localities']:,} ({counts}); population {s['population']:,.0f} "
-                    f"({by_class})")
+    pop = ("population unknown" if s.get("population") is None else
+           f"population {s['population']:,.0f} (" + ", ".join(f"{k} {v:,.0f}" for k, v in
+                                                      s.get("population_by_class", {}).items()) + ")")
+    lines.append(f"  localities {s['localities']:,} ({counts}); {pop}")
     for tier, med in s.get("median_travel_time_min", {}).items():
-        echo_result(f"  median travel time to {tier}: {'n/a' if med is None else f'{med:.1f} min'}")
-    echo_result(f"  open {res.outdir / 'map.html'} and {res.outdir / 'report.html'}")
+        lines.append(f"  median travel time to {tier}: {'unknown' if med is None else f'{med:.1f} min'}")
+    names = outputs.in_reading_order(list(res.files))
+    width = max(len(n) for n in names)
+    lines.append("  files:")
+    lines += [f"    {n:<{width}}  {outputs.describe(n)}" for n in names]
+    return "\n".join(lines)

@@ -46,6 +46,43 @@ STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SE
 :func:`scenario_file` per scenario)."""
 
 
+#: one line on what each study file is, in the order a reader should open them
+DESCRIPTIONS: dict[str, str] = {
+    MAP: "the interactive map (open it first; works offline)",
+    REPORT: "the summary report (print it or share it)",
+    LOCALITIES: "every locality: travel times, MRA/FRA class with its reasons, hub and territory",
+    AREAS: "the classified areas (polygons) with their reasons",
+    SUMMARY: "population and areas by class",
+    SENSITIVITY: "how the class shares move when each threshold moves by 10 % and 25 %",
+    POPULATION_WITHIN: "population within each travel time of each tier",
+    CORRIDORS: "corridors from the marginal localities to their nearest target, and their road stretches",
+    UPGRADES: "road stretches ranked by the person-minutes an upgrade would save",
+    HUBS: "hub localities and their hinterlands",
+    TERRITORIES: "functional territories around the centres",
+    ISOCHRONES: "areas within each travel time of the isochrone tier",
+    SCENARIOS: "per scenario and tier: localities slower, cut off, and the minutes lost",
+    SCENARIO_CLASSES: "per scenario: localities changing class (MRA/FRA)",
+    RAI: "the Rural Access Index (SDG 9.1.1), per area and scenario",
+    RAI_LAYERS: "the 2 km buffer of the all-season roads",
+    DESTINATIONS: "the destinations of every tier",
+    NETWORK: "the routable road network (for QGIS)",
+    STUDY_JSON: "the resolved config, versions, input hashes, timings and notes",
+}
+
+
+def describe(name: str) -> str:
+    """One line on what a study file is."""
+    if name.startswith(SCENARIO_PREFIX) and name.endswith(".gpkg"):
+        return f"scenario '{name[len(SCENARIO_PREFIX):-5]}': each locality's change of access and class, the roads changed"
+    return DESCRIPTIONS.get(name, "")
+
+
+def in_reading_order(names: list[str]) -> list[str]:
+    """Study file names in the order of :data:`DESCRIPTIONS` (scenario files after the fixed ones)."""
+    order = {n: i for i, n in enumerate(DESCRIPTIONS)}
+    return sorted(names, key=lambda n: (order.get(n, len(order) if n.startswith(SCENARIO_PREFIX) else len(order) + 1), n))
+
+
 def scenario_file(name: str) -> str:
     """``scenario_<name>.gpkg``: the localities (changes of access and class) and the changed
     roads of one scenario."""

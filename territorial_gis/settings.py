@@ -21,6 +21,9 @@ name                        default                       meaning
                                                           ``~/.cache/territorial-gis``
 ``lang``                    ``"en"``                      language of maps and reports (``en``, ``es``,
                                                           ``pt``)
+``surface_memory_mb``       ``2048.0``                    largest memory an accessibility surface may need
+                                                          (MB); a larger grid is refused, naming a
+                                                          resolution that fits
 ==========================  ============================  ===================================================
 """
 
@@ -34,6 +37,7 @@ walk_kph: float = 4.0
 mode: str = "drive"
 cache_dir: str | os.PathLike[str] | None = None
 lang: str = "en"
+surface_memory_mb: float = 2048.0
 
 
 def resolved_cache_dir() -> Path:

@@ -298,3 +298,21 @@ def test_network_cache_key_follows_the_builder_code(monkeypatch: pytest.MonkeyPa
     before = _netcache.network_key(net)
     monkeypatch.setattr(_netcache, "code_hash", lambda: "another version of the code")
     assert _netcache.network_key(net) != before
+
+
+def test_run_summary_lists_every_file_with_what_it_is(study: Path) -> None:
+    """The closing summary of `tgis run` names every file written, map and report first."""
+    from territorial_gis.cli.run import study_summary
+
+    from territorial_gis.outputs import describe
+    from territorial_gis.pipeline import StudyResult
+
+    meta = json.loads((study / "study.json").read_text())
+    res = StudyResult(outdir=study, files={n: study / n for n in meta["files"]}, summary=meta["summary"],
+                      timings=meta["timings_s"])
+    text = study_summary(res)
+    listed = [ln.split()[0] for ln in text.splitlines() if ln.startswith("    ")]
+    assert sorted(listed) == sorted(meta["files"]) and listed[:2] == ["map.html", "report.html"]
+    for name in meta["files"]:
+        assert describe(name), f"{name} has no description"
+    assert "population 812,935" in text  # the census total of the embedded grid (IPEA)
