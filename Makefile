@@ -38,7 +38,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check territorial_gis cli tests benchmarks examples
+	$(BIN)/ruff check territorial_gis cli tests benchmarks examples scripts
 	$(BIN)/mypy
 
 # benchmarks print ratios against osmnx / networkx / scipy / momepy; the scale runs take minutes

@@ -18,6 +18,7 @@ Usage::
     python scripts/mutate.py speeds hubs     # some targets
     python scripts/mutate.py --sample 0.25   # a seeded random quarter of each target's mutants
     python scripts/mutate.py --list          # the targets, their files and tests
+    python scripts/mutate.py --rerun places  # after a test change: run the last survivors again
 
 A full run has about two mutants per line of code (some 10,000 over all targets): hours on
 two cores. ``--sample`` (``make mutate SAMPLE=0.25``) draws a seeded random subset of each
@@ -41,6 +42,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "build" / "mutate"
 
 #: target -> files mutated and the tests run against them (small, fast tests first)
-TARGETS: dict[str, dict[str, list[str]]] = {  # deselect: -k words of slow tests left out
+TARGETS: dict[str, dict[str, Any]] = {  # deselect: -k words of slow tests left out; select: a -k expression
     "speeds": {
         "files": ["territorial_gis/speeds.py"],
         "functions": ["*"],
@@ -70,7 +72,7 @@ TARGETS: dict[str, dict[str, list[str]]] = {  # deselect: -k words of slow tests
                           "_vector_to_points", "_standard_columns", "_population", "_standardize", "_fmt_id",
                           "_clean_ids")),
                       "territorial_gis.places.xǁ_Numbersǁ*"],
-        "tests": ["tests/test_numbers.py", "tests/test_places.py"],
+        "tests": ["tests/test_numbers.py", "tests/test_places_reading.py", "tests/test_places.py"],
         # the catalogue tests (INEGI, CONAPO, GeoNames) take seconds each and do not read places files
         "deselect": ["conapo", "geonames", "inegi", "catalogue"],
     },
@@ -98,7 +100,9 @@ TARGETS: dict[str, dict[str, list[str]]] = {  # deselect: -k words of slow tests
     "corridors": {
         "functions": ["*"],
         "files": ["territorial_gis/corridors.py"],
-        "tests": ["tests/test_corridors.py"],
+        # the Porto Alegre tests of test_corridors.py take a minute per mutant: only its SYNTHETIC ones
+        "tests": ["tests/test_corridors_units.py", "tests/test_corridors.py"],
+        "select": "units or synthetic",
     },
 }
 
@@ -119,6 +123,8 @@ def _scratch(name: str, spec: dict[str, list[str]]) -> Path:
     tests = [t for t in spec["tests"] if (ROOT / t).exists()]
     if spec.get("deselect"):
         tests += ["-k", " and ".join(f"not {k}" for k in spec["deselect"])]
+    elif spec.get("select"):
+        tests += ["-k", str(spec["select"])]
     conf.setdefault("tool", {})["mutmut"] = {
         "source_paths": ["territorial_gis"],
         "only_mutate": spec["files"],
@@ -195,6 +201,12 @@ def run_target(name: str, max_children: int, sample: float = 1.0, seed: int = 23
     print(f"   {len(chosen)} mutants to run", flush=True)
     res = _mutmut(work, "run", "--max-children", str(max_children), *chosen)
     (work / "mutmut.log").write_text(first.stdout + first.stderr + res.stdout + res.stderr)
+    return _summarise(name, work, chosen, sample, seed, res.returncode)
+
+
+def _summarise(name: str, work: Path, chosen: list[str], sample: float, seed: int, exit_code: int) -> dict[str, Any]:
+    spec = TARGETS[name]
+    res_code = exit_code
     statuses = {k: v for k, v in _results(work, spec["files"]).items() if k in set(chosen)}
     counts = Counter(statuses.values())
     considered = sum(v for k, v in counts.items() if k not in ("skipped", "type check", "not checked"))
@@ -213,11 +225,33 @@ def run_target(name: str, max_children: int, sample: float = 1.0, seed: int = 23
         ci = (round(score, 1), round(score, 1))
     summary = {"target": name, "files": spec["files"], "tests": spec["tests"], "counts": dict(counts),
                "score_pct": round(score, 1), "ci95_pct": ci, "sample": sample, "seed": seed,
-               "survivors": survivors, "mutmut_exit": res.returncode}
-    if res.returncode != 0 or not statuses:
-        print(res.stdout[-3000:], res.stderr[-3000:], sep="\n")
+               "survivors": survivors, "mutants": chosen, "mutmut_exit": res_code}
+    if res_code != 0 or not statuses:
+        print(f"   mutmut exit code {res_code}; see {work / 'mutmut.log'}")
     print(f"   {killed}/{considered} killed ({score:.1f} %, 95 % CI {ci[0]}-{ci[1]}); {dict(counts)}", flush=True)
     return summary
+
+
+def rerun_target(name: str, previous: dict[str, Any], max_children: int) -> dict[str, Any]:
+    """Run the survivors of the last run of ``name`` again against the current tests (the
+    mutated files must not have changed since that run)."""
+    spec = TARGETS[name]
+    work = WORK / name
+    changed = [f for f in spec["files"] if (ROOT / f).read_bytes() != (work / f).read_bytes()]
+    if changed:
+        raise SystemExit(f"{name}: {', '.join(changed)} changed since the last run; run the target in full")
+    shutil.rmtree(work / "tests")
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    statuses = _results(work, spec["files"])
+    chosen = previous.get("mutants") or sorted(k for k, v in statuses.items() if v != "not checked")
+    again = [k for k in chosen if statuses.get(k) in ("survived", "no tests", "suspicious", "timeout")]
+    print(f"== {name}: {len(again)} survivors run again", flush=True)
+    res = _mutmut(work, "run", "--max-children", str(max_children), *again) if again else None
+    if res is not None:
+        with (work / "mutmut.log").open("a") as log:
+            log.write(res.stdout + res.stderr)
+    return _summarise(name, work, chosen, float(previous.get("sample", 1.0)), int(previous.get("seed", 23)),
+                      res.returncode if res is not None else 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-score", type=float, default=80.0, help="exit 1 when a target scores below this")
     ap.add_argument("--sample", type=float, default=1.0, help="share of each target's mutants to run (0-1]")
     ap.add_argument("--seed", type=int, default=23, help="seed of the sample")
+    ap.add_argument("--rerun", action="store_true", help="run the survivors of the last run again")
     args = ap.parse_args(argv)
     if args.list:
         for name, spec in TARGETS.items():
@@ -242,7 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.sample <= 1:
         ap.error("--sample must be in (0, 1]")
     for name in args.targets or list(TARGETS):
-        summary[name] = run_target(name, args.max_children, args.sample, args.seed)
+        if args.rerun:
+            if name not in summary:
+                ap.error(f"--rerun: no previous run of {name}")
+            summary[name] = rerun_target(name, summary[name], args.max_children)
+        else:
+            summary[name] = run_target(name, args.max_children, args.sample, args.seed)
         summary_file.write_text(json.dumps(summary, indent=2))
     print(f"\n{'target':<10} {'killed':>7} {'survived':>9} {'no tests':>9} {'timeout':>8} {'score':>7}  sample")
     low = []

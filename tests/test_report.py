@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 from _browser import open_browser, rendering_study
 from click.testing import CliRunner
@@ -20,6 +19,7 @@ from territorial_gis.cli import main
 from territorial_gis.errors import InputFileError, OutputExistsError
 from territorial_gis.outputs import StudyOutputs, load_study_outputs
 from territorial_gis.report import (
+    DEFAULT_BANDS_MIN,
     band_labels,
     make_report,
     population_by_band,
@@ -172,7 +172,11 @@ def test_population_share_nan_when_no_population(outputs):
     loc["population"] = 0
     b = population_by_band(loc, "employment_centre")
     assert all(math.isnan(x) for x in b["population_share"])
-    assert isinstance(pd.DataFrame(b), pd.DataFrame)
+    # every locality still falls in exactly one band (or unreachable), with no population
+    assert b["band"].tolist() == band_labels(DEFAULT_BANDS_MIN) + ["unreachable"]
+    assert b["localities"].sum() == 10 and (b["population"] == 0).all()
+    t = loc["travel_time_employment_centre_min"]
+    assert b["localities"].iloc[-1] == int(t.isna().sum())
 
 
 def test_cli_report_bands(study, tmp_path):

@@ -261,3 +261,12 @@ def test_load_profile_sources(tmp_path: Path, synth: Profile) -> None:
     f.write_text('mode = "walk"\n[highway_speed_kph]\npath = 3.5\n')
     mine = load_profile(f)
     assert mine.mode == "walk" and mine.highway_speed_kph == {"path": 3.5} and "mine.toml" in mine.source
+
+
+@pytest.mark.parametrize("value", ["none", "None", "signals", "variable", "unknown", "UNKNOWN"])
+def test_words_never_take_a_zone_value(value: str) -> None:
+    """maxspeed=none (no posted limit, e.g. a German Autobahn), signals, variable and unknown are
+    not limits: the class speed applies, even when a zone table has an entry of that name."""
+    zones = {"none": 130.0, "signals": 50.0, "variable": 60.0, "unknown": 40.0}
+    assert math.isnan(parse_maxspeed_one(value, zones))
+    assert math.isnan(parse_maxspeed_one(f"XX:{value}", {}))

@@ -120,3 +120,18 @@ def test_population_within_counts_the_limit_itself() -> None:
     assert pw.loc[120.0, "population_within"] == 70.0 and pw.loc[120.0, "places_within"] == 3
     assert pw.loc[120.0, "share_within"] == pytest.approx(70.0 / 150.0)
     assert (pw["population_total"] == 150.0).all() and (pw["places_total"] == 4).all()
+
+
+def test_report_bands_start_at_their_lower_edge() -> None:
+    """Report bands are [0, 15), [15, 30), ...: a locality exactly 15 min away is in the second."""
+    from territorial_gis.report import band_labels, population_by_band
+
+    loc = pd.DataFrame({"travel_time_x_min": [0.0, np.nextafter(15.0, 0.0), 15.0, 120.0, np.nan],
+                        "population": [1.0, 2.0, 4.0, 8.0, 16.0]})
+    b = population_by_band(loc, "x", (15, 30, 60, 120))
+    assert b["band"].tolist() == band_labels((15, 30, 60, 120)) + ["unreachable"]
+    assert b["band"].iloc[0] == "< 15 min" and b["band"].iloc[1] == "15\u201330 min"
+    assert b["band"].iloc[4] == "\u2265 120 min"  # 120 itself is in the open last band
+    assert b["population"].tolist() == [3.0, 4.0, 0.0, 0.0, 8.0, 16.0]
+    assert b["localities"].tolist() == [2, 1, 0, 0, 1, 1]
+    assert b["population_share"].tolist() == pytest.approx([3 / 31, 4 / 31, 0, 0, 8 / 31, 16 / 31])
