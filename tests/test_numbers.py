@@ -170,7 +170,9 @@ def test_decide_ambiguous_columns() -> None:
     d = _decide(["-12,345"])
     assert "read as 12345 if ',' separates thousands or as -12.345 if it is the decimal mark" in d.problem
     d = _decide(["1.625", "1,625"])
-    assert d.fmt is None and d.problem.startswith("holds '1.625' (row 0) and '1,625' (row 1): one of")
+    assert d.fmt is None and d.problem == ("holds '1.625' (row 0) and '1,625' (row 1): one of '.' and ',' "
+                                           "separates thousands and the other is the decimal mark, and nothing "
+                                           "tells which")
     # degrees cannot hold thousands
     assert _decide(["-51.234"], kind="degrees") == nb.Decision(US, how="coordinates in degrees have no thousands")
     assert _decide(["-51,234"], kind="degrees").fmt == BR
@@ -231,13 +233,15 @@ def test_mixed_lines_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.INFO, logger="territorial_gis"):
         got, used = tb.decode_text(data, tmp_path / "m.csv")
     assert got.split("\n") == lines and used == ""
-    assert "m.csv is UTF-8 except 1 line(s) in Windows-1252 (lines 3)" in caplog.text
+    assert ("m.csv is UTF-8 except 1 line(s) in Windows-1252 (lines 3); each line was read in its own encoding: "
+            "check those names") in caplog.messages
     caplog.clear()
     only_legacy = "\n".join(lines).encode("cp1252")
     with caplog.at_level(logging.INFO, logger="territorial_gis"):
         got, _ = tb.decode_text(only_legacy, tmp_path / "l.csv")
     assert got.split("\n") == lines
-    assert "l.csv is not UTF-8: read as Windows-1252" in caplog.text
+    assert ("l.csv is not UTF-8: read as Windows-1252 (detected; set encoding= / --encoding to override)"
+            in caplog.messages)
     bom = b"\xef\xbb\xbf" + data
     assert tb.decode_text(bom, tmp_path / "b.csv")[0].split("\n") == lines
 

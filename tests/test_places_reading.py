@@ -192,3 +192,66 @@ def test_latin1_guess_becomes_windows_1252() -> None:
     data = "\u201cVila Nova\u201d \u2013 S\u00e3o Jo\u00e3o, Concei\u00e7\u00e3o\n".encode("cp1252") * 5
     assert tb._detect_legacy(data) == "cp1252"
     assert data.decode(tb._detect_legacy(data)).startswith("\u201cVila Nova\u201d \u2013")
+
+
+def test_space_not_in_groups_of_three_is_not_a_number() -> None:
+    from territorial_gis import _numbers as nb
+
+    got, bad = nb.parse(pd.Series(["1 62", "1 625", "12 345 678"]), nb.NumberFormat(".", " "))
+    assert bad.tolist() == [True, False, False] and got.iloc[1:].tolist() == [1625.0, 12345678.0]
+
+
+def test_exactly_eight_odd_lines_are_all_listed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    good = "id,nome\n1,S\u00e3o Jos\u00e9\n"
+    bad = "".join(f"{i},Concei\u00e7\u00e3o {i}\n" for i in range(2, 10)).encode("cp1252")
+    with caplog.at_level(logging.WARNING, logger="territorial_gis"):
+        tb.decode_text(good.encode("utf-8") + bad, tmp_path / "e.csv")
+    assert ("e.csv is UTF-8 except 8 line(s) in Windows-1252 (lines 3, 4, 5, 6, 7, 8, 9, 10); each line was "
+            "read in its own encoding: check those names") in caplog.messages
+
+
+def test_id_column_does_not_set_the_file_decimal_mark(tmp_path: Path) -> None:
+    """Text ids such as '0.5' are not numbers of the file: the coordinates' ',' decides, so the
+    count '1.625' is 1625 people."""
+    p = tmp_path / "ids.csv"
+    p.write_text("id;lon;lat;pop\n0.5;-51,23;-30,03;1.625\n0.7;-51,22;-30,04;2\n0.9;-51,21;-30,05;3\n")
+    got = load_places(p)
+    assert got["place_id"].tolist() == ["0.5", "0.7", "0.9"] and got["population"].tolist() == [1625.0, 2.0, 3.0]
+
+
+def test_three_decimal_degrees_tell_the_file_decimal_mark(tmp_path: Path) -> None:
+    """Coordinates such as '-51.234' hold no thousands, so they show '.' as the file's decimal
+    mark, and a count of '1.625' would be a fraction of a person: refused, with the values."""
+    p = tmp_path / "deg.csv"
+    p.write_text("id,lon,lat,pop\n1,-51.234,-30.031,1.625\n2,-51.221,-30.042,2\n3,-51.215,-30.053,3\n")
+    with pytest.raises(ColumnError) as err:
+        load_places(p)
+    assert str(err.value) == (
+        f"population column 'pop' of {p} holds values such as '1.625' (row 2): the rest of the file uses '.' "
+        "as decimal mark, which makes it a fraction of a person, while read with '.' separating thousands it "
+        "is a whole number; set the number format with decimal=/thousands= (--decimal/--thousands, or the keys "
+        "decimal/thousands of the study's [localities] table)")
+
+
+def test_several_bad_values_are_each_named(tmp_path: Path) -> None:
+    p = tmp_path / "bad.csv"
+    p.write_text("id,lon,lat,pop\n1,-51.23,-30.03,n/d\n2,-51.22,-30.04,x\n3,-51.21,-30.05,3\n")
+    with pytest.raises(ColumnError) as err:
+        load_places(p)
+    assert str(err.value) == (f"population column 'pop' of {p} holds 2 non-numeric value(s) "
+                              "(row 2: 'n/d', row 3: 'x')")
+
+
+@pytest.mark.parametrize(("xy", "ok"), [((180.0, -90.0), True), ((-180.0, 90.0), True), ((180.5, -30.0), False),
+                                        ((-51.0, 90.5), False), ((-51.0, -90.5), False)])
+def test_no_crs_lonlat_range_is_inclusive(tmp_path: Path, xy: tuple[float, float], ok: bool) -> None:
+    g = gpd.GeoDataFrame({"id": [1, 2], "population": [1.0, 2.0]},
+                         geometry=gpd.points_from_xy([-51.23, xy[0]], [-30.03, xy[1]]))
+    p = tmp_path / "edge.shp"
+    g.to_file(p, engine="pyogrio")
+    if ok:
+        got = load_places(p)
+        assert got.crs.to_epsg() == 4326 and got.geometry.x.tolist() == [-51.23, xy[0]]
+    else:
+        with pytest.raises(CRSError, match="has no CRS and its coordinates"):
+            load_places(p)
