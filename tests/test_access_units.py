@@ -219,3 +219,79 @@ def test_ids_and_coordinates() -> None:
     square = gpd.GeoDataFrame(geometry=gpd.GeoSeries.from_xy([LON0], [LAT0]).buffer(0.001), crs=4326)
     lon, lat = lonlat_of(square)
     assert square.geometry.iloc[0].contains(gpd.points_from_xy(lon, lat)[0])  # a representative point inside
+
+
+# ---------------------------------------------------------------------- isochrones on the chain
+def _edge_length_m(net) -> float:
+    """Length of one chain piece in the network's metric CRS, from the node coordinates (pyproj)."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(4326, net.crs, always_xy=True)
+    x, y = tr.transform(net.node_lon[:2], net.node_lat[:2])
+    return float(np.hypot(x[1] - x[0], y[1] - y[0]))
+
+
+def _buffer_area_km2(length_m: float, b: float = 100.0) -> float:
+    """A straight line buffered by b with 4 segments per quarter circle: a 2b-wide strip plus two
+    half 16-gons of circumradius b (area 8 b^2 sin(22.5 deg))."""
+    return (2 * b * length_m + 8 * b * b * math.sin(math.radians(22.5))) / 1e6
+
+
+def test_isochrones_cut_the_road_where_time_runs_out(net) -> None:
+    """Market at node 0: within 1.5 min, the first piece and half the second are reached;
+    within 2.5 min, two pieces and a half. Both directions of a piece count once."""
+    from territorial_gis.access import isochrones
+
+    L = _edge_length_m(net)
+    dest = node_points(net, [0], ["M0"], "dest_id")
+    iso = isochrones(net, dest, (1.5, 2.5))
+    assert iso["threshold_min"].tolist() == [1.5, 2.5] and iso["min_time_min"].tolist() == [0.0, 0.0]
+    # (to 1e-6: the network projects its geometries in its own pass, agreeing to ~0.3 ppm)
+    assert iso["within_road_km"].tolist() == pytest.approx([1.5 * L / 1000, 2.5 * L / 1000], rel=1e-6)
+    assert iso["within_area_km2"].tolist() == pytest.approx([_buffer_area_km2(1.5 * L), _buffer_area_km2(2.5 * L)],
+                                                            rel=1e-6)
+    assert iso.crs.to_epsg() == 4326
+    # the far end of the reached road is where the time ran out: 1.5 pieces east of node 0
+    east = iso.geometry.iloc[0].bounds[2]
+    assert east == pytest.approx(LON0 + 0.015 + 100 / (111_320 * math.cos(math.radians(30))), abs=2e-5)
+    rings = isochrones(net, dest, (1.5, 2.5), bands=True, direction="from")
+    assert rings["min_time_min"].tolist() == [0.0, 1.5]
+    assert rings["ring_road_km"].tolist() == pytest.approx([1.5 * L / 1000, 1.0 * L / 1000], rel=1e-6)
+    assert rings["ring_area_km2"].sum() == pytest.approx(iso["within_area_km2"].iloc[1], rel=1e-6)
+    mid = isochrones(net, node_points(net, [2], ["M2"], "dest_id"), (1.5,), buffer_m=50.0)
+    assert mid["within_road_km"].iloc[0] == pytest.approx(3 * L / 1000, rel=1e-6)  # 1.5 pieces each way
+    assert mid["within_area_km2"].iloc[0] == pytest.approx(_buffer_area_km2(3 * L, 50.0), rel=1e-6)
+
+
+def test_isochrone_refusals(net) -> None:
+    from territorial_gis.access import isochrones
+
+    dest = node_points(net, [0], ["M0"], "dest_id")
+    with pytest.raises(RoutingError, match="direction must be 'to' or 'from', got 'up'"):
+        isochrones(net, dest, (5,), direction="up")
+    with pytest.raises(RoutingError, match="isochrone buffer must be positive metres, got 0"):
+        isochrones(net, dest, (5,), buffer_m=0)
+    with pytest.raises(RoutingError, match="no destinations for the isochrones"):
+        isochrones(net, dest.iloc[:0], (5,))
+    with pytest.raises(RoutingError, match="must increase"):
+        isochrones(net, dest, (5, 1))
+
+
+def test_open_network_files(tmp_path, net) -> None:
+    from territorial_gis.access import open_network
+    from territorial_gis.errors import InputFileError
+
+    p = tmp_path / "chain.tgnet"
+    net.save(p)
+    back = open_network(p)
+    assert back.n_nodes == net.n_nodes and back.n_edges == net.n_edges
+    assert back.edges["travel_time_s"].tolist() == net.edges["travel_time_s"].tolist()
+    g = tmp_path / "chain.gpkg"
+    net.save(g)
+    assert open_network(g).n_edges == net.n_edges
+    bad = tmp_path / "bad.gpkg"
+    bad.write_bytes(b"not a geopackage")
+    with pytest.raises(InputFileError, match=f"{bad}: not a readable GeoPackage"):
+        open_network(bad)
+    with pytest.raises(InputFileError, match="network not found"):
+        open_network(tmp_path / "none.tgnet")
