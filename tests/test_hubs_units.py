@@ -246,3 +246,54 @@ def test_hinterland_reasons_off_road_and_disconnected(chain: RoadNetwork) -> Non
         hb.assign_hinterlands(chain, loc, hubs.iloc[:0])
     with pytest.raises(RoutingError, match="none of the 1 hubs is within"):
         hb.assign_hinterlands(chain, loc, far.rename(columns={"place_id": "hub_id"}))
+
+
+def test_hinterland_polygons_of_a_square_grid() -> None:
+    """SYNTHETIC 3 x 3 grid of localities 1 km apart in UTM 22S (the UTM zone chosen for them),
+    one hub per column, study area the 3 x 3 km square around them: the Voronoi cells are 1 km
+    squares, so each hinterland is a 1 x 3 km strip of 3 km2."""
+    import shapely
+
+    x0, y0 = 500_000.0, 6_650_000.0
+    xs, ys = np.meshgrid([0.0, 1000.0, 2000.0], [0.0, 1000.0, 2000.0])
+    pts = gpd.GeoDataFrame({"place_id": [f"P{i}" for i in range(9)],
+                            "population": np.arange(1.0, 10.0),
+                            "hub_id": np.array(["A", "B", "C"])[np.round(xs.ravel() / 1000).astype(int)]},
+                           geometry=gpd.points_from_xy(x0 + xs.ravel(), y0 + ys.ravel()), crs=32722)
+    area = gpd.GeoSeries([shapely.box(x0 - 500, y0 - 500, x0 + 2500, y0 + 2500)], crs=32722)
+    polys = hb.hinterland_polygons(pts, study_area=area).set_index("hub_id")
+    assert list(polys.index) == ["A", "B", "C"]
+    assert polys["n_localities"].tolist() == [3, 3, 3]
+    assert polys["population"].tolist() == [1 + 4 + 7, 2 + 5 + 8, 3 + 6 + 9]
+    assert polys["area_km2"].tolist() == pytest.approx([3.0, 3.0, 3.0], rel=1e-9)
+    assert polys.crs.to_epsg() == 4326
+    strip = polys.to_crs(32722).geometry["B"]
+    assert strip.bounds == pytest.approx((x0 + 500, y0 - 500, x0 + 1500, y0 + 2500), abs=1e-3)
+    # a locality without a hub is left out; its cell is not drawn
+    partial = pts.assign(hub_id=pts["hub_id"].where(pts.index != 4, None))
+    p2 = hb.hinterland_polygons(partial, study_area=area).set_index("hub_id")
+    assert p2.loc["B", "n_localities"] == 2 and p2.loc["B", "area_km2"] == pytest.approx(2.0, rel=1e-9)
+    with pytest.raises(ColumnError, match="column 'hub_id' not found; run the assignment first"):
+        hb.hinterland_polygons(pts.drop(columns="hub_id"))
+    # without a study area: the hull of the points buffered by their spacing (1 km)
+    free = hb.hinterland_polygons(pts).to_crs(32722)
+    hull = shapely.box(x0, y0, x0 + 2000, y0 + 2000).buffer(1000.0)
+    assert free.union_all().area == pytest.approx(hull.area, rel=1e-3)
+
+
+def test_auto_method_by_matrix_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The REDUNDANT table has 6 localities x 3 candidates = 18 cells: exact under a limit of 18,
+    greedy over it; exact asked for beyond 4 x the limit is refused."""
+    problem = hb.HubProblem.from_table(_table(REDUNDANT, [0, 4, 5], 6), _localities(6))
+    monkeypatch.setattr(hb, "EXACT_MAX_CELLS", {"cover": 18, "maxcover": 17, "pmedian": 5})
+    sel = problem.solve("cover")
+    assert (sel.method, sel.requested_method, sel.matrix_cells) == ("exact", "auto", 18)
+    assert sel.optimal and sel.solver_status == "Optimal"
+    assert problem.solve("maxcover", k=1).method == "greedy"  # 18 > 17
+    assert problem.solve("pmedian", k=1, method="exact").method == "exact"  # 18 <= 4 x 5
+    with pytest.raises(ConfigError, match=r"exact pmedian on 6 localities x 3 candidates \(18 cells\) is too large "
+                                          r"\(limit 16\); use method greedy or auto"):
+        monkeypatch.setattr(hb, "EXACT_MAX_CELLS", {"cover": 18, "maxcover": 17, "pmedian": 4})
+        problem.solve("pmedian", k=1, method="exact")
+    greedy = problem.solve("pmedian", k=1, method="greedy")
+    assert greedy.solver_status == "greedy add + interchange" and not greedy.optimal
