@@ -87,7 +87,8 @@ TARGETS: dict[str, dict[str, Any]] = {  # deselect: -k words of slow tests left 
     "classify": {
         "functions": ["*"],
         "files": ["territorial_gis/classify.py", "territorial_gis/_typology.py"],
-        "tests": ["tests/test_thresholds.py", "tests/test_classify.py", "tests/test_typology.py"],
+        "tests": ["tests/test_thresholds.py", "tests/test_classify.py", "tests/test_typology.py",
+                  "tests/test_numbers.py"],
         # the region-wide runs take 5-10 s each per mutant
         "deselect": ["embedded_region", "sensitivity_monotonic_for_isolation", "sensitivity_shares_monotonic",
                      "engine_equals_the_documented_rules"],

@@ -297,3 +297,29 @@ def test_auto_method_by_matrix_size(monkeypatch: pytest.MonkeyPatch) -> None:
         problem.solve("pmedian", k=1, method="exact")
     greedy = problem.solve("pmedian", k=1, method="greedy")
     assert greedy.solver_status == "greedy add + interchange" and not greedy.optimal
+
+
+def test_select_hubs_with_a_given_table() -> None:
+    table = _table(REDUNDANT, [0, 4, 5], 6)
+    loc = _localities(6)
+    sel = hb.select_hubs(None, loc, 10.0, table=table, method="greedy")
+    assert sorted(sel.hubs["hub_id"]) == ["L4", "L5"] and sel.max_time_min == 10.0
+    with pytest.raises(ConfigError, match="the given table was computed for 10 min, not 5 min"):
+        hb.select_hubs(None, loc, 5.0, table=table)
+    with pytest.raises(RoutingError, match="select_hubs needs a network or a precomputed table"):
+        hb.select_hubs(None, loc, 10.0)
+    with pytest.raises(ConfigError, match="number of hubs k=4 is larger than the 3 candidate hubs"):
+        hb.select_hubs(None, loc, 10.0, model="maxcover", k=4, table=table)
+    with pytest.raises(RoutingError, match="no localities to choose hubs for"):
+        hb.select_hubs(None, loc.iloc[:0], 10.0, table=table)
+
+
+def test_hubs_that_are_not_localities(chain: RoadNetwork) -> None:
+    """A hub given as its own point (id 'H', on node 3) is snapped on its own; a hub that is a
+    locality (same id and place) routes from the locality's snapped point."""
+    loc = _localities(5)
+    hubs = gpd.GeoDataFrame({"hub_id": ["H", "L0"]}, geometry=gpd.points_from_xy([LON0 + 0.03, LON0], [LAT0, LAT0]),
+                            crs=4326)
+    out = hb.assign_hinterlands(chain, loc, hubs)
+    assert out["hub_id"].tolist() == ["L0", "L0", "H", "H", "H"]
+    assert out["travel_time_hub_min"].tolist() == [0.0, 1.0, 1.0, 0.0, 1.0]
