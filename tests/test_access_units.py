@@ -295,3 +295,102 @@ def test_open_network_files(tmp_path, net) -> None:
         open_network(bad)
     with pytest.raises(InputFileError, match="network not found"):
         open_network(tmp_path / "none.tgnet")
+
+
+# ---------------------------------------------------------------------- a bent road, points part-way
+def _bent_network():
+    """SYNTHETIC: one two-way road A -> M -> B bent at M (0.01 degree east, then 0.01 north),
+    taking 120 s end to end; and the chain continuing west of A (two 60 s pieces)."""
+    import shapely
+
+    from territorial_gis.network import RoadNetwork
+
+    lon = np.array([LON0, LON0 + 0.02, LON0 - 0.01, LON0 - 0.02])
+    lat = np.array([LAT0, LAT0 + 0.01, LAT0, LAT0])
+    bent = shapely.LineString([(LON0, LAT0), (LON0 + 0.01, LAT0), (LON0 + 0.02, LAT0 + 0.01)])
+    links = [(0, 1, bent, 120.0), (2, 0, shapely.LineString([(lon[2], lat[2]), (lon[0], lat[0])]), 60.0),
+             (3, 2, shapely.LineString([(lon[3], lat[3]), (lon[2], lat[2])]), 60.0)]
+    us, vs, geoms, rows = [], [], [], []
+    for seg, (a, b, g, t) in enumerate(links):
+        for u, v, gg, rev in ((a, b, g, False), (b, a, shapely.reverse(g), True)):
+            us.append(u)
+            vs.append(v)
+            geoms.append(gg)
+            rows.append({"length_m": 1000.0, "speed_kph": 30.0, "travel_time_s": t, "segment": seg,
+                         "reversed": rev, "oneway": False, "highway": "track"})
+    return RoadNetwork.from_arrays(np.arange(4) + 1, lon, lat, np.array(us), np.array(vs), pd.DataFrame(rows),
+                                   np.array(geoms, dtype=object))
+
+
+def test_isochrone_along_a_bent_road() -> None:
+    """From A, 1 min reaches half the bent road's length (time runs linearly along it) and the
+    whole first western piece; the reached part of the bent road ends at the point half-way along
+    it (shapely's interpolation of the metric line)."""
+    import shapely
+
+    from territorial_gis.access import isochrones
+
+    net = _bent_network()
+    metric = net.edge_geometry_metric()
+    bent_m, west_m = float(shapely.length(metric[0])), float(shapely.length(metric[2]))
+    iso = isochrones(net, node_points(net, [0], ["A"], "dest_id"), (1.0,), buffer_m=10.0)
+    assert iso["within_road_km"].iloc[0] == pytest.approx((bent_m / 2 + west_m) / 1000, rel=1e-6)
+    half = shapely.line_interpolate_point(metric[0], 0.5, normalized=True)
+    reached = gpd.GeoSeries([iso.geometry.iloc[0]], crs=4326).to_crs(net.crs).iloc[0]
+    assert reached.contains(half) or reached.distance(half) < 1e-6
+    beyond = shapely.line_interpolate_point(metric[0], 0.5 + 20.0 / bent_m, normalized=True)
+    assert reached.distance(beyond) > 9.0  # 20 m further along the road is out of the 10 m corridor
+
+
+def test_isochrone_from_a_point_part_way_along_a_road(net) -> None:
+    """A destination half-way along the first chain piece: within 1 min, half a piece back to
+    node 0 (the chain's end), half a piece to node 1 and half of the next piece: 1.5 pieces."""
+    from territorial_gis.access import isochrones
+
+    L = _edge_length_m(net)
+    mid = gpd.GeoDataFrame({"dest_id": ["mid"]}, geometry=gpd.points_from_xy([LON0 + 0.005], [LAT0]), crs=4326)
+    iso = isochrones(net, mid, (1.0,))
+    assert iso["within_road_km"].iloc[0] == pytest.approx(1.5 * L / 1000, rel=1e-3)
+
+
+def test_snapping_a_point_beside_the_bend() -> None:
+    """A point 0.001 degree south of the bend M snaps onto the road at M (the nearest point of
+    either leg), so it reaches A in the bent road's time times M's share of its length (the
+    first leg, 0.01 degree east, over both) plus its walk."""
+    import shapely
+    from pyproj import Transformer
+
+    net = _bent_network()
+    pt = gpd.GeoDataFrame({"place_id": ["P"]}, geometry=gpd.points_from_xy([LON0 + 0.01], [LAT0 - 0.001]), crs=4326)
+    d_m = Geod(ellps="WGS84").inv(LON0 + 0.01, LAT0 - 0.001, LON0 + 0.01, LAT0)[2]
+    t = travel_times_to_nearest(net, pt, {"a": node_points(net, [0], ["A"], "dest_id")},
+                                options=RouteOptions(walk_kph=3.6))
+    assert t["snap_dist_m"].iloc[0] == pytest.approx(d_m, rel=2e-3)
+    tr = Transformer.from_crs(4326, net.crs, always_xy=True)
+    xs, ys = tr.transform([LON0, LON0 + 0.01, LON0 + 0.02], [LAT0, LAT0, LAT0 + 0.01])
+    share = shapely.LineString([(xs[0], ys[0]), (xs[1], ys[1])]).length / shapely.LineString(list(zip(xs, ys, strict=True))).length
+    assert t["travel_time_a_min"].iloc[0] == pytest.approx((120.0 * share + t["snap_dist_m"].iloc[0]) / 60, rel=1e-5)
+
+
+def test_far_points_warned_and_frames_kept(net, places, tiers, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="territorial_gis"):
+        od_matrix(net, places.iloc[[0, 6]], tiers["market"])
+    assert "1 of 2 origins are farther than 2000 m from a road (too_far_from_road)" in caplog.messages
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="territorial_gis"):
+        od_matrix(net, places.iloc[[0, 1]], tiers["market"])
+    assert not any("farther than" in m for m in caplog.messages)
+    # a frame that already holds the output columns gets them replaced, its index kept
+    again = places.iloc[[1, 2]].set_axis([10, 20])
+    first = travel_times_to_nearest(net, again, tiers)
+    second = travel_times_to_nearest(net, first, tiers)
+    assert list(second.index) == [10, 20] and second.columns.is_unique
+    assert list(second.columns) == list(first.columns)
+    assert second["travel_time_market_min"].tolist() == [1.0, 1.0]
+    # options reach the OD matrix: a point 100 m north of the market walks there (no road time),
+    # 100 s at 3.6 km/h and a tenth of that at 36 km/h
+    north = gpd.GeoDataFrame({"place_id": ["N"]}, geometry=gpd.points_from_xy([LON0], [LAT0 + 0.0009]), crs=4326)
+    slow = od_matrix(net, north, tiers["market"], options=RouteOptions(walk_kph=3.6))["travel_time_min"].iloc[0]
+    fast = od_matrix(net, north, tiers["market"], options=RouteOptions(walk_kph=36.0))["travel_time_min"].iloc[0]
+    d_m = Geod(ellps="WGS84").inv(LON0, LAT0, LON0, LAT0 + 0.0009)[2]
+    assert slow * 60 == pytest.approx(d_m, rel=2e-3) and fast == pytest.approx(slow / 10, rel=1e-9)
