@@ -6,12 +6,15 @@
 * ``synthetic_50k`` (SYNTHETIC, for the size/speed measurement only): 50,000 localities made by
   resampling the real classified Porto Alegre cells (all their attributes: travel times, classes,
   the classifier's per-locality reasons) with replacement and moving each by a random offset of
-  up to +-0.25 degrees, so they spread over a region ~50 km across. Destinations, corridors,
-  stretches and upgrades are the real ones.
+  up to +-0.25 degrees, so they spread over a region ~50 km across. As a real study writes it,
+  the classified AREAS layer is there too: the H3 resolution-9 cell of each synthetic locality
+  (with its locality's class). Destinations, corridors, stretches, upgrades, the road network
+  (base map) and the study record are the real ones.
 
 For each case: time to build and render the map, HTML size (CDN and self-contained, and
 gzip-compressed), and when Debian's chromium is installed the time until the page has loaded
-and every locality marker exists, and the time to open one popup.
+(every locality marker built and the first view drawn, grouped into class-coloured clusters
+where dense), the time to open one popup and to zoom in.
 
 Run:  .venv/bin/python benchmarks/bench_map.py [--n 50000] [--no-browser]
 """
@@ -38,8 +41,11 @@ from territorial_gis.report import make_report  # noqa: E402
 
 
 def synthetic_localities(real: StudyOutputs, n: int, seed: int = 11) -> StudyOutputs:
-    """SYNTHETIC: ``n`` localities resampled from the real ones with jittered positions."""
+    """SYNTHETIC: ``n`` localities resampled from the real ones with jittered positions, and
+    their areas (the H3 resolution-9 cell of each, carrying its locality's class)."""
     import geopandas as gpd
+    import h3
+    import shapely
 
     rng = np.random.default_rng(seed)
     loc = real.localities
@@ -50,10 +56,18 @@ def synthetic_localities(real: StudyOutputs, n: int, seed: int = 11) -> StudyOut
     x = loc.geometry.x.to_numpy()[pick] + rng.uniform(-0.25, 0.25, n)
     y = loc.geometry.y.to_numpy()[pick] + rng.uniform(-0.25, 0.25, n)
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs=4326)
+    cells = [h3.latlng_to_cell(float(b), float(a), 9) for a, b in zip(x, y, strict=True)]
+    keep = ~pd.Series(cells).duplicated().to_numpy()
+    cols = [c for c in ("area_class", "mra_type", "class_reasons", "density_per_km2") if c in out.columns]
+    areas = gpd.GeoDataFrame(
+        out.loc[keep, cols].assign(area_id=np.asarray(cells)[keep]).reset_index(drop=True),
+        geometry=[shapely.Polygon([(b, a) for a, b in h3.cell_to_boundary(c)]) for c in np.asarray(cells)[keep]],
+        crs=4326)
     return StudyOutputs(localities=gdf, destinations=real.destinations, corridors=real.corridors,
-                        segments=real.segments, upgrades=real.upgrades, hubs=real.hubs,
+                        segments=real.segments, upgrades=real.upgrades, hubs=real.hubs, areas=areas,
                         hinterlands=real.hinterlands, territories=real.territories,
-                        isochrones=real.isochrones, study=real.study)
+                        isochrones=real.isochrones, study=real.study, roads=real.read_roads(),
+                        folder=real.folder)
 
 
 def browser_timing(path: Path, n_localities: int) -> dict[str, float]:
@@ -64,10 +78,14 @@ def browser_timing(path: Path, n_localities: int) -> dict[str, float]:
         t0 = time.perf_counter()
         b.open(path)
         b.page.wait_for_function(f"window.tgisLayers && tgisLayers['Localities'] && "
-                                 f"tgisLayers['Localities'].getLayers().length === {n_localities}")
+                                 f"tgisLayers['Localities']._tgisAll.length === {n_localities} && "
+                                 f"tgisLayers['Localities'].getLayers().length > 0")
+        b.js("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         t_load = time.perf_counter() - t0
         t0 = time.perf_counter()
-        b.js("() => { var l = tgisLayers['Localities'].getLayers()[0]; l.openPopup(); "
+        b.js("() => { var l = tgisLayers['Localities'].getLayers().find(x => x._tgisRow) || "
+             "tgisLayers['Localities']._tgisAll[0]; "
+             "if (!l._map) tgisMap.setView(l.getLatLng(), 16, {animate: false}); l.openPopup(); "
              "return l.getPopup().getElement().innerText.length; }")
         t_popup = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -83,15 +101,15 @@ def browser_timing(path: Path, n_localities: int) -> dict[str, float]:
 
 def measure(name: str, so: StudyOutputs, out_dir: Path, browser: bool) -> dict[str, object]:
     t0 = time.perf_counter()
-    m = make_map(so.localities, so.destinations, so.corridors, so.upgrades, so.areas, so.hubs,
-                 so.hinterlands, so.territories, so.isochrones, title=name, segments=so.segments)
-    cdn = render_map(m, self_contained=False)
+    m = make_map(so, title=name)
+    cdn = render_map(m, cdn=True)
     t_build = time.perf_counter() - t0
-    offline = render_map(m, self_contained=True)
+    offline = render_map(m)
     path = out_dir / f"{name}.html"
     path.write_text(offline, encoding="utf-8")
     row: dict[str, object] = {
-        "case": name, "localities": len(so.localities), "build_s": round(t_build, 2),
+        "case": name, "localities": len(so.localities),
+        "areas": 0 if so.areas is None else len(so.areas), "build_s": round(t_build, 2),
         "html_kB": round(len(cdn.encode()) / 1e3), "self_contained_kB": round(len(offline.encode()) / 1e3),
         "gzip_kB": round(len(gzip.compress(offline.encode(), 6)) / 1e3),
     }

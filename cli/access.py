@@ -50,7 +50,8 @@ def nearest(network: str, localities: str, tiers: tuple[str, ...], places: dict[
     snap_dist_m and unreachable_reason (GPKG/GeoParquet/CSV by the extension of OUT).
     """
     from territorial_gis._io import TABLE_SUFFIXES, check_outputs
-    from territorial_gis.access import open_network, population_within, travel_times_to_nearest
+    from territorial_gis.access import population_within, travel_times_to_nearest
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places, load_tiers, parse_tier_options
 
     spec = parse_tier_options(tiers)
@@ -87,7 +88,8 @@ def od(network: str, origins: str, destinations: str, cutoff: float | None, plac
     With a .gpkg/.geojson/.fgb OUT each pair is a straight line from origin to destination.
     """
     from territorial_gis._io import TABLE_SUFFIXES, check_outputs
-    from territorial_gis.access import od_matrix, open_network
+    from territorial_gis.access import od_matrix
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places
 
     check_outputs(output, overwrite=overwrite, formats=TABLE_SUFFIXES)
@@ -137,8 +139,9 @@ def isochrones_command(network: str, destinations: str, thresholds: str, buffer_
     within each threshold (they never decrease); with --bands the rings between consecutive
     thresholds (ring_area_km2, ring_road_km).
     """
-    from territorial_gis.access import check_thresholds, isochrones, open_network
+    from territorial_gis.access import check_thresholds, isochrones
     from territorial_gis.errors import ConfigError, TerritorialGISError
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places
 
     try:

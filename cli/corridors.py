@@ -181,9 +181,9 @@ def corridors(network: str, classified: str, targets: str, destinations: str | N
     """
     import logging
 
-    from territorial_gis.access import open_network
     from territorial_gis.corridors import analyze_corridors
     from territorial_gis.errors import ColumnError, ConfigError
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places
     from territorial_gis.speeds import load_profile
 

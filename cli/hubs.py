@@ -90,7 +90,7 @@ def hubs(network: str, localities: str, max_time: float, model: str, k: int | No
     mask = candidate_mask(locs, ids, min_population=min_population, service_column=service_column)
     if k is not None and k > int(mask.sum()):
         raise ConfigError(f"--k {k} is larger than the {int(mask.sum())} candidate hubs")
-    from territorial_gis.access import open_network
+    from territorial_gis.network import open_network
 
     net = open_network(network)
     selection = select_hubs(net, locs, t, model=model, k=k, candidates=mask, method=method, options=route)

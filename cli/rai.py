@@ -41,7 +41,7 @@ def rai(ctx: click.Context, network: str, places: str, distance_m: float | None,
     import pandas as pd
 
     from territorial_gis._io import check_outputs, write_gpkg_layers
-    from territorial_gis.access import open_network
+    from territorial_gis.network import open_network
     from territorial_gis.places import load_places
     from territorial_gis.rai import rural_access_index
 

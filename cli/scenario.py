@@ -59,7 +59,7 @@ def apply(network: str, scenario_spec: str, profile: str | None, output: str, ov
     from pathlib import Path
 
     from territorial_gis._io import check_outputs, write_gpkg_layers
-    from territorial_gis.access import open_network
+    from territorial_gis.network import open_network
     from territorial_gis.scenarios import apply_scenario
 
     out = Path(output)

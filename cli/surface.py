@@ -104,7 +104,7 @@ def times(network: str | None, tiers: tuple[str, ...], localities: str | None, a
             ] if waterway else []
     net = None
     if network:
-        from territorial_gis.access import open_network
+        from territorial_gis.network import open_network
 
         net = open_network(network)
     locs = load_places(localities) if localities else None

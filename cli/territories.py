@@ -51,8 +51,8 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
                 route: RouteOptions, output: str, overwrite: bool) -> None:
     """Build functional territories of LOCALITIES around centres by travel time over NETWORK."""
     from territorial_gis._io import check_outputs
-    from territorial_gis.access import open_network
     from territorial_gis.hubs import check_max_time
+    from territorial_gis.network import open_network
     from territorial_gis.places import derive_tier
     from territorial_gis.territories import build_territories, regions_from, territory_polygons
 

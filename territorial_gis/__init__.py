@@ -21,6 +21,7 @@ _API = {
     "RoadNetwork": "network",
     "build_network": "network",
     "load_network": "network",
+    "open_network": "network",
     "network_from_place": "network",
     "network_from_bbox": "network",
     "network_from_polygon": "network",

@@ -21,9 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
+from ._arrays import run_positions
+from ._geodesy import segment_lengths_m
+from ._roadnet import RoadNetwork
 from .errors import InputFileError, NetworkError
-from .speeds import Profile
+from .speeds import Profile, assign_speeds
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +309,70 @@ def split_ways(ways: WayArrays) -> SplitEdges:
     assert n_pts == len(way_of_pt)
     return SplitEdges(u_ref=ways.refs[start], v_ref=ways.refs[end], way_index=way_of_pt[start],
                       start=start, end=end)
+
+
+# ---------------------------------------------------------------------- network
+def network_from_osm_file(path: Path, profile: Profile, *, area: shapely.Geometry | None = None,
+                          largest_component: bool = True) -> RoadNetwork:
+    """A routable network of the ways of an OSM file that ``profile`` may route on.
+
+    Ways are split at intersections (:func:`split_ways`); lengths are ellipsoidal; speeds come
+    from :func:`~territorial_gis.speeds.assign_speeds`. ``area`` (EPSG:4326) keeps the edges
+    with both ends inside it; ``largest_component`` keeps the largest strongly connected
+    component. The metric CRS is the UTM zone of the roads kept.
+    """
+    net = _network_from_ways(read_ways(path, profile), profile)
+    if area is not None:
+        net = net.clip(area)
+    if largest_component:
+        net = net.largest_component()
+    return net.with_crs_of_nodes()  # the UTM zone of the roads kept
+
+
+def _network_from_ways(ways: WayArrays, profile: Profile) -> RoadNetwork:
+    """Directed edges of the split ways: forward copies, then reversed ones, with speeds."""
+    sp = split_ways(ways)
+    # ellipsoidal length: cumulative distance along the flat vertex array
+    dist = segment_lengths_m(ways.lon[:-1], ways.lat[:-1], ways.lon[1:], ways.lat[1:])
+    cum = np.concatenate([[0.0], np.cumsum(dist)])
+    length = cum[sp.end] - cum[sp.start]
+    # per-way attributes and speeds
+    tags = ways.tags
+    way_speed = assign_speeds(tags, profile)
+    direction = oneway_direction(tags, profile.mode)
+    wi = sp.way_index
+    passable = way_speed[wi] > 0
+    d = direction[wi]
+    fwd = np.flatnonzero((d >= 0) & passable)
+    bwd = np.flatnonzero((d <= 0) & passable)
+    rows = np.concatenate([fwd, bwd])  # directed edges: forward copies, then reversed ones
+    wr = wi[rows]
+    cols: dict[str, Any] = {"length_m": length[rows], "speed_kph": way_speed[wr]}
+    for key in ("highway", "surface", "tracktype", "smoothness", "maxspeed", "name", "ref", "bridge", "tunnel"):
+        # object columns: no string-dtype inference pass (the loaders give the same dtype)
+        cols[key] = pd.Series(tags[key].to_numpy(dtype=object)[wr], dtype=object, copy=False)
+    cols["osm_way_id"] = ways.way_id[wr]
+    cols["oneway"] = d[rows] != 0
+    cols["segment"] = rows.astype(np.int64)
+    cols["reversed"] = np.arange(len(rows)) >= len(fwd)
+    edges = pd.DataFrame(cols, copy=False)
+    node_refs, inv = np.unique(np.concatenate([sp.u_ref, sp.v_ref]), return_inverse=True)
+    u_idx, v_idx = inv[: len(wi)], inv[len(wi):]
+    # coordinates of each node: from the first vertex holding that ref
+    ref_pos = np.concatenate([sp.start, sp.end])
+    first_pos = np.full(len(node_refs), -1, dtype=np.int64)
+    first_pos[inv[::-1]] = ref_pos[::-1]
+    edge_u = np.concatenate([u_idx[fwd], v_idx[bwd]])
+    edge_v = np.concatenate([v_idx[fwd], u_idx[bwd]])
+    # geometries oriented u -> v: vertices start..end of each forward copy, end..start of each
+    # reversed one, built in one call
+    n_v = sp.end[rows] - sp.start[rows] + 1
+    first = np.where(cols["reversed"], sp.end[rows], sp.start[rows])
+    step = np.where(cols["reversed"], -1, 1)
+    pos = np.repeat(first, n_v) + np.repeat(step, n_v) * run_positions(n_v)
+    edge_geom = shapely.linestrings(ways.lon[pos], ways.lat[pos], indices=np.repeat(np.arange(len(rows)), n_v))
+    return RoadNetwork.from_arrays(node_refs, ways.lon[first_pos], ways.lat[first_pos], edge_u, edge_v,
+                                   edges, edge_geom)
 
 
 def write_routable_xml(source: Path | str, out: Path | str, profile: Profile) -> None:

@@ -9,7 +9,6 @@ pass over the reversed graph.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +38,7 @@ from .columns import (
     tiers_in,
     time_col,
 )
-from .errors import ColumnError, InputFileError, RoutingError
+from .errors import ColumnError, RoutingError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -139,29 +138,6 @@ def summarize_access(table: pd.DataFrame) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- networks
-def open_network(source: str | os.PathLike[str], profile: Any = None, mode: str = "drive") -> RoadNetwork:
-    """A network from a saved file (``.tgnet``, or a ``.gpkg`` with layers ``nodes``/``edges``)
-    or built on the fly from an OSM file or a road line layer (see
-    :func:`~territorial_gis.network.build_network`)."""
-    from ._io import check_input
-    from .network import NATIVE_SUFFIX, build_network, load_network
-
-    p = check_input(source, "network")
-    suffix = p.suffix.lower()
-    if suffix == NATIVE_SUFFIX:
-        return load_network(p)
-    if suffix == ".gpkg":
-        import pyogrio
-
-        try:
-            layers = {name for name, _ in pyogrio.list_layers(p)}
-        except Exception as exc:  # noqa: BLE001 - GDAL raises many kinds
-            raise InputFileError(f"{p}: not a readable GeoPackage ({exc})") from None
-        if {"nodes", "edges"} <= layers:
-            return load_network(p)
-    return build_network(p, profile=profile, mode=mode)
-
-
 # ---------------------------------------------------------------------- OD matrix
 def _od_arrays(network: RoadNetwork, osn: Snaps, dsn: Snaps,
                cutoff_min: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -290,8 +290,8 @@ def _row(name: str, status: str, summary: Mapping[str, Any], out: Path, elapsed_
         "localities_FRA": n_by.get("FRA", 0) if n_by else None,
         "localities_MRA": n_by.get("MRA", 0) if n_by else None,
         "population": summary.get("population"),
-        "population_FRA": pop_by.get("FRA", 0.0) if has_pop else None,
-        "population_MRA": pop_by.get("MRA", 0.0) if has_pop else None,
+        "population_FRA": _class_population(pop_by, n_by, "FRA") if has_pop else None,
+        "population_MRA": _class_population(pop_by, n_by, "MRA") if has_pop else None,
         "unreachable": summary.get("unreachable"),
         "network_cache": network_cache, "elapsed_s": round(float(elapsed_s), 3),
         "warnings": " | ".join(dict.fromkeys(warnings)) or None, "outdir": str(out),
@@ -299,6 +299,14 @@ def _row(name: str, status: str, summary: Mapping[str, Any], out: Path, elapsed_
     for tier, med in (summary.get("median_travel_time_min") or {}).items():
         row[f"median_travel_time_{tier}_min"] = med
     return row
+
+
+def _class_population(pop_by: Mapping[str, Any], n_by: Mapping[str, Any], cls: str) -> float | None:
+    """Population of a class: 0 only when the class has no locality; None (unknown) when its
+    localities carry no population."""
+    if cls in pop_by:
+        return float(pop_by[cls])
+    return 0.0 if not n_by.get(cls) else None
 
 
 def _failed_row(name: str, error: str, stage: str | None, out: Path, elapsed_s: float,

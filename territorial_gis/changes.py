@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._codes import normalize_codes
 from ._typology import numeric_column
 from .columns import (
     AREA_CLASS,
@@ -55,8 +56,6 @@ _ARROW = " -> "
 
 
 def _keyed(df: pd.DataFrame, key: str, label: str) -> pd.DataFrame:
-    from .indicators import normalize_codes
-
     if key not in df:
         raise ColumnError(f"period {label!r} has no key column {key!r}; columns are "
                           f"{', '.join(map(str, df.columns))}")

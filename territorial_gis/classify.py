@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ._crs import equal_area_crs_for_bounds
+from ._i18n import decimals_apart, plain_number, plain_threshold, reason, threshold_minutes
 from ._io import check_input
 from ._tables import read_text_table
 from ._toml import read_toml
@@ -508,62 +509,69 @@ def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[s
         notes: list[str] = []
         no_loc = "n_localities" in df and row["n_localities"] == 0
         if no_loc:
-            notes.append("no locality in the area: access unknown")
+            notes.append(reason("no_locality"))
         else:
             for t in tiers:
                 thr = rules.access_max_hours[t]
-                h = _num(row[f"travel_time_{t}_min"]) / 60.0
-                if math.isnan(h):
+                m = _num(row[f"travel_time_{t}_min"])
+                if math.isnan(m):
                     why = row.get(f"unreachable_reason_{t}", row.get("unreachable_reason"))
                     share = row.get(f"unreachable_share_{t}")
-                    detail = (f" ({why})" if isinstance(why, str) and why else
-                              f" for {share:.0%} of the population" if isinstance(share, float)
-                              and math.isfinite(share) else "")
-                    failing.append(f"{t} unreachable{detail}")
-                elif h > thr:
-                    failing.append(f"travel time to {t} {_show(h, thr, 1)} h > {_fmt(thr)} h")
+                    if isinstance(why, str) and why:
+                        failing.append(reason("unreachable_why", tier=t, why=why))
+                    elif isinstance(share, float) and math.isfinite(share):
+                        failing.append(reason("unreachable_share", tier=t, share=f"{share:.0%}"))
+                    else:
+                        failing.append(reason("unreachable", tier=t))
+                    continue
+                # minutes, printed as the maps and reports print them (territorial_gis._i18n)
+                thr_min = threshold_minutes(thr)
+                shown = dict(tier=t, value=plain_number(m, decimals_apart(m, thr_min, 1)),
+                             threshold=plain_threshold(thr_min))
+                if m / 60.0 > thr:
+                    failing.append(reason("time_over", **shown))
                 else:
-                    passing.append(f"travel time to {t} {_show(h, thr, 1)} h ≤ {_fmt(thr)} h")
+                    passing.append(reason("time_ok", **shown))
         for key, (col, op, label, unit) in AGRO_CRITERIA.items():
             thr_a = getattr(rules, key)
             if thr_a is None or col not in df:
                 continue
             v = _num(row[col])
             if math.isnan(v):
-                notes.append(f"{label} unknown")
+                notes.append(reason("indicator_unknown", indicator=label))
                 continue
             dec = 1 if unit in ("°",) else 0
             bad = v > thr_a if op == ">" else v < thr_a
+            shown = dict(indicator=label, value=_show(v, thr_a, dec), unit=unit,
+                         threshold=plain_threshold(thr_a))
             if bad:
-                failing.append(f"{label} {_show(v, thr_a, dec)}{unit} {op} {_fmt(thr_a)}{unit}")
+                failing.append(reason("indicator", op=op, **shown))
             else:
-                ok_op = "≤" if op == ">" else "≥"
-                passing.append(f"{label} {_show(v, thr_a, dec)}{unit} {ok_op} {_fmt(thr_a)}{unit}")
+                passing.append(reason("indicator", op="≤" if op == ">" else "≥", **shown))
         # density
         dthr = rules.density_threshold_per_km2
         d = _num(row["density_per_km2"]) if "density_per_km2" in df else float("nan")
         pop = _num(row["population"]) if has_pop else float("nan")
         if not has_pop or math.isnan(pop):
-            notes.append("population unknown: density not computed, classified by access"
-                         " and agro-ecology alone")
+            notes.append(reason("population_unknown"))
         elif math.isnan(d):
-            notes.append(density_note or "density unknown")
+            notes.append(density_note or reason("density_unknown"))
         elif dthr is not None:
-            if d >= dthr:
-                txt = f"density {_show(d, dthr, 0)}/km² ≥ {_fmt(dthr)}/km²"
-                if rules.density_role == "dense_is_favorable" and (flags["is_isolated"][i]
-                                                                    or flags["is_agro_marginal"][i]):
-                    txt += " (dense: FRA despite the above)"
+            shown = dict(value=_show(d, dthr, 0), threshold=plain_threshold(dthr))
+            if d < dthr:
+                notes.append(reason("density_low", **shown))
+            elif rules.density_role == "dense_is_favorable" and (flags["is_isolated"][i]
+                                                                 or flags["is_agro_marginal"][i]):
+                notes.append(reason("density_dense_veto", **shown))
             else:
-                txt = f"density {_show(d, dthr, 0)}/km² < {_fmt(dthr)}/km² (low density)"
-            notes.append(txt)
+                notes.append(reason("density_dense", **shown))
         if cls == "MRA":
             parts = failing + notes
         elif cls == "FRA":
             parts = (failing + passing + notes) if rules.density_role == "dense_is_favorable" \
                 else (passing + notes)
         else:
-            parts = ["no locality and no terrain value: not classified"] + notes
+            parts = [reason("not_classified")] + notes
         out.append("; ".join(parts))
     return out
 
@@ -642,7 +650,7 @@ def classify_areas(areas_or_localities: gpd.GeoDataFrame,
             notes.append("no population column: density not computed, classified by access and "
                          "agro-ecology alone")
         else:
-            density_note = "density unknown: point localities have no area (give --areas polygons)"
+            density_note = reason("density_no_area")
             notes.append(density_note)
     # tiers
     present = travel_time_tiers(gdf.columns)
@@ -743,7 +751,8 @@ def summarize_classes(classified: pd.DataFrame, by: str | None = None) -> pd.Dat
     """Population and number of areas by class and MRA type (per region with ``by``).
 
     Returns columns ``[by,] area_class, mra_type, n_areas, population, share_areas,
-    share_population`` (shares within the region), plus a ``total`` row per region.
+    share_population`` (shares within the region), plus a ``total`` row per region. Where no
+    population is known, ``population`` and ``share_population`` are NaN (unknown), never 0.
     """
     for c in ("area_class", "mra_type"):
         if c not in classified:
@@ -764,25 +773,29 @@ def summarize_classes(classified: pd.DataFrame, by: str | None = None) -> pd.Dat
     g = df.groupby(keys, dropna=False, sort=True)
     out = g.agg(n_areas=("area_class", "size"), population=("population", lambda s: s.sum(min_count=1)))
     out = out.reset_index()
+    def known_sum(s: pd.Series) -> float:  # NaN, never 0, when no population is known
+        return float(s.sum(min_count=1))
+
     if by is not None:
         tot_n = out.groupby(by)["n_areas"].transform("sum")
-        tot_p = out.groupby(by)["population"].transform("sum")
+        tot_p = out.groupby(by)["population"].transform(known_sum)
     else:
         tot_n = out["n_areas"].sum()
-        tot_p = out["population"].sum()
+        tot_p = known_sum(out["population"])
     out["share_areas"] = out["n_areas"] / tot_n
     with np.errstate(invalid="ignore", divide="ignore"):
         out["share_population"] = out["population"] / tot_p
     # totals
     if by is not None:
-        t = out.groupby(by, dropna=False).agg(n_areas=("n_areas", "sum"), population=("population", "sum"))
+        t = out.groupby(by, dropna=False).agg(n_areas=("n_areas", "sum"),
+                                              population=("population", known_sum))
         t = t.reset_index()
     else:
-        t = pd.DataFrame({"n_areas": [out["n_areas"].sum()], "population": [out["population"].sum()]})
+        t = pd.DataFrame({"n_areas": [out["n_areas"].sum()], "population": [known_sum(out["population"])]})
     t["area_class"] = "total"
     t["mra_type"] = ""
     t["share_areas"] = 1.0
-    t["share_population"] = 1.0
+    t["share_population"] = np.where(t["population"] > 0, 1.0, np.nan)
     res = pd.concat([out, t[out.columns]], ignore_index=True)
     if by is not None:
         res = res.sort_values(by, kind="stable").reset_index(drop=True)

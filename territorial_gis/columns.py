@@ -55,6 +55,8 @@ HUB_ID = "hub_id"
 HUB_TIME_MIN = "travel_time_hub_min"
 TERRITORY_ID = "territory_id"
 TERRITORY_STATUS = "territory_status"
+CENTRE_TIME_MIN = "travel_time_centre_min"
+"""Minutes from a locality to the centre of its territory (written by the territories stage)."""
 
 # -- administrative codes (INEGI / CONAPO, any country's areas) -------------------------------
 STATE_CODE = "state_code"
@@ -110,7 +112,9 @@ def status_col(tier: str) -> str:
 
 
 def tier_of(column: str) -> str | None:
-    """The tier of a :func:`time_col` name, else None (``travel_time_hub_min`` is not a tier)."""
+    """The tier of a :func:`time_col` name, else None (``travel_time_hub_min`` is not a tier;
+    ``travel_time_centre_min`` is the territories' time to their centre unless a study names a
+    tier ``centre``: see ``territorial_gis._studymeta.study_tiers``)."""
     m = _TIME_RE.match(str(column))
     if m is None or column == HUB_TIME_MIN:
         return None

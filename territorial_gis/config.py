@@ -227,6 +227,14 @@ class OutputsSection:
     report: bool = True
     self_contained: bool = True
     network_gpkg: bool = True
+    #: language of the map and report (default ``settings.lang``)
+    lang: str | None = _key(choices=("en", "es", "pt"))
+    #: link Leaflet from its CDN instead of inlining it (the map then needs internet)
+    cdn: bool = False
+    #: rivers and lakes (line or polygon files) drawn on the base map of the map and report
+    water: list[str] = _key([], path="file")
+    #: boundary polygons (municipalities, ...) drawn as outlines on the base map
+    boundaries: list[str] = _key([], path="file")
 
 
 SECTIONS: dict[str, type] = {

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import _catalogues
+from ._codes import MISSING_MARKS, normalize_codes
 from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
 from ._typology import numeric_column
@@ -61,8 +62,6 @@ INDICATOR_TABLES: dict[str, tuple[str, str]] = {
         "municipality_code (5 characters, as in the INEGI localities)",
         _catalogues.CONAPO_IMM_CREDIT),
 }
-#: cells read as missing in indicator tables
-MISSING_MARKS = ("", "-", "N. D.", "N.D.", "ND", "n.d.", "NA", "N/A", "n/a", "NaN", "nan", "None", "null")
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
 
@@ -151,31 +150,6 @@ def _builtin_table(name: str, years_txt: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------
 # code normalisation
-
-
-def normalize_codes(values: pd.Series | Sequence[Any], width: int | None = None) -> pd.Series:
-    """Codes as clean text: surrounding spaces removed, integer-valued floats without ``.0``
-    (``1001.0`` -> ``"1001"``), then all-digit codes zero-padded to ``width`` (``"1001"`` ->
-    ``"01001"``). Missing cells (NaN, empty, ``-``) become None. Codes longer than ``width``
-    are left as they are (and will not match).
-    """
-    s = pd.Series(values) if not isinstance(values, pd.Series) else values
-
-    def one(v: Any) -> str | None:
-        if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
-            return None
-        if isinstance(v, float | np.floating) and float(v).is_integer():
-            v = int(v)
-        t = str(v).strip()
-        if t in MISSING_MARKS:
-            return None
-        if re.fullmatch(r"\d+\.0+", t):
-            t = t.split(".")[0]
-        if width is not None and t.isdigit():
-            t = t.zfill(width)
-        return t
-
-    return pd.Series([one(v) for v in s], index=s.index, dtype=object)
 
 
 def _key(df: pd.DataFrame, cols: Sequence[str], widths: Sequence[int] | int | None, what: str) -> pd.Series:

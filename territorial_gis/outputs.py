@@ -35,13 +35,15 @@ SCENARIOS = "scenarios.csv"
 SCENARIO_CLASSES = "scenario_classes.csv"
 RAI = "rai.csv"
 RAI_LAYERS = "rai.gpkg"
+BASEMAP = "basemap.gpkg"
+"""Layers ``water`` and ``boundaries`` copied from the files a study names for its maps."""
 MAP = "map.html"
 REPORT = "report.html"
 STUDY_JSON = "study.json"
 SCENARIO_PREFIX = "scenario_"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, CORRIDORS, UPGRADES, SENSITIVITY, SUMMARY,
                POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,
-               MAP, REPORT, STUDY_JSON)
+               BASEMAP, MAP, REPORT, STUDY_JSON)
 """Every file of fixed name a study may write, in the order the pipeline writes them (plus one
 :func:`scenario_file` per scenario)."""
 
@@ -109,7 +111,11 @@ LAYERS: dict[str, tuple[str, str | None]] = {
     "territories": (TERRITORIES, "territories"),
     "isochrones": (ISOCHRONES, None),
     "rai_buffer": (RAI_LAYERS, "all_season_buffer"),
+    "water": (BASEMAP, "water"),
+    "boundaries": (BASEMAP, "boundaries"),
 }
+#: columns of the network's edges that the maps read (one direction of each road piece)
+ROAD_COLUMNS = ("highway", "name", "surface", "segment", "reversed")
 #: attribute of :class:`StudyOutputs` -> CSV table
 TABLES: dict[str, str] = {"sensitivity": SENSITIVITY, "summary": SUMMARY,
                           "population_within": POPULATION_WITHIN, "scenarios": SCENARIOS,
@@ -143,6 +149,9 @@ class StudyOutputs:
     #: per scenario name: the localities with their changes, and the changed roads
     scenario_localities: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     scenario_roads: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    water: gpd.GeoDataFrame | None = None
+    boundaries: gpd.GeoDataFrame | None = None
+    roads: gpd.GeoDataFrame | None = None
     study: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
 
@@ -195,6 +204,27 @@ class StudyOutputs:
         out.study = read_study_json(folder)
         return out
 
+    def read_roads(self) -> gpd.GeoDataFrame | None:
+        """The roads of ``network.gpkg`` (one row per road piece, :data:`ROAD_COLUMNS` that
+        exist), read on first use and kept in :attr:`roads`; None without a network file."""
+        if self.roads is not None or self.folder is None:
+            return self.roads
+        path = self.folder / NETWORK
+        if not path.exists():
+            return None
+        import pyogrio
+
+        try:
+            info = pyogrio.read_info(path, layer="edges")
+        except Exception:  # noqa: BLE001 - no edges layer: no roads to draw
+            return None
+        cols = [c for c in ROAD_COLUMNS if c in set(info["fields"])]
+        roads = read_layer(path, "edges", columns=cols)
+        if roads is not None and "reversed" in roads.columns:
+            roads = roads[~roads["reversed"].fillna(False).astype(bool)].drop(columns="reversed")
+        self.roads = roads
+        return roads
+
     @property
     def title(self) -> str | None:
         """The study's title (or name) from ``study.json``."""
@@ -206,7 +236,8 @@ def load_study_outputs(folder: str | os.PathLike[str]) -> StudyOutputs:
     return StudyOutputs.read(folder)
 
 
-def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame | None:
+def read_layer(path: Path, layer: str | None = None,
+               columns: list[str] | None = None) -> gpd.GeoDataFrame | None:
     """One layer of a GeoPackage (the first when ``layer`` is None); None when absent."""
     import geopandas as gpd
     import pyogrio
@@ -226,7 +257,7 @@ def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame | None:
         else:
             return None
     try:
-        return gpd.read_file(path, layer=name, engine="pyogrio")
+        return gpd.read_file(path, layer=name, engine="pyogrio", columns=columns)
     except Exception as exc:  # noqa: BLE001
         raise InputFileError(f"cannot read layer '{name}' of {path}: {exc}") from exc
 

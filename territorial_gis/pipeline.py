@@ -524,18 +524,47 @@ def summarize_study(localities: pd.DataFrame, *, tiers: Mapping[str, Any]) -> di
 
 def _stage_map(ctx: _Ctx) -> None:
     want = ctx.cfg.outputs
+    if want.map or want.report:
+        _record_map_inputs(ctx)
     _write_study_json(ctx)
+    cdn = want.cdn or not want.self_contained
     if want.map:
         from .maps import map_study
 
-        map_study(ctx.stage_dir, ctx.stage_dir / outputs.MAP, self_contained=want.self_contained, overwrite=True,
-                  title=ctx.cfg.title)
+        map_study(ctx.stage_dir, ctx.stage_dir / outputs.MAP, cdn=cdn, overwrite=True, title=ctx.cfg.title,
+                  lang=want.lang)
         ctx.files[outputs.MAP] = ctx.stage_dir / outputs.MAP
     if want.report:
         from .report import make_report
 
-        make_report(ctx.stage_dir, ctx.stage_dir / outputs.REPORT, overwrite=True, title=ctx.cfg.title)
+        make_report(ctx.stage_dir, ctx.stage_dir / outputs.REPORT, overwrite=True, title=ctx.cfg.title,
+                    lang=want.lang)
         ctx.files[outputs.REPORT] = ctx.stage_dir / outputs.REPORT
+
+
+def _record_map_inputs(ctx: _Ctx) -> None:
+    """What the map and report need beyond the stage outputs: the methods record of study.json
+    (rules with their sources, speed profile, routing options) and the base-map layers the study
+    names in ``[outputs] water`` / ``boundaries``."""
+    from ._basemap import read_basemap_layers
+    from ._studymeta import describe_methods
+    from .speeds import load_profile
+
+    classified = ctx.state.get("classified")
+    n = ctx.cfg.network
+    route = ctx.route
+    ctx.info["methods"] = describe_methods(
+        rules=classified.attrs.get("rules") if classified is not None else None,
+        profile=load_profile(n.profile, mode=n.mode or settings.mode),
+        max_snap_m=route.max_snap_m, walk_kph=route.walk_kph, tiers=ctx.cfg.tiers,
+        tiers_judged=classified.attrs.get("tiers") if classified is not None else None,
+        measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None)
+    net = ctx.state.get("network")
+    bbox = (float(net.node_lon.min()), float(net.node_lat.min()), float(net.node_lon.max()),
+            float(net.node_lat.max())) if net is not None and net.n_nodes else None
+    layers = read_basemap_layers(water=ctx.cfg.outputs.water, boundaries=ctx.cfg.outputs.boundaries, bbox=bbox)
+    for name, gdf in layers.items():
+        ctx.write(outputs.BASEMAP, gdf, layer=name)
 
 
 def _write_study_json(ctx: _Ctx) -> None:

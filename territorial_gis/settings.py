@@ -24,6 +24,9 @@ name                        default                       meaning
 ``surface_memory_mb``       ``2048.0``                    largest memory an accessibility surface may need
                                                           (MB); a larger grid is refused, naming a
                                                           resolution that fits
+``component_warn_share``    ``0.05``                      keeping only the largest strongly connected
+                                                          component of a network warns when the others
+                                                          hold more than this share of its road length
 ==========================  ============================  ===================================================
 """
 
@@ -38,6 +41,7 @@ mode: str = "drive"
 cache_dir: str | os.PathLike[str] | None = None
 lang: str = "en"
 surface_memory_mb: float = 2048.0
+component_warn_share: float = 0.05
 
 
 def resolved_cache_dir() -> Path:

@@ -8,6 +8,7 @@ users pass their own TOML file with the same tables.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -220,6 +221,29 @@ def parse_maxspeed(values: pd.Series | np.ndarray | list[object],
                    zones: dict[str, float] | None = None) -> np.ndarray:
     """Vectorised :func:`parse_maxspeed_one` (parses each distinct value once)."""
     return _per_distinct(values, lambda u: parse_maxspeed_one(u, zones), math.nan)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_profiles() -> tuple[Profile, ...]:
+    return tuple(load_profile(None, mode=m) for m in MODES)
+
+
+def known_values(profile: Profile | None = None) -> dict[str, frozenset[str]]:
+    """The values the speed model knows, by tag: ``highway`` (road classes), ``surface``,
+    ``tracktype`` and ``smoothness`` of the shipped profiles (``drive``, ``walk``) and of
+    ``profile``, plus the paved surfaces.
+
+    A value outside these is unknown to the model (a typo, or a layer's own vocabulary that a
+    schema must map); a known value a profile does not list is known but, for a class, not
+    routable in that profile's mode, and for a factor, neutral (1.0) there.
+    """
+    profiles = [*_shipped_profiles(), *([profile] if profile is not None else [])]
+    return {
+        "highway": frozenset().union(*(p.highway_speed_kph for p in profiles)),
+        "surface": frozenset(_PAVED).union(*(p.surface_factor for p in profiles)),
+        "tracktype": frozenset().union(*(p.tracktype_factor for p in profiles)),
+        "smoothness": frozenset().union(*(p.smoothness_factor for p in profiles)),
+    }
 
 
 def is_paved(surface: pd.Series) -> np.ndarray:

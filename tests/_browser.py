@@ -13,9 +13,13 @@ The area is URBAN, so the classification uses URBAN-SCALE thresholds (12 / 15 mi
 instead of the rural defaults (1 h / 2 h, 9.1 deg) - only so the maps show every class.
 
 Corridors, stretches and upgrades are real too (:mod:`territorial_gis.corridors`).
-RENDERING STAND-INS, NOT ANALYSES (the hub and territory stages are not in this tree yet):
-``hubs`` are two markets, their hinterlands and the territories convex hulls of the cells
-nearest to each. They only exercise the map and report writers.
+RENDERING STAND-INS, NOT ANALYSES: ``hubs`` are two markets, their hinterlands and the
+territories convex hulls of the cells nearest to each. They only exercise the map and report
+writers. ``study.json`` records the rules, the speed profile and the study's travel-time bands
+(``population_within_min``) as the pipeline does.
+
+:func:`run_example` runs a whole study with ``tgis run`` (a config file, or the embedded
+demonstration region) once per test session, for the acceptance tests of the map and report.
 """
 
 from __future__ import annotations
@@ -37,7 +41,11 @@ from territorial_gis.data import data_path
 
 from territorial_gis._crs import utm_crs_for_bounds
 
+ROOT = Path(__file__).resolve().parents[1]
+GUAVIARE_CONFIG = ROOT / "examples" / "guaviare" / "study.toml"
 CHROMIUM = "/usr/bin/chromium"
+#: the study's own travel-time bands of the rendering fixture (minutes)
+FIXTURE_BANDS = [5, 10, 20]
 #: formal jobs per H3 res-9 cell from which a cell is an employment centre (as in conftest.py)
 EMPLOYMENT_JOBS = 2000
 #: urban-scale rules for the Porto Alegre fixture (see module docstring)
@@ -83,8 +91,9 @@ def build_rendering_study(folder: Path) -> dict[str, Any]:
     # (access.isochrones takes minutes on this network, too slow for a test fixture)
     hexes = make_hex_surface(classified, "market", resolution=8)
     hexes["travel_time_min"] = np.minimum(np.ceil(hexes["travel_time_min"] / 5) * 5, 20)
-    hexes.dissolve("travel_time_min", as_index=False)[["travel_time_min", "geometry"]].to_file(
-        folder / "isochrones.gpkg", layer="isochrones", engine="pyogrio")
+    hexes.dissolve("travel_time_min", as_index=False)[["travel_time_min", "geometry"]].assign(
+        tier="market").to_file(folder / "isochrones.gpkg", layer="isochrones", engine="pyogrio")
+    net.save(folder / "network.gpkg", overwrite=True)
 
     cor = suggest_corridors(net, classified, tiers)
     segs = corridor_segments(net, cor)
@@ -128,6 +137,15 @@ def build_rendering_study(folder: Path) -> dict[str, Any]:
         "attribution": ["Population and jobs: IPEA aopdata (CC-BY)",
                         "Map data \u00a9 OpenStreetMap contributors (ODbL)", "Elevation: NASA SRTM (public domain)"],
     }
+    from territorial_gis._studymeta import describe_methods
+    from territorial_gis.classify import rules_from_dict
+    from territorial_gis.speeds import load_profile
+
+    study["methods"] = describe_methods(rules=rules_from_dict(URBAN_RULES), profile=load_profile(),
+                                        max_snap_m=2000.0, tiers={"employment_centre": f"jobs>={EMPLOYMENT_JOBS}",
+                                                                  "market": "poa_points_of_interest.csv"},
+                                        measured=list(classified.columns))
+    study["config"] = {"access": {"population_within_min": FIXTURE_BANDS}}
     (folder / "study.json").write_text(json.dumps(study, indent=2), encoding="utf-8")
     return {"folder": folder, "localities": loc, "destinations": dest, "corridors": cor, "upgrades": upg}
 
@@ -235,7 +253,7 @@ def open_browser(network: str = "off") -> Browser:
     return Browser(network=network)
 
 
-_STUDY_CACHE: dict[str, dict[str, Any]] = {}
+_STUDY_CACHE: dict[str, Any] = {}
 
 
 def rendering_study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
@@ -243,3 +261,46 @@ def rendering_study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if "study" not in _STUDY_CACHE:
         _STUDY_CACHE["study"] = build_rendering_study(tmp_path_factory.mktemp("rendering_study"))
     return _STUDY_CACHE["study"]
+
+
+def run_example(tmp_path_factory: pytest.TempPathFactory, config: Path | None) -> Path:
+    """``tgis run CONFIG`` (None: the embedded demonstration region) once per session; its folder."""
+    from click.testing import CliRunner
+    from territorial_gis.cli import main
+
+    key = f"run:{config}"
+    if key not in _STUDY_CACHE:
+        out = tmp_path_factory.mktemp("example") / (config.parent.name if config else "embedded")
+        cache = tmp_path_factory.mktemp("example_cache")
+        args = ["-q", "run", *([str(config)] if config else []), "-o", str(out), "--cache-dir", str(cache)]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        _STUDY_CACHE[key] = out
+    return _STUDY_CACHE[key]
+
+
+def print_to_pdf(browser: Browser, path: Path) -> dict[str, Any]:
+    """Print the open page to an A4 PDF with chromium; return the widest element measured in the
+    print layout (``{"page_px", "widest_px", "offenders"}``, CSS pixels of the printable width)."""
+    page = browser.page
+    page.emulate_media(media="print")
+    # A4 210 mm minus the 13 mm side margins of the report's @page rule, at 96 CSS px per inch
+    width = round((210 - 2 * 13) / 25.4 * 96)
+    page.set_viewport_size({"width": width, "height": round(297 / 25.4 * 96)})
+    found = page.evaluate("""(w) => {
+        const out = [];
+        let widest = 0;
+        for (const el of document.body.querySelectorAll('*')) {
+            const r = el.getBoundingClientRect();
+            if (!r.width) continue;
+            widest = Math.max(widest, r.right);
+            if (r.right > w + 0.5 || el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
+                out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.right));
+        }
+        return {widest: widest, offenders: out.slice(0, 10),
+                doc: document.documentElement.scrollWidth};
+    }""", width)
+    page.pdf(path=str(path), format="A4", print_background=True,
+             margin={"top": "14mm", "bottom": "16mm", "left": "13mm", "right": "13mm"})
+    return {"page_px": width, "widest_px": found["widest"], "offenders": found["offenders"],
+            "doc_px": found["doc"]}

@@ -124,11 +124,11 @@ def test_hand_checked_cells_slopes_from_the_real_dem(hand_classified: gpd.GeoDat
 def test_hand_checked_classes_and_reasons(hand_classified: gpd.GeoDataFrame) -> None:
     c = hand_classified
     assert c.loc[FLAT_A, "area_class"] == "FRA" and c.loc[FLAT_A, "mra_type"] == ""
-    assert "travel time to employment_centre 0.5 h ≤ 1 h" in c.loc[FLAT_A, "class_reasons"]
-    assert "travel time to intermediate_city 1.5 h ≤ 2 h" in c.loc[FLAT_A, "class_reasons"]
+    assert "travel time to employment_centre 30.0 min ≤ 60 min" in c.loc[FLAT_A, "class_reasons"]
+    assert "travel time to intermediate_city 90.0 min ≤ 120 min" in c.loc[FLAT_A, "class_reasons"]
 
     assert (c.loc[FLAT_B, "area_class"], c.loc[FLAT_B, "mra_type"]) == ("MRA", "isolated")
-    assert c.loc[FLAT_B, "class_reasons"].startswith("travel time to employment_centre 1.5 h > 1 h")
+    assert c.loc[FLAT_B, "class_reasons"].startswith("travel time to employment_centre 90.0 min > 60 min")
 
     assert (c.loc[FLAT_C, "area_class"], c.loc[FLAT_C, "mra_type"]) == ("MRA", "isolated")
     assert "intermediate_city unreachable (disconnected)" in c.loc[FLAT_C, "class_reasons"]
@@ -138,7 +138,7 @@ def test_hand_checked_classes_and_reasons(hand_classified: gpd.GeoDataFrame) -> 
     assert f"slope {slope_a:.1f}° > 9.1°" in c.loc[STEEP_A, "class_reasons"]
 
     assert (c.loc[STEEP_B, "area_class"], c.loc[STEEP_B, "mra_type"]) == ("MRA", "both")
-    assert "travel time to intermediate_city 3.3 h > 2 h" in c.loc[STEEP_B, "class_reasons"]
+    assert "travel time to intermediate_city 200.0 min > 120 min" in c.loc[STEEP_B, "class_reasons"]
     assert "slope 18.0° > 9.1°" in c.loc[STEEP_B, "class_reasons"]
 
     # missing population: classified on access and terrain, and the reasons say so
@@ -171,7 +171,7 @@ def test_combine_all_and_dense_is_favorable(hand_cases: gpd.GeoDataFrame) -> Non
     # all these urban cells are far above 150/km2: dense areas are FRA despite failing a rule
     assert d.loc[FLAT_B, "area_class"] == "FRA"
     assert "(dense: FRA despite the above)" in d.loc[FLAT_B, "class_reasons"]
-    assert "travel time to employment_centre 1.5 h > 1 h" in d.loc[FLAT_B, "class_reasons"]
+    assert "travel time to employment_centre 90.0 min > 60 min" in d.loc[FLAT_B, "class_reasons"]
     # unknown population (no density): the MRA rule still applies
     assert d.loc[STEEP_B, "area_class"] == "FRA"
 
@@ -461,10 +461,14 @@ def test_cli_polygon_areas_with_region_summary(tmp_path: Path, access_csv: Path,
 
 def test_reasons_never_print_a_value_equal_to_the_threshold(hand_cases: gpd.GeoDataFrame) -> None:
     cases = hand_cases.iloc[:2].copy()
-    cases[TT_E] = [61.0, 59.5]  # 1.017 h and 0.992 h: both would print as "1.0 h"
+    cases[TT_E] = [60.04, 59.96]  # both would print as "60.0 min" with one decimal
     out = classify_areas(cases)
-    assert "travel time to employment_centre 1.02 h > 1 h" in out["class_reasons"].iloc[0]
-    assert "travel time to employment_centre 0.99 h ≤ 1 h" in out["class_reasons"].iloc[1]
+    assert "travel time to employment_centre 60.04 min > 60 min" in out["class_reasons"].iloc[0]
+    assert "travel time to employment_centre 59.96 min ≤ 60 min" in out["class_reasons"].iloc[1]
+    cases[TT_E] = [60.0004, 61.0]  # needs four decimals to differ; a plain value keeps one
+    out = classify_areas(cases)
+    assert "travel time to employment_centre 60.0004 min > 60 min" in out["class_reasons"].iloc[0]
+    assert "travel time to employment_centre 61.0 min > 60 min" in out["class_reasons"].iloc[1]
 
 
 def test_area_without_localities(hex_points: gpd.GeoDataFrame) -> None:

@@ -18,25 +18,26 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 from territorial_gis.data import data_path
 
-from territorial_gis._layers import (
-    build_layer_graph,
-    load_schema,
-    network_from_layer,
-    write_repair_report,
-)
+from territorial_gis._layer_schema import load_schema
+from territorial_gis._layer_topology import build_layer_graph
+from territorial_gis._layers import network_from_layer, write_repair_report
 from territorial_gis.errors import (
     ColumnError,
     ConfigError,
     CRSError,
     InputFileError,
+    NetworkError,
     TerritorialGISError,
 )
 from territorial_gis.speeds import load_profile, parse_maxspeed_one
 
 X0, Y0 = 500_000.0, 8_500_000.0  # synthetic origin, EPSG:32718
+CRS_M = "EPSG:32718"
 EXAMPLE_SCHEMA = Path(__file__).resolve().parents[1] / "examples" / "road_agency_schema.toml"
 
 
@@ -115,11 +116,52 @@ def test_end_three_metres_short(tmp_path: Path, tol: float, connected: bool) -> 
         assert side["length_m"].sum() == pytest.approx(100.0, rel=1e-3)
 
 
-def test_near_coincident_vertices_merged(tmp_path: Path) -> None:
+def test_near_coincident_ends_joined(tmp_path: Path) -> None:
+    """Two dangling ends 0.78 m apart (0.6 m east, 0.5 m north): at a 1 m tolerance one end is
+    moved onto the other (the first line's, nearest first then by order), not both."""
     p = _write(tmp_path / "near.gpkg", [{"coords": [(0, 0), (100, 0)]}, {"coords": [(100.6, 0.5), (200, 0)]}])
     assert _build(p).repair_report["components_after"] == 2
-    r = _build(p, snap_tolerance_m=1.0).repair_report
-    assert r["vertices_merged"] == 1 and r["components_after"] == 1
+    net = _build(p, snap_tolerance_m=1.0)
+    r = net.repair_report
+    assert (r["ends_snapped"], r["ends_snapped_onto_end"], r["new_junctions"]) == (1, 1, 1)
+    assert r["components_after"] == 1 and net.n_nodes == 3
+    gap = math.hypot(0.6, 0.5)
+    assert r["snap_max_displacement_m"] == r["snap_median_displacement_m"] == pytest.approx(gap, abs=1e-3)
+    # the first line now ends at (100.6, 0.5); the second is untouched (UTM scale 0.9996 at X0)
+    first = math.hypot(100.6, 0.5) / 0.9996
+    second = math.hypot(99.4, 0.5) / 0.9996
+    lengths = net.edges.loc[~net.edges["reversed"]].groupby("source_row")["length_m"].sum()
+    assert lengths[0] == pytest.approx(first, rel=1e-5) and lengths[1] == pytest.approx(second, rel=1e-5)
+    assert _build(p, snap_tolerance_m=0.7).repair_report["ends_snapped"] == 0  # 0.78 m > 0.7 m
+
+
+def test_parallel_roads_never_fused(tmp_path: Path) -> None:
+    """Three parallel roads 90 m apart with interior vertices, at a 100 m tolerance: only their
+    ends move (by 90 m, onto the middle road's ends), every interior vertex stays, no road is
+    dropped, and the length changes by no more than the moves."""
+    xs = [0, 500, 1000, 1500, 2000]
+    rows = [{"coords": [(x, y) for x in xs]} for y in (0, 90, 180)]
+    p = _write(tmp_path / "parallel.gpkg", rows)
+    before = _build(p)
+    net = _build(p, snap_tolerance_m=100.0)
+    r = net.repair_report
+    # the middle road's ends are targets and stay; the four ends of the outer roads move
+    assert (r["ends_snapped"], r["ends_snapped_onto_end"], r["new_junctions"]) == (4, 4, 2)
+    assert r["snap_max_displacement_m"] == pytest.approx(90.0, abs=1e-3)
+    assert r["snap_total_displacement_m"] == pytest.approx(360.0, abs=1e-3)
+    assert r["duplicates_dropped"] == 0
+    for row in range(3):
+        y = 90 * row
+        coords = np.vstack([shapely.get_coordinates(g) for g in net.edges_gdf().to_crs(32718).geometry[
+            (net.edges["source_row"] == row).to_numpy()]])
+        interior = {(float(x), float(y)) for x in xs[1:-1]}
+        got = {(round(cx - X0, 3), round(cy - Y0, 3)) for cx, cy in coords}
+        assert interior <= got, row  # no interior vertex moved
+    km_before = before.edges.loc[~before.edges["reversed"], "length_m"].sum()
+    km_after = net.edges.loc[~net.edges["reversed"], "length_m"].sum()
+    # each moved end lengthens its first/last 500 m segment to hypot(500, 90)
+    assert km_after - km_before == pytest.approx(4 * (math.hypot(500, 90) - 500) / 0.9996, rel=1e-5)
+    assert abs(km_after - km_before) <= 360.0 / 0.9996
 
 
 def test_multipart_zero_length_and_duplicates(tmp_path: Path) -> None:
@@ -214,6 +256,95 @@ def test_geometry_core_on_arrays() -> None:
     assert len(g3.edge_u) == 3 and g3.report["ends_snapped"] == 1
 
 
+
+# ---------------------------------------------------------------------- repair properties (synthetic)
+def _lines_ll(lines_m: list[list[tuple[float, float]]]) -> np.ndarray:
+    """SYNTHETIC lines given in metres from (X0, Y0) in EPSG:32718, as lon/lat LineStrings."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(32718, 4326, always_xy=True)
+    out = []
+    for coords in lines_m:
+        xy = np.asarray(coords, dtype=float)
+        lon, lat = tr.transform(X0 + xy[:, 0], Y0 + xy[:, 1])
+        out.append(shapely.LineString(np.column_stack([lon, lat])))
+    return np.array(out, dtype=object)
+
+
+def _graph_pieces_m(g: Any) -> tuple[list[np.ndarray], np.ndarray, float]:
+    """Vertices (metres from X0, Y0) of each edge, the input line of each edge, total planar length."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(4326, 32718, always_xy=True)
+    pieces = []
+    for geom in g.edge_geometry:
+        c = shapely.get_coordinates(geom)
+        x, y = tr.transform(c[:, 0], c[:, 1])
+        pieces.append(np.column_stack([x - X0, y - Y0]))
+    total = float(sum(np.hypot(*np.diff(p, axis=0).T).sum() for p in pieces))
+    return pieces, g.part_feature[g.edge_part], total
+
+
+_coord = st.floats(0, 120, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 1))
+_line = st.lists(st.tuples(_coord, _coord), min_size=2, max_size=4)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines_m=st.lists(_line, min_size=2, max_size=7), tol=st.floats(0.5, 25.0), crossings=st.booleans())
+def test_repair_properties(lines_m: list[list[tuple[float, float]]], tol: float, crossings: bool) -> None:
+    """SYNTHETIC random layers (coordinates on a 0.1 m grid, so lines touch, overlap and repeat):
+
+    - no vertex of a line's pieces lies farther than the tolerance from that line as drawn, and
+      every interior vertex as drawn is still on its line's pieces (only ends move);
+    - at every node, each line meeting there passes within the tolerance of it, and one of them
+      runs through it as drawn, so two lines farther apart than the tolerance meet only on a
+      third line; a moved end always lands on another line (a move that chains would leave it
+      in the air);
+    - the total length (with the duplicates dropped) changes by at most the summed moves;
+    - the reported largest move is within the tolerance.
+    """
+    lines = _lines_ll(lines_m)
+    drawn = [shapely.LineString(c) for c in lines_m]
+    eps = 0.003  # vertices in one 1 mm cell are one point (moves of < 1.5 mm)
+    try:
+        base = build_layer_graph(lines, crossings=crossings, metric_crs=CRS_M)
+    except NetworkError:  # every line of zero length
+        return
+    g = build_layer_graph(lines, crossings=crossings, snap_tolerance_m=tol, metric_crs=CRS_M)
+    r = g.report
+    assert r["snap_max_displacement_m"] <= tol + 1e-9
+    pieces, owner, total = _graph_pieces_m(g)
+    _p0, _o0, total0 = _graph_pieces_m(base)
+    # vertices stay within the tolerance of their own line; interior vertices stay put (on the
+    # line's pieces or, where a piece was dropped as the duplicate of another line's, on that one)
+    every = np.vstack(pieces)
+    for f, line in enumerate(drawn):
+        mine = [p for p, o in zip(pieces, owner, strict=True) if o == f]
+        if mine:  # else dropped: a line of zero length, or a duplicate of another
+            assert shapely.distance(shapely.points(np.vstack(mine)), line).max() <= tol + eps
+        c = np.asarray(line.coords)
+        for vx in c[1:-1]:
+            if min(np.hypot(*(vx - c[0])), np.hypot(*(vx - c[-1]))) > eps:  # not a repeated end
+                assert np.hypot(*(every - vx).T).min() <= eps, (f, vx)
+    # nodes: lines meeting there are within the tolerance and one runs through it
+    ends = {}
+    for p, o in zip(pieces, owner, strict=True):
+        for pt in (p[0], p[-1]):
+            ends.setdefault((round(pt[0] / eps), round(pt[1] / eps)), (pt, set()))[1].add(int(o))
+    for pt, meeting in ends.values():
+        if len(meeting) < 2:
+            # a piece end away from its line as drawn was moved: a move always lands on a line
+            (f,) = meeting
+            assert shapely.distance(shapely.Point(pt), drawn[f]) <= eps, (f, pt)
+            continue
+        d = {f: shapely.distance(shapely.Point(pt), drawn[f]) for f in meeting}
+        assert max(d.values()) <= tol + eps, d
+        assert min(d.values()) <= eps, d
+    # length: only the moves change it (duplicates dropped in either build are added back)
+    change = (total + r["duplicates_length_m"]) - (total0 + base.report["duplicates_length_m"])
+    assert abs(change) <= r["snap_total_displacement_m"] + eps * (1 + sum(len(c) for c in lines_m))
+
+
 # ---------------------------------------------------------------------- bad input (synthetic)
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_bad_inputs(tmp_path: Path) -> None:
@@ -292,14 +423,28 @@ def test_guaviare_repair_report(guaviare: Any) -> None:
     # bridleway/path/footway/pedestrian are not drivable: 38 ways, 29.7 km
     assert sum(v["count"] for v in r["not_routable"].values()) == 38
     assert r["features_used"] == 658
-    # SOURCE.txt: 2,133 km in all; 2,105.9 km drivable (planar UTM length, +-0.1%)
-    assert r["length_km_used"] == pytest.approx(2105.9, rel=1e-3)
+    # SOURCE.txt gives km by class: the drivable ones (tertiary 1,183, unclassified 380, track 278,
+    # secondary 85, tertiary_link 68, residential 66, primary 15, service 14, road 12) sum to 2,101
+    # km, each rounded to 1 km; the ellipsoidal length of the drivable features (pyproj's Geod,
+    # part by part) is the exact figure
+    assert r["length_km_used"] == pytest.approx(2101.0, abs=4.5)
+    from pyproj import Geod
+
+    from territorial_gis._layer_schema import load_schema
+
+    raw = gpd.read_file(data_path("guaviare", "vias_guaviare_osm.geojson"))
+    drivable = raw["type"].str.lower().map(load_schema("geofabrik").class_values).isin(
+        load_profile(None, "drive").highways)
+    geod = Geod(ellps="WGS84")
+    assert int(drivable.sum()) == r["features_used"]
+    km = sum(geod.geometry_length(g) for g in raw.geometry[drivable]) / 1000
+    assert r["length_km_used"] == pytest.approx(km, abs=1e-3)
     # the clip to the department made 349 multi-part features; the export left 6 repeated
     # vertices and 3 duplicated ways; ways meet at their ends except at 3 interior vertices;
     # 2 crossings have no shared vertex (not noded by default)
     assert (r["multipart_exploded"], r["zero_length_dropped"], r["duplicates_dropped"]) == (349, 6, 3)
     assert r["split_at_shared_vertices"] == 3 and r["crossings_without_shared_vertex"] == 2
-    assert r["crossings_noded"] == r["ends_snapped"] == r["vertices_merged"] == 0
+    assert r["crossings_noded"] == r["ends_snapped"] == r["new_junctions"] == 0
     # 17 pieces, the largest with 86.7 % of the length (the rest: roads cut by the clip and
     # isolated village streets); no repair was asked, so before == after
     assert r["components_before"] == r["components_after"] == 17
@@ -309,11 +454,52 @@ def test_guaviare_repair_report(guaviare: Any) -> None:
     assert (guaviare.n_nodes, guaviare.n_edges) == (1383, 3481)
 
 
+def _guaviare_dangling_ends_near_lines(tol: float) -> tuple[list[float], int]:
+    """Brute force on the raw layer (geopandas/shapely, UTM 18N): for every dangling end of a
+    drivable road piece (an end sharing its 1 mm cell with no other vertex), the distance to the
+    nearest other piece within ``tol``; and the number of pairs of such ends within ``tol`` of
+    each other (each pair is joined by one move: one end moves, the other is its target)."""
+    from collections import Counter
+
+    from territorial_gis._layer_schema import load_schema
+
+    g = gpd.read_file(data_path("guaviare", "vias_guaviare_osm.geojson"))
+    cls = g["type"].str.lower().map(load_schema("geofabrik").class_values)
+    g = g[cls.isin(load_profile(None, "drive").highways)].to_crs(32618)
+    parts = [p for p in g.geometry.explode(index_parts=False) if p.length > 0]
+    coords = [np.asarray(p.coords) for p in parts]
+    cell = Counter(tuple(v) for c in coords for v in np.round(c / 1e-3).astype(np.int64))
+    ends = [(i, e) for i, c in enumerate(coords) for e in (c[0], c[-1])
+            if cell[tuple(np.round(e / 1e-3).astype(np.int64))] == 1]
+    near = []
+    for i, e in ends:
+        d = min((shapely.distance(shapely.Point(e), parts[j]) for j in range(len(parts)) if j != i
+                 and shapely.dwithin(shapely.Point(e), parts[j], tol)), default=None)
+        if d is not None:
+            near.append(float(d))
+    pairs = sum(1 for a in range(len(ends)) for b in range(a + 1, len(ends))
+                if ends[a][0] != ends[b][0] and np.hypot(*(ends[a][1] - ends[b][1])) <= tol)
+    return near, pairs
+
+
 def test_guaviare_repairs_join_pieces() -> None:
-    """With a 5 m tolerance 13 ends are snapped and 15 vertices merged: 17 -> 14 pieces."""
+    """With a 5 m tolerance the dangling ends within 5 m of another road are moved onto it, one
+    move per pair of facing ends; counts and displacements equal a brute-force count on the raw
+    layer; 17 pieces become 14."""
     net = network_from_layer(data_path("guaviare", "vias_guaviare_osm.geojson"), snap_tolerance_m=5.0)
     r = net.repair_report
-    assert (r["ends_snapped"], r["vertices_merged"]) == (13, 15)
+    near, pairs = _guaviare_dangling_ends_near_lines(5.0)
+    assert pairs == 2 and len(near) == 26  # what the brute force finds on this layer
+    assert r["ends_snapped"] == len(near) - pairs
+    assert r["ends_snapped_onto_end"] == pairs
+    # a facing pair shares one distance (each end is the other's nearest point): drop one of each
+    moves = sorted(near)
+    for _ in range(pairs):
+        dup = next(k for k in range(len(moves) - 1) if abs(moves[k] - moves[k + 1]) < 1e-6)
+        del moves[dup]
+    assert r["snap_max_displacement_m"] == pytest.approx(max(moves), abs=2e-3)
+    assert r["snap_median_displacement_m"] == pytest.approx(float(np.median(moves)), abs=2e-3)
+    assert r["snap_max_displacement_m"] <= 5.0
     assert r["components_after"] == 14 < r["components_before"]
     assert r["largest_component_length_share_after"] > r["largest_component_length_share_before"]
 
@@ -461,3 +647,292 @@ def test_gpkg_layer_choice_and_clip(tmp_path: Path) -> None:
     assert clipped.edges["length_m"].sum() / 2 == pytest.approx(300.0 / 0.9996, rel=1e-3)
     poly = shapely.box(*west_half)
     assert _build(p, layer="multi", polygon=poly).n_edges == clipped.n_edges
+
+
+# ---------------------------------------------------------------------- describe, CRS, components
+def test_describe_counts_oneway_roads_drawn_against_their_direction(tmp_path: Path) -> None:
+    """SYNTHETIC: a 1,000 m one-way road drawn against its direction (Geofabrik 'T': only its
+    reversed copy exists) and a 500 m two-way road: 1.5 km of road, not 0.5 km."""
+    p = _write(tmp_path / "against.gpkg", [{"coords": [(0, 0), (1000, 0)], "oneway": "T", "fclass": "primary"},
+                                           {"coords": [(1000, 0), (1000, 500)], "fclass": "track"}])
+    net = _build(p)
+    assert net.n_edges == 3 and net.edges["reversed"].sum() == 2
+    d = net.describe()
+    assert d["road_km"] == pytest.approx(1.5 / 0.9996, rel=1e-5)  # UTM grid metres / scale factor at X0
+    assert d["km_by_class"] == {"primary": pytest.approx(1.0 / 0.9996, abs=1e-3),
+                                "track": pytest.approx(0.5 / 0.9996, abs=1e-3)}
+    import osmnx as ox
+
+    assert ox.stats.basic_stats(net.to_networkx())["street_length_total"] == pytest.approx(d["road_km"] * 1000)
+    out = tmp_path / "against.tgnet"
+    net.save(out)
+    from click.testing import CliRunner
+    from territorial_gis.cli import main
+
+    res = CliRunner().invoke(main, ["network", "info", str(out)])
+    assert res.exit_code == 0 and "road length:  1.5 km" in res.output
+
+
+def _zone_layer(tmp_path: Path) -> Path:
+    """SYNTHETIC lon/lat roads along 2.5 N from 73.4 W to 70.1 W (UTM zones 18 and 19; the
+    whole layer's centre, 71.75 W, is in zone 19) with a footway at the east end."""
+    rows = [{"fclass": "tertiary"}, {"fclass": "tertiary"}, {"fclass": "footway"}]
+    geoms = [shapely.LineString([(-73.4, 2.5), (-72.8, 2.5)]), shapely.LineString([(-72.8, 2.5), (-72.5, 2.5)]),
+             shapely.LineString([(-72.5, 2.5), (-70.1, 2.5)])]
+    p = tmp_path / "zones.geojson"
+    gpd.GeoDataFrame(rows, geometry=geoms, crs=4326).to_file(p)
+    return p
+
+
+def test_metric_crs_from_the_roads_kept_and_stored(tmp_path: Path) -> None:
+    """The metric CRS is the UTM zone of the roads kept (drivable, clipped), not of the layer:
+    the drivable roads span 73.4 W .. 72.5 W, centre 72.95 W, zone 18 (78 W .. 72 W); clipped
+    to 73.4 W .. 73.0 W still zone 18; the walk network with the footway to 70.1 W, centre
+    71.75 W, is zone 19. Saved and loaded (.tgnet and GeoPackage) the CRS is identical, also a
+    CRS given by the user, which no rule would choose."""
+    from territorial_gis.network import build_network, load_network
+
+    p = _zone_layer(tmp_path)
+    drive = build_network(p)
+    assert drive.crs.to_epsg() == 32618
+    assert build_network(p, bbox=(-73.5, 2.0, -73.0, 3.0)).crs.to_epsg() == 32618
+    assert build_network(p, mode="walk").crs.to_epsg() == 32619
+    for suffix in (".tgnet", ".gpkg"):
+        back = load_network(drive.save(tmp_path / f"n{suffix}"))
+        assert back.crs.to_wkt() == drive.crs.to_wkt()
+    given = type(drive).from_arrays(drive.node_id, drive.node_lon, drive.node_lat, drive.edge_u, drive.edge_v,
+                                    drive.edges, drive.edge_geometry, crs="EPSG:31975")  # SIRGAS 2000 / UTM 18N
+    for suffix in (".tgnet", ".gpkg"):
+        back = load_network(given.save(tmp_path / f"given{suffix}", overwrite=True))
+        assert back.crs.to_epsg() == 31975
+        assert back.largest_component().crs.to_epsg() == 31975  # a given CRS is kept by subsets
+
+
+def test_largest_component_reports_and_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """SYNTHETIC: a 1,000 m road and, apart, a 300 m one: keeping the largest drops 2 nodes and
+    0.3 km (23 % of the road length, above the 5 % warning share); with every component kept,
+    places by the small road get NaN and the reason 'disconnected' instead of an error."""
+    import logging
+
+    from territorial_gis.access import travel_times_to_nearest
+
+    p = _write(tmp_path / "apart.gpkg", [{"coords": [(0, 0), (1000, 0)]}, {"coords": [(0, 500), (300, 500)]}])
+    with caplog.at_level(logging.INFO, logger="territorial_gis"):
+        net = network_from_layer(p)
+    dropped = net.meta["dropped"]
+    assert (dropped["nodes"], dropped["edges"], dropped["components"]) == (2, 2, 2)
+    assert dropped["length_km"] == pytest.approx(0.3 / 0.9996, rel=1e-4)
+    assert dropped["length_share"] == pytest.approx(300 / 1300, rel=1e-4)
+    assert net.repair_report["largest_component_dropped"] == dropped
+    warn = [r for r in caplog.records if r.levelno == logging.WARNING and "largest" in r.getMessage()]
+    assert len(warn) == 1 and "23.1%" in warn[0].getMessage() and "--all-components" in warn[0].getMessage()
+    every = network_from_layer(p, largest_component=False)
+    assert every.n_nodes == 4 and every.describe()["weak_components"] == 2
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(32718, 4326, always_xy=True)
+    lon, lat = tr.transform(np.array([X0 + 100, X0 + 150, X0 + 900]), np.array([Y0 + 10, Y0 + 510, Y0 - 10]))
+    pts = gpd.GeoDataFrame({"place_id": ["a", "b", "dest"]}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    res = travel_times_to_nearest(every, pts.iloc[:2], {"market": pts.iloc[2:]})
+    t = res["travel_time_market_min"].to_numpy()
+    assert np.isfinite(t[0]) and np.isnan(t[1])
+    assert res["unreachable_reason"].tolist() == [None, "market:disconnected"]
+
+
+# ---------------------------------------------------------------------- schema against the profile
+def _agency_rows(**over: Any) -> list[dict[str, Any]]:
+    """SYNTHETIC rows with the columns examples/road_agency_schema.toml assumes: a 5 km road, a
+    5 km dry-season track and a 5 km footpath meeting at their ends."""
+    base = {"ADMINISTRA": "Estatal", "CIRCULA": "Dos sentidos", "NOMBRE": "x", "VELOCIDAD": 0,
+            "fclass": None, "oneway": None, "bridge": None, "tunnel": None, "layer": None, "maxspeed": None}
+    rows = [
+        {"coords": [(0, 0), (5000, 0)], "TIPO_VIAL": "Carretera", "RECUBRI": "Asfalto", "CONDICION": "Permanente",
+         "ID_RED": 11, **base},
+        {"coords": [(5000, 0), (5000, 5000)], "TIPO_VIAL": "Brecha", "RECUBRI": "Terracería",
+         "CONDICION": "Temporal", "ID_RED": 12, **base},
+        {"coords": [(5000, 5000), (0, 5000)], "TIPO_VIAL": "Vereda", "RECUBRI": "Sin recubrimiento",
+         "CONDICION": "Permanente", "ID_RED": 13, **base},
+    ]
+    for i, values in over.items():
+        rows[int(i[1:])].update(values)
+    return rows
+
+
+def test_value_report_per_mapped_field(tmp_path: Path) -> None:
+    """The values seen in the class, surface and season columns, with their counts, km (5 km of
+    UTM grid = 5 / 0.9996 km on the ellipsoid at X0) and what they map to."""
+    p = _write(tmp_path / "rnc.gpkg", _agency_rows())
+    r = _build(p, schema=EXAMPLE_SCHEMA).repair_report["values"]
+    km = 5 / 0.9996
+    cls = r["class"]
+    assert cls["column"] == "TIPO_VIAL" and cls["values_seen"] == 3
+    assert cls["values"]["Carretera"] == {"count": 1, "length_km": pytest.approx(km, abs=1e-3),
+                                          "mapped_to": "primary", "status": "mapped"}
+    assert cls["values"]["Vereda"]["mapped_to"] == "path"
+    assert cls["mapped"]["count"] == 3 and cls["unmapped"]["count"] == 0
+    assert r["surface"]["values"]["Terracería"]["mapped_to"] == "dirt"
+    assert r["season"]["values"]["Temporal"] == {"count": 1, "length_km": pytest.approx(km, abs=1e-3),
+                                                 "mapped_to": "dry_season_only", "status": "mapped"}
+    assert r["season"]["values"]["Permanente"]["count"] == 2
+    assert r["season"]["mapped"]["length_km"] == pytest.approx(3 * km, abs=1e-3)
+
+
+def _schema_variant(tmp_path: Path, old: str, new: str) -> Path:
+    text = EXAMPLE_SCHEMA.read_text(encoding="utf-8")
+    assert old in text
+    out = tmp_path / "variant.toml"
+    out.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return out
+
+
+@pytest.mark.parametrize(("old", "new", "expect"), [
+    ('Carretera = "primary"', 'Carretera = "primry"', r"\[class.values\] maps to names the speed model does not "
+                                                       r"know: 'carretera' = 'primry'"),
+    ('Asfalto = "asphalt"', 'Asfalto = "asfalto"', r"\[surface.values\].*'asfalto' = 'asfalto'"),
+    ('Brecha = "grade4"          # an', 'Brecha = "grade9"  # an', r"\[class.tracktype\].*'grade9'"),
+    ('dry_season_only = ["Temporal", "Solo en secas"]', '', r"\[season\] needs dry_season_only"),
+])
+def test_schema_checked_against_the_profile_before_building(tmp_path: Path, old: str, new: str,
+                                                            expect: str) -> None:
+    """A schema mapping to a name no speed profile knows (a typo) is refused before any road is
+    read: the layer here is not even readable."""
+    schema = _schema_variant(tmp_path, old, new)
+    broken = tmp_path / "broken.gpkg"
+    broken.write_text("not a GeoPackage")
+    with pytest.raises(ConfigError, match=expect):
+        network_from_layer(_write(tmp_path / "ok.gpkg", _agency_rows()), schema=schema)
+    with pytest.raises(TerritorialGISError):
+        network_from_layer(broken, schema=schema)
+
+
+def test_unmapped_values_refused_in_one_message_or_defaulted(tmp_path: Path) -> None:
+    """A surface and a season value the schema does not list are refused in one message naming
+    both columns, the values, counts and km; with unmapped='default' the surface gives no
+    factor (the class speed) and the season counts as all year."""
+    rows = _agency_rows(r0={"RECUBRI": "Adoquin roto"}, r1={"CONDICION": "Solo lluvias"})
+    p = _write(tmp_path / "rnc.gpkg", rows)
+    with pytest.raises(ConfigError) as err:
+        _build(p, schema=EXAMPLE_SCHEMA)
+    msg = str(err.value)
+    assert "surface column 'RECUBRI': 'Adoquin roto': 1 features, 5.0 km" in msg
+    assert "season column 'CONDICION': 'Solo lluvias': 1 features, 5.0 km" in msg
+    assert "class column" not in msg and "--unmapped default" in msg
+    net = _build(p, schema=EXAMPLE_SCHEMA, unmapped="default")
+    prof = load_profile(None, "drive")
+    road = net.edges[net.edges["osm_way_id"] == 11]
+    assert road["surface"].isna().all()
+    assert (road["speed_kph"] == prof.highway_speed_kph["primary"]).all()  # no surface factor
+    track = net.edges[net.edges["osm_way_id"] == 12]
+    assert (track["season"] == "all_year").all()
+    v = net.repair_report["values"]
+    assert v["surface"]["unmapped"] == {"count": 1, "length_km": pytest.approx(5 / 0.9996, abs=1e-3)}
+    assert net.repair_report["unmapped_action"] == "default"
+
+
+def test_season_without_all_year_list_is_said_aloud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A [season] with dry_season_only but no all_year list (the older form): the other values
+    count as all year, with a warning naming them; a missing value is still unmapped."""
+    import logging
+
+    schema = _schema_variant(tmp_path, 'all_year = ["Permanente"]', '')
+    p = _write(tmp_path / "rnc.gpkg", _agency_rows(r1={"CONDICION": "Temporada seca"}))
+    with caplog.at_level(logging.WARNING, logger="territorial_gis"):
+        net = _build(p, schema=schema, season="wet")
+    assert any("no all_year list" in r.getMessage() and "permanente, temporada seca" in r.getMessage()
+               for r in caplog.records)
+    assert net.repair_report["values"]["season"]["values"]["Temporada seca"]["mapped_to"] == "all_year"
+    assert net.repair_report["dry_season_only_dropped"] == 0
+    q = _write(tmp_path / "missing.gpkg", _agency_rows(r1={"CONDICION": None}))
+    with pytest.raises(ConfigError, match=r"season column 'CONDICION': '<missing>': 1 features"):
+        _build(q, schema=schema)
+
+
+def test_class_column_without_table_must_hold_known_classes(tmp_path: Path) -> None:
+    """Without [class.values] the column holds the classes themselves: an OSM class is used, a
+    value no profile knows is refused (it would be dropped as 'not routable' unseen)."""
+    schema = tmp_path / "plain.toml"
+    schema.write_text('[class]\ncolumn = "fclass"\n')
+    p = _write(tmp_path / "plain.gpkg", [{**H, "fclass": "Primary"}, {**V, "fclass": "carretera"}])
+    with pytest.raises(ConfigError, match=r"class column 'fclass': 'carretera': 1 features, 0\.2 km"):
+        _build(p, schema=schema)
+    net = _build(p, schema=schema, unmapped="default", default_class="track")
+    assert sorted(set(net.edges["highway"])) == ["primary", "track"]
+
+
+def test_season_options_that_do_not_apply(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """season='wet' on a layer without a season column is refused; on one where no road is
+    dry-season only it warns that it closes nothing."""
+    import logging
+
+    p = _write(tmp_path / "g.gpkg", [H, V])
+    with pytest.raises(ConfigError, match=r"g\.gpkg: season='wet' needs a season column.*geofabrik"):
+        _build(p, season="wet")
+    rows = _agency_rows(r1={"CONDICION": "Permanente"})
+    q = _write(tmp_path / "rnc.gpkg", rows)
+    with caplog.at_level(logging.WARNING, logger="territorial_gis"):
+        net = _build(q, schema=EXAMPLE_SCHEMA, season="wet")
+    assert net.repair_report["dry_season_only_dropped"] == 0
+    assert any("closes no road" in r.getMessage() and "Permanente" in r.getMessage() for r in caplog.records)
+    no_col = [{k: v for k, v in r.items() if k != "CONDICION"} for r in _agency_rows()]
+    optional = _schema_variant(tmp_path, 'column = "CONDICION"', 'column = "CONDICION"\noptional = true')
+    z = _write(tmp_path / "nocol.gpkg", no_col)
+    with pytest.raises(ConfigError, match=r"nocol\.gpkg: season='wet'.*no column 'CONDICION'"):
+        _build(z, schema=optional, season="wet")
+
+
+# ---------------------------------------------------------------------- several layers in one build
+def test_several_layers_with_their_own_schemas(tmp_path: Path) -> None:
+    """SYNTHETIC national layer (Geofabrik schema) and local layer (road agency schema): one
+    network, the local road's end 3 m short of the national road joined across the layers by
+    the same repair, one report with a section per layer."""
+    national = _write(tmp_path / "national.gpkg", [{**H, "fclass": "primary", "osm_id": 7}])
+    local_rows = _agency_rows()[:1]
+    local_rows[0]["coords"] = [(100, 3), (100, 400)]
+    local = _write(tmp_path / "local.gpkg", local_rows)
+    net = network_from_layer([national, local], schema=["geofabrik", EXAMPLE_SCHEMA], snap_tolerance_m=5.0)
+    r = net.repair_report
+    assert [x["schema"] for x in r["layers"]] == ["geofabrik", "mx_rnc"]
+    assert r["features_read"] == 2 and r["ends_snapped"] == 1 and r["components_after"] == 1
+    assert r["layers"][1]["values"]["class"]["values"]["Carretera"]["mapped_to"] == "primary"
+    assert set(net.edges["source_layer"]) == {"national.gpkg", "local.gpkg"}
+    assert set(net.edges["osm_way_id"]) == {7, 11}
+    # the national road split where the local one joins: 100 + 100 + 400 m of UTM grid
+    assert net.describe()["road_km"] == pytest.approx(0.6 / 0.9996, rel=1e-5)
+
+
+def test_layers_of_one_geopackage(tmp_path: Path) -> None:
+    """SYNTHETIC GeoPackage with layers 'vial' and 'vecinal': both given, one network."""
+    p = tmp_path / "roads.gpkg"
+    a = _write(tmp_path / "a.gpkg", [H])
+    b = _write(tmp_path / "b.gpkg", [{"coords": [(100, 0), (100, 100)]}])
+    gpd.read_file(a).to_file(p, layer="vial", engine="pyogrio")
+    gpd.read_file(b).to_file(p, layer="vecinal", engine="pyogrio")
+    net = network_from_layer(p, layer=["vial", "vecinal"], largest_component=False)
+    assert net.n_nodes == 4 and set(net.edges["source_layer"]) == {"roads.gpkg:vial", "roads.gpkg:vecinal"}
+    with pytest.raises(ConfigError, match=r"2 files and 3 layers"):
+        network_from_layer([a, b], layer=["x", "y", "z"])
+    with pytest.raises(ConfigError, match=r"2 layers and 3 schemas"):
+        network_from_layer([a, b], schema=["geofabrik"] * 3)
+    with pytest.raises(ConfigError, match=r"the same layer is given twice: a\.gpkg"):
+        network_from_layer([a, a])
+    with pytest.raises(InputFileError, match=r"roads\.gpkg: no layer 'nope'"):
+        network_from_layer(p, layer=["vial", "nope"])
+
+
+def test_guaviare_in_two_files_equals_one(tmp_path: Path) -> None:
+    """The Guaviare layer cut in two files (first 348 features, the other 348) and built as two
+    sources gives the network of the whole layer: same nodes, edges, lengths and repairs."""
+    whole = data_path("guaviare", "vias_guaviare_osm.geojson")
+    raw = gpd.read_file(whole)
+    a, b = tmp_path / "a.geojson", tmp_path / "b.geojson"
+    raw.iloc[:348].to_file(a)
+    raw.iloc[348:].to_file(b)
+    one = network_from_layer(whole, snap_tolerance_m=5.0, largest_component=False)
+    two = network_from_layer([a, b], snap_tolerance_m=5.0, largest_component=False)
+    assert (two.n_nodes, two.n_edges) == (one.n_nodes, one.n_edges)
+    np.testing.assert_array_equal(two.edge_u, one.edge_u)
+    np.testing.assert_allclose(two.edges["length_m"], one.edges["length_m"], rtol=0, atol=1e-9)
+    for key in ("ends_snapped", "new_junctions", "crossings_without_shared_vertex", "duplicates_dropped",
+                "components_after", "features_used"):
+        assert two.repair_report[key] == one.repair_report[key], key
+    assert two.repair_report["features_read"] == 696

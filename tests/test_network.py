@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -385,3 +386,113 @@ def test_network_from_place_online() -> None:
     assert np.allclose(net.edges["travel_time_s"], net.edges["length_m"] / (net.edges["speed_kph"] / 3.6))
     box = network_from_bbox((-98.58, 17.54, -98.56, 17.56))
     assert box.n_nodes > 10
+
+
+def test_networkx_export_works_with_osmnx_stats(net: RoadNetwork) -> None:
+    """The exported graph carries ``street_count`` as osmnx computes it, so osmnx's
+    ``basic_stats`` runs; its street length (osmnx's own undirected merge of the directed
+    edges) equals our road length (one-way roads drawn against their direction: test_layers)."""
+    import osmnx as ox
+
+    G = net.to_networkx()
+    assert nx.get_node_attributes(G, "street_count") == ox.stats.count_streets_per_node(G)
+    stats = ox.stats.basic_stats(G)
+    assert (stats["n"], stats["m"]) == (net.n_nodes, net.n_edges)
+    assert stats["edge_length_total"] == pytest.approx(net.edges["length_m"].sum(), rel=1e-12)
+    assert stats["street_length_total"] == pytest.approx(net.describe()["road_km"] * 1000, rel=1e-9)
+
+
+GUAVIARE = data_path("guaviare", "vias_guaviare_osm.geojson")
+
+
+@pytest.mark.parametrize(("args", "code", "expect"), [
+    (["--snap-tolerance", "5"], 2, "--snap-tolerance applies to road line layers, not to the OSM file"),
+    (["--schema", "geofabrik", "--crossings"], 2, "--schema, --crossings apply to road line layers"),
+    (["--layer", "roads"], 2, "--layer applies to road line layers"),
+    (["--season", "wet"], 2, "--season applies to road line layers"),
+])
+def test_cli_refuses_line_layer_options_on_an_osm_file(tmp_path: Path, args: list[str], code: int,
+                                                        expect: str) -> None:
+    out = tmp_path / "poa.tgnet"
+    status, text = _run(["network", "build", str(PBF), "-o", str(out), *args])
+    assert status == code, text
+    assert expect in text and str(PBF) in text
+    assert text.count("Error:") == 1 and "Traceback" not in text
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("args", "code", "expect"), [
+    (["--season", "wet"], 1, "vias_guaviare_osm.geojson: season='wet' needs a season column"),
+    (["--default-class", "track"], 2, "--default-class applies only with --unmapped default"),
+    (["--layer", "a", "--layer", "b", "--layer", "c"], 1, "2 files and 3 layers"),
+])
+def test_cli_line_layer_options_that_do_not_apply(tmp_path: Path, args: list[str], code: int,
+                                                  expect: str) -> None:
+    out = tmp_path / "g.tgnet"
+    status, text = _run(["network", "build", str(GUAVIARE), str(GUAVIARE), "-o", str(out), *args]
+                        if "--layer" in args else ["network", "build", str(GUAVIARE), "-o", str(out), *args])
+    assert status == code, text
+    assert expect in text and text.count("Error:") == 1 and "Traceback" not in text
+    assert not out.exists() and not (tmp_path / "g_repair.json").exists()
+
+
+def test_cli_mixing_osm_and_line_layers_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "mix.tgnet"
+    status, text = _run(["network", "build", str(GUAVIARE), str(PBF), "-o", str(out)])
+    assert status == 1 and "an OSM file is built on its own" in text and str(PBF) in text
+    assert not out.exists()
+
+
+def test_cli_does_not_overwrite_a_repair_report(tmp_path: Path) -> None:
+    """An existing repair report stops the build before any work, naming it; --overwrite
+    replaces network and report together."""
+    out = tmp_path / "g.tgnet"
+    report = tmp_path / "g_repair.json"
+    report.write_text("{}")
+    status, text = _run(["network", "build", str(GUAVIARE), "-o", str(out)])
+    assert status == 1 and f"output exists: {report}" in text and "--overwrite" in text
+    assert not out.exists() and report.read_text() == "{}"
+    status, text = _run(["network", "build", str(GUAVIARE), "-o", str(out), "--overwrite"])
+    assert status == 0, text
+    assert json.loads(report.read_text())["features_read"] == 696 and load_network(out).n_nodes > 1000
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_cli_several_layers_and_dropped_component_report(tmp_path: Path) -> None:
+    """Two files in one build (the Guaviare layer cut in two); the command reports what the
+    largest component left out, as the network's meta records it."""
+    import geopandas as gpd
+
+    raw = gpd.read_file(GUAVIARE)
+    a, b = tmp_path / "a.geojson", tmp_path / "b.geojson"
+    raw.iloc[:300].to_file(a)
+    raw.iloc[300:].to_file(b)
+    out = tmp_path / "two.gpkg"
+    status, text = _run(["network", "build", str(a), str(b), "-o", str(out)])
+    assert status == 0, text
+    report = json.loads((tmp_path / "two_repair.json").read_text())
+    assert [x["features_read"] for x in report["layers"]] == [300, 396]
+    net = load_network(out)
+    dropped = net.meta["dropped"]
+    assert f"{dropped['nodes']} nodes, {dropped['length_km']:.1f} km" in text
+    assert net.meta["source"] == [str(a), str(b)]
+
+
+def test_osm_clip_gets_the_zone_of_the_roads_kept(tmp_path: Path) -> None:
+    """SYNTHETIC OSM file: a road at 73.4..72.8 W and one at 72.0..70.1 W (2.5 N). The whole
+    file's nodes span 73.4..70.1 W, centre 71.75 W: UTM zone 19 (72..66 W). Clipped to the
+    western road (centre 73.1 W) the network is in zone 18 (78..72 W), as a network built from
+    that road alone would be, and it reloads in zone 18."""
+    xml = tmp_path / "two_zones.osm"
+    nodes = [(1, -73.4), (2, -72.8), (3, -72.0), (4, -70.1)]
+    xml.write_text('<?xml version="1.0"?>\n<osm version="0.6" generator="test">\n'
+                   + "".join(f'<node id="{i}" version="1" lat="2.5" lon="{lon}"/>\n' for i, lon in nodes)
+                   + '<way id="10" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/></way>\n'
+                   + '<way id="11" version="1"><nd ref="3"/><nd ref="4"/><tag k="highway" v="primary"/></way>\n'
+                   + "</osm>\n")
+    whole = build_network(xml, largest_component=False)
+    assert whole.crs.to_epsg() == 32619
+    west = build_network(xml, bbox=(-73.5, 2.0, -72.5, 3.0))
+    assert west.n_nodes == 2 and west.crs.to_epsg() == 32618
+    for suffix in (".tgnet", ".gpkg"):
+        assert load_network(west.save(tmp_path / f"west{suffix}")).crs.to_epsg() == 32618

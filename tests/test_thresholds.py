@@ -129,7 +129,7 @@ def test_report_bands_start_at_their_lower_edge() -> None:
     loc = pd.DataFrame({"travel_time_x_min": [0.0, np.nextafter(15.0, 0.0), 15.0, 120.0, np.nan],
                         "population": [1.0, 2.0, 4.0, 8.0, 16.0]})
     b = population_by_band(loc, "x", (15, 30, 60, 120))
-    assert b["band"].tolist() == band_labels((15, 30, 60, 120)) + ["unreachable"]
+    assert b["band"].tolist() == band_labels((15, 30, 60, 120)) + ["no travel time"]
     assert b["band"].iloc[0] == "< 15 min" and b["band"].iloc[1] == "15\u201330 min"
     assert b["band"].iloc[4] == "\u2265 120 min"  # 120 itself is in the open last band
     assert b["population"].tolist() == [3.0, 4.0, 0.0, 0.0, 8.0, 16.0]

@@ -1,0 +1,186 @@
+"""Colours, symbols and display names shared by the interactive map and the report.
+
+Categorical colours are colour-blind safe: the classes use the Okabe-Ito palette (Okabe & Ito
+2008, "Color Universal Design"), territories Paul Tol's *muted* scheme, the travel-time surface
+the full ColorBrewer YlOrBr ramp sampled over the study's own bands. Hubs are black, apart from
+every class colour; destination tiers differ by symbol as well as colour.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .columns import AREA_CLASS, MRA_TYPE
+
+if TYPE_CHECKING:
+    from ._i18n import Texts
+
+#: class key -> (English label = msgid, fill colour); drawing order is the reverse (MRA on top)
+CLASS_STYLES: dict[str, tuple[str, str]] = {
+    "FRA": ("FRA: favorable rural area", "#009E73"),
+    "MRA-isolated": ("MRA: isolated", "#D55E00"),
+    "MRA-agroecological": ("MRA: agro-ecological constraints", "#E69F00"),
+    "MRA-both": ("MRA: isolated and agro-ecological constraints", "#CC79A7"),
+    "MRA": ("MRA: other", "#882255"),
+    "unclassified": ("not classified", "#DDDDDD"),
+}
+#: drawing order of the classes (first drawn first, so MRA lies above FRA)
+CLASS_DRAW_ORDER = ("FRA", "unclassified", "MRA", "MRA-agroecological", "MRA-isolated", "MRA-both")
+HUB_COLOR = "#000000"
+HUB_SYMBOL = "\u2726"
+#: symbols and colours of destination tiers, in order of appearance
+TIER_SYMBOLS = ("\u25a0", "\u25b2", "\u25c6", "\u2605", "\u25cf", "\u2b1f")
+TIER_COLORS = ("#0072B2", "#7B2D8E", "#1B5E20", "#5D4037", "#37474F", "#AD1457")
+#: Paul Tol's muted scheme (territories; neighbours get different colours)
+TERRITORY_COLORS = ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99",
+                    "#999933", "#AA4499")
+#: ColorBrewer YlOrBr, 9 classes (short -> long travel times)
+RAMP = ("#FFFFE5", "#FFF7BC", "#FEE391", "#FEC44F", "#FE9929", "#EC7014", "#CC4C02", "#993404",
+        "#662506")
+UNREACHED_COLOR = "#9E9E9E"
+CORRIDOR_COLOR = "#0072B2"
+STRETCH_COLOR = "#56B4E9"
+UPGRADE_COLOR = "#000000"
+UPGRADE_CASING = "#F0E442"
+HINTERLAND_COLOR = "#444444"
+WATER_COLOR = "#3A7DBF"
+WATER_FILL = "#A6CEE8"
+BOUNDARY_COLOR = "#6A5D7B"
+BACKGROUND = "#F4F1EA"
+
+#: road classes of the base map: name (msgid) -> (OSM highway values, colour, width px, dash)
+ROAD_CLASSES: dict[str, tuple[tuple[str, ...], str, float, str | None]] = {
+    "main roads": (("motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link"),
+                   "#7A6E63", 3.0, None),
+    "secondary roads": (("secondary", "secondary_link", "tertiary", "tertiary_link"), "#9C9186", 2.0, None),
+    "local roads": (("unclassified", "residential", "road", "living_street", "busway"), "#B5ADA5", 1.2,
+                    None),
+    "tracks and service roads": (("track", "service", "path", "bridleway", "footway", "cycleway",
+                                  "pedestrian", "steps"), "#B5ADA5", 1.0, "3,3"),
+}
+
+
+def road_class(highway: Any) -> str:
+    """The base-map class of an OSM highway value (unknown values count as local roads)."""
+    h = str(highway).strip().lower()
+    for name, (values, *_rest) in ROAD_CLASSES.items():
+        if h in values:
+            return name
+    return "local roads"
+
+
+def present(v: Any) -> bool:
+    """A value that is neither missing, NaN nor blank."""
+    if v is None:
+        return False
+    if isinstance(v, float) and math.isnan(v):
+        return False
+    if v is pd.NA or v is pd.NaT:
+        return False
+    return not (isinstance(v, str) and not v.strip())
+
+
+def classify_key(area_class: Any, mra_type: Any) -> str:
+    """The :data:`CLASS_STYLES` key of one locality's class and MRA type."""
+    cls = str(area_class).strip().upper() if present(area_class) else ""
+    if cls == "FRA":
+        return "FRA"
+    if cls == "MRA":
+        t = str(mra_type).strip().lower() if present(mra_type) else ""
+        return f"MRA-{t}" if f"MRA-{t}" in CLASS_STYLES else "MRA"
+    return "unclassified"
+
+
+def class_keys(df: pd.DataFrame) -> np.ndarray:
+    """The :data:`CLASS_STYLES` key of every row of ``df`` (as :func:`classify_key`, vectorised)."""
+    n = len(df)
+
+    def text(col: str, case: str) -> pd.Series:
+        if col not in df.columns:
+            return pd.Series([""] * n, dtype=object)
+        s = df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip()
+        return s.str.upper() if case == "upper" else s.str.lower()
+
+    cls, mt = text(AREA_CLASS, "upper").to_numpy(), text(MRA_TYPE, "lower").to_numpy()
+    mra_key = np.asarray(["MRA-" + t if "MRA-" + t in CLASS_STYLES else "MRA" for t in mt], dtype=object) \
+        if (cls == "MRA").any() else np.full(n, "MRA", dtype=object)
+    return np.where(cls == "FRA", "FRA", np.where(cls == "MRA", mra_key, "unclassified")).astype(object)
+
+
+def class_label(key: str, tx: Texts) -> str:
+    """The reader's label of a class key."""
+    return tx(CLASS_STYLES[key][0])
+
+
+#: class key -> the kind of MRA in short texts (msgids)
+MRA_KINDS = {"MRA-isolated": "isolated", "MRA-agroecological": "agro-ecological constraints",
+             "MRA-both": "isolated and agro-ecological constraints"}
+
+
+def short_class(area_class: Any, mra_type: Any, tx: Texts) -> str:
+    """Short text of a class for popups: ``"MRA (isolated)"``, ``"FRA"``, ``"not classified"``."""
+    key = classify_key(area_class, mra_type)
+    if key == "unclassified":
+        return tx("not classified")
+    if key == "FRA":
+        return "FRA"
+    kind = MRA_KINDS.get(key)
+    return tx("MRA ({kind})", kind=tx(kind)) if kind else "MRA"
+
+
+def ramp_colors(n: int) -> list[str]:
+    """``n`` colours spread over the whole :data:`RAMP` (pale -> dark)."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return [RAMP[5]]
+    idx = np.round(np.linspace(1, len(RAMP) - 1, n)).astype(int)
+    return [RAMP[i] for i in idx]
+
+
+def band_labels(edges: Sequence[float] | np.ndarray, tx: Texts, *, open_end: bool = True) -> list[str]:
+    """Labels of travel-time bands cut at ``edges`` (minutes): ``"< 60 min"``, ``"60-120 min"``
+    and, with ``open_end``, ``"\u2265 120 min"``."""
+    labels = []
+    prev: float | None = None
+    for e in edges:
+        if prev is None:
+            labels.append(f"< {tx.minutes_threshold(e)}")
+        else:
+            labels.append(f"{_bare(tx, prev)}\u2013{tx.minutes_threshold(e)}")
+        prev = e
+    if open_end:
+        labels.append(f"\u2265 {tx.minutes_threshold(prev)}" if prev is not None else tx("all"))
+    return labels
+
+
+def _bare(tx: Texts, v: float) -> str:
+    return tx.minutes_threshold(v).replace(" min", "")
+
+
+def greedy_colors(geoms: Sequence[Any], n_colors: int) -> list[int]:
+    """A colour index per polygon so that touching polygons differ (greedy, largest first)."""
+    import shapely
+
+    arr = np.asarray(geoms, dtype=object)
+    n = len(arr)
+    if n == 0:
+        return []
+    tree = shapely.STRtree(arr)
+    left, right = tree.query(arr, predicate="intersects")
+    neighbours: list[set[int]] = [set() for _ in range(n)]
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        if a != b:
+            neighbours[a].add(b)
+    order = sorted(range(n), key=lambda i: -len(neighbours[i]))
+    color = [-1] * n
+    for i in order:
+        used = {color[j] for j in neighbours[i] if color[j] >= 0}
+        color[i] = next((c for c in range(n_colors) if c not in used),
+                        min(range(n_colors), key=lambda c: sum(color[j] == c for j in neighbours[i])))
+    return color
