@@ -278,8 +278,8 @@ def test_isochrone_refusals(net) -> None:
 
 
 def test_open_network_files(tmp_path, net) -> None:
-    from territorial_gis.access import open_network
     from territorial_gis.errors import InputFileError
+    from territorial_gis.network import open_network
 
     p = tmp_path / "chain.tgnet"
     net.save(p)

@@ -29,6 +29,7 @@ from territorial_gis.speeds import (
     Profile,
     assign_speeds,
     is_paved,
+    known_values,
     load_profile,
     parse_maxspeed,
     parse_maxspeed_one,
@@ -270,3 +271,20 @@ def test_words_never_take_a_zone_value(value: str) -> None:
     zones = {"none": 130.0, "signals": 50.0, "variable": 60.0, "unknown": 40.0}
     assert math.isnan(parse_maxspeed_one(value, zones))
     assert math.isnan(parse_maxspeed_one(f"XX:{value}", {}))
+
+
+def test_known_values_union_of_the_profiles(synth: Profile) -> None:
+    """The known values are the union of the shipped drive and walk profiles' tables (read from
+    the TOML text), the paved surfaces, and a given profile's own entries."""
+    drive = tomllib.loads(DRIVE_TOML.read_text())
+    walk = tomllib.loads(DRIVE_TOML.with_name("walk.toml").read_text())
+    kv = known_values()
+    assert kv["highway"] == frozenset(drive["highway_speed_kph"]) | frozenset(walk["highway_speed_kph"])
+    assert {"asphalt", "chipseal", "dirt"} <= kv["surface"] and "gravel" in kv["surface"]
+    assert kv["tracktype"] == frozenset(drive.get("tracktype_factor", {})) | frozenset(walk.get("tracktype_factor", {}))
+    assert kv["smoothness"] == frozenset(drive.get("smoothness_factor", {})) | frozenset(walk.get("smoothness_factor", {}))
+    mine = profile_from_dict({"highway_speed_kph": {"ferry_road": 10}, "surface_factor": {"laterite": 0.6},
+                              "tracktype_factor": {"grade6": 0.1}, "smoothness_factor": {"awful": 0.2}})
+    kv2 = known_values(mine)
+    assert "ferry_road" in kv2["highway"] and "ferry_road" not in kv["highway"]
+    assert "laterite" in kv2["surface"] and "grade6" in kv2["tracktype"] and "awful" in kv2["smoothness"]

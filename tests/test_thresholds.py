@@ -55,24 +55,24 @@ def test_every_limit_exactly_is_favorable_and_says_so() -> None:
     assert not out["is_isolated"].any() and not out["is_agro_marginal"].any()
     assert (out["mra_type"] == "").all()
     r = out["class_reasons"]
-    assert "travel time to employment_centre 1.0 h ≤ 1 h" in r["time"]
+    assert "travel time to employment_centre 60.0 min ≤ 60 min" in r["time"]
     assert "slope 9.1° ≤ 9.1°" in r["slope"]
     assert "altitude 3500 m ≤ 3500 m" in r["altitude"]
     assert "suitability index 25 ≥ 25" in r["suitability"]
     assert "ruggedness (TRI) 300 m ≤ 300 m" in r["ruggedness"]
-    assert r["time"] == ("travel time to employment_centre 1.0 h ≤ 1 h; slope 2.0° ≤ 9.1°; altitude 100 m ≤ 3500 m; "
+    assert r["time"] == ("travel time to employment_centre 60.0 min ≤ 60 min; slope 2.0° ≤ 9.1°; altitude 100 m ≤ 3500 m; "
                          "suitability index 80 ≥ 25; ruggedness (TRI) 10 m ≤ 300 m; "
                          "density 10/km² < 150/km² (low density)")
 
 
 def test_just_past_every_limit_is_marginal_with_its_reason() -> None:
     out = _classify({
-        "time": {"travel_time_employment_centre_min": 61.0},  # 1.0167 h
+        "time": {"travel_time_employment_centre_min": 60.04},
         "slope": {"slope_deg": 9.2},
         "altitude": {"elevation_m": 3501.0},
         "suitability": {"suitability_index": 24.0},
         "ruggedness": {"tri_m": 301.0},
-        "both": {"travel_time_employment_centre_min": 61.0, "slope_deg": 9.2},
+        "both": {"travel_time_employment_centre_min": 60.04, "slope_deg": 9.2},
     })
     assert (out["area_class"] == "MRA").all()
     assert out["mra_type"].to_dict() == {"time": "isolated", "slope": "agroecological",
@@ -81,13 +81,13 @@ def test_just_past_every_limit_is_marginal_with_its_reason() -> None:
     assert out["is_isolated"].to_dict() == {"time": True, "slope": False, "altitude": False,
                                             "suitability": False, "ruggedness": False, "both": True}
     r = out["class_reasons"]
-    # 61 / 60 = 1.0167 h prints as 1.0 with one decimal, equal to the limit: one more decimal
-    assert r["time"] == "travel time to employment_centre 1.02 h > 1 h; density 10/km² < 150/km² (low density)"
+    # 60.04 min prints as 60.0 with one decimal, which reads as the limit: one more decimal
+    assert r["time"] == "travel time to employment_centre 60.04 min > 60 min; density 10/km² < 150/km² (low density)"
     assert r["slope"].startswith("slope 9.2° > 9.1°")
     assert r["altitude"].startswith("altitude 3501 m > 3500 m")
     assert r["suitability"].startswith("suitability index 24 < 25")
     assert r["ruggedness"].startswith("ruggedness (TRI) 301 m > 300 m")
-    assert r["both"].startswith("travel time to employment_centre 1.02 h > 1 h; slope 9.2° > 9.1°")
+    assert r["both"].startswith("travel time to employment_centre 60.04 min > 60 min; slope 9.2° > 9.1°")
 
 
 def test_density_exactly_the_threshold_is_dense() -> None:
