@@ -37,6 +37,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -234,18 +235,36 @@ def _summarise(name: str, work: Path, chosen: list[str], sample: float, seed: in
     return summary
 
 
-def rerun_target(name: str, previous: dict[str, Any], max_children: int) -> dict[str, Any]:
+def _still_defined(key: str, spec: dict[str, Any]) -> bool:
+    """Whether the function of mutant ``key`` (``pkg.mod.x_func__mutmut_3``,
+    ``pkg.mod.x\u01c1Class\u01c1method__mutmut_3``) still exists in the current source."""
+    module, _, rest = key.partition(".x")
+    name = rest.split("__mutmut_")[0]
+    func = name.split("\u01c1")[-1] if "\u01c1" in name else name[1:]
+    path = ROOT / (module.replace(".", "/") + ".py")
+    return path.exists() and re.search(rf"def {re.escape(func)}\(", path.read_text()) is not None
+
+
+def rerun_target(name: str, previous: dict[str, Any], max_children: int,
+                 allow_changed: bool = False) -> dict[str, Any]:
     """Run the survivors of the last run of ``name`` again against the current tests (the
-    mutated files must not have changed since that run)."""
+    mutated files must not have changed since that run; with ``allow_changed``, mutants of
+    functions that no longer exist are dropped and the others run on the code of that run)."""
     spec = TARGETS[name]
     work = WORK / name
     changed = [f for f in spec["files"] if (ROOT / f).read_bytes() != (work / f).read_bytes()]
-    if changed:
-        raise SystemExit(f"{name}: {', '.join(changed)} changed since the last run; run the target in full")
+    if changed and not allow_changed:
+        raise SystemExit(f"{name}: {', '.join(changed)} changed since the last run; run the target in full "
+                         "(or --allow-changed)")
     shutil.rmtree(work / "tests")
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     statuses = _results(work, spec["files"])
     chosen = previous.get("mutants") or sorted(k for k, v in statuses.items() if v != "not checked")
+    if changed:
+        gone = [k for k in chosen if not _still_defined(k, spec)]
+        print(f"   {', '.join(changed)} changed since the run: {len(gone)} mutants of functions that no longer "
+              "exist dropped", flush=True)
+        chosen = [k for k in chosen if k not in set(gone)]
     again = [k for k in chosen if statuses.get(k) in ("survived", "no tests", "suspicious", "timeout")]
     print(f"== {name}: {len(again)} survivors run again", flush=True)
     res = _mutmut(work, "run", "--max-children", str(max_children), *again) if again else None
@@ -265,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=float, default=1.0, help="share of each target's mutants to run (0-1]")
     ap.add_argument("--seed", type=int, default=23, help="seed of the sample")
     ap.add_argument("--rerun", action="store_true", help="run the survivors of the last run again")
+    ap.add_argument("--allow-changed", action="store_true",
+                    help="with --rerun: accept mutated files changed since the run (see rerun_target)")
     args = ap.parse_args(argv)
     if args.list:
         for name, spec in TARGETS.items():
@@ -282,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.rerun:
             if name not in summary:
                 ap.error(f"--rerun: no previous run of {name}")
-            summary[name] = rerun_target(name, summary[name], args.max_children)
+            summary[name] = rerun_target(name, summary[name], args.max_children, args.allow_changed)
         else:
             summary[name] = run_target(name, args.max_children, args.sample, args.seed)
         # other targets may have finished meanwhile (runs in parallel): merge, do not overwrite
