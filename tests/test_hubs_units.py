@@ -8,6 +8,8 @@ against the hubs module (with tests/test_hubs.py on real data).
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -323,3 +325,92 @@ def test_hubs_that_are_not_localities(chain: RoadNetwork) -> None:
     out = hb.assign_hinterlands(chain, loc, hubs)
     assert out["hub_id"].tolist() == ["L0", "L0", "H", "H", "H"]
     assert out["travel_time_hub_min"].tolist() == [0.0, 1.0, 1.0, 0.0, 1.0]
+
+
+def _random_table(seed: int, n: int = 12, m: int = 6, t: float = 10.0) -> tuple[hb.HubTable, np.ndarray]:
+    """SYNTHETIC table: each (locality, candidate) pair within T with probability 0.45, time
+    uniform in [0, T]; candidates are localities 0..m-1 and reach themselves in 0 min."""
+    rng = np.random.default_rng(seed)
+    pairs = [(i, j, 0.0 if i == j else float(rng.uniform(0, t))) for i in range(n) for j in range(m)
+             if i == j or rng.random() < 0.45]
+    w = rng.integers(1, 100, n).astype(float)
+    return _table(pairs, list(range(m)), n, t), w
+
+
+def _pmedian_cost(table: hb.HubTable, w: np.ndarray, hubs: list[int], penalty: float) -> float:
+    """Brute force: each locality pays its weight times the time to its nearest hub, the
+    penalty when none is within T."""
+    best = np.full(table.n_localities, penalty)
+    for i, j, tm in zip(table.loc, table.cand, table.time_min, strict=True):
+        if j in hubs:
+            best[i] = min(best[i], tm)
+    return float((w * best).sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pmedian_greedy_against_brute_force(seed: int) -> None:
+    """k = 1: greedy add is exact (the best single hub). k = 2 and 3: the reported objective is
+    the brute-force cost of the hubs chosen, and the interchange stops at a local optimum: no
+    single swap of a hub for another candidate lowers the cost."""
+    table, w = _random_table(seed)
+    loc = _localities(table.n_localities, list(w))
+    problem = hb.HubProblem.from_table(table, loc)
+    penalty = 20.0
+    coverable = np.zeros(table.n_localities, bool)
+    coverable[table.loc] = True
+    ids = {f"L{j}": j for j in range(table.n_candidates)}
+    one = problem.solve("pmedian", k=1, method="greedy")
+    costs = {j: _pmedian_cost(table, w * coverable, [j], penalty) for j in range(table.n_candidates)}
+    assert ids[one.hubs["hub_id"].iloc[0]] == min(costs, key=costs.get)
+    assert one.objective == pytest.approx(min(costs.values()))
+    for k in (2, 3):
+        sel = problem.solve("pmedian", k=k, method="greedy")
+        hubs = [ids[h] for h in sel.hubs["hub_id"]]
+        cost = _pmedian_cost(table, w * coverable, hubs, penalty)
+        assert sel.objective == pytest.approx(cost)
+        for out_ in hubs:
+            for in_ in set(range(table.n_candidates)) - set(hubs):
+                swapped = [in_ if h == out_ else h for h in hubs]
+                assert _pmedian_cost(table, w * coverable, swapped, penalty) >= cost - 1e-6
+        best = min(_pmedian_cost(table, w * coverable, list(c), penalty)
+                   for c in itertools.combinations(range(table.n_candidates), k))
+        assert cost >= best - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_maxcover_greedy_against_brute_force(seed: int) -> None:
+    """Greedy maximal cover: the first hub covers the most population (brute force), and the
+    reported objective is the population within T of the hubs chosen."""
+    table, w = _random_table(seed)
+    loc = _localities(table.n_localities, list(w))
+    problem = hb.HubProblem.from_table(table, loc)
+    cover_of = {j: set(table.loc[table.cand == j].tolist()) for j in range(table.n_candidates)}
+    sel1 = problem.solve("maxcover", k=1, method="greedy")
+    best1 = max(range(table.n_candidates), key=lambda j: (w[list(cover_of[j])].sum(), -j))
+    assert sel1.hubs["hub_id"].iloc[0] == f"L{best1}"
+    sel2 = problem.solve("maxcover", k=2, method="greedy")
+    chosen = [int(h[1:]) for h in sel2.hubs["hub_id"]]
+    covered = set().union(*(cover_of[j] for j in chosen))
+    assert sel2.objective == pytest.approx(w[list(covered)].sum())
+    assert chosen[0] == best1  # greedy keeps its first pick
+
+
+def test_drop_redundant_counts_each_drop() -> None:
+    """Three hubs all covering locality 0 only: the last two picked are dropped one after the
+    other (each drop lowers the count of hubs covering it), the first stays."""
+    import scipy.sparse as sp
+
+    cov = sp.csr_matrix(np.array([[True, True, True], [False, False, False]]))
+    assert hb._drop_redundant(cov, [0, 1, 2]) == [0]
+    assert hb._drop_redundant(cov, [2, 0]) == [2]
+
+
+def test_service_column_words() -> None:
+    loc = _localities(8)
+    loc["posto"] = ["sim", "si", "Sí", "TRUE", " yes ", "t", "n\u00e3o", "0.0"]
+    assert hb.candidate_mask(loc, service_column="posto").tolist() == [True] * 6 + [False, False]
+    with pytest.raises(ConfigError, match=r"no candidate hub passes the rule \(2 given ids; population >= 500\)"):
+        hb.candidate_mask(loc, ["L1", "L2"], min_population=500)
+    with pytest.raises(ColumnError, match="service column 'clinic' not found; columns: place_id, name, population, "
+                                          "geometry, posto"):
+        hb.candidate_mask(loc, service_column="clinic")
