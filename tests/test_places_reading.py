@@ -255,3 +255,51 @@ def test_no_crs_lonlat_range_is_inclusive(tmp_path: Path, xy: tuple[float, float
     else:
         with pytest.raises(CRSError, match="has no CRS and its coordinates"):
             load_places(p)
+
+
+def test_access_table_three_decimal_degrees(tmp_path: Path) -> None:
+    """`--areas`/access CSVs: '-51.234' in a coordinate column is degrees with a decimal point,
+    never 51 thousand (coordinates hold no thousands), whatever the case of the column name."""
+    from territorial_gis.classify import read_access_table
+
+    p = tmp_path / "acc.csv"
+    p.write_text("id,LON,Lat,travel_time_x_min\n1,-51.234,-30.031,12.5\n2,-51.221,-30.042,7\n")
+    gdf = read_access_table(p)
+    assert gdf.geometry.x.tolist() == [-51.234, -51.221] and gdf.geometry.y.tolist() == [-30.031, -30.042]
+    assert gdf["travel_time_x_min"].tolist() == [12.5, 7.0]
+
+
+def test_population_with_thousands_groups_and_four_bad_values(tmp_path: Path) -> None:
+    p = tmp_path / "big.csv"
+    p.write_text("id;lon;lat;pop\n1;-51,23;-30,03;1.234.567\n2;-51,22;-30,04;12\n3;-51,21;-30,05;7\n")
+    assert load_places(p)["population"].tolist() == [1234567.0, 12.0, 7.0]
+    q = tmp_path / "bad4.csv"
+    q.write_text("id,lon,lat,pop\n" + "".join(f"{i},-51.2{i},-30.0{i},x{i}\n" for i in range(1, 5)))
+    with pytest.raises(ColumnError) as err:
+        load_places(q)
+    # the count says 4, the examples stop at 3
+    assert str(err.value) == (f"population column 'pop' of {q} holds 4 non-numeric value(s) "
+                              "(row 2: 'x1', row 3: 'x2', row 4: 'x3')")
+
+
+def test_workbook_sheet_choice_and_errors(tmp_path: Path) -> None:
+    p = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(p) as w:
+        pd.DataFrame({"nota": ["resumo"]}).to_excel(w, sheet_name="Resumo", index=False)
+        pd.DataFrame({"id": [1, 2, 3], "lon": LON, "lat": LAT, "population": [5, 6, 7]}).to_excel(
+            w, sheet_name="Dados", index=False)
+    assert load_places(p, sheet="Dados")["population"].tolist() == [5.0, 6.0, 7.0]
+    assert load_places(p, sheet="2")["population"].tolist() == [5.0, 6.0, 7.0]
+    with pytest.raises(InputFileError, match=re.escape(f"sheet 'Outra' not found in {p}; sheets: Resumo, Dados")):
+        load_places(p, sheet="Outra")
+
+
+def test_crs_option_refused_for_a_file_with_a_crs(tmp_path: Path) -> None:
+    from territorial_gis.errors import ConfigError
+
+    p = tmp_path / "with.gpkg"
+    _gdf().to_file(p, engine="pyogrio")
+    with pytest.raises(ConfigError, match=re.escape(f"crs= (--crs) EPSG:32722 applies to files without a CRS; {p} "
+                                                    "declares EPSG:4326")):
+        load_places(p, crs="EPSG:32722")
+    assert load_places(p, crs="EPSG:4326").geometry.x.tolist() == LON  # the same CRS is fine
