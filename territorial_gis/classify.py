@@ -39,6 +39,7 @@ from . import settings
 from ._crs import equal_area_crs_for_bounds
 from ._i18n import decimals_apart, plain_number, plain_threshold, reason, threshold_minutes
 from ._io import check_input
+from ._tables import read_text_table
 from ._toml import read_toml
 from ._typology import (
     Typology,
@@ -872,8 +873,8 @@ def read_access_table(path: PathLike) -> gpd.GeoDataFrame:
     p = check_input(path, "access table")
     suffix = p.suffix.lower()
     try:
-        if suffix == ".csv":
-            df = pd.read_csv(p)
+        if suffix == ".csv":  # encoding and number formats as places files (see _tables)
+            df = read_text_table(p, "access table", degrees=[c for pair in _LONLAT for c in pair])
             lower = {c.lower(): c for c in df.columns}
             for xc, yc in _LONLAT:
                 if xc in lower and yc in lower:

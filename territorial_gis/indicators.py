@@ -51,7 +51,7 @@ from .columns import (
     tiers_in,
     time_col,
 )
-from .errors import ColumnError, ConfigError, CRSError, InputFileError
+from .errors import ColumnError, ConfigError, CRSError, InputFileError, TerritorialGISError
 
 log = logging.getLogger(__name__)
 
@@ -74,43 +74,24 @@ _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 # reading tables
 
 
-def _numeric_where_possible(df: pd.DataFrame, keep_text: Iterable[str] = ()) -> pd.DataFrame:
-    """Columns whose every non-missing cell is a number become float; others stay text, and so do
-    code columns (whole numbers written with a leading zero somewhere, like ``"01001"``)."""
-    out = df.copy()
-    keep = set(keep_text)
-    for col in out.columns:
-        if col in keep or not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
-            continue
-        text = out[col].astype(str).str.strip()
-        if text.str.fullmatch(r"0\d+").any():
-            continue
-        missing = text.isin(MISSING_MARKS) | out[col].isna()
-        vals = pd.to_numeric(text.where(~missing), errors="coerce")
-        if vals.notna().sum() and not (vals.isna() & ~missing).any():
-            out[col] = vals.astype(float)
-    return out
-
-
 def read_table(path: PathLike, *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Read an indicator table: CSV (delimiter sniffed, UTF-8 with or without BOM, latin-1 as a
-    fallback), Parquet/GeoParquet, or any vector file (GeoPackage, GeoJSON, Shapefile...).
+    """Read an indicator table: CSV/TSV/TXT, Parquet/GeoParquet, or any vector file (GeoPackage,
+    GeoJSON, Shapefile...).
 
-    CSV cells are read as text so codes keep their leading zeros; columns whose every cell is a
-    number or a missing mark (``-``, ``N. D.``, empty...) become numbers, except ``text_columns``.
+    Text tables are read as places files are (:func:`territorial_gis._tables.read_text_table`):
+    encoding detected (valid UTF-8 stays UTF-8, Windows-1252 exports are recognised), separator
+    sniffed, cells read as text so codes keep their leading zeros, and every column whose cells
+    are all numbers or a missing mark (``-``, ``N. D.``, empty...) read as numbers in its own
+    format (``1.625`` with ``,`` decimals elsewhere in the file is 1625), except ``text_columns``.
+    A column of numbers whose format cannot be told stays text with a warning.
     """
+    from ._tables import read_text_table
+
     p = check_input(path, "indicator table")
     suffix = p.suffix.lower()
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            try:
-                df = pd.read_csv(p, dtype=str, keep_default_na=False, sep=None, engine="python",
-                                 encoding="utf-8-sig")
-            except UnicodeDecodeError:
-                df = pd.read_csv(p, dtype=str, keep_default_na=False, sep=None, engine="python",
-                                 encoding="latin-1")
-            df.columns = [str(c).strip() for c in df.columns]
-            return _numeric_where_possible(df, keep_text=text_columns)
+            return read_text_table(p, "indicator table", keep_text=text_columns, missing=MISSING_MARKS)
         if suffix in (".parquet", ".geoparquet"):
             try:
                 return gpd.read_parquet(p)
@@ -118,6 +99,8 @@ def read_table(path: PathLike, *, text_columns: Iterable[str] = ()) -> pd.DataFr
                 return pd.read_parquet(p)
         return gpd.read_file(p, engine="pyogrio")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as exc:
+        if isinstance(exc, TerritorialGISError):
+            raise
         raise InputFileError(f"cannot read indicator table {p}: {exc}") from None
 
 
