@@ -235,6 +235,20 @@ def test_speed_model_surface_and_tracks() -> None:
 
 
 
+def test_profile_without_walking_speed_takes_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The off-road walking speed of a profile that gives none is settings.walk_kph, read when the
+    profile is made (the default is defined once); a profile that gives one keeps its own."""
+    from territorial_gis import settings
+    from territorial_gis.speeds import Profile, profile_from_dict
+
+    monkeypatch.setattr(settings, "walk_kph", 3.2)
+    assert profile_from_dict({"highway_speed_kph": {"track": 10}}).walk_speed_kph == 3.2
+    assert Profile(mode="walk", highway_speed_kph={"path": 4.0}).walk_speed_kph == 3.2
+    assert profile_from_dict({"highway_speed_kph": {"track": 10}, "walk_speed_kph": 5}).walk_speed_kph == 5.0
+    monkeypatch.setattr(settings, "walk_kph", 4.5)
+    assert profile_from_dict({"highway_speed_kph": {"track": 10}}).walk_speed_kph == 4.5
+
+
 def test_speed_model_unknown_and_missing_values() -> None:
     """Unknown classes get the default speed, missing factors count as 1, maxspeed lists and
     units go through the per-value parser (each distinct value parsed once)."""
@@ -287,6 +301,35 @@ def test_line_lengths_equal_the_geodesic() -> None:
              for k in rng.integers(2, 12, 300)]
     expect = [Geod(ellps="WGS84").geometry_length(line) for line in lines]
     np.testing.assert_allclose(line_lengths_m(np.array(lines, dtype=object)), expect, rtol=0, atol=1e-4)
+
+
+def test_multiline_lengths_count_no_jump_between_parts() -> None:
+    """A MultiLineString measures the sum of its parts (pyproj measures each part), not the
+    straight jump from one part's end to the next part's start; empty and missing geometries are 0."""
+    import shapely
+    from pyproj import Geod
+
+    from territorial_gis._geodesy import line_lengths_m
+
+    rng = np.random.default_rng(12)
+    geod = Geod(ellps="WGS84")
+
+    def part(x0: float, y0: float) -> shapely.LineString:
+        k = int(rng.integers(2, 8))
+        return shapely.LineString(np.column_stack([x0 + np.cumsum(rng.normal(0, 0.002, k)),
+                                                   y0 + np.cumsum(rng.normal(0, 0.002, k))]))
+
+    multis = [shapely.MultiLineString([part(-72 + 0.1 * i, 2 + 0.05 * j) for j in range(int(rng.integers(1, 5)))])
+              for i in range(60)]
+    geoms = np.array([*multis, None, shapely.LineString(), part(-70, 1)], dtype=object)
+    got = line_lengths_m(geoms)
+    expect = [sum(geod.geometry_length(p) for p in m.geoms) for m in multis]
+    np.testing.assert_allclose(got[:60], expect, rtol=0, atol=1e-4)
+    assert got[60] == 0.0 and got[61] == 0.0
+    assert got[62] == pytest.approx(geod.geometry_length(geoms[62]), abs=1e-4)
+    # two parts 0.1 degree apart: the jump (~11 km) is not counted
+    two = shapely.MultiLineString([[(-72.0, 2.0), (-72.0, 2.001)], [(-71.9, 2.0), (-71.9, 2.001)]])
+    assert line_lengths_m(np.array([two], dtype=object))[0] == pytest.approx(2 * 110.6, rel=0.01)
 
 # --------------------------------------------------------------------------- bad input
 def _run(args: list[str]) -> tuple[int, str]:
