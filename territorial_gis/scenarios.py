@@ -46,7 +46,15 @@ import numpy as np
 import pandas as pd
 
 from . import columns
-from ._roadattrs import DRY_SEASON_ONLY, dry_season_only, fords, has_season_information, profile_of
+from ._roadattrs import (
+    CONDITIONAL_KEYS,
+    DRY_SEASON_ONLY,
+    conditional_closures_not_read,
+    dry_season_only,
+    fords,
+    has_season_information,
+    profile_of,
+)
 from ._toml import parse_toml, read_toml
 from .errors import ConfigError
 
@@ -381,7 +389,7 @@ def apply_scenario(network: RoadNetwork, scenario: Scenario | str | os.PathLike[
     if sc.season is not None:
         attrs = edges.assign(**new_attrs) if new_attrs else edges
         s_closed, s_reason, factor = season_effect(attrs, sc.season, prof)
-        notes += _season_notes(edges, sc.season)
+        notes += _season_notes(edges, sc.season, prof.mode)
         slowed = ~closed & ~s_closed & (factor < 1.0)
         speed = np.where(slowed, speed * factor, speed)
         kind[slowed & (kind == None)], reason[slowed & (reason == None)] = "slowed", sc.season.name  # noqa: E711
@@ -430,8 +438,9 @@ def season_effect(edges: pd.DataFrame, season: Season, profile: Profile | None =
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What a season does to each edge: ``(closed, reason, speed factor)``.
 
-    Closed: dry-season-only roads (a layer's ``season`` column or OSM ``seasonal=*``) when
-    ``close_dry_season_only``, fords (OSM ``ford=yes``) when ``close_fords``. Factor: the lowest
+    Closed: dry-season-only roads (a layer's ``season`` column, OSM ``seasonal=*`` or a conditional
+    restriction closing them in the wet season, see :mod:`territorial_gis._roadattrs`) when
+    ``close_dry_season_only``, fords (OSM ``ford=*`` on the way or a node of it) when ``close_fords``. Factor: the lowest
     of the surface factor (the class factor where the surface is unknown), the tracktype and the
     smoothness factors that apply; 1 where none does.
     """
@@ -440,8 +449,9 @@ def season_effect(edges: pd.DataFrame, season: Season, profile: Profile | None =
         _check_season_values(season, profile)
     closed = np.zeros(n, dtype=bool)
     reason = np.full(n, None, dtype=object)
+    mode = profile.mode if profile is not None else "drive"
     if season.close_dry_season_only:
-        dry = dry_season_only(edges)
+        dry = dry_season_only(edges, mode)
         closed |= dry
         reason[dry] = f"{season.name}: {DRY_SEASON_ONLY}"
     if season.close_fords:
@@ -463,11 +473,19 @@ def season_effect(edges: pd.DataFrame, season: Season, profile: Profile | None =
     return closed, reason, factor
 
 
-def _season_notes(edges: pd.DataFrame, season: Season) -> list[str]:
+def _season_notes(edges: pd.DataFrame, season: Season, mode: str = "drive") -> list[str]:
     notes = []
     if season.close_dry_season_only and not has_season_information(edges):
         notes.append(f"season '{season.name}': the network records no season of use (no season column, no "
-                     "OSM seasonal tag), so no road was closed for being dry-season only")
+                     "OSM seasonal or conditional access tag), so no road was closed for being dry-season only")
+    if season.close_dry_season_only:
+        unread = conditional_closures_not_read(edges, mode)
+        if unread.any():
+            keys = [k for k in CONDITIONAL_KEYS["walk" if mode == "walk" else "drive"] if k in edges]
+            example = next(str(v) for k in keys for v in edges.loc[unread, k] if isinstance(v, str) and "@" in v)
+            notes.append(f"season '{season.name}': {int(edges.loc[unread, 'segment'].nunique())} road pieces have "
+                         f"conditional closures not read as the wet season (e.g. '{example}': month ranges, 'wet', "
+                         "combined conditions); they stay open, check them")
     if season.close_fords and "ford" not in edges:
         notes.append(f"season '{season.name}': the network records no fords, so none was closed")
     for text in notes:
