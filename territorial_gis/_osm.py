@@ -210,15 +210,16 @@ def _read_ways_osmium(path: Path, profile: Profile) -> WayArrays:
     node_tag: dict[int, str] = {}
     nan = float("nan")
     keys = TAG_KEYS
+    nodes = osmium.filter.KeyFilter(NODE_TAG)
+    nodes.enable_for(osmium.osm.NODE)   # only the nodes with the node tag come through
+    ways = osmium.filter.TagFilter(*[("highway", h) for h in sorted(profile.highways)])
+    ways.enable_for(osmium.osm.WAY)
     try:
         fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-              .with_locations()
-              .with_filter(osmium.filter.KeyFilter(NODE_TAG).enable_for(osmium.osm.NODE))
-              .with_filter(osmium.filter.TagFilter(*[("highway", h) for h in sorted(profile.highways)])
-                           .enable_for(osmium.osm.WAY)))
+              .with_locations().with_filter(nodes).with_filter(ways))
         for obj in fp:
-            if obj.is_node():  # a node with the node tag (the filter lets no other node through)
-                node_tag[obj.id] = obj.tags.get(NODE_TAG)
+            if isinstance(obj, osmium.osm.Node):
+                node_tag[obj.id] = str(obj.tags.get(NODE_TAG))
                 continue
             way: Any = obj
             get = way.tags.get

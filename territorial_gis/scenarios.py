@@ -494,17 +494,20 @@ def _season_notes(edges: pd.DataFrame, season: Season, mode: str = "drive") -> l
 
 
 def _check_season_values(season: Season, profile: Profile) -> None:
-    """A season naming a surface, tracktype, smoothness or class the profile does not know is refused."""
-    known = {"surface_factor": profile.surface_factor, "tracktype_factor": profile.tracktype_factor,
-             "smoothness_factor": profile.smoothness_factor, "highway_factor": profile.highway_speed_kph}
-    for key, table in known.items():
+    """A season naming a surface, tracktype, smoothness or class the speed model does not know
+    (:func:`~territorial_gis.speeds.known_values`: the shipped profiles and ``profile``) is refused;
+    a value known to the model that ``profile`` does not list is simply absent from its roads."""
+    from .speeds import known_values
+
+    known = known_values(profile)
+    for key, tag in (("surface_factor", "surface"), ("tracktype_factor", "tracktype"),
+                     ("smoothness_factor", "smoothness"), ("highway_factor", "highway")):
         values: dict[str, float] = getattr(season, key)
-        if not table:
-            continue
-        unknown = sorted(set(values) - set(table))
+        unknown = sorted(set(values) - known[tag])
         if unknown:
             raise ConfigError(f"{season.source}: [{key}] names {', '.join(unknown)}, unknown to the speed "
-                              f"profile {profile.source} (known: {', '.join(sorted(table))})")
+                              f"model (profile {profile.source} and the shipped profiles; known: "
+                              f"{', '.join(sorted(known[tag]))})")
 
 
 def select_edges(network: RoadNetwork, select: Selection, *, stretches: Mapping[int, Sequence[int]] | None = None,

@@ -157,6 +157,37 @@ def test_networkx_roundtrip(net: RoadNetwork) -> None:
         del data["length"]
     measured = RoadNetwork.from_networkx(G)
     np.testing.assert_allclose(np.sort(measured.edges["length_m"]), np.sort(net.edges["length_m"]), rtol=0, atol=1e-6)
+    # a graph without road pieces (as osmnx gives it): the two directions of each road pair up again
+    for _u, _v, data in G.edges(data=True):
+        del data["segment"], data["reversed"]
+    paired = RoadNetwork.from_networkx(G)
+    assert paired.edges["segment"].nunique() == net.edges["segment"].nunique()
+    assert paired.describe()["road_km"] == pytest.approx(net.describe()["road_km"], rel=1e-12)
+
+
+def test_osmnx_style_graph_counts_each_road_once() -> None:
+    """SYNTHETIC osmnx-style graph (hand-made, not real roads): a two-way primary road (1 km, an
+    edge each way), a one-way track (0.5 km), a two-way residential street (1 km) and a one-way
+    residential street (0.5 km). By hand: 3.0 km of road, 1.0 primary, 1.5 residential, 0.5 track."""
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    for i, (x, y) in enumerate([(-74.0, 4.0), (-73.991, 4.0), (-73.991, 4.0045), (-74.0, 4.0045)]):
+        G.add_node(i, x=x, y=y)
+    G.add_edge(0, 1, osmid=10, length=1000.0, highway="primary", oneway=False, reversed=False)
+    G.add_edge(1, 0, osmid=10, length=1000.0, highway="primary", oneway=False, reversed=True)
+    G.add_edge(1, 2, osmid=11, length=500.0, highway="track", oneway=True, reversed=False)
+    G.add_edge(2, 3, osmid=12, length=1000.0, highway="residential", oneway=False)
+    G.add_edge(3, 2, osmid=12, length=1000.0, highway="residential", oneway=False)
+    G.add_edge(3, 0, osmid=13, length=500.0, highway="residential", oneway=True)
+    G.nodes[2]["ford"] = "yes"
+    net = RoadNetwork.from_networkx(G)
+    d = net.describe()
+    assert d["directed_edges"] == 6 and d["road_km"] == pytest.approx(3.0)
+    assert d["km_by_class"] == {"residential": 1.5, "primary": 1.0, "track": 0.5}
+    e = net.edges
+    assert e["segment"].tolist() == [0, 0, 1, 2, 2, 3]
+    assert e["reversed"].tolist() == [False, True, False, False, True, False]
+    # the ford node's tag is on the edges that start or end at it
+    assert e["ford"].eq("yes").tolist() == [False, False, True, True, True, False]
 
 
 def test_save_load_native_and_gpkg(net: RoadNetwork, tmp_path: Path) -> None:

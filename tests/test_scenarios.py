@@ -213,7 +213,7 @@ def test_synthetic_agency_layer_with_season_field(tmp_path: Path) -> None:
     ('[[upgrades]]\nways = [99999999]\nto_class = "primary"\n', "OSM way id(s) 99999999 are not in the network"),
     ('[[closures]]\nbbox = [10, 10, 11, 11]\n', "touches no road"),
     ('[season]\nfile = "monsoon"\n', "season 'monsoon': no such file, and not a built-in season"),
-    ('[season]\nfile = "wet"\n[season.surface_factor]\nlava = 0.5\n', "names lava, unknown to the speed profile"),
+    ('[season]\nfile = "wet"\n[season.surface_factor]\nlava = 0.5\n', "names lava, unknown to the speed model"),
     ('[season]\nfile = "wet"\nwalk_factor = 1.5\n', "walk_factor = 1.5: expected a factor above 0 and at most 1"),
     ('[[closures]]\nname = "x"\n', "names no road"),
     ('[[upgrades]]\nways = [1]\ncolour = "red"\n', "unknown key(s) colour"),
