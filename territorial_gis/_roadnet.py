@@ -125,7 +125,6 @@ class RoadNetwork:
         return cls(node_id, node_lon, node_lat, edge_u, edge_v, edges, edge_geometry, crs=crs, meta=meta)
 
     @classmethod
-    @classmethod
     def from_networkx(cls, G: nx.MultiDiGraph, profile: Profile | str | None = None) -> RoadNetwork:
         """Build from an osmnx-compatible graph (node ``x``/``y``, graph ``crs``, edge ``length``).
 

@@ -8,7 +8,8 @@ Data", World Bank Policy Research Working Paper 8746):
 
 1. **All-season roads** are chosen by a rule that is data in the speed profile (``[all_season]``
    of ``profiles/drive.toml``): the surface where it is known, the class where it is not, some
-   track grades excluded, and never a road the network records as usable in the dry season only.
+   track grades excluded, and never a road the network records as not usable all year (dry-season
+   only, OSM ``seasonal=*``, a conditional closure by season or month: ``_roadattrs.not_all_year``).
 2. **Distance** is the straight-line distance to the nearest all-season road (a 2 km buffer),
    measured in the network's metric CRS (``method="straight"``, the default). As an option
    (``method="walk"``) it is the distance *walked* over the accessibility surface
@@ -48,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns
-from ._roadattrs import dry_season_only, profile_of
+from ._roadattrs import not_all_year, profile_of
 from .errors import ColumnError, ConfigError, CRSError
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class AllSeasonRule:
         ok = np.where(known, surface.isin(self.surfaces).to_numpy(), highway.isin(self.classes_when_surface_unknown))
         if "tracktype" in edges:
             ok &= ~edges["tracktype"].astype(object).isin(self.exclude_tracktypes).to_numpy()
-        ok &= ~dry_season_only(edges)
+        ok &= ~not_all_year(edges)
         return np.asarray(ok, dtype=bool)
 
 
