@@ -78,8 +78,8 @@ _WGS84 = CRS.from_epsg(4326)
 
 # ====================================================================== files
 def load_places(path: str | os.PathLike[str], id_col: str | None = None, pop_col: str | None = None,
-                name_col: str | None = None, lon_col: str | None = None, lat_col: str | None = None,
-                crs: Any = None, layer: str | None = None, require_population: bool = False, *,
+                name_col: str | None = None, lon_col: str | None = None, lat_col: str | None = None, *,
+                crs: Any = None, layer: str | None = None, require_population: bool = False,
                 sheet: str | None = None, encoding: str | None = None, decimal: str | None = None,
                 thousands: str | None = None) -> gpd.GeoDataFrame:
     """Read places (localities, destinations) from a file into EPSG:4326 points.

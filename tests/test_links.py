@@ -185,7 +185,7 @@ def test_corridors_to_fra_end_inside_fra_cells(poa_network: RoadNetwork, poa_loc
     acc = travel_times_to_nearest(poa_network, poa_localities, tiers)
     cells = make_h3_cells(cells=poa_localities["place_id"].tolist()).assign(
         place_id=poa_localities["place_id"].to_numpy())
-    classified = classify_areas(cells, rules=data_path("porto_alegre", "rules.toml"), localities=acc)
+    classified = classify_areas(cells, rules=data_path("porto_alegre", "rules.toml"), localities=acc).areas
     fra = lk.fra_destinations(classified, localities=acc, network=poa_network)
     n_fra = int((classified["area_class"] == "FRA").sum())
     assert len(fra.destinations) == n_fra
