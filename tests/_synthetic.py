@@ -19,9 +19,10 @@ LON0, LAT0 = -51.2, -30.0
 STEP = 0.01
 
 
-def chain_network(n: int, edge_s: float = 60.0, island: bool = False) -> RoadNetwork:
+def chain_network(n: int, edge_s: float = 60.0, island: bool = False, back_s: float | None = None) -> RoadNetwork:
     """SYNTHETIC chain of ``n`` nodes (ids 1..n); with ``island`` two more nodes (n+1, n+2)
-    forming a road of their own 0.2 degree east of the chain."""
+    forming a road of their own 0.2 degree east of the chain. With ``back_s`` an edge takes
+    ``edge_s`` eastwards (towards higher node ids) and ``back_s`` westwards."""
     lon = list(LON0 + STEP * np.arange(n))
     lat = [LAT0] * n
     links = [(i, i + 1) for i in range(n - 1)]
@@ -36,7 +37,8 @@ def chain_network(n: int, edge_s: float = 60.0, island: bool = False) -> RoadNet
             us.append(u)
             vs.append(v)
             geoms.append(g)
-            rows.append({"length_m": 965.0, "speed_kph": 965.0 / edge_s * 3.6, "travel_time_s": edge_s,
+            secs = back_s if rev and back_s is not None else edge_s
+            rows.append({"length_m": 965.0, "speed_kph": 965.0 / secs * 3.6, "travel_time_s": secs,
                          "segment": seg, "reversed": rev, "oneway": False, "highway": "track"})
     return RoadNetwork.from_arrays(np.arange(len(lon)) + 1, np.array(lon), np.array(lat), np.array(us),
                                    np.array(vs), pd.DataFrame(rows), np.array(geoms, dtype=object))

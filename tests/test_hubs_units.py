@@ -414,3 +414,262 @@ def test_service_column_words() -> None:
     with pytest.raises(ColumnError, match="service column 'clinic' not found; columns: place_id, name, population, "
                                           "geometry, posto"):
         hb.candidate_mask(loc, service_column="clinic")
+
+
+def _cost_of(loc: np.ndarray, cand: np.ndarray, t: np.ndarray, w: np.ndarray, hubs: list[int],
+             penalty: float) -> float:
+    """Brute force p-median cost: each locality pays its weight times its time to the nearest
+    hub (at most the penalty), the penalty when no hub reaches it."""
+    best = np.full(len(w), penalty)
+    for i, j, tm in zip(loc, cand, t, strict=True):
+        if j in hubs:
+            best[i] = min(best[i], tm)
+    return float((w * best).sum())
+
+
+def _reference_pmedian(loc: np.ndarray, cand: np.ndarray, t: np.ndarray, w: np.ndarray, m: int, k: int,
+                       penalty: float) -> tuple[list[int], list[int]]:
+    """Greedy add (each step the candidate lowering the cost most, lowest index on ties), then
+    steepest-descent interchange (the swap lowering the cost most, candidates in index order,
+    hub positions in order), each step by brute-force cost evaluation. Returns (after add,
+    after interchange)."""
+    added: list[int] = []
+    while len(added) < min(k, m):
+        costs = {j: _cost_of(loc, cand, t, w, added + [j], penalty) for j in range(m) if j not in added}
+        added.append(min(costs, key=lambda j: (costs[j], j)))
+    sel = list(added)
+    if len(sel) >= m:
+        return added, sel
+    for _ in range(200):
+        current = _cost_of(loc, cand, t, w, sel, penalty)
+        best, move = current, None
+        for j in range(m):
+            if j in sel:
+                continue
+            for r in range(len(sel)):
+                c = _cost_of(loc, cand, t, w, sel[:r] + [j] + sel[r + 1:], penalty)
+                if c < best - 1e-9:
+                    best, move = c, (j, r)
+        if move is None or not best < current - 1e-9 * max(current, 1.0):
+            break
+        sel[move[1]] = move[0]
+    return added, sel
+
+
+def test_greedy_pmedian_steps_against_a_brute_force_reference() -> None:
+    """SYNTHETIC random tables (times and weights continuous, so no ties): the greedy add picks
+    the same hubs in the same order as a brute-force greedy add, and the interchange ends on the
+    same hubs as a brute-force steepest descent from there (times beyond the penalty are capped
+    at it). In these tables the descent moves hubs for 4 of the (seed, k) cases."""
+    swaps = 0
+    for seed in range(8):
+        rng = np.random.default_rng(100 + seed)
+        n, m, penalty = 15, 7, 12.0
+        pairs = [(i, j) for i in range(n) for j in range(m) if rng.random() < 0.4]
+        loc = np.array([p[0] for p in pairs], dtype=np.int64)
+        cand = np.array([p[1] for p in pairs], dtype=np.int64)
+        t = rng.uniform(0.0, 14.0, len(pairs))
+        w = rng.uniform(1.0, 50.0, n)
+        for k in (1, 2, 3, 4):
+            added, expected = _reference_pmedian(loc, cand, np.minimum(t, penalty), w, m, k, penalty)
+            got_add, ran = hb._greedy_pmedian(loc, cand, t, w, m, k, penalty, interchange=False)
+            assert got_add == added and ran is False, (seed, k)
+            got, ran = hb._greedy_pmedian(loc, cand, t, w, m, k, penalty)
+            assert sorted(got) == sorted(expected) and ran is True, (seed, k)
+            swaps += sorted(added) != sorted(expected)
+        # every candidate a hub: nothing to swap, the interchange does not run
+        every, ran = hb._greedy_pmedian(loc, cand, t, w, m, m, penalty)
+        assert sorted(every) == list(range(m)) and ran is False
+    assert swaps == 4  # the reference moved hubs in 4 cases: the comparison exercised the swaps
+
+
+def test_greedy_pmedian_interchange_moves_a_hub() -> None:
+    """SYNTHETIC: four localities of weight 1; candidate 0 reaches all of them in 3 min,
+    candidate 1 reaches localities 0 and 1 in 0 min, candidate 2 localities 2 and 3 in 0 min;
+    penalty 10. One hub: 0 costs 12, 1 and 2 cost 20 each -> [0]. Two hubs, greedy add: after 0,
+    adding 1 or 2 costs 6 each (tie: lowest index) -> [0, 1]. Interchange: swapping 0 for 2
+    costs 0 -> hub position 0 becomes 2: [2, 1]."""
+    loc = np.array([0, 1, 2, 3, 0, 1, 2, 3], dtype=np.int64)
+    cand = np.array([0, 0, 0, 0, 1, 1, 2, 2], dtype=np.int64)
+    t = np.array([3.0, 3.0, 3.0, 3.0, 0.0, 0.0, 0.0, 0.0])
+    w = np.ones(4)
+    assert hb._greedy_pmedian(loc, cand, t, w, 3, 1, 10.0, interchange=False) == ([0], False)
+    assert hb._greedy_pmedian(loc, cand, t, w, 3, 2, 10.0, interchange=False) == ([0, 1], False)
+    assert hb._greedy_pmedian(loc, cand, t, w, 3, 2, 10.0) == ([2, 1], True)
+    # one hub: the interchange finds 0 already best (12 < 20)
+    assert hb._greedy_pmedian(loc, cand, t, w, 3, 1, 10.0) == ([0], True)
+
+
+def test_greedy_pmedian_candidate_reaching_nobody() -> None:
+    """SYNTHETIC: candidate 3 of 4 reaches no locality. Asked for 4 hubs, greedy add still
+    returns 4 (the last with no gain), in the order 0, 1, 2, 3 of the hand-worked gains."""
+    loc = np.array([0, 1, 2, 3, 0, 1, 2, 3], dtype=np.int64)
+    cand = np.array([0, 0, 0, 0, 1, 1, 2, 2], dtype=np.int64)
+    t = np.array([3.0, 3.0, 3.0, 3.0, 0.0, 0.0, 0.0, 0.0])
+    assert hb._greedy_pmedian(loc, cand, t, np.ones(4), 4, 4, 10.0, interchange=False) == ([0, 1, 2, 3], False)
+
+
+def test_greedy_cover_marks_rows_covered() -> None:
+    """SYNTHETIC: A covers rows 0-2, B rows 2-4, C rows 2 and 5. Gains 3, 3, 2: A first (lowest
+    index), then B (rows 3, 4 new: 2), then C (row 5 new: 1; row 2 is already covered)."""
+    import scipy.sparse as sp
+
+    dense = np.zeros((6, 3), bool)
+    dense[[0, 1, 2], 0] = True
+    dense[[2, 3, 4], 1] = True
+    dense[[2, 5], 2] = True
+    assert hb._greedy_cover(sp.csr_matrix(dense), np.ones(6)) == [0, 1, 2]
+
+
+def test_table_coverage_and_frame() -> None:
+    table = _table(REDUNDANT, [0, 4, 5], 6)
+    cov = table.coverage()
+    assert cov.shape == (6, 3) and cov.dtype == bool
+    assert cov.toarray()[:, 0].tolist() == [True, True, True, True, False, False]
+    # a table whose last locality and candidate occur in no pair keeps the full shape
+    small = _table([(0, 0, 1.0)], [0, 1], 3)
+    assert small.coverage().shape == (3, 2)
+    frame = table.to_frame()
+    assert list(frame.columns) == ["locality_id", "candidate_id", "travel_time_min"]
+    assert frame.iloc[4].tolist() == ["L0", "L4", 5.0]
+
+
+def test_exact_maxcover_and_hub_frame_columns() -> None:
+    """REDUNDANT with populations 10..60 and k = 1: A (candidate L0) covers 10+20+30+40 = 100
+    people, B (L4) 10+20+50 = 80, C (L5) 30+40+60 = 130 -> L5. Exact hubs are ranked by covered population: cover {B, C} with populations 10+20+50
+    and 30+40+60 ranks C (L5, 130) before B (L4, 80)."""
+    loc = _localities(6, [10.0, 20.0, 30.0, 40.0, 50.0, 60.0])
+    problem = hb.HubProblem.from_table(_table(REDUNDANT, [0, 4, 5], 6), loc)
+    for method in ("exact", "greedy"):
+        sel = problem.solve("maxcover", k=1, method=method)
+        assert list(sel.hubs["hub_id"]) == ["L5"] and sel.objective == 130.0
+        assert sel.optimal is (method == "exact") and sel.hubs["optimal"].tolist() == [method == "exact"]
+        assert sel.hubs["k"].tolist() == [1]
+    exact = problem.solve("cover", method="exact")
+    assert exact.hubs["hub_id"].tolist() == ["L5", "L4"] and exact.hubs["selection_rank"].tolist() == [1, 2]
+    assert exact.hubs["population_within_max_time"].tolist() == [130.0, 80.0]
+    assert exact.hubs["k"].isna().all()  # cover chooses the number itself
+    assert problem.solve().model == "cover"  # the default model
+
+
+def test_problem_constructors() -> None:
+    table = _table(REDUNDANT, [0, 4, 5], 6)
+    loc = _localities(6, [0.0] * 6).assign(pop=[1.0, 1.0, 1.0, 1.0, 1.0, 9.0])
+    assert hb.HubProblem.from_table(table, loc, population_col="pop").weights.tolist() == [1, 1, 1, 1, 1, 9]
+    with pytest.raises(RoutingError, match="^no localities to choose hubs for$"):
+        hb.HubProblem(table, loc.iloc[:0])
+    chain = chain_network(3)
+    one = hb.HubProblem.from_network(chain, _localities(1), max_time_min=5.0)
+    assert one.solve("cover").hubs["hub_id"].tolist() == ["L0"]
+    with pytest.raises(RoutingError, match="^no localities to choose hubs for$"):
+        hb.HubProblem.from_network(chain, _localities(1).iloc[:0], max_time_min=5.0)
+    with pytest.raises(RoutingError, match="^no localities to choose hubs for$"):
+        hb.hub_travel_table(chain, _localities(1).iloc[:0], 5.0)
+
+
+def test_hub_table_times_run_from_the_locality_to_the_candidate() -> None:
+    """SYNTHETIC chain, 1 min eastwards and 2 min westwards per edge: L0 reaches candidate L2
+    in 2 min, L2 reaches candidate L0 in 4 min (the table holds locality -> candidate times)."""
+    net = chain_network(3, edge_s=60.0, back_s=120.0)
+    table = hb.hub_travel_table(net, _localities(3), 10.0)
+    got = {(int(a), int(b)): t for a, b, t in zip(table.loc, table.cand_pos[table.cand], table.time_min, strict=True)}
+    assert got[(0, 2)] == 2.0 and got[(2, 0)] == 4.0 and got[(1, 0)] == 2.0 and got[(0, 1)] == 1.0
+    assert table.loc_ok.dtype == bool and table.loc_ok.all()
+
+
+def test_select_hubs_passes_its_options_on() -> None:
+    """The candidate rule reaches the table (only L1 and L3 have 500 people: with T = 1 min they
+    cover the chain's 5 localities); a missing k names the model; a custom p-median penalty is
+    used (hub L0 of the REDUNDANT table: L4 and L5 beyond T cost 15 each -> 0 + 3 x 5 + 2 x 15)."""
+    chain = chain_network(5)
+    loc = _localities(5, [10.0, 500.0, 10.0, 500.0, 10.0])
+    sel = hb.select_hubs(chain, loc, 1.0, min_population=500, method="greedy")
+    assert sorted(sel.hubs["hub_id"]) == ["L1", "L3"] and sel.n_candidates == 2
+    only = hb.select_hubs(chain, loc, 1.0, candidates=["L0"], method="greedy")
+    assert only.hubs["hub_id"].tolist() == ["L0"] and only.n_uncovered == 3
+    table = _table(REDUNDANT, [0, 4, 5], 6)
+    with pytest.raises(ConfigError, match="model 'maxcover' needs the number of hubs k"):
+        hb.select_hubs(None, _localities(6), 10.0, model="maxcover", table=table)
+    pm = hb.select_hubs(None, _localities(6, [1.0] * 6), 10.0, model="pmedian", k=1, method="greedy",
+                        penalty_min=15.0, table=table)
+    assert pm.hubs["hub_id"].tolist() == ["L0"] and pm.objective == pytest.approx(0 + 3 * 5 + 2 * 15)
+    assert pm.penalty_min == 15.0
+
+
+def test_hinterlands_take_the_time_limit_of_the_hubs() -> None:
+    chain = chain_network(5)
+    loc = _localities(5)
+    hubs = loc.iloc[[0]].rename(columns={"place_id": "hub_id"}).assign(max_time_min=2.0)
+    out = hb.assign_hinterlands(chain, loc, hubs)
+    assert out["within_max_time"].tolist() == [True, True, True, False, False]
+
+
+def test_summary_of_hubs_not_among_the_localities() -> None:
+    """A hub 'H' that is not a locality takes its population from the hubs frame (999); a hub
+    'Z' no locality joined is listed with 0 localities and 0 people."""
+    loc = _localities(3, [10.0, 20.0, 30.0]).assign(hub_id=["H", "H", "H"], travel_time_hub_min=[1.0, 0.5, 2.0])
+    hubs = gpd.GeoDataFrame({"hub_id": ["H", "Z"], "population": [999.0, 5.0]},
+                            geometry=gpd.points_from_xy([LON0, LON0], [LAT0, LAT0]), crs=4326)
+    s = hb.summarize_hubs(loc, hubs).set_index("hub_id")
+    assert s.loc["H", "hub_population"] == 999.0 and s.loc["H", "population_total"] == 60.0
+    assert s.loc["H", "hinterland_population"] == 60.0
+    assert s.loc["Z", "n_localities"] == 0 and s.loc["Z", "population_total"] == 0.0
+
+
+def test_locality_rows_and_study_areas() -> None:
+    from territorial_gis._zones import locality_rows, study_area_metric
+
+    loc = _localities(3)
+    pts = gpd.GeoDataFrame({"hub_id": ["L1", "X", "L2"]},
+                           geometry=gpd.points_from_xy([LON0 + 0.01, LON0, LON0 + 0.05], [LAT0] * 3), crs=4326)
+    # L1 on its locality; X not a locality; L2 is an id of one but 3 km away from it
+    assert locality_rows(loc, pts, pts["hub_id"].to_numpy()).tolist() == [1, -1, -1]
+    # two points 1 km apart, no study area: the segment buffered by 1 km (a stadium)
+    two = np.array([[0.0, 0.0], [1000.0, 0.0]])
+    area = study_area_metric(two, None, 32722)
+    assert area.area == pytest.approx(2 * 1000 * 1000 + np.pi * 1000**2, rel=1e-3)
+    # a shapely polygon in lon/lat, projected
+    import shapely
+
+    box = shapely.box(-51.0, -30.0, -50.99, -29.99)
+    got = study_area_metric(two, box, 32722)
+    assert got.area == pytest.approx(965.0 * 1111.0, rel=0.01)
+
+
+def test_zone_cells_follow_their_points() -> None:
+    """SYNTHETIC irregular points (GEOS returns their Voronoi cells in another order unless
+    asked): each locality's own hub polygon contains it, on the direct path and on the fallback
+    that matches cells to points (shapely without ``ordered``)."""
+    import shapely
+
+    from territorial_gis import _zones
+
+    x0, y0 = 500_000.0, 6_650_000.0
+    off = np.array([[0, 0], [0, 1000], [1000, 0], [1000, 1000], [2000, 500], [500, 2000]], float)
+    pts = gpd.GeoDataFrame({"hub_id": [f"H{i}" for i in range(6)], "population": 1.0},
+                           geometry=gpd.points_from_xy(x0 + off[:, 0], y0 + off[:, 1]), crs=32722)
+    area = gpd.GeoSeries([shapely.box(x0 - 500, y0 - 500, x0 + 2500, y0 + 2500)], crs=32722)
+
+    def check() -> None:
+        polys = hb.hinterland_polygons(pts, study_area=area).set_index("hub_id").to_crs(32722)
+        for hid, geom in zip(pts["hub_id"], pts.geometry, strict=True):
+            assert polys.geometry[hid].contains(geom), hid
+        assert polys.geometry.area.sum() == pytest.approx(3000.0**2, rel=1e-9)
+
+    check()
+    real = shapely.voronoi_polygons
+
+    def old_shapely(*args: object, **kwargs: object) -> object:
+        if "ordered" in kwargs:
+            raise TypeError("voronoi_polygons() got an unexpected keyword argument 'ordered'")
+        return real(*args, **kwargs)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(shapely, "voronoi_polygons", old_shapely)
+    try:
+        check()
+    finally:
+        mp.undo()
+    assert _zones is not None
+    with pytest.raises(ColumnError, match="^localities have no CRS; set one"):
+        hb.hinterland_polygons(pts.set_crs(None, allow_override=True))
