@@ -303,3 +303,68 @@ def test_crs_option_refused_for_a_file_with_a_crs(tmp_path: Path) -> None:
                                                     "declares EPSG:4326")):
         load_places(p, crs="EPSG:32722")
     assert load_places(p, crs="EPSG:4326").geometry.x.tolist() == LON  # the same CRS is fine
+
+
+# ---------------------------------------------------------------------- checks, each message in full
+def test_missing_file_and_options_that_do_not_apply(tmp_path: Path) -> None:
+    from territorial_gis.errors import ConfigError
+    from territorial_gis.places import _check_applicable
+
+    with pytest.raises(InputFileError, match=f"^places file not found: {re.escape(str(tmp_path / 'none.csv'))}$"):
+        load_places(tmp_path / "none.csv")
+    book = Path("villages.xlsx")
+    with pytest.raises(ConfigError, match=r"^layer= \(--layer\) applies to GeoPackage and other multi-layer files; "
+                                          r"villages.xlsx is an Excel workbook; choose a sheet with sheet= \(--sheet\)$"):
+        _check_applicable(book, layer="towns", sheet=None, encoding=None)
+    with pytest.raises(ConfigError, match=r"^layer= \(--layer\) applies to GeoPackage and other multi-layer files; "
+                                          r"villages.csv is a text table$"):
+        _check_applicable(Path("villages.csv"), layer="towns", sheet=None, encoding=None)
+
+
+def test_row_without_coordinates_is_named_by_its_file_row(tmp_path: Path) -> None:
+    """Line 1 is the header, so the second data row is file row 3."""
+    p = tmp_path / "gap.csv"
+    p.write_text("id,lon,lat\n1,-51.2,-30.0\n2,,-30.1\n3,-51.3,-30.2\n")
+    with pytest.raises(ColumnError, match=r"^1 row\(s\) of .*gap.csv have no coordinates in 'lon'/'lat' "
+                                          r"\(file rows 3\)$"):
+        load_places(p)
+
+
+def test_lonlat_range_limits_and_hints() -> None:
+    from territorial_gis.places import _check_lonlat_range
+
+    ok = np.array([-180.0, 180.0, 0.0])
+    _check_lonlat_range(ok, np.array([-90.0, 90.0, 0.0]), "f.csv")  # the limits themselves are valid
+    with pytest.raises(ColumnError, match=r"^1 of 2 coordinates in f.csv are outside longitude/latitude range "
+                                          r"\(columns 'longitude', 'latitude'; e.g. \(180.5, 0\)\); if they are "
+                                          r"projected coordinates, give their CRS \(crs=, --crs\)$"):
+        _check_lonlat_range(np.array([0.0, 180.5]), np.array([0.0, 0.0]), "f.csv")
+    with pytest.raises(ColumnError, match=r"e.g. \(0, -90.5\)"):
+        _check_lonlat_range(np.array([0.0, 0.0]), np.array([0.0, -90.5]), "f.csv")
+    with pytest.raises(ColumnError, match=r"^1 of 1 coordinates in f.csv are outside longitude/latitude range "
+                                          r"\(columns 'x', 'y'; e.g. \(-30, -100\)\); latitude and longitude look "
+                                          r"swapped: pass lon_col='y', lat_col='x' \(--lon-col y --lat-col x\)$"):
+        _check_lonlat_range(np.array([-30.0]), np.array([-100.0]), "f.csv", "x", "y")
+
+
+@pytest.mark.parametrize("k, n_ok, tail", [(8, 10, ""), (9, 10, ", ...")])
+def test_swapped_rows_listed_up_to_eight(k: int, n_ok: int, tail: str) -> None:
+    """SYNTHETIC: n_ok places near (-51.2, -30) and k with lat/lon swapped; fewer than half are
+    swapped, so they are refused, naming at most eight ids (then '...')."""
+    from territorial_gis.places import _check_swapped_rows
+
+    ids = [f"ok{i}" for i in range(n_ok)] + [f"sw{i}" for i in range(k)]
+    lon = [-51.2 + 0.01 * i for i in range(n_ok)] + [-30.0] * k
+    lat = [-30.0 - 0.01 * i for i in range(n_ok)] + [-51.2] * k
+    gdf = gpd.GeoDataFrame({"place_id": ids}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    listed = ", ".join(f"'sw{i}'" for i in range(min(k, 8))) + tail
+    with pytest.raises(ColumnError, match=rf"^{k} of {n_ok + k} places of f.csv look like latitude and longitude "
+                                          rf"swapped \(ids {re.escape(listed)}\)"):
+        _check_swapped_rows(gdf, "f.csv")
+
+
+def test_empty_ids_named_by_row() -> None:
+    from territorial_gis.places import _clean_ids
+
+    with pytest.raises(ColumnError, match=r"^id column 'id' of f.csv has 2 empty value\(s\) \(rows 1, 2\)$"):
+        _clean_ids(pd.Series(["a", " ", None]), "f.csv", "id")
