@@ -368,3 +368,13 @@ def test_empty_ids_named_by_row() -> None:
 
     with pytest.raises(ColumnError, match=r"^id column 'id' of f.csv has 2 empty value\(s\) \(rows 1, 2\)$"):
         _clean_ids(pd.Series(["a", " ", None]), "f.csv", "id")
+
+
+def test_other_column_called_name_is_kept_aside(tmp_path: Path) -> None:
+    """With name_col='nombre', the file's own 'name' column is kept as 'name_source' and does not
+    replace the names read from 'nombre'."""
+    p = tmp_path / "names.csv"
+    p.write_text("id,lon,lat,name,nombre\n1,-51.2,-30.0,old,Vila Nova\n2,-51.3,-30.1,old2,Belém\n")
+    got = load_places(p, name_col="nombre")
+    assert got["name"].tolist() == ["Vila Nova", "Belém"]
+    assert got["name_source"].tolist() == ["old", "old2"]
