@@ -140,3 +140,84 @@ def test_analysis_and_refusals(net, inputs) -> None:
         suggest_corridors(net, loc.drop(columns="area_class"), tiers)
     with pytest.raises(ConfigError, match="no target tier"):
         suggest_corridors(net, loc, {})
+
+
+def test_given_candidates_are_described_by_length(net, inputs) -> None:
+    """Candidate 'mix' holds pieces 1 (primary, asphalt) and 2-3 (track, dirt): the class and
+    surface are those of the longer part (track, dirt: 2 of 3 pieces), the speed is length over
+    time (3 x 0.965 km in 3 min = 57.9 km/h) and the unpaved share 2/3."""
+    loc, tiers = inputs
+    res = rank_upgrades(net, loc, tiers, candidates={"mix": [1, 2, 3], "p0": [0]}, upgrade_to="primary",
+                        profile=load_profile()).set_index("stretch_id")
+    mix = res.loc["mix"]
+    assert mix["highway"] == "track" and mix["surface"] == "dirt"
+    assert mix["length_km"] == pytest.approx(3 * KM) and mix["speed_kph"] == pytest.approx(3 * KM / (3 / 60))
+    assert mix["unpaved_share"] == pytest.approx(2 / 3)
+    assert res.loc["p0", "highway"] == "primary" and res.loc["p0", "surface"] == "asphalt"
+
+
+def test_top_and_number_of_candidates(net, inputs) -> None:
+    """top=1 keeps the best candidate only (piece 2 serves 70 people, piece 3 40); with
+    n_candidates=1 only one stretch is re-routed; the default upgrade class is 'secondary'."""
+    loc, tiers = inputs
+    prof = load_profile()
+    one = rank_upgrades(net, loc, tiers, candidates={"p3": [3], "p2": [2]}, upgrade_to="primary", top=1,
+                        profile=prof)
+    assert one["stretch_id"].tolist() == ["p2"] and one["rank"].tolist() == [1]
+    few = rank_upgrades(net, loc, tiers, upgrade_to="primary", n_candidates=1, profile=prof)
+    assert len(few) == 1
+    default = rank_upgrades(net, loc, tiers, candidates={"p2": [2]}, profile=prof)
+    assert set(default["upgrade_to"]) == {"secondary"}
+    assert set(default["upgrade_speed_kph"]) == {prof.highway_speed_kph["secondary"]}
+    with pytest.raises(ConfigError, match=r"top and n_candidates must be at least 1 \(got 0, 5\)"):
+        rank_upgrades(net, loc, tiers, top=0, n_candidates=5, profile=prof)
+
+
+def test_candidate_and_input_refusals_in_full(net, inputs) -> None:
+    from territorial_gis.errors import CRSError, RoutingError
+
+    loc, tiers = inputs
+    with pytest.raises(ConfigError, match="^candidates must be a DataFrame with 'segment_ids' or a mapping id -> "
+                                          "segment ids$"):
+        rank_upgrades(net, loc, tiers, candidates=42, upgrade_to="primary")
+    with pytest.raises(ColumnError, match="^candidates need a 'segment_ids' column \\(road piece ids\\), as in the "
+                                          "output of corridor_segments$"):
+        rank_upgrades(net, loc, tiers, candidates=pd.DataFrame({"x": [1]}), upgrade_to="primary")
+    with pytest.raises(CRSError, match="^the localities have no CRS; set one \\(EPSG:4326 for lon/lat\\)$"):
+        suggest_corridors(net, loc.set_crs(None, allow_override=True), tiers)
+    empty = {"market": tiers["market"].iloc[:0], "school": tiers["market"].iloc[:0]}
+    with pytest.raises(RoutingError, match="^the target tiers market, school hold no destination$"):
+        suggest_corridors(net, loc, empty)
+    with pytest.raises(ColumnError, match="population column 'population' holds negative values"):
+        suggest_corridors(net, loc.assign(population=[1.0, -1.0, 2.0]), tiers)
+    # a fraction of a person is not negative
+    half = suggest_corridors(net, loc.assign(population=[1.0, 0.5, 2.0]), tiers)
+    assert half["population_served"].tolist() == [0.5, 2.0]
+    named = suggest_corridors(net, loc.assign(code=["a", "b", "c"]), tiers, id_col="code")
+    assert named["origin_id"].tolist() == ["b", "c"]
+
+
+def test_offroad_leg_and_route_options(net, inputs) -> None:
+    """An MRA locality 0.0009 degree (about 100 m) north of node 3: its corridor has that
+    off-road leg in km; with a 50 m snapping limit it has no corridor."""
+    from pyproj import Geod
+
+    from territorial_gis._routing import RouteOptions
+
+    loc, tiers = inputs
+    lat = float(net.node_lat[3]) + 0.0009
+    off = loc.iloc[[1]].copy()
+    off["geometry"] = gpd.points_from_xy([net.node_lon[3]], [lat])
+    off = gpd.GeoDataFrame(off, crs=4326)
+    d_km = Geod(ellps="WGS84").inv(net.node_lon[3], net.node_lat[3], net.node_lon[3], lat)[2] / 1000
+    cor = suggest_corridors(net, off, tiers)
+    assert cor["offroad_km"].iloc[0] == pytest.approx(d_km, rel=5e-3)
+    res = analyze_corridors(net, pd.concat([off, loc.iloc[[2]]]), tiers, upgrade_to="primary",
+                            options=RouteOptions(max_snap_m=50))
+    assert res.corridors["origin_id"].tolist() == ["M4"]
+
+
+def test_unpaved_or_low_without_a_class_column() -> None:
+    edges = pd.DataFrame({"surface": ["asphalt", "dirt"]})
+    assert is_unpaved_or_low(edges).tolist() == [False, True]
+    assert is_unpaved_or_low(pd.DataFrame({"x": [1, 2]})).tolist() == [False, False]
