@@ -221,3 +221,19 @@ def test_unpaved_or_low_without_a_class_column() -> None:
     edges = pd.DataFrame({"surface": ["asphalt", "dirt"]})
     assert is_unpaved_or_low(edges).tolist() == [False, True]
     assert is_unpaved_or_low(pd.DataFrame({"x": [1, 2]})).tolist() == [False, False]
+
+
+def test_corridor_from_part_way_along_a_piece(net, inputs) -> None:
+    """An MRA locality half-way along piece 3 (between nodes 3 and 4): its corridor starts at
+    that point (the cut piece in lon/lat), runs 3.5 pieces to the market and takes 3.5 min."""
+    loc, tiers = inputs
+    lon = float(net.node_lon[3] + net.node_lon[4]) / 2
+    mid = gpd.GeoDataFrame({"locality_id": ["H"], "population": [5.0], "area_class": ["MRA"]},
+                           geometry=gpd.points_from_xy([lon], [net.node_lat[3]]), crs=4326)
+    cor = suggest_corridors(net, mid, tiers)
+    assert cor["travel_time_min"].iloc[0] == pytest.approx(3.5, abs=1e-3)  # the degree midpoint, to 0.1 s
+    assert cor["length_km"].iloc[0] == pytest.approx(3.5 * KM, rel=1e-3)
+    coords = list(cor.geometry.iloc[0].coords)
+    assert coords[0] == pytest.approx((lon, float(net.node_lat[3])), abs=1e-7)
+    assert coords[-1] == pytest.approx((float(net.node_lon[0]), float(net.node_lat[0])), abs=1e-7)
+    assert cor.geometry.iloc[0].length == pytest.approx(lon - float(net.node_lon[0]), rel=1e-6)
