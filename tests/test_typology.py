@@ -423,3 +423,52 @@ def test_mra_subtypes_find_pockets_of_poverty_by_hand() -> None:
     assert out["mra_poverty_type"].tolist() == ["FRA, poverty pocket", "FRA, not poor", "MRA, poor",
                                                 "MRA, not poor", "undecided", "not classified"]
     assert out["mra_poverty_type_reasons"].iloc[0] == "area_class 'FRA' = 'FRA'; grade code 5 ≥ 4"
+
+
+# ---------------------------------------------------------------------- small pieces, by hand
+def test_show_value_decimals() -> None:
+    """Auto decimals: none from 100, one from 10, else two; trailing zeros and a bare point go."""
+    from territorial_gis._typology import show_value
+
+    assert show_value(100.25, None, None) == "100"
+    assert show_value(1.234, None, None) == "1.23"
+    assert show_value(10.04, None, None) == "10"
+    assert show_value(12.34, None, None) == "12.3"
+
+
+def test_lists_of_numbers_and_not_in() -> None:
+    df = pd.DataFrame({"code": [1.0, 2.0, 3.0], "region": ["north", "south", "west"]})
+    assert select_rows(df, "code in [1, 2]").tolist() == [True, True, False]
+    assert select_rows(df, "code not in [1, 2]").tolist() == [False, False, True]
+    assert select_rows(df, "region not in ['north', 'west']").tolist() == [False, True, False]
+
+
+def test_rules_typology_column_names_and_thresholds() -> None:
+    r = rules_from_dict({"access": {"max_hours": {"market": 2.0}}})
+    typ = rules_typology(r, ["market"], ["travel_time_market_min"])
+    assert (typ.column, typ.subtype_column, typ.reasons_column) == ("area_class", "mra_type", "class_reasons")
+    assert r.with_threshold("access.max_hours.market", 3.0).access_max_hours["market"] == 3.0
+    assert r.with_threshold("agroecology.max_slope_deg", 12.5).max_slope_deg == 12.5
+    with pytest.raises(ConfigError, match="^unknown threshold 'agroecology.colour'$"):
+        r.with_threshold("agroecology.colour", 1.0)
+
+
+def test_access_table_reading_messages(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    from territorial_gis.classify import read_access_table
+
+    with pytest.raises(InputFileError, match="^access table not found: "):
+        read_access_table(tmp_path / "none.csv")
+    p = tmp_path / "noxy.csv"
+    p.write_text("id,east,north\n1,2,3\n")
+    with pytest.raises(ColumnError, match=r"noxy.csv: no lon/lat columns \(looked for lon/lat, longitude/latitude, "
+                                          r"longitud/latitud, x/y, lng/lat\)$"):
+        read_access_table(p)
+    pole = tmp_path / "pole.csv"
+    pole.write_text("id,lon,lat\n1,-51.2,90\n2,180,-90\n")
+    assert read_access_table(pole).geometry.y.tolist() == [90.0, -90.0]  # the limits are degrees
+    one = tmp_path / "one.gpkg"
+    gpd.GeoDataFrame({"id": [1]}, geometry=gpd.points_from_xy([-51.2], [-30.0]), crs=4326).to_file(
+        one, engine="pyogrio")
+    assert len(read_access_table(one)) == 1
