@@ -394,3 +394,163 @@ def test_far_points_warned_and_frames_kept(net, places, tiers, caplog: pytest.Lo
     fast = od_matrix(net, north, tiers["market"], options=RouteOptions(walk_kph=36.0))["travel_time_min"].iloc[0]
     d_m = Geod(ellps="WGS84").inv(LON0, LAT0, LON0, LAT0 + 0.0009)[2]
     assert slow * 60 == pytest.approx(d_m, rel=2e-3) and fast == pytest.approx(slow / 10, rel=1e-9)
+
+
+# ---------------------------------------------------------------------- engine paths and columns
+def test_engine_nearest_and_tables_on_base_nodes(net, places) -> None:
+    """The augmented graph of the chain: times to the nearest destination and long tables both
+    for point nodes (the fast path) and for plain network nodes / with predecessors (the
+    general search); every piece takes 60 s, so times are 60 x node gaps."""
+    from territorial_gis._routing import snap_localities
+
+    graph = snap_localities(net, places.iloc[:5], options=RouteOptions())
+    pts = graph.offroad_node[graph.group(0)]
+    expect = np.array([240.0, 180.0, 120.0, 60.0, 0.0])
+    for dest in (pts[[4]], np.array([4])):  # L4's point, then network node row 4 itself
+        for pred in (False, True):
+            t, which, p = graph.nearest(dest, pts, predecessors=pred)
+            assert t.tolist() == expect.tolist() and which.tolist() == [0] * 5
+            assert (p is not None) == pred
+    # two destinations: each locality goes to the nearer; a -1 origin has none
+    t, which, _ = graph.nearest(pts[[0, 4]], np.append(pts, -1), predecessors=True)
+    assert t.tolist() == [0.0, 60.0, 120.0, 60.0, 0.0, np.inf] and which.tolist()[:2] == [0, 0]
+    assert which.tolist()[3:] == [1, 1, -1]
+    t, which, _ = graph.nearest(np.array([], dtype=np.int64), pts)
+    assert np.isinf(t).all() and (which == -1).all()
+    # long tables on network node rows (no point plan): time from each target to each source
+    s, tg, d = graph.long_table(np.array([0, 4]), np.arange(5), cutoff=120.0)
+    got = sorted(zip(s.tolist(), tg.tolist(), d.tolist(), strict=True))
+    assert got == [(0, 0, 0.0), (0, 1, 60.0), (0, 2, 120.0), (1, 2, 120.0), (1, 3, 60.0), (1, 4, 0.0)]
+    s, tg, d = graph.long_table(np.array([-1]), np.arange(5))
+    assert len(s) == len(tg) == len(d) == 0
+
+
+def test_access_columns_and_nearest_road() -> None:
+    from territorial_gis.access import access_columns, nearest_road_m
+
+    assert access_columns(["market", "school"]) == [
+        "travel_time_market_min", "nearest_market_id", "trip_mode_market", "walk_market_min", "road_market_min",
+        "boat_market_min", "boat_wait_market_min", "crossing_market_min", "unreachable_reason_market",
+        "travel_time_school_min", "nearest_school_id", "trip_mode_school", "walk_school_min", "road_school_min",
+        "boat_school_min", "boat_wait_school_min", "crossing_school_min", "unreachable_reason_school",
+        "access_leg_min", "snap_dist_m", "unreachable_reason", "offroad_method"]
+    chain = chain_network(3)
+    lat = LAT0 + 0.001
+    d_m = Geod(ellps="WGS84").inv(LON0 + 0.01, LAT0, LON0 + 0.01, lat)[2]
+    got = nearest_road_m(chain, np.array([LON0 + 0.01, np.nan]), np.array([lat, LAT0]))
+    assert got[0] == pytest.approx(d_m, rel=2e-3) and np.isnan(got[1])
+
+
+def test_gravity_keeps_the_origins_index_and_ids_use_the_given_column(net, places, tiers) -> None:
+    dests = node_points(net, [0], ["M0"], "dest_id").assign(population=[100.0])
+    origins = places.iloc[[1, 0]].set_axis([70, 80])
+    acc = gravity_access(net, origins, dests, decay="exponential", beta=0.1, cutoff_min=None)
+    assert acc.index.tolist() == [70, 80]
+    assert acc.tolist() == pytest.approx([100 * math.exp(-0.1), 100.0])
+    named = {"market": tiers["market"].assign(code=["north", "south"])}
+    t = travel_times_to_nearest(net, places.iloc[:2], named, dest_id_col="code")
+    assert t["nearest_market_id"].tolist() == ["north", "north"]
+
+
+def test_trip_modes_name_each_leg(net, tiers) -> None:
+    """A place on M0's node: no leg at all ('none'); a destination 100 m off the road reached
+    from a place on the road: road then walk."""
+    on = node_points(net, [0], ["A"])
+    t = travel_times_to_nearest(net, on, tiers)
+    assert t["trip_mode_market"].tolist() == ["none"] and t["trip_mode_school"].tolist() == ["road"]
+    off = {"clinic": gpd.GeoDataFrame({"dest_id": ["C"]}, geometry=gpd.points_from_xy([LON0 + 0.02], [LAT0 + 0.0009]),
+                                      crs=4326)}
+    t = travel_times_to_nearest(net, on, off)
+    assert t["trip_mode_clinic"].tolist() == ["road+walk"]
+    assert t["road_clinic_min"].iloc[0] == pytest.approx(2.0, abs=1e-6)
+
+
+def test_population_within_names_the_columns() -> None:
+    from territorial_gis.access import population_within
+
+    table = pd.DataFrame({"pop": [1.0], "travel_time_market_min": [5.0]})
+    with pytest.raises(ColumnError, match="^population column 'population' not found; columns: pop, "
+                                          "travel_time_market_min$"):
+        population_within(table)
+
+
+def test_isochrones_to_and_from_on_an_asymmetric_road() -> None:
+    """SYNTHETIC chain, 1 min eastwards and 2 min westwards per piece, destination at the west
+    end: 'from' it within 1.5 min reaches 1.5 pieces, 'to' it only 0.75 piece."""
+    from territorial_gis.access import isochrones
+
+    chain = chain_network(4, edge_s=60.0, back_s=120.0)
+    L = _edge_length_m(chain)
+    dest = node_points(chain, [0], ["M0"], "dest_id")
+    frm = isochrones(chain, dest, (1.5,), direction="from")
+    to = isochrones(chain, dest, (1.5,), direction="to")
+    assert frm["within_road_km"].iloc[0] == pytest.approx(1.5 * L / 1000, rel=1e-6)
+    assert to["within_road_km"].iloc[0] == pytest.approx(0.75 * L / 1000, rel=1e-6)
+
+
+def test_point_sets_are_named_in_messages(net, places, tiers) -> None:
+    from territorial_gis._routing import prepare_graph, snap_places
+
+    bare = tiers["market"].set_crs(None, allow_override=True)
+    with pytest.raises(CRSError, match="^destinations of tier 'market' have no CRS; set one"):
+        prepare_graph(net, places, {"market": bare}, RouteOptions())
+    with pytest.raises(CRSError, match="^localities have no CRS; set one"):
+        prepare_graph(net, places.set_crs(None, allow_override=True), tiers, RouteOptions())
+    with pytest.raises(CRSError, match="^places have no CRS; set one"):
+        snap_places(net, [bare], RouteOptions())
+
+
+def test_swapped_hint_on_the_edges_of_the_box(net) -> None:
+    """The hint is given when the median latitude lies within the network's longitude range
+    widened by 1 degree and the median longitude within its latitude range widened by 1 degree,
+    the edges included."""
+    from territorial_gis._routing import all_too_far_message
+
+    w, s, e, n = net.bounds
+    hint = "; latitude and longitude look swapped"
+
+    def msg(lon: float, lat: float) -> str:
+        return all_too_far_message(net, np.array([lon]), np.array([lat]), "places", 2000.0)
+
+    assert hint in msg(s - 1, e + 1) and hint in msg(n + 1, w - 1)
+    assert hint not in msg(s, e + 1.5) and hint not in msg(s - 1.5, w)
+    assert msg(0.0, 0.0).endswith("lat 0.00000..0.00000); check that the network covers them or raise the "
+                                  "maximum snap distance")
+
+
+def test_general_search_from_points_part_way_along_roads(net) -> None:
+    """Points half-way along pieces 0-1 and 2-3 of the chain (30 s from each end): the search
+    with predecessors (over the augmented graph, not the point fast path) gives the same times
+    as the fast path, worked out by hand: 3.5 and 1.5 min to node 4, 0.5 and 2.5 min to node 0."""
+    from territorial_gis._routing import snap_localities
+
+    mids = gpd.GeoDataFrame({"place_id": ["A", "B"]}, crs=4326,
+                            geometry=gpd.points_from_xy([LON0 + 0.005, LON0 + 0.025], [LAT0, LAT0]))
+    ends = node_points(net, [0, 4], ["E0", "E4"])
+    graph = snap_localities(net, mids, [ends], options=RouteOptions())
+    src = graph.offroad_node[graph.group(0)]
+    dst = graph.offroad_node[graph.group(1)]
+    for pred in (False, True):
+        t, which, _ = graph.nearest(dst[[1]], src, predecessors=pred)
+        assert t == pytest.approx([210.0, 90.0], abs=0.5), pred
+        t, which, _ = graph.nearest(dst[[0]], src, predecessors=pred)
+        assert t == pytest.approx([30.0, 150.0], abs=0.5), pred
+        t, which, _ = graph.nearest(src, dst, predecessors=pred)  # from the ends to the nearer point
+        assert t == pytest.approx([30.0, 90.0], abs=0.5) and which.tolist() == [0, 1], pred
+
+
+def test_tier_log_lines_and_empty_legs(net, places, tiers, caplog: pytest.LogCaptureFixture) -> None:
+    """The market column of the chain is 0, 1, 1, 0, 1 min and two places (island, FAR) have no
+    time: median 1.0 min, 2 unreachable. A tier only on the island is reached by L5 alone; a
+    tier no place reaches logs a median of nan. Straight-line trips have no boat or crossing
+    leg: 0 min when the place is reached, NaN when not."""
+    with caplog.at_level(logging.INFO, logger="territorial_gis"):
+        t = travel_times_to_nearest(net, places, {"market": tiers["market"]})
+    assert "tier 'market': 2 destinations; median 1.0 min; 2 unreachable" in caplog.text
+    assert t["boat_market_min"].iloc[:5].tolist() == [0.0] * 5 and np.isnan(t["boat_market_min"].iloc[5])
+    assert t["crossing_market_min"].iloc[0] == 0.0 and t["boat_wait_market_min"].iloc[0] == 0.0
+    caplog.clear()
+    island = {"ferry": node_points(net, [6], ["F6"], "dest_id")}
+    with caplog.at_level(logging.INFO, logger="territorial_gis"):
+        travel_times_to_nearest(net, places.iloc[:5], island)
+    assert "tier 'ferry': 1 destinations; median nan min; 5 unreachable" in caplog.text
