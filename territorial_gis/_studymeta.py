@@ -214,11 +214,11 @@ def _plain(v: Any) -> Any:
 
 
 def upgrade_order(upgrades: pd.DataFrame, population_known: bool) -> pd.DataFrame:
-    """Upgrade stretches in the order to show them: by their ``rank`` (person-minutes saved)
-    when population is known, else by the localities whose travel time falls, then by the
-    largest saving. Adds ``display_rank`` (1, 2, ...)."""
+    """Upgrade stretches in the order to show them: by their ``rank`` (person-minutes saved
+    when population is known; the ranking says which in ``ranked_by``), else by the localities
+    whose travel time falls, then by the largest saving. Adds ``display_rank`` (1, 2, ...)."""
     up = upgrades.copy()
-    if population_known and "rank" in up.columns:
+    if "rank" in up.columns and (population_known or "ranked_by" in up.columns):
         up = up.sort_values("rank", kind="stable")
     else:
         keys = [c for c in ("n_localities_affected", "max_saved_min", "n_localities") if c in up.columns]

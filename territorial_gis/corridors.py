@@ -633,7 +633,8 @@ def analyze_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFr
     if upgrade_to is None or prof is None:
         upgrades = _empty_upgrades()
     else:
-        upgrades = _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
+        upgrades = _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates,
+                         population_known=_population_known(r, population_col))
     return CorridorAnalysis(corridors, stretches, upgrades)
 
 
@@ -651,7 +652,28 @@ UPGRADE_COLUMNS = ["rank", "stretch_id", "highway", "surface", "unpaved_share", 
                    "upgrade_to", "upgrade_speed_kph", "population_served", "n_localities",
                    "person_min_saved", "person_min_saved_per_km", "population_affected",
                    "n_localities_affected", "mean_before_min", "mean_after_min", "max_saved_min",
-                   "n_targets_changed"]
+                   "n_targets_changed", "ranked_by"]
+
+
+#: what the upgrade ranking is ordered by (``ranked_by`` column of the ranking)
+RANKED_BY_PERSON_MINUTES = "person_min_saved_per_km"
+RANKED_BY_LOCALITIES = "n_localities_affected"
+#: columns that need population: unknown (NaN) when the origins have no known population
+_POPULATION_COLUMNS = ("population_served", "person_min_saved", "person_min_saved_per_km", "population_affected")
+
+
+def _order_upgrades(res: pd.DataFrame, population_known: bool) -> pd.DataFrame:
+    """Best upgrades first: by person-minutes saved per km, or - when the origins' population is
+    unknown - by the localities whose time falls, then the largest saving, then the shortest
+    stretch; the population columns are then NaN (unknown, not 0). ``ranked_by`` says which."""
+    if population_known:
+        res = res.sort_values(["person_min_saved_per_km", "person_min_saved"], ascending=[False, False],
+                              kind="stable")
+        return res.assign(ranked_by=RANKED_BY_PERSON_MINUTES)
+    res = res.assign(**{c: np.nan for c in _POPULATION_COLUMNS if c in res})
+    res = res.sort_values(["n_localities_affected", "max_saved_min", "length_km"], ascending=[False, False, True],
+                          kind="stable")
+    return res.assign(ranked_by=RANKED_BY_LOCALITIES)
 
 
 def _empty_upgrades() -> gpd.GeoDataFrame:
@@ -699,18 +721,28 @@ def rank_upgrades(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
         ranking key), ``population_affected`` / ``n_localities_affected`` (origins whose time
         drops), ``mean_before_min`` / ``mean_after_min`` (population-weighted mean time of the
         affected origins; the plain mean when they have no population), ``max_saved_min``,
-        ``n_targets_changed`` and the stretch geometry (EPSG:4326).
+        ``n_targets_changed``, ``ranked_by`` and the stretch geometry (EPSG:4326).
+        When the origins' population is unknown, the population columns (``population_served``,
+        ``person_min_saved``, ``person_min_saved_per_km``, ``population_affected``) are NaN and the
+        stretches are ranked by ``n_localities_affected`` (then ``max_saved_min``); ``ranked_by``
+        names the key (``person_min_saved_per_km`` or ``n_localities_affected``).
     """
     prof = _upgrade_profile(network, profile)
     _upgrade_speed(prof, upgrade_to)
     r = _route(network, classified_localities, targets, only_class=only_class, id_col=id_col,
                population_col=population_col, class_col=class_col, dest_id_col=dest_id_col, options=options)
     stretches = corridor_segments(network, _corridors_with_edges(r), level="stretch")
-    return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
+    return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates,
+                 population_known=_population_known(r, population_col))
+
+
+def _population_known(r: _Routing, population_col: str) -> bool:
+    """Whether any corridor origin has a known population (else upgrades rank by localities)."""
+    return population_col in r.origins and bool(pd.to_numeric(r.origins[population_col], errors="coerce").notna().any())
 
 
 def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Profile, upgrade_to: str,
-          top: int, n_candidates: int) -> gpd.GeoDataFrame:
+          top: int, n_candidates: int, *, population_known: bool = True) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     if top < 1 or n_candidates < 1:
@@ -809,8 +841,7 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
     with np.errstate(invalid="ignore", divide="ignore"):
         res["person_min_saved_per_km"] = np.where(res["length_km"] > 0,
                                                   res["person_min_saved"] / res["length_km"], 0.0)
-    res = res.reset_index().sort_values(["person_min_saved_per_km", "person_min_saved"],
-                                        ascending=[False, False], kind="stable").head(top)
+    res = _order_upgrades(res.reset_index(), population_known).head(top)
     res["rank"] = np.arange(1, len(res) + 1)
     out = gpd.GeoDataFrame(res[UPGRADE_COLUMNS].reset_index(drop=True), geometry=list(res["geometry"]), crs=4326)
     log.info("re-routed %d candidate stretches (one multi-source pass each)", len(cand_ids))
