@@ -41,7 +41,7 @@ from .columns import (
     TERRITORY_ID,
     time_col,
 )
-from .outputs import STUDY_FILES, StudyOutputs
+from .outputs import SCENARIO_PREFIX, StudyOutputs, study_files
 
 
 @dataclass
@@ -574,7 +574,13 @@ _FILE_TEXT = {"localities.gpkg": "localities with travel times, classes and reas
               "hubs.gpkg": "hubs and hinterlands (GeoPackage)", "territories.gpkg": "territories (GeoPackage)",
               "isochrones.gpkg": "travel-time bands (GeoPackage)", "network.gpkg": "road network (GeoPackage, for QGIS)",
               "basemap.gpkg": "rivers, lakes and boundaries of the maps (GeoPackage)",
-              "map.html": "interactive map", "study.json": "configuration, versions, input checksums, timings"}
+              "map.html": "interactive map", "study.json": "configuration, versions, input checksums, timings",
+              "scenarios.csv": "per scenario and tier: localities slower, cut off, minutes lost (CSV)",
+              "scenario_classes.csv": "per scenario: localities changing class (CSV)",
+              "rai.csv": "Rural Access Index per area, base and scenarios (CSV)",
+              "rai.gpkg": "buffer of the all-season roads (GeoPackage)"}
+#: what a ``scenario_<name>.gpkg`` is (msgid)
+_SCENARIO_FILE_TEXT = "scenario {name}: each locality's change of access and class, the roads changed (GeoPackage)"
 
 
 def download_section(study: StudyOutputs, tx: Texts, report_dir: Path | None) -> list[tuple[str, str, str]]:
@@ -582,10 +588,14 @@ def download_section(study: StudyOutputs, tx: Texts, report_dir: Path | None) ->
     if study.folder is None:
         return []
     out = []
-    for name in STUDY_FILES:
+    for name in study_files(study.folder):
         path = study.folder / name
         if name == "report.html" or not path.is_file():
             continue
         href = os.path.relpath(path, report_dir) if report_dir is not None else name
-        out.append((name, Path(href).as_posix(), tx(_FILE_TEXT.get(name, name))))
+        if name.startswith(SCENARIO_PREFIX) and name.endswith(".gpkg"):
+            what = tx(_SCENARIO_FILE_TEXT, name=name[len(SCENARIO_PREFIX):-5])
+        else:
+            what = tx(_FILE_TEXT.get(name, name))
+        out.append((name, Path(href).as_posix(), what))
     return out

@@ -10,6 +10,11 @@ Portuguese (``lang``):
   destination tier and class; the **population within** each travel time;
 - the top **corridors** and **road upgrades** (with road names; ranked by localities when
   population is unknown, saying so), **hubs** and **territories**;
+- each **scenario** against the base (:mod:`territorial_gis._whatifreport`): who takes longer to
+  reach each tier and by how much, who is cut off (reached only in the dry season, for a season),
+  who changes class, the roads changed, with a map and a chart; the **Rural Access Index**
+  (SDG 9.1.1) for the base and each scenario, unknown with its reason when population is, with
+  its method and references;
 - the **threshold sensitivity** in plain words, minutes and percentages;
 - **methods**: the rules and thresholds with their sources, the speed profile, the routing
   options, the tier definitions and bands; the **inputs** with checksums and credits (no local
@@ -35,6 +40,7 @@ import pandas as pd
 
 from . import _reportsections as rs
 from . import _style as st
+from . import _whatifreport as wr
 from ._i18n import Texts, texts
 from ._reportsections import Table
 from ._studymeta import DEFAULT_BANDS_MIN, population_known, study_bands, study_tiers
@@ -163,9 +169,16 @@ def svg_stacked_shares(rows: Sequence[tuple[str, Sequence[float]]], band_names: 
     tx = tx or texts()
     bar_h, gap, left, top = 26, 10, 170, 28
     width, plot_w = 760, 570
-    per_row = 4
     legend_y = top + len(rows) * (bar_h + gap) + 6
-    height = legend_y + 22 * math.ceil(len(band_names) / per_row) + 6
+    # legend items laid out left to right, wrapped at the width (about 6.6 px per character at 12 px)
+    spots, x, line = [], float(left), 0
+    for band in band_names:
+        w = 17 + 6.6 * len(band) + 16
+        if x + w > width and x > left:
+            x, line = float(left), line + 1
+        spots.append((x, legend_y + 22 * line))
+        x += w
+    height = legend_y + 22 * (line + 1) + 6
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" class="tgis-chart">',
              f'<title>{escape(title)}</title>',
@@ -188,10 +201,9 @@ def svg_stacked_shares(rows: Sequence[tuple[str, Sequence[float]]], band_names: 
                 parts.append(f'<text x="{x + w / 2:.1f}" y="{y + bar_h * 0.65:.1f}" font-size="11" '
                              f'text-anchor="middle">{escape(pct)}</text>')
             x += w
-    for k, (band, c) in enumerate(zip(band_names, colors, strict=True)):
-        lx, ly = left + (k % per_row) * 148, legend_y + (k // per_row) * 22
-        parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{c}" stroke="#555" '
-                     f'stroke-width="0.5"/><text x="{lx + 17}" y="{ly + 10}" font-size="12">'
+    for (band, c), (lx, ly) in zip(zip(band_names, colors, strict=True), spots, strict=True):
+        parts.append(f'<rect x="{lx:.1f}" y="{ly}" width="12" height="12" fill="{c}" stroke="#555" '
+                     f'stroke-width="0.5"/><text x="{lx + 17:.1f}" y="{ly + 10}" font-size="12">'
                      f'{escape(band)}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -213,19 +225,26 @@ def render_report(study: StudyOutputs, *, title: str | None = None, lang: str | 
     import jinja2
 
     from . import __version__
-    from ._overview import overview_png
+    from ._overview import overview_png, scenario_png
 
     tx = texts(lang)
     meta = study.study or {}
     title = title or study.title or (f"{tx('Study')} {study.folder.name}" if study.folder else tx("Territorial study"))
     bands = {t: list(bands_min) if bands_min else study_bands(study, t) for t in study_tiers(study)}
     png = base64.b64encode(overview_png(study, tx)).decode("ascii") if overview else None
+    headline = rs.headline(study, tx)
+    headline["kpis"] += wr.rai_kpis(study, tx) + wr.scenario_kpis(study, tx)
+    scenarios = wr.scenario_section(study, tx)
+    for sc in scenarios if overview else []:
+        got = scenario_png(study, sc["name"], tx)
+        sc["png"] = base64.b64encode(got).decode("ascii") if got else None
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.update(_=tx, tx=tx)
     return env.from_string(_template()).render(
         lang=tx.lang, title=title, version=meta.get("territorial_gis_version") or meta.get("version") or __version__,
         created=tx.date(meta["created"]) if meta.get("created") else "", map_link=map_link,
-        headline=rs.headline(study, tx), overview_png=png, classes=rs.class_section(study, tx),
+        headline=headline, overview_png=png, classes=rs.class_section(study, tx),
+        scenarios=scenarios, rai=wr.rai_section(study, tx), season_methods=wr.season_methods(study, tx),
         times=rs.travel_time_section(study, tx, bands_min), within=rs.within_section(study, tx),
         corridors=rs.corridor_section(study, tx, top_n), upgrades=rs.upgrade_section(study, tx, top_n),
         hubs=rs.hub_section(study, tx), territories=rs.territory_section(study, tx),

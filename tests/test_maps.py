@@ -358,12 +358,12 @@ def test_catalogues_cover_every_message():
     placeholders (extracted from the source, independently of a run)."""
     import ast
 
-    from territorial_gis import _i18n, _reportsections
+    from territorial_gis import _i18n, _reportsections, _whatifmap
 
     root = Path(_i18n.__file__).parent
     ids: set[str] = set()
     for name in ("_maplayers.py", "_reportsections.py", "maps.py", "report.py", "_overview.py", "_style.py",
-                 "_basemap.py"):
+                 "_basemap.py", "_whatifmap.py", "_whatifreport.py"):
         for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
@@ -375,7 +375,8 @@ def test_catalogues_cover_every_message():
     ids |= {v[0] for v in CLASS_STYLES.values()} | set(_style.ROAD_CLASSES) | set(_style.MRA_KINDS.values())
     ids |= set(_i18n.REASONS.values()) | set(_i18n.UNREACHABLE_TEXT.values())
     ids |= {v[0] for v in _reportsections._INDICATORS.values()} | set(_reportsections._INPUT_NAMES.values())
-    ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown"}
+    ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown", _reportsections._SCENARIO_FILE_TEXT}
+    ids |= set(_style.STATUS_TEXT.values()) | set(_style.ROAD_CHANGE_TEXT.values()) | set(_whatifmap.RAI_REASONS.values())
     assert len(ids) > 200
     for lang in ("es", "pt"):
         cat = _i18n._catalogue(lang)
@@ -795,3 +796,93 @@ def test_study_config_language_checked_before_any_stage(tmp_path):
     cfg["outputs"]["water"] = [str(tmp_path / "missing.geojson")]
     with pytest.raises(ConfigError, match=r"\[outputs\] water .* file not found"):
         load_study_config(cfg)
+
+
+# ---------------------------------------------------------------------------------------------
+# scenarios and the Rural Access Index
+
+
+def _synthetic_scenario(outputs: StudyOutputs) -> tuple[gpd.GeoDataFrame, int, int]:
+    """A SYNTHETIC scenario over the fixture's localities: every reachable locality 5 min slower
+    to every tier, except one cut off (no time in the scenario); a second one of unknown
+    population. Returns the layer, the cut-off row and the unknown-population row."""
+    from territorial_gis._studymeta import study_tiers
+    from territorial_gis.columns import change_col, status_col, time_col
+
+    loc = outputs.localities
+    g = gpd.GeoDataFrame({"locality_id": loc["locality_id"], "name": loc["name"],
+                          "population": loc["population"].astype(float)}, geometry=loc.geometry, crs=loc.crs)
+    tiers = study_tiers(outputs)
+    reach = np.flatnonzero(np.all([loc[time_col(t)].notna().to_numpy() for t in tiers], axis=0))
+    cut, unknown = int(reach[0]), int(reach[1])
+    g.loc[unknown, "population"] = np.nan
+    for t in tiers:
+        base = loc[time_col(t)].astype(float)
+        scen = base + 5.0
+        scen.iloc[cut] = np.nan
+        g[f"{time_col(t)}_base"], g[f"{time_col(t)}_scenario"] = base, scen
+        g[change_col(t)] = scen - base
+        g[status_col(t)] = np.where(base.isna(), "unreachable", "slower").astype(object)
+        g.loc[cut, status_col(t)] = "cut_off"
+    return g, cut, unknown
+
+
+def test_scenario_layers_show_changes_cut_off_and_unknown(outputs):
+    g, cut, unknown = _synthetic_scenario(outputs)
+    roads = gpd.GeoDataFrame({"segment": [1, 2], "name": ["Estrada A", None], "highway": ["track", "primary"],
+                              "change": ["closed", "slowed"], "reason": ["synthetic closure", "rain"],
+                              "speed_before_kph": [20.0, 80.0], "speed_after_kph": [np.nan, 40.0]},
+                             geometry=[shapely.LineString([(-51.2, -30.05), (-51.19, -30.05)]),
+                                       shapely.LineString([(-51.2, -30.06), (-51.19, -30.06)])], crs=4326)
+    so = StudyOutputs(localities=outputs.localities, study=outputs.study, scenario_localities={"synthetic": g},
+                      scenario_roads={"synthetic": roads})
+    m = make_map(so)
+    layers = _layers(m)
+    tx = texts()
+    change = next(v for k, v in layers.items() if k.startswith("synthetic: change in travel time to"))
+    by_id = {_value(change, r, 1): r for r in change["rows"]}
+    assert _value(change, by_id[g.loc[cut, "locality_id"]], 0) == g.loc[cut, "name"]  # names, not ids
+    row = by_id[g.loc[cut, "locality_id"]]
+    assert row[1] == 9  # the cut-off style, not a change class
+    times = [_value(change, row, i) for i, f in enumerate(change["fields"]) if f["label"].startswith("Travel time")]
+    assert times and all(t.endswith("\u2192 cut off") for t in times)
+    slow = by_id[g.loc[unknown, "locality_id"]]
+    assert slow[3 + _field(change, "Population")] is None  # unknown population: no number, not 0
+    assert all("(+5" in _value(change, slow, i) for i, f in enumerate(change["fields"])
+               if f["label"].startswith("Travel time"))
+    places = layers["synthetic: places cut off or changing class"]
+    assert [_value(places, r, 1) for r in places["rows"]] == [g.loc[cut, "locality_id"]]
+    road_layer = layers["synthetic: roads changed"]
+    names = {_value(road_layer, r, 0): _value(road_layer, r, 2) for r in road_layer["rows"]}
+    assert names == {"Estrada A": tx("closed"), tx("unnamed road"): tx("slowed")}
+    html = render_map(m)
+    assert '"synthetic: roads changed":"synthetic"' in html  # its own section of the layer control
+    # no scenario: no scenario layer
+    assert not any(": change in travel time to" in k for k in _layers(make_map(outputs)))
+
+
+def test_rai_buffer_layer_and_unknown_index(outputs):
+    loc = outputs.localities.copy()
+    loc["within_all_season_road"] = [True, False] + [np.nan] * (len(loc) - 2)
+    loc["dist_all_season_road_m"] = [350.0, np.nan] + [np.nan] * (len(loc) - 2)
+    loc["rural"] = True
+    buffer = gpd.GeoDataFrame({"distance_m": [2000.0]}, geometry=[shapely.box(-51.25, -30.1, -51.15, -30.0)],
+                              crs=4326)
+    rai = pd.DataFrame({"scenario": ["base"], "area": ["study"], "rural_population": [np.nan],
+                        "rural_population_within": [np.nan], "rural_places": [10], "rural_places_within": [4],
+                        "places_with_population": [0], "rai": [np.nan], "share_of_rural_places_within": [0.4],
+                        "rai_reason": ["population unknown"]})
+    so = StudyOutputs(localities=loc, study=outputs.study, rai=rai, rai_buffer=buffer)
+    m = make_map(so)
+    layers = _layers(m)
+    assert "Within 2\u00a0km of an all-season road" in layers
+    lay = layers["Localities"]
+    i = _field(lay, "All-season road")
+    got = [_value(lay, r, i) for r in lay["rows"]]
+    by_id = dict(zip([_value(lay, r, 1) for r in lay["rows"]], got, strict=True))
+    assert by_id[loc["locality_id"].iloc[0]].endswith("\u00a0km away (within 2\u00a0km)")
+    assert by_id[loc["locality_id"].iloc[1]] == "farther than 2\u00a0km"
+    assert by_id[loc["locality_id"].iloc[2]] == "unknown"
+    legend = _legend(render_map(m))
+    assert "Rural Access Index unknown (population unknown): 4 of 10 rural localities (40.0%)" in legend
+    assert "Within 2\u00a0km of an all-season road" not in _layers(make_map(outputs))

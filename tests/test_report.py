@@ -410,3 +410,43 @@ def test_report_in_browser_offline(report_file, outputs, tmp_path):
         assert f"FRA: favorable rural area\t{fra:,}" in text
     finally:
         b.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# scenarios and the Rural Access Index
+
+
+def test_embedded_report_scenario_and_rai_sections(embedded):
+    """The wet season and the index of the embedded study; the figures checked against the
+    scenario stage's own table (scenarios.csv) and rai.csv, which the report does not read."""
+    html = (embedded / "report.html").read_text(encoding="utf-8")
+    assert '<section id="scenarios">' in html and 'id="scenario-wet"' in html
+    text = text_of(html)
+    sc = pd.read_csv(embedded / "scenarios.csv")
+    for r in sc.itertuples():
+        assert f"{r.n_slower:,} localities ({r.population_slower:,.0f} people) take longer to reach " \
+               f"{r.tier.replace('_', ' ')}" in text
+    rai = pd.read_csv(embedded / "rai.csv")
+    base = rai[(rai["scenario"] == "base") & (rai["area"] == "study")].iloc[0]
+    want = base["rural_population_within"] / base["rural_population"]
+    assert f"Rural Access Index: {want:.1%} of the rural population ({base['rural_population_within']:,.0f} of " \
+           f"{base['rural_population']:,.0f})" in text
+    assert '<section id="rai">' in html and "World Bank Transport Paper TP-10" in text
+
+
+def test_report_without_scenarios_or_rai_has_no_such_sections(report_file):
+    html = report_file.read_text(encoding="utf-8")
+    assert '<section id="scenarios">' not in html and '<section id="rai">' not in html
+
+
+def test_report_unknown_rai_says_why_never_zero(outputs):
+    rai = pd.DataFrame({"scenario": ["base"], "area": ["study"], "rural_population": [np.nan],
+                        "rural_population_within": [np.nan], "rural_places": [10], "rural_places_within": [4],
+                        "places_with_population": [0], "rai": [np.nan], "share_of_rural_places_within": [0.4],
+                        "rai_reason": ["population unknown"]})
+    so = StudyOutputs(localities=outputs.localities, study=outputs.study, rai=rai)
+    html = render_report(so, overview=False)
+    rows = _table(html, "rai")
+    assert rows[0][:2] == ["base study", "unknown population unknown"]
+    assert "Rural Access Index unknown (population unknown): 4 of 10 rural localities (40.0%)" in text_of(html)
+    assert not re.search(r"(?<![\d.,])0(\.0)?\s?%", text_of(html.split('<section id="rai">')[1].split("</section>")[0]))

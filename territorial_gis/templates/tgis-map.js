@@ -236,6 +236,31 @@ function tgisLegendSync(map, overlays) {
   sync();
 }
 
+/* the layer control in sections: g.groups maps a layer name to its section title, g.order lists
+   the sections (others follow in order of first appearance) */
+function tgisGroupControl(g) {
+  var box = document.querySelector('.leaflet-control-layers-overlays');
+  if (!box || !g.groups || !Object.keys(g.groups).length) return;
+  var labels = Array.prototype.slice.call(box.querySelectorAll(':scope > label'));
+  var order = (g.order || []).slice(), byGroup = {};
+  order.forEach(function (name) { byGroup[name] = []; });
+  labels.forEach(function (l) {
+    var name = g.groups[l.innerText.trim()] || '';
+    if (!(name in byGroup)) { byGroup[name] = []; order.push(name); }
+    byGroup[name].push(l);
+  });
+  order = order.filter(function (name) { return byGroup[name].length; });
+  order.forEach(function (name) {
+    if (name) {
+      var h = document.createElement('div');
+      h.className = 'tgis-group';
+      h.textContent = name;
+      box.appendChild(h);
+    }
+    byGroup[name].forEach(function (l) { box.appendChild(l); });
+  });
+}
+
 /* background tiles are optional: say so once when they cannot load */
 function tgisWatchTiles(map, tiles, text) {
   var shown = false;
