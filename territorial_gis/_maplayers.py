@@ -59,6 +59,7 @@ from .columns import (
 )
 from .errors import ColumnError, CRSError
 from .outputs import StudyOutputs
+from .rai import RAI_COL, RAI_DIST_COL, RURAL_COL
 
 BASE_PANE = "tgis-base"
 
@@ -448,7 +449,7 @@ def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool =
         thr = [ctx.thresholds[tier]] if tier in ctx.thresholds else []
         cols.append(minute_values(_num_col(g, time_col(tier)), thr, _unknown_reason(g, tier, tx), f))
         fields.append(f)
-    if "within_all_season_road" in g.columns:
+    if RAI_COL in g.columns:
         f = Field(tx("All-season road"), skip_null=True)
         fields.append(f)
         cols.append(encode_values(_all_season_text(g, ctx), f))
@@ -467,15 +468,19 @@ def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool =
     return fields + [f_cls, f_why], cols
 
 
+def km_text(metres: float, tx: Texts) -> str:
+    """A distance such as ``2 km`` or ``1.5 km``."""
+    km = metres / 1000.0
+    return f"{tx.number(km, 0 if float(km).is_integer() else 1)}\u00a0km"
+
+
 def _all_season_text(g: pd.DataFrame, ctx: MapContext) -> list[str | None]:
     """Per locality, its distance to an all-season road as the Rural Access Index counts it."""
-    from ._whatifmap import km_text
-
     tx = ctx.tx
     limit = km_text(ctx.rai_distance_m, tx)
-    dist = _num_col(g, "dist_all_season_road_m")
-    within = _col(g, "within_all_season_road").to_numpy(dtype=object)
-    rural = _col(g, "rural").to_numpy(dtype=object)
+    dist = _num_col(g, RAI_DIST_COL)
+    within = _col(g, RAI_COL).to_numpy(dtype=object)
+    rural = _col(g, RURAL_COL).to_numpy(dtype=object)
     out: list[str | None] = []
     for d, w, r in zip(dist, within, rural, strict=True):
         if not st.present(w):

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from . import _style as st
 from ._basemap import id_names, locality_labels, nearest_names, stretch_names
+from ._charts import population_by_band, population_by_class, svg_bar_chart, svg_stacked_shares
 from ._i18n import Texts
 from ._studymeta import (
     config,
@@ -115,8 +116,6 @@ def headline(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
 
 def class_section(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
     """Localities and population by class and MRA type, with a chart."""
-    from .report import population_by_class, svg_bar_chart
-
     loc = study.localities
     pk = population_known(loc)
     by = population_by_class(loc)
@@ -149,8 +148,6 @@ def class_section(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
 def travel_time_section(study: StudyOutputs, tx: Texts, bands_min: Sequence[float] | None
                         ) -> dict[str, Any]:
     """Per tier, population (or localities) by the study's own travel-time bands and by class."""
-    from .report import population_by_band, svg_stacked_shares
-
     loc = study.localities
     pk = population_known(loc)
     keys = st.class_keys(loc)

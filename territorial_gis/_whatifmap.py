@@ -26,7 +26,7 @@ from . import _style as st
 from ._geodesy import line_lengths_m
 from ._i18n import Texts
 from ._mapelements import CompactLayer, Field, encode_chain, encode_many, esc
-from ._maplayers import MapContext, add, encode_values, sqrt_scale, to_4326
+from ._maplayers import MapContext, add, encode_values, km_text, sqrt_scale, to_4326
 from ._studymeta import (
     cut_off_code,
     main_tier,
@@ -393,12 +393,6 @@ def rai_sentence(fig: dict[str, Any], distance: str, tx: Texts) -> str:
     return tx("Rural Access Index unknown ({why}): {within} of {total} rural localities ({share}) lie within "
               "{distance} of an all-season road.", why=rai_reason(fig["reason"], tx), within=tx.integer(fig["rural_places_within"]),
               total=tx.integer(fig["rural_places"]), share=tx.percent(fig["share_of_places"], 1), distance=distance)
-
-
-def km_text(metres: float, tx: Texts) -> str:
-    """A distance such as ``2 km`` or ``1.5 km``."""
-    km = metres / 1000.0
-    return f"{tx.number(km, 0 if float(km).is_integer() else 1)}\u00a0km"
 
 
 def add_rai_buffer(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:

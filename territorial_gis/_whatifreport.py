@@ -17,6 +17,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import _style as st
+from ._charts import svg_stacked_shares
 from ._geodesy import line_lengths_m
 from ._i18n import Texts
 from ._reportsections import Table, swatch
@@ -169,7 +170,6 @@ def _figures_table(figs: list[dict[str, Any]], cut: str, pk: bool, tx: Texts,
 def _change_chart(loc: pd.DataFrame, tiers: list[str], cut: str, pk: bool, tx: Texts, title: str) -> str:
     """Per tier, the share of localities (or population) in each class of change, as the map
     colours them."""
-    from .report import svg_stacked_shares
 
     tier = tiers[0]
     edges = st.change_edges(pd.to_numeric(loc[change_col(tier)], errors="coerce"))

@@ -363,7 +363,7 @@ def test_catalogues_cover_every_message():
     root = Path(_i18n.__file__).parent
     ids: set[str] = set()
     for name in ("_maplayers.py", "_reportsections.py", "maps.py", "report.py", "_overview.py", "_style.py",
-                 "_basemap.py", "_whatifmap.py", "_whatifreport.py"):
+                 "_basemap.py", "_whatifmap.py", "_whatifreport.py", "_charts.py"):
         for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
