@@ -8,8 +8,9 @@ BIN    := $(VENV)/bin
 OUT    ?= outputs/porto_alegre
 RURAL  ?= outputs/guaviare
 STAMP  := $(VENV)/.installed
+comma  := ,
 
-.PHONY: run test lint typecheck bench install browser clean
+.PHONY: run test lint typecheck bench install browser clean mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +38,23 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check territorial_gis cli tests benchmarks examples
+	$(BIN)/ruff check territorial_gis cli tests benchmarks examples scripts
 	$(BIN)/mypy
 
 # benchmarks print ratios against osmnx / networkx / scipy / momepy; the scale runs take minutes
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	for b in network access layers corridors hubs map surfaces; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
+	for b in network access od layers corridors hubs map surfaces criticality scale; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
+
+# mutation testing of the core modules with mutmut (slow: tens of minutes; not part of `make test`);
+# TARGETS=speeds,hubs runs some targets only (see scripts/mutate.py --list); SAMPLE=0.25 a seeded quarter
+# of each target's mutants (a full run has ~10,000 mutants: hours on two cores)
+$(VENV)/.mutate-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,mutate]"
+	touch $@
+
+mutate: $(VENV)/.mutate-installed
+	nice -n 10 $(BIN)/python scripts/mutate.py --sample $(or $(SAMPLE),1) $(subst $(comma), ,$(TARGETS))
 
 clean:
-	rm -rf $(VENV) outputs build *.egg-info territorial_gis/*.c territorial_gis/*.so territorial_gis/*.html
+	rm -rf $(VENV) outputs build mutants *.egg-info territorial_gis/*.c territorial_gis/*.so territorial_gis/*.html

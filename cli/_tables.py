@@ -57,9 +57,7 @@ def filter_rows(df: Any, where: str | None) -> Any:
     mask = select_rows(df, where)
     if not mask.any():
         raise ConfigError(f"--where {where!r} keeps no row")
-    out = df[mask].reset_index(drop=True)
-    out.attrs = dict(df.attrs)
-    return out
+    return df[mask].reset_index(drop=True)
 
 
 def split_list(text: str | None) -> list[str]:

@@ -85,7 +85,8 @@ def od(network: str, origins: str, destinations: str, cutoff: float | None, plac
        profile: str | None, route: RouteOptions, output: str, overwrite: bool) -> None:
     """Origin-destination travel times as a long table (from_id, to_id, travel_time_min).
 
-    With a .gpkg/.geojson/.fgb OUT each pair is a straight line from origin to destination.
+    CSV or Parquet (.parquet, compact for large tables) by the extension of OUT; with a
+    .gpkg/.geojson/.fgb OUT each pair is a straight line from origin to destination.
     """
     from territorial_gis._io import TABLE_SUFFIXES, check_outputs
     from territorial_gis.access import od_matrix

@@ -57,8 +57,6 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
         make_h3_cells,
         make_hex_grid,
         read_access_table,
-        sensitivity_table,
-        summarize_classes,
     )
     from territorial_gis.errors import ConfigError
     from territorial_gis.places import load_places
@@ -77,9 +75,9 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
     localities = load_places(access_table, **places)
     population_column = "population"
     if areas is None:
-        classified = classify_areas(localities, rules, rasters=raster_map,
-                                    population_column=population_column,
-                                    altitude_column=altitude_column)
+        classification = classify_areas(localities, rules, rasters=raster_map,
+                                        population_column=population_column,
+                                        altitude_column=altitude_column)
     else:
         kind, _sep, arg = areas.partition(":")
         if kind in ("hex", "h3") and _sep:
@@ -94,13 +92,13 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
             kinds = set(polys.geometry.geom_type.dropna())
             if not kinds <= {"Polygon", "MultiPolygon"}:
                 raise ConfigError(f"--areas {areas} must hold polygons, found {', '.join(sorted(kinds))}")
-        classified = classify_areas(polys, rules, localities=localities, rasters=raster_map,
-                                    population_column=population_column,
-                                    altitude_column=altitude_column)
-    sens = sensitivity_table(classified)
-    summary = summarize_classes(classified, by=region_column)
+        classification = classify_areas(polys, rules, localities=localities, rasters=raster_map,
+                                        population_column=population_column,
+                                        altitude_column=altitude_column)
+    classified = classification.areas
+    sens = classification.sensitivity()
+    summary = classification.summary(by=region_column)
     table = classified.drop(columns=[c for c in ("is_dense",) if c in classified])
-    table.attrs = {}
     write_table(table, out, overwrite=overwrite, layer="areas" if areas else "localities")
     try:
         write_table(sens, sens_path, overwrite=overwrite)
@@ -109,8 +107,8 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
         out.unlink(missing_ok=True)
         sens_path.unlink(missing_ok=True)
         raise
-    counts = classified["area_class"].value_counts().to_dict()
-    for note in classified.attrs.get("notes", []):
+    counts = classification.counts
+    for note in classification.notes:
         log.info("note: %s", note)
     echo_result(f"{len(classified)} areas: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
                 + f" -> {out} (+ {sens_path.name}, {summ_path.name})")

@@ -63,12 +63,7 @@ def compare(tables: tuple[str, ...], key: str, labels: str | None, period_column
     """Compare TABLES of two or more periods unit by unit (e.g. conapo_marginalization:2010
     conapo_marginalization:2020 --key municipality_code, or two access tables of two networks)."""
     from territorial_gis._io import check_outputs
-    from territorial_gis.changes import (
-        changes_by_band,
-        compare_periods,
-        split_periods,
-        transition_table,
-    )
+    from territorial_gis.changes import compare_periods, split_periods
     from territorial_gis.indicators import INDICATOR_TABLES, load_indicator_table
 
     out = Path(output)
@@ -95,13 +90,12 @@ def compare(tables: tuple[str, ...], key: str, labels: str | None, period_column
         periods = {lab: read(t) for lab, t in zip(names, tables, strict=True)}
     compared = compare_periods(periods, key, columns=split_list(columns) or None,
                                categorical=_categorical(categorical), carry=split_list(carry))
-    items: list[tuple[Any, Path]] = [(compared, out)]
-    for col in compared.attrs.get("categorical", {}):
-        tab = transition_table(compared, col).reset_index()
-        items.append((tab, side_path(out, f"transitions_{col}")))
+    items: list[tuple[Any, Path]] = [(compared.table, out)]
+    for col in compared.categorical:
+        items.append((compared.transitions(col).reset_index(), side_path(out, f"transitions_{col}")))
     if bands_column:
-        items.append((changes_by_band(compared, bands_column, _bands(bands), value=value), side_path(out, "bands")))
+        items.append((compared.by_band(bands_column, _bands(bands), value=value), side_path(out, "bands")))
     write_outputs(items, overwrite, layer="units")
-    status = compared["period_status"].value_counts()
-    echo_result(f"{len(compared)} units ({', '.join(f'{k} {v}' for k, v in status.items())}) -> {out}"
+    status = compared.table["period_status"].value_counts()
+    echo_result(f"{len(compared.table)} units ({', '.join(f'{k} {v}' for k, v in status.items())}) -> {out}"
                 + (f" (+ {len(items) - 1} tables)" if len(items) > 1 else ""))

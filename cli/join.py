@@ -95,7 +95,7 @@ def join(units: str, table: str, on: str | None, width: str | None, by_name: str
         derive_counts,
         join_indicators,
         join_spatial,
-        load_indicator_table,
+        read_indicator_table,
     )
 
     out = Path(output)
@@ -112,19 +112,17 @@ def join(units: str, table: str, on: str | None, width: str | None, by_name: str
         key = _pair(on, "--on")
         if key is None and by_name is None:
             raise click.UsageError("give --on COL[=TABLE_COL] and/or --by-name COL[=TABLE_COL]")
-        tab = filter_rows(load_indicator_table(table, state=state), where)
+        tab = read_indicator_table(table, state=state)
         joined, report = join_indicators(
-            u, tab, on=key[0] if key else None, table_on=key[1].split("+") if key else None,
-            widths=_widths(width), names=_pair(by_name, "--by-name"), within=_pair(within, "--within"),
-            columns=split_list(columns) or None, prefix=prefix, label=label, table_name=table,
-            population_column=population_column)
-        if "attribution" in tab.attrs:
-            report.notes.append(tab.attrs["attribution"])
-        report.notes += list(tab.attrs.get("notes", []))
+            u, tab.with_frame(filter_rows(tab.frame, where)), on=key[0] if key else None,
+            table_on=key[1].split("+") if key else None, widths=_widths(width), names=_pair(by_name, "--by-name"),
+            within=_pair(within, "--within"), columns=split_list(columns) or None, prefix=prefix, label=label,
+            table_name=table, population_column=population_column)
+    derived: dict[str, str] = {}
     if count_map:
-        joined = derive_counts(joined, count_map, population_column=population_column, percent=not fraction,
-                               source=count_source or table)
+        joined, derived = derive_counts(joined, count_map, population_column=population_column,
+                                        percent=not fraction, source=count_source or table)
     info = report.to_dict()
-    info["derived"] = joined.attrs.get("indicator_sources", {})
+    info["derived"] = derived
     write_outputs([(joined, out), (info, report_path)], overwrite, layer="units")
     echo_result(f"{report.summary()} -> {out} (+ {report_path.name})")

@@ -23,6 +23,14 @@ from ._options import input_path, output_option, overwrite_option, places_option
               help="A population count raster instead of the places' population.")
 @click.option("--scenario", "scenario_spec", default=None,
               help="Compute the index under a scenario (a scenario file or a built-in season: wet).")
+@click.option("--method", type=click.Choice(["straight", "walk"]), default="straight", show_default=True,
+              help="Distance to the road: a straight line (the World Bank's method) or walked over an "
+                   "accessibility surface (around --barrier layers, across bridges).")
+@click.option("--barrier", "barriers", multiple=True, type=click.Path(dir_okay=False),
+              help="With --method walk: water polygons or river lines not to be walked across (any vector "
+                   "layer). Repeatable.")
+@click.option("--resolution", type=float, default=None,
+              help="With --method walk: cell size of the surface in metres (default: from the area's size).")
 @places_options("PLACES", dest="read_options")
 @profile_option
 @output_option(help="Output GeoPackage: layers places (distance to the nearest all-season road, within, "
@@ -31,11 +39,13 @@ from ._options import input_path, output_option, overwrite_option, places_option
 @click.pass_context
 def rai(ctx: click.Context, network: str, places: str, distance_m: float | None, urban_density: float | None,
         rural_col: str | None, area_col: str | None, population_raster: str | None, scenario_spec: str | None,
-        read_options: dict[str, Any], profile: str | None, output: str, overwrite: bool) -> None:
+        method: str, barriers: tuple[str, ...], resolution: float | None, read_options: dict[str, Any],
+        profile: str | None, output: str, overwrite: bool) -> None:
     """The share of the rural population of PLACES within 2 km of an all-season road of NETWORK.
 
-    Which roads are all-season is the [all_season] table of the speed profile; see
-    territorial_gis/rai.py for the method and its references.
+    Which roads are all-season is the [all_season] table of the speed profile; the distance is a
+    straight line, or with --method walk the distance walked over a surface (around the
+    --barrier layers); see territorial_gis/rai.py for the method and its references.
     """
     import geopandas as gpd
     import pandas as pd
@@ -46,6 +56,8 @@ def rai(ctx: click.Context, network: str, places: str, distance_m: float | None,
     from territorial_gis.rai import rural_access_index
 
     check_outputs(output, overwrite=overwrite, formats=(".gpkg",))
+    if method == "straight" and (barriers or resolution is not None):
+        raise click.UsageError("--barrier and --resolution apply to --method walk only")
     pts = load_places(places, **read_options)
     net = open_network(network, profile=profile)
     if scenario_spec:
@@ -54,8 +66,12 @@ def rai(ctx: click.Context, network: str, places: str, distance_m: float | None,
         net = apply_scenario(net, scenario_spec, profile=profile).network
     kw: dict[str, Any] = {k: v for k, v in {"distance_m": distance_m, "urban_density_per_km2": urban_density}.items()
                           if v is not None}
+    if method == "walk":
+        from territorial_gis.surfaces import SurfaceInputs, SurfaceOptions
+
+        kw["surface"] = SurfaceInputs(barriers=barriers, options=SurfaceOptions(resolution_m=resolution))
     res = rural_access_index(net, pts, population_raster=population_raster, rural_col=rural_col,
-                             area_col=area_col, profile=profile, **kw)
+                             area_col=area_col, profile=profile, method=method, **kw)
     layers = {"by_area": gpd.GeoDataFrame(pd.DataFrame(res.by_area), geometry=[None] * len(res.by_area), crs=4326),
               "all_season_buffer": res.buffer}
     if res.places is not None:

@@ -71,4 +71,5 @@ def apply(network: str, scenario_spec: str, profile: str | None, output: str, ov
     write_gpkg_layers({"changes": applied.changes}, changes_path, overwrite)
     counts = applied.changes.drop_duplicates("segment")["change"].value_counts().to_dict()
     echo_result(f"scenario {applied.scenario.name}: {counts.get('upgraded', 0)} road pieces upgraded, "
-                f"{counts.get('closed', 0)} closed, {counts.get('slowed', 0)} slowed -> {out}")
+                f"{counts.get('closed', 0)} closed, {counts.get('slowed', 0)} slowed, "
+                f"{counts.get('new_link', 0)} new -> {out}")

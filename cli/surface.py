@@ -71,8 +71,9 @@ def surface() -> None:
 @click.option("--bounds", default=None, metavar="W,S,E,N", help="Study area (lon/lat) besides the network and points.")
 @_grid_options
 @click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False),
-              help="Output folder: surface_<tier>.tif per tier, surface.json, and with --localities / --areas "
-                   "surface_localities.gpkg / surface_zonal.csv.")
+              help="Output folder: surface_<tier>.tif per tier, surface.json, surface_bands.csv (land and "
+                   "population by travel-time band), and with --localities / --areas surface_localities.gpkg / "
+                   "surface_zonal.csv.")
 @overwrite_option
 def times(network: str | None, tiers: tuple[str, ...], localities: str | None, areas: str | None,
           area_id: str | None, dem: str | None, landcover: str | None, landcover_table: str | None,
@@ -90,7 +91,7 @@ def times(network: str | None, tiers: tuple[str, ...], localities: str | None, a
 
     out = Path(output)
     spec = parse_tier_options(tiers)
-    files = [out / surface_file(t) for t in spec] + [out / "surface.json"]
+    files = [out / surface_file(t) for t in spec] + [out / "surface.json", out / "surface_bands.csv"]
     files += [out / "surface_localities.gpkg"] if localities else []
     files += [out / "surface_zonal.csv"] if areas else []
     check_outputs(*files, overwrite=overwrite)

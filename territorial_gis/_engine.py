@@ -1,38 +1,38 @@
-"""Compiled routing engine: snapping to edges and multi-source shortest paths (scipy csgraph).
+"""Compiled routing engine: snapping to edges, multi-source and many-to-many shortest paths.
 
 Points (origins and destinations) are snapped to the nearest point of the nearest edge in the
 network's metric CRS. Each snapped point becomes two nodes of an *augmented graph*: an on-road
 node that splits every directed edge of its road piece (so the part of the edge to each end is
 charged at the edge's speed, and several points on one edge are chained in order), and an
 off-road node linked to it by the walking leg. Nearest-destination questions are then one
-``scipy.sparse.csgraph.dijkstra(min_only=True)`` pass over the reversed augmented graph from all
-destinations of a tier at once; no Python loop over origins.
+compiled multi-source pass (``_shortest.nearest_seed``) over the reversed graph from all
+destinations of a tier at once; tables of times between many points are bounded compiled
+searches (``_shortest.TableSearch``) spread over threads. No Python loop over origins.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from pyproj import Transformer
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
-from ._arrays import concat_ranges, run_positions
+from ._arrays import concat_ranges
 from .errors import RoutingError
 
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
+    from ._shortest import TablePlan
     from .network import RoadNetwork
 
 log = logging.getLogger(__name__)
-
-# memory budget of one batch of a one-to-all distance block (float64 cells)
-_BATCH_CELLS = 8_000_000
 
 
 @dataclass
@@ -64,9 +64,10 @@ _MAX_RINGS = 64  # (64 rings: up to 16,641 cells; beyond, the KD-tree is cheaper
 class SnapIndex:
     """Spatial index of the network's road pieces (one geometry per ``segment``), cached on the network.
 
-    The polylines are cut into straight sub-pieces of at most ``_PIECE_M`` metres, registered
-    in a sparse uniform grid (:class:`territorial_gis._snapgrid.SnapGrid`, compiled; cells of
-    ``_PIECE_M`` to ``2 * _PIECE_M``, only occupied cells stored). The nearest road point of a
+    The polylines are cut into straight sub-pieces of at most ``piece_m`` metres (``_PIECE_M``,
+    or more where roads are sparse: the side of the average area per straight piece of road),
+    registered in a sparse uniform grid (:class:`territorial_gis._snapgrid.SnapGrid`,
+    compiled; cells of ``piece_m`` to ``2 * piece_m``, only occupied cells stored). The nearest road point of a
     query point is exact: the grid is searched ring by ring until no unseen sub-piece can be
     closer. Points the grid leaves open (no road within ``_MAX_RINGS`` rings of cells) go to a
     KD-tree of the sub-piece midpoints (built on first need), searched exactly too: the ``k``
@@ -77,7 +78,7 @@ class SnapIndex:
     """
 
     def __init__(self, net: RoadNetwork) -> None:
-        from ._snapgrid import SnapGrid
+        from ._snapgrid import SnapGrid, cut_pieces
 
         seg = net.edges["segment"].to_numpy()
         rev = net.edges["reversed"].to_numpy(dtype=bool)
@@ -86,39 +87,41 @@ class SnapIndex:
         first = np.ones(len(order), dtype=bool)
         first[1:] = seg[order][1:] != seg[order][:-1]
         self.rep_edge = order[first]
-        self.geoms = net.edge_geometry_metric()[self.rep_edge]
         self.seg_of_rep = seg[self.rep_edge]
-        coords, gi = shapely.get_coordinates(self.geoms, return_index=True)
+        self.to_metric = Transformer.from_crs(4326, net.crs, always_xy=True)
+        self.to_lonlat = Transformer.from_crs(net.crs, 4326, always_xy=True)
+        # metric vertices of the representative edges (transformed as coordinates: no geometry
+        # objects for the half of the edges that are reversed copies)
+        lonlat, gi = shapely.get_coordinates(net.edge_geometry[self.rep_edge], return_index=True)
+        coords = np.column_stack(self.to_metric.transform(lonlat[:, 0], lonlat[:, 1]))
+        n_geoms = len(self.rep_edge)
         same = gi[1:] == gi[:-1]
         d = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
         d = np.where(same, d, 0.0)
         cum = np.concatenate([[0.0], np.cumsum(d)])
-        starts = np.searchsorted(gi, np.arange(len(self.geoms)), side="left")
-        self.lengths = np.bincount(gi[:-1][same], weights=d[same], minlength=len(self.geoms))
-        # straight pieces between consecutive vertices, cut into sub-pieces <= _PIECE_M
+        starts = np.searchsorted(gi, np.arange(n_geoms), side="left")
+        self.lengths = np.bincount(gi[:-1][same], weights=d[same], minlength=n_geoms)
+        # straight pieces between consecutive vertices, cut into sub-pieces of at most piece_m:
+        # _PIECE_M, or the side of the average area per straight piece where roads are sparser
+        # (a country of long rural roads would otherwise be cut into tens of millions of bits)
         k = np.flatnonzero(same)
         a = coords[k]
         b = coords[k + 1]
-        along0 = cum[k] - cum[starts[gi[k]]]
-        n_sub = np.maximum(1, np.ceil(d[k] / _PIECE_M)).astype(np.int64)
-        rep = np.repeat(np.arange(len(k)), n_sub)
-        j = run_positions(n_sub)
-        t0 = (j / n_sub[rep])[:, None]
-        t1 = ((j + 1) / n_sub[rep])[:, None]
-        self.pa = np.ascontiguousarray(a[rep] + t0 * (b[rep] - a[rep]))
-        self.pb = np.ascontiguousarray(a[rep] + t1 * (b[rep] - a[rep]))
-        self.p_geom = gi[k][rep]
-        self.p_along0 = along0[rep] + t0[:, 0] * d[k][rep]
-        self.half = float(np.max(np.hypot(*(self.pb - self.pa).T)) / 2.0) if len(rep) else 0.0
-        # grid: about one sub-piece per cell where roads are dense, cells of _PIECE_M to 2 * _PIECE_M
-        both = np.concatenate([self.pa, self.pb]) if len(rep) else np.zeros((1, 2))
-        lo, hi = both.min(axis=0), both.max(axis=0)
+        lo, hi = (coords.min(axis=0), coords.max(axis=0)) if len(coords) else (np.zeros(2), np.zeros(2))
         area = float(max(hi[0] - lo[0], _PIECE_M) * max(hi[1] - lo[1], _PIECE_M))
-        cell = min(max(_PIECE_M, float(np.sqrt(area / max(len(rep), 1)))), 2 * _PIECE_M)
+        self.piece_m = piece_m = max(_PIECE_M, float(np.sqrt(area / max(len(k), 1))))
+        along0 = cum[k] - cum[starts[gi[k]]]
+        self.pa, self.pb, self.p_geom, self.p_along0, self.half = cut_pieces(a, b, d[k], along0, gi[k], piece_m)
+        # grid: about one sub-piece per cell where roads are dense, cells of piece_m to 2 * piece_m
+        cell = min(max(piece_m, float(np.sqrt(area / max(len(self.pa), 1)))), 2 * piece_m)
         self.grid = SnapGrid(self.pa, self.pb, cell)
-        self.to_metric = Transformer.from_crs(4326, net.crs, always_xy=True)
-        self.to_lonlat = Transformer.from_crs(net.crs, 4326, always_xy=True)
         self._kdtree: cKDTree | None = None
+        self._net = net
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """Metric geometry of every road piece (its representative edge; built on first use)."""
+        return self._net.edge_geometry_metric()[self.rep_edge]
 
     @property
     def kdtree(self) -> cKDTree:
@@ -257,22 +260,31 @@ def _concat_snaps(parts: list[Snaps]) -> Snaps:
 
 
 def _base_arrays(net: RoadNetwork, weight: str) -> dict[str, np.ndarray]:
-    """Per-network arrays the augmented graph reuses (cached on the network): the base CSR as
-    COO arcs with their edge rows, edge weights, segments and their sort order."""
+    """Per-network edge arrays the engine reuses (cached on the network): edge weights,
+    segments, their sort order and, for :class:`AugmentedGraph`, the base CSR as COO arcs with
+    their edge rows (``row``/``col``/``data``/``edge``, built on first use: the
+    nearest-destination pass does not need them)."""
     cache: dict[str, dict[str, np.ndarray]] = net.__dict__.setdefault("_engine_base", {})
     if weight not in cache:
-        coo = net.csr(weight).tocoo()
         seg = net.edges["segment"].to_numpy()
         e_order = np.argsort(seg, kind="stable")
-        cache[weight] = {"row": coo.row.astype(np.int64), "col": coo.col.astype(np.int64), "data": coo.data,
-                         "edge": net.csr_edge_index(weight).astype(np.int64),
-                         "w_all": net.edges[weight].to_numpy(dtype=np.float64), "seg": seg,
+        cache[weight] = {"w_all": net.edges[weight].to_numpy(dtype=np.float64), "seg": seg,
                          "rev": net.edges["reversed"].to_numpy(dtype=bool), "e_order": e_order,
                          "seg_sorted": seg[e_order]}
         if len(seg) and seg.min() >= 0 and seg.max() <= 4 * len(seg) + 1024:
             # directed edges of segment s: e_order[seg_start[s]:seg_start[s + 1]] (direct lookup)
             cache[weight]["seg_start"] = np.concatenate([[0], np.cumsum(np.bincount(seg))])
     return cache[weight]
+
+
+def _base_arcs(net: RoadNetwork, weight: str) -> dict[str, np.ndarray]:
+    """:func:`_base_arrays` with the base CSR's COO arcs (``row``, ``col``, ``data``, ``edge``)."""
+    ba = _base_arrays(net, weight)
+    if "row" not in ba:
+        coo = net.csr(weight).tocoo()
+        ba.update({"row": coo.row.astype(np.int64), "col": coo.col.astype(np.int64), "data": coo.data,
+                   "edge": net.csr_edge_index(weight).astype(np.int64)})
+    return ba
 
 
 def _on_directed_edges(ba: dict[str, np.ndarray], rep: np.ndarray,
@@ -334,19 +346,67 @@ class AugmentedGraph:
 
     def __init__(self, net: RoadNetwork, snaps: list[Snaps], weight: str = "travel_time_s") -> None:
         self.net = net
+        self.weight = weight
         self.group_sizes = [len(s.ok) for s in snaps]
         self.group_starts = np.concatenate([[0], np.cumsum(self.group_sizes)])
         allsn = _concat_snaps(snaps) if snaps else Snaps(*(np.empty(0) for _ in range(7)))
         self.snaps = allsn
         n0 = net.n_nodes
         ok = np.flatnonzero(allsn.ok.astype(bool))
+        self._ok = ok  # point of each off-road node, in node order
         p = len(ok)
         self.onroad_node = np.full(len(allsn.ok), -1, dtype=np.int64)
         self.offroad_node = np.full(len(allsn.ok), -1, dtype=np.int64)
         self.onroad_node[ok] = n0 + np.arange(p)
         self.offroad_node[ok] = n0 + p + np.arange(p)
         self.n_nodes = n0 + 2 * p
-        ba = _base_arrays(net, weight)
+        self._arcs: dict[str, np.ndarray] | None = None
+        self._forward: sparse.csr_matrix | None = None
+        self._reverse: sparse.csr_matrix | None = None
+
+    # the arcs are built on first use: tables between points (long_table) and the nearest
+    # destinations do not need them, paths (corridors) and isochrones do
+    @property
+    def arc_rows(self) -> np.ndarray:
+        """Tail node of every arc."""
+        return self._arc("rows")
+
+    @property
+    def arc_cols(self) -> np.ndarray:
+        """Head node of every arc."""
+        return self._arc("cols")
+
+    @property
+    def arc_time(self) -> np.ndarray:
+        """Weight of every arc (seconds for ``travel_time_s``)."""
+        return self._arc("time")
+
+    @property
+    def arc_edge(self) -> np.ndarray:
+        """Edge row each arc lies on (-1 for off-road legs and free links)."""
+        return self._arc("edge")
+
+    @property
+    def arc_f0(self) -> np.ndarray:
+        """Fraction of its edge's geometry where each arc starts."""
+        return self._arc("f0")
+
+    @property
+    def arc_f1(self) -> np.ndarray:
+        """Fraction of its edge's geometry where each arc ends."""
+        return self._arc("f1")
+
+    def _arc(self, name: str) -> np.ndarray:
+        if self._arcs is None:
+            self._arcs = self._build_arcs()
+        return self._arcs[name]
+
+    def _build_arcs(self) -> dict[str, np.ndarray]:
+        """The arcs: the network's, with the points' roads split at them, and the legs."""
+        net, weight, allsn, ok = self.net, self.weight, self.snaps, self._ok
+        n0 = net.n_nodes
+        p = len(ok)
+        ba = _base_arcs(net, weight)
         w_all = ba["w_all"]
         rows = [ba["row"]]
         cols = [ba["col"]]
@@ -378,6 +438,15 @@ class AugmentedGraph:
             f1 = pos
             arc_f0.append(f0)
             arc_f1.append(f1)
+            # points at the same spot of a road are chained in some order: link them back too
+            # (free), so each reaches the other without going round
+            tie = np.flatnonzero(~new_group & (pos == prev_pos))
+            rows.append(node_of[tie])
+            cols.append(prev_node[tie].astype(np.int64))
+            data.append(np.zeros(len(tie)))
+            arc_edge.append(e_rows[tie].astype(np.int64))
+            arc_f0.append(pos[tie])
+            arc_f1.append(pos[tie])
             # arcs last point -> v
             le = np.flatnonzero(last_group)
             rows.append(node_of[le])
@@ -421,24 +490,24 @@ class AugmentedGraph:
         r = np.concatenate([rows[0], r_new[picked]])
         c = np.concatenate([cols[0], c_new[picked]])
         d = np.concatenate([data[0], d_new[picked]])
-        self.arc_edge = np.concatenate(arc_edge)[sel]
-        self.arc_f0 = np.concatenate(arc_f0)[sel]
-        self.arc_f1 = np.concatenate(arc_f1)[sel]
-        self.arc_rows = r
-        self.arc_cols = c
-        self.arc_time = d
-        self._forward: sparse.csr_matrix | None = None
-        self.reverse = _csr_from_arcs(c, r, d, self.n_nodes)
-        if self.reverse.nnz != len(d):
-            raise RoutingError("internal error: duplicate arcs in the augmented graph")
+        return {"edge": np.concatenate(arc_edge)[sel], "f0": np.concatenate(arc_f0)[sel],
+                "f1": np.concatenate(arc_f1)[sel], "rows": r, "cols": c, "time": d}
 
     @property
     def forward(self) -> sparse.csr_matrix:
-        """The augmented graph in travel direction (built on first use: nearest-destination
-        questions only need :attr:`reverse`)."""
+        """The augmented graph in travel direction (built on first use)."""
         if self._forward is None:
             self._forward = _csr_from_arcs(self.arc_rows, self.arc_cols, self.arc_time, self.n_nodes)
         return self._forward
+
+    @property
+    def reverse(self) -> sparse.csr_matrix:
+        """The augmented graph against travel direction (built on first use)."""
+        if self._reverse is None:
+            self._reverse = _csr_from_arcs(self.arc_cols, self.arc_rows, self.arc_time, self.n_nodes)
+            if self._reverse.nnz != len(self.arc_time):
+                raise RoutingError("internal error: duplicate arcs in the augmented graph")
+        return self._reverse
 
     def group(self, k: int) -> slice:
         """Slice of the points of snap group ``k`` (in the order given to the constructor)."""
@@ -461,6 +530,10 @@ class AugmentedGraph:
         dest_nodes = np.asarray(dest_nodes, dtype=np.int64)
         if len(dest_nodes) == 0:
             return time, which, None
+        if not predecessors:
+            fast = self._nearest_points(dest_nodes, from_nodes, limit)
+            if fast is not None:
+                return fast[0], fast[1], None
         rev = self.reverse
         # seeds at cost 0: a repeated destination node keeps its first position
         dist, seed, pred = nearest_seed(rev.indptr, rev.indices, rev.data, self.n_nodes, dest_nodes,
@@ -470,29 +543,313 @@ class AugmentedGraph:
         which[valid] = seed[from_nodes[valid]]
         return time, which, pred
 
+    def _nearest_points(self, dest_nodes: np.ndarray, from_nodes: np.ndarray,
+                        limit: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`nearest` between points without the augmented graph: destinations are seeds
+        on the network (:func:`nearest_destinations`' formulation), a point to itself is 0.
+        None when a node is not a point's off-road node."""
+        from ._shortest import nearest_seed, read_nearest
+
+        dp = self._points_of(dest_nodes)
+        fp = self._points_of(from_nodes)
+        if dp is None or fp is None or (dest_nodes < 0).any():
+            return None
+        net, sn = self.net, self.snaps
+        ba = _base_arrays(net, self.weight)
+        w, eu, ev = ba["w_all"], net.edge_u.astype(np.int64), net.edge_v.astype(np.int64)
+        time = np.full(len(from_nodes), np.inf)
+        which = np.full(len(from_nodes), -1, dtype=np.int64)
+        d_pt, d_e, d_p = _on_directed_edges(ba, sn.segment_edge[dp], sn.frac[dp])
+        d_leg = sn.leg_s[dp]
+        pt, seed_node, seed_cost = _end_costs(eu, ev, w, d_pt, d_e, d_p, d_leg, leaving=False)
+        # seeds by destination position: the cheapest seed of a node wins, then the first
+        by_dest = np.argsort(pt, kind="stable")
+        rank, graph = _ordered_csr(net, self.weight, reverse=True)
+        dist, seed, _ = nearest_seed(graph.indptr, graph.indices, graph.data, net.n_nodes,
+                                     rank[seed_node[by_dest]], seed_cost[by_dest], limit=limit)
+        o_ok = np.flatnonzero(fp >= 0)
+        o_pt, o_e, o_q = _on_directed_edges(ba, sn.segment_edge[fp[o_ok]], sn.frac[fp[o_ok]])
+        by_edge = np.argsort(d_e, kind="stable")
+        t, dest = read_nearest(o_pt, o_e, o_q, len(o_ok), eu, ev, w, dist[rank], seed[rank], pt[by_dest],
+                               d_e[by_edge], d_p[by_edge], d_pt[by_edge], d_leg)
+        t = t + sn.leg_s[fp[o_ok]]
+        hit = np.isfinite(t) & (t <= limit)
+        time[o_ok[hit]] = t[hit]
+        which[o_ok[hit]] = dest[hit]
+        # a destination at the very node: time 0 (its first position)
+        same_f, same_d = _same_nodes(from_nodes, dest_nodes)
+        first = np.full(len(from_nodes), np.iinfo(np.int64).max)
+        np.minimum.at(first, same_f, same_d)
+        at = first < np.iinfo(np.int64).max
+        time[at] = 0.0
+        which[at] = first[at]
+        return time, which
+
     def long_table(self, sources: np.ndarray, targets: np.ndarray, cutoff: float = np.inf,
-                   reverse: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sparse long table ``(source_pos, target_pos, time)`` of pairs within ``cutoff``,
-        computed in bounded batches (never a dense all-pairs matrix of the whole region)."""
-        graph = self.reverse if reverse else self.forward
+                   reverse: bool = True, *, threads: int | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sparse long table ``(source_pos, target_pos, time)`` of the pairs within ``cutoff``.
+
+        One bounded compiled search per source (:class:`territorial_gis._shortest.TableSearch`),
+        spread over ``threads`` threads (default :func:`routing_threads`); a search stops at
+        the cutoff or once every target is settled, and its pairs go straight into arrays.
+        Pairs come sorted by source position, then target position, and do not depend on the
+        number of threads. ``-1`` sources or targets (points not snapped) have no pairs.
+        ``reverse`` gives the time from each target to the source (else source to target).
+
+        When every source and target is a point's off-road node (the usual case), the searches
+        run on the network itself from the points' roads (:meth:`_point_plan`), the way
+        :func:`nearest_destinations` does; the times equal the augmented graph's.
+        """
         sources = np.asarray(sources, dtype=np.int64)
         targets = np.asarray(targets, dtype=np.int64)
-        valid_t = np.flatnonzero(targets >= 0)
-        batch = max(1, _BATCH_CELLS // max(self.n_nodes, 1))
-        out_s, out_t, out_d = [], [], []
-        for start in range(0, len(sources), batch):
-            pos = np.arange(start, min(start + batch, len(sources)))
-            pos = pos[sources[pos] >= 0]
-            if not len(pos):
-                continue
-            d = dijkstra(graph, directed=True, indices=sources[pos], limit=cutoff)[:, targets[valid_t]]
-            si, ti = np.nonzero(np.isfinite(d) & (d <= cutoff))
-            out_s.append(pos[si])
-            out_t.append(valid_t[ti])
-            out_d.append(d[si, ti])
-        if not out_s:
+        if not cutoff >= 0:
+            raise RoutingError(f"cutoff must be a non-negative number of seconds, got {cutoff}")
+        src_pos = np.flatnonzero(sources >= 0)
+        if not len(src_pos) or not (targets >= 0).any():
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-        return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
+        planned = self._point_plan(sources[src_pos], targets, reverse)
+        if planned is None:
+            plan = node_plan(self.reverse if reverse else self.forward, sources[src_pos], targets)
+            order = np.argsort(sources[src_pos], kind="stable")
+        else:
+            plan, order = planned
+        s, t, d = run_table(plan, cutoff=cutoff, threads=threads, order=order)
+        return src_pos[s], t, d
+
+    def _points_of(self, nodes: np.ndarray) -> np.ndarray | None:
+        """Index (in :attr:`snaps`) of the point whose off-road node each node is (-1 for -1),
+        or None when a node is not an off-road node."""
+        n_pts = len(self._ok)
+        j = nodes - (self.net.n_nodes + n_pts)
+        valid = nodes >= 0
+        if ((j[valid] < 0) | (j[valid] >= n_pts)).any():
+            return None
+        return np.where(valid, self._ok[np.where(valid, j, 0)] if n_pts else -1, -1)
+
+    def _point_plan(self, src_nodes: np.ndarray, targets: np.ndarray,
+                    reverse: bool) -> tuple[TablePlan, np.ndarray] | None:
+        """The table between points as searches on the network from the points' roads.
+
+        A point at position ``q`` of a directed road ``u -> v`` (its off-road leg ``L``) leaves
+        by ``v`` after ``(1 - q) w + L`` (and by ``u`` after ``L`` when ``q = 0``) and is
+        reached from ``u`` in ``q w + L`` (from ``v`` in ``L`` when ``q = 1``): the
+        :attr:`forward` search of a source starts at its leaving nodes and a target is read at
+        its reaching nodes; the :attr:`reverse` one the other way round. A target further
+        along the same directed road, and the source itself, are direct trips. Returns the plan
+        and the order to take its sources in.
+        """
+        from ._shortest import TablePlan
+
+        sp = self._points_of(src_nodes)
+        tp = self._points_of(targets)
+        if sp is None or tp is None:
+            return None
+        net, sn = self.net, self.snaps
+        ba = _base_arrays(net, self.weight)
+        w, eu, ev = ba["w_all"], net.edge_u.astype(np.int64), net.edge_v.astype(np.int64)
+        t_ok = np.flatnonzero(tp >= 0)
+        s_i, s_e, s_q = _on_directed_edges(ba, sn.segment_edge[sp], sn.frac[sp])
+        t_i, t_e, t_q = _on_directed_edges(ba, sn.segment_edge[tp[t_ok]], sn.frac[tp[t_ok]])
+        s_leg, t_leg = sn.leg_s[sp], sn.leg_s[tp[t_ok]]
+        # start at the leaving (forward) or reaching (reverse) nodes; read targets at the others
+        leave = _end_costs(eu, ev, w, s_i, s_e, s_q, s_leg, leaving=not reverse)
+        reach = _end_costs(eu, ev, w, t_i, t_e, t_q, t_leg, leaving=reverse)
+        seed_ptr, seed_order = _csr_order(leave[0], len(sp))
+        direct = _direct_trips(w, s_i, s_e, s_q, s_leg, t_i, t_e, t_q, t_leg, reverse)
+        same_s, same_t = _same_nodes(src_nodes, targets[t_ok])
+        d_src = np.concatenate([direct[0], same_s])
+        d_tgt = t_ok[np.concatenate([direct[1], same_t])]
+        d_time = np.concatenate([direct[2], np.zeros(len(same_s))])
+        direct_ptr, direct_order = _csr_order(d_src, len(sp))
+        # the network's nodes renumbered along a space-filling curve (searches touch nearby
+        # memory), and sources taken in that order too (consecutive searches share it)
+        rank, graph = _ordered_csr(net, self.weight, reverse)
+        seed_node = rank[leave[1][seed_order]]
+        entry_ptr, entry_order = _csr_order(rank[reach[1]], net.n_nodes)
+        plan = TablePlan(graph.indptr, graph.indices, graph.data,
+                         seed_ptr, seed_node, leave[2][seed_order],
+                         entry_ptr, t_ok[reach[0][entry_order]], reach[2][entry_order], len(targets),
+                         direct_ptr, d_tgt[direct_order], d_time[direct_order])
+        first_seed = np.full(len(sp), np.iinfo(np.int64).max)
+        has_seed = np.diff(seed_ptr) > 0
+        first_seed[has_seed] = seed_node[seed_ptr[:-1][has_seed]]
+        return plan, np.argsort(first_seed, kind="stable")
+
+
+def _morton(xy: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Z-order (Morton) code of points on a ``2**bits`` square grid over their extent."""
+    lo = xy.min(axis=0)
+    span = np.maximum(xy.max(axis=0) - lo, 1e-9)
+    cell = ((xy - lo) / span * (2**bits - 1)).astype(np.uint64)
+    code = np.zeros(len(xy), dtype=np.uint64)
+    for b in range(bits):
+        one = np.uint64(1)
+        code |= ((cell[:, 0] >> np.uint64(b)) & one) << np.uint64(2 * b)
+        code |= ((cell[:, 1] >> np.uint64(b)) & one) << np.uint64(2 * b + 1)
+    return code
+
+
+def _ordered_csr(net: RoadNetwork, weight: str, reverse: bool) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """``(rank, csr)``: the new index of every node along a Z-order curve of the node
+    coordinates, and ``net.csr(weight, reverse)`` with its nodes renumbered so (cached)."""
+    cache: dict[Any, Any] = net.__dict__.setdefault("_engine_ordered", {})
+    if "rank" not in cache:
+        order = np.argsort(_morton(net.node_xy), kind="stable")
+        rank = np.empty(net.n_nodes, dtype=np.int64)
+        rank[order] = np.arange(net.n_nodes)
+        cache["rank"] = rank
+    key = (weight, reverse)
+    if key not in cache:
+        coo = net.csr(weight, reverse=reverse).tocoo()
+        rank = cache["rank"]
+        cache[key] = sparse.csr_matrix((coo.data, (rank[coo.row], rank[coo.col])), shape=coo.shape)
+    return cache["rank"], cache[key]
+
+
+def _end_costs(eu: np.ndarray, ev: np.ndarray, w: np.ndarray, pt: np.ndarray, e: np.ndarray, q: np.ndarray,
+               leg: np.ndarray, *, leaving: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(point, node, cost)``: the road-end nodes a point leaves by (``leaving``) or is
+    reached from, with the time between the point and the node, off-road leg included."""
+    if leaving:
+        at = q <= 0.0
+        node = np.concatenate([ev[e], eu[e[at]]])
+        cost = np.concatenate([(1.0 - q) * w[e] + leg[pt], leg[pt[at]]])
+    else:
+        at = q >= 1.0
+        node = np.concatenate([eu[e], ev[e[at]]])
+        cost = np.concatenate([q * w[e] + leg[pt], leg[pt[at]]])
+    return np.concatenate([pt, pt[at]]), node, cost
+
+
+def _csr_order(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR pointer over ``0..n-1`` and the (stable) order grouping ``key`` by value."""
+    order = np.argsort(key, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=n), out=ptr[1:])
+    return ptr, order
+
+
+def _direct_trips(w: np.ndarray, s_i: np.ndarray, s_e: np.ndarray, s_q: np.ndarray, s_leg: np.ndarray,
+                  t_i: np.ndarray, t_e: np.ndarray, t_q: np.ndarray, t_leg: np.ndarray,
+                  reverse: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(source, target, time)`` of trips along one directed road between a source and a
+    target on it (from the source to a target further on, or, ``reverse``, from the target to
+    a source further on), legs included."""
+    by_e = np.argsort(t_e, kind="stable")
+    te = t_e[by_e]
+    lo = np.searchsorted(te, s_e, side="left")
+    cnt = np.searchsorted(te, s_e, side="right") - lo
+    k = np.repeat(np.arange(len(s_e)), cnt)
+    j = by_e[concat_ranges(lo, cnt)]
+    gap = (s_q[k] - t_q[j]) if reverse else (t_q[j] - s_q[k])
+    keep = gap >= 0
+    k, j = k[keep], j[keep]
+    return s_i[k], t_i[j], gap[keep] * w[s_e[k]] + s_leg[s_i[k]] + t_leg[t_i[j]]
+
+
+def _same_nodes(src_nodes: np.ndarray, tgt_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(source, target)`` (positions) that are the same node."""
+    order = np.argsort(tgt_nodes, kind="stable")
+    tn = tgt_nodes[order]
+    lo = np.searchsorted(tn, src_nodes, side="left")
+    cnt = np.searchsorted(tn, src_nodes, side="right") - lo
+    return np.repeat(np.arange(len(src_nodes)), cnt), order[concat_ranges(lo, cnt)]
+
+
+def routing_threads() -> int:
+    """Threads for many-to-many searches: ``settings.threads`` when set, else the CPUs this
+    process may use."""
+    from . import settings
+
+    if settings.threads is not None:
+        return max(1, int(settings.threads))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # (not on every platform)
+        return max(1, os.cpu_count() or 1)
+
+
+def node_plan(graph: sparse.csr_matrix, src_nodes: np.ndarray, targets: np.ndarray) -> TablePlan:
+    """A table plan between nodes of a CSR graph: each source searches from its node, each
+    target (``-1``: none) is read at its node."""
+    from ._shortest import TablePlan
+
+    n = graph.shape[0]
+    t_ok = np.flatnonzero(targets >= 0)
+    entry_ptr, order = _csr_order(targets[t_ok], n)
+    empty = np.empty(0, dtype=np.int64)
+    return TablePlan(graph.indptr, graph.indices, graph.data, np.arange(len(src_nodes) + 1), src_nodes,
+                     np.zeros(len(src_nodes)), entry_ptr, t_ok[order], np.zeros(len(t_ok)), len(targets),
+                     np.zeros(len(src_nodes) + 1, dtype=np.int64), empty, np.empty(0))
+
+
+def run_table(plan: TablePlan, *, cutoff: float = np.inf, threads: int | None = None,
+              order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run every source of ``plan``: ``(source, target, time)`` of the pairs within ``cutoff``,
+    sorted by source then target.
+
+    Sources are taken in ``order`` (default: their own; a spatial order lets consecutive
+    searches reuse the memory they touch) in chunks that ``threads`` Python threads share out;
+    each thread owns a :class:`~territorial_gis._shortest.TableSearch` (its own distances,
+    heap and result buffers) whose batch runs without the GIL, so the threads search in
+    parallel. The pairs are put back in source order, so the result depends neither on the
+    number of threads nor on ``order``.
+    """
+    from ._shortest import TableSearch
+
+    n_src = plan.n_sources
+    seq = np.arange(n_src) if order is None else np.asarray(order, dtype=np.int64)
+    if len(seq) != n_src or (n_src and not np.array_equal(np.sort(seq), np.arange(n_src))):
+        raise RoutingError("internal error: the source order is not a permutation of the sources")
+    n_threads = min(routing_threads() if threads is None else max(1, int(threads)), max(n_src, 1))
+    # several chunks per thread (load balance), each large enough that the per-call overhead
+    # (tens of microseconds) is nothing next to its searches
+    size = int(np.clip(n_src // (8 * n_threads), 1, 256))
+    chunks = [seq[i:i + size] for i in range(0, n_src, size)]
+    results: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = [None] * len(chunks)
+    errors: list[BaseException] = []
+    chunk_ids = iter(range(len(chunks)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            search = TableSearch(plan)
+            while not errors:
+                with lock:
+                    k = next(chunk_ids, None)
+                if k is None:
+                    return
+                results[k] = search.run(chunks[k], cutoff)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            errors.append(exc)
+
+    if n_threads == 1:
+        work()
+    else:
+        pool = [threading.Thread(target=work, daemon=True) for _ in range(n_threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    if errors:
+        raise errors[0]
+    done = [r for r in results if r is not None]
+    if not done:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    count_seq = np.concatenate([r[0] for r in done])  # pairs of each source, in the order taken
+    target = np.concatenate([r[1] for r in done])
+    time_s = np.concatenate([r[2] for r in done])
+    if not np.array_equal(seq, np.arange(n_src)):
+        # back to source order: each source's block of pairs, where it was produced
+        start_seq = np.concatenate([[0], np.cumsum(count_seq)[:-1]])
+        count = np.empty(n_src, dtype=np.int64)
+        count[seq] = count_seq
+        start = np.empty(n_src, dtype=np.int64)
+        start[seq] = start_seq
+        take = concat_ranges(start, count)
+        target, time_s, count_seq = target[take], time_s[take], count
+    return np.repeat(np.arange(n_src), count_seq), target, time_s
 
 
 def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
@@ -507,6 +864,7 @@ def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
     ``u -> v`` leaves towards ``v`` (the rest of the edge, then ``v``'s time), from ``u``
     itself when it sits on it, or reaches a destination further along the same edge directly.
     This is the augmented-graph answer (:class:`AugmentedGraph`), without building that graph.
+    The sets' passes run side by side on :func:`routing_threads` threads.
 
     Returns
     -------
@@ -524,14 +882,13 @@ def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
     n_o = len(origins.ok)
     o_ok = np.flatnonzero(origins.ok)
     o_pt, o_e, o_q = _on_directed_edges(ba, origins.segment_edge[o_ok], origins.frac[o_ok])
-    out = []
-    for dsn in tiers:
+
+    def one_tier(dsn: Snaps) -> tuple[np.ndarray, np.ndarray]:
         time = np.full(n_o, np.inf)
         which = np.full(n_o, -1, dtype=np.int64)
         d_ok = np.flatnonzero(dsn.ok)
         if not len(d_ok) or not len(o_ok):
-            out.append((time, which))
-            continue
+            return time, which
         d_pt, d_e, d_p = _on_directed_edges(ba, dsn.segment_edge[d_ok], dsn.frac[d_ok])
         d_leg = dsn.leg_s[d_ok]
         at_v = d_p >= 1.0
@@ -546,5 +903,13 @@ def nearest_destinations(net: RoadNetwork, origins: Snaps, tiers: list[Snaps],
         rows = o_ok[reached]
         time[rows] = t[reached] + origins.leg_s[rows]
         which[rows] = d_ok[dest[reached]]
-        out.append((time, which))
-    return out
+        return time, which
+
+    # the tiers' passes are independent and release the GIL: one thread each, up to the CPUs
+    n_threads = min(routing_threads(), len(tiers))
+    if n_threads <= 1:
+        return [one_tier(d) for d in tiers]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        return list(pool.map(one_tier, tiers))

@@ -44,11 +44,16 @@ def segment_lengths_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2
 
 def line_lengths_m(lines: np.ndarray) -> np.ndarray:
     """Ellipsoidal length in metres of each lon/lat line geometry (:func:`segment_lengths_m`
-    summed over its vertices, vectorised over all lines)."""
+    summed over its vertices, vectorised over all lines).
+
+    A MultiLineString is the sum of its parts: the gap between the end of one part and the start
+    of the next is not road and is not counted. Empty and missing geometries measure 0.
+    """
     import shapely
 
     lines = np.asarray(lines, dtype=object)
-    coords, idx = shapely.get_coordinates(lines, return_index=True)
-    same = idx[1:] == idx[:-1]
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    coords, idx = shapely.get_coordinates(parts, return_index=True)
+    same = idx[1:] == idx[:-1]  # consecutive vertices of one part (never across parts or lines)
     d = segment_lengths_m(coords[:-1, 0][same], coords[:-1, 1][same], coords[1:, 0][same], coords[1:, 1][same])
-    return np.bincount(idx[:-1][same], weights=d, minlength=len(lines))
+    return np.bincount(owner[idx[:-1][same]], weights=d, minlength=len(lines))

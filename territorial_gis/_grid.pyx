@@ -316,6 +316,7 @@ cdef struct Out:
     int32_t* label  # or NULL
     double* legs  # (n, NLEG) or NULL
     uint32_t* seq  # or NULL
+    int32_t* pred  # or NULL
 
 
 cdef inline bint _grid_move(const Graph* g, int64_t u, int64_t r, int64_t c, bint inner, int m,
@@ -358,6 +359,8 @@ cdef inline int _improve(Queue* q, Out* o, int64_t u, int64_t v, double nd, doub
     o.dist[v] = nd
     if o.label != NULL:
         o.label[v] = o.label[u]
+    if o.pred != NULL:
+        o.pred[v] = <int32_t>u
     if o.legs != NULL:
         for kk in range(NLEG):
             o.legs[v * NLEG + kk] = o.legs[u * NLEG + kk]
@@ -441,7 +444,7 @@ def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, s
                  extra_indptr=None, extra_indices=None, extra_data=None, extra_mode=None,
                  int64_t n_extra=0, elevation=None, bint reverse=False, bint cut_corners=False,
                  double limit=INFINITY, bint labels=False, bint legs=False, double bucket_width=1.0,
-                 int64_t n_buckets=1024):
+                 int64_t n_buckets=1024, pred=None):
     """Multi-source Dijkstra over a friction grid plus explicit arcs.
 
     Parameters
@@ -483,6 +486,10 @@ def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, s
         Width (cost units) and number (a power of two) of the queue's buckets: a width up to
         the lightest grid move and ``n_buckets * bucket_width`` above the heaviest arc are
         fastest; any positive values give the same, exact, result.
+    pred
+        An int32 array of ``n_nodes`` to fill with each node's next node on its path towards
+        its seed (the node it was reached from; -1 for seeds and unreached nodes), so that
+        paths can be traced; None (default) to skip.
 
     Returns
     -------
@@ -514,6 +521,11 @@ def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, s
     label = np.full(n_total, -1, dtype=np.int32) if labels else None
     leg = np.zeros((n_total, N_LEGS), dtype=np.float64) if legs else None
     seq = np.zeros(n_total, dtype=np.uint32) if legs else None
+    if pred is not None:
+        if not (isinstance(pred, np.ndarray) and pred.dtype == np.int32 and pred.ndim == 1
+                and pred.shape[0] == n_total and pred.flags.c_contiguous and pred.flags.writeable):
+            raise ValueError("pred must be a writeable contiguous int32 array of n_nodes")
+        pred[:] = -1
 
     cdef Graph g
     cdef Out o
@@ -528,6 +540,7 @@ def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, s
     cdef int32_t[::1] label_v = label if label is not None else np.zeros(1, dtype=np.int32)
     cdef double[:, ::1] leg_v = leg if leg is not None else np.zeros((1, N_LEGS))
     cdef uint32_t[::1] seq_v = seq if seq is not None else np.zeros(1, dtype=np.uint32)
+    cdef int32_t[::1] pred_v = pred if pred is not None else np.zeros(1, dtype=np.int32)
     cdef const int64_t[::1] sn_v = sn
     cdef const double[::1] sc_v = sc
     cdef int i
@@ -546,6 +559,7 @@ def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, s
     o.label = &label_v[0] if labels else NULL
     o.legs = &leg_v[0, 0] if legs else NULL
     o.seq = &seq_v[0] if legs else NULL
+    o.pred = &pred_v[0] if pred is not None else NULL
 
     cdef Queue q
     q.nb, q.mask, q.cur, q.count, q.inv = n_buckets, n_buckets - 1, 0, 0, 1.0 / bucket_width
@@ -555,7 +569,7 @@ def grid_nearest(friction, int64_t nrows, int64_t ncols, move_dist, int moves, s
         raise MemoryError("grid kernel: cannot allocate the bucket ring")
     cdef int failed = 0
     cdef int64_t s, u
-    cdef bint plain = not (labels or legs or z is not None or explicit)
+    cdef bint plain = not (labels or legs or z is not None or explicit or pred is not None)
     with nogil:
         for s in range(sn_v.shape[0]):
             u = sn_v[s]

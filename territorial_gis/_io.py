@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputFileError, OutputError, OutputExistsError
@@ -113,19 +114,36 @@ def atomic_output(path: str | os.PathLike[str], overwrite: bool = False) -> Iter
         raise
 
 
-def gpkg_ready(gdf: Any) -> Any:
-    """A copy whose text columns GeoPackage can store: missing values as NULL, lists and dicts as
-    JSON, anything else as its string (GDAL cannot write Python objects)."""
+def _json_scalar(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else str(v)  # numpy scalars inside lists
+
+
+def gpkg_text(v: Any) -> str | None:
+    """A value as GeoPackage text: missing as None, lists, arrays and dicts as JSON (whole:
+    ``str`` of a long numpy array would elide its middle), anything else as its string."""
     import json
 
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, np.ndarray):
+        return json.dumps(v.tolist())
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, default=_json_scalar)
+    return str(v)
+
+
+def gpkg_ready(gdf: Any) -> Any:
+    """A copy whose text columns GeoPackage can store (:func:`gpkg_text`; GDAL cannot write
+    Python objects)."""
     out = gdf.copy()
     for col in out.columns:
         if col == out.geometry.name:
             continue
         s = out[col]
         if s.dtype == object or str(s.dtype).startswith(("string", "str")):
-            out[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and v != v) or v is pd.NA
-                             else (json.dumps(v) if isinstance(v, (list, dict)) else str(v))).astype(object)
+            out[col] = s.map(gpkg_text).astype(object)
     return out
 
 

@@ -21,12 +21,15 @@ the caller words the messages with the file and column names.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 MARKS = (".", ",")
 #: thousands separators accepted in every convention: space, no-break space, narrow no-break space
@@ -102,7 +105,7 @@ def _normalise(text: str) -> tuple[str, str]:
     """Split a value into sign and body (the Unicode minus counts as a minus)."""
     t = text.strip().replace("\u2212", "-")
     sign = ""
-    if t[:1] in "+-":
+    if t.startswith(("+", "-")):
         sign, t = t[0], t[1:].strip()
     return sign, t
 
@@ -252,3 +255,76 @@ def file_decimal(decisions: Iterable[Decision]) -> str | None:
     (none shown, or both)."""
     marks = {d.fmt.decimal for d in decisions if d.fmt is not None and d.how != "plain numbers"}
     return marks.pop() if len(marks) == 1 else None
+
+
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values)
+
+
+def number_column(values: pd.Series, *, fmt: NumberFormat | None, file_decimal: str | None,
+                  kind: str = "measure", row: str = "row") -> tuple[pd.Series | None, str | None]:
+    """A text column as numbers when every non-empty value is a number in one clear convention.
+
+    Returns ``(numbers, None)``; ``(None, None)`` when the column is not numbers (text, codes
+    with leading zeros such as ``"01001"``, or not every value a number in the given ``fmt``);
+    ``(None, problem)`` when it is numbers whose convention is mixed or cannot be told.
+    """
+    if not _is_text(values) or not values.notna().any():
+        return None, None
+    text = values.dropna().astype(str).str.strip()
+    if text.str.match(r"^[+-]?0\d").any():  # codes with leading zeros stay text
+        return None, None
+    if fmt is not None and kind != "degrees":
+        out, bad = parse(values, fmt)
+        return (None, None) if bad.any() else (out, None)
+    ev = scan(values)
+    if not ev.numeric:
+        return None, None
+    decision = decide(ev, kind=kind, file_decimal=file_decimal, row=row)
+    if decision.fmt is None:
+        return None, decision.problem
+    return parse(values, decision.fmt)[0], None
+
+
+def numeric_columns(frame: pd.DataFrame, *, fmt: NumberFormat | None = None, keep_text: Iterable[str] = (),
+                    degrees: Iterable[str] = (), missing: Iterable[str] = (), where: str = "table",
+                    row_offset: int = 2) -> pd.DataFrame:
+    """``frame`` with every text column whose values are all numbers read as floats.
+
+    Each column is read in its own convention (:func:`decide`), an ambiguous one following the
+    decimal mark the other columns show; ``degrees`` name coordinate columns (no thousands,
+    case ignored); cells equal to one of ``missing`` (e.g. ``"-"``, ``"N. D."``) count as empty
+    in a number column. A column of numbers whose convention cannot be told stays text with a
+    warning naming ``where`` and the values. ``row_offset`` turns index labels into file lines.
+    """
+    keep = set(keep_text)
+    deg = {str(c).lower() for c in degrees}
+    marks = {str(m) for m in missing}
+    cols = [c for c in frame.columns if c not in keep and _is_text(frame[c])]
+
+    def cleaned(c: object) -> pd.Series:
+        col = frame[c]
+        if not marks:
+            return col
+        blank = col.notna() & col.astype(str).str.strip().isin(marks)
+        return col.where(~blank, None)
+
+    def kind(c: object) -> str:
+        return "degrees" if str(c).lower() in deg else "measure"
+
+    shifted = {c: cleaned(c) for c in cols}
+    if row_offset:
+        shifted = {c: v.set_axis([int(i) + row_offset if isinstance(i, (int, np.integer)) else i for i in v.index])
+                   for c, v in shifted.items()}
+    decisions = [decide(ev, kind=kind(c), file_decimal=None)
+                 for c in cols if (ev := scan(shifted[c])).numeric and not ev.invalid]
+    fdec = file_decimal(decisions)
+    out = frame.copy()
+    for c in cols:
+        values, problem = number_column(shifted[c], fmt=fmt, file_decimal=fdec, kind=kind(c))
+        if values is not None:
+            out[c] = values.to_numpy(dtype=float)
+        elif problem:
+            logger.warning("%s: column %r %s; it is kept as text (set the number format: decimal=/thousands=, "
+                           "--decimal/--thousands)", where, c, problem)
+    return out

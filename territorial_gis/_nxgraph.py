@@ -41,6 +41,10 @@ def arrays_from_networkx(G: nx.MultiDiGraph, profile: Profile | str | None = Non
 
     Missing ``travel_time`` is computed from ``speed_kph`` or, failing that, from the
     ``highway`` class with the profile's speed model. Missing geometries are straight lines.
+    A node's ``ford`` tag goes onto the edges that start or end at it (where they have none).
+    Without a ``segment`` attribute, the two directions of a two-way road (an edge ``u -> v``
+    and one ``v -> u`` of the same way and length) share one road piece, so lengths by road
+    are counted once (:func:`pair_directions`).
 
     Raises
     ------
@@ -72,6 +76,7 @@ def arrays_from_networkx(G: nx.MultiDiGraph, profile: Profile | str | None = Non
         node_id = np.arange(len(keys), dtype=np.int64)
     rows: list[dict[str, Any]] = []
     us, vs, geoms = [], [], []
+    node_ford = {k: G.nodes[k]["ford"] for k in keys if G.nodes[k].get("ford") is not None}
     for u, v, data in (G.edges(data=True) if not G.is_multigraph() else
                        ((a, b, d) for a, b, _k, d in G.edges(keys=True, data=True))):
         iu, iv = index[u], index[v]
@@ -82,15 +87,51 @@ def arrays_from_networkx(G: nx.MultiDiGraph, profile: Profile | str | None = Non
             geom = shapely.transform(geom, lambda c: np.column_stack(to_ll.transform(c[:, 0], c[:, 1])))
         row = {k: (val[0] if isinstance(val, list) and val else val)
                for k, val in data.items() if k != "geometry"}
+        if row.get("ford") is None and (u in node_ford or v in node_ford):
+            row["ford"] = node_ford.get(u, node_ford.get(v))
         rows.append(row)
         us.append(iu)
         vs.append(iv)
         geoms.append(geom)
     geoms_arr = np.array(geoms, dtype=object)
     edges = _edge_table(pd.DataFrame(rows), geoms_arr, prof)
-    return NetworkArrays(node_id=node_id, node_lon=x, node_lat=y, edge_u=np.array(us, dtype=np.int64),
-                         edge_v=np.array(vs, dtype=np.int64), edges=edges, edge_geometry=geoms_arr,
-                         meta={"source": "networkx graph", "profile": prof.mode})
+    eu, ev = np.array(us, dtype=np.int64), np.array(vs, dtype=np.int64)
+    if "segment" not in edges or edges["segment"].isna().any():
+        segment, second = pair_directions(eu, ev, edges)
+        edges["segment"] = segment
+        given = edges["reversed"] if "reversed" in edges else pd.Series(np.nan, index=edges.index, dtype=object)
+        edges["reversed"] = given.astype(object).where(given.notna(), pd.Series(second)).astype(bool)
+    return NetworkArrays(node_id=node_id, node_lon=x, node_lat=y, edge_u=eu, edge_v=ev, edges=edges,
+                         edge_geometry=geoms_arr, meta={"source": "networkx graph", "profile": prof.mode})
+
+
+def pair_directions(u: np.ndarray, v: np.ndarray, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One road piece (``segment``) for both directions of a two-way road.
+
+    osmnx gives each direction of a two-way road its own edge. An edge ``u -> v`` and an edge
+    ``v -> u`` with the same way id (``osm_way_id``, when the graph has one) and the same length
+    (to the millimetre) are the two directions of one road: the k-th such edge each way pair up,
+    in graph order. A loop (``u == v``, a closed way) pairs with the next loop of the same node,
+    way and length. Every other edge is a road piece of its own. Returns the segment of each
+    edge (numbered by first appearance) and whether it is the second edge of its pair.
+    """
+    n = len(u)
+    way = (pd.to_numeric(edges["osm_way_id"], errors="coerce").fillna(-1).to_numpy()
+           if "osm_way_id" in edges else np.full(n, -1.0))
+    mm = np.round(edges["length_m"].to_numpy(dtype=float) * 1000.0)
+    key = pd.DataFrame({"lo": np.minimum(u, v), "hi": np.maximum(u, v), "way": way, "mm": mm})
+    group = key.groupby(["lo", "hi", "way", "mm"], sort=False, dropna=False).ngroup().to_numpy()
+    loop = u == v
+    side = np.where(loop, 2, (u < v).astype(np.int64))  # direction of a road; 2: a loop
+    rank = pd.DataFrame({"g": group, "side": side}).groupby(["g", "side"], sort=False).cumcount().to_numpy()
+    rank = np.where(loop, rank // 2, rank)  # loops pair in order of appearance
+    pair = pd.MultiIndex.from_arrays([group, rank, np.where(loop, 2, 0)])
+    size = pd.Series(1, index=pair).groupby(level=[0, 1, 2]).transform("size").to_numpy()
+    both = size == 2  # both directions present (a one-way road has one edge)
+    solo = np.where(both, -1, np.arange(n))
+    segment = pd.MultiIndex.from_arrays([group, rank, solo]).factorize()[0].astype(np.int64)
+    second = pd.Series(segment).duplicated().to_numpy()
+    return segment, second
 
 
 def _edge_table(edges: pd.DataFrame, geoms: np.ndarray, prof: Profile) -> pd.DataFrame:

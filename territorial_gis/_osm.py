@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import shapely
 
 from ._arrays import run_positions
 from ._geodesy import segment_lengths_m
+from ._roadattrs import OSM_SEASON_KEYS
 from ._roadnet import RoadNetwork
 from .errors import InputFileError, NetworkError
 from .speeds import Profile, assign_speeds
@@ -34,7 +35,13 @@ log = logging.getLogger(__name__)
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".osm.xml", ".xml")
 TAG_KEYS = ("highway", "name", "ref", "surface", "tracktype", "smoothness", "maxspeed", "oneway",
             "junction", "access", "motor_vehicle", "motorcar", "vehicle", "foot", "service", "area",
-            "bridge", "tunnel", "lanes")
+            "bridge", "tunnel", "lanes", *OSM_SEASON_KEYS)
+"""Way tags read: the routing rules and speed model, names, and the seasons of use
+(``seasonal``, ``ford``, conditional access; :mod:`territorial_gis._roadattrs` says what they mean)."""
+EDGE_KEYS = ("highway", "surface", "tracktype", "smoothness", "maxspeed", "name", "ref", "bridge", "tunnel")
+"""Way tags every edge carries (None where the way has none)."""
+NODE_TAG = "ford"
+"""The node tag read with the node locations: a ford node puts its value on the edges holding it."""
 _FORWARD = {"yes", "true", "1"}
 _BACKWARD = {"-1", "reverse"}
 
@@ -42,7 +49,7 @@ _BACKWARD = {"-1", "reverse"}
 @dataclass
 class WayArrays:
     """Routable ways as flat arrays: ``refs``/``lon``/``lat`` of every way node, concatenated,
-    with ``offsets`` (n_ways + 1) and one tag table row per way."""
+    with ``offsets`` (n_ways + 1), one tag table row per way, and the way nodes that are fords."""
 
     refs: np.ndarray
     lon: np.ndarray
@@ -50,6 +57,9 @@ class WayArrays:
     offsets: np.ndarray
     way_id: np.ndarray
     tags: pd.DataFrame
+    #: way nodes tagged :data:`NODE_TAG`: their positions in the flat arrays (ascending) and values
+    ford_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    ford_value: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
 
 def is_osm_file(path: Path) -> bool:
@@ -117,8 +127,9 @@ def _way_allowed(tags: Mapping[str, str | None], profile: Profile) -> bool:
 _RULE_KEYS = ("highway", "area", "service", "foot", "motorcar", "motor_vehicle", "vehicle", "access")
 
 
-# locate(refs, point_mask) -> lon, lat, valid: the nodes of the ways kept by the rules
-_Locate = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# locate(refs, point_mask) -> lon, lat, valid and the node tag of the nodes of the ways kept by the rules
+_Located = tuple[np.ndarray, np.ndarray, np.ndarray, "_TagColumn"]
+_Locate = Callable[[np.ndarray, np.ndarray], _Located]
 
 
 @dataclass
@@ -173,11 +184,11 @@ def _read_ways_pbf(path: Path, profile: Profile, skip_nodes: bool = True) -> Way
     cand = _Candidates(way_id=ways["way_id"], offsets=ways["offsets"], refs=ways["refs"],
                        tags={k: _TagColumn(c, v) for k, (c, v) in zip(TAG_KEYS, ways["tags"], strict=True)})
 
-    def locate(refs: np.ndarray, _sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def locate(refs: np.ndarray, _sel: np.ndarray) -> _Located:
         ids, pos = np.unique(refs, return_inverse=True)
-        lon, lat, found = _pbf.locate_nodes(str(path), node_blobs, ids)
+        lon, lat, found, (codes, values) = _pbf.locate_nodes(str(path), node_blobs, ids, NODE_TAG)
         # fixed-point 1e-7 degrees to float as osmium's Location.lon/lat
-        return lon[pos] / 1e7, lat[pos] / 1e7, found[pos].view(bool)
+        return lon[pos] / 1e7, lat[pos] / 1e7, found[pos].view(bool), _TagColumn(codes[pos], values)
 
     try:
         return _finish(path, profile, cand, locate)
@@ -196,15 +207,21 @@ def _read_ways_osmium(path: Path, profile: Profile) -> WayArrays:
     offsets = [0]
     way_ids: list[int] = []
     rows: list[tuple[str | None, ...]] = []
+    node_tag: dict[int, str] = {}
     nan = float("nan")
     keys = TAG_KEYS
+    nodes = osmium.filter.KeyFilter(NODE_TAG)
+    nodes.enable_for(osmium.osm.NODE)   # only the nodes with the node tag come through
+    ways = osmium.filter.TagFilter(*[("highway", h) for h in sorted(profile.highways)])
+    ways.enable_for(osmium.osm.WAY)
     try:
         fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-              .with_locations()
-              .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-              .with_filter(osmium.filter.TagFilter(*[("highway", h) for h in sorted(profile.highways)])))
+              .with_locations().with_filter(nodes).with_filter(ways))
         for obj in fp:
-            way: Any = obj  # the entity filter lets only ways through
+            if isinstance(obj, osmium.osm.Node):
+                node_tag[obj.id] = str(obj.tags.get(NODE_TAG))
+                continue
+            way: Any = obj
             get = way.tags.get
             rows.append(tuple(get(k) for k in keys))
             way_ids.append(way.id)
@@ -229,9 +246,17 @@ def _read_ways_osmium(path: Path, profile: Profile) -> WayArrays:
     lat_all = np.asarray(lats, dtype=np.float64)
     del refs, lons, lats, rows
 
-    def locate(_refs: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def locate(refs: np.ndarray, sel: np.ndarray) -> _Located:
         lon, lat = lon_all[sel], lat_all[sel]
-        return lon, lat, ~np.isnan(lon)
+        valid = ~np.isnan(lon)
+        codes = np.full(len(refs), -1, dtype=np.int32)
+        values = sorted(set(node_tag.values()))
+        if node_tag:
+            ids = np.fromiter(node_tag, dtype=np.int64, count=len(node_tag))
+            hit = np.flatnonzero(np.isin(refs, ids) & valid)
+            code = {v: i for i, v in enumerate(values)}
+            codes[hit] = [code[node_tag[int(r)]] for r in refs[hit]]
+        return lon, lat, valid, _TagColumn(codes, values)
 
     return _finish(path, profile, cand, locate)
 
@@ -245,7 +270,7 @@ def _finish(path: Path, profile: Profile, cand: _Candidates, locate: _Locate) ->
     refs = cand.refs[point_sel]
     kept = np.flatnonzero(ok)
     counts = counts[kept]
-    lon, lat, valid = locate(refs, point_sel)
+    lon, lat, valid, node_tag = locate(refs, point_sel)
     n_missing = len(valid) - int(np.count_nonzero(valid))
     located = counts
     if n_missing:
@@ -255,6 +280,7 @@ def _finish(path: Path, profile: Profile, cand: _Candidates, locate: _Locate) ->
     if n_missing or not long_enough.all():
         keep_point = valid & np.repeat(long_enough, counts)
         refs, lon, lat = refs[keep_point], lon[keep_point], lat[keep_point]
+        node_tag = _TagColumn(node_tag.codes[keep_point], node_tag.values)
         kept, located = kept[long_enough], located[long_enough]
     if not len(kept):
         raise NetworkError(f"{path}: no routable way for mode '{profile.mode}' "
@@ -263,7 +289,9 @@ def _finish(path: Path, profile: Profile, cand: _Candidates, locate: _Locate) ->
     offsets = np.zeros(len(kept) + 1, dtype=np.int64)
     np.cumsum(located, out=offsets[1:])
     tags = pd.DataFrame({k: cand.tags[k].objects(kept) for k in TAG_KEYS}, columns=list(TAG_KEYS), dtype=object)
-    return WayArrays(refs=refs, lon=lon, lat=lat, offsets=offsets, way_id=cand.way_id[kept], tags=tags)
+    ford_at = np.flatnonzero(node_tag.present())
+    return WayArrays(refs=refs, lon=lon, lat=lat, offsets=offsets, way_id=cand.way_id[kept], tags=tags,
+                     ford_at=ford_at, ford_value=node_tag.objects(ford_at))
 
 
 def oneway_direction(tags: pd.DataFrame, mode: str) -> np.ndarray:
@@ -348,9 +376,11 @@ def _network_from_ways(ways: WayArrays, profile: Profile) -> RoadNetwork:
     rows = np.concatenate([fwd, bwd])  # directed edges: forward copies, then reversed ones
     wr = wi[rows]
     cols: dict[str, Any] = {"length_m": length[rows], "speed_kph": way_speed[wr]}
-    for key in ("highway", "surface", "tracktype", "smoothness", "maxspeed", "name", "ref", "bridge", "tunnel"):
+    for key in EDGE_KEYS:
         # object columns: no string-dtype inference pass (the loaders give the same dtype)
         cols[key] = pd.Series(tags[key].to_numpy(dtype=object)[wr], dtype=object, copy=False)
+    for key, values in _season_columns(ways, sp).items():  # only the tags some way or node has
+        cols[key] = pd.Series(values[rows], dtype=object, copy=False)
     cols["osm_way_id"] = ways.way_id[wr]
     cols["oneway"] = d[rows] != 0
     cols["segment"] = rows.astype(np.int64)
@@ -370,9 +400,32 @@ def _network_from_ways(ways: WayArrays, profile: Profile) -> RoadNetwork:
     first = np.where(cols["reversed"], sp.end[rows], sp.start[rows])
     step = np.where(cols["reversed"], -1, 1)
     pos = np.repeat(first, n_v) + np.repeat(step, n_v) * run_positions(n_v)
-    edge_geom = shapely.linestrings(ways.lon[pos], ways.lat[pos], indices=np.repeat(np.arange(len(rows)), n_v))
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(n_v, out=offsets[1:])
+    edge_geom = shapely.from_ragged_array(shapely.GeometryType.LINESTRING,
+                                          np.column_stack([ways.lon[pos], ways.lat[pos]]), (offsets,))
     return RoadNetwork.from_arrays(node_refs, ways.lon[first_pos], ways.lat[first_pos], edge_u, edge_v,
                                    edges, edge_geom)
+
+
+def _season_columns(ways: WayArrays, sp: SplitEdges) -> dict[str, np.ndarray]:
+    """Per split edge, the season tags (:data:`~territorial_gis._roadattrs.OSM_SEASON_KEYS`) of
+    its way, for the keys some way has; ``ford`` also from the ford nodes the edge holds (its first
+    one, ends included), where the way has no ``ford`` tag."""
+    out: dict[str, np.ndarray] = {}
+    for key in OSM_SEASON_KEYS:
+        col = ways.tags[key].to_numpy(dtype=object)
+        if (col != None).any():  # noqa: E711 - object array
+            out[key] = col[sp.way_index]
+    if len(ways.ford_at):
+        ford = out.get("ford", np.full(len(sp.start), None, dtype=object)).copy()
+        first = np.searchsorted(ways.ford_at, sp.start)  # the first ford node at or after the edge's start
+        holds = first < len(ways.ford_at)
+        holds[holds] = ways.ford_at[first[holds]] <= sp.end[holds]
+        take = holds & (ford == None)  # noqa: E711 - the way's own tag first
+        ford[take] = ways.ford_value[first[take]]
+        out["ford"] = ford
+    return out
 
 
 def write_routable_xml(source: Path | str, out: Path | str, profile: Profile) -> None:

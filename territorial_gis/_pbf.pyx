@@ -7,8 +7,8 @@ object per node or way:
 * :func:`scan_ways` (pass 1): the ways whose first ``highway`` value is one of the given
   classes, in file order: ids, node refs and the values of the given tag keys (codes into
   per-key lists of distinct values), and where the blobs holding nodes are.
-* :func:`locate_nodes` (pass 2): the coordinates of given node ids (sorted, unique),
-  decompressing only the blobs that hold nodes.
+* :func:`locate_nodes` (pass 2): the coordinates of given node ids (sorted, unique) and the
+  value of one node tag (``ford``), decompressing only the blobs that hold nodes.
 
 Every read is bounds-checked. Corrupt, truncated or non-PBF data raises
 :class:`PBFFormatError`; valid data that needs something this decoder does not handle (a
@@ -756,6 +756,7 @@ cdef struct Lookup:
     int64_t granularity
     int64_t lat_offset
     int64_t lon_offset
+    int64_t key_sid         # string index of the wanted node tag key in this block, -1: none
 
 
 cdef inline Py_ssize_t find(Lookup* L, int64_t x) noexcept nogil:
@@ -811,14 +812,32 @@ cdef inline void store(Lookup* L, Py_ssize_t j, int64_t lat, int64_t lon, bint v
     L.found[j] = 0
 
 
-cdef int dense_nodes(Lookup* L, const uint8_t* p, size_t n) except -1:
-    cdef Reader r, ir, latr, lonr, visr, infr
+cdef int64_t dense_tag(Reader* kv, int64_t key_sid) except -2:
+    """Read one dense node's tags from ``keys_vals`` (key, value string index pairs ended by 0):
+    the value string index of ``key_sid`` (its first value), or -1."""
+    cdef uint64_t k, v
+    cdef int64_t out = -1
+    while True:
+        if not rd_varint(kv, &k):
+            raise PBFFormatError("dense nodes with fewer tag lists than ids")
+        if k == 0:
+            return out
+        if not rd_varint(kv, &v):
+            raise PBFFormatError("corrupt dense node tags")
+        if out < 0 and <int64_t>k == key_sid:
+            out = <int64_t>v
+
+
+cdef int dense_nodes(Lookup* L, const uint8_t* p, size_t n, list hits) except -1:
+    cdef Reader r, ir, latr, lonr, visr, infr, kvr
     cdef Field fl, inf
     cdef uint64_t d, dlat, dlon, vis
     cdef uint64_t nid = 0, lat = 0, lon = 0
     cdef bint has_vis = False
+    cdef bint tags = False
+    cdef int64_t tag_v
     cdef Py_ssize_t j
-    ir.p = ir.end = latr.p = latr.end = lonr.p = lonr.end = visr.p = visr.end = NULL
+    ir.p = ir.end = latr.p = latr.end = lonr.p = lonr.end = visr.p = visr.end = kvr.p = kvr.end = NULL
     r.p = p
     r.end = p + n
     while next_field(&r, &fl):
@@ -831,6 +850,9 @@ cdef int dense_nodes(Lookup* L, const uint8_t* p, size_t n) except -1:
         elif fl.num == 9:
             want_bytes(&fl, "packed DenseNodes.lon")
             lonr = sub_reader(&fl)
+        elif fl.num == 10:
+            want_bytes(&fl, "packed DenseNodes.keys_vals")
+            kvr = sub_reader(&fl)
         elif fl.num == 5:
             want_bytes(&fl, "DenseNodes.denseinfo")
             infr = sub_reader(&fl)
@@ -839,6 +861,8 @@ cdef int dense_nodes(Lookup* L, const uint8_t* p, size_t n) except -1:
                     want_bytes(&inf, "packed DenseInfo.visible")
                     visr = sub_reader(&inf)
                     has_vis = True
+    # tags are read only when the wanted key is in the block's strings and some node has tags
+    tags = L.key_sid >= 0 and kvr.p < kvr.end
     while ir.p < ir.end:
         if not rd_varint(&ir, &d):
             raise PBFFormatError("corrupt dense node ids")
@@ -850,24 +874,35 @@ cdef int dense_nodes(Lookup* L, const uint8_t* p, size_t n) except -1:
         vis = 1
         if has_vis and not rd_varint(&visr, &vis):
             raise PBFFormatError("dense nodes with fewer visible flags than ids")
+        tag_v = dense_tag(&kvr, L.key_sid) if tags else -1
         j = find(L, <int64_t>nid)
         if j >= 0:
             store(L, j, <int64_t>lat, <int64_t>lon, vis != 0)
+            if tag_v >= 0 and vis != 0:
+                hits.append((j, tag_v))
     return 0
 
 
-cdef int plain_node(Lookup* L, const uint8_t* p, size_t n) except -1:
-    cdef Reader r, infr
+cdef int plain_node(Lookup* L, const uint8_t* p, size_t n, list hits) except -1:
+    cdef Reader r, infr, kr, vr
     cdef Field fl, inf
-    cdef int64_t nid = 0, lat = 0, lon = 0
+    cdef int64_t nid = 0, lat = 0, lon = 0, tag_v = -1
+    cdef uint64_t k, v
     cdef bint has_lat = False, has_lon = False, visible = True
     cdef Py_ssize_t j
+    kr.p = kr.end = vr.p = vr.end = NULL
     r.p = p
     r.end = p + n
     while next_field(&r, &fl):
         if fl.num == 1:
             want_varint(&fl, "Node.id")
             nid = unzigzag(fl.value)
+        elif fl.num == 2:
+            want_bytes(&fl, "packed Node.keys")
+            kr = sub_reader(&fl)
+        elif fl.num == 3:
+            want_bytes(&fl, "packed Node.vals")
+            vr = sub_reader(&fl)
         elif fl.num == 8:
             want_varint(&fl, "Node.lat")
             lat = unzigzag(fl.value)
@@ -885,25 +920,72 @@ cdef int plain_node(Lookup* L, const uint8_t* p, size_t n) except -1:
                     visible = inf.value != 0
     if visible and not (has_lat and has_lon):
         raise PBFFormatError("node without coordinates")
+    if L.key_sid >= 0:
+        while kr.p < kr.end:
+            if not rd_varint(&kr, &k) or not rd_varint(&vr, &v):
+                raise PBFFormatError("corrupt node tags")
+            if <int64_t>k == L.key_sid:
+                tag_v = <int64_t>v
+                break
     j = find(L, nid)
     if j >= 0:
         store(L, j, lat, lon, visible)
+        if tag_v >= 0 and visible:
+            hits.append((j, tag_v))
     return 0
 
 
-def locate_nodes(path, node_blobs, ids):
-    """Pass 2: locations of the nodes ``ids`` (int64, sorted, unique) in the blobs
-    ``node_blobs`` (from :func:`scan_ways`).
+cdef int64_t string_index(const uint8_t* st, size_t n, bytes key) except -2:
+    """Index of ``key`` in a block's string table, or -1."""
+    cdef Reader r
+    cdef Field fl
+    cdef int64_t i = 0
+    cdef const char* kp = PyBytes_AS_STRING(key)
+    cdef size_t kn = PyBytes_GET_SIZE(key)
+    r.p = st
+    r.end = st + n
+    while next_field(&r, &fl):
+        if fl.num == 1:
+            want_bytes(&fl, "StringTable.s")
+            if fl.size == kn and memcmp(fl.data, kp, kn) == 0:
+                return i
+            i += 1
+    return -1
 
-    Returns ``(lon, lat, found)``: int32 fixed-point coordinates (1e-7 degrees) and a uint8
-    flag per id (0: not in the file, deleted or out of range; then lon/lat are 0). A node
-    given more than once in the file keeps its last location.
+
+cdef dict strings_at(const uint8_t* st, size_t n, set wanted):
+    """The strings of a block's string table at the indices ``wanted``: {index: str}."""
+    cdef Reader r
+    cdef Field fl
+    cdef int64_t i = 0
+    cdef dict out = {}
+    r.p = st
+    r.end = st + n
+    while next_field(&r, &fl):
+        if fl.num == 1:
+            if i in wanted:
+                out[i] = PyUnicode_DecodeUTF8(<const char*>fl.data, fl.size, "replace")
+            i += 1
+    return out
+
+
+def locate_nodes(path, node_blobs, ids, tag_key=None):
+    """Pass 2: locations of the nodes ``ids`` (int64, sorted, unique) in the blobs
+    ``node_blobs`` (from :func:`scan_ways`), and the value of their tag ``tag_key``.
+
+    Returns ``(lon, lat, found, (codes, values))``: int32 fixed-point coordinates (1e-7 degrees),
+    a uint8 flag per id (0: not in the file, deleted or out of range; then lon/lat are 0), and
+    for ``tag_key`` an int32 code per id into the list of distinct ``values`` (-1: no such tag,
+    or no ``tag_key`` asked). A node given more than once in the file keeps its last location
+    and the value of its last version that has the tag. Node tags are decoded only in blocks
+    whose string table holds ``tag_key``.
     """
     cdef const int64_t[::1] idv = np.ascontiguousarray(ids, dtype=np.int64)
     cdef Py_ssize_t n = idv.shape[0], i
     lon_arr = np.zeros(n, dtype=np.int32)
     lat_arr = np.zeros(n, dtype=np.int32)
     found_arr = np.zeros(n, dtype=np.uint8)
+    codes_arr = np.full(n, -1, dtype=np.int32)
     cdef int32_t[::1] lonv = lon_arr
     cdef int32_t[::1] latv = lat_arr
     cdef uint8_t[::1] foundv = found_arr
@@ -915,12 +997,15 @@ def locate_nodes(path, node_blobs, ids):
     cdef size_t size
     cdef int64_t offset
     cdef bint skipped
+    cdef bytes key = tag_key.encode() if tag_key is not None else None
+    cdef dict value_code = {}
+    values = []
     blob_offsets, blob_skipped = node_blobs
     for i in range(1, n):
         if idv[i] <= idv[i - 1]:
             raise ValueError("ids must be sorted and unique")
     if n == 0 and not blob_skipped.any():
-        return lon_arr, lat_arr, found_arr   # (else the skipped blocks are checked for ways)
+        return lon_arr, lat_arr, found_arr, (codes_arr, values)   # (else the skipped blocks are checked for ways)
     L.ids = &idv[0] if n else NULL
     L.n = n
     L.j = 0
@@ -943,16 +1028,25 @@ def locate_nodes(path, node_blobs, ids):
                 L.lat_offset = bi.lat_offset
                 L.lon_offset = bi.lon_offset
                 L.started = False
+                L.key_sid = string_index(bi.st, bi.st_size, key) if key is not None and bi.st != NULL else -1
+                hits = []
                 group_fields(&it, p, size)
                 while next_group_field(&it, &gf):
                     if gf.num == 2:
                         want_bytes(&gf, "PrimitiveGroup.dense")
-                        dense_nodes(&L, gf.data, gf.size)
+                        dense_nodes(&L, gf.data, gf.size, hits)
                     elif gf.num == 1:
                         want_bytes(&gf, "PrimitiveGroup.nodes")
-                        plain_node(&L, gf.data, gf.size)
+                        plain_node(&L, gf.data, gf.size, hits)
                     elif gf.num == 3 and skipped:
                         raise MixedBlocksError(f"the block at byte {offset} holds nodes and ways")
+                if hits:
+                    text = strings_at(bi.st, bi.st_size, {v for _j, v in hits})
+                    for j, v in hits:
+                        if v not in text:
+                            raise PBFFormatError("string index out of range")
+                        codes_arr[j] = value_code.setdefault(text[v], len(value_code))
             except PBFFormatError as exc:
                 raise PBFFormatError(f"{exc} in the blob at byte {offset}") from None
-    return lon_arr, lat_arr, found_arr
+    values = list(value_code)
+    return lon_arr, lat_arr, found_arr, (codes_arr, values)

@@ -125,7 +125,6 @@ class RoadNetwork:
         return cls(node_id, node_lon, node_lat, edge_u, edge_v, edges, edge_geometry, crs=crs, meta=meta)
 
     @classmethod
-    @classmethod
     def from_networkx(cls, G: nx.MultiDiGraph, profile: Profile | str | None = None) -> RoadNetwork:
         """Build from an osmnx-compatible graph (node ``x``/``y``, graph ``crs``, edge ``length``).
 
@@ -188,16 +187,16 @@ class RoadNetwork:
             rows, cols = (self.edge_v, self.edge_u) if reverse else (self.edge_u, self.edge_v)
             keep = rows != cols  # self-loops never shorten a path
             idx = np.flatnonzero(keep)
-            order = np.lexsort((w[idx], cols[idx], rows[idx]))
-            idx = idx[order]
-            r, c = rows[idx], cols[idx]
-            first = np.ones(len(idx), dtype=bool)
-            first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-            idx = idx[first]
             n = self.n_nodes
+            pair = rows[idx].astype(np.int64) * n + cols[idx]  # (row, col) as one sort key
+            order = np.lexsort((w[idx], pair))
+            idx = idx[order]
+            pair = pair[order]
+            first = np.ones(len(idx), dtype=bool)
+            first[1:] = pair[1:] != pair[:-1]
+            idx = idx[first]
             indptr = np.zeros(n + 1, dtype=np.int64)
-            np.add.at(indptr, rows[idx] + 1, 1)
-            indptr = np.cumsum(indptr)
+            np.cumsum(np.bincount(rows[idx], minlength=n), out=indptr[1:])
             mat = sparse.csr_matrix((w[idx], cols[idx].astype(np.int32), indptr), shape=(n, n))
             self._csr_cache[key] = (mat, idx)
         return self._csr_cache[key]
@@ -411,7 +410,7 @@ def _write_native(net: RoadNetwork, path: Path) -> None:
     edges = net.edges.copy()
     for col in edges.columns:
         if edges[col].dtype == object:
-            edges[col] = edges[col].map(lambda v: None if v is None or v != v else str(v)).astype("string")
+            edges[col] = edges[col].astype("string")  # missing -> <NA>, anything else -> its str
     edges.to_parquet(buf, index=False)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for name, arr in (("node_id", net.node_id), ("node_lon", net.node_lon), ("node_lat", net.node_lat),
@@ -443,8 +442,7 @@ def load_network(path: str | os.PathLike[str]) -> RoadNetwork:
             if str(edges[col].dtype) == "string":
                 edges[col] = edges[col].astype(object).where(edges[col].notna(), None)
         coords, offsets = arrs["coords"], arrs["offsets"]
-        idx = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-        geoms = shapely.linestrings(coords, indices=idx)
+        geoms = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, coords, (offsets,))
         crs = CRS.from_wkt(meta.pop("crs"))
         return RoadNetwork(arrs["node_id"], arrs["node_lon"], arrs["node_lat"], arrs["edge_u"],
                            arrs["edge_v"], edges, geoms, crs=crs, meta=meta)

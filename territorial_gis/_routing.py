@@ -23,12 +23,13 @@ import pandas as pd
 
 from . import settings
 from ._engine import AugmentedGraph, Snaps, snap_point_sets
-from .columns import ID_CANDIDATES, REASON_TOO_FAR
+from .columns import ID_CANDIDATES, OFFROAD_METHODS, OFFROAD_SURFACE, REASON_TOO_FAR
 from .errors import ColumnError, ConfigError, CRSError, RoutingError
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from ._surface import Surface, SurfaceInputs
     from .network import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -50,21 +51,55 @@ class RouteOptions:
     walk_kph
         Speed of the off-road leg from the place to the nearest point of the nearest road;
         None takes the network's speed profile (``walk_speed_kph``), else
-        :data:`territorial_gis.settings.walk_kph`.
+        :data:`territorial_gis.settings.walk_kph`. Over a surface it is the walking speed on
+        flat open ground unless the surface's own options give one.
+    offroad
+        How the part of a trip off the road is measured: ``"straight"`` (a straight-line walk to
+        the nearest road, within ``max_snap_m``) or ``"surface"`` (over terrain, land cover,
+        barriers, waterways and crossings: a place beyond the snapping limit gets a time, NaN
+        only when it is truly cut off). None takes :data:`territorial_gis.settings.offroad`.
+    surface
+        What the surface is built from (:class:`~territorial_gis.surfaces.SurfaceInputs`: DEM,
+        land cover, barriers, waterways, crossings, grid options), or a surface already built
+        on the same network (reused; a surface of another network is rebuilt from its inputs).
+        None with ``offroad="surface"``: flat open ground at ``walk_kph``, no barrier. Carried
+        with ``offroad="straight"`` too, for the stages that draw or measure over the surface
+        (travel-time rasters, the Rural Access Index's walking distance).
 
     Examples
     --------
     >>> opts = RouteOptions(max_snap_m=5000)
     >>> table = travel_times_to_nearest(net, localities, tiers, options=opts)  # doctest: +SKIP
+    >>> rivers = SurfaceInputs(barriers=("rivers.gpkg",), waterways=(WaterwaySpec("rivers.gpkg"),))
+    >>> table = travel_times_to_nearest(net, localities, tiers,
+    ...                                 options=RouteOptions(offroad="surface", surface=rivers))  # doctest: +SKIP
     """
 
     max_snap_m: float = field(default_factory=_default_max_snap_m)
     walk_kph: float | None = None
+    offroad: str | None = None
+    surface: SurfaceInputs | Surface | None = None
 
     def __post_init__(self) -> None:
         _check_positive("maximum snap distance (max_snap_m)", self.max_snap_m)
         if self.walk_kph is not None:
             _check_positive("walking speed (walk_kph)", self.walk_kph)
+        if self.offroad is not None and self.offroad not in OFFROAD_METHODS:
+            raise ConfigError(f"off-road method (offroad) must be one of {', '.join(OFFROAD_METHODS)}, "
+                              f"got {self.offroad!r}")
+
+    @property
+    def offroad_method(self) -> str:
+        """``offroad``, or the default of :data:`territorial_gis.settings.offroad`."""
+        method = self.offroad if self.offroad is not None else str(settings.offroad)
+        if method not in OFFROAD_METHODS:
+            raise ConfigError(f"settings.offroad must be one of {', '.join(OFFROAD_METHODS)}, got {method!r}")
+        return method
+
+    @property
+    def uses_surface(self) -> bool:
+        """Whether the off-road part of trips is measured over a surface."""
+        return self.offroad_method == OFFROAD_SURFACE
 
     def walk_speed(self, network: RoadNetwork) -> float:
         """The off-road walking speed in km/h for ``network`` (see ``walk_kph``)."""
@@ -78,8 +113,9 @@ class RouteOptions:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> RouteOptions:
-        """Options from a mapping (e.g. a study's ``[access]`` section); unknown keys ignored,
-        None values take the defaults."""
+        """Options from a mapping (e.g. a study's ``[access]`` section: ``max_snap_m``,
+        ``walk_kph``, ``offroad``; ``surface`` an inputs object); unknown keys ignored, None
+        values take the defaults."""
         values = values or {}
         kw = {f.name: values[f.name] for f in dataclasses.fields(cls) if values.get(f.name) is not None}
         return cls(**kw)

@@ -17,7 +17,7 @@ import numpy as np
 
 from territorial_gis._arrays import run_positions
 
-from libc.math cimport INFINITY, fabs, floor, sqrt
+from libc.math cimport INFINITY, fabs, floor, hypot, sqrt
 from libc.stdint cimport int64_t, uint64_t
 
 
@@ -42,6 +42,92 @@ cdef inline double _piece_dist(double px, double py, double ax, double ay, doubl
     dy = py - (ay + t * vy)
     t_out[0] = t
     return sqrt(dx * dx + dy * dy)
+
+
+def _register_dense(cx0, cx1, cy0, cy1, int64_t nx, int64_t n_cells, int64_t n_reg):
+    """Registrations of pieces in the cells of their bounding boxes, grouped by cell (a counting
+    sort: pieces in order within a cell): ``(start, items)``, cell ``c`` holding
+    ``items[start[c]:start[c + 1]]``."""
+    cdef const int64_t[::1] x0 = np.ascontiguousarray(cx0, dtype=np.int64)
+    cdef const int64_t[::1] x1 = np.ascontiguousarray(cx1, dtype=np.int64)
+    cdef const int64_t[::1] y0 = np.ascontiguousarray(cy0, dtype=np.int64)
+    cdef const int64_t[::1] y1 = np.ascontiguousarray(cy1, dtype=np.int64)
+    start_arr = np.zeros(n_cells + 1, dtype=np.int64)
+    items_arr = np.empty(n_reg, dtype=np.int64)
+    cdef int64_t[::1] start = start_arr
+    cdef int64_t[::1] items = items_arr
+    cdef int64_t n = x0.shape[0], i, gx, gy, c, total = 0
+    with nogil:
+        for i in range(n):
+            for gy in range(y0[i], y1[i] + 1):
+                for gx in range(x0[i], x1[i] + 1):
+                    start[gy * nx + gx + 1] += 1
+        for c in range(n_cells):
+            start[c + 1] += start[c]
+        total = start[n_cells]
+    if total != n_reg:
+        raise ValueError("inconsistent registration count")
+    fill_arr = start_arr[:n_cells].copy()
+    cdef int64_t[::1] fill = fill_arr
+    with nogil:
+        for i in range(n):
+            for gy in range(y0[i], y1[i] + 1):
+                for gx in range(x0[i], x1[i] + 1):
+                    c = gy * nx + gx
+                    items[fill[c]] = i
+                    fill[c] += 1
+    return start_arr, items_arr
+
+
+def cut_pieces(a, b, d, along0, geom, double piece_m):
+    """Cut straight pieces ``a[i] -> b[i]`` (length ``d[i]``, starting ``along0[i]`` along
+    geometry ``geom[i]``) into ``max(1, ceil(d / piece_m))`` equal sub-pieces.
+
+    Returns ``(pa, pb, p_geom, p_along0, half)``: the sub-pieces' ends, geometry and start
+    along it, and half the longest sub-piece.
+    """
+    cdef const double[:, ::1] av = np.ascontiguousarray(a, dtype=np.float64).reshape(-1, 2)
+    cdef const double[:, ::1] bv = np.ascontiguousarray(b, dtype=np.float64).reshape(-1, 2)
+    cdef const double[::1] dv = np.ascontiguousarray(d, dtype=np.float64)
+    cdef const double[::1] al = np.ascontiguousarray(along0, dtype=np.float64)
+    cdef const int64_t[::1] gv = np.ascontiguousarray(geom, dtype=np.int64)
+    cdef int64_t m = av.shape[0]
+    if bv.shape[0] != m or dv.shape[0] != m or al.shape[0] != m or gv.shape[0] != m:
+        raise ValueError("piece arrays differ in length")
+    if not piece_m > 0:
+        raise ValueError("the sub-piece length must be positive")
+    n_sub_arr = np.maximum(1, np.ceil(np.asarray(dv) / piece_m)).astype(np.int64)
+    cdef const int64_t[::1] n_sub = n_sub_arr
+    cdef int64_t total = int(n_sub_arr.sum()) if m else 0
+    pa_arr = np.empty((total, 2))
+    pb_arr = np.empty((total, 2))
+    g_arr = np.empty(total, dtype=np.int64)
+    s_arr = np.empty(total)
+    cdef double[:, ::1] pa = pa_arr
+    cdef double[:, ::1] pb = pb_arr
+    cdef int64_t[::1] pg = g_arr
+    cdef double[::1] ps = s_arr
+    cdef int64_t i, j, k = 0, ns
+    cdef double t0, t1, vx, vy, longest = 0.0, h
+    with nogil:
+        for i in range(m):
+            ns = n_sub[i]
+            vx = bv[i, 0] - av[i, 0]
+            vy = bv[i, 1] - av[i, 1]
+            for j in range(ns):
+                t0 = <double>j / <double>ns
+                t1 = <double>(j + 1) / <double>ns
+                pa[k, 0] = av[i, 0] + t0 * vx
+                pa[k, 1] = av[i, 1] + t0 * vy
+                pb[k, 0] = av[i, 0] + t1 * vx
+                pb[k, 1] = av[i, 1] + t1 * vy
+                pg[k] = gv[i]
+                ps[k] = al[i] + t0 * dv[i]
+                h = hypot(pb[k, 0] - pa[k, 0], pb[k, 1] - pa[k, 1])
+                if h > longest:
+                    longest = h
+                k += 1
+    return pa_arr, pb_arr, g_arr, s_arr, longest / 2.0
 
 
 cdef class SnapGrid:
@@ -82,35 +168,39 @@ cdef class SnapGrid:
         wx = cx1 - cx0 + 1
         wy = cy1 - cy0 + 1
         cnt = wx * wy
-        piece = np.repeat(np.arange(len(pa), dtype=np.int64), cnt)
-        j = run_positions(cnt)
-        key = (np.repeat(cy0, cnt) + j // np.repeat(wx, cnt)) * self.nx + np.repeat(cx0, cnt) + j % np.repeat(wx, cnt)
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        items = piece[order]
-        first = np.ones(len(key), dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        cell_keys = key[first]
-        start = np.append(np.flatnonzero(first), len(key)).astype(np.int64)
-        self.n_occupied = len(cell_keys)
+        n_reg = int(cnt.sum())
         n_cells = self.nx * self.ny
-        self.dense = n_cells <= max(4 * len(key), 1 << 16)
+        self.dense = n_cells <= max(4 * n_reg, 1 << 16)
         table = np.full((1, 3), -1, dtype=np.int64)
         dstart = np.zeros(1, dtype=np.int64)
-        if self.dense:
-            dstart = np.zeros(n_cells + 1, dtype=np.int64)
-            np.cumsum(np.bincount(key, minlength=n_cells), out=dstart[1:])
+        if self.dense:  # a counting sort of the registrations by cell, pieces in order within a cell
+            dstart, items = _register_dense(cx0, cx1, cy0, cy1, self.nx, n_cells, n_reg)
+            self.n_occupied = int(np.count_nonzero(np.diff(dstart)))
         else:
+            piece = np.repeat(np.arange(len(pa), dtype=np.int64), cnt)
+            j = run_positions(cnt)
+            key = ((np.repeat(cy0, cnt) + j // np.repeat(wx, cnt)) * self.nx + np.repeat(cx0, cnt)
+                   + j % np.repeat(wx, cnt))
+            order = np.argsort(key, kind="stable")
+            key = key[order]
+            items = piece[order]
+            first = np.ones(len(key), dtype=bool)
+            first[1:] = key[1:] != key[:-1]
+            cell_keys = key[first]
+            start = np.append(np.flatnonzero(first), len(key)).astype(np.int64)
+            self.n_occupied = len(cell_keys)
             size = 1
             while size < 2 * max(self.n_occupied, 1):
                 size *= 2
             table = np.full((size, 3), -1, dtype=np.int64)
         self.mask = len(table) - 1
         self.table = table
-        cdef const int64_t[::1] ck = cell_keys
-        cdef const int64_t[::1] st = start
+        cdef const int64_t[::1] ck
+        cdef const int64_t[::1] st
         cdef int64_t r, slot
         if not self.dense:
+            ck = cell_keys
+            st = start
             for r in range(self.n_occupied):
                 slot = <int64_t>(_hash(ck[r]) >> 20) & self.mask
                 while self.table[slot, 0] >= 0:

@@ -59,9 +59,6 @@ def study_tiers(study: StudyOutputs) -> list[str]:
 def tier_thresholds(study: StudyOutputs) -> dict[str, float]:
     """``tier -> threshold in minutes`` of the access rules (as printed in the class reasons)."""
     hours = (methods(study).get("rules") or {}).get("access_max_hours") or {}
-    if not hours:
-        rules = getattr(study.localities, "attrs", {}).get("rules")
-        hours = getattr(rules, "access_max_hours", {}) or {}
     return {str(t): threshold_minutes(h) for t, h in hours.items() if _finite(h)}
 
 

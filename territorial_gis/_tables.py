@@ -17,11 +17,13 @@ import codecs
 import csv
 import io
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import _numbers
 from .errors import ConfigError, InputFileError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 LEGACY_ENCODINGS = ("cp1252", "latin_1", "iso8859_15", "cp850", "mac_roman")
 ENCODING_NAMES = {"utf_8": "UTF-8", "utf_8_sig": "UTF-8 (with BOM)", "utf_16": "UTF-16",
                   "cp1252": "Windows-1252", "latin_1": "ISO-8859-1 (Latin-1)",
+                  "iso8859_1": "ISO-8859-1 (Latin-1)",
                   "iso8859_15": "ISO-8859-15", "cp850": "DOS code page 850", "mac_roman": "Mac Roman"}
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 OLD_SPREADSHEETS = (".xls", ".ods", ".xlsb")
@@ -116,15 +119,16 @@ def _mixed(data: bytes, p: Path) -> str:
                      for i, ln in enumerate(lines))
 
 
-def read_delimited(p: Path, encoding: str | None = None) -> pd.DataFrame:
-    """Read a CSV/TSV/TXT table with every cell as text (the separator is sniffed)."""
+def read_delimited(p: Path, encoding: str | None = None, what: str = "places file") -> pd.DataFrame:
+    """Read a CSV/TSV/TXT table with every cell as text (the separator is sniffed); ``what``
+    names the file in messages."""
     data = p.read_bytes()
     text, used = decode_text(data, p, encoding)
     if used and used != "UTF-8":
         logger.info("%s read as %s", p.name, used)
     first_line = next((ln for ln in text.splitlines() if ln.strip()), "")
     if not first_line.strip():
-        raise InputFileError(f"places file {p} is empty (no header line)")
+        raise InputFileError(f"{what} {p} is empty (no header line)")
     sep = "\t" if p.suffix.lower() == ".tsv" else ","
     if p.suffix.lower() != ".tsv":
         try:
@@ -134,11 +138,23 @@ def read_delimited(p: Path, encoding: str | None = None) -> pd.DataFrame:
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
     except pd.errors.EmptyDataError as exc:
-        raise InputFileError(f"places file {p} is empty") from exc
+        raise InputFileError(f"{what} {p} is empty") from exc
     except (pd.errors.ParserError, ValueError) as exc:
-        raise InputFileError(f"cannot read places file {p} as a table: {exc}") from exc
+        raise InputFileError(f"cannot read {what} {p} as a table: {exc}") from exc
     df.columns = [str(c).strip() for c in df.columns]
     return df.dropna(how="all")
+
+
+def read_text_table(p: Path, what: str, *, encoding: str | None = None,
+                    fmt: _numbers.NumberFormat | None = None, keep_text: Iterable[str] = (),
+                    degrees: Iterable[str] = (), missing: Iterable[str] = ()) -> pd.DataFrame:
+    """A delimited text table read as places files are: encoding detected (:func:`decode_text`),
+    separator sniffed, and every column of numbers read in its own number format
+    (:func:`territorial_gis._numbers.numeric_columns`; ``degrees`` are the coordinate columns,
+    ``missing`` the marks of an empty cell, ``keep_text`` columns never converted)."""
+    df = read_delimited(p, encoding, what=what)
+    return _numbers.numeric_columns(df, fmt=fmt, keep_text=keep_text, degrees=degrees, missing=missing,
+                                    where=p.name)
 
 
 def read_excel(p: Path, sheet: str | None = None) -> pd.DataFrame:

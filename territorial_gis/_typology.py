@@ -186,6 +186,11 @@ class Typology:
                 _collect_columns(c.when, f"class {c.name!r}", self.flags, out)
         return out
 
+    def fixed_thresholds(self) -> list[str]:
+        """Used thresholds a sensitivity analysis does not move: ``vary = false`` (ordinal codes)
+        or equal to 0 (a relative change leaves them where they are)."""
+        return [t for t in self.used_thresholds() if not self.thresholds[t].vary or self.thresholds[t].value == 0.0]
+
     def used_thresholds(self) -> list[str]:
         """Thresholds that can change a class (used by a class condition, directly or through
         its flags), in declaration order."""

@@ -16,6 +16,8 @@ decreases; with a DEM and no outlet, the outlet of each system is its lowest end
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import math
 import os
@@ -49,12 +51,86 @@ class BoatProfile:
     boarding_wait_min: float
     landing_reach_m: float
     source: str
+    closed: frozenset[str] = frozenset()
+    level: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for metadata."""
-        return {"downstream_kph": dict(self.downstream_kph), "upstream_kph": dict(self.upstream_kph),
-                "boarding_wait_min": self.boarding_wait_min, "landing_reach_m": self.landing_reach_m,
-                "source": self.source}
+        out = {"downstream_kph": dict(self.downstream_kph), "upstream_kph": dict(self.upstream_kph),
+               "boarding_wait_min": self.boarding_wait_min, "landing_reach_m": self.landing_reach_m,
+               "source": self.source}
+        if self.level is not None:
+            out["river_level"] = self.level
+            out["closed_classes"] = sorted(self.closed)
+        return out
+
+    def at_level(self, levels: RiverLevels) -> BoatProfile:
+        """The profile at a season's river level: speeds multiplied by its factors, its closed
+        classes not navigable. A class the profile does not know is refused (ConfigError)."""
+        known = set(self.downstream_kph)
+        named = set(levels.upstream_factor) | set(levels.downstream_factor) | set(levels.closed)
+        unknown = sorted(named - known)
+        if unknown:
+            raise ConfigError(f"{levels.source}: [rivers] names river class(es) {', '.join(unknown)}, unknown to "
+                              f"the boat profile {self.source} (classes: {', '.join(sorted(known))})")
+        down = {c: v * levels.downstream_factor.get(c, 1.0) for c, v in self.downstream_kph.items()}
+        up = {c: v * levels.upstream_factor.get(c, 1.0) for c, v in self.upstream_kph.items()}
+        return dataclasses.replace(self, downstream_kph=down, upstream_kph=up,
+                                   closed=self.closed | frozenset(levels.closed), level=levels.level)
+
+
+@dataclass(frozen=True)
+class RiverLevels:
+    """What a season does to the rivers (a season's ``[rivers]`` table, see ``seasons/wet.toml``).
+
+    Factors are at most 1 (a season slows boats or closes rivers, it never speeds them up, so a
+    season never makes a trip shorter); classes are those of the boat profile.
+
+    Attributes
+    ----------
+    level
+        A label for the outputs (``"high water"``, ``"low water"``).
+    upstream_factor, downstream_factor
+        River class -> factor of the boat's speed over ground against / with the current.
+    closed
+        River classes boats cannot use at this level (streams at low water).
+    """
+
+    level: str
+    upstream_factor: dict[str, float] = field(default_factory=dict)
+    downstream_factor: dict[str, float] = field(default_factory=dict)
+    closed: tuple[str, ...] = ()
+    source: str = "<river levels>"
+
+    @classmethod
+    def from_dict(cls, table: Any, source: str) -> RiverLevels:
+        """Check a ``[rivers]`` table (unknown keys, factors outside (0, 1], a bad class list)."""
+        allowed = {"level", "upstream_factor", "downstream_factor", "closed"}
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [rivers] must be a table")
+        bad = set(table) - allowed
+        if bad:
+            raise ConfigError(f"{source}: [rivers] unknown key(s) {', '.join(sorted(bad))}; allowed: "
+                              f"{', '.join(sorted(allowed))}")
+        factors: dict[str, dict[str, float]] = {}
+        for key in ("upstream_factor", "downstream_factor"):
+            sub = table.get(key, {})
+            if not isinstance(sub, dict):
+                raise ConfigError(f"{source}: [rivers.{key}] must be a table of river class = factor")
+            for c, v in sub.items():
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+                    raise ConfigError(f"{source}: [rivers.{key}] {c} = {v!r}: expected a factor above 0 and at "
+                                      "most 1 (a season slows boats; it closes rivers with 'closed')")
+            factors[key] = {str(c): float(v) for c, v in sub.items()}
+        closed = table.get("closed", [])
+        if not isinstance(closed, list) or not all(isinstance(c, str) for c in closed):
+            raise ConfigError(f"{source}: [rivers] closed = {closed!r}: expected a list of river classes")
+        return cls(level=str(table.get("level", "seasonal")), closed=tuple(closed), source=source, **factors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for metadata."""
+        return {"level": self.level, "upstream_factor": dict(self.upstream_factor),
+                "downstream_factor": dict(self.downstream_factor), "closed": list(self.closed)}
 
 
 def _positive(value: Any, where: str, *, zero_ok: bool = False) -> float:
@@ -97,23 +173,41 @@ def load_boat_profile(profile: PathLike | None = None) -> BoatProfile:
 
 def centrelines(polygons: np.ndarray, step_m: float) -> np.ndarray:
     """Centre lines of river polygons (metric): the Voronoi edges of the banks, densified every
-    ``step_m``, that lie inside the polygon (an approximation of the medial axis), merged into lines."""
+    ``step_m``, that lie inside the polygon (an approximation of the medial axis), merged into lines.
+    The same polygon at the same step is reduced once per session (surfaces built again, e.g.
+    under a scenario, reuse it)."""
     out: list[Any] = []
     for poly in polygons:
         if poly is None or poly.is_empty:
             continue
-        # vertices closer than a quarter step add nothing to the medial axis but Voronoi cells
-        bank = shapely.segmentize(shapely.simplify(poly, step_m / 4.0).boundary, step_m)
-        pts = shapely.multipoints(shapely.get_coordinates(bank))
-        if shapely.get_num_geometries(pts) < 3:
-            continue
-        edges = shapely.get_parts(shapely.voronoi_polygons(pts, only_edges=True))
-        shapely.prepare(poly)
-        inside = edges[shapely.contains_properly(poly, edges)]
-        if len(inside):
-            merged = shapely.line_merge(shapely.union_all(inside))
-            out.extend(shapely.get_parts(merged))
+        out.extend(_centreline(shapely.to_wkb(poly), float(step_m)))
     return np.asarray(out, dtype=object)
+
+
+@functools.lru_cache(maxsize=16)
+def _centreline(wkb: bytes, step_m: float) -> tuple[Any, ...]:
+    from scipy.spatial import Voronoi
+
+    poly = shapely.from_wkb(wkb)
+    # vertices closer than a quarter step add nothing to the medial axis but Voronoi cells
+    bank = shapely.segmentize(shapely.simplify(poly, step_m / 4.0).boundary, step_m)
+    xy = np.unique(shapely.get_coordinates(bank), axis=0)
+    if len(xy) < 3:
+        return ()
+    try:
+        vor = Voronoi(xy)
+    except Exception:  # noqa: BLE001 - Qhull refuses degenerate (collinear) inputs
+        return ()
+    ridges = np.asarray(vor.ridge_vertices, dtype=np.int64)
+    ridges = ridges[(ridges >= 0).all(axis=1)]  # finite Voronoi edges
+    edges = shapely.linestrings(vor.vertices[ridges.reshape(-1)].reshape(-1, 2, 2))
+    shapely.prepare(poly)
+    inside = edges[shapely.contains_properly(poly, edges)]
+    if not len(inside):
+        return ()
+    # Voronoi edges meet at shared vertices: merged without a (costly) noding union
+    merged = shapely.line_merge(shapely.multilinestrings(inside))
+    return tuple(shapely.get_parts(merged))
 
 
 @dataclass
@@ -132,6 +226,11 @@ class RiverGraph:
     def n_nodes(self) -> int:
         """Number of river nodes."""
         return len(self.xy)
+
+    @property
+    def navigable_nodes(self) -> np.ndarray:
+        """Indices of the nodes a boat arc touches (landings are made there)."""
+        return np.unique(np.concatenate([self.arc_u, self.arc_v]))
 
 
 def _vertices(lines: np.ndarray, max_piece_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -205,6 +304,11 @@ def build_river_graph(lines: np.ndarray, line_class: np.ndarray, profile: BoatPr
     if unknown.any():
         log.warning("waterways: the flow direction of %d of %d river pieces is unknown (no outlet reachable); "
                     "they are charged the upstream speed both ways", int(unknown.sum()), len(a))
+    # the flow direction was read on every river; pieces of classes closed at the season's level
+    # carry no boat (they stay barriers to walking if their layer is one)
+    open_ = ~np.isin(arc_cls.astype(str), list(profile.closed)) if profile.closed else np.ones(len(a), dtype=bool)
+    closed_km = float(length[~open_].sum()) / 1000.0
+    a, b, arc_cls, length, direction = a[open_], b[open_], arc_cls[open_], length[open_], direction[open_]
     down = np.array([profile.downstream_kph[c] for c in arc_cls]) if len(a) else np.empty(0)
     up = np.array([profile.upstream_kph[c] for c in arc_cls]) if len(a) else np.empty(0)
     fwd_kph = np.where(direction > 0, down, up)
@@ -218,6 +322,8 @@ def build_river_graph(lines: np.ndarray, line_class: np.ndarray, profile: BoatPr
             "ends_joined": joins, "pieces_unknown_direction": int(unknown.sum()),
             "systems": int(connected_components(sparse.coo_matrix(
                 (np.ones(len(a)), (a, b)), shape=(n, n)), directed=False)[0]) if n else 0}
+    if profile.closed:
+        meta["closed_river_km"] = round(closed_km, 3)
     return RiverGraph(xy, arc_u, arc_v, arc_s, ds, us, meta)
 
 

@@ -28,15 +28,20 @@ from ._routing import (
 )
 from .columns import (
     ACCESS_LEG_MIN,
+    LEGS,
+    OFFROAD_METHOD,
+    OFFROAD_STRAIGHT,
     REASON_DISCONNECTED,
     REASON_NO_DESTINATION,
     REASON_TOO_FAR,
     SNAP_DIST_M,
     UNREACHABLE_REASON,
+    leg_col,
     nearest_col,
     reason_col,
     tiers_in,
     time_col,
+    trip_mode_col,
 )
 from .errors import ColumnError, RoutingError
 
@@ -62,24 +67,36 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
         Tier name -> destinations GeoDataFrame (ids in ``dest_id``/``place_id``/``id`` or
         ``dest_id_col``), e.g. ``{"employment_centre": ..., "intermediate_city": ...}``.
     options
-        How places reach the road (:class:`~territorial_gis.RouteOptions`: snapping limit,
-        walking speed); default ``RouteOptions()``. Points farther than the snapping limit
-        from a road are unreachable (``too_far_from_road``).
+        How places reach the road (:class:`~territorial_gis.RouteOptions`); default
+        ``RouteOptions()``. With ``offroad="straight"`` (the default) the off-road part is a
+        straight-line walk to the nearest road, and points farther than the snapping limit are
+        unreachable (``too_far_from_road``). With ``offroad="surface"`` it is measured over the
+        accessibility surface (``options.surface``: terrain, land cover, barriers, waterways,
+        crossings; see :mod:`territorial_gis.surfaces`): every place gets a time, NaN only when
+        it is truly cut off (``cut_off``, ``in_barrier``, ``outside_grid``).
 
     Returns
     -------
     GeoDataFrame
-        ``localities`` (same index and rows) plus, per tier, ``travel_time_<tier>_min``
-        (NaN when unreachable) and ``nearest_<tier>_id``; and ``access_leg_min``,
-        ``snap_dist_m``, ``unreachable_reason`` (None when every tier is reachable; otherwise
-        ``too_far_from_road``, or ``<tier>:disconnected`` / ``<tier>:no_destination`` joined by
-        ``;``) and ``unreachable_reason_<tier>``.
+        ``localities`` (same index and rows) plus, per tier, ``travel_time_<tier>_min`` (NaN
+        when unreachable), ``nearest_<tier>_id``, ``trip_mode_<tier>`` (``walk+road+walk``,
+        ``walk+boat+road``, ``road``...; ``none`` at the destination itself), the minutes of
+        each leg (``walk_<tier>_min``, ``road_<tier>_min``, ``boat_<tier>_min``,
+        ``boat_wait_<tier>_min``, ``crossing_<tier>_min``; boat and crossing are 0 with the
+        straight method) and ``unreachable_reason_<tier>``; ``unreachable_reason`` (None when
+        every tier is reachable; otherwise ``too_far_from_road``, or ``<tier>:<reason>`` joined
+        by ``;``); ``offroad_method`` (``straight`` or ``surface``). The straight method adds
+        ``access_leg_min`` (minutes of the walk to the road) and ``snap_dist_m``; the surface
+        method adds ``snap_dist_m`` (straight-line metres to the nearest road, for reference)
+        and states how the surface was built in ``attrs["offroad_method"]``.
     """
     if len(localities) == 0:
         raise RoutingError("no localities to route from")
     if not tiers:
         raise RoutingError("no destination tier given")
     opts = options_or_default(options)
+    if opts.uses_surface:
+        return _surface_times(network, localities, tiers, opts, dest_id_col)
     osn, tsn = snap_origins_and_tiers(network, localities, tiers, opts)
     for name, sn in tsn.items():
         if len(sn.ok) and not sn.ok.any():
@@ -106,24 +123,97 @@ def travel_times_to_nearest(network: RoadNetwork, localities: gpd.GeoDataFrame,
         tier_reason[~osn.ok] = REASON_TOO_FAR
         cols[time_col(name)] = minutes
         cols[nearest_col(name)] = nearest
+        cols.update(_straight_legs(name, minutes, osn.leg_s, tsn[name].leg_s, which))
         cols[reason_col(name)] = tier_reason
         for i in np.flatnonzero((tier_reason != None) & osn.ok):  # noqa: E711 - object array
             prev = reasons[i]
             reasons[i] = f"{name}:{tier_reason[i]}" if prev is None else f"{prev};{name}:{tier_reason[i]}"
-        if log.isEnabledFor(logging.INFO):
-            log.info("tier '%s': %d destinations; median %.1f min; %d unreachable", name, int(valid.sum()),
-                     float(np.nanmedian(minutes)) if np.isfinite(minutes).any() else float("nan"),
-                     int(np.isnan(minutes).sum()))
+        _log_tier(name, int(valid.sum()), minutes)
     cols[ACCESS_LEG_MIN] = np.where(osn.ok, osn.leg_s / 60.0, np.nan)
     cols[SNAP_DIST_M] = osn.snap_dist_m
     cols[UNREACHABLE_REASON] = reasons
-    # one concatenation (adding columns one by one copies the frame each time)
+    cols[OFFROAD_METHOD] = np.full(n_out, OFFROAD_STRAIGHT, dtype=object)
+    return _with_columns(localities, cols)
+
+
+def access_columns(tiers: Sequence[str] | Mapping[str, Any]) -> list[str]:
+    """Every column :func:`travel_times_to_nearest` may write for ``tiers``, in its order."""
+    out: list[str] = []
+    for t in tiers:
+        out += [time_col(t), nearest_col(t), trip_mode_col(t), *(leg_col(leg, t) for leg in LEGS), reason_col(t)]
+    return out + [ACCESS_LEG_MIN, SNAP_DIST_M, UNREACHABLE_REASON, OFFROAD_METHOD]
+
+
+def _straight_legs(tier: str, minutes: np.ndarray, origin_leg_s: np.ndarray, dest_leg_s: np.ndarray,
+                   which: np.ndarray) -> dict[str, np.ndarray]:
+    """Trip modes and legs of straight-line access: the walk to the road, the road, the walk
+    from the road to the destination (no boat, no crossing)."""
+    reach = np.isfinite(minutes)
+    walk_o = np.where(reach, origin_leg_s / 60.0, np.nan)
+    walk_d = np.where(reach & (which >= 0), dest_leg_s[np.maximum(which, 0)] / 60.0, np.nan)
+    road = np.where(reach, np.maximum(minutes - walk_o - walk_d, 0.0), np.nan)
+    zero = np.where(reach, 0.0, np.nan)
+    # a walk shorter than a centimetre (a point on the road, projection rounding) is no leg
+    tiny = 0.01 / 1.0 / 60.0  # 1 cm at 1 m/s (walks are slower), in minutes
+    code = np.where(reach, (walk_o > tiny) * 1 + (road > 0) * 2 + (walk_d > tiny) * 4, -1)
+    names = {c: "+".join(m for bit, m in ((1, "walk"), (2, "road"), (4, "walk")) if c & bit) or "none"
+             for c in range(8)}
+    modes = np.array([names.get(int(c)) if c >= 0 else None for c in code], dtype=object)
+    legs = dict(zip(LEGS, (walk_o + walk_d, road, zero, zero, zero), strict=True))
+    return {trip_mode_col(tier): modes, **{leg_col(leg, tier): v for leg, v in legs.items()}}
+
+
+def _log_tier(name: str, n_dest: int, minutes: np.ndarray) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info("tier '%s': %d destinations; median %.1f min; %d unreachable", name, n_dest,
+                 float(np.nanmedian(minutes)) if np.isfinite(minutes).any() else float("nan"),
+                 int(np.isnan(minutes).sum()))
+
+
+def _with_columns(localities: gpd.GeoDataFrame, cols: Mapping[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """``localities`` with ``cols`` added (or replaced), in one concatenation (adding columns one
+    by one copies the frame each time); object columns stay object (no string-dtype inference
+    pass over ids and reasons)."""
     stale = [c for c in cols if c in localities.columns]
     base = localities.drop(columns=stale) if stale else localities
-    # object columns stay object (no string-dtype inference pass over ids and reasons)
     new = pd.DataFrame({k: pd.Series(v, index=localities.index, dtype=object) if v.dtype == object else v
                         for k, v in cols.items()}, index=localities.index)
-    out = pd.concat([base, new], axis=1)
+    out: gpd.GeoDataFrame = pd.concat([base, new], axis=1)
+    return out
+
+
+def _surface_times(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers: Mapping[str, gpd.GeoDataFrame],
+                   opts: RouteOptions, dest_id_col: str | None) -> gpd.GeoDataFrame:
+    """Access over the surface (``offroad="surface"``): the surface the options carry (reused
+    when built on this network) or built from their inputs."""
+    from ._surface import locality_times, offroad_description, surface_for
+
+    surface = surface_for(network, localities, tiers, opts.surface, walk_kph=opts.walk_speed(network))
+    table = locality_times(surface, localities, tiers, dest_id_col=dest_id_col)
+    lon, lat = lonlat_of(localities, "localities")
+    table[SNAP_DIST_M] = nearest_road_m(network, lon, lat)
+    for name, dests in tiers.items():
+        _log_tier(name, len(dests), table[time_col(name)].to_numpy(dtype=float))
+    table.attrs["offroad_method"] = offroad_description(surface)
+    return table
+
+
+def nearest_road_m(network: RoadNetwork, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Straight-line metres from each point (lon/lat) to the nearest road of ``network`` (NaN
+    for points without coordinates)."""
+    import shapely
+    from pyproj import Transformer
+
+    from ._engine import snap_index
+
+    geoms = snap_index(network).geoms
+    x, y = Transformer.from_crs(4326, network.crs, always_xy=True).transform(lon, lat)
+    pts = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    out = np.full(len(lon), np.nan)
+    ok = np.isfinite(np.asarray(x, dtype=float)) & np.isfinite(np.asarray(y, dtype=float))
+    if ok.any() and len(geoms):
+        (pi, _ri), d = shapely.STRtree(geoms).query_nearest(pts[ok], return_distance=True, all_matches=False)
+        out[np.flatnonzero(ok)[pi]] = d
     return out
 
 
@@ -141,16 +231,17 @@ def summarize_access(table: pd.DataFrame) -> dict[str, Any]:
 # ---------------------------------------------------------------------- OD matrix
 def _od_arrays(network: RoadNetwork, osn: Snaps, dsn: Snaps,
                cutoff_min: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(origin_pos, dest_pos, time_s)`` of every pair within the cutoff (unordered)."""
+    """``(origin_pos, dest_pos, time_s)`` of every pair within the cutoff, sorted by origin
+    then destination."""
     graph = AugmentedGraph(network, [osn, dsn])
     o_nodes = graph.offroad_node[graph.group(0)]
     d_nodes = graph.offroad_node[graph.group(1)]
     cutoff_s = np.inf if cutoff_min is None else float(cutoff_min) * 60.0
-    if len(d_nodes) <= len(o_nodes):
+    if len(d_nodes) < len(o_nodes):
         d_pos, o_pos, t_s = graph.long_table(d_nodes, o_nodes, cutoff=cutoff_s, reverse=True)
-    else:
-        o_pos, d_pos, t_s = graph.long_table(o_nodes, d_nodes, cutoff=cutoff_s, reverse=False)
-    return o_pos, d_pos, t_s
+        order = np.argsort(o_pos, kind="stable")  # (pairs come by destination, then origin)
+        return o_pos[order], d_pos[order], t_s[order]
+    return graph.long_table(o_nodes, d_nodes, cutoff=cutoff_s, reverse=False)
 
 
 def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame,
@@ -159,9 +250,10 @@ def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd
               dest_id_col: str | None = None) -> pd.DataFrame:
     """Travel times between origins and destinations as a long table.
 
-    The searches run from the smaller of the two point sets (forward from origins, or on the
-    reversed graph from destinations) in bounded batches, so no dense all-pairs matrix of a
-    large region is ever held.
+    One compiled search per point of the smaller of the two sets (forward from origins, or on
+    the reversed graph from destinations), bounded by the cutoff and spread over threads
+    (``settings.threads``); pairs go straight into the long table, and no dense all-pairs
+    matrix of a large region is ever held.
 
     Parameters
     ----------
@@ -190,11 +282,12 @@ def od_matrix(network: RoadNetwork, origins: gpd.GeoDataFrame, destinations: gpd
     osn = snap_checked(network, origins, "origins", opts)
     dsn = snap_checked(network, destinations, "destinations", opts)
     o_pos, d_pos, t_s = _od_arrays(network, osn, dsn, cutoff_min)
-    order = np.lexsort((d_pos, o_pos))
-    o_ids = ids_of(origins, origin_id_col).to_numpy()
-    d_ids = ids_of(destinations, dest_id_col).to_numpy()
-    out = pd.DataFrame({"from_id": o_ids[o_pos[order]], "to_id": d_ids[d_pos[order]],
-                        "travel_time_min": t_s[order] / 60.0})
+    # ids taken from a Series of the few distinct ids (their dtype inferred once, not per pair)
+    o_ids = pd.Series(ids_of(origins, origin_id_col).to_numpy())
+    d_ids = pd.Series(ids_of(destinations, dest_id_col).to_numpy())
+    out = pd.DataFrame({"from_id": o_ids.take(o_pos).reset_index(drop=True),
+                        "to_id": d_ids.take(d_pos).reset_index(drop=True),
+                        "travel_time_min": t_s / 60.0})
     log.info("OD matrix: %d origins x %d destinations -> %d pairs%s", len(origins), len(destinations),
              len(out), "" if cutoff_min is None else f" within {cutoff_min:g} min")
     return out

@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._codes import normalize_codes
+from ._periods import keyed_table, periods_wide
 from ._typology import numeric_column
 from .columns import (
     AREA_CLASS,
     MARGINALIZATION_GRADE,
     MARGINALIZATION_GRADES,
     MRA_TYPE,
-    PERIOD_STATUS,
+    POPULATION,
     YEAR,
     period_change_col,
     period_change_pct_col,
@@ -53,57 +55,6 @@ CATEGORICAL_DEFAULTS: dict[str, tuple[str, ...] | None] = {
 #: its index in 2020: compare grades and percentiles across the break, never the raw index)
 METHOD_BOUND = ("marginalization_index", "marginalization_index_0_100", "marginalization_index_normalized")
 _ARROW = " -> "
-
-
-def _keyed(df: pd.DataFrame, key: str, label: str) -> pd.DataFrame:
-    if key not in df:
-        raise ColumnError(f"period {label!r} has no key column {key!r}; columns are "
-                          f"{', '.join(map(str, df.columns))}")
-    k = normalize_codes(df[key])
-    dup = k[k.notna() & k.duplicated(keep=False)]
-    if len(dup):
-        raise ColumnError(f"period {label!r}: key {key!r} is duplicated ({', '.join(map(repr, dup.unique()[:5]))}); "
-                          "one row per unit and period is needed")
-    out = pd.DataFrame(df).assign(**{key: k.to_numpy()})
-    return out[out[key].notna()].set_index(key)
-
-
-def _status(present: pd.DataFrame, labels: Sequence[str]) -> pd.Series:
-    def one(row: pd.Series) -> str:
-        missing = [lab for lab in labels if not row[lab]]
-        if not missing:
-            return "both" if len(labels) == 2 else "all"
-        return "only " + ", ".join(lab for lab in labels if row[lab]) if len(labels) == 2 else \
-            "missing " + ", ".join(missing)
-
-    return present.apply(one, axis=1)
-
-
-def periods_wide(periods: Mapping[str, pd.DataFrame], key: str, *, carry: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per unit of any period: ``key``, ``period_status``, the ``carry`` columns (from the
-    latest period holding the unit) and every other column as ``<col>_<label>``."""
-    if len(periods) < 2:
-        raise ConfigError("compare at least two periods")
-    labels = list(periods)
-    frames = {lab: _keyed(df, key, lab) for lab, df in periods.items()}
-    keys = pd.Index(sorted(set().union(*(f.index for f in frames.values()))), name=key)
-    present = pd.DataFrame({lab: keys.isin(f.index) for lab, f in frames.items()}, index=keys)
-    out = pd.DataFrame(index=keys)
-    out[PERIOD_STATUS] = _status(present, labels)
-    for c in carry:
-        vals = pd.Series(np.nan, index=keys, dtype=object)
-        for lab in labels:
-            if c in frames[lab]:
-                f = frames[lab][c]
-                vals.loc[f.index] = f.to_numpy()
-        out[c] = vals
-    for lab, f in frames.items():
-        geom = getattr(f, "_geometry_column_name", None)
-        for c in f.columns:
-            if c in carry or c == geom:
-                continue
-            out[period_col(str(c), lab)] = f[c].reindex(keys).to_numpy()
-    return out.reset_index()
 
 
 def _comparable(frames: Mapping[str, pd.DataFrame], cols: Sequence[str]
@@ -128,9 +79,49 @@ def _comparable(frames: Mapping[str, pd.DataFrame], cols: Sequence[str]
     return keep, per_period, notes
 
 
+@dataclass(frozen=True, eq=False)
+class PeriodComparison:
+    """Periods compared unit by unit (what :func:`compare_periods` returns).
+
+    Attributes
+    ----------
+    table : one row per unit (see :func:`compare_periods`); a GeoDataFrame when the latest
+        period had geometries.
+    periods : the period labels in time order (changes go from the first to the last).
+    key : the unit identifier column.
+    notes : the columns not compared, and why.
+    categorical : class or grade columns compared as transitions -> their order (None: as found).
+    """
+
+    table: pd.DataFrame
+    periods: list[str]
+    key: str
+    notes: list[str] = field(default_factory=list)
+    categorical: dict[str, list[str] | None] = field(default_factory=dict)
+
+    def transitions(self, column: str, *, order: Sequence[str] | None = None) -> pd.DataFrame:
+        """From-class x to-class counts of one column (:func:`transition_table`)."""
+        return transition_table(self, column, order=order)
+
+    def all_transitions(self) -> pd.DataFrame:
+        """Every categorical column's transitions as one long table: ``column``, ``from``, ``to``,
+        ``n_units`` (every pair of the classes, zeros included; no totals)."""
+        rows = []
+        for col in self.categorical:
+            tab = self.transitions(col).drop(index="total", columns="total")
+            for a, row in tab.iterrows():
+                rows += [{"column": col, "from": a, "to": b, "n_units": int(n)} for b, n in row.items()]
+        return pd.DataFrame(rows, columns=["column", "from", "to", "n_units"])
+
+    def by_band(self, time_column: str, bands_min: Sequence[float] = (30, 60, 120, 240), *,
+                value: str = "population") -> pd.DataFrame:
+        """Growth of ``value`` by travel-time band (:func:`changes_by_band`)."""
+        return changes_by_band(self, time_column, bands_min, value=value)
+
+
 def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: Sequence[str] | None = None,
                     categorical: Mapping[str, Sequence[str] | None] | None = None,
-                    carry: Sequence[str] = ()) -> pd.DataFrame:
+                    carry: Sequence[str] = ()) -> PeriodComparison:
     """Per unit: values per period, latest value, change and transitions.
 
     Parameters
@@ -145,14 +136,16 @@ def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: S
 
     Returns
     -------
-    DataFrame (a GeoDataFrame when the latest table has geometries): ``key``, ``period_status``,
-    carry columns, ``<col>_<label>`` per period, ``<col>`` (latest value), ``<col>_change`` (last
-    minus first; for grades the step count), ``<col>_change_pct`` (NaN where the first value is
-    0 or missing), ``<col>_transition``. ``attrs["periods"]`` holds the labels and
-    ``attrs["notes"]`` the columns not compared and why.
+    PeriodComparison
+        ``.table`` (a GeoDataFrame when the latest table has geometries): ``key``,
+        ``period_status``, carry columns, ``<col>_<label>`` per period, ``<col>`` (latest
+        value), ``<col>_change`` (last minus first; for grades the step count),
+        ``<col>_change_pct`` (NaN where the first value is 0 or missing),
+        ``<col>_transition``; ``.periods`` (the labels), ``.notes`` (the columns not compared
+        and why) and ``.categorical``.
     """
     labels = [str(lab) for lab in periods]
-    frames = {lab: _keyed(df, key, lab) for lab, df in zip(labels, periods.values(), strict=True)}
+    frames = {lab: keyed_table(df, key, lab) for lab, df in zip(labels, periods.values(), strict=True)}
     if columns is None:
         common = set.intersection(*(set(f.columns) for f in frames.values())) - set(carry) - {YEAR}
         columns = [c for c in frames[labels[-1]].columns if c in common
@@ -187,12 +180,9 @@ def compare_periods(periods: Mapping[str, pd.DataFrame], key: str, *, columns: S
             pos = {v: i for i, v in enumerate(order)}
             wide[period_change_col(c)] = b_txt.map(pos).astype(float) - a_txt.map(pos).astype(float)
     wide = _with_geometry(wide, latest, key)
-    wide.attrs["periods"] = labels
-    wide.attrs["notes"] = notes
-    wide.attrs["categorical"] = {c: list(o) if o else None for c, o in cats.items()}
     for n in notes:
         log.info("compare: %s", n)
-    return wide
+    return PeriodComparison(wide, labels, key, notes, {c: list(o) if o else None for c, o in cats.items()})
 
 
 def _latest_values(frames: Mapping[str, pd.DataFrame], col: str) -> dict[Any, Any]:
@@ -212,16 +202,27 @@ def _with_geometry(wide: pd.DataFrame, latest: pd.DataFrame, key: str) -> pd.Dat
     return gpd.GeoDataFrame(wide, geometry=wide[key].map(geom.to_dict()).to_numpy(), crs=latest.crs)
 
 
-def transition_table(compared: pd.DataFrame, column: str, *, periods: Sequence[str] | None = None,
-                     order: Sequence[str] | None = None) -> pd.DataFrame:
+def _compared_table(compared: PeriodComparison | pd.DataFrame, periods: Sequence[str] | None, what: str
+                    ) -> tuple[pd.DataFrame, list[str]]:
+    """The compared table and its period labels (given, or those of a :class:`PeriodComparison`)."""
+    if isinstance(compared, PeriodComparison):
+        return compared.table, list(periods) if periods is not None else compared.periods
+    labels = list(periods or [])
+    if len(labels) < 2:
+        raise ConfigError(f"{what} needs the periods (first and last labels) of a compared table")
+    return compared, labels
+
+
+def transition_table(compared: PeriodComparison | pd.DataFrame, column: str, *,
+                     periods: Sequence[str] | None = None, order: Sequence[str] | None = None) -> pd.DataFrame:
     """Counts of units by class in the first period (rows) and the last (columns), with totals.
 
+    ``compared`` is a :class:`PeriodComparison`, or its table with ``periods`` (the labels).
     Only units with a known value in both periods are counted, so the table's grand total is
     the number of units present (and classified) in both.
     """
-    labels = list(periods) if periods is not None else list(compared.attrs.get("periods", []))
-    if len(labels) < 2:
-        raise ConfigError("transition_table needs the periods (first and last labels)")
+    cmp = compared if isinstance(compared, PeriodComparison) else None
+    compared, labels = _compared_table(compared, periods, "transition_table")
     a_col, b_col = period_col(column, labels[0]), period_col(column, labels[-1])
     for c in (a_col, b_col):
         if c not in compared:
@@ -229,7 +230,7 @@ def transition_table(compared: pd.DataFrame, column: str, *, periods: Sequence[s
     a, b = compared[a_col], compared[b_col]
     ok = a.notna() & b.notna()
     if order is None:
-        order = compared.attrs.get("categorical", {}).get(column) or sorted(set(a[ok]) | set(b[ok]), key=str)
+        order = (cmp.categorical.get(column) if cmp is not None else None) or sorted(set(a[ok]) | set(b[ok]), key=str)
     cats = list(order) + sorted((set(a[ok]) | set(b[ok])) - set(order), key=str)
     tab = pd.crosstab(pd.Categorical(a[ok], categories=cats), pd.Categorical(b[ok], categories=cats),
                       dropna=False)
@@ -240,8 +241,9 @@ def transition_table(compared: pd.DataFrame, column: str, *, periods: Sequence[s
     return tab.astype(int)
 
 
-def changes_by_band(compared: pd.DataFrame, time_column: str, bands_min: Sequence[float] = (30, 60, 120, 240),
-                    *, value: str = "population", periods: Sequence[str] | None = None) -> pd.DataFrame:
+def changes_by_band(compared: PeriodComparison | pd.DataFrame, time_column: str,
+                    bands_min: Sequence[float] = (30, 60, 120, 240), *, value: str = "population",
+                    periods: Sequence[str] | None = None) -> pd.DataFrame:
     """Growth of ``value`` by travel-time band: did places nearer a city grow faster?
 
     Bands are ``(0, b1]``, ``(b1, b2]`` ... ``> bn`` of ``time_column`` (minutes; any column of
@@ -250,9 +252,7 @@ def changes_by_band(compared: pd.DataFrame, time_column: str, bands_min: Sequenc
     ``<value>_<first>``, ``<value>_<last>``, ``change_pct`` (aggregate: total last over total
     first), ``median_unit_change_pct``.
     """
-    labels = list(periods) if periods is not None else list(compared.attrs.get("periods", []))
-    if len(labels) < 2:
-        raise ConfigError("changes_by_band needs the periods (first and last labels)")
+    compared, labels = _compared_table(compared, periods, "changes_by_band")
     if time_column not in compared:
         raise ColumnError(f"no travel-time column {time_column!r}; columns are {', '.join(map(str, compared.columns))}")
     edges = [float(b) for b in bands_min]
@@ -276,6 +276,56 @@ def changes_by_band(compared: pd.DataFrame, time_column: str, bands_min: Sequenc
                      "change_pct": 100.0 * (sb - sa) / sa if sa > 0 else np.nan,
                      "median_unit_change_pct": float(np.nanmedian(unit)) if np.isfinite(unit).any() else np.nan})
     return pd.DataFrame(rows)
+
+
+def period_label(spec: str) -> str:
+    """The label of a period table: the years of a built-in table (``conapo_marginalization:2010``
+    -> ``"2010"``), else the file's stem."""
+    from pathlib import Path
+
+    _name, sep, rest = str(spec).partition(":")
+    if sep and rest and not Path(spec).exists():
+        return rest.replace(",", "_")
+    return Path(spec).stem
+
+
+def unit_times(localities: pd.DataFrame, key: str, time_columns: Sequence[str], *,
+               population_column: str = POPULATION, width: int | None = None,
+               min_reachable_share: float | None = None) -> pd.DataFrame:
+    """Travel times of units (municipalities...) from the localities in them.
+
+    A unit's time is the population-weighted mean over its localities with a known time; it is
+    NaN (unreachable) when those localities hold less than ``min_reachable_share`` of the unit's
+    locality population (default :data:`territorial_gis.settings.min_reachable_share`, the rule
+    of :func:`territorial_gis.classify.aggregate_to_areas`). Localities with an unknown
+    population weigh as the mean of the others in the unit (equally when none is known).
+
+    Returns one row per unit (index: the normalised ``key``): each time column, ``n_localities``
+    and ``locality_population``.
+    """
+    from . import settings
+
+    share_needed = settings.min_reachable_share if min_reachable_share is None else min_reachable_share
+    for c in [key, *time_columns]:
+        if c not in localities:
+            raise ColumnError(f"localities have no column {c!r}; columns are {', '.join(map(str, localities.columns))}")
+    pop = numeric_column(localities, population_column) if population_column in localities \
+        else np.full(len(localities), np.nan)
+    df = pd.DataFrame({"unit": normalize_codes(localities[key], width).to_numpy(), "pop": pop})
+    df = df[df["unit"].notna()]
+    w = df["pop"].fillna(df.groupby("unit")["pop"].transform("mean")).fillna(1.0)
+    out = pd.DataFrame({"n_localities": df.groupby("unit").size(),
+                        "locality_population": df.groupby("unit")["pop"].sum(min_count=1)})
+    total_w = w.groupby(df["unit"]).sum()
+    for c in time_columns:
+        t = pd.Series(numeric_column(localities, c), index=localities.index).loc[df.index]
+        ok = t.notna()
+        num = (t.where(ok, 0.0) * w.where(ok, 0.0)).groupby(df["unit"]).sum()
+        den = w.where(ok, 0.0).groupby(df["unit"]).sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[c] = np.where((den / total_w) >= share_needed, num / den, np.nan)
+    out.index.name = key
+    return out
 
 
 def split_periods(table: pd.DataFrame, period_column: str,

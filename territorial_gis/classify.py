@@ -10,12 +10,14 @@ Areas are either the localities themselves (points) or polygons (municipalities,
 grid from :func:`make_hex_grid`, or H3 cells from :func:`make_h3_cells`) to which locality
 values are aggregated population-weighted by :func:`aggregate_to_areas`.
 
-Outputs of :func:`classify_areas`: ``area_class`` (``FRA``/``MRA``, or ``unclassified``
-for an area with no locality and no terrain value), ``mra_type`` (``isolated``,
-``agroecological``, ``both``, empty for FRA), ``class_reasons`` (measured values against
-thresholds), ``is_isolated``, ``is_agro_marginal``, the indicator columns and
-``density_per_km2``. :func:`sensitivity_table` moves each threshold by +-10 % and +-25 %;
-:func:`summarize_classes` totals population and areas by class.
+:func:`classify_areas` returns a :class:`Classification`: the areas with ``area_class``
+(``FRA``/``MRA``, or ``unclassified`` for an area with no locality and no terrain value),
+``mra_type`` (``isolated``, ``agroecological``, ``both``, empty for FRA), ``class_reasons``
+(measured values against thresholds), ``is_isolated``, ``is_agro_marginal``, the indicator
+columns and ``density_per_km2``; and the rules, the tiers judged, general notes and the source
+of each indicator. :func:`sensitivity_table` (``Classification.sensitivity()``) moves each
+threshold by +-10 % and +-25 %; :func:`summarize_classes` (``Classification.summary()``)
+totals population and areas by class.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import settings
 from ._crs import equal_area_crs_for_bounds
 from ._i18n import decimals_apart, plain_number, plain_threshold, reason, threshold_minutes
 from ._io import check_input
+from ._tables import read_text_table
 from ._toml import read_toml
 from ._typology import (
     Typology,
@@ -55,8 +59,6 @@ DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "rules" / "default.toml"
 TT_PATTERN = re.compile(r"^travel_time_(?P<tier>.+)_min$")
 COMBINE_MODES = ("any", "all")
 DENSITY_ROLES = ("report", "dense_is_favorable")
-#: share of an area's population that must reach a tier for its (weighted) time to count
-MIN_REACHABLE_SHARE = 0.5
 
 # agro-ecological criteria: rule key -> (indicator column, comparison, label, unit)
 _DEM_NAMES = ("dem", "elevation", "elevation_m", "altitude")
@@ -321,7 +323,7 @@ def travel_time_tiers(columns: Iterable[str]) -> list[str]:
 def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
                        population_column: str = "population",
                        columns: Sequence[str] | None = None,
-                       min_reachable_share: float = MIN_REACHABLE_SHARE) -> gpd.GeoDataFrame:
+                       min_reachable_share: float | None = None) -> gpd.GeoDataFrame:
     """Aggregate locality values to the polygons that contain them, population-weighted.
 
     Parameters
@@ -333,7 +335,8 @@ def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
     columns : numeric columns to aggregate; default all ``travel_time_*_min`` columns plus
         any of ``elevation_m``, ``slope_deg``, ``tri_m``, ``suitability_index`` present.
     min_reachable_share : a tier's area travel time is the weighted mean over localities that
-        reach it, or NaN (unreachable) when they hold less than this share of the weight.
+        reach it, or NaN (unreachable) when they hold less than this share of the weight
+        (default :data:`territorial_gis.settings.min_reachable_share`, 0.5).
 
     Returns
     -------
@@ -342,6 +345,8 @@ def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
     """
     if localities.crs is None or areas.crs is None:
         raise CRSError("localities and areas need a CRS to be joined")
+    if min_reachable_share is None:
+        min_reachable_share = settings.min_reachable_share
     if columns is None:
         columns = [c for c in localities.columns
                    if TT_PATTERN.match(str(c)) or c in ("elevation_m", "slope_deg", "tri_m",
@@ -575,13 +580,54 @@ def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[s
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class Classification:
+    """What :func:`classify_areas` decided, and on what.
+
+    Attributes
+    ----------
+    areas
+        The classified areas (or localities): ``area_class``, ``mra_type``, ``class_reasons``,
+        ``is_isolated``, ``is_agro_marginal``, the indicator columns and ``density_per_km2``.
+    rules
+        The rule set applied.
+    tiers
+        The tiers judged on access (rule tiers without a travel-time column are left out and
+        named in ``notes``).
+    notes
+        General remarks on the classification (a tier skipped, density unknown...).
+    indicator_sources
+        Indicator column -> where its values come from (a raster, an altitude column, the
+        localities aggregated into the areas).
+    """
+
+    areas: gpd.GeoDataFrame
+    rules: Rules
+    tiers: list[str]
+    notes: list[str] = field(default_factory=list)
+    indicator_sources: dict[str, str] = field(default_factory=dict)
+
+    def sensitivity(self, changes: Sequence[float] = (-0.25, -0.10, 0.10, 0.25)) -> pd.DataFrame:
+        """How class shares move with each threshold (:func:`sensitivity_table` with these rules and tiers)."""
+        return sensitivity_table(self.areas, self.rules, changes=changes, tiers=self.tiers)
+
+    def summary(self, by: str | None = None) -> pd.DataFrame:
+        """Population and areas by class and MRA type (:func:`summarize_classes`)."""
+        return summarize_classes(self.areas, by=by)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of areas per class."""
+        return {str(k): int(v) for k, v in self.areas["area_class"].value_counts().items()}
+
+
 def classify_areas(areas_or_localities: gpd.GeoDataFrame,
                    rules: Rules | PathLike | Mapping[str, Any] | None = None,
                    tiers: Sequence[str] | None = None,
                    localities: gpd.GeoDataFrame | None = None,
                    rasters: Mapping[str, PathLike] | None = None,
                    population_column: str = "population",
-                   altitude_column: str | None = None) -> gpd.GeoDataFrame:
+                   altitude_column: str | None = None) -> Classification:
     """Classify areas (or localities) as FRA or MRA with reasons.
 
     Parameters
@@ -595,97 +641,109 @@ def classify_areas(areas_or_localities: gpd.GeoDataFrame,
         rules and a ``travel_time_<tier>_min`` column (rule tiers without a column are
         skipped with a warning).
     localities : points to aggregate into polygon areas.
-    rasters : ``{name: path}`` for :func:`territorial_gis.terrain.add_raster_indicators`
+    rasters : ``{name: path}`` for :func:`territorial_gis.terrain.measure_terrain`
         (``dem``, ``slope``, ``suitability``, ...); sampled at points, averaged over polygons.
     population_column : population column of the localities/areas.
     altitude_column : altitude column used when no DEM is given (detected by default).
 
     Returns
     -------
-    GeoDataFrame with ``area_class``, ``mra_type``, ``class_reasons``, ``is_isolated``,
-    ``is_agro_marginal``, indicators and ``density_per_km2``. ``attrs["rules"]`` holds the
-    rules, ``attrs["tiers"]`` the tiers used and ``attrs["notes"]`` general remarks.
+    Classification
+        ``.areas``: the GeoDataFrame with ``area_class``, ``mra_type``, ``class_reasons``,
+        ``is_isolated``, ``is_agro_marginal``, indicators and ``density_per_km2``; ``.rules``,
+        ``.tiers`` (judged), ``.notes`` and ``.indicator_sources``; ``.sensitivity()`` and
+        ``.summary()`` for the tables.
     """
-    from .terrain import add_raster_indicators
-
     r = _as_rules(rules)
-    gdf = areas_or_localities
-    if not isinstance(gdf, gpd.GeoDataFrame):
+    if not isinstance(areas_or_localities, gpd.GeoDataFrame):
         raise ColumnError("areas/localities must be a GeoDataFrame")
-    polygons = _is_polygonal(gdf)
-    notes: list[str] = []
-    has_dem = any(n.lower() in _DEM_NAMES for n in (rasters or {}))
-    if localities is not None:
-        if not polygons:
-            raise ColumnError("localities can only be aggregated into polygon areas")
-        loc = localities
-        if population_column != "population" and population_column in loc:
-            loc = loc.rename(columns={population_column: "population"})
-        loc_sources: dict[str, str] = {}
-        if not has_dem:  # altitude column of the localities, if any
-            loc = add_raster_indicators(loc, {}, altitude_column)
-            loc_sources = loc.attrs.get("indicator_sources", {})
-        gdf = aggregate_to_areas(loc, gdf)
-        gdf = add_raster_indicators(gdf, rasters, use_altitude_column=False)
-        sources = {k: f"population-weighted mean of localities' {v}" for k, v in loc_sources.items()}
-        sources.update(gdf.attrs.get("indicator_sources", {}))
-        gdf["indicator_sources"] = "; ".join(f"{k}: {v}" for k, v in sources.items())
-        gdf.attrs["indicator_sources"] = sources
-    else:
+    polygons = _is_polygonal(areas_or_localities)
+    gdf, sources = _measure_indicators(areas_or_localities, localities, rasters, polygons=polygons,
+                                       population_column=population_column, altitude_column=altitude_column)
+    density_note = _add_density(gdf, polygons)
+    use, skipped_note = _judged_tiers(gdf, r, tiers)
+    notes = [n for n in (density_note, skipped_note) if n]
+    _check_something_to_judge(gdf, r, use)
+    flags = _class_arrays(gdf, r, use)
+    for k in ("area_class", "mra_type", "is_isolated", "is_agro_marginal"):
+        gdf[k] = flags[k]
+    gdf["class_reasons"] = _reasons(gdf, r, use, flags, density_note if "population" in gdf else None)
+    log.info("classified %d areas: %d MRA, %d FRA", len(gdf), int((flags["area_class"] == "MRA").sum()),
+             int((flags["area_class"] == "FRA").sum()))
+    return Classification(areas=gdf, rules=r, tiers=use, notes=notes, indicator_sources=sources)
+
+
+def _measure_indicators(gdf: gpd.GeoDataFrame, localities: gpd.GeoDataFrame | None,
+                        rasters: Mapping[str, PathLike] | None, *, polygons: bool, population_column: str,
+                        altitude_column: str | None) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """The units with their indicator columns (localities aggregated into polygons, terrain
+    sampled or averaged) and where each indicator comes from; the population column is
+    renamed ``population``."""
+    from .terrain import measure_terrain
+
+    if localities is None:
         if population_column != "population" and population_column in gdf:
             gdf = gdf.rename(columns={population_column: "population"})
-        gdf = add_raster_indicators(gdf, rasters, altitude_column)
-    # density
-    density_note = None
+        measured = measure_terrain(gdf, rasters, altitude_column=altitude_column)
+        return measured.frame, measured.sources
+    if not polygons:
+        raise ColumnError("localities can only be aggregated into polygon areas")
+    loc = localities
+    if population_column != "population" and population_column in loc:
+        loc = loc.rename(columns={population_column: "population"})
+    loc_sources: dict[str, str] = {}
+    if not any(n.lower() in _DEM_NAMES for n in (rasters or {})):  # altitude column of the localities, if any
+        on_localities = measure_terrain(loc, {}, altitude_column=altitude_column)
+        loc, loc_sources = on_localities.frame, on_localities.sources
+    measured = measure_terrain(aggregate_to_areas(loc, gdf), rasters, use_altitude_column=False)
+    sources = {k: f"population-weighted mean of localities' {v}" for k, v in loc_sources.items()}
+    sources.update(measured.sources)
+    out = measured.frame
+    out["indicator_sources"] = "; ".join(f"{k}: {v}" for k, v in sources.items())
+    return out, sources
+
+
+def _add_density(gdf: gpd.GeoDataFrame, polygons: bool) -> str | None:
+    """Add ``area_km2`` (polygons) and ``density_per_km2`` in place; a note when density is unknown."""
     if polygons:
         gdf["area_km2"] = area_km2(gdf).to_numpy()
     if "area_km2" in gdf and "population" in gdf:
         with np.errstate(invalid="ignore", divide="ignore"):
             gdf["density_per_km2"] = (pd.to_numeric(gdf["population"], errors="coerce")
                                       / gdf["area_km2"].where(gdf["area_km2"] > 0))
-    else:
-        gdf["density_per_km2"] = np.nan
-        if "population" not in gdf:
-            notes.append("no population column: density not computed, classified by access and "
-                         "agro-ecology alone")
-        else:
-            density_note = reason("density_no_area")
-            notes.append(density_note)
-    # tiers
+        return None
+    gdf["density_per_km2"] = np.nan
+    if "population" not in gdf:
+        return "no population column: density not computed, classified by access and agro-ecology alone"
+    return reason("density_no_area")
+
+
+def _judged_tiers(gdf: pd.DataFrame, rules: Rules, tiers: Sequence[str] | None) -> tuple[list[str], str | None]:
+    """The tiers judged on access, and a note naming rule tiers skipped for want of a column."""
     present = travel_time_tiers(gdf.columns)
     if tiers is None:
-        use = [t for t in r.access_max_hours if t in present]
-        skipped = [t for t in r.access_max_hours if t not in present]
+        skipped = [t for t in rules.access_max_hours if t not in present]
+        note = None
         if skipped:
-            msg = (f"no travel_time_<tier>_min column for rule tier(s) {', '.join(skipped)}: "
-                   "not used")
-            log.warning(msg)
-            notes.append(msg)
-    else:
-        use = list(tiers)
-        for t in use:
-            if t not in r.access_max_hours:
-                raise ConfigError(f"tier '{t}' has no threshold in [access.max_hours] of {r.source}")
-            if f"travel_time_{t}_min" not in gdf:
-                raise ColumnError(f"no column travel_time_{t}_min for tier '{t}'; "
-                                  f"columns are {', '.join(map(str, gdf.columns))}")
-    agro_cols = [c for k, (c, *_x) in AGRO_CRITERIA.items() if getattr(r, k) is not None and c in gdf]
-    if not use and not agro_cols:
+            note = f"no travel_time_<tier>_min column for rule tier(s) {', '.join(skipped)}: not used"
+            log.warning(note)
+        return [t for t in rules.access_max_hours if t in present], note
+    for t in tiers:
+        if t not in rules.access_max_hours:
+            raise ConfigError(f"tier '{t}' has no threshold in [access.max_hours] of {rules.source}")
+        if f"travel_time_{t}_min" not in gdf:
+            raise ColumnError(f"no column travel_time_{t}_min for tier '{t}'; "
+                              f"columns are {', '.join(map(str, gdf.columns))}")
+    return list(tiers), None
+
+
+def _check_something_to_judge(gdf: pd.DataFrame, rules: Rules, tiers: Sequence[str]) -> None:
+    agro_cols = [c for k, (c, *_x) in AGRO_CRITERIA.items() if getattr(rules, k) is not None and c in gdf]
+    if not tiers and not agro_cols:
         raise ColumnError(
             "nothing to classify on: no travel_time_<tier>_min column for the rule tiers "
-            f"({', '.join(r.access_max_hours) or 'none'}) and no terrain indicator "
+            f"({', '.join(rules.access_max_hours) or 'none'}) and no terrain indicator "
             "(give --raster dem=FILE or an altitude column)")
-    flags = _class_arrays(gdf, r, use)
-    for k in ("area_class", "mra_type", "is_isolated", "is_agro_marginal"):
-        gdf[k] = flags[k]
-    gdf["class_reasons"] = _reasons(gdf, r, use, flags, density_note)
-    gdf.attrs["rules"] = r
-    gdf.attrs["tiers"] = use
-    gdf.attrs["notes"] = notes
-    n_mra = int((flags["area_class"] == "MRA").sum())
-    log.info("classified %d areas: %d MRA, %d FRA", len(gdf), n_mra,
-             int((flags["area_class"] == "FRA").sum()))
-    return gdf
 
 
 # ---------------------------------------------------------------------------------------------
@@ -715,11 +773,13 @@ def sensitivity_table(classified_inputs: pd.DataFrame,
 
     Parameters
     ----------
-    classified_inputs : the indicator frame (typically the output of :func:`classify_areas`;
-        only indicator columns, ``population`` and ``density_per_km2`` are read).
-    rules : the baseline rules (default: ``classified_inputs.attrs["rules"]`` or the defaults).
+    classified_inputs : the indicator frame (typically ``classify_areas(...).areas``; only
+        indicator columns, ``population`` and ``density_per_km2`` are read).
+    rules : the baseline rules (default: the shipped defaults); ``Classification.sensitivity()``
+        passes the rules it was classified with.
     changes : relative changes applied to one threshold at a time.
-    tiers : tiers judged on access (default: ``attrs["tiers"]`` or every available one).
+    tiers : tiers judged on access (default: every rule tier with a ``travel_time_<tier>_min``
+        column).
 
     Returns
     -------
@@ -730,13 +790,9 @@ def sensitivity_table(classified_inputs: pd.DataFrame,
     shares by MRA type, and ``n_changed`` (areas whose class differs from the baseline).
     """
     df = classified_inputs
-    if rules is None and isinstance(df.attrs.get("rules"), Rules):
-        base = df.attrs["rules"]
-    else:
-        base = _as_rules(rules)
+    base = _as_rules(rules)
     if tiers is None:
-        tiers = df.attrs.get("tiers") or [t for t in base.access_max_hours
-                                          if f"travel_time_{t}_min" in df]
+        tiers = [t for t in base.access_max_hours if f"travel_time_{t}_min" in df]
     tiers = list(tiers)
     if "density_per_km2" not in df:  # unknown density: never dense
         df = df.assign(density_per_km2=np.nan)
@@ -817,8 +873,8 @@ def read_access_table(path: PathLike) -> gpd.GeoDataFrame:
     p = check_input(path, "access table")
     suffix = p.suffix.lower()
     try:
-        if suffix == ".csv":
-            df = pd.read_csv(p)
+        if suffix == ".csv":  # encoding and number formats as places files (see _tables)
+            df = read_text_table(p, "access table", degrees=[c for pair in _LONLAT for c in pair])
             lower = {c.lower(): c for c in df.columns}
             for xc, yc in _LONLAT:
                 if xc in lower and yc in lower:

@@ -39,6 +39,23 @@ UNREACHABLE_REASON = "unreachable_reason"
 REASON_TOO_FAR = "too_far_from_road"
 REASON_DISCONNECTED = "disconnected"
 REASON_NO_DESTINATION = "no_destination"
+REASON_CUT_OFF = "cut_off"
+"""Over the surface: no way over land, road, river or crossing reaches a destination (an island
+with no crossing, a bank with no bridge, ferry or landing)."""
+REASON_IN_BARRIER = "in_barrier"
+"""Over the surface: the place lies in water or on a barrier with no walkable cell near it."""
+REASON_OUTSIDE_GRID = "outside_grid"
+"""Over the surface: the place lies outside the surface's grid."""
+OFFROAD_METHOD = "offroad_method"
+"""How the part of a trip off the road network was measured: :data:`OFFROAD_STRAIGHT` or :data:`OFFROAD_SURFACE`."""
+OFFROAD_STRAIGHT = "straight"
+"""A straight-line walk to the nearest point of the nearest road, within the snapping limit."""
+OFFROAD_SURFACE = "surface"
+"""Over the accessibility surface: terrain, land cover, barriers, waterways and crossings."""
+OFFROAD_METHODS = (OFFROAD_STRAIGHT, OFFROAD_SURFACE)
+LEGS = ("walk", "road", "boat", "boat_wait", "crossing")
+"""Legs of a trip, each with its minutes per tier (:func:`leg_col`): walking (off-road), driving on
+the road network, boat travel, waiting at boardings, fords and ferries."""
 
 # -- classification -------------------------------------------------------------------------
 AREA_ID = "area_id"
@@ -83,6 +100,15 @@ YEAR = "year"
 PERIOD_STATUS = "period_status"
 """Whether a unit is in every compared period (``both``) or which ones it is missing from."""
 
+# -- microregions and links to favorable areas ---------------------------------------------------
+MICROREGION_ID = "microregion_id"
+CEC_ID = "cec_id"
+"""The Strategic Community Centre (a locality id) whose hinterland a locality is in."""
+FRA_TIER = "fra"
+"""Name of the destination tier of favorable areas (``travel_time_fra_min``)."""
+LINK_STATUS = "link_status"
+"""``linked`` (a zone contains or reaches a favorable area within the limit) or ``enclosed_marginal``."""
+
 _TIME_RE = re.compile(r"^travel_time_(?P<tier>.+)_min$")
 
 
@@ -99,6 +125,19 @@ def nearest_col(tier: str) -> str:
 def reason_col(tier: str) -> str:
     """``unreachable_reason_<tier>``: why the time to ``tier`` is unknown."""
     return f"{UNREACHABLE_REASON}_{tier}"
+
+
+def trip_mode_col(tier: str) -> str:
+    """``trip_mode_<tier>``: the modes of the trip to ``tier`` in travel order (``walk+road``,
+    ``walk+boat+road+walk``, ``road``; ``none`` at the destination itself)."""
+    return f"trip_mode_{tier}"
+
+
+def leg_col(leg: str, tier: str) -> str:
+    """``<leg>_<tier>_min``: minutes of one leg (:data:`LEGS`) of the trip to ``tier``."""
+    if leg not in LEGS:
+        raise ValueError(f"unknown leg {leg!r}; legs: {', '.join(LEGS)}")
+    return f"{leg}_{tier}_min"
 
 
 def change_col(tier: str) -> str:

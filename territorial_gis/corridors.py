@@ -2,7 +2,7 @@
 
 * :func:`suggest_corridors`: for every MRA locality (or area), the least-time path on the
   network to its nearest target among the configured tiers (intermediate cities, employment
-  centres, FRA hubs ...). One multi-source ``scipy.sparse.csgraph.dijkstra`` pass over the
+  centres, FRA hubs ...). One compiled multi-source pass (``_shortest.nearest_seed``) over the
   reversed augmented graph (:mod:`territorial_gis._engine`) from all targets of all tiers at
   once gives every origin's time, its target and the predecessor tree; paths are read off
   the tree (no per-origin search).
@@ -11,10 +11,11 @@
   road class and paved status): MRA population served, number of localities, class, surface.
 * :func:`rank_upgrades`: for candidate stretches (on corridors, with roads slower than the
   target class), the population-weighted minutes saved if the stretch were upgraded to a road
-  class of the speed profile, computed **by re-routing**: one compiled multi-source pass per
-  candidate over a copy of the augmented graph whose arcs on that stretch carry the upgraded
-  travel time, so routes that switch to the upgraded road (and targets that change) are
-  picked up. Ranked by person-minutes saved per km upgraded.
+  class of the speed profile, computed **by re-routing**: per candidate, the base pass is
+  updated over a copy of the augmented graph whose arcs on that stretch carry the upgraded
+  travel time (compiled; the update spreads from those arcs only where times improve, which
+  gives the times of a new pass), so routes that switch to the upgraded road (and targets
+  that change) are picked up. Ranked by person-minutes saved per km upgraded.
 
 *Unpaved or low-class* (``unpaved_share``): a road piece whose ``surface`` is tagged and not
 paved (:func:`territorial_gis.speeds.is_paved`), or whose ``highway`` class is one of
@@ -36,12 +37,12 @@ import shapely
 import shapely.ops
 from pyproj import Transformer
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 
 from ._arrays import concat_ranges, run_positions
 from ._engine import AugmentedGraph
 from ._progress import progress
 from ._routing import RouteOptions, ids_of, options_or_default, prepare_graph
+from ._shortest import nearest_seed, nearest_seed_improve, trace_paths
 from .errors import ColumnError, ConfigError, CRSError, RoutingError
 from .speeds import Profile, is_paved, load_profile
 
@@ -146,17 +147,29 @@ def _canonical_reverse(graph: AugmentedGraph) -> tuple[np.ndarray, sparse.csr_ma
     return out
 
 
-def _nearest(matrix: sparse.csr_matrix, dest_nodes: np.ndarray, origin_nodes: np.ndarray,
-             predecessors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """One multi-source pass: time (s) and source node of every origin, optional predecessors."""
-    res = dijkstra(matrix, directed=True, indices=dest_nodes, min_only=True, return_predecessors=True)
-    dist, pred, src = res
+def _pass(matrix: sparse.csr_matrix, dest_nodes: np.ndarray,
+          predecessors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One compiled multi-source pass from the targets: time (s) and source node of every node,
+    optional predecessors (the next node towards the target)."""
+    dist, label, pred = nearest_seed(matrix.indptr, matrix.indices, matrix.data, matrix.shape[0], dest_nodes,
+                                     np.zeros(len(dest_nodes)), predecessors=predecessors)
+    return dist, np.where(label >= 0, dest_nodes[np.maximum(label, 0)], -1), pred
+
+
+def _at_origins(dist: np.ndarray, src: np.ndarray, origin_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ok = origin_nodes >= 0
     t = np.full(len(origin_nodes), np.inf)
     s = np.full(len(origin_nodes), -1, dtype=np.int64)
     t[ok] = dist[origin_nodes[ok]]
     s[ok] = src[origin_nodes[ok]]
-    return t, s, (pred if predecessors else None)
+    return t, s
+
+
+def _nearest(matrix: sparse.csr_matrix, dest_nodes: np.ndarray, origin_nodes: np.ndarray,
+             predecessors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One multi-source pass: time (s) and source node of every origin, optional predecessors."""
+    dist, src, pred = _pass(matrix, dest_nodes, predecessors)
+    return (*_at_origins(dist, src, origin_nodes), pred)
 
 
 # ============================================================================ routing core
@@ -236,33 +249,18 @@ def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[
 
 def _trace_paths(network: RoadNetwork, graph: AugmentedGraph, pred: np.ndarray, origin_nodes: np.ndarray,
                  reachable: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    """Arcs of the path of every reachable origin, in travel order (vectorised arc lookup)."""
-    pl = pred.tolist()
+    """Arcs of the path of every reachable origin, in travel order (the tree is followed in
+    compiled code, the arcs looked up vectorised)."""
     path_of_origin = np.full(len(origin_nodes), -1, dtype=np.int64)
-    heads: list[int] = []
-    tails: list[int] = []
-    owner: list[int] = []
-    n_paths = 0
-    for i in np.flatnonzero(reachable):
-        node = int(origin_nodes[i])
-        path_of_origin[i] = n_paths
-        nxt = pl[node]
-        guard = 0
-        while nxt >= 0:
-            tails.append(node)
-            heads.append(nxt)
-            node = nxt
-            nxt = pl[node]
-            guard += 1
-            if guard > graph.n_nodes:
-                raise RoutingError("internal error: cycle in the predecessor tree")
-        owner.append(guard)
-        n_paths += 1
-    lengths = np.asarray(owner, dtype=np.int64)
+    reach = np.flatnonzero(reachable)
+    n_paths = len(reach)
+    path_of_origin[reach] = np.arange(n_paths)
+    try:
+        t, h, lengths = trace_paths(pred, origin_nodes[reach])
+    except ValueError as exc:
+        raise RoutingError(f"internal error: {exc}") from None
     path = np.repeat(np.arange(n_paths), lengths)
     seq = run_positions(lengths)
-    t = np.asarray(tails, dtype=np.int64)
-    h = np.asarray(heads, dtype=np.int64)
     keys = graph.arc_rows * graph.n_nodes + graph.arc_cols
     korder = np.argsort(keys)
     want = t * graph.n_nodes + h
@@ -741,6 +739,28 @@ def _population_known(r: _Routing, population_col: str) -> bool:
     return population_col in r.origins and bool(pd.to_numeric(r.origins[population_col], errors="coerce").notna().any())
 
 
+def upgrade_candidates(network: RoadNetwork, stretches: gpd.GeoDataFrame, upgrade_speed_kph: float,
+                       n_candidates: int = DEFAULT_CANDIDATES) -> gpd.GeoDataFrame:
+    """The corridor stretches worth upgrading: those with a road piece slower than
+    ``upgrade_speed_kph``, the ``n_candidates`` serving the most MRA population (then the longest).
+
+    Parameters
+    ----------
+    stretches
+        Output of :func:`corridor_segments` (``level="stretch"``).
+    """
+    seg = network.edges["segment"].to_numpy()
+    speed = network.edges["speed_kph"].to_numpy(dtype=float)
+    # one membership test for all stretches (a test per stretch takes hours at country scale)
+    ids = list(stretches["segment_ids"])
+    n_ids = np.fromiter((len(s) for s in ids), dtype=np.int64, count=len(ids))
+    flat = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
+    slow = np.isin(flat, seg[speed < upgrade_speed_kph])
+    has_slow = np.bincount(np.repeat(np.arange(len(ids)), n_ids), weights=slow, minlength=len(ids)) > 0
+    return stretches[has_slow].sort_values(["population_served", "length_km"], ascending=[False, False],
+                                           kind="stable").head(n_candidates)
+
+
 def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Profile, upgrade_to: str,
           top: int, n_candidates: int, *, population_known: bool = True) -> gpd.GeoDataFrame:
     import geopandas as gpd
@@ -753,10 +773,7 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
     seg = edges["segment"].to_numpy()
     speed = edges["speed_kph"].to_numpy(dtype=float)
     if candidates is None:
-        slow_seg = np.unique(seg[speed < v_up])
-        has_slow = np.array([np.isin(s, slow_seg).any() for s in stretches["segment_ids"]], dtype=bool)
-        pool = stretches[has_slow].sort_values(["population_served", "length_km"], ascending=[False, False],
-                                               kind="stable").head(n_candidates)
+        pool = upgrade_candidates(net, stretches, v_up, n_candidates)
         cand_ids, cand_segs = _candidate_segments(pool)
         info = pool.set_index("stretch_id")
     else:
@@ -779,7 +796,8 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
     arc_order = np.argsort(arc_edge, kind="stable")
     arc_edge_sorted = arc_edge[arc_order]
     origin_nodes = r.origin_nodes
-    base_t, base_src, _ = _nearest(rev, r.dest_nodes, origin_nodes, predecessors=False)
+    base_dist, base_node_src, _ = _pass(rev, r.dest_nodes, predecessors=False)
+    base_t, base_src = _at_origins(base_dist, base_node_src, origin_nodes)
     pop = r.population
     rows = []
     for cid, segs in progress(list(zip(cand_ids, cand_segs, strict=True)), desc="re-routing upgrades"):
@@ -808,8 +826,11 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
             karcs = key_sorted[1][at[found]]
             mw = elen[missing[found]] / (np.maximum(speed[missing[found]], v_up) / 3.6)
             np.minimum.at(data, pos[karcs], mw)
-        mat = sparse.csr_matrix((data, rev.indices, rev.indptr), shape=rev.shape)
-        after_t, after_src, _ = _nearest(mat, r.dest_nodes, origin_nodes, predecessors=False)
+        # only the arcs made faster change the pass: update it from them (it spreads only where
+        # times improve) instead of a new pass over the whole graph
+        dist1, node_src1 = nearest_seed_improve(rev.indptr, rev.indices, data, base_dist, base_node_src,
+                                                np.flatnonzero(data < rev.data))
+        after_t, after_src = _at_origins(dist1, node_src1, origin_nodes)
         ok = np.isfinite(base_t)
         saved_s = np.zeros(len(base_t))
         saved_s[ok] = np.maximum(base_t[ok] - after_t[ok], 0.0)
@@ -844,7 +865,7 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
     res = _order_upgrades(res.reset_index(), population_known).head(top)
     res["rank"] = np.arange(1, len(res) + 1)
     out = gpd.GeoDataFrame(res[UPGRADE_COLUMNS].reset_index(drop=True), geometry=list(res["geometry"]), crs=4326)
-    log.info("re-routed %d candidate stretches (one multi-source pass each)", len(cand_ids))
+    log.info("re-routed %d candidate stretches (the base pass updated from each)", len(cand_ids))
     return out
 
 

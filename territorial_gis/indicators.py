@@ -11,6 +11,8 @@ from rates, and report them beside population in every summary.
   or onto other polygons, area-weighted or population-weighted (through the localities inside).
 * :func:`derive_counts`: counts from rates (``poor = population x rate / 100``), each stated
   with its formula and source.
+* :func:`read_indicator_table` returns an :class:`IndicatorTable` (rows, source, credit and
+  what was cleaned); :func:`load_indicator_table` the rows alone.
 * :func:`indicator_within` ("share of the poor within 4 h"), :func:`summarize_indicators`
   ("MRA share of the poor", by hub, by territory), :func:`land_within` (share of land within X h).
 
@@ -36,6 +38,7 @@ from . import _catalogues
 from ._codes import MISSING_MARKS, normalize_codes
 from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
+from ._periods import periods_wide
 from ._typology import numeric_column
 from .columns import (
     JOIN_STATUS,
@@ -48,7 +51,7 @@ from .columns import (
     tiers_in,
     time_col,
 )
-from .errors import ColumnError, ConfigError, CRSError, InputFileError
+from .errors import ColumnError, ConfigError, CRSError, InputFileError, TerritorialGISError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ INDICATOR_TABLES: dict[str, tuple[str, str]] = {
         "municipality_code (5 characters, as in the INEGI localities)",
         _catalogues.CONAPO_IMM_CREDIT),
 }
+#: travel times (minutes) the summaries report "within" when none are given
+WITHIN_MIN = (60.0, 120.0, 240.0)
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
 
@@ -69,43 +74,24 @@ _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 # reading tables
 
 
-def _numeric_where_possible(df: pd.DataFrame, keep_text: Iterable[str] = ()) -> pd.DataFrame:
-    """Columns whose every non-missing cell is a number become float; others stay text, and so do
-    code columns (whole numbers written with a leading zero somewhere, like ``"01001"``)."""
-    out = df.copy()
-    keep = set(keep_text)
-    for col in out.columns:
-        if col in keep or not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
-            continue
-        text = out[col].astype(str).str.strip()
-        if text.str.fullmatch(r"0\d+").any():
-            continue
-        missing = text.isin(MISSING_MARKS) | out[col].isna()
-        vals = pd.to_numeric(text.where(~missing), errors="coerce")
-        if vals.notna().sum() and not (vals.isna() & ~missing).any():
-            out[col] = vals.astype(float)
-    return out
-
-
 def read_table(path: PathLike, *, text_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Read an indicator table: CSV (delimiter sniffed, UTF-8 with or without BOM, latin-1 as a
-    fallback), Parquet/GeoParquet, or any vector file (GeoPackage, GeoJSON, Shapefile...).
+    """Read an indicator table: CSV/TSV/TXT, Parquet/GeoParquet, or any vector file (GeoPackage,
+    GeoJSON, Shapefile...).
 
-    CSV cells are read as text so codes keep their leading zeros; columns whose every cell is a
-    number or a missing mark (``-``, ``N. D.``, empty...) become numbers, except ``text_columns``.
+    Text tables are read as places files are (:func:`territorial_gis._tables.read_text_table`):
+    encoding detected (valid UTF-8 stays UTF-8, Windows-1252 exports are recognised), separator
+    sniffed, cells read as text so codes keep their leading zeros, and every column whose cells
+    are all numbers or a missing mark (``-``, ``N. D.``, empty...) read as numbers in its own
+    format (``1.625`` with ``,`` decimals elsewhere in the file is 1625), except ``text_columns``.
+    A column of numbers whose format cannot be told stays text with a warning.
     """
+    from ._tables import read_text_table
+
     p = check_input(path, "indicator table")
     suffix = p.suffix.lower()
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            try:
-                df = pd.read_csv(p, dtype=str, keep_default_na=False, sep=None, engine="python",
-                                 encoding="utf-8-sig")
-            except UnicodeDecodeError:
-                df = pd.read_csv(p, dtype=str, keep_default_na=False, sep=None, engine="python",
-                                 encoding="latin-1")
-            df.columns = [str(c).strip() for c in df.columns]
-            return _numeric_where_possible(df, keep_text=text_columns)
+            return read_text_table(p, "indicator table", keep_text=text_columns, missing=MISSING_MARKS)
         if suffix in (".parquet", ".geoparquet"):
             try:
                 return gpd.read_parquet(p)
@@ -113,56 +99,102 @@ def read_table(path: PathLike, *, text_columns: Iterable[str] = ()) -> pd.DataFr
                 return pd.read_parquet(p)
         return gpd.read_file(p, engine="pyogrio")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as exc:
+        if isinstance(exc, TerritorialGISError):
+            raise
         raise InputFileError(f"cannot read indicator table {p}: {exc}") from None
 
 
-def load_indicator_table(spec: PathLike | pd.DataFrame, *, state: Any = None,
-                         text_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """An indicator table from a file, a DataFrame, or a built-in name.
+@dataclass(frozen=True, eq=False)
+class IndicatorTable:
+    """An indicator table and what to say about it.
+
+    Attributes
+    ----------
+    frame : the table (one row per unit, or per unit and year for the whole built-in panel).
+    source : what the table is, for reports (``"built-in table conapo_marginalization (2020)"``
+        or the file's path).
+    credit : the attribution line a publication must carry (built-in tables), else None.
+    notes : what was cleaned when reading (codes re-padded, missing marks, a method break...).
+    """
+
+    frame: pd.DataFrame
+    source: str
+    credit: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def with_frame(self, frame: pd.DataFrame) -> IndicatorTable:
+        """The same table description over other rows (a filtered ``frame``)."""
+        return IndicatorTable(frame, self.source, self.credit, self.notes)
+
+
+def read_indicator_table(spec: PathLike | pd.DataFrame | IndicatorTable, *, state: Any = None,
+                         text_columns: Iterable[str] = ()) -> IndicatorTable:
+    """An indicator table from a file, a DataFrame, or a built-in name, with its source, credit
+    and reading notes.
 
     Built-in: ``"conapo_marginalization"`` (all years, one row per municipality and year),
     ``"conapo_marginalization:2020"`` (one year, plain column names) or
     ``"conapo_marginalization:2010,2020"`` (one row per municipality, ``<column>_<year>``
     columns for each year and the municipality's code and names from the latest year; see
     :func:`territorial_gis.changes.compare_periods` for changes). ``state`` (a Mexican state
-    name, abbreviation or code) keeps one state. ``attrs["attribution"]`` holds the credit and
-    ``attrs["notes"]`` what was cleaned.
+    name, abbreviation or code) keeps one state of a built-in table.
     """
-    if isinstance(spec, pd.DataFrame):
+    if isinstance(spec, IndicatorTable):
         return spec
+    if isinstance(spec, pd.DataFrame):
+        return IndicatorTable(spec, "the indicator table")
     text = str(spec)
     name, _sep, years_txt = text.partition(":")
-    if name in INDICATOR_TABLES and not Path(text).is_file():
-        df = _builtin_table(name, years_txt)
-    else:
+    if name not in INDICATOR_TABLES or Path(text).is_file():
         if state is not None:
             raise ConfigError("state= filters the built-in tables only; filter a file with --where")
-        return read_table(spec, text_columns=text_columns)
+        return IndicatorTable(read_table(spec, text_columns=text_columns), text)
+    table = _builtin_table(name, years_txt)
     if state is not None:
         code = _catalogues.resolve_state(state)
-        df = df[df[STATE_CODE] == code].reset_index(drop=True)
-    return df
+        table = table.with_frame(table.frame[table.frame[STATE_CODE] == code].reset_index(drop=True))
+    return table
 
 
-def _builtin_table(name: str, years_txt: str) -> pd.DataFrame:
-    df, notes = _catalogues.read_conapo_marginalization()
-    known = sorted(df[YEAR].unique())
+def load_indicator_table(spec: PathLike | pd.DataFrame | IndicatorTable, *, state: Any = None,
+                         text_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """The rows of :func:`read_indicator_table` (the table alone, without source and credit)."""
+    return read_indicator_table(spec, state=state, text_columns=text_columns).frame
+
+
+def check_builtin_table(spec: str) -> None:
+    """Check the name and years of a built-in table specification without reading it.
+
+    Raises
+    ------
+    ConfigError
+        An unknown year (the available ones are listed).
+    """
+    name, _sep, years_txt = spec.partition(":")
+    if name not in INDICATOR_TABLES:
+        raise ConfigError(f"{spec!r} is not a built-in table ({', '.join(INDICATOR_TABLES)})")
+    _years(name, years_txt, _catalogues.CONAPO_IMM_YEARS)
+
+
+def _years(name: str, years_txt: str, known: Sequence[int]) -> list[int]:
     years: list[int] = []
     for part in filter(None, (y.strip() for y in years_txt.split(","))):
         if not part.isdigit() or int(part) not in known:
             raise ConfigError(f"{name}: year {part!r} not available; years are {', '.join(map(str, known))}")
         years.append(int(part))
+    return years
+
+
+def _builtin_table(name: str, years_txt: str) -> IndicatorTable:
+    df, notes = _catalogues.read_conapo_marginalization()
+    years = _years(name, years_txt, sorted(df[YEAR].unique()))
     if len(years) == 1:
         df = df[df[YEAR] == years[0]].reset_index(drop=True)
     elif len(years) > 1:
-        from .changes import periods_wide
-
         df = periods_wide({str(y): df[df[YEAR] == y].drop(columns=YEAR) for y in years},
                           key=MUNICIPALITY_CODE, carry=(STATE_CODE, STATE_NAME, MUNICIPALITY_NAME))
-    df.attrs["attribution"] = INDICATOR_TABLES[name][1]
-    df.attrs["notes"] = list(notes)
-    df.attrs["source"] = f"built-in table {name}" + (f" ({', '.join(map(str, years))})" if years else "")
-    return df
+    source = f"built-in table {name}" + (f" ({', '.join(map(str, years))})" if years else "")
+    return IndicatorTable(df, source, INDICATOR_TABLES[name][1], tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,18 +367,21 @@ def _name_matches(units: pd.DataFrame, table: pd.DataFrame, names: tuple[str, st
     return out, sorted(set(notes))
 
 
-def join_indicators(units: pd.DataFrame, table: pd.DataFrame | PathLike, *,
+def join_indicators(units: pd.DataFrame, table: pd.DataFrame | IndicatorTable | PathLike, *,
                     on: str | Sequence[str] | None = None, table_on: str | Sequence[str] | None = None,
                     widths: int | Sequence[int] | None = None, names: tuple[str, str] | None = None,
                     within: tuple[str, str] | None = None, columns: Sequence[str] | None = None,
                     prefix: str = "", label: str | None = None, table_name: str | None = None,
-                    population_column: str = POPULATION) -> tuple[pd.DataFrame, JoinReport]:
+                    population_column: str = POPULATION,
+                    status_column: str = JOIN_STATUS) -> tuple[pd.DataFrame, JoinReport]:
     """Bring the columns of an indicator table onto localities or areas by code and/or name.
 
     Parameters
     ----------
     units : localities or areas (a GeoDataFrame or a plain table).
-    table : the indicator table (DataFrame, file path or built-in name, see :func:`load_indicator_table`).
+    table : the indicator table (DataFrame, :class:`IndicatorTable`, file path or built-in name,
+        see :func:`read_indicator_table`); the credit and reading notes of an
+        :class:`IndicatorTable` or a built-in table go into the report's notes.
     on, table_on : key column of the units and of the table (default: the same name); a list of
         columns is concatenated (``["CVE_ENT", "CVE_MUN"]`` with ``widths=(2, 3)``).
     widths : zero padding: one width for single-column keys (``5`` for INEGI municipality
@@ -361,6 +396,8 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | PathLike, *,
     label : a units column that describes an unmatched key in the report (default: the name
         column, else ``<key>_name`` for a ``<key>_code`` key, e.g. ``municipality_name``).
     population_column : used to report the share of the population matched.
+    status_column : where each unit's join status is written (``join_status``; a study with
+        several joins keeps one per table).
 
     Returns
     -------
@@ -373,14 +410,15 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | PathLike, *,
         A key or name column missing, duplicated keys in the table, a column present on both
         sides, or no unit matched at all.
     """
-    tname = table_name or (str(table) if not isinstance(table, pd.DataFrame) else
-                           table.attrs.get("source", "the indicator table"))
-    tab = load_indicator_table(table)
+    described = read_indicator_table(table)
+    tname = table_name or described.source
+    tab = described.frame
     ucols, tcols = _as_cols(on), _as_cols(table_on) or _as_cols(on)
     if not ucols and names is None:
         raise ConfigError("join_indicators needs a key (on=...) or names=(units_column, table_column)")
     n = len(units)
     report = JoinReport(table=tname, method="", n_units=n, n_table_rows=len(tab))
+    report.notes += [*([described.credit] if described.credit else []), *described.notes]
     row = np.full(n, -1)
     ukey = pd.Series([None] * n, dtype=object)
     if ucols:
@@ -398,7 +436,7 @@ def join_indicators(units: pd.DataFrame, table: pd.DataFrame | PathLike, *,
     report.columns = out_names
     joined = _attach(units, tab, bring, out_names, row)
     status[row < 0] = [_why_unmatched(k, tname) for k in ukey[row < 0]]
-    joined[JOIN_STATUS] = status
+    joined[status_column] = status
     if label is None:  # municipality_code -> municipality_name, state_code -> state_name
         guess = ucols[0].removesuffix("_code") + "_name" if len(ucols) == 1 else None
         label = names[0] if names else (guess if guess in units else None)
@@ -554,8 +592,8 @@ def join_spatial(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, *, rates: 
         if localities is None:
             raise ConfigError("weights='population' needs the localities (points with a population)")
         _check_geo(localities, "localities")
-    return _overlay_join(units, polygons, vals, list(rates), list(counts), weights, localities,
-                         population_column, report)
+    return _overlay_join(units, polygons, vals, report, rates=list(rates), counts=list(counts), weights=weights,
+                         localities=localities, population_column=population_column)
 
 
 def _points_in_polygons(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, vals: dict[str, np.ndarray],
@@ -621,8 +659,9 @@ def _population_pieces(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, loca
 
 
 def _overlay_join(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, vals: dict[str, np.ndarray],
-                  rates: list[str], counts: list[str], weights: str, localities: gpd.GeoDataFrame | None,
-                  population_column: str, report: JoinReport) -> tuple[gpd.GeoDataFrame, JoinReport]:
+                  report: JoinReport, *, rates: list[str], counts: list[str], weights: str,
+                  localities: gpd.GeoDataFrame | None, population_column: str
+                  ) -> tuple[gpd.GeoDataFrame, JoinReport]:
     crs = equal_area_crs_for_bounds(tuple(units.geometry.to_crs(4326).total_bounds))
     pieces = _pieces(units, polygons, crs)
     src_area = polygons.geometry.to_crs(crs).area.to_numpy() / 1e6
@@ -668,11 +707,15 @@ def _overlay_join(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, vals: dic
 
 
 def derive_counts(df: pd.DataFrame, counts: Mapping[str, str], *, population_column: str = POPULATION,
-                  percent: bool = True, source: str | None = None) -> pd.DataFrame:
+                  percent: bool = True, source: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Counts from rates: ``name = population x rate / 100`` (``percent=False``: ``x rate``).
 
-    Each new column is stated in ``attrs["indicator_sources"][name]`` (formula and source).
     A missing rate or population gives NaN (unknown), never 0.
+
+    Returns
+    -------
+    (table, sources): a copy of ``df`` with the count columns, and each count's statement
+    (name -> ``"population × poverty_pct / 100 (rate: <source>)"``).
 
     Raises
     ------
@@ -687,7 +730,7 @@ def derive_counts(df: pd.DataFrame, counts: Mapping[str, str], *, population_col
     out = df.copy()
     pop = numeric_column(df, population_column)
     top = 100.0 if percent else 1.0
-    sources = dict(df.attrs.get("indicator_sources", {}))
+    sources: dict[str, str] = {}
     for name, rate_col in counts.items():
         if name in df.columns:
             raise ColumnError(f"derived count {name!r} would overwrite an existing column")
@@ -701,8 +744,7 @@ def derive_counts(df: pd.DataFrame, counts: Mapping[str, str], *, population_col
         out[name] = pop * rate / top
         formula = f"{population_column} × {rate_col}" + (" / 100" if percent else "")
         sources[name] = formula + (f" (rate: {source})" if source else "")
-    out.attrs["indicator_sources"] = sources
-    return out
+    return out, sources
 
 
 # ---------------------------------------------------------------------------------------------
@@ -715,7 +757,7 @@ def _weights_or_nan(df: pd.DataFrame, col: str) -> np.ndarray:
     return numeric_column(df, col)
 
 
-def indicator_within(table: pd.DataFrame, thresholds_min: Sequence[float] = (60, 120, 240), *,
+def indicator_within(table: pd.DataFrame, thresholds_min: Sequence[float] = WITHIN_MIN, *,
                      counts: Sequence[str] = (), tiers: Sequence[str] | None = None,
                      population_column: str = POPULATION) -> pd.DataFrame:
     """Population and each count (the poor, the illiterate...) within each travel time of each tier.
@@ -770,7 +812,10 @@ def summarize_indicators(table: pd.DataFrame, by: str, *, counts: Sequence[str] 
     if by not in table:
         raise ColumnError(f"group column {by!r} not found; columns are {', '.join(map(str, table.columns))}")
     pop = _weights_or_nan(table, population_column)
-    df = pd.DataFrame({by: table[by].to_numpy(), "_pop": pop})
+    keys = table[by]
+    if pd.api.types.is_float_dtype(keys) and np.all(np.mod(keys.dropna(), 1) == 0):
+        keys = keys.astype("Int64")  # whole-number ids (hub and territory ids with gaps) stay whole
+    df = pd.DataFrame({by: keys.array, "_pop": pop})
     for c in counts:
         df[c] = _weights_or_nan(table, c)
     for r in rates:
@@ -800,7 +845,7 @@ def _group_row(key: Any, g: pd.DataFrame, counts: Sequence[str], rates: Sequence
     return row
 
 
-def land_within(areas: gpd.GeoDataFrame, thresholds_min: Sequence[float] = (60, 120, 240), *,
+def land_within(areas: gpd.GeoDataFrame, thresholds_min: Sequence[float] = WITHIN_MIN, *,
                 tiers: Sequence[str] | None = None) -> pd.DataFrame:
     """Share of land (km2 of polygon areas or grid cells) within each travel time of each tier.
 

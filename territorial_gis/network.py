@@ -28,6 +28,7 @@ from ._crs import check_bbox
 from ._io import check_input
 from ._layers import network_from_layer
 from ._osm import is_osm_file, network_from_osm_file
+from ._roadattrs import OSM_SEASON_KEYS
 from ._roadnet import NATIVE_SUFFIX, Bounds, RoadNetwork, load_network
 from ._vector import clip_area
 from .errors import ConfigError, InputFileError, NetworkError
@@ -128,6 +129,8 @@ def open_network(source: str | os.PathLike[str], profile: Any = None, mode: str 
 
 # ---------------------------------------------------------------------- osmnx (online)
 def _from_osmnx_graph(G: Any, profile: Profile, what: str) -> RoadNetwork:
+    """A network of an osmnx graph (downloaded with the tags :func:`_osmnx` asks for: the seasons
+    of use, fords on ways and nodes), with speeds from our model."""
     net = RoadNetwork.from_networkx(G, profile=profile)
     # re-derive speeds with our model from the OSM tags osmnx kept
     tags = net.edges
@@ -135,7 +138,8 @@ def _from_osmnx_graph(G: Any, profile: Profile, what: str) -> RoadNetwork:
     net.edges["speed_kph"] = spd
     net.edges["travel_time_s"] = net.edges["length_m"] / (np.maximum(spd, 1e-9) / 3.6)
     net = net.subgraph_edges(spd > 0).largest_component().with_crs_of_nodes()
-    net.meta.update({"source": what, "mode": profile.mode})
+    net.meta.update({"source": what, "mode": profile.mode, "profile": profile.source,
+                     "walk_speed_kph": profile.walk_speed_kph})
     return net
 
 
@@ -157,7 +161,8 @@ def _osmnx() -> Any:
     except ImportError:  # pragma: no cover - depends on the install
         raise NetworkError("osmnx is needed to download networks: pip install 'territorial-gis[online]'") from None
     ox.settings.useful_tags_way = list(set(ox.settings.useful_tags_way) | {
-        "surface", "tracktype", "smoothness", "maxspeed", "access", "motor_vehicle", "service"})
+        "surface", "tracktype", "smoothness", "maxspeed", "access", "motor_vehicle", "service", *OSM_SEASON_KEYS})
+    ox.settings.useful_tags_node = list(set(ox.settings.useful_tags_node) | {"ford"})
     return ox
 
 

@@ -10,6 +10,7 @@ run leaves no half-written files and names the stage that failed. Built networks
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -35,6 +36,11 @@ from .errors import OutputExistsError, TerritorialGISError
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from ._typology import Typology
+    from .changes import PeriodComparison
+    from .classify import Classification
+    from .config import IndicatorJoin, IndicatorsSection, PeriodsSection
+    from .indicators import JoinReport
     from .network import RoadNetwork
 
 log = logging.getLogger(__name__)
@@ -102,12 +108,12 @@ class _Ctx:
 
     @property
     def route(self) -> RouteOptions:
-        """The study's routing options (``[access] max_snap_m``, ``walk_kph``; under a
-        ``[network] scenario`` the walk is slowed by its season)."""
+        """The study's routing options (``[access] max_snap_m``, ``walk_kph``, ``offroad``; the
+        surface of ``[surface]``, built once by the access stage and then reused; under a
+        ``[network] scenario`` the walk is slowed and the rivers set by its season)."""
         if "route" in self.state:
             return self.state["route"]  # type: ignore[no-any-return]
-        return RouteOptions.from_mapping({"max_snap_m": self.cfg.access.max_snap_m,
-                                          "walk_kph": self.cfg.access.walk_kph})
+        return study_route(self.cfg)
 
     def write(self, name: str, df: Any, layer: str | None = None) -> None:
         path = self.stage_dir / name
@@ -119,6 +125,14 @@ class _Ctx:
 
     def note(self, text: str) -> None:
         self.info.setdefault("notes", []).append(text)
+
+
+def study_route(cfg: StudyConfig) -> RouteOptions:
+    """The routing options of a study config: ``[access]`` and the inputs of ``[surface]``."""
+    a = cfg.access
+    surface = cfg.surface.inputs() if cfg.surface is not None and cfg.surface.enabled else None
+    return RouteOptions.from_mapping({"max_snap_m": a.max_snap_m, "walk_kph": a.walk_kph, "offroad": a.offroad,
+                                      "surface": surface})
 
 
 def _given(**kw: Any) -> dict[str, Any]:
@@ -248,26 +262,93 @@ def _stage_places(ctx: _Ctx) -> None:
     tiers = load_tiers(ctx.cfg.tiers, places.localities)
     ctx.state["places"] = places
     ctx.state["tiers"] = tiers
+    # the areas classified: a polygon file or cells named in [classify] areas, else the hexagons
+    # of a generated grid, else the localities themselves (None)
+    explicit = ctx.cfg.classify.areas not in ("localities", "points")
+    ctx.state["areas"] = (study_areas(ctx.cfg, places.localities) if explicit or places.areas is None
+                          else places.areas)
     if places.note:
         ctx.note(places.note)
     dests = pd.concat([t.assign(tier=name) for name, t in tiers.items()], ignore_index=True)
-    ctx.write(outputs.DESTINATIONS, gpd.GeoDataFrame(dests, geometry="geometry", crs=4326), layer="destinations")
+    ctx.state["destinations"] = gpd.GeoDataFrame(dests, geometry="geometry", crs=4326)
 
 
 # ---------------------------------------------------------------------------- access and classes
 def _stage_access(ctx: _Ctx) -> None:
-    from .access import isochrones, population_within, travel_times_to_nearest
+    from .access import isochrones, population_within
 
     net, tiers = ctx.state["network"], ctx.state["tiers"]
     acc = ctx.cfg.access
-    table = travel_times_to_nearest(net, ctx.state["places"].localities, tiers, options=ctx.route)
+    _build_study_surface(ctx)
+    table, dests = _access_tables(net, ctx.state["places"].localities, ctx.state["destinations"], tiers, ctx.route)
     ctx.state["access"] = table
+    ctx.write(outputs.DESTINATIONS, dests, layer="destinations")
+    ctx.info["offroad"] = (table.attrs.get("offroad_method")
+                           or {"method": columns.OFFROAD_STRAIGHT, "max_snap_m": ctx.route.max_snap_m,
+                               "walk_kph": ctx.route.walk_speed(net)})
+    if ctx.route.uses_surface:
+        ctx.note(f"access: the part of every trip off the road was measured over the surface "
+                 f"({ctx.info['offroad'].get('terrain')}); hubs, territories and isochrones route on the road "
+                 f"network and reach it by a straight-line walk within {ctx.route.max_snap_m:g} m")
     if acc.population_within_min and table[columns.POPULATION].notna().any():
         ctx.write(outputs.POPULATION_WITHIN, population_within(table, thresholds_min=acc.population_within_min))
     if acc.isochrones_min:
         tier = acc.isochrone_tier or next(iter(tiers))
         polys = isochrones(net, tiers[tier], thresholds_min=acc.isochrones_min, bands=True, options=ctx.route)
         ctx.write(outputs.ISOCHRONES, polys.assign(tier=tier), layer="isochrones")
+
+
+def _build_study_surface(ctx: _Ctx) -> None:
+    """Build the study's surface once (when access or the surface stage needs it), covering the
+    network, the localities, the destinations and the areas; later stages reuse it through
+    ``ctx.route``."""
+    from ._surface import SurfaceInputs, surface_for
+
+    route = ctx.route
+    wanted = route.uses_surface or (ctx.cfg.surface is not None and ctx.cfg.surface.enabled)
+    if not wanted or not (route.surface is None or isinstance(route.surface, SurfaceInputs)):
+        return
+    inputs = route.surface if route.surface is not None else SurfaceInputs()
+    areas = ctx.state.get("areas")
+    if areas is not None and len(areas):
+        w, s, e, n = (float(v) for v in areas.to_crs(4326).total_bounds)
+        inputs = inputs.replace(bounds=(w, s, e, n))
+    net = ctx.state["network"]
+    surface = surface_for(net, ctx.state["places"].localities, ctx.state["tiers"], inputs,
+                          walk_kph=route.walk_speed(net))
+    ctx.state["route"] = route.replace(surface=surface)
+    ctx.info["surface"] = surface.describe()
+
+
+def _access_tables(network: RoadNetwork, localities: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame,
+                   tiers: Mapping[str, gpd.GeoDataFrame], route: RouteOptions
+                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Access of the localities, and of the destinations themselves (each town's time to the
+    city...): over a surface in one search per tier, else in a second (cheap) pass."""
+    import geopandas as gpd
+
+    from .access import access_columns, travel_times_to_nearest
+    from .errors import RoutingError
+
+    def joined(base: gpd.GeoDataFrame, times: pd.DataFrame) -> gpd.GeoDataFrame:
+        cols = [c for c in access_columns(tiers) if c in times]
+        out = base.drop(columns=[c for c in cols if c in base]).join(times[cols].set_axis(base.index))
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=base.crs)
+
+    if route.uses_surface:
+        both = gpd.GeoDataFrame(pd.concat([localities, destinations], ignore_index=True), geometry="geometry",
+                                crs=4326)
+        t = travel_times_to_nearest(network, both, tiers, options=route)
+        table = joined(localities, t.iloc[:len(localities)])
+        table.attrs = dict(t.attrs)
+        return table, joined(destinations, t.iloc[len(localities):])
+    table = travel_times_to_nearest(network, localities, tiers, options=route)
+    try:
+        dest_t = travel_times_to_nearest(network, destinations, tiers, options=route)
+    except RoutingError as exc:  # e.g. every destination beyond the snapping limit
+        log.warning("destinations' own travel times not computed: %s", exc)
+        return table, destinations
+    return table, joined(destinations, dest_t)
 
 
 def study_areas(cfg: StudyConfig, localities: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
@@ -302,38 +383,77 @@ def _join_area_class(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> g
 
 
 def classify_study(cfg: StudyConfig, access: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None
-                   ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The study's MRA/FRA classes: ``(classified units, localities with their class)``; the
-    units are the areas when the study has them, else the localities themselves."""
+                   ) -> tuple[Classification, gpd.GeoDataFrame]:
+    """The study's MRA/FRA classes: ``(classification, localities with their class)``; the
+    classified units (``classification.areas``) are the areas when the study has them, else
+    the localities themselves."""
     from .classify import classify_areas
 
     ccfg = cfg.classify
     rasters = cfg.terrain.rasters or None
     if areas is None:
-        classified = classify_areas(access, rules=ccfg.rules, tiers=ccfg.tiers, rasters=rasters)
-        return classified, classified
-    classified = classify_areas(areas, rules=ccfg.rules, tiers=ccfg.tiers, localities=access, rasters=rasters)
-    return classified, _join_area_class(access, classified)
+        classification = classify_areas(access, rules=ccfg.rules, tiers=ccfg.tiers, rasters=rasters)
+        return classification, classification.areas
+    classification = classify_areas(areas, rules=ccfg.rules, tiers=ccfg.tiers, localities=access, rasters=rasters)
+    return classification, _join_area_class(access, classification.areas)
+
+
+def _stage_surface(ctx: _Ctx) -> None:
+    """``[surface]``: a travel-time raster per tier, statistics per area, land and population by band."""
+    from ._surface import Surface
+    from .surfaces import cog_tags, population_grid, surface_figures, write_surface_cog
+
+    sc = ctx.cfg.surface
+    if sc is None or not sc.enabled:
+        return
+    surface = ctx.route.surface
+    assert isinstance(surface, Surface)  # built by the access stage
+    loc = ctx.state["places"].localities
+    pop = (population_grid(loc, surface.grid) if columns.POPULATION in loc and loc[columns.POPULATION].notna().any()
+           else None)
+    areas = ctx.state.get("areas")
+    area_id = _area_id_column(areas)
+    bands = sc.bands_min or ctx.cfg.access.population_within_min or None
+    fig = surface_figures(surface, ctx.state["tiers"], areas=areas, area_id=area_id, population=pop,
+                          bands_min=bands)
+    for tier, minutes in fig.minutes.items():
+        path = ctx.stage_dir / outputs.surface_file(tier)
+        write_surface_cog(minutes, surface.grid, path, overwrite=True,
+                          tags=cog_tags(surface, tier, len(ctx.state["tiers"][tier])))
+        ctx.files[outputs.surface_file(tier)] = path
+    ctx.write(outputs.SURFACE_BANDS, fig.bands)
+    if fig.zonal is not None:
+        ctx.write(outputs.SURFACE_ZONAL, fig.zonal)
+    if pop is None:
+        ctx.note("surface: the localities carry no population, so the band figures give land, not people")
+    ctx.info["surface"] = {**fig.description, "tiers": list(fig.minutes), "bands_min": list(bands or []),
+                           "population": "from the localities' population, summed per cell" if pop is not None
+                           else None, "area_id": area_id}
+
+
+def _area_id_column(areas: gpd.GeoDataFrame | None) -> str | None:
+    """The identifier column of the study's areas (``area_id``, a municipality code, ``place_id``)."""
+    if areas is None:
+        return None
+    for c in (columns.AREA_ID, columns.MUNICIPALITY_CODE, columns.PLACE_ID, "id"):
+        if c in areas:
+            return c
+    return None
 
 
 def _stage_classify(ctx: _Ctx) -> None:
-    from .classify import sensitivity_table, summarize_classes
-
     table = ctx.state["access"]
-    ccfg = ctx.cfg.classify
-    areas = ctx.state["places"].areas
-    if areas is None:
-        areas = study_areas(ctx.cfg, table)
-    ctx.state["areas"] = areas
-    classified, loc = classify_study(ctx.cfg, table, areas)
+    areas = ctx.state["areas"]
+    classification, loc = classify_study(ctx.cfg, table, areas)
     if areas is not None:
-        ctx.write(outputs.AREAS, classified, layer="areas")
-    for text in classified.attrs.get("notes", []):
+        ctx.write(outputs.AREAS, classification.areas, layer="areas")
+    for text in classification.notes:
         ctx.note(text)
-    ctx.state["classified"] = classified
+    ctx.state["classification"] = classification
+    ctx.state["classified"] = classification.areas
     ctx.state["localities_out"] = loc
-    ctx.write(outputs.SENSITIVITY, sensitivity_table(classified, rules=ccfg.rules, tiers=ccfg.tiers))
-    ctx.write(outputs.SUMMARY, summarize_classes(classified))
+    ctx.write(outputs.SENSITIVITY, classification.sensitivity())
+    ctx.write(outputs.SUMMARY, classification.summary())
 
 
 # ---------------------------------------------------------------------------- corridors, hubs, territories
@@ -350,9 +470,14 @@ def _stage_corridors(ctx: _Ctx) -> None:
         log.info("no MRA locality: no corridor to suggest")
         ctx.info["corridors"] = "no MRA locality"
         return
-    res = analyze_corridors(ctx.state["network"], loc, {t: tiers[t] for t in targets},
+    target_tiers = {t: tiers[t] for t in targets}
+    origins, moved = _corridor_origins(ctx, loc, target_tiers)
+    res = analyze_corridors(ctx.state["network"], origins, target_tiers,
                             **_given(upgrade_to=c.upgrade_to, top=c.top, n_candidates=c.n_candidates),
                             options=ctx.route)
+    if moved is not None and len(res.corridors):
+        res.corridors["starts_at"] = np.where(res.corridors["origin_id"].isin(moved), "road_entry", "locality")
+    ctx.state["corridors"] = res
     for layer, gdf in (("corridors", res.corridors), ("segments", res.segments), ("upgrades", res.upgrades)):
         if len(gdf):
             ctx.write(outputs.CORRIDORS, gdf, layer=layer)
@@ -361,6 +486,42 @@ def _stage_corridors(ctx: _Ctx) -> None:
               if len(res.upgrades) else pd.DataFrame(columns=["rank"]))
     ctx.info["corridors"] = {"n": len(res.corridors), "stretches": len(res.segments),
                              "upgrades_ranked": len(res.upgrades)}
+
+
+def _corridor_origins(ctx: _Ctx, loc: gpd.GeoDataFrame, targets: Mapping[str, gpd.GeoDataFrame]
+                      ) -> tuple[gpd.GeoDataFrame, pd.Series | None]:
+    """Where the corridors of MRA localities start. Corridors follow roads; when access came from
+    the surface, a locality that reaches the road by walking or by boat starts its corridor at
+    the point where that trip (to the nearest target) gets onto the road: the walk and boat legs
+    before it are not drawn. Returns the localities (moved) and the ids of the moved ones."""
+    import geopandas as gpd
+
+    from ._surface import Surface
+    from .corridors import ORIGIN_ID_CANDIDATES
+
+    surface = ctx.route.surface
+    if not ctx.route.uses_surface or not isinstance(surface, Surface):
+        return loc, None
+    mra = np.flatnonzero((loc[columns.AREA_CLASS] == "MRA").to_numpy())
+    dests = gpd.GeoDataFrame(pd.concat(list(targets.values()), ignore_index=True), geometry="geometry", crs=4326)
+    r = surface.nearest(loc.iloc[mra], dests, entries=True)
+    lon, lat = r["entry_lon"].to_numpy(), r["entry_lat"].to_numpy()
+    geo = loc.geometry.to_crs(4326)
+    x, y = geo.x.to_numpy()[mra], geo.y.to_numpy()[mra]
+    move = np.isfinite(lon) & ((np.abs(lon - x) > 1e-9) | (np.abs(lat - y) > 1e-9))
+    no_road = int((r["travel_time_min"].notna() & ~np.isfinite(lon)).sum())
+    id_col = next((c for c in ORIGIN_ID_CANDIDATES if c in loc), None)
+    ids = loc[id_col] if id_col is not None else pd.Series(loc.index, index=loc.index)
+    out = loc.copy()
+    geom = out.geometry.to_crs(4326).to_numpy().copy()
+    geom[mra[move]] = gpd.points_from_xy(lon[move], lat[move])
+    out = out.set_geometry(gpd.GeoSeries(geom, index=out.index, crs=4326))
+    ctx.note(f"corridors: {int(move.sum())} of {len(mra)} MRA localities reach the road over the surface "
+             "(on foot or by boat); their corridors start where that trip gets onto the road (starts_at = "
+             "'road_entry'), the walk and boat legs before it are not drawn"
+             + (f"; {no_road} reach their target without any road, and their corridors are the road "
+                "alternative from the nearest road" if no_road else ""))
+    return out, ids.iloc[mra[move]]
 
 
 def _stage_hubs(ctx: _Ctx) -> None:
@@ -397,19 +558,109 @@ def _stage_territories(ctx: _Ctx) -> None:
         return
     tiers = ctx.state["tiers"]
     loc = ctx.state["localities_out"]
+    centres = tiers[t.centres]
+    if ctx.cfg.links is not None and ctx.cfg.links.enabled and ctx.cfg.links.engine_territories and "fra" in tiers:
+        from .links import engine_centres
+
+        centres = engine_centres(tiers, [t.centres, "fra"])  # every territory around an urban or favorable engine
     assigned = build_territories(
-        ctx.state["network"], loc, tiers[t.centres], max_time_min=t.max_time_min,
+        ctx.state["network"], loc, centres, max_time_min=t.max_time_min,
         employment_centres=tiers[t.employment_tier] if t.employment_tier else None,
         hubs=ctx.state.get("hubs"), options=ctx.route,
         regions=regions_from(t.regions) if t.regions else None, region_id_col=t.region_id_column,
         within_region=t.within_region, **_given(employment_limit_min=t.employment_limit_min))
-    polys = territory_polygons(assigned, tiers[t.centres])
+    polys = territory_polygons(assigned, centres)
     new_cols = [c for c in assigned.columns if c not in loc.columns]
     ctx.state["localities_out"] = assigned
     ctx.write(outputs.TERRITORIES, polys, layer="territories")
     ctx.info["territories"] = {"n": len(polys), "centres_tier": t.centres, "columns": new_cols,
                                "beyond_limit": int((assigned.get(columns.TERRITORY_STATUS) ==
                                                     "no_centre_within_limit").sum())}
+
+
+def _stage_fra(ctx: _Ctx) -> None:
+    """[links]: the favorable areas become the destination tier ``fra`` (before the corridors)."""
+    from .links import fra_destinations
+
+    lk = ctx.cfg.links
+    if lk is None or not lk.enabled:
+        return
+    net, loc = ctx.state["network"], ctx.state["localities_out"]
+    units = ctx.state["classified"] if ctx.state.get("areas") is not None else loc
+    if not (units[columns.AREA_CLASS].astype(str) == "FRA").any():
+        ctx.note("no favorable area (FRA): every zone is enclosed marginal; corridors have no FRA target")
+        loc[columns.time_col(columns.FRA_TIER)] = np.nan
+        ctx.info["fra"] = {"n": 0}
+        return
+    fra = fra_destinations(units, localities=loc, cluster_m=lk.cluster_m, network=net, options=ctx.route)
+    ctx.state["tiers"][columns.FRA_TIER] = fra.destinations
+    _add_tier_times(ctx, columns.FRA_TIER, fra.destinations)
+    ctx.write(outputs.FRA, fra.areas, layer="fra_areas")
+    ctx.write(outputs.FRA, fra.destinations, layer="fra_destinations")
+    keep = [columns.DEST_ID, columns.NAME, columns.TIER, columns.POPULATION, "geometry"]
+    ctx.write(outputs.DESTINATIONS, fra.destinations[keep], layer="destinations")  # appended: the map's tiers
+    pop = fra.destinations["population"]
+    ctx.info["fra"] = {"n": len(fra.destinations), "population": float(pop.sum()) if pop.notna().any() else None}
+
+
+def _add_tier_times(ctx: _Ctx, tier: str, dests: gpd.GeoDataFrame) -> None:
+    """Travel times of the localities to a tier added after the access stage."""
+    from .access import travel_times_to_nearest
+
+    loc, base = ctx.state["localities_out"], ctx.state["access"]
+    acc = travel_times_to_nearest(ctx.state["network"], loc, {tier: dests}, options=ctx.route)
+    for col in (columns.time_col(tier), columns.nearest_col(tier), columns.reason_col(tier)):
+        if col in acc:  # the localities and the base access table (scenarios compare with it)
+            loc[col] = acc[col].to_numpy()
+            base[col] = acc[col].to_numpy()
+
+
+def _stage_microregions(ctx: _Ctx) -> None:
+    """[microregions]: eligible areas, microregions, CECs and their hinterlands, service gaps."""
+    from .microregions import run_configured
+
+    m = ctx.cfg.microregions
+    if m is None or not m.enabled:
+        return
+    loc = ctx.state["localities_out"]
+    res = run_configured(m, ctx.state["network"], loc, options=ctx.route)
+    if res.localities is loc or m.localities is None:
+        ctx.state["localities_out"] = res.localities
+    else:  # the strategy ran on its own localities: the study's learn their area and microregion
+        ctx.state["localities_out"] = res.label(loc, area_col=m.area_column, area_id_col=m.area_id_column)
+        ctx.write(outputs.MICROREGIONS, res.localities, layer="localities")
+    for layer, frame in res.layers().items():
+        ctx.write(outputs.MICROREGIONS, frame, layer=layer)
+    if res.gaps is not None:
+        ctx.write(outputs.SERVICE_GAPS, res.gaps.table)
+    for text in res.microregions.notes:
+        ctx.note(text)
+    ctx.info["microregions"] = res.as_dict()
+
+
+def _stage_links(ctx: _Ctx) -> None:
+    """[links]: every territory and microregion linked to a favorable area, or enclosed marginal."""
+    from .links import DEFAULT_LIMIT_MIN, zone_links
+
+    lk = ctx.cfg.links
+    if lk is None or not lk.enabled:
+        return
+    loc = ctx.state["localities_out"]
+    tables = []
+    for kind, col in (("territory", columns.TERRITORY_ID), ("microregion", columns.MICROREGION_ID)):
+        if col in loc and loc[col].notna().any():
+            t = zone_links(loc, zone_col=col, employment_tier=lk.employment_tier, **_given(limit_min=lk.limit_min))
+            tables.append(t.rename(columns={col: "zone_id"}).assign(zone_type=kind))
+    if not tables:
+        ctx.note("[links]: no territory or microregion to link")
+        return
+    links = pd.concat(tables, ignore_index=True)
+    links = links[["zone_type", "zone_id", *[c for c in links.columns if c not in ("zone_type", "zone_id")]]]
+    ctx.write(outputs.LINKS, links)
+    enclosed = links[links[columns.LINK_STATUS] == "enclosed_marginal"]
+    ctx.info["links"] = {"limit_min": lk.limit_min or DEFAULT_LIMIT_MIN, "zones": len(links),
+                         "enclosed_marginal": len(enclosed),
+                         "enclosed": [f"{r.zone_type} {r.zone_id}" for r in enclosed.itertuples()]}
 
 
 # ---------------------------------------------------------------------------- scenarios and the RAI
@@ -435,7 +686,7 @@ def _stage_scenarios(ctx: _Ctx) -> None:
         sc = applied.scenario
         table = travel_times_to_nearest(applied.network, ctx.state["places"].localities, tiers,
                                         options=applied.route_options(ctx.route, net))
-        _classified, loc_s = classify_study(ctx.cfg, table, ctx.state.get("areas"))
+        _classification, loc_s = classify_study(ctx.cfg, table, ctx.state.get("areas"))
         label = cut_off_label(sc)
         change = compare_access(base, table, list(tiers), cut_off_reason=label)
         per, trans = compare_classes(loc_base, loc_s)
@@ -477,7 +728,14 @@ def _stage_rai(ctx: _Ctx) -> None:
         return
     loc = ctx.state["localities_out"]
     kw = _given(distance_m=r.distance_m, urban_density_per_km2=r.urban_density_per_km2, rural_col=r.rural_column,
-                area_col=r.area_column, population_raster=r.population_raster)
+                area_col=r.area_column, population_raster=r.population_raster, method=r.method)
+    if r.method == "walk":  # walked over the study's surface (its barriers), else over flat open ground
+        from ._surface import Surface, SurfaceInputs
+
+        surface = ctx.route.surface
+        if not isinstance(surface, Surface):  # built once, used for the base and every scenario
+            surface = (surface or SurfaceInputs()).build(ctx.state["network"], loc, {})
+        kw["surface"] = surface
     nets = {"base": ctx.state["network"]} | {k: v.network for k, v in ctx.state.get("scenarios", {}).items()}
     rows, summary = [], {}
     for name, net in nets.items():
@@ -492,6 +750,369 @@ def _stage_rai(ctx: _Ctx) -> None:
                 ctx.note(f"RAI: {text}")
     ctx.write(outputs.RAI, _scenario_first(pd.concat(rows, ignore_index=True)))
     ctx.info["rai"] = summary
+
+
+# ---------------------------------------------------------------------------- criticality, appraisal
+def _class_inputs(ctx: _Ctx) -> tuple[gpd.GeoDataFrame, Any]:
+    """The localities with the indicators their class was decided on, and the rules used."""
+    from ._reclass import with_area_indicators
+
+    classified = ctx.state.get("classified")
+    rules = classified.attrs.get("rules") if classified is not None else None
+    return with_area_indicators(ctx.state["localities_out"], classified), rules
+
+
+def _stage_criticality(ctx: _Ctx) -> None:
+    from .criticality import assess_criticality
+
+    c = ctx.cfg.criticality
+    if c is None or not c.enabled:
+        return
+    within = None
+    if c.only == "corridors":
+        res_c = ctx.state.get("corridors")
+        if res_c is None or not len(res_c.segments):
+            ctx.note("criticality of corridor stretches skipped: no corridor")
+            return
+        within = np.concatenate([np.asarray(x) for x in res_c.segments["segment_ids"]])
+    loc, rules = _class_inputs(ctx)
+    res = assess_criticality(ctx.state["network"], loc, ctx.state["tiers"], only="all" if within is not None
+                             else c.only, within_segments=within, top=c.top, rules=rules, detour=c.detour,
+                             detour_limit_min=c.detour_limit_min, options=ctx.route)
+    files = res.for_files()
+    table = files["criticality"]
+    hit = (table["n_cut_off"] > 0) | (table["locality_min_added"] > 0)
+    if not hit.all():
+        ctx.note(f"criticality: {int(hit.sum())} of {len(table)} stretches delay or cut off some locality if they "
+                 "fail; the others are left out of criticality.gpkg")
+        files["criticality"] = table[hit].reset_index(drop=True)
+    ctx.write(outputs.CRITICALITY, files["criticality"], layer="criticality")
+    if len(files["cut_off"]):
+        ctx.write(outputs.CRITICALITY, files["cut_off"], layer="cut_off")
+    ctx.write(outputs.CRITICALITY_CSV, pd.DataFrame(files["criticality"].drop(columns="geometry")))
+    ctx.info["criticality"] = res.info
+    for text in res.info.get("notes", []):
+        ctx.note(text)
+
+
+def _stage_appraisal(ctx: _Ctx) -> None:
+    from .appraisal import appraise_projects, network_profile, plot_portfolio, study_candidates
+    from .corridors import upgrade_candidates
+
+    a = ctx.cfg.appraisal
+    if a is None or not a.enabled:
+        return
+    assert a.budget is not None  # the config check requires it
+    net = ctx.state["network"]
+    to_class = a.upgrade_to or ctx.cfg.corridors.upgrade_to or "secondary"
+    res_c = ctx.state.get("corridors")
+    pool = None
+    if a.corridor_candidates and res_c is not None and len(res_c.segments):
+        speed = network_profile(net).highway_speed_kph.get(to_class, np.inf)
+        pool = upgrade_candidates(net, res_c.segments, float(speed), a.n_candidates)
+    if a.projects is None and (pool is None or not len(pool)):
+        why = "corridors are disabled" if not ctx.cfg.corridors.enabled else "no corridor stretch to upgrade"
+        ctx.note(f"appraisal skipped: no candidate project ({why} and no project layer)")
+        ctx.info["appraisal"] = {"skipped": why}
+        return
+    cand = study_candidates(net, corridor_pool=pool, projects=a.projects, to_class=to_class,
+                            to_surface=a.to_surface)
+    loc, rules = _class_inputs(ctx)
+    res = appraise_projects(net, loc, ctx.state["tiers"], cand, budget=a.budget, costs=a.costs,
+                            uncertainty=a.uncertainty, runs=a.runs, seed=a.seed, rules=rules, objective=a.objective,
+                            dem=ctx.cfg.terrain.rasters.get("dem"), options=ctx.route, connect_m=a.connect_m)
+    files = res.for_files()
+    ctx.write(outputs.APPRAISAL, files["projects"], layer="projects")
+    if len(files["portfolio"]):
+        ctx.write(outputs.APPRAISAL, files["portfolio"], layer="portfolio")
+    ctx.write(outputs.APPRAISAL_CSV, pd.DataFrame(files["projects"].drop(columns="geometry")))
+    ctx.write(outputs.PORTFOLIO_CSV, res.portfolio)
+    plot_portfolio(res, ctx.stage_dir / outputs.PORTFOLIO_PNG, overwrite=True)
+    ctx.files[outputs.PORTFOLIO_PNG] = ctx.stage_dir / outputs.PORTFOLIO_PNG
+    ctx.info["appraisal"] = {**res.info, "summary": res.summary}
+    for text in res.info.get("notes", []):
+        ctx.note(text)
+# ---------------------------------------------------------------------------- periods, indicators, typologies
+def _stage_periods(ctx: _Ctx) -> None:
+    """[periods]: the tables of two or more census years compared for the study's units, attached
+    to the localities; transitions and growth by travel-time band."""
+    p = ctx.cfg.periods
+    if p is None or not p.enabled:
+        return
+    loc = ctx.state["localities_out"]
+    comparison = compare_study_periods(p, loc)
+    table = comparison.table
+    if p.bands_tier is not None:
+        from .changes import unit_times
+
+        tcol = columns.time_col(p.bands_tier)
+        times = unit_times(loc, p.on or str(p.key), [tcol], width=p.width)
+        table = table.assign(**{tcol: table[comparison.key].map(times[tcol]).to_numpy()})
+        comparison = dataclasses.replace(comparison, table=table)
+        ctx.write(outputs.PERIOD_BANDS, comparison.by_band(tcol, p.bands_min, value=p.bands_value))
+    ctx.state["localities_out"], report = attach_periods(loc, comparison, on=p.on, width=p.width, prefix=p.prefix)
+    ctx.state["periods"] = comparison
+    ctx.write(outputs.PERIODS, pd.DataFrame(table))
+    if comparison.categorical:
+        ctx.write(outputs.PERIOD_TRANSITIONS, comparison.all_transitions())
+    for text in comparison.notes:
+        ctx.note(f"periods: {text}")
+    ctx.info["periods"] = {"labels": comparison.periods, "key": comparison.key, "units": len(table),
+                           "status": table[columns.PERIOD_STATUS].value_counts().to_dict(),
+                           "categorical": comparison.categorical, "attached": report.to_dict(),
+                           "tables": list(p.tables)}
+
+
+def compare_study_periods(p: PeriodsSection, localities: pd.DataFrame) -> PeriodComparison:
+    """The ``[periods]`` tables compared for the units of the study's localities (the key values
+    found in the localities' ``on`` column; all units when the localities lack it)."""
+    from ._codes import normalize_codes
+    from .changes import CATEGORICAL_DEFAULTS, compare_periods, period_label
+    from .indicators import load_indicator_table
+
+    key, on = str(p.key), p.on or str(p.key)
+    labels = list(p.labels) if p.labels else [period_label(t) for t in p.tables]
+    if len(set(labels)) != len(labels):
+        raise TerritorialGISError(f"[periods]: tables give the same label twice ({labels}); set labels")
+    wanted = set(normalize_codes(localities[on], p.width).dropna()) if on in localities else None
+    frames = {}
+    for label, spec in zip(labels, p.tables, strict=True):
+        df = load_indicator_table(spec)
+        if key not in df:
+            raise TerritorialGISError(f"[periods] table {spec}: no key column {key!r}; columns are "
+                                      f"{', '.join(map(str, df.columns))}")
+        if wanted is not None:
+            df = df[normalize_codes(df[key], p.width).isin(wanted).to_numpy()]
+        frames[label] = df.assign(**{key: normalize_codes(df[key], p.width).to_numpy()})
+    cats = {c: CATEGORICAL_DEFAULTS.get(c) for c in p.categorical} if p.categorical is not None else None
+    return compare_periods(frames, key, columns=p.columns, categorical=cats, carry=p.carry)
+
+
+def attach_periods(localities: pd.DataFrame, comparison: PeriodComparison, *, on: str | None = None,
+                   width: int | None = None, prefix: str = "",
+                   only: Sequence[str] | None = None) -> tuple[pd.DataFrame, JoinReport]:
+    """The compared columns (``only`` these, else all) onto the localities by ``on`` (default the
+    comparison's key), named ``<prefix><column>``; columns the localities already hold are not
+    replaced (without a prefix, a municipality's latest ``population`` stays out of a locality's
+    row). ``<prefix>period_status`` says, per locality, whether its unit is in every period, or
+    why it has no values."""
+    from .indicators import join_indicators
+
+    on = on or comparison.key
+    table = comparison.table
+    geom = getattr(table, "_geometry_column_name", None)
+    names = list(only) if only is not None else [c for c in table.columns if c not in (comparison.key, geom)]
+    keep = [c for c in names if prefix + c not in localities.columns]
+    joined, report = join_indicators(localities, pd.DataFrame(table), on=on, table_on=comparison.key, widths=width,
+                                     columns=keep, prefix=prefix, table_name="the compared periods",
+                                     status_column="_period_join")
+    status = prefix + columns.PERIOD_STATUS
+    if status in joined:
+        joined[status] = joined[status].where(joined["_period_join"] == "code", joined["_period_join"])
+    return joined.drop(columns="_period_join"), report
+
+
+def _stage_indicators(ctx: _Ctx) -> None:
+    """[indicators]: tables joined onto the localities, counts derived from rates."""
+    ind = ctx.cfg.indicators
+    if ind is None or not ind.enabled:
+        return
+    from .indicators import derive_counts
+
+    loc = ctx.state["localities_out"]
+    reports = []
+    for i, j in enumerate(ind.join, start=1):
+        status = columns.JOIN_STATUS if len(ind.join) == 1 else f"{columns.JOIN_STATUS}_{i}"
+        loc, report = join_study_table(loc, j, status_column=status)
+        reports.append(report.to_dict())
+        ctx.note(f"indicators: {report.summary()}")
+    derived: dict[str, str] = {}
+    if ind.derive:
+        loc, derived = derive_counts(loc, ind.derive, percent=ind.derive_percent, source=ind.derive_source)
+    ctx.state["localities_out"] = loc
+    ctx.info["indicators"] = {"joins": reports, "derived": derived,
+                              "counts": _study_counts(ind), "rates": list(ind.rates)}
+
+
+def join_study_table(localities: pd.DataFrame, j: IndicatorJoin, *, status_column: str = columns.JOIN_STATUS
+                     ) -> tuple[pd.DataFrame, JoinReport]:
+    """One ``[[indicators.join]]`` table onto the localities (by code, name or location)."""
+    from ._typology import select_rows
+    from .indicators import join_indicators, join_spatial, read_indicator_table
+
+    assert j.table is not None  # the config check requires it
+    if j.spatial:
+        import geopandas as gpd
+
+        polygons = gpd.read_file(j.table, engine="pyogrio")
+        if j.where:
+            polygons = polygons[select_rows(polygons, j.where, "[indicators.join] where")].reset_index(drop=True)
+        joined, report = join_spatial(localities, polygons, rates=j.rates)
+        report.table = j.table
+        return joined.rename(columns={columns.JOIN_STATUS: status_column}), report
+    table = read_indicator_table(j.table)
+    if j.where:
+        table = table.with_frame(table.frame[select_rows(table.frame, j.where, "[indicators.join] where")]
+                                 .reset_index(drop=True))
+    table_on = j.table_on.split("+") if isinstance(j.table_on, str) else j.table_on
+    return join_indicators(localities, table, on=j.on, table_on=table_on, widths=j.width,
+                           names=(j.names[0], j.names[1]) if j.names else None,
+                           within=(j.within[0], j.within[1]) if j.within else None,
+                           columns=j.columns, prefix=j.prefix, status_column=status_column)
+
+
+def _study_counts(ind: IndicatorsSection) -> list[str]:
+    return list(dict.fromkeys([*ind.counts, *ind.derive]))
+
+
+def _stage_typologies(ctx: _Ctx) -> None:
+    """[typologies]: each typology applied to its units, summarised, its thresholds moved."""
+    t = ctx.cfg.typologies
+    if t is None or not t.enabled:
+        return
+    from .typology import apply_typology, load_typology, summarize_typology, typology_sensitivity
+
+    summaries, sensitivities, applied = [], [], []
+    for spec in t.apply:
+        assert spec.typology is not None  # the config check requires it
+        typ = load_typology(spec.typology).with_thresholds(spec.thresholds)
+        units = _typology_units(ctx, spec.units)
+        classified = apply_typology(units, typ)
+        layer = _store_typology(ctx, spec.units, typ.name, classified, typ)
+        summaries.append(_label_rows(summarize_typology(classified, typ, by=spec.by)
+                                     .rename(columns={typ.column: "class", **({spec.by: "region"} if spec.by else {})}),
+                                     typ.name, spec.units))
+        if t.sensitivity:
+            sensitivities.append(_label_rows(_long_shares(typology_sensitivity(classified, typ), typ.class_names()),
+                                             typ.name, spec.units))
+        applied.append(describe_applied_typology(typ, spec.units, layer, classified))
+    if summaries:
+        ctx.write(outputs.TYPOLOGIES, pd.concat(summaries, ignore_index=True))
+    if sensitivities:
+        ctx.write(outputs.TYPOLOGY_SENSITIVITY, pd.concat(sensitivities, ignore_index=True))
+    ctx.info["typologies"] = {"applied": applied}
+
+
+def _typology_units(ctx: _Ctx, units: str) -> pd.DataFrame:
+    if units == "localities":
+        return ctx.state["localities_out"]  # type: ignore[no-any-return]
+    if units == "periods":
+        return pd.DataFrame(ctx.state["periods"].table)
+    if ctx.state.get("areas") is None:
+        raise TerritorialGISError("units = 'areas': the study has no areas (set [classify] areas)")
+    return ctx.state["classification"].areas  # type: ignore[no-any-return]
+
+
+def _store_typology(ctx: _Ctx, units: str, name: str, classified: pd.DataFrame, typ: Typology) -> str:
+    """Keep the classes where they belong (the localities' table; the periods' table and the
+    localities of each unit) and write the map layer (localities or areas; for the periods'
+    units, the localities with the class of their unit); returns the layer's name."""
+    cols = [c for c in (typ.column, typ.subtype_column, typ.reasons_column, *typ.flags) if c and c in classified]
+    if units == "periods":  # the units' classes go to the periods' table and to their localities
+        p = ctx.cfg.periods
+        assert p is not None  # the config check requires [periods]
+        comparison = dataclasses.replace(ctx.state["periods"], table=classified)
+        ctx.state["periods"] = comparison
+        ctx.write(outputs.PERIODS, pd.DataFrame(classified))
+        ctx.state["localities_out"], _report = attach_periods(ctx.state["localities_out"], comparison, on=p.on,
+                                                              width=p.width, only=cols)
+        classified = ctx.state["localities_out"]
+    elif units == "localities":
+        ctx.state["localities_out"] = classified
+    ident = [c for c in (columns.PLACE_ID, columns.AREA_ID, columns.NAME, columns.POPULATION) if c in classified]
+    layer = name if units == "localities" else f"{name}_{units}"
+    geo = classified[[*dict.fromkeys([*ident, *cols]), classified.geometry.name]]
+    ctx.write(outputs.TYPOLOGY_LAYERS, geo, layer=layer)
+    return layer
+
+
+def describe_applied_typology(typ: Typology, units: str, layer: str, classified: pd.DataFrame
+                              ) -> dict[str, Any]:
+    """What ``study.json`` records of an applied typology (read back by
+    :attr:`territorial_gis.outputs.StudyOutputs.typologies_applied`)."""
+    counts = classified[typ.column].astype(str).value_counts()
+    descriptions = {c.name: c.description for c in typ.classes}
+    return {"name": typ.name, "title": typ.title, "units": units, "layer": layer, "column": typ.column,
+            "subtype_column": typ.subtype_column, "reasons_column": typ.reasons_column, "flags": list(typ.flags),
+            "classes": [{"name": c, "description": descriptions.get(c) or ""} for c in typ.class_names()],
+            "counts": {str(k): int(v) for k, v in counts.items()},
+            "thresholds": {k: th.value for k, th in typ.thresholds.items()},
+            "sources": list(typ.sources), "notes": list(typ.notes)}
+
+
+def _label_rows(df: pd.DataFrame, typology: str, units: str) -> pd.DataFrame:
+    return df.assign(typology=typology, units=units)[["typology", "units", *df.columns]]
+
+
+def _long_shares(sens: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """A typology's sensitivity table with one row per (threshold change, class): ``class``,
+    ``share_units``, ``share_population`` (NaN without population)."""
+    rows = []
+    for c in classes:
+        pop = sens[f"population_share_{c}"] if f"population_share_{c}" in sens else np.nan
+        rows.append(sens[["parameter", "change_pct", "threshold", "n_changed"]]
+                    .assign(**{"class": c, "share_units": sens[f"share_{c}"], "share_population": pop}))
+    out = pd.concat(rows)
+    return out.sort_index(kind="stable").reset_index(drop=True)
+
+
+def _stage_indicator_summaries(ctx: _Ctx) -> None:
+    """[indicators]: population and the counts within travel times, by group, and the land within."""
+    ind = ctx.cfg.indicators
+    if ind is None or not ind.enabled:
+        return
+    from .indicators import WITHIN_MIN, indicator_within, land_within, summarize_indicators
+
+    loc = ctx.state["localities_out"]
+    counts = _study_counts(ind)
+    within = ind.within_min or ctx.cfg.access.population_within_min or list(WITHIN_MIN)
+    has_pop = columns.POPULATION in loc and loc[columns.POPULATION].notna().any()
+    tiers = ind.within_tiers or [t for t in columns.tiers_in(loc) if t in ctx.cfg.tiers]
+    summary: dict[str, Any] = {}
+    if tiers and (has_pop or counts):
+        table = indicator_within(loc, within, counts=counts, tiers=tiers)
+        ctx.write(outputs.INDICATORS_WITHIN, table)
+        summary["within"] = _shares_within(table)
+    groups = [summarize_indicators(loc, by, counts=counts, rates=ind.rates).rename(columns={by: "group"})
+              .assign(by=by) for by in _group_columns(ctx, ind, loc)]
+    if groups:
+        by_group = pd.concat(groups, ignore_index=True)
+        ctx.write(outputs.INDICATORS_BY_GROUP, by_group[["by", *[c for c in by_group.columns if c != "by"]]])
+    areas = ctx.state["classification"].areas if ctx.state.get("areas") is not None else None
+    land_tiers = [t for t in tiers if t in columns.tiers_in(areas)] if areas is not None else []
+    if areas is not None and _polygonal(areas) and land_tiers:
+        land = land_within(areas, ind.land_within_min or within, tiers=land_tiers)
+        ctx.write(outputs.LAND_WITHIN, land)
+        summary["land_within"] = _shares_within(land)
+    ctx.info.setdefault("indicators", {"counts": counts, "rates": list(ind.rates)})["summary"] = summary
+
+
+def _group_columns(ctx: _Ctx, ind: IndicatorsSection, loc: pd.DataFrame) -> list[str]:
+    """The columns indicators are summarised by: ``[indicators] by``, else the class, hub,
+    territory and region columns present and the class of each typology the localities carry
+    (applied to them, or to the periods' units they belong to)."""
+    if ind.by is not None:
+        return list(ind.by)
+    from .territories import REGION_ID
+
+    typ_cols = [a["column"] for a in ctx.info.get("typologies", {}).get("applied", []) if a["units"] != "areas"]
+    return [c for c in (columns.AREA_CLASS, columns.HUB_ID, columns.TERRITORY_ID, REGION_ID, *typ_cols) if c in loc]
+
+
+def _shares_within(table: pd.DataFrame) -> dict[str, Any]:
+    """``{indicator: {tier: {minutes: share}}}`` (land: ``{tier: {minutes: share}}``) for study.json."""
+    out: dict[str, Any] = {}
+    for row in table.itertuples(index=False):
+        r = row._asdict()
+        share = None if pd.isna(r["share_within"]) else float(r["share_within"])
+        node = out.setdefault(str(r["indicator"]), {}) if "indicator" in r else out
+        node.setdefault(str(r["tier"]), {})[f"{float(r['threshold_min']):g}"] = share
+    return out
+
+
+def _polygonal(gdf: pd.DataFrame) -> bool:
+    geom = getattr(gdf, "geometry", None)
+    return geom is not None and len(gdf) > 0 and bool(geom.geom_type.isin(["Polygon", "MultiPolygon"]).all())
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -550,17 +1171,19 @@ def _record_map_inputs(ctx: _Ctx) -> None:
     from ._studymeta import describe_methods
     from .speeds import load_profile
 
-    classified = ctx.state.get("classified")
+    classification = ctx.state.get("classification")
+    classified = classification.areas if classification is not None else None
     n = ctx.cfg.network
     route = ctx.route
     ctx.info["methods"] = describe_methods(
-        rules=classified.attrs.get("rules") if classified is not None else None,
+        rules=classification.rules if classification is not None else None,
         profile=load_profile(n.profile, mode=n.mode or settings.mode),
         max_snap_m=route.max_snap_m, walk_kph=route.walk_kph, tiers=ctx.cfg.tiers,
-        tiers_judged=classified.attrs.get("tiers") if classified is not None else None,
+        tiers_judged=classification.tiers if classification is not None else None,
         measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None,
         scenarios=[a.scenario for a in ctx.state.get("scenarios", {}).values()],
         rai=ctx.cfg.rai if ctx.cfg.rai is not None and ctx.cfg.rai.enabled else None, network=ctx.state.get("network"))
+    ctx.info["methods"].setdefault("routing", {})["offroad"] = route.offroad_method
     net = ctx.state.get("network")
     bbox = (float(net.node_lon.min()), float(net.node_lat.min()), float(net.node_lon.max()),
             float(net.node_lat.max())) if net is not None and net.n_nodes else None
@@ -605,12 +1228,22 @@ STAGES: list[tuple[str, Callable[[_Ctx], None]]] = [
     ("network", _stage_network),
     ("places", _stage_places),
     ("access", _stage_access),
+    ("surface", _stage_surface),
     ("classify", _stage_classify),
+    ("fra", _stage_fra),
     ("corridors", _stage_corridors),
     ("hubs", _stage_hubs),
     ("territories", _stage_territories),
+    ("microregions", _stage_microregions),
+    ("links", _stage_links),
     ("scenarios", _stage_scenarios),
     ("rai", _stage_rai),
+    ("periods", _stage_periods),
+    ("indicators", _stage_indicators),
+    ("typologies", _stage_typologies),
+    ("indicator_summaries", _stage_indicator_summaries),
+    ("criticality", _stage_criticality),
+    ("appraisal", _stage_appraisal),
     ("outputs", _stage_write_localities),
     ("map", _stage_map),
 ]

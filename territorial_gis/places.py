@@ -340,23 +340,17 @@ class _Numbers:
         """A text column as numbers when every value is a number and the convention is clear;
         codes with leading zeros and ambiguous columns stay text (ambiguous ones with a warning)."""
         values = self.frame[col]
-        if not _is_text(values) or col in self.skip or not values.notna().any():
+        if col in self.skip:
             return values
-        text = values.dropna().astype(str).str.strip()
-        if text.str.match(r"^[+-]?0\d").any():  # codes with leading zeros stay text
-            return values
-        if self.fmt is not None:
-            out, bad = _numbers.parse(values, self.fmt)
-            return values if bad.any() else out
-        ev = self._scan(col)
-        if not ev.numeric:
-            return values
-        decision = _numbers.decide(ev, kind="measure", file_decimal=self.file_decimal(), row=self.row)
-        if decision.fmt is None:
+        shown = values.set_axis(self.rows(values.index))  # file rows in messages
+        out, problem = _numbers.number_column(shown, fmt=self.fmt, row=self.row,
+                                              file_decimal=None if self.fmt is not None else self.file_decimal())
+        if out is not None:
+            return out.set_axis(values.index)
+        if problem:
             logger.warning("%s: column %r %s; it is kept as text (set decimal=/thousands=, "
-                           "--decimal/--thousands, to read it as numbers)", self.p.name, col, decision.problem)
-            return values
-        return _numbers.parse(values, decision.fmt)[0]
+                           "--decimal/--thousands, to read it as numbers)", self.p.name, col, problem)
+        return values
 
 
 def _table_to_points(df: pd.DataFrame, p: Path, lon_col: str | None, lat_col: str | None,

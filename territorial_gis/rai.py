@@ -8,9 +8,20 @@ Data", World Bank Policy Research Working Paper 8746):
 
 1. **All-season roads** are chosen by a rule that is data in the speed profile (``[all_season]``
    of ``profiles/drive.toml``): the surface where it is known, the class where it is not, some
-   track grades excluded, and never a road the network records as usable in the dry season only.
+   track grades excluded, and never a road the network records as not usable all year (dry-season
+   only, OSM ``seasonal=*``, a conditional closure by season or month: ``_roadattrs.not_all_year``).
 2. **Distance** is the straight-line distance to the nearest all-season road (a 2 km buffer),
-   measured in the network's metric CRS.
+   measured in the network's metric CRS (``method="straight"``, the default). As an option
+   (``method="walk"``) it is the distance *walked* over the accessibility surface
+   (:mod:`territorial_gis.surfaces`): the shortest path through walkable cells, so that a river
+   without a bridge, a lagoon or any other barrier of the surface is walked around, not
+   crossed. Roads cross barriers where they have bridges; fords and ferries are not walking and
+   are not used; slope and land cover do not change a distance. Precision: the path is found
+   on the surface's grid (16 moves: at most 2.75 % longer than the straight line on open
+   ground; 8 moves 8.2 %), each all-season road cell starts at the distance from its centre to
+   the road, and a place counts at the centre of its cell (half a cell diagonal at most).
+   Where the surface has no barrier the walk method gives the straight-line distance within
+   that precision.
 3. **Population** comes from the localities (each counts whole, inside or outside the buffer, by
    its point) or from a population raster (each cell by its centre, as the World Bank applies
    WorldPop grids).
@@ -38,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from . import columns
-from ._roadattrs import dry_season_only, profile_of
+from ._roadattrs import not_all_year, profile_of
 from .errors import ColumnError, ConfigError, CRSError
 
 if TYPE_CHECKING:
@@ -56,6 +67,8 @@ URBAN_DENSITY_PER_KM2 = 300.0
 RAI_COL = "within_all_season_road"
 RAI_DIST_COL = "dist_all_season_road_m"
 RURAL_COL = "rural"
+METHODS = ("straight", "walk")
+"""How the distance to an all-season road is measured: a straight line, or walked over the surface."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,7 @@ class AllSeasonRule:
         ok = np.where(known, surface.isin(self.surfaces).to_numpy(), highway.isin(self.classes_when_surface_unknown))
         if "tracktype" in edges:
             ok &= ~edges["tracktype"].astype(object).isin(self.exclude_tracktypes).to_numpy()
-        ok &= ~dry_season_only(edges)
+        ok &= ~not_all_year(edges)
         return np.asarray(ok, dtype=bool)
 
 
@@ -118,6 +131,7 @@ class RaiResult:
     places: pd.DataFrame | None
     buffer: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
+    method: str = "straight"
 
     @property
     def share_of_places(self) -> float:
@@ -131,7 +145,8 @@ class RaiResult:
                 else self.rural_population_within,
                 "rural_places": self.rural_places, "rural_places_within": self.rural_places_within,
                 "share_of_rural_places_within": None if math.isnan(self.share_of_places) else self.share_of_places,
-                "distance_m": self.distance_m, "all_season_km": self.all_season_km, "notes": list(self.notes)}
+                "distance_m": self.distance_m, "method": self.method, "all_season_km": self.all_season_km,
+                "notes": list(self.notes)}
 
 
 def all_season_roads(network: RoadNetwork, profile: Profile | str | None = None) -> np.ndarray:
@@ -144,7 +159,8 @@ def rural_access_index(network: RoadNetwork, places: gpd.GeoDataFrame | None = N
                        distance_m: float = RAI_DISTANCE_M, profile: Profile | str | None = None,
                        urban_density_per_km2: float | None = URBAN_DENSITY_PER_KM2,
                        rural_col: str | None = None, area_col: str | None = None,
-                       all_season: np.ndarray | None = None, with_buffer: bool = True) -> RaiResult:
+                       all_season: np.ndarray | None = None, with_buffer: bool = True,
+                       method: str = "straight", surface: Any = None) -> RaiResult:
     """The Rural Access Index of the places (or of a population raster) on ``network``.
 
     Parameters
@@ -164,11 +180,24 @@ def rural_access_index(network: RoadNetwork, places: gpd.GeoDataFrame | None = N
         A mask of all-season edges (default the profile's rule, see :class:`AllSeasonRule`).
     with_buffer
         Also draw the buffer of the all-season roads (``buffer``; a few seconds on a city).
+    method
+        ``"straight"`` (the World Bank's straight-line distance) or ``"walk"`` (walked over the
+        accessibility surface, see the module docstring; places only).
+    surface
+        For ``method="walk"``: a :class:`~territorial_gis.surfaces.Surface` (its grid and
+        barriers are used; the network it was built on need not be ``network``, e.g. under a
+        scenario), or :class:`~territorial_gis.surfaces.SurfaceInputs` to build one over the
+        network and the places; None: flat open ground without barriers.
     """
     if not distance_m > 0:
         raise ConfigError(f"RAI distance must be a positive number of metres, got {distance_m!r}")
+    if method not in METHODS:
+        raise ConfigError(f"RAI method must be one of {', '.join(METHODS)}, got {method!r}")
     if places is None and population_raster is None:
         raise ConfigError("the Rural Access Index needs places with population or a population raster")
+    if method == "walk" and population_raster is not None:
+        raise ConfigError("the walking distance of the RAI (method 'walk') is measured from places; a population "
+                          "raster is counted with the straight-line buffer (method 'straight')")
     mask = np.asarray(all_season if all_season is not None else all_season_roads(network, profile_of(network, profile)),
                       dtype=bool)
     if "reversed" in network.edges:  # both directions of a road are one line
@@ -182,10 +211,102 @@ def rural_access_index(network: RoadNetwork, places: gpd.GeoDataFrame | None = N
         res = _rai_raster(network, geoms, population_raster, distance_m, urban_density_per_km2, km, notes)
     else:
         assert places is not None
-        res = _rai_places(network, geoms, places, distance_m, urban_density_per_km2, rural_col, area_col, km, notes)
-    if with_buffer and population_raster is None:  # the raster method drew it already
-        res.buffer = _buffer_frame(network, geoms, distance_m)
+        walk = _Walk(network, geoms, places, surface, distance_m, notes) if method == "walk" else None
+        res = _rai_places(network, geoms, places, distance_m, urban_density_per_km2, rural_col, area_col, km, notes,
+                          walk=walk)
+        if with_buffer:
+            res.buffer = walk.buffer() if walk is not None else _buffer_frame(network, geoms, distance_m)
+    res.method = method
     return res
+
+
+class _Walk:
+    """Walking distance over a surface from every cell to the nearest all-season road (one
+    compiled multi-source pass with unit friction on the walkable cells)."""
+
+    def __init__(self, network: RoadNetwork, geoms: np.ndarray, places: gpd.GeoDataFrame, surface: Any,
+                 distance_m: float, notes: list[str]) -> None:
+        from ._surface import MOVE_SET_ERROR, Surface, SurfaceInputs
+
+        if not isinstance(surface, Surface):
+            inputs = surface if surface is not None else SurfaceInputs()
+            surface = inputs.build(network, places, {})
+        self.surface = surface
+        self.distance_m = distance_m
+        self.metres = self._search(network, geoms)
+        res = min(surface.grid.res)
+        notes.append(f"distance walked over the surface ({res:g} m cells, {surface.options.moves} moves: at most "
+                     f"{100 * MOVE_SET_ERROR[surface.options.moves]:.2f} % longer than the straight line on open "
+                     f"ground; a place counts at its cell's centre; barriers: "
+                     f"{'yes' if surface.meta.get('barriers') else 'none'}; fords and ferries not used)")
+
+    def _search(self, network: RoadNetwork, geoms: np.ndarray) -> np.ndarray:
+        from pyproj import Transformer
+        from rasterio.features import rasterize
+
+        from ._grid import grid_nearest
+
+        s = self.surface
+        grid = s.grid
+        walkable = np.isfinite(s.friction)
+        unit = np.where(walkable, 1.0, np.nan)
+        out = np.full(grid.n_cells, np.inf)
+        if not len(geoms):
+            return out
+        if not network.crs.equals(grid.crs):
+            import shapely
+
+            tr = Transformer.from_crs(network.crs, grid.crs, always_xy=True)
+            geoms = shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+        road = rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform, fill=0,
+                         all_touched=True, dtype="uint8").reshape(-1).astype(bool) & walkable.reshape(-1)
+        cells = np.flatnonzero(road)
+        if not len(cells):
+            return out
+        cost = self._centre_to_road(cells, geoms)
+        h, w = grid.shape
+        limit = self.distance_m * 1.5 + 2 * max(grid.res)
+        dist, *_ = grid_nearest(unit, h, w, grid.move_distances(s.options.moves), s.options.moves, cells, cost,
+                                cut_corners=s.options.cut_corners, limit=limit,
+                                bucket_width=min(grid.res), n_buckets=64)
+        return np.asarray(dist)
+
+    def _centre_to_road(self, cells: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+        import shapely
+
+        cx, cy = self.surface.grid.centres(cells)
+        tree = shapely.STRtree(geoms)
+        (pi, _ri), d = tree.query_nearest(shapely.points(cx, cy), return_distance=True, all_matches=False)
+        out = np.zeros(len(cells))
+        out[pi] = d
+        return out
+
+    def distances(self, places: gpd.GeoDataFrame) -> np.ndarray:
+        """Metres walked from each place to the nearest all-season road (inf beyond reach)."""
+        from ._routing import lonlat_of
+
+        lon, lat = lonlat_of(places, "places")
+        placed = self.surface._place(lon, lat, "places")
+        ok = placed.cell >= 0
+        out = np.full(len(lon), np.inf)
+        out[ok] = self.metres[placed.cell[ok]] + placed.shift_m[ok]
+        return out
+
+    def buffer(self) -> gpd.GeoDataFrame:
+        """The cells within the distance, as one polygon (EPSG:4326) for the map."""
+        import geopandas as gpd
+        import shapely
+        from rasterio.features import shapes
+
+        grid = self.surface.grid
+        inside = (self.metres <= self.distance_m).reshape(grid.shape).astype("uint8")
+        if not inside.any():
+            return gpd.GeoDataFrame({"distance_m": []}, geometry=[], crs=4326)
+        polys = [shapely.geometry.shape(g) for g, v in shapes(inside, mask=inside.astype(bool),
+                                                               transform=grid.transform) if v == 1]
+        poly = shapely.union_all(polys)
+        return gpd.GeoDataFrame({"distance_m": [self.distance_m], "method": ["walk"]}, geometry=[poly],
+                                crs=grid.crs).to_crs(4326)
 
 
 def _undirected_km(network: RoadNetwork, mask: np.ndarray) -> float:
@@ -233,15 +354,18 @@ def _rural_mask(places: pd.DataFrame, urban_density: float | None, rural_col: st
 
 def _rai_places(network: RoadNetwork, geoms: np.ndarray, places: gpd.GeoDataFrame, distance_m: float,
                 urban_density: float | None, rural_col: str | None, area_col: str | None, km: float,
-                notes: list[str]) -> RaiResult:
+                notes: list[str], *, walk: _Walk | None = None) -> RaiResult:
     from ._routing import lonlat_of
 
     if places.crs is None:
         raise CRSError("places have no CRS; set one (EPSG:4326 for lon/lat)")
     if area_col is not None and area_col not in places:
         raise ColumnError(f"area column '{area_col}' not found; columns: {', '.join(map(str, places.columns))}")
-    lon, lat = lonlat_of(places, "places")
-    dist = distance_to_roads_m(network, geoms, lon, lat, distance_m)
+    if walk is not None:
+        dist = walk.distances(places)
+    else:
+        lon, lat = lonlat_of(places, "places")
+        dist = distance_to_roads_m(network, geoms, lon, lat, distance_m)
     within = dist <= distance_m
     rural = _rural_mask(places, urban_density, rural_col, notes)
     pop = (pd.to_numeric(places[columns.POPULATION], errors="coerce").to_numpy(dtype=float)

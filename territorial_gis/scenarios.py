@@ -21,14 +21,25 @@ network a study was built on::
     name = "Caño Grande bridge"
     bbox = [-72.64, 2.55, -72.63, 2.56]
 
-:func:`apply_scenario` returns the scenario's network (roads closed, slowed or upgraded) and a
-table of what changed; :func:`compare_access` and :func:`compare_classes` set the scenario's
-travel times and MRA/FRA classes beside the base ones. Changes are applied in the order
-upgrades, closures, season, so an upgraded road meets the rains with its new surface.
+    [[new_links]]                 # a road that does not exist yet: a line layer joined to the network
+    name = "Vereda La Esperanza link"
+    layer = "new_link.gpkg"       # any line file, any CRS
+    class = "tertiary"            # a class of the speed profile (its speed, its wet-season factor)
+    surface = "gravel"            # optional; speed_kph = 40 sets the speed instead of the profile
+    snap_tolerance_m = 25         # its dangling ends join the nearest road within this distance
+    crossings = false             # true: it also joins the roads it crosses (never bridges, tunnels)
+
+:func:`apply_scenario` returns the scenario's network (roads closed, slowed, upgraded or added)
+and a table of what changed; :func:`compare_access` and :func:`compare_classes` set the
+scenario's travel times and MRA/FRA classes beside the base ones. Changes are applied in the
+order upgrades, closures, new links, season, so an upgraded road or a new one meets the rains
+with its surface. New links are joined with the topology rules of line layers
+(:func:`territorial_gis._layer_join.join_lines`).
 
 Guarantees (tested as properties): a season never makes a travel time shorter (its factors are
 at most 1 and it only closes roads), an upgrade never makes one longer (a road keeps the faster
-of its old and new speed), and closing a road no shortest path uses changes no time.
+of its old and new speed), a new link never makes one longer (the roads it joins are cut, not
+changed), and closing a road no shortest path uses changes no time.
 """
 
 from __future__ import annotations
@@ -46,13 +57,23 @@ import numpy as np
 import pandas as pd
 
 from . import columns
-from ._roadattrs import DRY_SEASON_ONLY, dry_season_only, fords, has_season_information, profile_of
+from ._roadattrs import (
+    CONDITIONAL_KEYS,
+    DRY_SEASON_ONLY,
+    conditional_closures_not_read,
+    dry_season_only,
+    fords,
+    has_season_information,
+    profile_of,
+)
 from ._toml import parse_toml, read_toml
+from ._waterways import RiverLevels
 from .errors import ConfigError
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from ._routing import RouteOptions
     from .network import RoadNetwork
     from .speeds import Profile
 
@@ -63,13 +84,22 @@ SEASONS_PACKAGE = "territorial_gis.seasons"
 #: ``buffer_m`` of the layer's lines
 LAYER_SHARE = 0.5
 DEFAULT_BUFFER_M = 20.0
-CHANGE_KINDS = ("upgraded", "closed", "slowed")
+#: how far (m) a new link's dangling ends reach for a road to join, unless its table says
+NEW_LINK_SNAP_M = 25.0
+CHANGE_KINDS = ("upgraded", "closed", "slowed", "new_link")
 
 
 # ---------------------------------------------------------------------------- the scenario file
 @dataclass(frozen=True)
 class Season:
-    """How a season changes the roads and the walk to them (see ``seasons/wet.toml``)."""
+    """How a season changes the roads, the walk off them and the rivers (see ``seasons/wet.toml``).
+
+    ``walk_factor`` multiplies the off-road walking speed: the straight-line walk to the road,
+    and over an accessibility surface every walking speed (flat ground and land-cover classes).
+    ``rivers`` (a ``[rivers]`` table) are the river levels of the season, used where the
+    surface has waterways: boat speed factors up- and downstream and the river classes closed to
+    boats (:class:`~territorial_gis._waterways.RiverLevels`).
+    """
 
     name: str
     title: str | None = None
@@ -80,6 +110,7 @@ class Season:
     tracktype_factor: dict[str, float] = field(default_factory=dict)
     smoothness_factor: dict[str, float] = field(default_factory=dict)
     highway_factor: dict[str, float] = field(default_factory=dict)
+    rivers: RiverLevels | None = None
     source: str = "<season>"
 
 
@@ -117,6 +148,19 @@ class Closure:
 
 
 @dataclass(frozen=True)
+class NewLink:
+    """A road that does not exist yet: the lines of a layer, joined to the network."""
+
+    name: str
+    layer: str
+    to_class: str
+    surface: str | None = None
+    speed_kph: float | None = None
+    snap_tolerance_m: float = NEW_LINK_SNAP_M
+    crossings: bool = False
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A checked scenario file (see the module docstring)."""
 
@@ -126,6 +170,7 @@ class Scenario:
     season: Season | None = None
     upgrades: tuple[Upgrade, ...] = ()
     closures: tuple[Closure, ...] = ()
+    new_links: tuple[NewLink, ...] = ()
     source: str = "<scenario>"
 
     @property
@@ -190,7 +235,7 @@ def load_season(name_or_path: str | os.PathLike[str], overrides: Mapping[str, An
 
 
 _SEASON_KEYS = {"name", "title", "file", "close_dry_season_only", "close_fords", "walk_factor",
-                "surface_factor", "tracktype_factor", "smoothness_factor", "highway_factor"}
+                "surface_factor", "tracktype_factor", "smoothness_factor", "highway_factor", "rivers"}
 _SELECT_KEYS = {"ways", "layer", "bbox", "stretches", "buffer_m"}
 
 
@@ -216,11 +261,13 @@ def _season_from(data: Mapping[str, Any], source: str) -> Season:
         if key in data and not isinstance(data[key], bool):
             raise ConfigError(f"{source}: [season] {key} = {data[key]!r}: expected true or false")
     name = data.get("name", Path(source).stem)
+    rivers = RiverLevels.from_dict(dict(data["rivers"]) if isinstance(data["rivers"], Mapping) else data["rivers"],
+                                   source) if "rivers" in data else None
     return Season(name=str(name), title=data.get("title"),
                   close_dry_season_only=bool(data.get("close_dry_season_only", True)),
                   close_fords=bool(data.get("close_fords", False)),
                   walk_factor=_factor(f"{source}: [season] walk_factor", data.get("walk_factor", 1.0)),
-                  source=source, **tables)
+                  rivers=rivers, source=source, **tables)
 
 
 class _ScenarioParser:
@@ -232,7 +279,7 @@ class _ScenarioParser:
         return ConfigError(f"{self.source}: {where}: {message}")
 
     def scenario(self, raw: Mapping[str, Any], default_name: str) -> Scenario:
-        allowed = {"scenario", "season", "upgrades", "closures"}
+        allowed = {"scenario", "season", "upgrades", "closures", "new_links"}
         bad = set(raw) - allowed
         if bad:
             raise ConfigError(f"{self.source}: unknown table(s) {', '.join(sorted(bad))}; allowed: "
@@ -248,11 +295,12 @@ class _ScenarioParser:
         upgrades = tuple(self.upgrade(i, u) for i, u in enumerate(self.entries(raw, "upgrades"), 1))
         closures = tuple(Closure(name=str(c.get("name", f"closure {i}")), select=self.selection(f"[[closures]] #{i}", c))
                          for i, c in enumerate(self.entries(raw, "closures"), 1))
-        if season is None and not upgrades and not closures:
-            raise self.fail("scenario", "changes nothing: give a [season], [[upgrades]] or [[closures]]")
+        new_links = tuple(self.new_link(i, x) for i, x in enumerate(self.entries(raw, "new_links"), 1))
+        if season is None and not upgrades and not closures and not new_links:
+            raise self.fail("scenario", "changes nothing: give a [season], [[upgrades]], [[closures]] or [[new_links]]")
         return Scenario(name=str(head.get("name", default_name)), title=head.get("title"),
                         description=head.get("description"), season=season, upgrades=upgrades,
-                        closures=closures, source=self.source)
+                        closures=closures, new_links=new_links, source=self.source)
 
     def entries(self, raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
         value = raw.get(key, [])
@@ -273,6 +321,32 @@ class _ScenarioParser:
         return Upgrade(name=str(entry.get("name", f"upgrade {i}")), select=self.selection(where, entry),
                        to_class=entry.get("to_class"), surface=entry.get("surface"),
                        speed_kph=float(speed) if speed is not None else None)
+
+    def new_link(self, i: int, entry: Mapping[str, Any]) -> NewLink:
+        where = f"[[new_links]] #{i}"
+        allowed = {"name", "layer", "class", "surface", "speed_kph", "snap_tolerance_m", "crossings"}
+        bad = set(entry) - allowed
+        if bad:
+            raise self.fail(where, f"unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(allowed))}")
+        for key in ("layer", "class"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise self.fail(where, f"{key} = {entry.get(key)!r}: give the {'line file' if key == 'layer' else 'road class'}")
+        p = Path(entry["layer"]) if os.path.isabs(entry["layer"]) else self.base / entry["layer"]
+        if not p.is_file():
+            raise self.fail(where, f"layer = {entry['layer']!r}: file not found ({p.resolve()})")
+        speed, tol = entry.get("speed_kph"), entry.get("snap_tolerance_m", NEW_LINK_SNAP_M)
+        if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float)) or not speed > 0):
+            raise self.fail(where, f"speed_kph = {speed!r}: expected a positive number")
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
+            raise self.fail(where, f"snap_tolerance_m = {tol!r}: expected a number of metres >= 0")
+        if not isinstance(entry.get("crossings", False), bool):
+            raise self.fail(where, f"crossings = {entry['crossings']!r}: expected true or false")
+        surface = entry.get("surface")
+        if surface is not None and not isinstance(surface, str):
+            raise self.fail(where, f"surface = {surface!r}: expected a surface name")
+        return NewLink(name=str(entry.get("name", f"new link {i}")), layer=str(p.resolve()), to_class=entry["class"],
+                       surface=surface, speed_kph=float(speed) if speed is not None else None,
+                       snap_tolerance_m=float(tol), crossings=bool(entry.get("crossings", False)))
 
     def selection(self, where: str, entry: Mapping[str, Any]) -> Selection:
         bad = set(entry) - _SELECT_KEYS - {"name", "to_class", "surface", "speed_kph"}
@@ -314,11 +388,30 @@ class ScenarioNetwork:
     walk_factor: float = 1.0
     notes: list[str] = field(default_factory=list)
 
-    def route_options(self, base: Any, network: RoadNetwork | None = None) -> Any:
-        """The routing options under the scenario: the walk to the road slowed by the season."""
-        if self.walk_factor == 1.0:
+    def route_options(self, base: RouteOptions, network: RoadNetwork | None = None) -> RouteOptions:
+        """The routing options under the scenario: the walk off the road slowed by the season
+        (the straight-line walk and, over a surface, every walking speed) and the rivers at the
+        season's level. A surface already built for the base is built again from its inputs on
+        the scenario's network."""
+        season = self.scenario.season
+        rivers = season.rivers if season is not None else None
+        if self.walk_factor == 1.0 and rivers is None:
             return base
-        return base.replace(walk_kph=base.walk_speed(network or self.network) * self.walk_factor)
+        walk = base.walk_speed(network or self.network)
+        changes: dict[str, Any] = {"walk_kph": walk * self.walk_factor}
+        surface = base.surface
+        if surface is not None:
+            from ._surface import Surface, SurfaceInputs
+
+            inputs = surface.inputs if isinstance(surface, Surface) else surface
+            inputs = inputs if inputs is not None else SurfaceInputs()
+            changes["surface"] = inputs.under_season(walk_kph=walk, walk_factor=self.walk_factor, rivers=rivers)
+        elif base.uses_surface:
+            from ._surface import SurfaceInputs
+
+            changes["surface"] = SurfaceInputs().under_season(walk_kph=walk, walk_factor=self.walk_factor,
+                                                              rivers=rivers)
+        return base.replace(**changes)
 
 
 def apply_scenario(network: RoadNetwork, scenario: Scenario | str | os.PathLike[str] | Mapping[str, Any], *,
@@ -342,59 +435,132 @@ def apply_scenario(network: RoadNetwork, scenario: Scenario | str | os.PathLike[
     -------
     ScenarioNetwork
         ``network`` (new), ``changes`` (one row per changed directed edge: ``segment``,
-        ``osm_way_id``, ``highway``, ``change`` = upgraded/closed/slowed, ``reason``,
-        ``speed_before_kph``, ``speed_after_kph``, geometry in EPSG:4326) and the walking-speed
-        factor.
+        ``osm_way_id``, ``highway``, ``change`` = upgraded/closed/slowed/new_link, ``reason``,
+        ``speed_before_kph`` (NaN for a new link), ``speed_after_kph``, geometry in EPSG:4326) and
+        the walking-speed factor.
 
     Raises
     ------
     ConfigError
         A way id, stretch or class the network or profile does not know, a selection that
-        matches no road, a season table naming a value the profile does not know.
+        matches no road, a season table naming a value the profile does not know, a new link
+        whose layer holds no lines or that meets no road.
     """
     sc = load_scenario(scenario)
     prof = profile_of(network, profile)
-    edges = network.edges
-    speed = edges["speed_kph"].to_numpy(dtype=float).copy()
-    before = speed.copy()
-    reason = np.full(network.n_edges, None, dtype=object)
-    kind = np.full(network.n_edges, None, dtype=object)
-    new_attrs: dict[str, np.ndarray] = {}
+    ed = _Edits.of(network)
     for up in sc.upgrades:
         sel = select_edges(network, up.select, stretches=stretches, what=f"{sc.source}: upgrade '{up.name}'")
-        upgraded = _upgraded_speed(edges, sel, up, prof, sc.source)
-        faster = sel & (upgraded > speed)
-        speed = np.where(sel, np.maximum(speed, upgraded), speed)
-        kind[faster], reason[faster] = "upgraded", up.name
-        for col, value in (("highway", up.to_class), ("surface", up.surface)):
-            if value is not None:
-                arr = new_attrs.setdefault(col, edges[col].to_numpy(dtype=object).copy() if col in edges
-                                           else np.full(network.n_edges, None, dtype=object))
-                arr[sel] = value
-    closed = np.zeros(network.n_edges, dtype=bool)
+        ed.upgrade(network.edges, sel, _upgraded_speed(network.edges, sel, up, prof, sc.source), up)
     for cl in sc.closures:
         sel = select_edges(network, cl.select, stretches=stretches, what=f"{sc.source}: closure '{cl.name}'")
-        closed |= sel
-        kind[sel], reason[sel] = "closed", cl.name
+        ed.closed |= sel
+        ed.kind[sel], ed.reason[sel] = "closed", cl.name
+    for i, link in enumerate(sc.new_links):
+        network, ed = _join_new_link(network, ed, link, prof, sc.source, way_id_start=-1 - 1_000_000 * i)
     notes: list[str] = []
     walk = 1.0
     if sc.season is not None:
-        attrs = edges.assign(**new_attrs) if new_attrs else edges
-        s_closed, s_reason, factor = season_effect(attrs, sc.season, prof)
-        notes += _season_notes(edges, sc.season)
-        slowed = ~closed & ~s_closed & (factor < 1.0)
-        speed = np.where(slowed, speed * factor, speed)
-        kind[slowed & (kind == None)], reason[slowed & (reason == None)] = "slowed", sc.season.name  # noqa: E711
-        newly = s_closed & ~closed
-        kind[newly], reason[newly] = "closed", s_reason[newly]
-        closed |= s_closed
+        notes += ed.season(network, sc.season, prof)
         walk = sc.season.walk_factor
-    new_net = _rebuild(network, speed, new_attrs, closed, sc)
-    changed = kind != None  # noqa: E711 - object array
-    changes = _changes_frame(network, changed, kind, reason, before, np.where(closed, 0.0, speed))
-    log.info("scenario '%s': %d road pieces upgraded, %d closed, %d slowed", sc.name,
+    new_net = _rebuild(network, ed.speed, ed.attrs, ed.closed, sc)
+    changed = ed.kind != None  # noqa: E711 - object array
+    changes = _changes_frame(network, changed, ed.kind, ed.reason, ed.before, np.where(ed.closed, 0.0, ed.speed))
+    log.info("scenario '%s': %d road pieces upgraded, %d closed, %d slowed, %d new", sc.name,
              *(int(changes.loc[changes["change"] == k, "segment"].nunique()) for k in CHANGE_KINDS))
     return ScenarioNetwork(sc, new_net, changes, walk_factor=walk, notes=notes)
+
+
+@dataclass
+class _Edits:
+    """What a scenario does to each directed edge, as it is worked out: speed (before and after),
+    closed, kind and reason of the change, new attribute values."""
+
+    speed: np.ndarray
+    before: np.ndarray
+    closed: np.ndarray
+    kind: np.ndarray
+    reason: np.ndarray
+    attrs: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, network: RoadNetwork) -> _Edits:
+        speed = network.edges["speed_kph"].to_numpy(dtype=float).copy()
+        n = network.n_edges
+        return cls(speed=speed, before=speed.copy(), closed=np.zeros(n, dtype=bool),
+                   kind=np.full(n, None, dtype=object), reason=np.full(n, None, dtype=object), attrs={})
+
+    def upgrade(self, edges: pd.DataFrame, sel: np.ndarray, upgraded: np.ndarray, up: Upgrade) -> None:
+        """Selected edges keep the faster of their speed and ``upgraded``, and take the new class/surface."""
+        faster = sel & (upgraded > self.speed)
+        self.speed = np.where(sel, np.maximum(self.speed, upgraded), self.speed)
+        self.kind[faster], self.reason[faster] = "upgraded", up.name
+        for col, value in (("highway", up.to_class), ("surface", up.surface)):
+            if value is not None:
+                arr = self.attrs.setdefault(col, edges[col].to_numpy(dtype=object).copy() if col in edges
+                                            else np.full(len(sel), None, dtype=object))
+                arr[sel] = value
+
+    def take(self, parent: np.ndarray, new_edges: pd.DataFrame) -> _Edits:
+        """The edits on a network whose edge ``k`` is the old edge ``parent[k]`` (-1: a new edge,
+        whose speed and attributes are those of ``new_edges``)."""
+        new = parent < 0
+        p = np.maximum(parent, 0)
+
+        def pick(arr: np.ndarray, fill: Any) -> np.ndarray:
+            out = arr[p].copy()
+            out[new] = fill[new] if isinstance(fill, np.ndarray) else fill
+            return out
+
+        speed = pick(self.speed, new_edges["speed_kph"].to_numpy(dtype=float))
+        attrs = {c: pick(a, new_edges[c].to_numpy(dtype=object) if c in new_edges else None)
+                 for c, a in self.attrs.items()}
+        return _Edits(speed=speed, before=pick(self.before, np.nan), closed=pick(self.closed, False),
+                      kind=pick(self.kind, None), reason=pick(self.reason, None), attrs=attrs)
+
+    def season(self, network: RoadNetwork, season: Season, prof: Profile) -> list[str]:
+        """Close and slow the roads as ``season`` says; returns its notes."""
+        edges = network.edges
+        attrs = edges.assign(**self.attrs) if self.attrs else edges
+        s_closed, s_reason, factor = season_effect(attrs, season, prof)
+        slowed = ~self.closed & ~s_closed & (factor < 1.0)
+        self.speed = np.where(slowed, self.speed * factor, self.speed)
+        kind, reason = self.kind, self.reason
+        kind[slowed & (kind == None)], reason[slowed & (reason == None)] = "slowed", season.name  # noqa: E711
+        newly = s_closed & ~self.closed
+        kind[newly], reason[newly] = "closed", s_reason[newly]
+        self.closed |= s_closed
+        return _season_notes(edges, season, prof.mode)
+
+
+def _join_new_link(network: RoadNetwork, ed: _Edits, link: NewLink, prof: Profile, source: str, *,
+                   way_id_start: int) -> tuple[RoadNetwork, _Edits]:
+    """``network`` with a new link joined (:func:`~territorial_gis._layer_join.join_lines`), and
+    the edits carried over to its edges (the new ones marked ``new_link``)."""
+    from ._layer_join import join_lines, read_new_lines
+    from .speeds import assign_speeds
+
+    what = f"{source}: new link '{link.name}'"
+    if link.to_class not in prof.highway_speed_kph:
+        raise ConfigError(f"{what}: class = {link.to_class!r} is not a class of the speed profile {prof.source} "
+                          f"({', '.join(sorted(prof.highway_speed_kph))})")
+    if link.surface is not None and prof.surface_factor and link.surface not in prof.surface_factor:
+        raise ConfigError(f"{what}: surface = {link.surface!r} is not a surface of the speed profile "
+                          f"{prof.source} ({', '.join(sorted(prof.surface_factor))})")
+    speed = link.speed_kph
+    if speed is None:
+        speed = float(assign_speeds(pd.DataFrame({"highway": [link.to_class], "surface": [link.surface]}), prof)[0])
+        if not speed > 0:
+            raise ConfigError(f"{what}: class {link.to_class!r} with surface {link.surface!r} has no speed in the "
+                              f"profile {prof.source}; give speed_kph")
+    attrs = {"highway": link.to_class, "surface": link.surface, "name": link.name}
+    joined = join_lines(network, read_new_lines(link.layer, what), attrs, speed,
+                        snap_tolerance_m=link.snap_tolerance_m, crossings=link.crossings,
+                        way_id_start=way_id_start, what=what)
+    out = ed.take(joined.parent, joined.network.edges)
+    new = joined.parent < 0
+    out.kind[new], out.reason[new] = "new_link", link.name
+    return joined.network, out
 
 
 def _upgraded_speed(edges: pd.DataFrame, sel: np.ndarray, up: Upgrade, profile: Profile, source: str) -> np.ndarray:
@@ -430,8 +596,9 @@ def season_effect(edges: pd.DataFrame, season: Season, profile: Profile | None =
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What a season does to each edge: ``(closed, reason, speed factor)``.
 
-    Closed: dry-season-only roads (a layer's ``season`` column or OSM ``seasonal=*``) when
-    ``close_dry_season_only``, fords (OSM ``ford=yes``) when ``close_fords``. Factor: the lowest
+    Closed: dry-season-only roads (a layer's ``season`` column, OSM ``seasonal=*`` or a conditional
+    restriction closing them in the wet season, see :mod:`territorial_gis._roadattrs`) when
+    ``close_dry_season_only``, fords (OSM ``ford=*`` on the way or a node of it) when ``close_fords``. Factor: the lowest
     of the surface factor (the class factor where the surface is unknown), the tracktype and the
     smoothness factors that apply; 1 where none does.
     """
@@ -440,8 +607,9 @@ def season_effect(edges: pd.DataFrame, season: Season, profile: Profile | None =
         _check_season_values(season, profile)
     closed = np.zeros(n, dtype=bool)
     reason = np.full(n, None, dtype=object)
+    mode = profile.mode if profile is not None else "drive"
     if season.close_dry_season_only:
-        dry = dry_season_only(edges)
+        dry = dry_season_only(edges, mode)
         closed |= dry
         reason[dry] = f"{season.name}: {DRY_SEASON_ONLY}"
     if season.close_fords:
@@ -463,11 +631,19 @@ def season_effect(edges: pd.DataFrame, season: Season, profile: Profile | None =
     return closed, reason, factor
 
 
-def _season_notes(edges: pd.DataFrame, season: Season) -> list[str]:
+def _season_notes(edges: pd.DataFrame, season: Season, mode: str = "drive") -> list[str]:
     notes = []
     if season.close_dry_season_only and not has_season_information(edges):
         notes.append(f"season '{season.name}': the network records no season of use (no season column, no "
-                     "OSM seasonal tag), so no road was closed for being dry-season only")
+                     "OSM seasonal or conditional access tag), so no road was closed for being dry-season only")
+    if season.close_dry_season_only:
+        unread = conditional_closures_not_read(edges, mode)
+        if unread.any():
+            keys = [k for k in CONDITIONAL_KEYS["walk" if mode == "walk" else "drive"] if k in edges]
+            example = next(str(v) for k in keys for v in edges.loc[unread, k] if isinstance(v, str) and "@" in v)
+            notes.append(f"season '{season.name}': {int(edges.loc[unread, 'segment'].nunique())} road pieces have "
+                         f"conditional closures not read as the wet season (e.g. '{example}': month ranges, 'wet', "
+                         "combined conditions); they stay open, check them")
     if season.close_fords and "ford" not in edges:
         notes.append(f"season '{season.name}': the network records no fords, so none was closed")
     for text in notes:
@@ -476,17 +652,20 @@ def _season_notes(edges: pd.DataFrame, season: Season) -> list[str]:
 
 
 def _check_season_values(season: Season, profile: Profile) -> None:
-    """A season naming a surface, tracktype, smoothness or class the profile does not know is refused."""
-    known = {"surface_factor": profile.surface_factor, "tracktype_factor": profile.tracktype_factor,
-             "smoothness_factor": profile.smoothness_factor, "highway_factor": profile.highway_speed_kph}
-    for key, table in known.items():
+    """A season naming a surface, tracktype, smoothness or class the speed model does not know
+    (:func:`~territorial_gis.speeds.known_values`: the shipped profiles and ``profile``) is refused;
+    a value known to the model that ``profile`` does not list is simply absent from its roads."""
+    from .speeds import known_values
+
+    known = known_values(profile)
+    for key, tag in (("surface_factor", "surface"), ("tracktype_factor", "tracktype"),
+                     ("smoothness_factor", "smoothness"), ("highway_factor", "highway")):
         values: dict[str, float] = getattr(season, key)
-        if not table:
-            continue
-        unknown = sorted(set(values) - set(table))
+        unknown = sorted(set(values) - known[tag])
         if unknown:
             raise ConfigError(f"{season.source}: [{key}] names {', '.join(unknown)}, unknown to the speed "
-                              f"profile {profile.source} (known: {', '.join(sorted(table))})")
+                              f"model (profile {profile.source} and the shipped profiles; known: "
+                              f"{', '.join(sorted(known[tag]))})")
 
 
 def select_edges(network: RoadNetwork, select: Selection, *, stretches: Mapping[int, Sequence[int]] | None = None,

@@ -21,9 +21,23 @@ name                        default                       meaning
                                                           ``~/.cache/territorial-gis``
 ``lang``                    ``"en"``                      language of maps and reports (``en``, ``es``,
                                                           ``pt``)
+``threads``                 ``None``                      threads of many-to-many routing (OD tables,
+                                                          hubs); ``None`` means every CPU the process
+                                                          may use
+``min_reachable_share``     ``0.5``                       share of a unit's locality population (an area,
+                                                          a municipality) that must reach a tier for the
+                                                          unit's population-weighted time to count; less
+                                                          and the unit's time is unknown (unreachable)
 ``surface_memory_mb``       ``2048.0``                    largest memory an accessibility surface may need
                                                           (MB); a larger grid is refused, naming a
                                                           resolution that fits
+``offroad``                 ``"straight"``                how the part of a trip off the road is measured:
+                                                          ``"straight"`` (a straight-line walk to the
+                                                          nearest road, within ``max_snap_m``) or
+                                                          ``"surface"`` (over terrain, rivers and
+                                                          crossings: every place gets a time or a reason)
+``surface_bands_min``       ``(30, 60, 120, 240)``        travel-time bands (minutes) of the surfaces'
+                                                          population and area figures
 ``component_warn_share``    ``0.05``                      keeping only the largest strongly connected
                                                           component of a network warns when the others
                                                           hold more than this share of its road length
@@ -40,7 +54,11 @@ walk_kph: float = 4.0
 mode: str = "drive"
 cache_dir: str | os.PathLike[str] | None = None
 lang: str = "en"
+threads: int | None = None
+min_reachable_share: float = 0.5
 surface_memory_mb: float = 2048.0
+offroad: str = "straight"
+surface_bands_min: tuple[float, ...] = (30.0, 60.0, 120.0, 240.0)
 component_warn_share: float = 0.05
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import settings
 from ._toml import read_builtin_or_file
 from .errors import ConfigError, InputFileError
 
@@ -45,7 +46,8 @@ class Profile:
     mode: str
     highway_speed_kph: dict[str, float]
     default_speed_kph: float = 25.0
-    walk_speed_kph: float = 4.0
+    #: off-road walking speed; a profile that gives none has :data:`territorial_gis.settings.walk_kph`
+    walk_speed_kph: float = field(default_factory=lambda: float(settings.walk_kph))
     maxspeed_factor: float = 0.9
     surface_factor: dict[str, float] = field(default_factory=dict)
     tracktype_factor: dict[str, float] = field(default_factory=dict)
@@ -127,7 +129,7 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
         mode=mode,
         highway_speed_kph=speeds,
         default_speed_kph=_number(data, "default_speed_kph", 25.0, source),
-        walk_speed_kph=_number(data, "walk_speed_kph", 4.0, source),
+        walk_speed_kph=_number(data, "walk_speed_kph", settings.walk_kph, source),
         maxspeed_factor=_number(data, "maxspeed_factor", 0.9, source),
         surface_factor=_number_table(data, "surface_factor", source),
         tracktype_factor=_number_table(data, "tracktype_factor", source),

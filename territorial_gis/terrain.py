@@ -7,9 +7,11 @@
   DEM. Cell sizes are always metric: for a DEM in geographic coordinates the east-west and
   north-south size of each row is computed on the CRS's ellipsoid at the row's latitude
   (local radii of curvature, see :func:`cell_size_m`).
-* :func:`add_raster_indicators` is what the classification uses: it attaches elevation,
+* :func:`measure_terrain` is what the classification uses: it attaches elevation,
   slope, ruggedness, suitability (or any named raster) to localities or areas, and falls
-  back to an altitude column of the localities when no DEM is given (saying so).
+  back to an altitude column of the localities when no DEM is given (saying so); it returns
+  the frame and the source of each column (:class:`TerrainIndicators`).
+  :func:`add_raster_indicators` returns the frame alone.
 
 Raster errors (no CRS, raster not covering the areas, only nodata where the areas are)
 raise :class:`~territorial_gis.errors.RasterError` naming the file.
@@ -513,9 +515,26 @@ def find_altitude_column(columns: Sequence[str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True, eq=False)
+class TerrainIndicators:
+    """What :func:`measure_terrain` attached: the frame with the indicator columns, and where
+    each column came from (column -> ``"raster dem.tif (value at the locality)"``...)."""
+
+    frame: gpd.GeoDataFrame
+    sources: dict[str, str]
+
+
 def add_raster_indicators(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike] | None = None,
                           altitude_column: str | None = None,
                           use_altitude_column: bool = True) -> gpd.GeoDataFrame:
+    """The frame of :func:`measure_terrain` (the indicator columns attached, sources in the
+    ``indicator_sources`` column)."""
+    return measure_terrain(gdf, rasters, altitude_column=altitude_column,
+                           use_altitude_column=use_altitude_column).frame
+
+
+def measure_terrain(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike] | None = None, *,
+                    altitude_column: str | None = None, use_altitude_column: bool = True) -> TerrainIndicators:
     """Attach terrain / agro-ecology indicator columns to points or polygons.
 
     Raster names (keys of ``rasters``) with a meaning:
@@ -530,8 +549,8 @@ def add_raster_indicators(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike]
     Points get the value of the cell they fall in; polygons the mean over their cells.
     When no DEM is given but the frame has an altitude column (``altitude_column`` or one of
     :data:`ALTITUDE_COLUMNS`), it becomes ``elevation_m`` (unless ``use_altitude_column``
-    is False). Where each indicator came from is
-    written to the ``indicator_sources`` column and to ``gdf.attrs["indicator_sources"]``.
+    is False). Where each indicator came from is returned in
+    :attr:`TerrainIndicators.sources` and written to the ``indicator_sources`` column.
     """
     rasters = dict(rasters or {})
     out = gdf.copy()
@@ -579,5 +598,4 @@ def add_raster_indicators(gdf: gpd.GeoDataFrame, rasters: Mapping[str, PathLike]
             sources["elevation_m"] = f"column '{alt}' (no DEM raster given)"
             log.info("no DEM given: elevation_m taken from column '%s'", alt)
     out["indicator_sources"] = "; ".join(f"{k}: {v}" for k, v in sources.items())
-    out.attrs["indicator_sources"] = sources
-    return out
+    return TerrainIndicators(out, sources)

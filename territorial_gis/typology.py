@@ -106,7 +106,7 @@ def apply_typology(units: pd.DataFrame, typology: Typology | str | PathLike | Ma
 
     ``thresholds`` override the typology's (by name). Units whose class cannot be decided because
     a value is missing get the typology's ``unknown_class`` (``undecided``) and a reason naming
-    the missing values. ``attrs["typology"]`` holds the typology.
+    the missing values.
 
     Raises
     ------
@@ -120,7 +120,6 @@ def apply_typology(units: pd.DataFrame, typology: Typology | str | PathLike | Ma
     ev = evaluate(units, typ, reasons=reasons)
     out = units.copy()
     _write(out, typ, ev)
-    out.attrs = {**units.attrs, "typology": typ}
     counts = pd.Series(ev.classes).value_counts()
     log.info("typology %s: %s", typ.name, ", ".join(f"{k} {v}" for k, v in counts.items()))
     return out
@@ -166,18 +165,15 @@ def typology_sensitivity(units: pd.DataFrame, typology: Typology | str | PathLik
     """How class shares move when each threshold moves by each relative change.
 
     One row for the baseline and one per (threshold, change) for the thresholds that can change a
-    class (``vary = false`` ordinal codes and thresholds equal to 0 are not moved: listed in
-    ``attrs["not_varied"]``). Columns: ``parameter``, ``change_pct``, ``threshold``,
+    class (``vary = false`` ordinal codes and thresholds equal to 0 are not moved: listed by
+    ``Typology.fixed_thresholds()``). Columns: ``parameter``, ``change_pct``, ``threshold``,
     ``share_<class>`` (of units), ``population_share_<class>`` (when ``population_column``
     exists; units with unknown population left out), ``n_changed`` (units whose class differs
     from the baseline).
     """
     typ = load_typology(typology)
     rows = sensitivity_rows(units, typ, changes, _shares(units, typ, population_column))
-    out = pd.DataFrame(rows)
-    out.attrs["not_varied"] = [t for t in typ.used_thresholds()
-                               if not typ.thresholds[t].vary or typ.thresholds[t].value == 0.0]
-    return out
+    return pd.DataFrame(rows)
 
 
 def summarize_typology(classified: pd.DataFrame, typology: Typology | str | PathLike | Mapping[str, Any],

@@ -56,7 +56,7 @@ URBAN_RULES = {"access": {"combine": "any", "max_hours": {"employment_centre": 0
 def build_rendering_study(folder: Path) -> dict[str, Any]:
     """Write the Porto Alegre study outputs folder (see module docstring); return its frames."""
     from territorial_gis.access import travel_times_to_nearest
-    from territorial_gis.classify import classify_areas, sensitivity_table, summarize_classes
+    from territorial_gis.classify import classify_areas
     from territorial_gis.corridors import corridor_segments, rank_upgrades, suggest_corridors
     from territorial_gis.maps import make_hex_surface
     from territorial_gis.network import build_network
@@ -80,13 +80,14 @@ def build_rendering_study(folder: Path) -> dict[str, Any]:
     ], ignore_index=True)
     tiers = {t: dest[dest["tier"] == t] for t in ("employment_centre", "market")}
     access = travel_times_to_nearest(net, loc, tiers)
-    classified = classify_areas(access, rules=URBAN_RULES,
-                                rasters={"dem": data_path("porto_alegre", "poa_elevation.tif")})
+    classification = classify_areas(access, rules=URBAN_RULES,
+                                    rasters={"dem": data_path("porto_alegre", "poa_elevation.tif")})
+    classified = classification.areas
     classified.drop(columns=["indicator_sources"], errors="ignore").to_file(
         folder / "localities.gpkg", layer="localities", engine="pyogrio")
     dest.to_file(folder / "destinations.gpkg", layer="destinations", engine="pyogrio")
-    sensitivity_table(classified).to_csv(folder / "sensitivity.csv", index=False)
-    summarize_classes(classified).to_csv(folder / "summary.csv", index=False)
+    classification.sensitivity().to_csv(folder / "sensitivity.csv", index=False)
+    classification.summary().to_csv(folder / "summary.csv", index=False)
     # travel-time bands to the markets: H3 res-8 hexagons of the routed times dissolved by band
     # (access.isochrones takes minutes on this network, too slow for a test fixture)
     hexes = make_hex_surface(classified, "market", resolution=8)

@@ -259,6 +259,14 @@ def test_cli_nearest_od_isochrones(saved_network: Path, tmp_path: Path) -> None:
     assert code == 0, text
     od = gpd.read_file(od_out)
     assert (od["travel_time_min"] <= 10).all() and len(od) > 15
+    # the same table as Parquet (no geometry) and as CSV
+    for suffix in ("parquet", "csv"):
+        code, text = run(["access", "od", saved_network, POI, HEX, "--cutoff", "10", "-o", tmp_path / f"od.{suffix}"])
+        assert code == 0, text
+    pq, csv = pd.read_parquet(tmp_path / "od.parquet"), pd.read_csv(tmp_path / "od.csv")
+    assert list(pq.columns) == ["from_id", "to_id", "travel_time_min"] and len(pq) > 1000
+    pd.testing.assert_frame_equal(pq.astype({"from_id": str, "to_id": str}),
+                                  csv.astype({"from_id": str, "to_id": str}))
     iso_out = tmp_path / "iso.gpkg"
     code, text = run(["access", "isochrones", data_path("porto_alegre", "poa_osm.pbf"), POI,
                       "--thresholds", "5,10", "-o", iso_out])

@@ -23,8 +23,9 @@ from territorial_gis.changes import (
     compare_periods,
     split_periods,
     transition_table,
+    unit_times,
 )
-from territorial_gis.errors import ColumnError
+from territorial_gis.errors import ColumnError, ConfigError
 from territorial_gis.indicators import load_indicator_table
 
 RAW_90_15 = data_path("catalogues", "Base_Indice_de_marginacion_municipal_90-15.csv")
@@ -75,7 +76,8 @@ def test_compare_periods_by_hand() -> None:
                       "area_class": ["MRA", "MRA", "FRA"], "name": ["one", "two", "three"]})
     b = pd.DataFrame({"id": ["u1", "u2", "u4"], "population": [150.0, 10.0, 70.0],
                       "area_class": ["FRA", "MRA", "MRA"], "name": ["One", "two", "four"]})
-    c = compare_periods({"t0": a, "t1": b}, "id", carry=["name"]).set_index("id")
+    cmp = compare_periods({"t0": a, "t1": b}, "id", carry=["name"])
+    c = cmp.table.set_index("id")
     assert c["period_status"].to_dict() == {"u1": "both", "u2": "both", "u3": "only t0", "u4": "only t1"}
     assert c.loc["u1", "population_change"] == 50.0 and c.loc["u1", "population_change_pct"] == 50.0
     assert c.loc["u2", "population_change"] == 10.0 and math.isnan(c.loc["u2", "population_change_pct"])
@@ -83,27 +85,36 @@ def test_compare_periods_by_hand() -> None:
     assert c.loc["u4", "population"] == 70.0  # the latest value
     assert c.loc["u1", "area_class_transition"] == "MRA -> FRA" and c.loc["u1", "area_class_change"] == 1.0
     assert c.loc["u1", "name"] == "One" and c.loc["u3", "name"] == "three"  # carried from the latest period
-    tab = transition_table(c, "area_class")
+    tab = transition_table(cmp, "area_class")
     assert tab.loc["MRA", "FRA"] == 1 and tab.loc["MRA", "MRA"] == 1 and tab.loc["total", "total"] == 2
+    assert cmp.periods == ["t0", "t1"] and cmp.categorical == {"area_class": ["MRA", "FRA", "unclassified"]}
+    long = cmp.all_transitions().set_index(["from", "to"])["n_units"]
+    assert long[("MRA", "FRA")] == 1 and long[("FRA", "MRA")] == 0 and long.sum() == 2
+    # a bare table needs its period labels
+    assert transition_table(cmp.table, "area_class", periods=["t0", "t1"],
+                            order=["MRA", "FRA", "unclassified"]).equals(tab)
+    with pytest.raises(ConfigError, match="needs the periods"):
+        transition_table(cmp.table, "area_class")
 
 
 def test_method_break_columns_are_not_differenced() -> None:
     a = load_indicator_table("conapo_marginalization:2015", state="Oaxaca")
     b = load_indicator_table("conapo_marginalization:2020", state="Oaxaca")
-    c = compare_periods({"2015": a, "2020": b}, "municipality_code")
+    cmp = compare_periods({"2015": a, "2020": b}, "municipality_code")
+    c = cmp.table
     assert "marginalization_index_change" not in c and "marginalization_index_2015" in c
     assert "marginalization_percentile_change" in c and "marginalization_grade_code_change" in c
-    assert any("methods differ" in n for n in c.attrs["notes"])
+    assert any("methods differ" in n for n in cmp.notes)
     same = compare_periods({"2005": load_indicator_table("conapo_marginalization:2005", state="Oaxaca"),
                             "2015": a}, "municipality_code")
-    assert "marginalization_index_change" in same  # same method: the index is comparable
+    assert "marginalization_index_change" in same.table  # same method: the index is comparable
 
 
 def test_two_networks_travel_time_changes() -> None:
     """Two access tables (e.g. dry and wet season networks) compared: minutes gained per unit."""
     dry = pd.DataFrame({"place_id": [1, 2, 3], "travel_time_market_min": [30.0, 80.0, np.nan]})
     wet = pd.DataFrame({"place_id": [1, 2, 3], "travel_time_market_min": [45.0, 80.0, 200.0]})
-    c = compare_periods({"dry": dry, "wet": wet}, "place_id")
+    c = compare_periods({"dry": dry, "wet": wet}, "place_id").table
     assert c["travel_time_market_min_change"].tolist()[:2] == [15.0, 0.0]
     assert math.isnan(c["travel_time_market_min_change"].iloc[2])  # unreachable in one period: unknown
 
@@ -120,6 +131,22 @@ def test_growth_by_travel_time_band_by_hand() -> None:
     assert g.loc["0-30 min", "median_unit_change_pct"] == pytest.approx(22.5)
     assert g.loc["30-60 min", "change_pct"] == 0.0 and g.loc["> 60 min", "change_pct"] == pytest.approx(-20.0)
     assert g.loc["unreachable", "population_2010"] == 50.0 and g["n_units"].sum() == 5
+
+
+def test_unit_times_by_hand() -> None:
+    """SYNTHETIC: unit A holds 100 people at 10 min and 300 unreachable -> 25 % reach, under half:
+    unknown; unit B 300 at 20 min and 100 unreachable -> 75 % reach: 20 min; unit C, population
+    unknown (equal weights), 10 and 30 min -> 20 min; a locality without a code is left out."""
+    loc = pd.DataFrame({"code": ["A", "A", "B", "B", "C", "C", None],
+                        "population": [100.0, 300.0, 300.0, 100.0, np.nan, np.nan, 50.0],
+                        "travel_time_city_min": [10.0, np.nan, 20.0, np.nan, 10.0, 30.0, 5.0]})
+    t = unit_times(loc, "code", ["travel_time_city_min"])
+    assert math.isnan(t.loc["A", "travel_time_city_min"])
+    assert t.loc["B", "travel_time_city_min"] == 20.0 and t.loc["C", "travel_time_city_min"] == 20.0
+    assert t["n_localities"].to_dict() == {"A": 2, "B": 2, "C": 2}
+    assert math.isnan(t.loc["C", "locality_population"]) and t.loc["A", "locality_population"] == 400.0
+    # a lower bar lets A's 25 % count
+    assert unit_times(loc, "code", ["travel_time_city_min"], min_reachable_share=0.25).loc["A", "travel_time_city_min"] == 10.0
 
 
 def test_split_and_key_errors() -> None:

@@ -49,9 +49,7 @@ TIERS = ("employment_centre", "market")
 def classified(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,
                poa_tiers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     acc = travel_times_to_nearest(poa_network, poa_localities, poa_tiers)
-    out = classify_areas(acc, MRA_RULES)
-    out.attrs = {}
-    return out
+    return classify_areas(acc, MRA_RULES).areas
 
 
 @pytest.fixture(scope="module")

@@ -207,6 +207,19 @@ def test_synthetic_times_equal_networkx(seed: int, origins: list[tuple[float, fl
     check_against_reference(net, ref, points_gdf(origins, "o"), points_gdf(dests, "d"))
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), points=st.lists(coord, min_size=1, max_size=4),
+       extra=st.lists(coord, max_size=2))
+def test_synthetic_points_at_the_same_spot(seed: int, points: list[tuple[float, float]],
+                                           extra: list[tuple[float, float]]) -> None:
+    """SYNTHETIC: destinations at exactly the origins' places (and a few others) reach them
+    by their two legs alone, whatever the direction of the search, as the reference says."""
+    net = synthetic_network(seed)
+    ref = Reference(net)
+    check_against_reference(net, ref, points_gdf(points, "o"), points_gdf(points + extra, "d"))
+    check_against_reference(net, ref, points_gdf(points + extra, "o"), points_gdf(points, "d"))
+
+
 def test_synthetic_disconnected_and_one_way() -> None:
     """SYNTHETIC: a point on the isolated road cannot reach the grid (disconnected), and a
     one-way street is only driven in its direction."""

@@ -1,5 +1,7 @@
 """The rural example study (examples/guaviare): real OSM roads of Guaviare, Colombia, from a
-Geofabrik-schema line layer; towns from GeoNames; a hexagon grid without population as origins."""
+Geofabrik-schema line layer; towns from GeoNames; a hexagon grid without population as origins;
+IGAC rivers and lagoons as barriers, the Río Guaviare as a waterway, the DANE municipalities as
+the areas; travel off the road measured over the accessibility surface."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from territorial_gis.cli import main
 
 CONFIG = Path(__file__).resolve().parents[1] / "examples" / "guaviare" / "study.toml"
+SAN_JOSE = "3828545"
 
 
 @pytest.fixture(scope="module")
@@ -26,53 +30,109 @@ def guaviare(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_outputs_and_population_note(guaviare: Path) -> None:
     for name in ("network.gpkg", "localities.gpkg", "areas.gpkg", "isochrones.gpkg", "corridors.gpkg",
-                 "upgrades.csv", "territories.gpkg", "map.html", "report.html", "study.json"):
+                 "upgrades.csv", "territories.gpkg", "surface_intermediate_city.tif", "surface_town.tif",
+                 "surface_bands.csv", "surface_zonal.csv", "map.html", "report.html", "study.json"):
         assert (guaviare / name).is_file(), name
     meta = json.loads((guaviare / "study.json").read_text())
     assert any("without population" in n for n in meta["notes"])
     assert meta["summary"]["population"] is None
     # the line-layer repair report travels with the network
     assert meta["network"]["nodes"] > 1000
+    # the off-road method is stated: the surface, flat (no DEM offline), rivers and lagoons as barriers
+    off = meta["offroad"]
+    assert off["method"] == "surface" and off["terrain"].startswith("flat")
+    assert off["barriers"]["polygons"] >= 25 and off["waterways"][0]["flow"] == "outlet"
 
 
-def test_times_to_san_jose(guaviare: Path) -> None:
+def test_every_hexagon_has_a_time_to_san_jose(guaviare: Path) -> None:
     loc = gpd.read_file(guaviare / "localities.gpkg", layer="localities")
-    assert loc["population"].isna().all()
+    assert loc["population"].isna().all() and len(loc) == 140
     t = loc["travel_time_intermediate_city_min"]
-    reach = t.notna()
-    assert reach.sum() > 0.8 * len(loc)
-    assert (loc.loc[reach, "nearest_intermediate_city_id"].astype(str) == "3828545").all()  # San José
-    # unreachable cells say why
-    assert set(loc.loc[~reach, "unreachable_reason"].dropna()) <= {"too_far_from_road",
-                                                                  "intermediate_city:disconnected"}
-    assert loc.loc[~reach, "unreachable_reason"].notna().all()
+    # with a straight walk, 9 hexagons were more than 10 km from a road; over the surface every
+    # hexagon walks (or takes a boat) to the road: none is left without a time or a reason
+    assert (t.notna() | loc["unreachable_reason"].notna()).all()
+    assert t.notna().all()
+    assert (loc["snap_dist_m"] > 10_000).sum() >= 5
+    assert (loc["nearest_intermediate_city_id"].astype(str) == SAN_JOSE).all()
+    assert set(loc["offroad_method"]) == {"surface"}
+    modes = set(loc["trip_mode_intermediate_city"])
+    assert any("boat" in m for m in modes) and all(m.startswith("walk") for m in modes)
+    legs = loc[[f"{leg}_intermediate_city_min" for leg in ("walk", "road", "boat", "boat_wait", "crossing")]]
+    assert np.allclose(legs.sum(axis=1), t, rtol=1e-9)
     # the cell holding San José is minutes from it; the frontier is hours away
     sj = gpd.points_from_xy([-72.63972], [2.56799], crs=4326)[0]
-    cells = gpd.read_file(guaviare / "areas.gpkg", layer="areas")
-    home = cells[cells.contains(sj)]
-    assert len(home) == 1
-    home_t = loc.set_index("place_id").loc[home["place_id"].iloc[0], "travel_time_intermediate_city_min"]
-    assert home_t < 90  # includes the walk from the cell centre to the nearest road
+    cells = gpd.read_file(guaviare / "localities.gpkg", layer="localities")
+    home = cells.iloc[[int(np.argmin(cells.to_crs(32618).distance(gpd.GeoSeries([sj], crs=4326).to_crs(32618)[0])))]]
+    assert float(home["travel_time_intermediate_city_min"].iloc[0]) < 90
     assert t.max() > 180
 
 
-def test_access_only_classification(guaviare: Path) -> None:
+def test_towns_across_the_river_reached_by_boat(guaviare: Path) -> None:
+    d = gpd.read_file(guaviare / "destinations.gpkg", layer="destinations")
+    towns = d[d["tier"] == "town"].set_index("name")
+    assert len(towns) == 8
+    t = towns["travel_time_intermediate_city_min"]
+    assert t.notna().all()  # every town, four of them more than 2 km from a road
+    pc = towns.loc["Puerto Concordia"]
+    assert "boat" in pc["trip_mode_intermediate_city"] and 30 < pc["travel_time_intermediate_city_min"] < 180
+    assert pc["boat_wait_intermediate_city_min"] == pytest.approx(30.0)
+    assert towns.loc["San José del Guaviare", "travel_time_intermediate_city_min"] == 0.0
+    assert "boat" not in towns.loc["El Retorno", "trip_mode_intermediate_city"]
+
+
+def test_municipalities_are_the_areas(guaviare: Path) -> None:
+    areas = gpd.read_file(guaviare / "areas.gpkg", layer="areas")
     loc = gpd.read_file(guaviare / "localities.gpkg", layer="localities")
-    t = loc["travel_time_intermediate_city_min"]
-    mra = loc["area_class"] == "MRA"
-    # default rules: isolated beyond 2 h of an intermediate city; unreachable is isolated
-    assert ((t > 120) | t.isna()).to_numpy().tolist() == mra.to_numpy().tolist()
-    assert (loc.loc[mra, "mra_type"] == "isolated").all()
-    assert loc["density_per_km2"].isna().all()
-    assert loc["class_reasons"].str.contains("population unknown").any()
+    assert len(areas) == 7 and set(areas["municipality_code"].astype(str)) >= {"95001", "50450"}
+    # an area's time is the mean over its hexagons (no population: equal weights), recomputed here
+    joined = gpd.sjoin(loc, areas[["municipality_code", "geometry"]], predicate="intersects")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    mean = joined.groupby(joined["municipality_code"].astype(str))["travel_time_intermediate_city_min"].mean()
+    a = areas.set_index(areas["municipality_code"].astype(str))
+    for code, m in mean.items():
+        assert a.loc[code, "travel_time_intermediate_city_min"] == pytest.approx(m, rel=1e-9)
+        # default rules: isolated beyond 2 h of an intermediate city
+        assert (a.loc[code, "area_class"] == "MRA") == (m > 120)
+    # municipalities without a hexagon (no road reaches them) say so instead of guessing
+    empty = a[~a.index.isin(mean.index)]
+    assert (empty["area_class"] == "unclassified").all()
+    # every hexagon carries its municipality's class
+    loc_cls = loc.set_index("place_id")["area_class"]
+    for pid, code in zip(joined["place_id"], joined["municipality_code"].astype(str), strict=True):
+        assert loc_cls[pid] == a.loc[code, "area_class"]
+    # the surface's statistics per municipality cover the whole of each, hexagons or not
+    zonal = pd.read_csv(guaviare / "surface_zonal.csv")
+    z = zonal[zonal["tier"] == "intermediate_city"]
+    z = z.set_index(z["area_id"].astype(str))
+    assert set(z.index) == set(a.index) and (z["cells"] > 1000).all()
+    assert z.loc["95001", "median_min"] < z.loc["95200", "median_min"]  # San José vs Miraflores
 
 
-def test_corridors_from_remote_cells(guaviare: Path) -> None:
+def test_corridors_start_at_the_road_entry(guaviare: Path) -> None:
     corr = gpd.read_file(guaviare / "corridors.gpkg", layer="corridors")
     loc = gpd.read_file(guaviare / "localities.gpkg", layer="localities").set_index("place_id")
     assert len(corr) > 0
-    assert (corr["target_id"].astype(str) == "3828545").all()
-    before = loc.loc[corr["origin_id"].astype(str), "travel_time_intermediate_city_min"].to_numpy()
-    assert np.allclose(corr["travel_time_min"].to_numpy(), before, rtol=1e-9, atol=1e-6)
+    assert (corr["target_id"].astype(str) == SAN_JOSE).all()
+    assert set(corr["starts_at"]) <= {"road_entry", "locality"} and (corr["starts_at"] == "road_entry").any()
+    meta = json.loads((guaviare / "study.json").read_text())
+    assert any(n.startswith("corridors:") and "road entry" in n.replace("_", " ") or "gets onto the road" in n
+               for n in meta["notes"])
+    # a corridor from the road entry is the road part of the trip: no longer than the whole trip
+    # (walk + road) for trips that stay on the road once on it
+    trip = loc.loc[corr["origin_id"].astype(str)]
+    road_only = (trip["trip_mode_intermediate_city"] == "walk+road+walk").to_numpy()
+    assert road_only.any()
+    assert (corr["travel_time_min"].to_numpy()[road_only]
+            <= trip["travel_time_intermediate_city_min"].to_numpy()[road_only] + 0.5).all()
     iso = gpd.read_file(guaviare / "isochrones.gpkg")
     assert list(iso["threshold_min"]) == [60, 120, 240]
+
+
+def test_wet_season_never_shortens_a_trip(guaviare: Path) -> None:
+    wet = gpd.read_file(guaviare / "scenario_wet.gpkg", layer="localities")
+    change = wet["change_intermediate_city_min"].dropna()
+    assert len(change) > 100 and (change >= -1e-6).all() and (change > 0).any()
+    rai = pd.read_csv(guaviare / "rai.csv")
+    assert set(rai["scenario"]) == {"base", "wet"}
+    meta = json.loads((guaviare / "study.json").read_text())
+    assert meta["rai"]["base"]["method"] == "walk"

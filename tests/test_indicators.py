@@ -134,11 +134,15 @@ def test_join_to_the_inegi_localities(year: int, rate: float | None, raw_conapo:
     matched = raw_locality_municipalities.isin(conapo_codes)
     assert report.n_matched == int(matched.sum())
     assert sorted(report.unmatched["key"]) == sorted(set(raw_locality_municipalities[~matched]))
-    if rate is not None:
+    if rate is not None:  # the share matched in the raw files (the figure in the docstring)
+        assert report.match_rate == pytest.approx(float(matched.mean()), abs=1e-12)
         assert report.match_rate == pytest.approx(rate, abs=5e-5)
     assert (joined.loc[joined["join_status"] != "code", "municipal_marginalization_grade"].isna()).all()
     assert joined["join_status"].str.startswith("unmatched: ").sum() == int((~matched).sum())
     assert "02007" in set(report.unmatched["key"])  # San Felipe (Baja California), created in 2021
+    # a built-in table names itself and carries its credit into the report
+    assert report.table == f"built-in table conapo_marginalization ({year})"
+    assert report.notes[0].startswith("Fuente: CONAPO")
 
 
 # --- joins by code and name (SYNTHETIC tables) ------------------------------------------------
@@ -212,9 +216,9 @@ def test_share_of_the_poor_within_x_hours_by_hand() -> None:
     and 5 (30, 100, 60 min); the poor among them with a known count: 500 + 200 = 700 of 1,300
     known (place 5 unknown, 1,500 people); population within 2 h: 6,500 of 9,000. Within 1 h:
     places 1 and 5: 2,500 people, 500 poor."""
-    p = derive_counts(_places(), {"poor": "poverty_pct"}, source="SYNTHETIC survey")
+    p, sources = derive_counts(_places(), {"poor": "poverty_pct"}, source="SYNTHETIC survey")
     assert p["poor"].tolist()[:4] == [500.0, 200.0, 400.0, 200.0] and math.isnan(p["poor"].iloc[4])
-    assert p.attrs["indicator_sources"]["poor"] == "population × poverty_pct / 100 (rate: SYNTHETIC survey)"
+    assert sources == {"poor": "population × poverty_pct / 100 (rate: SYNTHETIC survey)"}
     w = indicator_within(p, [60, 120], counts=["poor"]).set_index(["threshold_min", "indicator"])
     assert w.loc[(120.0, "poor"), "within"] == 700.0 and w.loc[(120.0, "poor"), "total"] == 1300.0
     assert w.loc[(120.0, "poor"), "share_within"] == pytest.approx(700 / 1300)
@@ -227,7 +231,7 @@ def test_mra_share_of_the_poor_by_hand() -> None:
     """MRA: people 1,000 + 500 + 1,500 = 3,000; poor 500 + 400 = 900 (one unknown); poverty rate
     population-weighted over known rates (50 x 1,000 + 80 x 500) / 1,500 = 60 %. FRA: 6,000
     people, 400 poor, rate (10 x 2,000 + 5 x 4,000) / 6,000 = 6.67 %."""
-    p = derive_counts(_places(), {"poor": "poverty_pct"})
+    p, _sources = derive_counts(_places(), {"poor": "poverty_pct"})
     s = summarize_indicators(p, "area_class", counts=["poor"], rates=["poverty_pct"]).set_index("area_class")
     assert s.loc["MRA", "population"] == 3000 and s.loc["MRA", "poor"] == 900 and s.loc["MRA", "unknown_poor"] == 1
     assert s.loc["MRA", "share_poor"] == pytest.approx(900 / 1300)

@@ -185,7 +185,7 @@ def test_seeds_on_edges_equal_the_augmented_graph(poa_network: RoadNetwork, poa_
     for k, (t_s, which) in enumerate(got, start=1):
         dest_nodes = graph.offroad_node[graph.group(k)]
         valid = np.flatnonzero(dest_nodes >= 0)
-        ref_t, ref_which, _ = graph.nearest(dest_nodes[valid], origin_nodes)
+        ref_t, _ = augmented_nearest(graph, dest_nodes[valid], origin_nodes)
         np.testing.assert_allclose(t_s, ref_t, rtol=1e-12, atol=1e-9)
         assert ((which >= 0) == np.isfinite(ref_t)).all()
         # the chosen destination is at the minimum time (ties may pick another one)
@@ -193,6 +193,43 @@ def test_seeds_on_edges_equal_the_augmented_graph(poa_network: RoadNetwork, poa_
         table = {(int(o), int(valid[d])): tt for d, o, tt in zip(*full, strict=True)}
         for i in np.flatnonzero(which >= 0)[::25]:
             assert table[(int(i), int(which[i]))] == pytest.approx(t_s[i], abs=1e-9)
+
+
+def augmented_nearest(graph: AugmentedGraph, dest_nodes: np.ndarray, from_nodes: np.ndarray,
+                      limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest destination through the augmented graph itself: a pass over its reversed
+    CSR from the destinations' nodes (the reference for the seeded formulations)."""
+    rev = graph.reverse
+    dist, seed, _ = nearest_seed(rev.indptr, rev.indices, rev.data, graph.n_nodes, dest_nodes,
+                                 np.zeros(len(dest_nodes)), limit=limit)
+    ok = from_nodes >= 0
+    t = np.full(len(from_nodes), np.inf)
+    w = np.full(len(from_nodes), -1)
+    t[ok], w[ok] = dist[from_nodes[ok]], seed[from_nodes[ok]]
+    return t, w
+
+
+def test_nearest_between_points_equals_the_augmented_graph(poa_network: RoadNetwork, poa_localities) -> None:
+    """Real data, as hubs and territories ask: from every locality to the nearest of some of
+    them (a locality to itself is 0; one destination listed twice; with and without a limit),
+    the seeded pass without the augmented graph gives the augmented graph's times, and a
+    destination at that time."""
+    xy = (poa_localities.geometry.x.to_numpy(), poa_localities.geometry.y.to_numpy())
+    graph = AugmentedGraph(poa_network, snap_point_sets(poa_network, [xy], max_snap_m=2000.0, walk_kph=4.0))
+    nodes = graph.offroad_node[graph.group(0)]
+    hubs = nodes[nodes >= 0][::40]
+    hubs = np.append(hubs, hubs[3])  # listed twice
+    for limit in (np.inf, 300.0):
+        t, which, _ = graph.nearest(hubs, nodes, limit=limit)
+        ref_t, ref_which = augmented_nearest(graph, hubs, nodes, limit=limit)
+        np.testing.assert_allclose(t, ref_t, rtol=1e-12, atol=1e-9)
+        assert ((which >= 0) == np.isfinite(ref_t)).all()
+        at_hub = np.isin(nodes, hubs)
+        assert (t[at_hub] == 0).all() and (which[at_hub] == ref_which[at_hub]).all()
+        table = {(int(s), int(g)): x for s, g, x in zip(*graph.long_table(hubs, nodes, reverse=True), strict=True)}
+        for i in np.flatnonzero(which >= 0)[::20]:
+            assert table[(int(which[i]), int(i))] == pytest.approx(t[i], abs=1e-9)
+        assert which[nodes == hubs[3]][0] == 3  # the first of a repeated destination
 
 
 def test_sparse_segment_ids_give_the_same_times(poa_network: RoadNetwork, poa_localities, poa_tiers) -> None:
@@ -217,3 +254,229 @@ def test_sparse_segment_ids_give_the_same_times(poa_network: RoadNetwork, poa_lo
     for (t1, w1), (t2, w2) in zip(got, ref, strict=True):
         np.testing.assert_allclose(t1, t2, rtol=0, atol=1e-9)
         assert (w1 == w2).all()
+
+
+# ---------------------------------------------------------------------- many-to-many tables
+def assert_table_sorted(s: np.ndarray, t: np.ndarray) -> None:
+    key = s.astype(np.int64) * (int(t.max()) + 1 if len(t) else 1) + t
+    assert (np.diff(key) > 0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 50), density=st.floats(0.0, 4.0),
+       n_src=st.integers(1, 10), n_tgt=st.integers(1, 12),
+       cutoff=st.sampled_from([np.inf, 0.0, 5.0, 20.0]))
+def test_node_table_equals_scipy(seed: int, n: int, density: float, n_src: int, n_tgt: int,
+                                 cutoff: float) -> None:
+    """SYNTHETIC random graphs: the table between nodes (repeated sources, repeated and
+    missing targets) is scipy's one-to-all times read at the targets, within the cutoff,
+    sorted, and the same bit for bit with 1 and 3 threads."""
+    from territorial_gis._engine import node_plan, run_table
+
+    rng = np.random.default_rng(seed)
+    g = random_graph(rng, n, int(density * n))
+    src = rng.integers(0, n, n_src)
+    tgt = rng.integers(-1, n, n_tgt)
+    s, t, d = run_table(node_plan(g, src, tgt), cutoff=cutoff, threads=1)
+    ref = dijkstra(g, directed=True, indices=src, limit=cutoff)
+    expect = {(i, j): ref[i, tgt[j]] for i in range(n_src) for j in range(n_tgt)
+              if tgt[j] >= 0 and np.isfinite(ref[i, tgt[j]]) and ref[i, tgt[j]] <= cutoff}
+    got = {(int(i), int(j)): float(x) for i, j, x in zip(s, t, d, strict=True)}
+    assert got.keys() == expect.keys()
+    for k, v in expect.items():
+        assert got[k] == pytest.approx(v, rel=1e-12, abs=1e-12)
+    assert_table_sorted(s, t)
+    s3, t3, d3 = run_table(node_plan(g, src, tgt), cutoff=cutoff, threads=3)
+    assert np.array_equal(s, s3) and np.array_equal(t, t3) and np.array_equal(d, d3)
+
+
+def csr_pointer(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(key, kind="stable")
+    return np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n))]), order
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 40), density=st.floats(0.0, 4.0),
+       n_src=st.integers(1, 6), n_tgt=st.integers(1, 8), cutoff=st.sampled_from([np.inf, 6.0, 25.0]))
+def test_table_plan_with_seeds_entries_and_direct_trips(seed: int, n: int, density: float, n_src: int,
+                                                        n_tgt: int, cutoff: float) -> None:
+    """SYNTHETIC: sources start at several nodes with costs, targets are read at several nodes
+    with costs, some pairs have a direct time; each pair's time is the least of them, against
+    scipy from a super-source per source."""
+    from territorial_gis._engine import run_table
+    from territorial_gis._shortest import TablePlan
+
+    rng = np.random.default_rng(seed)
+    g = random_graph(rng, n, int(density * n))
+    n_seeds = rng.integers(1, 4, n_src)
+    seed_src = np.repeat(np.arange(n_src), n_seeds)
+    seed_node = rng.integers(0, n, len(seed_src))
+    seed_cost = rng.choice([0.0, 1.0, 4.5], len(seed_src)) * rng.uniform(0.5, 1.5, len(seed_src))
+    n_entries = rng.integers(0, 4, n_tgt)
+    entry_tgt = np.repeat(np.arange(n_tgt), n_entries)
+    entry_node = rng.integers(0, n, len(entry_tgt))
+    entry_cost = rng.choice([0.0, 2.0, 7.0], len(entry_tgt)) * rng.uniform(0.5, 1.5, len(entry_tgt))
+    n_direct = int(rng.integers(0, 6))
+    d_src, d_tgt = rng.integers(0, n_src, n_direct), rng.integers(0, n_tgt, n_direct)
+    d_time = rng.uniform(0.0, 30.0, n_direct)
+    sp, so = csr_pointer(seed_src, n_src)
+    ep, eo = csr_pointer(entry_node, n)
+    dp, do = csr_pointer(d_src, n_src)
+    plan = TablePlan(g.indptr, g.indices, g.data, sp, seed_node[so], seed_cost[so], ep, entry_tgt[eo],
+                     entry_cost[eo], n_tgt, dp, d_tgt[do], d_time[do])
+    s, t, d = run_table(plan, cutoff=cutoff, threads=2)
+    got = {(int(i), int(j)): float(x) for i, j, x in zip(s, t, d, strict=True)}
+    coo = g.tocoo()
+    expect = {}
+    for i in range(n_src):
+        mine = seed_src == i
+        # super source n: one arc per seed node, of its cheapest seed (+1e-300: kept at cost 0)
+        nodes = np.unique(seed_node[mine])
+        cost = np.array([seed_cost[mine][seed_node[mine] == v].min() for v in nodes]) + 1e-300
+        big = sparse.csr_matrix((np.concatenate([coo.data, cost]),
+                                 (np.concatenate([coo.row, np.full(len(nodes), n)]),
+                                  np.concatenate([coo.col, nodes]))), shape=(n + 1, n + 1))
+        dist = dijkstra(big, directed=True, indices=n)[:n]
+        for j in range(n_tgt):
+            cands = [dist[entry_node[k]] + entry_cost[k] for k in np.flatnonzero(entry_tgt == j)]
+            cands += [d_time[k] for k in np.flatnonzero((d_src == i) & (d_tgt == j))]
+            best = min(cands, default=np.inf)
+            if np.isfinite(best) and best <= cutoff:
+                expect[(i, j)] = best
+    assert got.keys() == expect.keys()
+    for k, v in expect.items():
+        assert got[k] == pytest.approx(v, rel=1e-12, abs=1e-9)
+    assert_table_sorted(s, t)
+
+
+def test_table_plan_rejects_bad_input() -> None:
+    from territorial_gis._shortest import TablePlan, TableSearch
+
+    g = sparse.csr_matrix(np.array([[0, 1.0], [0, 0]]))
+    one = np.array([0, 1])
+    ok = (g.indptr, g.indices, g.data, one, np.array([0]), np.array([0.0]), np.array([0, 1, 1]),
+          np.array([0]), np.array([0.0]), 1, np.array([0, 0]), np.empty(0, dtype=np.int64), np.empty(0))
+    search = TableSearch(TablePlan(*ok))
+    count, target, time = search.run(np.array([0]))
+    assert count.tolist() == [1] and target.tolist() == [0] and time.tolist() == [0.0]
+    cases = {
+        "arc weights must be non-negative": {2: -g.data},
+        "seed node out of range": {4: np.array([5])},
+        "seed cost must be non-negative": {5: np.array([-1.0])},
+        "entry target out of range": {7: np.array([3])},
+        "not a valid CSR pointer": {6: np.array([0, 2, 1])},
+        "direct_time must be a 1-d array of 1 entries": {10: np.array([0, 1]), 11: np.array([0])},
+    }
+    for message, change in cases.items():
+        args = list(ok)
+        for k, v in change.items():
+            args[k] = v
+        with pytest.raises(ValueError, match=message):
+            TablePlan(*args)
+    with pytest.raises(ValueError, match="source out of range"):
+        search.run(np.array([1]))
+    with pytest.raises(ValueError, match="cutoff"):
+        search.run(np.array([0]), -1.0)
+
+
+def table_dict(s: np.ndarray, t: np.ndarray, d: np.ndarray) -> dict[tuple[int, int], float]:
+    return {(int(i), int(j)): float(x) for i, j, x in zip(s, t, d, strict=True)}
+
+
+def test_point_table_equals_scipy_on_the_augmented_graph(poa_network: RoadNetwork, poa_localities,
+                                                          poa_pois) -> None:
+    """Real data: the table between snapped points, searched on the network from the points'
+    roads, equals scipy's searches between their nodes of the augmented graph, both ways and
+    with a cutoff. The point sets include 40 localities repeated exactly (points at the same
+    spot of a road reach each other by their legs alone) and the sets themselves (a point to
+    itself is 0)."""
+    from territorial_gis._engine import AugmentedGraph, snap_point_sets
+
+    loc = poa_localities.iloc[::6]
+    # (plus a SYNTHETIC point 1 degree west, too far from any road to be snapped)
+    a_xy = (np.append(loc.geometry.x.to_numpy(), -52.2), np.append(loc.geometry.y.to_numpy(), -30.05))
+    b_xy = (np.concatenate([poa_pois.geometry.x.to_numpy(), a_xy[0][:40]]),
+            np.concatenate([poa_pois.geometry.y.to_numpy(), a_xy[1][:40]]))
+    graph = AugmentedGraph(poa_network, snap_point_sets(poa_network, [a_xy, b_xy], max_snap_m=2000.0, walk_kph=4.0))
+    a = graph.offroad_node[graph.group(0)]
+    b = graph.offroad_node[graph.group(1)]
+    assert (a < 0).any()  # some points are not snapped (too far from a road)
+    for src, tgt in ((a, b), (b, a), (a, a)):
+        for reverse in (False, True):
+            for cutoff in (np.inf, 420.0):
+                s, t, d = graph.long_table(src, tgt, cutoff=cutoff, reverse=reverse, threads=1)
+                ok_s, ok_t = np.flatnonzero(src >= 0), np.flatnonzero(tgt >= 0)
+                ref = dijkstra(graph.reverse if reverse else graph.forward, directed=True, indices=src[ok_s],
+                               limit=cutoff)[:, tgt[ok_t]]
+                ii, jj = np.nonzero(np.isfinite(ref) & (ref <= cutoff))
+                expect = table_dict(ok_s[ii], ok_t[jj], ref[ii, jj])
+                got = table_dict(s, t, d)
+                assert got.keys() == expect.keys()
+                np.testing.assert_allclose([got[k] for k in expect], list(expect.values()), rtol=1e-12, atol=1e-9)
+                assert_table_sorted(s, t)
+                if src is tgt:
+                    assert all(got[(i, i)] == 0.0 for i in ok_s)
+    same_spot = [got_t for got_t in table_dict(*graph.long_table(a[:40], b[15:], reverse=False)).items()
+                 if got_t[0][0] == got_t[0][1] and a[got_t[0][0]] >= 0]
+    legs = graph.snaps.leg_s
+    for (i, _j), tt in same_spot:
+        assert tt == pytest.approx(legs[i] + legs[len(a) + 15 + i], abs=1e-9)
+    assert len(same_spot) > 30
+
+
+def test_od_matrix_same_with_one_and_two_threads(poa_network: RoadNetwork, poa_localities, monkeypatch) -> None:
+    """Real data, the whole 1,227 x 1,227 table (1.5 million pairs): bit for bit the same with
+    one thread and with two."""
+    import pandas as pd
+
+    from territorial_gis import settings
+    from territorial_gis.access import od_matrix
+
+    tables = []
+    for threads in (1, 2):
+        monkeypatch.setattr(settings, "threads", threads)
+        tables.append(od_matrix(poa_network, poa_localities, poa_localities))
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+    assert len(tables[0]) > 1_400_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 50), density=st.floats(0.0, 4.0),
+       n_seeds=st.integers(1, 6), share=st.floats(0.0, 1.0), limit=st.sampled_from([np.inf, 12.0]))
+def test_improve_after_lowering_weights_equals_a_new_pass(seed: int, n: int, density: float, n_seeds: int,
+                                                          share: float, limit: float) -> None:
+    """SYNTHETIC random graphs: lowering some arc weights and updating the old pass from the
+    changed arcs gives the times of a new pass over the changed graph, and labels whose seed
+    really is at that time."""
+    from territorial_gis._shortest import nearest_seed_improve
+
+    rng = np.random.default_rng(seed)
+    g = random_graph(rng, n, int(density * n))
+    seeds = rng.integers(0, n, n_seeds)
+    cost = rng.choice([0.0, 2.0], n_seeds)
+    d0, l0, _ = nearest_seed(g.indptr, g.indices, g.data, n, seeds, cost, limit=limit)
+    changed = np.flatnonzero(rng.random(g.nnz) < share)
+    new = g.data.copy()
+    new[changed] *= rng.choice([0.0, 0.3, 0.9], len(changed))
+    d1, l1 = nearest_seed_improve(g.indptr, g.indices, new, d0, l0, changed, limit=limit)
+    ref, _, _ = nearest_seed(g.indptr, g.indices, new, n, seeds, cost, limit=limit)
+    np.testing.assert_allclose(d1, ref, rtol=1e-12, atol=1e-12)
+    assert ((l1 >= 0) == np.isfinite(d1)).all()
+    g1 = sparse.csr_matrix((new, g.indices, g.indptr), shape=g.shape)
+    from_seed = dijkstra(g1, directed=True, indices=seeds)
+    for v in np.flatnonzero(np.isfinite(d1)):
+        s = l1[v]
+        assert cost[s] + from_seed[s, v] == pytest.approx(d1[v], abs=1e-9)
+    assert np.isfinite(d0).sum() <= np.isfinite(d1).sum()
+
+
+def test_trace_paths_follows_the_tree() -> None:
+    """SYNTHETIC tree: 4 -> 2 -> 0 (root), 3 -> 0, 1 is a root; -1 starts have no path."""
+    from territorial_gis._shortest import trace_paths
+
+    pred = np.array([-1, -1, 0, 0, 2])
+    tails, heads, steps = trace_paths(pred, np.array([4, 3, 1, -1, 2]))
+    assert steps.tolist() == [2, 1, 0, 0, 1]
+    assert tails.tolist() == [4, 2, 3, 2] and heads.tolist() == [2, 0, 0, 0]
+    with pytest.raises(ValueError, match="cycle"):
+        trace_paths(np.array([1, 0]), np.array([0]))

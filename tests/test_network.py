@@ -157,6 +157,37 @@ def test_networkx_roundtrip(net: RoadNetwork) -> None:
         del data["length"]
     measured = RoadNetwork.from_networkx(G)
     np.testing.assert_allclose(np.sort(measured.edges["length_m"]), np.sort(net.edges["length_m"]), rtol=0, atol=1e-6)
+    # a graph without road pieces (as osmnx gives it): the two directions of each road pair up again
+    for _u, _v, data in G.edges(data=True):
+        del data["segment"], data["reversed"]
+    paired = RoadNetwork.from_networkx(G)
+    assert paired.edges["segment"].nunique() == net.edges["segment"].nunique()
+    assert paired.describe()["road_km"] == pytest.approx(net.describe()["road_km"], rel=1e-12)
+
+
+def test_osmnx_style_graph_counts_each_road_once() -> None:
+    """SYNTHETIC osmnx-style graph (hand-made, not real roads): a two-way primary road (1 km, an
+    edge each way), a one-way track (0.5 km), a two-way residential street (1 km) and a one-way
+    residential street (0.5 km). By hand: 3.0 km of road, 1.0 primary, 1.5 residential, 0.5 track."""
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    for i, (x, y) in enumerate([(-74.0, 4.0), (-73.991, 4.0), (-73.991, 4.0045), (-74.0, 4.0045)]):
+        G.add_node(i, x=x, y=y)
+    G.add_edge(0, 1, osmid=10, length=1000.0, highway="primary", oneway=False, reversed=False)
+    G.add_edge(1, 0, osmid=10, length=1000.0, highway="primary", oneway=False, reversed=True)
+    G.add_edge(1, 2, osmid=11, length=500.0, highway="track", oneway=True, reversed=False)
+    G.add_edge(2, 3, osmid=12, length=1000.0, highway="residential", oneway=False)
+    G.add_edge(3, 2, osmid=12, length=1000.0, highway="residential", oneway=False)
+    G.add_edge(3, 0, osmid=13, length=500.0, highway="residential", oneway=True)
+    G.nodes[2]["ford"] = "yes"
+    net = RoadNetwork.from_networkx(G)
+    d = net.describe()
+    assert d["directed_edges"] == 6 and d["road_km"] == pytest.approx(3.0)
+    assert d["km_by_class"] == {"residential": 1.5, "primary": 1.0, "track": 0.5}
+    e = net.edges
+    assert e["segment"].tolist() == [0, 0, 1, 2, 2, 3]
+    assert e["reversed"].tolist() == [False, True, False, False, True, False]
+    # the ford node's tag is on the edges that start or end at it
+    assert e["ford"].eq("yes").tolist() == [False, False, True, True, True, False]
 
 
 def test_save_load_native_and_gpkg(net: RoadNetwork, tmp_path: Path) -> None:
@@ -205,7 +236,8 @@ def test_compressed_xml_and_bbox_clip(tmp_path: Path, net: RoadNetwork) -> None:
 
 def test_walk_mode_keeps_paths() -> None:
     walk = build_network(PBF, mode="walk")
-    assert "footway" in set(walk.edges["highway"]) or "path" in set(walk.edges["highway"])
+    # the raw extract holds 2,083 footway, 555 path and 413 steps ways (counted with pyosmium)
+    assert {"footway", "path", "steps"} <= set(walk.edges["highway"])
     assert not walk.edges["oneway"].any()
 
 
@@ -233,6 +265,20 @@ def test_speed_model_surface_and_tracks() -> None:
     assert s[3] < s[2]  # grade5 track slower than grade1
     assert s[4] == pytest.approx(40 * prof.maxspeed_factor)
 
+
+
+def test_profile_without_walking_speed_takes_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The off-road walking speed of a profile that gives none is settings.walk_kph, read when the
+    profile is made (the default is defined once); a profile that gives one keeps its own."""
+    from territorial_gis import settings
+    from territorial_gis.speeds import Profile, profile_from_dict
+
+    monkeypatch.setattr(settings, "walk_kph", 3.2)
+    assert profile_from_dict({"highway_speed_kph": {"track": 10}}).walk_speed_kph == 3.2
+    assert Profile(mode="walk", highway_speed_kph={"path": 4.0}).walk_speed_kph == 3.2
+    assert profile_from_dict({"highway_speed_kph": {"track": 10}, "walk_speed_kph": 5}).walk_speed_kph == 5.0
+    monkeypatch.setattr(settings, "walk_kph", 4.5)
+    assert profile_from_dict({"highway_speed_kph": {"track": 10}}).walk_speed_kph == 4.5
 
 
 def test_speed_model_unknown_and_missing_values() -> None:
@@ -287,6 +333,35 @@ def test_line_lengths_equal_the_geodesic() -> None:
              for k in rng.integers(2, 12, 300)]
     expect = [Geod(ellps="WGS84").geometry_length(line) for line in lines]
     np.testing.assert_allclose(line_lengths_m(np.array(lines, dtype=object)), expect, rtol=0, atol=1e-4)
+
+
+def test_multiline_lengths_count_no_jump_between_parts() -> None:
+    """A MultiLineString measures the sum of its parts (pyproj measures each part), not the
+    straight jump from one part's end to the next part's start; empty and missing geometries are 0."""
+    import shapely
+    from pyproj import Geod
+
+    from territorial_gis._geodesy import line_lengths_m
+
+    rng = np.random.default_rng(12)
+    geod = Geod(ellps="WGS84")
+
+    def part(x0: float, y0: float) -> shapely.LineString:
+        k = int(rng.integers(2, 8))
+        return shapely.LineString(np.column_stack([x0 + np.cumsum(rng.normal(0, 0.002, k)),
+                                                   y0 + np.cumsum(rng.normal(0, 0.002, k))]))
+
+    multis = [shapely.MultiLineString([part(-72 + 0.1 * i, 2 + 0.05 * j) for j in range(int(rng.integers(1, 5)))])
+              for i in range(60)]
+    geoms = np.array([*multis, None, shapely.LineString(), part(-70, 1)], dtype=object)
+    got = line_lengths_m(geoms)
+    expect = [sum(geod.geometry_length(p) for p in m.geoms) for m in multis]
+    np.testing.assert_allclose(got[:60], expect, rtol=0, atol=1e-4)
+    assert got[60] == 0.0 and got[61] == 0.0
+    assert got[62] == pytest.approx(geod.geometry_length(geoms[62]), abs=1e-4)
+    # two parts 0.1 degree apart: the jump (~11 km) is not counted
+    two = shapely.MultiLineString([[(-72.0, 2.0), (-72.0, 2.001)], [(-71.9, 2.0), (-71.9, 2.001)]])
+    assert line_lengths_m(np.array([two], dtype=object))[0] == pytest.approx(2 * 110.6, rel=0.01)
 
 # --------------------------------------------------------------------------- bad input
 def _run(args: list[str]) -> tuple[int, str]:

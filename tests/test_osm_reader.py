@@ -43,6 +43,8 @@ def assert_same_ways(a: _osm.WayArrays, b: _osm.WayArrays) -> None:
     pd.testing.assert_frame_equal(a.tags, b.tags)
     assert list(a.tags.columns) == list(_osm.TAG_KEYS)
     assert all(a.tags[k].dtype == object for k in _osm.TAG_KEYS)
+    np.testing.assert_array_equal(a.ford_at, b.ford_at, strict=True)
+    assert a.ford_value.tolist() == b.ford_value.tolist()
 
 
 def read_fast(path: Path, profile: Profile, monkeypatch: pytest.MonkeyPatch) -> _osm.WayArrays:
@@ -183,7 +185,11 @@ class Strings:
         return b"".join(fbytes(1, s.encode()) for s in self.items)
 
 
-def dense_group(nodes: list[Node], visible: list[bool] | None = None) -> bytes:
+NodeTags = dict[int, list[tuple[str, str]]]
+
+
+def dense_group(nodes: list[Node], visible: list[bool] | None = None, tags: NodeTags | None = None,
+                s: Strings | None = None) -> bytes:
     ids, lats, lons = (list(c) for c in zip(*nodes, strict=True))
     body = packed(1, deltas(ids))
     if visible is not None:
@@ -192,11 +198,23 @@ def dense_group(nodes: list[Node], visible: list[bool] | None = None) -> bytes:
                 + packed(5, [0] * n) + packed(6, [int(v) for v in visible]))
         body += fbytes(5, info)
     body += packed(8, deltas(lats)) + packed(9, deltas(lons))
+    if tags and s is not None:  # keys_vals: (key, value) string indices of each node, ended by 0
+        kv: list[int] = []
+        for i in ids:
+            for k, v in tags.get(i, []):
+                kv += [s(k), s(v)]
+            kv.append(0)
+        body += packed(10, kv)
     return fbytes(2, body)
 
 
-def plain_group(nodes: list[Node]) -> bytes:
-    return b"".join(fbytes(1, fint(1, zz(i)) + fint(8, zz(la)) + fint(9, zz(lo))) for i, la, lo in nodes)
+def plain_group(nodes: list[Node], tags: NodeTags | None = None, s: Strings | None = None) -> bytes:
+    out = b""
+    for i, la, lo in nodes:
+        kv = (tags or {}).get(i, []) if s is not None else []
+        keys = packed(2, [s(k) for k, _ in kv]) + packed(3, [s(v) for _, v in kv]) if kv and s is not None else b""
+        out += fbytes(1, fint(1, zz(i)) + keys + fint(8, zz(la)) + fint(9, zz(lo)))
+    return out
 
 
 def way_group(ways: list[Way], s: Strings) -> bytes:
@@ -229,6 +247,14 @@ def sample_nodes(granularity: int = 100, lat_offset: int = 0, lon_offset: int = 
     return nodes
 
 
+SAMPLE_NODE_TAGS: NodeTags = {
+    1003: [("ford", "yes")],                                 # inside way 1
+    1009: [("highway", "crossing"), ("ford", "stepping_stones")],  # the end of way 1, start of way 2
+    1042: [("ford", "yes")],                                 # on way 9, an area: not routable
+    1048: [("highway", "traffic_signals")],                  # tags, but no ford
+}
+"""SYNTHETIC node tags of the sample (hand-made ids and values, not real data)."""
+
 SAMPLE_WAYS: list[Way] = [
     (1, [1000, 1003, 1006, 1009], [("highway", "primary"), ("name", "Avenida São João"), ("maxspeed", "60")]),
     (2, [1009, 1012, 1015], [("highway", "residential"), ("access", "private")]),
@@ -251,17 +277,20 @@ SAMPLE_WAYS: list[Way] = [
 def write_pbf(path: Path, *, nodes: list[Node] | None = None, ways: list[Way] = SAMPLE_WAYS,
               granularity: int | None = None, lat_offset: int | None = None, lon_offset: int | None = None,
               plain: bool = False, mixed: bool = False, how: str = "zlib", visible: list[bool] | None = None,
-              features: Sequence[str] = ("OsmSchema-V0.6", "DenseNodes")) -> Path:
+              features: Sequence[str] = ("OsmSchema-V0.6", "DenseNodes"),
+              node_tags: NodeTags | None = None) -> Path:
     if nodes is None:
         nodes = sample_nodes(granularity or 100, lat_offset or 0, lon_offset or 0)
+        node_tags = SAMPLE_NODE_TAGS if node_tags is None else node_tags
     s = Strings()
-    ngroup = plain_group(nodes) if plain else dense_group(nodes, visible)
+    ns = s if mixed else Strings()
+    ngroup = plain_group(nodes, node_tags, ns) if plain else dense_group(nodes, visible, node_tags, ns)
     wgroup = way_group(ways, s)
     params = {"granularity": granularity, "lat_offset": lat_offset, "lon_offset": lon_offset}
     if mixed:
         blocks = [primitive_block([ngroup, wgroup], s, **params)]
     else:
-        blocks = [primitive_block([ngroup], Strings(), **params), primitive_block([wgroup], s, **params)]
+        blocks = [primitive_block([ngroup], ns, **params), primitive_block([wgroup], s, **params)]
     path.write_bytes(header_blob(features) + b"".join(blob(b"OSMData", b, how) for b in blocks))
     return path
 
@@ -299,6 +328,14 @@ def test_small_files_equal_pyosmium(variant: str, mode: str, tmp_path: Path, mon
     assert "Avenida São João" in fast.tags["name"].tolist()
     assert fast.tags["surface"][fast.way_id == 8].tolist() == ["asphalt"]   # the first of two values
     assert (np.abs(fast.lat) <= 90).all()
+    # ford nodes of the routable ways, each where the way holds it (node 1009 ends way 1, starts way 2)
+    fords = {(int(fast.way_id[np.searchsorted(fast.offsets, i, side="right") - 1]), int(fast.refs[i])): v
+             for i, v in zip(fast.ford_at, fast.ford_value, strict=True)}
+    assert 2 not in fast.way_id   # access=private: not routable in either mode, its node 1009 kept by way 1
+    expect = {(1, 1003): "yes", (1, 1009): "stepping_stones"}
+    located = set(fast.refs.tolist())   # (the deleted_nodes variant deletes node 1009)
+    assert fords == {k: v for k, v in expect.items() if k[1] in located}
+    assert (1, 1003) in fords
 
 
 def test_block_of_nodes_and_ways_read_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

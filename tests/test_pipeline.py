@@ -24,7 +24,10 @@ from territorial_gis.pipeline import (
 EXPECTED = ["network.gpkg", "localities.gpkg", "destinations.gpkg", "areas.gpkg", "corridors.gpkg",
             "upgrades.csv", "sensitivity.csv", "summary.csv", "isochrones.gpkg", "hubs.gpkg",
             "territories.gpkg", "scenarios.csv", "scenario_classes.csv", "scenario_wet.gpkg", "rai.csv",
-            "rai.gpkg", "map.html", "report.html", "study.json"]
+            "rai.gpkg", "surface_employment_centre.tif", "surface_market.tif", "surface_bands.csv",
+            "surface_zonal.csv", "indicators_within.csv", "indicators_by_group.csv", "land_within.csv",
+            "criticality.gpkg", "criticality.csv", "appraisal.gpkg", "appraisal.csv", "portfolio.csv",
+            "portfolio.png", "map.html", "report.html", "study.json"]
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +98,44 @@ def test_classes_follow_the_rules(study: Path) -> None:
     assert (steep[joined["mra_type"] == "agroecological"]).all()
 
 
+def test_indicators_beside_population(study: Path) -> None:
+    """[indicators] of the embedded study: jobs, schools and health facilities within 5-20 min of
+    each tier and by class, recomputed here from localities.gpkg; the share of land within those
+    times against H3's own cell areas (spherical, h3.cell_area) over areas.gpkg."""
+    import h3
+
+    from territorial_gis.outputs import load_study_outputs
+
+    out = load_study_outputs(study)
+    loc, areas = out.localities, out.areas
+    assert out.indicators_within is not None and out.indicators_by_group is not None and out.land_within is not None
+    w = out.indicators_within.set_index(["tier", "threshold_min", "indicator"])
+    assert set(w.index.get_level_values("tier")) == {"employment_centre", "market"}  # study tiers only
+    for tier in ("employment_centre", "market"):
+        t = loc[f"travel_time_{tier}_min"]
+        for th in (5.0, 10.0, 20.0):
+            for name in ("population", "jobs", "schools"):
+                known = loc[name].notna()
+                row = w.loc[(tier, th, name)]
+                assert row["within"] == loc.loc[known & (t <= th), name].sum()
+                assert row["total"] == loc.loc[known, name].sum()
+                assert row["places_unknown"] == int((~known).sum())
+    g = out.indicators_by_group.set_index(["by", "group"])
+    mra = loc["area_class"] == "MRA"
+    assert g.loc[("area_class", "MRA"), "jobs"] == loc.loc[mra, "jobs"].sum()
+    assert g.loc[("area_class", "MRA"), "share_jobs"] == pytest.approx(loc.loc[mra, "jobs"].sum() / loc["jobs"].sum())
+    assert {"area_class", "hub_id", "territory_id"} <= set(g.index.get_level_values("by"))
+    km2 = areas["area_id"].map(lambda c: h3.cell_area(c, unit="km^2"))
+    land = out.land_within.set_index(["tier", "threshold_min"])
+    for th in (5.0, 10.0):
+        inside = areas["travel_time_market_min"] <= th
+        assert land.loc[("market", th), "area_km2_within"] == pytest.approx(km2[inside].sum(), rel=2e-3)
+        assert land.loc[("market", th), "share_within"] == pytest.approx(km2[inside].sum() / km2.sum(), rel=1e-4)
+    meta = out.study["indicators"]
+    assert meta["counts"] == ["jobs", "schools", "healthcare"]
+    assert meta["summary"]["within"]["jobs"]["market"]["10"] == w.loc[("market", 10.0, "jobs"), "share_within"]
+
+
 def test_corridors_end_at_targets(study: Path) -> None:
     corr = gpd.read_file(study / "corridors.gpkg", layer="corridors")
     dest = gpd.read_file(study / "destinations.gpkg", layer="destinations")
@@ -105,9 +146,51 @@ def test_corridors_end_at_targets(study: Path) -> None:
     assert len(up) > 0
 
 
+def test_surfaces_of_the_study(study: Path) -> None:
+    """The [surface] stage of the embedded study: a raster per tier over the DEM, land and
+    population by band, statistics per H3 cell; checked against the raster read back with
+    rasterio at the localities (independently of the code that counted them)."""
+    import numpy as np
+    import rasterio
+
+    from territorial_gis.outputs import StudyOutputs
+
+    out = StudyOutputs.read(study)
+    assert sorted(out.surfaces) == ["employment_centre", "market"]
+    meta = json.loads((study / "study.json").read_text())
+    assert meta["surface"]["terrain"].startswith("DEM") and meta["surface"]["resolution_m"] == 100.0
+    assert meta["offroad"]["method"] == "straight"
+    loc = out.localities
+    bands = out.surface_bands
+    assert bands is not None and list(bands["tier"].unique()) == ["employment_centre", "market"]
+    m = bands[bands["tier"] == "market"].reset_index(drop=True)
+    assert list(m["band"]) == ["0-5", "5-10", "10-15", "15-20", ">20", "unreachable"]
+    assert m["share_area"].sum() == pytest.approx(1.0) and m["share_population"].sum() == pytest.approx(1.0)
+    assert m["population"].sum() == pytest.approx(loc["population"].sum())
+    # the population of each band, from the raster read back at the localities
+    with rasterio.open(out.surfaces["market"]) as src:
+        assert src.tags()["tier"] == "market"
+        xy = loc.to_crs(src.crs).geometry
+        t = np.array([v[0] for v in src.sample(list(zip(xy.x, xy.y, strict=True)))], dtype=float)
+    pop = loc["population"].fillna(0).to_numpy()
+    edges = [0, 5, 10, 15, 20]
+    for k in range(4):
+        lo, hi = edges[k], edges[k + 1]
+        within = (t > lo) & (t <= hi) if k else (t <= hi)
+        assert m.loc[k, "population"] == pytest.approx(pop[within].sum(), rel=1e-6)
+    zonal = out.surface_zonal
+    assert zonal is not None and len(zonal) == 2 * len(loc)
+    assert set(zonal["area_id"]) == set(loc["place_id"])
+    # read for a map: minutes on a lon/lat grid over the city
+    r = out.read_surface("market", max_size=256)
+    w, s_, e, n = r.bounds
+    assert -51.4 < w < e < -51.0 and -30.3 < s_ < n < -29.9
+    assert max(r.minutes.shape) <= 300 and np.nanmax(r.minutes) < 120
+
+
 def test_second_run_reuses_cached_network(study: Path, cache_dir: Path, tmp_path: Path) -> None:
     first = json.loads((study / "study.json").read_text())
-    assert first["network_cache"] in ("miss", "hit")
+    assert first["network_cache"] == "miss"  # the session's cache folder starts empty
     res = run_study(None, tmp_path / "again", cache_dir=cache_dir, progress=False)
     meta = json.loads((res.outdir / "study.json").read_text())
     assert meta["network_cache"] == "hit"
@@ -242,7 +325,7 @@ def test_territories_within_regions_from_a_file(tmp_path: Path, cache_dir: Path)
     gpd.GeoDataFrame({"region_id": ["w", "e"]}, geometry=[shapely.box(w, s_, mid, n), shapely.box(mid, s_, e, n)],
                      crs=4326).to_file(tmp_path / "halves.gpkg")
     cfg["territories"].update({"regions": "halves.gpkg", "within_region": True})
-    for stage in ("corridors", "hubs"):
+    for stage in ("corridors", "hubs", "criticality", "appraisal"):
         cfg[stage] = {"enabled": False}
     cfg["outputs"] = {"map": False, "report": False}
     (tmp_path / "study.toml").write_text(tomli_w.dumps(cfg))
@@ -280,7 +363,7 @@ def test_unwritable_network_cache_does_not_stop_a_study(tmp_path: Path, caplog: 
     blocker = tmp_path / "cache_is_a_file"
     blocker.write_text("not a folder")
     cfg = default_study_config()
-    for stage in ("corridors", "hubs", "territories"):
+    for stage in ("corridors", "hubs", "territories", "criticality", "appraisal"):
         cfg[stage] = {"enabled": False}
     cfg["outputs"] = {"map": False, "report": False, "network_gpkg": False}
     with caplog.at_level("WARNING", logger="territorial_gis"):

@@ -3,6 +3,7 @@ worked by hand, its monotonicity, and the command line."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -125,6 +126,59 @@ def test_index_is_monotone_in_distance_and_in_the_roads(offsets: list[float], d1
     c = rural_access_index(net, places, distance_m=hi, urban_density_per_km2=None, all_season=fewer,
                            with_buffer=False)
     assert c.rai <= b.rai + 1e-12
+
+
+def test_walking_distance_goes_around_a_river() -> None:
+    """The same paved road along y = 0; a SYNTHETIC river along y = 700 m, without a bridge, across
+    the whole area. Places 1.2 km south of the road (no river between: walked about as the crow
+    flies) and 1.0 km north of it (across the river: within 2 km as the crow flies, but walking
+    would have to go around the river, which spans the whole area: no walk reaches the road)."""
+    from territorial_gis.surfaces import SurfaceInputs, SurfaceOptions
+
+    net = _line_net([([(X0, Y0), (X0 + 10_000, Y0)], PAVED)])
+    river = gpd.GeoDataFrame(geometry=[shapely.LineString([BACK.transform(X0 - 20_000, Y0 + 700),
+                                                           BACK.transform(X0 + 30_000, Y0 + 700)])], crs=4326)
+    places = _places([-1200, 1000], [100.0, 50.0])
+    res_m = 50.0
+    inputs = SurfaceInputs(barriers=(river,), options=SurfaceOptions(resolution_m=res_m))
+    straight = rural_access_index(net, places, urban_density_per_km2=None)
+    walk = rural_access_index(net, places, urban_density_per_km2=None, method="walk", surface=inputs)
+    assert straight.rai == 1.0 and walk.rai == pytest.approx(100.0 / 150.0)
+    assert walk.places is not None and walk.places["within_all_season_road"].tolist() == [True, False]
+    d = walk.places["dist_all_season_road_m"].iloc[0]
+    # the stated precision: at most 2.75 % longer than the straight line (16 moves), a place at its
+    # cell's centre and a road cell starting at its centre's distance (half a cell diagonal each)
+    slack = res_m * math.sqrt(2)
+    assert 1200.0 - slack <= d <= 1200.0 * 1.0275 + slack
+    assert np.isnan(walk.places["dist_all_season_road_m"].iloc[1])
+    assert walk.method == "walk" and walk.summary()["method"] == "walk"
+    assert any("walked over the surface" in n for n in walk.notes)
+    # the walking buffer for the map holds the place walked to, not the one across the river
+    buf = walk.buffer.geometry.iloc[0]
+    assert buf.contains(places.geometry.iloc[0]) and not buf.contains(places.geometry.iloc[1])
+    # without barriers the walk is the straight line within the same precision
+    flat = rural_access_index(net, places, urban_density_per_km2=None, method="walk",
+                              surface=SurfaceInputs(options=SurfaceOptions(resolution_m=res_m)))
+    assert flat.rai == 1.0
+    assert flat.places["dist_all_season_road_m"].iloc[1] == pytest.approx(1000.0, abs=slack)  # type: ignore[index]
+
+
+def test_cli_rai_walk(tmp_path: Path) -> None:
+    """``tgis rai --method walk --barrier``: the SYNTHETIC road and river of the test above."""
+    net = _line_net([([(X0, Y0), (X0 + 10_000, Y0)], PAVED)])
+    net.save(tmp_path / "net.tgnet")
+    gpd.GeoDataFrame(geometry=[shapely.LineString([BACK.transform(X0 - 20_000, Y0 + 700),
+                                                   BACK.transform(X0 + 30_000, Y0 + 700)])],
+                     crs=4326).to_file(tmp_path / "river.geojson")
+    _places([-1200, 1000], [100.0, 50.0]).to_file(tmp_path / "places.gpkg")
+    args = ["rai", str(tmp_path / "net.tgnet"), str(tmp_path / "places.gpkg"), "--urban-density", "1e9"]
+    r = CliRunner().invoke(main, [*args, "--method", "walk", "--barrier", str(tmp_path / "river.geojson"),
+                                  "--resolution", "50", "-o", str(tmp_path / "walk.gpkg")])
+    assert r.exit_code == 0, r.output
+    assert "Rural Access Index: 66.7% of 150 rural people" in r.output and "walked over the surface" in r.output
+    bad = CliRunner().invoke(main, [*args, "--barrier", str(tmp_path / "river.geojson"),
+                                    "-o", str(tmp_path / "bad.gpkg")])
+    assert bad.exit_code == 2 and "--method walk" in bad.output and not (tmp_path / "bad.gpkg").exists()
 
 
 def test_all_season_rule_comes_from_the_profile() -> None:

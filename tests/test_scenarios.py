@@ -213,7 +213,7 @@ def test_synthetic_agency_layer_with_season_field(tmp_path: Path) -> None:
     ('[[upgrades]]\nways = [99999999]\nto_class = "primary"\n', "OSM way id(s) 99999999 are not in the network"),
     ('[[closures]]\nbbox = [10, 10, 11, 11]\n', "touches no road"),
     ('[season]\nfile = "monsoon"\n', "season 'monsoon': no such file, and not a built-in season"),
-    ('[season]\nfile = "wet"\n[season.surface_factor]\nlava = 0.5\n', "names lava, unknown to the speed profile"),
+    ('[season]\nfile = "wet"\n[season.surface_factor]\nlava = 0.5\n', "names lava, unknown to the speed model"),
     ('[season]\nfile = "wet"\nwalk_factor = 1.5\n', "walk_factor = 1.5: expected a factor above 0 and at most 1"),
     ('[[closures]]\nname = "x"\n', "names no road"),
     ('[[upgrades]]\nways = [1]\ncolour = "red"\n', "unknown key(s) colour"),
@@ -236,6 +236,173 @@ def test_empty_layer_selection_is_refused(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text('[[upgrades]]\nlayer = "pts.gpkg"\nsurface = "asphalt"\n')
     with pytest.raises(ConfigError, match="holds no lines"):
         apply_scenario(net, Scenario.from_toml(tmp_path / "s.toml"))
+
+
+# ---------------------------------------------------------------------------- new links
+def _link_toml(layer: Path, **keys: object) -> str:
+    body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items())
+    return f'[[new_links]]\nname = "link"\nlayer = "{layer.name}"\n{body}'
+
+
+def _near(net: RoadNetwork, rng: np.random.Generator, max_off_deg: float) -> tuple[float, float]:
+    """A point near a random street of the grid: somewhere along it, moved up to ``max_off_deg``."""
+    g = net.edge_geometry[int(rng.integers(net.n_edges))].interpolate(float(rng.uniform(0, 1)), normalized=True)
+    return g.x + float(rng.uniform(-max_off_deg, max_off_deg)), g.y + float(rng.uniform(-max_off_deg, max_off_deg))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_links=st.integers(1, 3), to_class=st.sampled_from(CLASSES),
+       crossings=st.booleans())
+def test_a_new_link_never_makes_a_time_longer(seed: int, n_links: int, to_class: str, crossings: bool) -> None:
+    """SYNTHETIC grid and random new roads (ends within ~10 m of a street, one free vertex between);
+    points beside roads at least 40 m from the new roads (their nearest road stays the same)."""
+    import tempfile
+
+    rng = np.random.default_rng(seed)
+    net = synthetic_grid(5, rng, dry_share=0.0)
+    lines = [shapely.LineString([_near(net, rng, 0.00008), (LON0 + float(rng.uniform(0, 4 * STEP)),
+                                                            LAT0 + float(rng.uniform(0, 4 * STEP))),
+                                 _near(net, rng, 0.00008)]) for _ in range(n_links)]
+    loc, dest = points_on_open_roads(net, 10, rng, "o"), points_on_open_roads(net, 4, rng, "d")
+    links_m = gpd.GeoSeries(lines, crs=4326).to_crs(net.crs).union_all()
+    loc, dest = (p[p.to_crs(net.crs).distance(links_m).to_numpy() > 40] for p in (loc, dest))
+    if loc.empty or dest.empty:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        gpd.GeoDataFrame(geometry=lines, crs=4326).to_file(Path(d) / "links.gpkg")
+        (Path(d) / "s.toml").write_text(_link_toml(Path(d) / "links.gpkg", **{"class": to_class},
+                                                   snap_tolerance_m=15, crossings=crossings))
+        applied = apply_scenario(net, Scenario.from_toml(Path(d) / "s.toml"))
+    base, new = times(net, loc, dest), times(applied.network, loc, dest)
+    assert np.isfinite(base).all() and np.isfinite(new).all()
+    # up to rounding: a road cut at a point placed in metres, whose lon/lat is a hair off its course
+    assert (new <= base * (1 + 1e-6) + 1e-9).all()
+    # the roads the new ones join are cut, not changed: their length is what it was
+    e = applied.network.edges
+    old = e["osm_way_id"].to_numpy() >= 0
+    assert e.loc[old, "length_m"].sum() == pytest.approx(net.edges["length_m"].sum(), rel=1e-12)
+    assert set(applied.changes["change"]) == {"new_link"}
+    assert (e.loc[~old, "highway"] == to_class).all() and (e.loc[~old, "name"] == "link").all()
+
+
+AGENCY_SCHEMA = ('[class]\ncolumn = "TIPO"\n'
+                 '[class.values]\nPavimentada = "primary"\nRevestida = "tertiary"\nTerraceria = "track"\n')
+
+
+def _agency_layers(d: Path) -> tuple[Path, Path, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """SYNTHETIC road-agency layer (hand-made, not real roads): a 3 x 3 grid of paved and gravel
+    streets, one street per feature (no dangling end), and an earth track 300 m east of it that
+    joins nothing; a new gravel link from near the track's west end to near the grid's east side,
+    crossing nothing. Villages beside the track, a town beside the grid."""
+    feats, tipo = [], []
+    for i in range(3):
+        for j in range(2):
+            feats += [shapely.LineString([(LON0 + j * STEP, LAT0 + i * STEP), (LON0 + (j + 1) * STEP, LAT0 + i * STEP)]),
+                      shapely.LineString([(LON0 + i * STEP, LAT0 + j * STEP), (LON0 + i * STEP, LAT0 + (j + 1) * STEP)])]
+            tipo += ["Pavimentada" if i == 0 else "Revestida"] * 2
+    track = shapely.LineString([(LON0 + 2 * STEP + 0.0027, LAT0 + 0.004), (LON0 + 2 * STEP + 0.0027, LAT0 + 0.012)])
+    base = gpd.GeoDataFrame({"TIPO": [*tipo, "Terraceria"]}, geometry=[*feats, track], crs=4326)
+    # the link's ends are 8 m and 12 m from the roads they join (dangling: snapped)
+    link = gpd.GeoDataFrame({"TIPO": ["Revestida"]}, geometry=[shapely.LineString(
+        [(LON0 + 2 * STEP + 0.0027 - 0.00011, LAT0 + 0.006), (LON0 + 2 * STEP + 0.0013, LAT0 + 0.0072),
+         (LON0 + 2 * STEP + 0.00007, LAT0 + 0.0071)])], crs=4326)
+    base.to_file(d / "red.gpkg")
+    link.to_file(d / "enlace.gpkg")
+    (d / "schema.toml").write_text(AGENCY_SCHEMA)
+    villages = gpd.GeoDataFrame({"place_id": ["t1", "t2", "g1"], "population": [120.0, 80.0, 50.0]},
+                                geometry=[shapely.Point(LON0 + 2 * STEP + 0.00275, LAT0 + 0.011),
+                                          shapely.Point(LON0 + 2 * STEP + 0.00275, LAT0 + 0.0045),
+                                          shapely.Point(LON0 + 0.0025, LAT0 + STEP + 0.00003)], crs=4326)
+    town = gpd.GeoDataFrame({"dest_id": ["town"]}, geometry=[shapely.Point(LON0 + 0.00003, LAT0 + 0.0025)], crs=4326)
+    return d / "red.gpkg", d / "enlace.gpkg", villages, town
+
+
+@pytest.mark.parametrize("crossings", [False, True])
+def test_new_link_joins_as_a_line_layer_would(tmp_path: Path, crossings: bool) -> None:
+    """The scenario's network equals the one the line-layer builder makes of the base and the link
+    together (same snapping rules), and the comparison flags the places only the link reaches."""
+    from territorial_gis.network import build_network
+    from territorial_gis.scenarios import summarize_comparison
+
+    red, enlace, villages, town = _agency_layers(tmp_path)
+    opts = {"schema": tmp_path / "schema.toml", "snap_tolerance_m": 15.0, "crossings": crossings,
+            "largest_component": False}
+    base = build_network(red, **opts)
+    both = build_network([red, enlace], **opts)
+    (tmp_path / "s.toml").write_text(_link_toml(enlace, **{"class": "tertiary"}, snap_tolerance_m=15.0,
+                                                crossings=crossings))
+    applied = apply_scenario(base, Scenario.from_toml(tmp_path / "s.toml"))
+    joined = applied.network
+    assert (joined.n_nodes, joined.n_edges) == (both.n_nodes, both.n_edges)
+    np.testing.assert_allclose(np.sort(joined.edges["length_m"]), np.sort(both.edges["length_m"]), atol=1e-6)
+    assert joined.describe()["road_km"] == pytest.approx(both.describe()["road_km"], rel=1e-9)
+    route = RouteOptions(max_snap_m=100.0)
+    t_base = travel_times_to_nearest(base, villages, {"town": town}, options=route)
+    t_new = travel_times_to_nearest(joined, villages, {"town": town}, options=route)
+    t_both = travel_times_to_nearest(both, villages, {"town": town}, options=route)
+    np.testing.assert_allclose(t_new["travel_time_town_min"], t_both["travel_time_town_min"], rtol=1e-9)
+    change = compare_access(t_base, t_new, ["town"])
+    assert change["status_town"].tolist() == ["newly_reached", "newly_reached", "unchanged"]
+    summary = summarize_comparison(change, ["town"], population=villages["population"]).iloc[0]
+    assert summary["n_newly_reached"] == 2 and summary["population_newly_reached"] == 200.0
+
+
+@pytest.mark.parametrize("case, expect", [
+    ("unknown_class", "class = 'superhighway' is not a class of the speed profile"),
+    ("points", "holds no lines (Point 1)"),
+    ("empty", "holds no lines (no features)"),
+    ("far", "meet no road of the network: the nearest road is"),
+    ("bad_key", "unknown key(s) colour"),
+    ("no_file", "file not found"),
+    ("bad_tolerance", "snap_tolerance_m = -5: expected a number of metres >= 0"),
+])
+def test_bad_new_links_fail_with_one_message(tmp_path: Path, case: str, expect: str) -> None:
+    net = synthetic_grid(3, np.random.default_rng(3))
+    geom: list[shapely.Geometry] = [shapely.LineString([(LON0 + 0.0025, LAT0 + 0.0001), (LON0 + 0.0025, LAT0 + 0.004)])]
+    keys: dict[str, object] = {"class": "tertiary"}
+    if case == "unknown_class":
+        keys["class"] = "superhighway"
+    elif case == "points":
+        geom = [shapely.Point(LON0, LAT0)]
+    elif case == "empty":
+        geom = []
+    elif case == "far":
+        geom = [shapely.LineString([(LON0 + 0.1, LAT0 + 0.1), (LON0 + 0.11, LAT0 + 0.1)])]
+    elif case == "bad_key":
+        keys["colour"] = "red"
+    elif case == "bad_tolerance":
+        keys["snap_tolerance_m"] = -5
+    gpd.GeoDataFrame(geometry=geom, crs=4326).to_file(tmp_path / "link.gpkg")
+    layer = tmp_path / ("missing.gpkg" if case == "no_file" else "link.gpkg")
+    (tmp_path / "s.toml").write_text(_link_toml(layer, **keys))
+    with pytest.raises(ConfigError) as info:
+        apply_scenario(net, Scenario.from_toml(tmp_path / "s.toml"))
+    assert expect in str(info.value) and "link" in str(info.value)
+
+
+def test_cli_apply_new_link(tmp_path: Path) -> None:
+    """``tgis scenario apply`` writes the network with the link and the changed roads; a link of a
+    class the profile does not know: one message, exit 1, nothing written."""
+    red, enlace, _villages, _town = _agency_layers(tmp_path)
+    net_path = tmp_path / "base.tgnet"
+    r = CliRunner().invoke(main, ["network", "build", str(red), "--schema", str(tmp_path / "schema.toml"),
+                                  "--all-components", "-o", str(net_path)])
+    assert r.exit_code == 0, r.output
+    (tmp_path / "s.toml").write_text(_link_toml(enlace, **{"class": "tertiary", "snap_tolerance_m": 15}))
+    out = tmp_path / "with_link.tgnet"
+    r = CliRunner().invoke(main, ["scenario", "apply", str(net_path), str(tmp_path / "s.toml"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "1 new" in r.output
+    changes = gpd.read_file(tmp_path / "with_link_changes.gpkg")
+    assert set(changes["change"]) == {"new_link"} and len(changes) == 2
+    (tmp_path / "bad.toml").write_text(_link_toml(enlace, **{"class": "autopista"}))
+    bad_out = tmp_path / "bad.tgnet"
+    r = CliRunner().invoke(main, ["scenario", "apply", str(net_path), str(tmp_path / "bad.toml"), "-o", str(bad_out)])
+    assert r.exit_code == 1
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and "class = 'autopista' is not a class of the speed profile" in errors[0]
+    assert "Traceback" not in r.output and not bad_out.exists()
+    assert not (tmp_path / "bad_changes.gpkg").exists()
 
 
 # ---------------------------------------------------------------------------- study and command line

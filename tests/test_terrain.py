@@ -20,6 +20,7 @@ from territorial_gis.errors import RasterError
 from territorial_gis.terrain import (
     add_raster_indicators,
     cell_size_m,
+    measure_terrain,
     read_window,
     sample_rasters,
     slope_degrees,
@@ -202,6 +203,11 @@ def test_dem_indicators_for_points_and_altitude_fallback(hex_points: gpd.GeoData
     alt = add_raster_indicators(pts.assign(altitud=np.arange(50.0)))
     assert alt["elevation_m"].tolist() == list(np.arange(50.0))
     assert "column 'altitud' (no DEM raster given)" in alt["indicator_sources"].iloc[0]
+    # the sources are returned as data too, one entry per column attached
+    measured = measure_terrain(pts, {"dem": DEM})
+    assert measured.sources == {c: "raster poa_elevation.tif (value at the locality)"
+                                for c in ("elevation_m", "slope_deg", "tri_m")}
+    assert measured.frame.attrs == {}
 
 
 # --- raster errors ---------------------------------------------------------------------------

@@ -119,7 +119,10 @@ def test_summary_and_polygons(territories: gpd.GeoDataFrame, centres: gpd.GeoDat
     assert (main["mean_time_centre_weighted_min"] <= LIMIT).all()
     beyond_row = summ[summ["territory_id"].isna()]
     assert int(beyond_row["n_localities"].iloc[0]) == int((loc["territory_status"] == "no_centre_within_limit").sum())
-    assert set(main["linked_to_dynamic_market"].astype(bool)) <= {True, False}
+    # a territory is linked when its centre reaches an employment centre within the limit
+    centre_time = loc[a].groupby("territory_id")["centre_travel_time_employment_min"].first()
+    linked = main.set_index("territory_id")["linked_to_dynamic_market"].astype(bool)
+    assert linked.reindex(centre_time.index).tolist() == (centre_time <= EMP_LIMIT).tolist()
     assert main["centre_population"].notna().all()
     polys = tr.territory_polygons(loc, centres)
     assert len(polys) == len(main)

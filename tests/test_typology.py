@@ -325,7 +325,7 @@ def chiapas_red() -> pd.DataFrame:
 
     a = load_indicator_table("conapo_marginalization:2010", state="Chiapas")
     b = load_indicator_table("conapo_marginalization:2020", state="Chiapas")
-    c = compare_periods({"2010": a, "2020": b}, "municipality_code", carry=["municipality_name"])
+    c = compare_periods({"2010": a, "2020": b}, "municipality_code", carry=["municipality_name"]).table
     return apply_typology(c, "red")
 
 
@@ -360,7 +360,7 @@ def test_red_summary_and_sensitivity_on_chiapas(chiapas_red: pd.DataFrame) -> No
     assert s.loc[s["red_type"] != "total", "share_units"].sum() == pytest.approx(1.0)
     sens = typology_sensitivity(chiapas_red, "red")
     assert "marginalized_grade" not in set(sens["parameter"])  # an ordinal code is not moved
-    assert sens.attrs["not_varied"] == ["marginalized_grade"]
+    assert load_typology("red").fixed_thresholds() == ["marginalized_grade"]
     g = sens[sens["parameter"] == "growth_pct"].sort_values("threshold")
     assert g["share_emerging"].is_monotonic_decreasing
 
