@@ -166,7 +166,7 @@ def test_mra_to_fra_moves_synthetic() -> None:
     net = twin_tracks()
     loc, tiers = twin_inputs()
     rules = {"access": {"max_hours": {"market": 0.75}}}
-    cl = classify_areas(travel_times_to_nearest(net, loc, tiers), rules)
+    cl = classify_areas(travel_times_to_nearest(net, loc, tiers), rules).areas
     assert cl["area_class"].iloc[0] == "MRA"
     cand = candidates_of({"track_a": [1, 2], "track_b": [3, 4]})
     res = appraise_projects(net, cl, tiers, cand, budget=1e9, rules=rules, objective="mra_to_fra", **NO_RUNS)
@@ -249,7 +249,7 @@ def test_bad_input_synthetic(tmp_path: Path) -> None:
 def poa_case(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,
              poa_tiers: dict[str, gpd.GeoDataFrame]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict]:
     rules = {"access": {"max_hours": {"employment_centre": 0.2, "market": 0.2}, "combine": "all"}}
-    cl = classify_areas(travel_times_to_nearest(poa_network, poa_localities, poa_tiers), rules)
+    cl = classify_areas(travel_times_to_nearest(poa_network, poa_localities, poa_tiers), rules).areas
     cl.attrs = {}
     seg = analyze_corridors(poa_network, cl, poa_tiers, upgrade_to=None).segments
     pool = upgrade_candidates(poa_network, seg, 55.0, 25)

@@ -172,7 +172,7 @@ def test_class_changes_re_apply_the_rules_synthetic() -> None:
     market = {"market": points([("town", 0.1201, 0.0003, 0.0)], "dest_id")}
     rules = {"access": {"max_hours": {"market": 0.5}}}
     acc = travel_times_to_nearest(net, loc, market)
-    cl = classify_areas(acc, rules)
+    cl = classify_areas(acc, rules).areas
     assert cl["area_class"].iloc[0] == "FRA" and acc["travel_time_market_min"].iloc[0] < 30
     res = assess_criticality(net, cl, market, rules=rules)
     t = res.stretches
@@ -223,7 +223,7 @@ def test_incremental_equals_full_pass_on_random_grids_synthetic(seed: int) -> No
 @pytest.fixture(scope="module")
 def classified(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,
                poa_tiers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    out = classify_areas(travel_times_to_nearest(poa_network, poa_localities, poa_tiers), MRA_RULES)
+    out = classify_areas(travel_times_to_nearest(poa_network, poa_localities, poa_tiers), MRA_RULES).areas
     out.attrs = {}
     return out
 
