@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import _analysismap as al
 from . import _maplayers as ml
 from . import _whatifmap as wl
 from ._i18n import texts
@@ -225,6 +226,9 @@ def _add_layers(m: folium.Map, so: StudyOutputs, ctx: ml.MapContext, surface_tie
     ml.add_hubs(m, so, ctx, hub_names)
     wl.add_rai_buffer(m, so, ctx)
     wl.add_scenarios(m, so, ctx)
+    crit_names = ml.stretch_names(so.criticality, so.read_roads()) if so.criticality is not None else {}
+    al.add_criticality(m, so, ctx, crit_names)
+    al.add_portfolio(m, so, ctx)
     ctx.group = tx("Base map")
     ml.add_labels(m, so, ctx)
 

@@ -34,6 +34,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import _analysisreport as ar
 from . import _reportsections as rs
 from . import _style as st
 from . import _whatifreport as wr
@@ -106,6 +107,7 @@ def render_report(study: StudyOutputs, *, title: str | None = None, lang: str | 
         created=tx.date(meta["created"]) if meta.get("created") else "", map_link=map_link,
         headline=headline, overview_png=png, classes=rs.class_section(study, tx),
         scenarios=scenarios, rai=wr.rai_section(study, tx), season_methods=wr.season_methods(study, tx),
+        criticality=ar.criticality_section(study, tx, top_n), appraisal=ar.appraisal_section(study, tx),
         times=rs.travel_time_section(study, tx, bands_min), within=rs.within_section(study, tx),
         corridors=rs.corridor_section(study, tx, top_n), upgrades=rs.upgrade_section(study, tx, top_n),
         hubs=rs.hub_section(study, tx), territories=rs.territory_section(study, tx),

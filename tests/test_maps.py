@@ -358,12 +358,12 @@ def test_catalogues_cover_every_message():
     placeholders (extracted from the source, independently of a run)."""
     import ast
 
-    from territorial_gis import _i18n, _reportsections, _whatifmap
+    from territorial_gis import _analysismap, _i18n, _reportsections, _whatifmap
 
     root = Path(_i18n.__file__).parent
     ids: set[str] = set()
     for name in ("_maplayers.py", "_reportsections.py", "maps.py", "report.py", "_overview.py", "_style.py",
-                 "_basemap.py", "_whatifmap.py", "_whatifreport.py", "_charts.py"):
+                 "_basemap.py", "_whatifmap.py", "_whatifreport.py", "_charts.py", "_analysismap.py", "_analysisreport.py"):
         for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
@@ -377,6 +377,7 @@ def test_catalogues_cover_every_message():
     ids |= {v[0] for v in _reportsections._INDICATORS.values()} | set(_reportsections._INPUT_NAMES.values())
     ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown", _reportsections._SCENARIO_FILE_TEXT}
     ids |= set(_style.STATUS_TEXT.values()) | set(_style.ROAD_CHANGE_TEXT.values()) | set(_whatifmap.RAI_REASONS.values())
+    ids |= set(_analysismap.DETOUR_REASONS.values()) | set(_analysismap.BENEFIT_UNITS.values())
     assert len(ids) > 200
     for lang in ("es", "pt"):
         cat = _i18n._catalogue(lang)
@@ -886,3 +887,42 @@ def test_rai_buffer_layer_and_unknown_index(outputs):
     legend = _legend(render_map(m))
     assert "Rural Access Index unknown (population unknown): 4 of 10 rural localities (40.0%)" in legend
     assert "Within 2\u00a0km of an all-season road" not in _layers(make_map(outputs))
+
+
+# ---------------------------------------------------------------------------------------------
+# criticality, appraisal, microregions, typologies
+
+
+def test_criticality_layers_from_the_guaviare_study(guaviare, guaviare_outputs, outputs):
+    crit = gpd.read_file(guaviare / "criticality.gpkg", layer="criticality")
+    cut = gpd.read_file(guaviare / "criticality.gpkg", layer="cut_off")
+    layers = _layers(make_map(guaviare_outputs))
+    lay = layers["Critical road stretches"]
+    # drawn: the stretches whose failure cuts off or delays someone; style 0 = cuts some locality off
+    harmful = crit[(crit["n_cut_off"] > 0) | (crit["impact_min"].fillna(0) > 0)]
+    assert len(lay["rows"]) == len(harmful)
+    assert sum(r[1] == 0 for r in lay["rows"]) == int((crit["n_cut_off"] > 0).sum())
+    ranks = sorted(r[3 + _field(lay, "Rank")] for r in lay["rows"])
+    assert ranks == sorted(harmful["rank"].astype(float))
+    # the hexagons have no population: population cut off is unknown, never 0
+    assert all(r[3 + _field(lay, "Population cut off")] is None for r in lay["rows"])
+    assert "unknown" not in [_value(lay, r, _field(lay, "Road")) for r in lay["rows"]]
+    pts = layers["Localities cut off by a road failure"]
+    assert len(pts["rows"]) == cut["locality_id"].nunique()
+    most = cut.groupby("locality_id").size()
+    got = {_value(pts, r, 1): r[3 + _field(pts, "Road stretches whose failure cuts it off")] for r in pts["rows"]}
+    assert got == {k: float(v) for k, v in most.items()}
+    assert "Critical road stretches" not in _layers(make_map(outputs))
+
+
+def test_portfolio_layer_from_the_guaviare_study(guaviare, guaviare_outputs, outputs):
+    port = gpd.read_file(guaviare / "appraisal.gpkg", layer="portfolio").sort_values("pick_order")
+    lay = _layers(make_map(guaviare_outputs))["Chosen road projects"]
+    assert len(lay["rows"]) == len(port) > 0
+    titles = [_value(lay, r, 0) for r in lay["rows"]]
+    assert [t.split(":")[0] for t in titles] == [f"Project {int(k)}" for k in port["pick_order"]]
+    costs = [_value(lay, r, _field(lay, "Cost")) for r in lay["rows"]]
+    assert costs == [f"{c / 1e6:.1f} M USD" for c in port["cost"]]
+    # the hexagons have no population: population with shorter trips unknown, not 0
+    assert all(r[3 + _field(lay, "Population with shorter trips")] is None for r in lay["rows"])
+    assert "Chosen road projects" not in _layers(make_map(outputs))

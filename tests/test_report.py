@@ -450,3 +450,65 @@ def test_report_unknown_rai_says_why_never_zero(outputs):
     assert rows[0][:2] == ["base study", "unknown population unknown"]
     assert "Rural Access Index unknown (population unknown): 4 of 10 rural localities (40.0%)" in text_of(html)
     assert not re.search(r"(?<![\d.,])0(\.0)?\s?%", text_of(html.split('<section id="rai">')[1].split("</section>")[0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# criticality, appraisal, microregions, typologies
+
+
+@pytest.fixture(scope="session")
+def guaviare_outputs(guaviare: Path) -> StudyOutputs:
+    return load_study_outputs(guaviare)
+
+
+def test_criticality_section_ranks_the_top_10(guaviare, guaviare_outputs, report_file):
+    import geopandas as gpd
+
+    crit = gpd.read_file(guaviare / "criticality.gpkg", layer="criticality").sort_values("rank")
+    html = render_report(guaviare_outputs, overview=False)
+    rows = _table(html, "criticality")
+    assert [r[0] for r in rows] == [str(i) for i in range(1, 11)]
+    assert [int(r[4]) for r in rows] == crit["n_cut_off"].head(10).astype(int).tolist()
+    # population unknown: no population columns; harm in locality-minutes
+    header = re.search(r'<table class="criticality">.*?</thead>', html, re.S).group(0)
+    assert "Population cut off" not in header and "Locality-minutes added" in header
+    assert '<section id="criticality">' not in report_file.read_text(encoding="utf-8")
+
+
+def test_criticality_section_unknown_population_reads_unknown(guaviare_outputs):
+    crit = guaviare_outputs.criticality.sort_values("rank").head(3).copy()
+    crit["population_cut_off"] = [120.0, np.nan, 0.0]  # SYNTHETIC: the second unknown
+    crit["person_min_added"] = [10.0, 20.0, np.nan]
+    so = StudyOutputs(localities=guaviare_outputs.localities, criticality=crit)
+    rows = _table(render_report(so, overview=False), "criticality")
+    assert [r[5] for r in rows] == ["120", "unknown", "0"]
+    assert [r[6] for r in rows] == ["10", "20", "unknown"]
+
+
+def test_appraisal_section_table_sentences_and_chart(guaviare, guaviare_outputs, report_file):
+    import base64
+    import html as html_lib
+
+    proj = pd.read_csv(guaviare / "appraisal.csv").sort_values("rank")
+    meta = json.loads((guaviare / "study.json").read_text(encoding="utf-8"))
+    html = render_report(guaviare_outputs, overview=False)
+    rows = _table(html, "appraisal")
+    assert len(rows) == min(30, len(proj))
+    assert [r[0] for r in rows] == [str(int(k)) for k in proj["rank"].head(len(rows))]
+    assert [r[5] for r in rows] == [f"{a:,.0f} \u2013 {b:,.0f}" for a, b in
+                                     zip(proj["benefit_p10"].head(len(rows)), proj["benefit_p90"].head(len(rows)), strict=True)]
+    chosen = proj[proj["chosen"].astype(str).str.lower() == "true"]
+    assert sum(r[-1].startswith("yes, pick") for r in rows) == len(chosen)
+    for sentence in meta["appraisal"]["summary"]:
+        assert html_lib.escape(sentence).replace("&#x27;", "&#39;") in html
+    png = base64.b64encode((guaviare / "portfolio.png").read_bytes()).decode("ascii")
+    assert f"data:image/png;base64,{png}" in html
+    assert '<section id="appraisal">' not in report_file.read_text(encoding="utf-8")
+
+
+def test_appraisal_section_unknown_range_reads_unknown(guaviare_outputs):
+    proj = guaviare_outputs.projects.sort_values("rank").head(2).copy()
+    proj["benefit_p10"] = [np.nan, 5.0]  # SYNTHETIC: the first range unknown
+    rows = _table(render_report(StudyOutputs(localities=guaviare_outputs.localities, projects=proj),
+                                overview=False), "appraisal")
+    assert rows[0][5] == "unknown" and rows[1][5] != "unknown"

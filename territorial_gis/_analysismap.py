@@ -1,0 +1,302 @@
+"""Map layers of the study's further analyses, one function each, over a study's outputs.
+
+- :func:`add_criticality`: the road stretches whose failure delays or cuts off localities
+  (``criticality.gpkg``, layer ``criticality``), coloured by impact, and the localities each
+  failure cuts off (layer ``cut_off``);
+- :func:`add_portfolio`: the road projects chosen under the budget (``appraisal.gpkg``, layer
+  ``portfolio``), with their costs, benefits and P10-P90 ranges;
+- :func:`add_microregions`: the microregions (``microregions.gpkg``) and their CECs;
+- :func:`add_typologies`: one layer per typology applied (``typologies.gpkg``).
+
+Every layer starts hidden, sits in a layer-control section of its own analysis and shows its
+legend while it is on; a value the analysis could not give reads "unknown", never 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import _style as st
+from ._i18n import Texts
+from ._mapelements import CompactLayer, Field, esc
+from ._maplayers import (
+    MapContext,
+    _col,
+    _num_col,
+    _rows,
+    _simplified,
+    add,
+    encode_values,
+    sqrt_scale,
+    to_4326,
+)
+from .columns import LOCALITY_ID, NAME, POPULATION
+from .outputs import StudyOutputs
+
+#: colours of the criticality classes: cuts localities off, then high / middle / low delay
+CRITICALITY_COLORS = ("#67001F", "#D6604D", "#F4A582", "#FDDBC7")
+#: why a criticality detour is unknown (``detour_reason``) -> the reader's words (msgids)
+DETOUR_REASONS = {"no_alternative_route": "no alternative route", "beyond_limit": "beyond the search limit",
+                  "not_a_run_with_two_ends": "not a road with two ends",
+                  "not_computed_no_locality_affected": "not computed: no locality affected"}
+#: what a typology layer's class column may be called, in order of preference
+_TYPOLOGY_CLASS_COLS = ("typology_class", "class", "class_name")
+
+
+def _ids_text(values: Any) -> list[str]:
+    return [str(v) if st.present(v) else "" for v in values]
+
+
+def _names_of(ids: Any, names: dict[str, str]) -> list[str]:
+    """Display names of localities (their own name, else their id)."""
+    return [names.get(str(i), str(i)) for i in ids]
+
+
+def _tier_list(value: Any, tx: Texts) -> str | None:
+    if not st.present(value):
+        return None
+    return ", ".join(tx.tier(t) for t in str(value).split(",") if t.strip())
+
+
+# --------------------------------------------------------------------------------------------
+# criticality
+
+
+def criticality_classes(table: pd.DataFrame) -> np.ndarray:
+    """Per stretch: 0 when its failure cuts some locality off, else 1 / 2 / 3 for the upper,
+    middle and lower third of the minutes it adds (among the stretches that add some); -1 when
+    it changes nothing."""
+    cut = _num_col(table, "n_cut_off")
+    impact = _num_col(table, "impact_min")
+    out = np.full(len(table), -1)
+    delayed = np.isfinite(impact) & (impact > 0)
+    if delayed.any():
+        hi, lo = np.quantile(impact[delayed], [2 / 3, 1 / 3])
+        out[delayed] = np.where(impact[delayed] >= hi, 1, np.where(impact[delayed] >= lo, 2, 3))
+    out[np.nan_to_num(cut) > 0] = 0
+    return out
+
+
+def detour_text(minutes: float, reason: Any, tx: Texts) -> str:
+    """The detour between a stretch's ends: minutes, or why there is none."""
+    if math.isfinite(minutes):
+        return tx.minutes(minutes)
+    if st.present(reason) and str(reason) in DETOUR_REASONS:
+        return tx(DETOUR_REASONS[str(reason)])
+    return tx.unknown
+
+
+def add_criticality(m: folium.Map, study: StudyOutputs, ctx: MapContext, road_names: dict[Any, str]) -> None:
+    """The stretches whose failure matters (cut-off localities first, then by minutes added) and
+    the localities each failure cuts off."""
+    crit = study.criticality
+    if crit is None or not len(crit):
+        return
+    tx = ctx.tx
+    ctx.group = tx("Critical roads")
+    c = to_4326(crit, "criticality")
+    cls = criticality_classes(c)
+    keep = cls >= 0
+    c, cls = c[keep].reset_index(drop=True), cls[keep]
+    if len(c):
+        _add_stretch_layer(m, ctx, c, cls, road_names)
+    add_cut_off(m, study, ctx, road_names)
+
+
+def _add_stretch_layer(m: folium.Map, ctx: MapContext, c: gpd.GeoDataFrame, cls: np.ndarray,
+                       road_names: dict[Any, str]) -> None:
+    tx = ctx.tx
+    order = np.argsort(-cls, kind="stable")  # the worst drawn last, on top
+    c, cls = c.iloc[order].reset_index(drop=True), cls[order]
+    pk = ctx.population_known and (np.isfinite(_num_col(c, "population_cut_off")).any()
+                                   or np.isfinite(_num_col(c, "person_min_added")).any())
+    detour = Field(tx("Detour"))
+    spec: list[tuple[Any, Field]] = [
+        ([road_names.get(s, tx("unnamed road")) for s in _col(c, "stretch_id")], Field(tx("Road"))),
+        (list(_col(c, "rank")), Field(tx("Rank"), "int")),
+        ([tx.term("highway", h) if st.present(h) else None for h in _col(c, "highway")], Field(tx("Road class"))),
+        (list(_col(c, "length_km")), Field(tx("Length (km)"), "num", dec=1)),
+        (list(_col(c, "n_cut_off")), Field(tx("Localities cut off"), "int")),
+        (list(_col(c, "population_cut_off")) if pk else [None] * len(c), Field(tx("Population cut off"), "int")),
+        (list(_col(c, "person_min_added")) if pk else [None] * len(c), Field(tx("Person-minutes added"), "int")),
+        (list(_col(c, "locality_min_added")), Field(tx("Locality-minutes added"), "int")),
+        ([detour_text(v, r, tx) for v, r in zip(_num_col(c, "detour_min"), _col(c, "detour_reason"), strict=True)],
+         detour)]
+    cols = [encode_values(v, f) for v, f in spec]
+    widths = np.choose(cls, [6.0, 5.0, 3.5, 2.5])
+    styles = [{"color": col, "opacity": 0.95} for col in CRITICALITY_COLORS]
+    name = tx("Critical road stretches")
+    rows = _rows(_simplified(c, ctx, polygons=False), cls, widths, cols, ctx.precision, True)
+    add(m, ctx, CompactLayer(name, "line", rows, styles, [f for _v, f in spec], titled=True, show=False,
+                             precision=ctx.precision, order=next(ctx.order)))
+    what = [tx("its failure cuts localities off"), tx("adds the most minutes (upper third)"),
+            tx("adds minutes (middle third)"), tx("adds the fewest minutes (lower third)")]
+    counts = pd.Series(cls).value_counts().to_dict()
+    legend = [f'<span class="ln" style="border-top:4px solid {CRITICALITY_COLORS[k]}"></span>{esc(what[k])} '
+              f'({esc(tx.integer(counts[k]))})' for k in range(4) if counts.get(k)]
+    basis = tx("person-minutes") if pk else tx("locality-minutes (population unknown)")
+    ctx.add_legend(name, name, legend, note=tx("If this stretch fails: the localities cut off, then the {basis} "
+                                               "added; stretches whose failure changes nothing are not drawn.",
+                                               basis=basis), rank=20)
+    ctx.bounds.append(c.total_bounds)
+
+
+def add_cut_off(m: folium.Map, study: StudyOutputs, ctx: MapContext, road_names: dict[Any, str]) -> None:
+    """One point per locality some stretch's failure cuts off: by how many stretches, the most
+    critical one, the tiers lost."""
+    cut = study.cut_off
+    if cut is None or not len(cut) or LOCALITY_ID not in cut.columns:
+        return
+    tx = ctx.tx
+    g = to_4326(cut, "cut_off")
+    g = g.assign(_rank=_num_col(g, "stretch_rank"), _id=g[LOCALITY_ID].astype(str))
+    g = g.sort_values("_rank", kind="stable")
+    first = g.groupby("_id", sort=False).first()
+    n = g.groupby("_id", sort=False).size().reindex(first.index)
+    tiers = g.groupby("_id", sort=False)["tiers_cut_off"].agg(
+        lambda s: ",".join(dict.fromkeys(t for v in s if st.present(v) for t in str(v).split(",")))) \
+        if "tiers_cut_off" in g.columns else pd.Series(None, index=first.index)
+    first = gpd.GeoDataFrame(first, geometry="geometry", crs=4326).reset_index()
+    pop = _num_col(first, POPULATION)
+    pk = ctx.population_known and np.isfinite(pop).any()
+    by = [tx("rank {rank}: {road}", rank=tx.integer(r), road=road_names.get(s, tx("unnamed road")))
+          if math.isfinite(r) else road_names.get(s, tx("unnamed road"))
+          for r, s in zip(_num_col(first, "_rank"), _col(first, "stretch_id"), strict=True)]
+    spec: list[tuple[Any, Field]] = [
+        (_names_of(first["_id"], ctx.loc_names), Field(tx("Name"))), (list(first["_id"]), Field(tx("ID"))),
+        (list(pop) if pk else [None] * len(first), Field(tx("Population"), "int")),
+        (list(n.to_numpy()), Field(tx("Road stretches whose failure cuts it off"), "int")),
+        (by, Field(tx("Most critical of them"))),
+        ([_tier_list(v, tx) for v in tiers.reindex(first["_id"]).to_numpy()], Field(tx("Cut off from"), skip_null=True))]
+    cols = [encode_values(v, f) for v, f in spec]
+    sizes = sqrt_scale(pop, 3.0, 9.0) if pk else sqrt_scale(n.to_numpy(), 3.0, 8.0)
+    rows = [[[round(float(p.y), ctx.precision), round(float(p.x), ctx.precision)], 0, float(r), *(c[i] for c in cols)]
+            for i, (p, r) in enumerate(zip(first.geometry, sizes, strict=True))]
+    name = tx("Localities cut off by a road failure")
+    add(m, ctx, CompactLayer(name, "circle", rows, [{"color": "#222222", "weight": 0.8, "opacity": 0.9,
+                                                     "fill": CRITICALITY_COLORS[0], "fillOpacity": 0.9}],
+                             [f for _v, f in spec], titled=True, show=False, precision=ctx.precision,
+                             order=next(ctx.order)))
+    note = tx("Marker size shows population.") if pk else \
+        tx("Population unknown: marker size shows how many road failures cut the locality off.")
+    ctx.add_legend(name, name, [f'<span class="sw dot" style="background:{CRITICALITY_COLORS[0]}"></span>'
+                                f'{esc(tx("{n} localities", n=tx.integer(len(first))))}'], note=note, rank=21)
+
+
+# --------------------------------------------------------------------------------------------
+# appraisal
+
+
+def money_text(value: Any, currency: str, tx: Texts) -> str:
+    """An amount: ``8.8 M USD``, ``950,000 USD``; "unknown" for NaN."""
+    v = pd.to_numeric(value, errors="coerce")
+    if not np.isfinite(v):
+        return tx.unknown
+    if abs(v) >= 1e6:
+        return tx("{amount} M {currency}", amount=tx.number(v / 1e6, 1), currency=currency).strip()
+    return f"{tx.integer(v)} {currency}".strip()
+
+
+def range_text(p10: Any, p90: Any, tx: Texts, decimals: int = 0) -> str | None:
+    """``P10-P90`` as ``61 – 610``; None when either end is unknown."""
+    a, b = pd.to_numeric(p10, errors="coerce"), pd.to_numeric(p90, errors="coerce")
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return None
+    return f"{tx.number(a, decimals)} – {tx.number(b, decimals)}"
+
+
+def appraisal_record(study: StudyOutputs) -> dict[str, Any]:
+    """What ``study.json`` records of the appraisal (``{}`` when nothing)."""
+    got = (study.study or {}).get("appraisal")
+    return got if isinstance(got, dict) else {}
+
+
+def benefit_unit(study: StudyOutputs, tx: Texts) -> str:
+    """The unit of the appraisal's benefit, in the reader's words."""
+    rec = appraisal_record(study)
+    unit = str(rec.get("benefit_unit") or "")
+    return tx(BENEFIT_UNITS[unit]) if unit in BENEFIT_UNITS else (unit or tx("benefit"))
+
+
+#: the appraisal's benefit units (``benefit_unit`` of its record) -> the reader's words (msgids)
+BENEFIT_UNITS = {u: u for u in ("person-minutes saved per trip", "locality-minutes saved per trip",
+                                "people moving from MRA to FRA", "localities moving from MRA to FRA",
+                                "people newly connected", "localities newly connected")}
+
+
+def project_titles(p: pd.DataFrame, study: StudyOutputs, tx: Texts) -> list[str]:
+    """``Project 2: Carrera 24``: the pick order (when chosen) and the name of the road the
+    project's pieces carry most, else the project's own name or id."""
+    from ._basemap import stretch_names
+
+    ids = [str(i) for i in _col(p, "project_id")]
+    roads = stretch_names(p.assign(stretch_id=ids), study.read_roads()) if "segment_ids" in p.columns else {}
+    out = []
+    for k, i, n in zip(_num_col(p, "pick_order"), ids, _col(p, NAME), strict=True):
+        name = roads.get(i) or (str(n) if st.present(n) else i)
+        out.append(tx("Project {n}: {name}", n=tx.integer(k), name=name) if math.isfinite(k) else name)
+    return out
+
+
+def _standard_text(cls: Any, surface: Any, tx: Texts) -> str | None:
+    if not st.present(cls):
+        return None
+    text = tx.term("highway", cls)
+    return f"{text}, {tx.term('surface', surface)}" if st.present(surface) else text
+
+
+def add_portfolio(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
+    """The projects chosen under the budget, numbered in the order they were picked."""
+    port = study.portfolio_projects
+    if port is None or not len(port):
+        return
+    tx = ctx.tx
+    ctx.group = tx("Road projects")
+    p = to_4326(port, "portfolio")
+    p = p.sort_values("pick_order", kind="stable").reset_index(drop=True) if "pick_order" in p.columns \
+        else p.reset_index(drop=True)
+    currency = str(appraisal_record(study).get("currency") or "")
+    unit = benefit_unit(study, tx)
+    titles = project_titles(p, study, tx)
+    spec: list[tuple[Any, Field]] = [
+        (titles, Field(tx("Project"))),
+        ([tx.term("action", a) if st.present(a) else None for a in _col(p, "action")], Field(tx("Action"))),
+        ([_standard_text(c, f, tx) for c, f in zip(_col(p, "to_class"), _col(p, "to_surface"), strict=True)],
+         Field(tx("Upgrade to"), skip_null=True)),
+        (list(_col(p, "length_km")), Field(tx("Length (km)"), "num", dec=1)),
+        ([money_text(v, currency, tx) for v in _col(p, "cost")], Field(tx("Cost"))),
+        (list(_col(p, "benefit")), Field(tx("Benefit ({unit})", unit=unit), "num", dec=0)),
+        ([range_text(a, b, tx) for a, b in zip(_col(p, "benefit_p10"), _col(p, "benefit_p90"), strict=True)],
+         Field(tx("Benefit, P10\u2013P90"), skip_null=True)),
+        (list(_col(p, "benefit_per_million")), Field(tx("Benefit per million {currency}", currency=currency), "num")),
+        (list(_col(p, "n_localities_benefiting")), Field(tx("Localities with shorter trips"), "int")),
+        (list(_col(p, "population_benefiting")), Field(tx("Population with shorter trips"), "int")),
+        (list(_col(p, "in_top_share")), Field(tx("Runs in which it ranks among the top"), "pct"))]
+    cols = [encode_values(v, f) for v, f in spec]
+    name = tx("Chosen road projects")
+    rows = _rows(_simplified(p, ctx, polygons=False), np.zeros(len(p), int), np.full(len(p), 6.0), cols,
+                 ctx.precision, True)
+    add(m, ctx, CompactLayer(name, "line", rows, [{"color": PORTFOLIO_COLOR, "opacity": 0.95}],
+                             [f for _v, f in spec], titled=True, show=False, precision=ctx.precision,
+                             order=next(ctx.order)))
+    rec = appraisal_record(study)
+    note = tx("Picked in order of benefit per cost under a budget of {budget}.",
+              budget=money_text(rec.get("budget"), currency, tx)) if st.present(rec.get("budget")) else None
+    ctx.add_legend(name, name, [f'<span class="ln" style="border-top:5px solid {PORTFOLIO_COLOR}"></span>'
+                                f'{esc(tx("{n} projects chosen", n=tx.integer(len(p))))}'], note=note, rank=22)
+    ctx.bounds.append(p.total_bounds)
+
+
+#: colour of the chosen road projects (apart from the class, corridor and criticality colours)
+PORTFOLIO_COLOR = "#1B7837"
+
+
+__all__ = ["BENEFIT_UNITS", "CRITICALITY_COLORS", "DETOUR_REASONS", "PORTFOLIO_COLOR", "add_criticality", "add_cut_off",
+           "add_portfolio", "appraisal_record", "project_titles", "benefit_unit", "criticality_classes", "detour_text", "money_text",
+           "range_text"]

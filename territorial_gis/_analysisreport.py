@@ -1,0 +1,129 @@
+"""Report sections of the study's further analyses, in the reader's language: critical roads,
+the appraisal of road projects, microregions and their links to favorable areas, typologies and
+the indicators within each travel time.
+
+Each section reads one analysis's files through :class:`~territorial_gis.outputs.StudyOutputs`
+and is None when the study did not run it; a figure the analysis could not give reads
+"unknown" (with its reason where one is recorded), never 0.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _style as st
+from ._analysismap import (
+    appraisal_record,
+    benefit_unit,
+    detour_text,
+    money_text,
+    project_titles,
+    range_text,
+)
+from ._basemap import stretch_names
+from ._i18n import Texts
+from ._reportsections import Table
+from .outputs import PORTFOLIO_PNG, StudyOutputs
+
+
+def _num(df: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(float) if col in df.columns \
+        else np.full(len(df), np.nan)
+
+
+def _lt(value: Any, limit: float) -> bool:
+    v = pd.to_numeric(value, errors="coerce")
+    return bool(np.isfinite(v) and v < limit)
+
+
+def _known(values: np.ndarray) -> bool:
+    return bool(np.isfinite(values).any())
+
+
+# --------------------------------------------------------------------------------------------
+# criticality
+
+
+def criticality_section(study: StudyOutputs, tx: Texts, top_n: int = 10) -> dict[str, Any] | None:
+    """The ``top_n`` stretches whose failure does most harm, ranked as the analysis ranks them
+    (population cut off, then the minutes added), with a sentence."""
+    crit = study.criticality
+    if crit is None or not len(crit):
+        return None
+    c = crit.sort_values("rank", kind="stable") if "rank" in crit.columns else crit
+    names = stretch_names(c, study.read_roads())
+    cut = _num(c, "n_cut_off")
+    pop_cut = _num(c, "population_cut_off")
+    pmin = _num(c, "person_min_added")
+    pk = _known(pop_cut) or _known(pmin)
+    top = c.head(top_n)
+    header = [tx("Rank"), tx("Road"), tx("Road class"), tx("Length (km)"), tx("Localities cut off")]
+    header += [tx("Population cut off"), tx("Person-minutes added")] if pk else [tx("Locality-minutes added")]
+    header += [tx("Detour")]
+    rows = []
+    for _i, r in top.iterrows():
+        row: list[Any] = [tx.integer(r.get("rank")), names.get(r.get("stretch_id"), tx("unnamed road")),
+                          tx.term("highway", r["highway"]) if st.present(r.get("highway")) else tx.unknown,
+                          tx.number(r.get("length_km"), 2 if _lt(r.get("length_km"), 1.0) else 1), tx.integer(r.get("n_cut_off"))]
+        row += [tx.integer(r.get("population_cut_off")), tx.integer(r.get("person_min_added"))] if pk \
+            else [tx.integer(r.get("locality_min_added"))]
+        row.append(detour_text(float(pd.to_numeric(r.get("detour_min"), errors="coerce")), r.get("detour_reason"), tx))
+        rows.append(row)
+    n_cutting = int(np.nansum(cut > 0))
+    n_loc = int(study.cut_off["locality_id"].nunique()) if study.cut_off is not None and len(study.cut_off) \
+        and "locality_id" in study.cut_off.columns else 0
+    sentence = tx("Of {n} road stretches tested, the failure of {k} would cut {m} localities off from a "
+                  "destination tier; the table ranks the {top} whose failure does most harm.",
+                  n=tx.integer(len(c)), k=tx.integer(n_cutting), m=tx.integer(n_loc), top=tx.integer(len(top)))
+    basis = None if pk else tx("Population unknown: the harm is counted in locality-minutes (each locality "
+                               "counts once, whatever its size).")
+    return {"sentence": sentence, "basis": basis,
+            "table": Table(header, rows, [True, False, False] + [True] * (len(header) - 4) + [False], "criticality")}
+
+
+# --------------------------------------------------------------------------------------------
+# appraisal
+
+
+def appraisal_section(study: StudyOutputs, tx: Texts, max_rows: int = 30) -> dict[str, Any] | None:
+    """The candidate projects ranked by benefit per cost with their P10-P90 ranges, the chosen
+    ones marked, the appraisal's own summary sentences and its portfolio chart."""
+    proj = study.projects
+    if proj is None or not len(proj):
+        return None
+    rec = appraisal_record(study)
+    currency = str(rec.get("currency") or "")
+    unit = benefit_unit(study, tx)
+    p = proj.sort_values("rank", kind="stable") if "rank" in proj.columns else proj
+    p = p.head(max_rows)
+    titles = project_titles(p.assign(pick_order=np.nan), study, tx)
+    header = [tx("Rank"), tx("Project"), tx("Length (km)"), tx("Cost"), tx("Benefit ({unit})", unit=unit),
+              tx("P10\u2013P90"), tx("Benefit per million {currency}", currency=currency), tx("P10\u2013P90"),
+              tx("Rank P10\u2013P90"), tx("Chosen")]
+    rows = []
+    for (_i, r), title in zip(p.iterrows(), titles, strict=True):
+        pick = pd.to_numeric(r.get("pick_order"), errors="coerce")
+        rows.append([tx.integer(r.get("rank")), title, tx.number(r.get("length_km"), 1),
+                     money_text(r.get("cost"), currency, tx), tx.number(r.get("benefit"), 0),
+                     range_text(r.get("benefit_p10"), r.get("benefit_p90"), tx) or tx.unknown,
+                     tx.number(r.get("benefit_per_million"), 1),
+                     range_text(r.get("benefit_per_million_p10"), r.get("benefit_per_million_p90"), tx, 1) or tx.unknown,
+                     range_text(r.get("rank_p10"), r.get("rank_p90"), tx) or tx.unknown,
+                     tx("yes, pick {n}", n=tx.integer(pick)) if np.isfinite(pick) else "\u2013"])
+    png = None
+    if study.folder is not None and (study.folder / PORTFOLIO_PNG).is_file():
+        png = base64.b64encode((study.folder / PORTFOLIO_PNG).read_bytes()).decode("ascii")
+    runs = rec.get("runs")
+    note = tx("P10\u2013P90: the range over {n} runs with perturbed road speeds, walking speed, thresholds and "
+              "unit costs.", n=tx.integer(runs)) if st.present(runs) and runs else None
+    return {"summary": [str(x) for x in rec.get("summary") or []],
+            "summary_note": tx("The appraisal writes these sentences in English.") if tx.lang != "en" else None,
+            "table": Table(header, rows, [True, False] + [True] * 7 + [False], "appraisal"),
+            "note": note, "png": png, "n_more": max(0, len(proj) - len(p))}
+
+
+__all__ = ["appraisal_section", "criticality_section"]
