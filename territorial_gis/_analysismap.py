@@ -297,6 +297,119 @@ def add_portfolio(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
 PORTFOLIO_COLOR = "#1B7837"
 
 
-__all__ = ["BENEFIT_UNITS", "CRITICALITY_COLORS", "DETOUR_REASONS", "PORTFOLIO_COLOR", "add_criticality", "add_cut_off",
+# --------------------------------------------------------------------------------------------
+# microregions
+
+
+#: how a CEC was selected (``selected_by``) and a zone's link (``link_status``) -> words (msgids)
+SELECTED_BY_TEXT = {"cover": "covers the most localities within the limit",
+                    "one_per_area": "one per area: its area's largest place"}
+LINK_TEXT = {"linked": "linked to a favorable area", "enclosed_marginal": "enclosed marginal"}
+LINKED_TO_TEXT = {"fra": "a favorable area", "employment_centre": "an employment centre",
+                  "fra+employment_centre": "a favorable area and an employment centre"}
+
+
+def link_text(status: Any, linked_to: Any, tx: Texts) -> str:
+    """A zone's link in words: ``linked to a favorable area (reaches ...)`` or ``enclosed marginal``."""
+    if not st.present(status):
+        return tx.unknown
+    text = tx(LINK_TEXT[str(status)]) if str(status) in LINK_TEXT else str(status)
+    if st.present(linked_to) and str(linked_to) in LINKED_TO_TEXT:
+        text += " (" + tx("reaches {what}", what=tx(LINKED_TO_TEXT[str(linked_to)])) + ")"
+    return text
+
+
+def zone_links(study: StudyOutputs, zone_type: str) -> dict[str, tuple[Any, Any]]:
+    """``zone_id -> (link_status, linked_to)`` of one zone type of ``links.csv``."""
+    t = study.links
+    if t is None or not len(t) or "zone_type" not in t.columns:
+        return {}
+    sub = t[t["zone_type"].astype(str) == zone_type]
+    return {str(z): (a, b) for z, a, b in zip(sub["zone_id"], _col(sub, "link_status"), _col(sub, "linked_to"),
+                                               strict=True)}
+
+
+def _yes_no(v: Any, tx: Texts) -> str | None:
+    if not st.present(v):
+        return None
+    return tx("yes") if str(v).strip().lower() in ("true", "1", "1.0", "yes") else tx("no")
+
+
+def add_microregions(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
+    """The microregions (outlined, neighbours in different colours) and their CECs."""
+    mr = study.microregions
+    if mr is None or not len(mr):
+        return
+    tx = ctx.tx
+    ctx.group = tx("Microregions")
+    g = to_4326(mr, "microregions").reset_index(drop=True)
+    links = zone_links(study, "microregion")
+    ids = [str(i) for i in _col(g, "microregion_id")]
+    cec_names: dict[str, list[str]] = {}
+    if study.cecs is not None and "microregion_id" in study.cecs.columns:
+        for r, n, c in zip(study.cecs["microregion_id"], _col(study.cecs, NAME), _col(study.cecs, "cec_id"), strict=True):
+            cec_names.setdefault(str(r), []).append(str(n) if st.present(n) else str(c))
+    spec: list[tuple[Any, Field]] = [
+        ([tx("Microregion {id}", id=i) for i in ids], Field(tx("Microregion"))),
+        ([", ".join(str(x).split(";")) if st.present(x) else None for x in _col(g, "member_names")],
+         Field(tx("Areas"))),
+        (list(_col(g, POPULATION)), Field(tx("Population"), "int")),
+        (list(_col(g, "area_km2")), Field(tx("Area (km\u00b2)"), "int")),
+        ([_yes_no(v, tx) for v in _col(g, "meets_size_floor")], Field(tx("Meets the size floor"), skip_null=True)),
+        ([", ".join(cec_names.get(i, [])) or None for i in ids], Field(tx("CECs"))),
+        ([link_text(*links[i], tx) if i in links else None for i in ids], Field(tx("Link"), skip_null=True))]
+    cols = [encode_values(v, f) for v, f in spec]
+    color = st.greedy_colors(list(g.geometry), len(st.TERRITORY_COLORS))
+    styles = [{"color": c, "weight": 2.5, "opacity": 0.95, "fill": c, "fillOpacity": 0.18, "dash": "8,4"}
+              for c in st.TERRITORY_COLORS]
+    name = tx("Microregions")
+    rows = _rows(_simplified(g, ctx, polygons=True), color, np.ones(len(g)), cols, ctx.precision, True)
+    add(m, ctx, CompactLayer(name, "polygon", rows, styles, [f for _v, f in spec], titled=True, show=False,
+                             precision=ctx.precision, order=next(ctx.order)))
+    legend = [f'<span class="sw" style="background:#fff;border:2px dashed {st.TERRITORY_COLORS[color[i]]}"></span>'
+              f'{esc(tx("Microregion {id}", id=ids[i]))}' for i in range(len(g))][:12]
+    ctx.add_legend(name, name, legend, note=tx("Contiguous groups of the areas eligible for the strategy."), rank=40)
+    ctx.bounds.append(g.total_bounds)
+    add_cecs(m, study, ctx)
+
+
+def add_cecs(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
+    """The strategic community centres (CECs) of the microregions."""
+    cec = study.cecs
+    if cec is None or not len(cec):
+        return
+    tx = ctx.tx
+    g = to_4326(cec, "cecs").reset_index(drop=True)
+    if (g.geometry.geom_type != "Point").any():
+        g = g.set_geometry(g.geometry.representative_point())
+    names = [str(n) if st.present(n) else ctx.loc_names.get(str(i), str(i))
+             for n, i in zip(_col(g, NAME), _col(g, "cec_id"), strict=True)]
+    spec: list[tuple[Any, Field]] = [
+        (names, Field(tx("Name"))), (list(_col(g, POPULATION)), Field(tx("Population"), "int")),
+        ([tx("Microregion {id}", id=r) if st.present(r) else None for r in _col(g, "microregion_id")],
+         Field(tx("Microregion"))),
+        ([_yes_no(v, tx) for v in _col(g, "is_seat")], Field(tx("Seat of its area"), skip_null=True)),
+        ([tx(SELECTED_BY_TEXT[str(v)]) if str(v) in SELECTED_BY_TEXT else (str(v) if st.present(v) else None)
+          for v in _col(g, "selected_by")], Field(tx("Chosen because"), skip_null=True)),
+        (list(_col(g, "n_hinterland_localities")), Field(tx("Localities in its hinterland"), "int")),
+        (list(_col(g, "hinterland_population")) if ctx.population_known else [None] * len(g),
+         Field(tx("Population of its hinterland"), "int"))]
+    cols = [encode_values(v, f) for v, f in spec]
+    rows = [[[round(float(p.y), ctx.precision), round(float(p.x), ctx.precision)], 0, 14.0, *(c[i] for c in cols)]
+            for i, p in enumerate(g.geometry)]
+    name = tx("CECs (strategic community centres)")
+    add(m, ctx, CompactLayer(name, "symbol", rows, [{"fill": CEC_COLOR, "symbol": "\u2605", "cls": "tgis-change"}],
+                             [f for _v, f in spec], titled=True, show=False, precision=ctx.precision,
+                             order=next(ctx.order)))
+    ctx.add_legend(name, name, [f'<span class="sym" style="color:{CEC_COLOR}">\u2605</span>'
+                                f'{esc(tx("{n} CECs", n=tx.integer(len(g))))}'], rank=41)
+
+
+#: colour of the CEC symbols
+CEC_COLOR = "#6A3D9A"
+
+
+__all__ = ["BENEFIT_UNITS", "CEC_COLOR", "CRITICALITY_COLORS", "DETOUR_REASONS", "LINKED_TO_TEXT", "LINK_TEXT",
+           "SELECTED_BY_TEXT", "add_cecs", "add_microregions", "link_text", "zone_links", "PORTFOLIO_COLOR", "add_criticality", "add_cut_off",
            "add_portfolio", "appraisal_record", "project_titles", "benefit_unit", "criticality_classes", "detour_text", "money_text",
            "range_text"]

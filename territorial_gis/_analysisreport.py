@@ -20,9 +20,11 @@ from ._analysismap import (
     appraisal_record,
     benefit_unit,
     detour_text,
+    link_text,
     money_text,
     project_titles,
     range_text,
+    zone_links,
 )
 from ._basemap import stretch_names
 from ._i18n import Texts
@@ -126,4 +128,74 @@ def appraisal_section(study: StudyOutputs, tx: Texts, max_rows: int = 30) -> dic
             "note": note, "png": png, "n_more": max(0, len(proj) - len(p))}
 
 
-__all__ = ["appraisal_section", "criticality_section"]
+# --------------------------------------------------------------------------------------------
+# microregions and links
+
+
+def microregion_section(study: StudyOutputs, tx: Texts) -> dict[str, Any] | None:
+    """The microregions with their areas, population, CECs and link, and every zone's link to a
+    favorable area (``links.csv``: linked or enclosed marginal)."""
+    mr, links = study.microregions, study.links
+    if (mr is None or not len(mr)) and (links is None or not len(links)):
+        return None
+    out: dict[str, Any] = {"sentence": None, "table": None, "links": None, "links_note": None}
+    if mr is not None and len(mr):
+        cecs: dict[str, list[str]] = {}
+        if study.cecs is not None and "microregion_id" in study.cecs.columns:
+            names = study.cecs["name"] if "name" in study.cecs.columns else study.cecs.get("cec_id")
+            for r, n in zip(study.cecs["microregion_id"], names, strict=True):
+                cecs.setdefault(str(r), []).append(str(n))
+        mlinks = zone_links(study, "microregion")
+        rows = []
+        for _i, r in mr.iterrows():
+            rid = str(r.get("microregion_id"))
+            floor = r.get("meets_size_floor")
+            rows.append([rid, ", ".join(str(r["member_names"]).split(";")) if st.present(r.get("member_names")) else
+                         tx.unknown, tx.integer(r.get("population")), tx.integer(r.get("area_km2")),
+                         (tx("yes") if str(floor).lower() in ("true", "1") else tx("no")) if st.present(floor)
+                         else tx.unknown, ", ".join(cecs.get(rid, [])) or "\u2013",
+                         link_text(*mlinks[rid], tx) if rid in mlinks else tx.unknown])
+        out["table"] = Table([tx("Microregion"), tx("Areas"), tx("Population"), tx("Area (km\u00b2)"),
+                              tx("Meets the size floor"), tx("CECs"), tx("Link")], rows,
+                             [False, False, True, True, False, False, False], "microregions")
+        out["sentence"] = tx("{n} microregions group the eligible areas; {k} CECs (strategic community centres) "
+                             "serve them.", n=tx.integer(len(mr)),
+                             k=tx.integer(len(study.cecs) if study.cecs is not None else 0))
+    if links is not None and len(links):
+        out["links"], out["links_note"] = _links_table(study, tx)
+    return out
+
+
+def _links_table(study: StudyOutputs, tx: Texts) -> tuple[Table, str | None]:
+    """Every zone of ``links.csv``: its kind, name, localities, population, nearest favorable
+    area and link."""
+    from ._studymeta import population_known
+
+    t = study.links
+    assert t is not None
+    pk = population_known(study.localities)
+    names: dict[str, str] = {}
+    if study.territories is not None and "territory_id" in study.territories.columns:
+        names = {str(i): str(n) for i, n in zip(study.territories["territory_id"],
+                                                 study.territories.get("centre_name", study.territories["territory_id"]),
+                                                 strict=True) if st.present(n)}
+    kinds = {"territory": tx("Territory"), "microregion": tx("Microregion")}
+    rows = []
+    for _i, r in t.iterrows():
+        kind, zid = str(r.get("zone_type")), str(r.get("zone_id"))
+        share = r.get("population_share_within_limit")
+        rows.append([kinds.get(kind, kind), names.get(zid, zid) if kind == "territory" else zid,
+                     tx.integer(r.get("n_localities")), tx.integer(r.get("population")) if pk else tx.unknown,
+                     tx.minutes(r.get("travel_time_fra_min")), tx.percent(share, 0),
+                     link_text(r.get("link_status"), r.get("linked_to"), tx)])
+    table = Table([tx("Zone"), tx("Name"), tx("Localities"), tx("Population"), tx("Travel time to the nearest FRA"),
+                   tx("Share within the limit"), tx("Link")], rows, [False, False, True, True, True, True, False], "links")
+    n_enc = int((t["link_status"].astype(str) == "enclosed_marginal").sum()) if "link_status" in t.columns else 0
+    note = tx("{n} zones are enclosed marginal: no favorable area within reach.", n=tx.integer(n_enc)) if n_enc \
+        else tx("Every zone is linked to a favorable area.")
+    if not pk:
+        note += " " + tx("Population unknown: the zones are compared by their localities.")
+    return table, note
+
+
+__all__ = ["appraisal_section", "criticality_section", "microregion_section"]

@@ -221,7 +221,8 @@ def _add_layers(m: folium.Map, so: StudyOutputs, ctx: ml.MapContext, surface_tie
     road_names = ml.stretch_names(so.segments, so.read_roads())
     ml.add_stretches(m, so, ctx, road_names)
     ml.add_upgrades(m, so, ctx, road_names)
-    ml.add_classified(m, so, ctx, so.localities, name=tx("Localities"))
+    ml.add_classified(m, so, ctx, so.localities, name=tx("Localities"),
+                      area_reasons=so.areas is not None and "class_reasons" in so.areas.columns)
     ml.add_destinations(m, so, ctx)
     ml.add_hubs(m, so, ctx, hub_names)
     wl.add_rai_buffer(m, so, ctx)
@@ -229,6 +230,7 @@ def _add_layers(m: folium.Map, so: StudyOutputs, ctx: ml.MapContext, surface_tie
     crit_names = ml.stretch_names(so.criticality, so.read_roads()) if so.criticality is not None else {}
     al.add_criticality(m, so, ctx, crit_names)
     al.add_portfolio(m, so, ctx)
+    al.add_microregions(m, so, ctx)
     ctx.group = tx("Base map")
     ml.add_labels(m, so, ctx)
 

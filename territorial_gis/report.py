@@ -108,6 +108,7 @@ def render_report(study: StudyOutputs, *, title: str | None = None, lang: str | 
         headline=headline, overview_png=png, classes=rs.class_section(study, tx),
         scenarios=scenarios, rai=wr.rai_section(study, tx), season_methods=wr.season_methods(study, tx),
         criticality=ar.criticality_section(study, tx, top_n), appraisal=ar.appraisal_section(study, tx),
+        microregions=ar.microregion_section(study, tx),
         times=rs.travel_time_section(study, tx, bands_min), within=rs.within_section(study, tx),
         corridors=rs.corridor_section(study, tx, top_n), upgrades=rs.upgrade_section(study, tx, top_n),
         hubs=rs.hub_section(study, tx), territories=rs.territory_section(study, tx),

@@ -378,6 +378,8 @@ def test_catalogues_cover_every_message():
     ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown", _reportsections._SCENARIO_FILE_TEXT}
     ids |= set(_style.STATUS_TEXT.values()) | set(_style.ROAD_CHANGE_TEXT.values()) | set(_whatifmap.RAI_REASONS.values())
     ids |= set(_analysismap.DETOUR_REASONS.values()) | set(_analysismap.BENEFIT_UNITS.values())
+    ids |= set(_analysismap.SELECTED_BY_TEXT.values()) | set(_analysismap.LINK_TEXT.values()) \
+        | set(_analysismap.LINKED_TO_TEXT.values())
     assert len(ids) > 200
     for lang in ("es", "pt"):
         cat = _i18n._catalogue(lang)
@@ -630,11 +632,11 @@ def _visible_layers_have_legend(b) -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lang, words", [
-    ("en", {"time": "Travel time to intermediate city", "why": "Why this class", "known": "Place names",
+    ("en", {"time": "Travel time to intermediate city", "why": "Why its area has this class", "known": "Place names",
             "decimal": "."}),
-    ("es", {"time": "Tiempo de viaje a ciudad intermedia", "why": "Por qué esta clase",
+    ("es", {"time": "Tiempo de viaje a ciudad intermedia", "why": "Por qué su área tiene esta clase",
             "known": "Nombres de lugares", "decimal": ","}),
-    ("pt", {"time": "Tempo de viagem até cidade intermediária", "why": "Por que esta classe",
+    ("pt", {"time": "Tempo de viagem até cidade intermediária", "why": "Por que sua área tem esta classe",
             "known": "Nomes de lugares", "decimal": ","}),
 ])
 def test_guaviare_map_in_browser_offline(guaviare, guaviare_outputs, tmp_path, lang, words):
@@ -666,7 +668,12 @@ def test_guaviare_map_in_browser_offline(guaviare, guaviare_outputs, tmp_path, l
         minutes = f"{known['travel_time_intermediate_city_min']:.1f}".replace(".", words["decimal"])
         rows = _popup_rows(b, texts(lang)("Localities"), GUAVIARE_CELL)
         assert rows[words["time"]] == f"{minutes} min"
-        assert f"{minutes} min > 120 min" in rows[words["why"]]
+        # the hexagons take the class of their municipality: the reasons give the municipality's
+        # mean time (areas.gpkg), not the hexagon's own
+        areas = gpd.read_file(guaviare / "areas.gpkg")
+        area = areas[areas.contains(guaviare_outputs.localities.set_index("locality_id").geometry[GUAVIARE_CELL])]
+        area_min = f"{area['travel_time_intermediate_city_min'].iloc[0]:.1f}".replace(".", words["decimal"])
+        assert f"{area_min} min > 120 min" in rows[words["why"]]
         assert rows[texts(lang)("Population")] == texts(lang).unknown
         assert b.errors == []
         shot = b.screenshot(tmp_path / f"guaviare_{lang}.png")
@@ -926,3 +933,25 @@ def test_portfolio_layer_from_the_guaviare_study(guaviare, guaviare_outputs, out
     # the hexagons have no population: population with shorter trips unknown, not 0
     assert all(r[3 + _field(lay, "Population with shorter trips")] is None for r in lay["rows"])
     assert "Chosen road projects" not in _layers(make_map(outputs))
+
+
+@pytest.fixture(scope="session")
+def microregions_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_example(tmp_path_factory, GUAVIARE_CONFIG.parent / "microregions.toml")
+
+
+def test_microregion_and_cec_layers(microregions_study, outputs):
+    regions = gpd.read_file(microregions_study / "microregions.gpkg", layer="microregions")
+    cecs = gpd.read_file(microregions_study / "microregions.gpkg", layer="cecs")
+    links = pd.read_csv(microregions_study / "links.csv", dtype={"zone_id": str})
+    layers = _layers(make_map(load_study_outputs(microregions_study)))
+    lay = layers["Microregions"]
+    assert sorted(_value(lay, r, 0) for r in lay["rows"]) == sorted(f"Microregion {i}" for i in regions["microregion_id"])
+    words = {"linked": "linked to a favorable area", "enclosed_marginal": "enclosed marginal"}
+    for r in lay["rows"]:
+        rid = _value(lay, r, 0).removeprefix("Microregion ")
+        status = links[(links["zone_type"] == "microregion") & (links["zone_id"] == rid)]["link_status"].iloc[0]
+        assert _value(lay, r, _field(lay, "Link")).startswith(words[status])
+    pts = layers["CECs (strategic community centres)"]
+    assert sorted(_value(pts, r, 0) for r in pts["rows"]) == sorted(cecs["name"])  # names, not ids
+    assert "Microregions" not in _layers(make_map(outputs))

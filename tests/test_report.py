@@ -512,3 +512,24 @@ def test_appraisal_section_unknown_range_reads_unknown(guaviare_outputs):
     rows = _table(render_report(StudyOutputs(localities=guaviare_outputs.localities, projects=proj),
                                 overview=False), "appraisal")
     assert rows[0][5] == "unknown" and rows[1][5] != "unknown"
+
+
+@pytest.fixture(scope="session")
+def microregions_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_example(tmp_path_factory, GUAVIARE_CONFIG.parent / "microregions.toml")
+
+
+def test_microregion_section_and_links(microregions_study, report_file):
+    import geopandas as gpd
+
+    regions = gpd.read_file(microregions_study / "microregions.gpkg", layer="microregions")
+    links = pd.read_csv(microregions_study / "links.csv")
+    html = render_report(load_study_outputs(microregions_study), overview=False)
+    assert sorted(r[0] for r in _table(html, "microregions")) == sorted(regions["microregion_id"])
+    rows = _table(html, "links")
+    assert len(rows) == len(links)
+    words = {"linked": "linked to a favorable area", "enclosed_marginal": "enclosed marginal"}
+    assert [r[-1].split(" (")[0] for r in rows] == [words[s] for s in links["link_status"]]
+    # the hexagons carry no population: the zones' population is unknown, never 0
+    assert {r[3] for r in rows} == {"unknown"}
+    assert '<section id="microregions">' not in report_file.read_text(encoding="utf-8")
