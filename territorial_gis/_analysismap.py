@@ -409,7 +409,85 @@ def add_cecs(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
 CEC_COLOR = "#6A3D9A"
 
 
+# --------------------------------------------------------------------------------------------
+# typologies
+
+
+def typology_specs(study: StudyOutputs) -> list[dict[str, Any]]:
+    """Per typology layer of ``typologies.gpkg``: its record of ``study.json`` (``layer``,
+    ``column``, ``reasons_column``, ``title``, ``classes``, ``flags``), or one read off the
+    layer (the column beside ``<column>_reasons``) when the study does not record it."""
+    out = []
+    recorded = {str(r.get("layer")): r for r in study.typologies_applied if r.get("layer")}
+    for layer, g in study.typology_layers.items():
+        rec = dict(recorded.get(layer) or {})
+        if not rec.get("column") or rec["column"] not in g.columns:
+            col = next((c for c in g.columns if f"{c}_reasons" in g.columns), None)
+            if col is None:
+                continue
+            rec.update(column=col, reasons_column=f"{col}_reasons", name=layer)
+        rec["layer"] = layer
+        out.append(rec)
+    return out
+
+
+def add_typologies(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
+    """One layer per typology applied: the units coloured by class, with the reasons."""
+    specs = typology_specs(study)
+    if not specs:
+        return
+    tx = ctx.tx
+    ctx.group = tx("Typologies")
+    for spec in specs:
+        _add_typology(m, ctx, study.typology_layers[spec["layer"]], spec)
+
+
+def _add_typology(m: folium.Map, ctx: MapContext, layer: gpd.GeoDataFrame, spec: dict[str, Any]) -> None:
+    tx = ctx.tx
+    g = to_4326(layer, f"typology {spec['layer']}")
+    g = g[g.geometry.notna() & ~g.geometry.is_empty].reset_index(drop=True)
+    if not len(g):
+        return
+    col = spec["column"]
+    classes = [str(c["name"]) for c in spec.get("classes") or []]
+    classes += [str(v) for v in pd.unique(g[col].dropna().astype(str)) if str(v) not in classes]
+    descriptions = {str(c["name"]): str(c.get("description") or "") for c in spec.get("classes") or []}
+    key = [classes.index(str(v)) if st.present(v) else len(classes) for v in g[col]]
+    palette = [*st.TERRITORY_COLORS, *st.TERRITORY_COLORS][:len(classes)] + ["#BBBBBB"]
+    is_point = bool((g.geometry.geom_type == "Point").all())
+    if not is_point and (g.geometry.geom_type.isin(["Point", "MultiPoint"])).any():
+        g = g.set_geometry(g.geometry.representative_point())
+        is_point = True
+    ids = [str(v) for v in _col(g, next((c for c in ("place_id", LOCALITY_ID, "area_id") if c in g.columns), NAME))]
+    fields: list[tuple[Any, Field]] = [
+        ([str(n) if st.present(n) else i for n, i in zip(_col(g, NAME), ids, strict=True)], Field(tx("Name"))),
+        (ids, Field(tx("ID"))),
+        (list(_col(g, POPULATION)), Field(tx("Population"), "int")),
+        ([str(v) if st.present(v) else tx.unknown for v in g[col]], Field(tx("Class"))),
+        ([descriptions.get(str(v)) or None for v in g[col]], Field(tx("What it means"), skip_null=True)),
+        ([str(v) if st.present(v) else None for v in _col(g, spec.get("reasons_column") or f"{col}_reasons")],
+         Field(tx("Why this class"), skip_null=True))]
+    for flag in spec.get("flags") or []:
+        if flag in g.columns:
+            fields.append(([_yes_no(v, tx) for v in g[flag]], Field(tx.term("indicator", flag), skip_null=True)))
+    cols = [encode_values(v, f) for v, f in fields]
+    title = str(spec.get("title") or spec.get("name") or spec["layer"])
+    name = tx("Typology: {title}", title=title)
+    styles = [{"color": "#333333", "weight": 0.6, "opacity": 0.9, "fill": c, "fillOpacity": 0.9} if is_point else
+              {"color": c, "weight": 0.8, "opacity": 0.8, "fill": c, "fillOpacity": 0.45} for c in palette]
+    sizes = np.full(len(g), 4.5 if is_point else 1.0)
+    geoms = g.geometry.to_numpy() if is_point else _simplified(g, ctx, polygons=True)
+    rows = _rows(geoms, key, sizes, cols, ctx.precision, not is_point)
+    add(m, ctx, CompactLayer(name, "circle" if is_point else "polygon", rows, styles, [f for _v, f in fields],
+                             titled=True, show=False, precision=ctx.precision, order=next(ctx.order)))
+    counts = pd.Series(key).value_counts().to_dict()
+    labels = [*classes, tx.unknown]
+    legend = [f'<span class="sw{" dot" if is_point else ""}" style="background:{palette[k]}"></span>'
+              f'{esc(labels[k])} ({esc(tx.integer(counts[k]))})' for k in range(len(labels)) if counts.get(k)]
+    ctx.add_legend(name, name, legend, rank=45)
+
+
 __all__ = ["BENEFIT_UNITS", "CEC_COLOR", "CRITICALITY_COLORS", "DETOUR_REASONS", "LINKED_TO_TEXT", "LINK_TEXT",
-           "SELECTED_BY_TEXT", "add_cecs", "add_microregions", "link_text", "zone_links", "PORTFOLIO_COLOR", "add_criticality", "add_cut_off",
+           "SELECTED_BY_TEXT", "add_cecs", "add_microregions", "add_typologies", "typology_specs", "link_text", "zone_links", "PORTFOLIO_COLOR", "add_criticality", "add_cut_off",
            "add_portfolio", "appraisal_record", "project_titles", "benefit_unit", "criticality_classes", "detour_text", "money_text",
            "range_text"]

@@ -24,6 +24,7 @@ from ._analysismap import (
     money_text,
     project_titles,
     range_text,
+    typology_specs,
     zone_links,
 )
 from ._basemap import stretch_names
@@ -198,4 +199,63 @@ def _links_table(study: StudyOutputs, tx: Texts) -> tuple[Table, str | None]:
     return table, note
 
 
-__all__ = ["appraisal_section", "criticality_section", "microregion_section"]
+# --------------------------------------------------------------------------------------------
+# typologies and indicators
+
+
+def typology_section(study: StudyOutputs, tx: Texts) -> dict[str, Any] | None:
+    """Per typology applied: units and population by class (``typologies.csv``), with each
+    class's meaning."""
+    t = study.typologies
+    if t is None or not len(t) or "typology" not in t.columns:
+        return None
+    recs = {str(r.get("name")): r for r in study.typologies_applied}
+    recs |= {str(r.get("name")): r for r in typology_specs(study) if str(r.get("name")) not in recs}
+    blocks = []
+    for name, sub in t.groupby("typology", sort=False):
+        rec = recs.get(str(name)) or {}
+        meaning = {str(c["name"]): str(c.get("description") or "") for c in rec.get("classes") or []}
+        pk = _known(_num(sub, "population")) and bool(np.nansum(_num(sub, "population")) > 0)
+        rows = []
+        for _i, r in sub.iterrows():
+            cls = str(r.get("class"))
+            rows.append([tx("total") if cls == "total" else cls, meaning.get(cls) or "",
+                         tx.integer(r.get("n_units")), tx.percent(r.get("share_units"), 1),
+                         tx.integer(r.get("population")) if pk else tx.unknown,
+                         tx.percent(r.get("share_population"), 1) if pk else tx.unknown])
+        units = str(sub["units"].iloc[0]) if "units" in sub.columns else ""
+        blocks.append({"title": str(rec.get("title") or name),
+                       "units": tx(UNIT_TEXT[units]) if units in UNIT_TEXT else units,
+                       "table": Table([tx("Class"), tx("What it means"), tx("Units"), tx("Share of units"),
+                                       tx("Population"), tx("Share of population")], rows,
+                                      [False, False, True, True, True, True], "typology"),
+                       "sources": [str(x) for x in rec.get("sources") or []]})
+    return {"blocks": blocks}
+
+
+#: the units a typology classifies (``units`` of ``typologies.csv``) -> words (msgids)
+UNIT_TEXT = {"localities": "classifies the localities", "areas": "classifies the areas",
+             "periods": "classifies the units compared between periods"}
+
+
+def indicators_within_section(study: StudyOutputs, tx: Texts) -> dict[str, Any] | None:
+    """Population and each indicator count within each travel time of each tier
+    (``indicators_within.csv``); places of unknown value are counted apart."""
+    t = study.indicators_within
+    if t is None or not len(t) or "indicator" not in t.columns:
+        return None
+    rows = []
+    for _i, r in t.iterrows():
+        rows.append([tx.tier(r.get("tier")), tx.minutes_threshold(float(r["threshold_min"]))
+                     if st.present(r.get("threshold_min")) else tx.unknown,
+                     tx.term("indicator", r.get("indicator")), tx.integer(r.get("within")), tx.integer(r.get("total")),
+                     tx.percent(r.get("share_within"), 1),
+                     tx("{within} of {total}", within=tx.integer(r.get("places_within")),
+                        total=tx.integer(r.get("places_total"))), tx.integer(r.get("places_unknown"))])
+    return {"table": Table([tx("Tier"), tx("Within"), tx("Indicator"), tx("Count within"), tx("Total"),
+                            tx("Share within"), tx("Places within"), tx("Places of unknown value")], rows,
+                           [False, True, False, True, True, True, True, True], "indicators-within")}
+
+
+__all__ = ["UNIT_TEXT", "appraisal_section", "criticality_section", "indicators_within_section", "microregion_section",
+           "typology_section"]

@@ -231,6 +231,7 @@ def _add_layers(m: folium.Map, so: StudyOutputs, ctx: ml.MapContext, surface_tie
     al.add_criticality(m, so, ctx, crit_names)
     al.add_portfolio(m, so, ctx)
     al.add_microregions(m, so, ctx)
+    al.add_typologies(m, so, ctx)
     ctx.group = tx("Base map")
     ml.add_labels(m, so, ctx)
 

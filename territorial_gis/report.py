@@ -109,6 +109,7 @@ def render_report(study: StudyOutputs, *, title: str | None = None, lang: str | 
         scenarios=scenarios, rai=wr.rai_section(study, tx), season_methods=wr.season_methods(study, tx),
         criticality=ar.criticality_section(study, tx, top_n), appraisal=ar.appraisal_section(study, tx),
         microregions=ar.microregion_section(study, tx),
+        typologies=ar.typology_section(study, tx), indicators_within=ar.indicators_within_section(study, tx),
         times=rs.travel_time_section(study, tx, bands_min), within=rs.within_section(study, tx),
         corridors=rs.corridor_section(study, tx, top_n), upgrades=rs.upgrade_section(study, tx, top_n),
         hubs=rs.hub_section(study, tx), territories=rs.territory_section(study, tx),

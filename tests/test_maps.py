@@ -358,7 +358,7 @@ def test_catalogues_cover_every_message():
     placeholders (extracted from the source, independently of a run)."""
     import ast
 
-    from territorial_gis import _analysismap, _i18n, _reportsections, _whatifmap
+    from territorial_gis import _analysismap, _analysisreport, _i18n, _reportsections, _whatifmap
 
     root = Path(_i18n.__file__).parent
     ids: set[str] = set()
@@ -380,6 +380,7 @@ def test_catalogues_cover_every_message():
     ids |= set(_analysismap.DETOUR_REASONS.values()) | set(_analysismap.BENEFIT_UNITS.values())
     ids |= set(_analysismap.SELECTED_BY_TEXT.values()) | set(_analysismap.LINK_TEXT.values()) \
         | set(_analysismap.LINKED_TO_TEXT.values())
+    ids |= set(_analysisreport.UNIT_TEXT.values())
     assert len(ids) > 200
     for lang in ("es", "pt"):
         cat = _i18n._catalogue(lang)
@@ -955,3 +956,42 @@ def test_microregion_and_cec_layers(microregions_study, outputs):
     pts = layers["CECs (strategic community centres)"]
     assert sorted(_value(pts, r, 0) for r in pts["rows"]) == sorted(cecs["name"])  # names, not ids
     assert "Microregions" not in _layers(make_map(outputs))
+
+
+@pytest.fixture(scope="session")
+def typology_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The period, indicator and typology stages of examples/guerrero_montana (real INEGI
+    localities and CONAPO tables; SYNTHETIC travel times, the roads need internet), run as
+    tests/test_study_indicators.py runs them."""
+    import test_study_indicators as tsi
+
+    from territorial_gis.config import load_study_config
+    from territorial_gis.pipeline import load_study_places
+
+    cfg = load_study_config(tsi.GUERRERO)
+    folder = tmp_path_factory.mktemp("typologies")
+    tsi._run(cfg, folder, tsi._synthetic_access(load_study_places(cfg, None).localities))
+    return folder
+
+
+def test_one_layer_per_typology(typology_study, outputs):
+    so = load_study_outputs(typology_study)
+    layers = _layers(make_map(so))
+    applied = json.loads((typology_study / "study.json").read_text(encoding="utf-8"))["typologies"]["applied"]
+    assert applied
+    for rec in applied:
+        lay = layers[f"Typology: {rec['title']}"]
+        g = gpd.read_file(typology_study / "typologies.gpkg", layer=rec["layer"])
+        assert len(lay["rows"]) == len(g)
+        got = pd.Series([_value(lay, r, _field(lay, "Class")) for r in lay["rows"]]).value_counts().to_dict()
+        assert got == g[rec["column"]].astype(str).value_counts().to_dict()
+    # a unit of unknown population reads unknown (SYNTHETIC: one population removed)
+    rec = applied[-1]
+    g = so.typology_layers[rec["layer"]].copy()
+    g.loc[0, "population"] = np.nan
+    so2 = StudyOutputs(localities=so.localities, study=so.study, typology_layers={rec["layer"]: g})
+    lay = _layers(make_map(so2))[f"Typology: {rec['title']}"]
+    name = g.loc[0, "name"]
+    row = next(r for r in lay["rows"] if _value(lay, r, 1) == str(g.loc[0, "place_id"]))
+    assert _value(lay, row, 0) == name and row[3 + _field(lay, "Population")] is None
+    assert not any(k.startswith("Typology:") for k in _layers(make_map(outputs)))

@@ -533,3 +533,42 @@ def test_microregion_section_and_links(microregions_study, report_file):
     # the hexagons carry no population: the zones' population is unknown, never 0
     assert {r[3] for r in rows} == {"unknown"}
     assert '<section id="microregions">' not in report_file.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def typology_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The period, indicator and typology stages of examples/guerrero_montana (real INEGI
+    localities and CONAPO tables; SYNTHETIC travel times), as tests/test_study_indicators.py
+    runs them."""
+    import test_study_indicators as tsi
+
+    from territorial_gis.config import load_study_config
+    from territorial_gis.pipeline import load_study_places
+
+    cfg = load_study_config(tsi.GUERRERO)
+    folder = tmp_path_factory.mktemp("typologies")
+    tsi._run(cfg, folder, tsi._synthetic_access(load_study_places(cfg, None).localities))
+    return folder
+
+
+def test_typology_and_indicator_sections(typology_study, report_file):
+    typ = pd.read_csv(typology_study / "typologies.csv")
+    within = pd.read_csv(typology_study / "indicators_within.csv")
+    so = load_study_outputs(typology_study)
+    html = render_report(so, overview=False)
+    tables = re.findall(r'<table class="typology">.*?</table>', html, re.S)
+    assert len(tables) == typ["typology"].nunique()
+    rows = [r for t in tables for r in _table(t, "typology")]
+    assert [r[2] for r in rows] == [f"{n:,}" for n in typ["n_units"]]
+    assert [r[4] for r in rows] == [f"{p:,.0f}" for p in typ["population"]]
+    ind = _table(html, "indicators-within")
+    assert len(ind) == len(within)
+    assert [r[5] for r in ind] == [f"{s:.1%}" for s in within["share_within"]]
+    # unknown stays unknown (SYNTHETIC: one count removed)
+    w2 = within.copy()
+    w2.loc[0, ["within", "share_within"]] = np.nan
+    ind2 = _table(render_report(StudyOutputs(localities=so.localities, indicators_within=w2), overview=False),
+                  "indicators-within")
+    assert ind2[0][3] == "unknown" and ind2[0][5] == "unknown"
+    page = report_file.read_text(encoding="utf-8")
+    assert '<section id="typologies">' not in page and '<section id="indicators-within">' not in page
