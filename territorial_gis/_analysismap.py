@@ -175,12 +175,12 @@ def add_cut_off(m: folium.Map, study: StudyOutputs, ctx: MapContext, road_names:
         (by, Field(tx("Most critical of them"))),
         ([_tier_list(v, tx) for v in tiers.reindex(first["_id"]).to_numpy()], Field(tx("Cut off from"), skip_null=True))]
     cols = [encode_values(v, f) for v, f in spec]
-    sizes = sqrt_scale(pop, 3.0, 9.0) if pk else sqrt_scale(n.to_numpy(), 3.0, 8.0)
+    sizes = sqrt_scale(pop, 2.5, 7.0) if pk else sqrt_scale(n.to_numpy(), 2.5, 6.0)
     rows = [[[round(float(p.y), ctx.precision), round(float(p.x), ctx.precision)], 0, float(r), *(c[i] for c in cols)]
             for i, (p, r) in enumerate(zip(first.geometry, sizes, strict=True))]
     name = tx("Localities cut off by a road failure")
-    add(m, ctx, CompactLayer(name, "circle", rows, [{"color": "#222222", "weight": 0.8, "opacity": 0.9,
-                                                     "fill": CRITICALITY_COLORS[0], "fillOpacity": 0.9}],
+    add(m, ctx, CompactLayer(name, "circle", rows, [{"color": "#FFFFFF", "weight": 1.0, "opacity": 0.9,
+                                                     "fill": CRITICALITY_COLORS[0], "fillOpacity": 0.8}],
                              [f for _v, f in spec], titled=True, show=False, precision=ctx.precision,
                              order=next(ctx.order)))
     note = tx("Marker size shows population.") if pk else \

@@ -104,9 +104,8 @@ def appraisal_section(study: StudyOutputs, tx: Texts, max_rows: int = 30) -> dic
     p = proj.sort_values("rank", kind="stable") if "rank" in proj.columns else proj
     p = p.head(max_rows)
     titles = project_titles(p.assign(pick_order=np.nan), study, tx)
-    header = [tx("Rank"), tx("Project"), tx("Length (km)"), tx("Cost"), tx("Benefit ({unit})", unit=unit),
-              tx("P10\u2013P90"), tx("Benefit per million {currency}", currency=currency), tx("P10\u2013P90"),
-              tx("Rank P10\u2013P90"), tx("Chosen")]
+    header = [tx("Rank"), tx("Project"), tx("Length (km)"), tx("Cost"), tx("Benefit"), tx("P10\u2013P90"),
+              tx("Per million {currency}", currency=currency), tx("P10\u2013P90"), tx("Rank P10\u2013P90"), tx("Chosen")]
     rows = []
     for (_i, r), title in zip(p.iterrows(), titles, strict=True):
         pick = pd.to_numeric(r.get("pick_order"), errors="coerce")
@@ -126,6 +125,7 @@ def appraisal_section(study: StudyOutputs, tx: Texts, max_rows: int = 30) -> dic
     return {"summary": [str(x) for x in rec.get("summary") or []],
             "summary_note": tx("The appraisal writes these sentences in English.") if tx.lang != "en" else None,
             "table": Table(header, rows, [True, False] + [True] * 7 + [False], "appraisal"),
+            "unit": tx("Benefit: {unit}.", unit=unit),
             "note": note, "png": png, "n_more": max(0, len(proj) - len(p))}
 
 

@@ -359,7 +359,7 @@ class Finish(MacroElement):
         {% macro script(this, kwargs) %}
             (function (map) {
                 tgisLegendSync(map, {{ this.control.get_name() }}_layers.overlays);
-                tgisGroupControl({{ this.groups_json }});
+                tgisGroupControl({{ this.control.get_name() }}, {{ this.groups_json }});
                 {% if this.tiles %}tgisWatchTiles(map, {{ this.tiles.get_name() }}, {{ this.notice_json }});{% endif %}
                 map.whenReady(function () { map._tgisZoom0 = map.getZoom(); });
                 {% if this.attribution %}if (map.attributionControl) map.attributionControl.addAttribution({{ this.attribution_json }});{% endif %}
