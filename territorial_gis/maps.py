@@ -11,7 +11,12 @@
   colours, named after their centre) and **hub hinterlands**;
 - **corridors**, the road **stretches** they use (with road names) and the **top upgrades**;
 - **localities** coloured by class (MRA drawn above FRA; dense layers grouped into
-  class-coloured clusters until the reader zooms in), **destinations** by tier and **hubs**.
+  class-coloured clusters until the reader zooms in), **destinations** by tier and **hubs**;
+- hidden at first, each in a section of its own in the layer control: the **Rural Access
+  Index** buffer and each **scenario** (:mod:`territorial_gis._whatifmap`), the **critical
+  road stretches** and the localities their failure cuts off, the **chosen road projects**,
+  **microregions** with their CECs and one layer per **typology**
+  (:mod:`territorial_gis._analysismap`).
 
 Background tiles are an optional layer; a notice says when they cannot load. Every visible
 layer has a legend section; colours are colour-blind safe (:mod:`territorial_gis._style`).

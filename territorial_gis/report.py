@@ -15,6 +15,11 @@ Portuguese (``lang``):
   who changes class, the roads changed, with a map and a chart; the **Rural Access Index**
   (SDG 9.1.1) for the base and each scenario, unknown with its reason when population is, with
   its method and references;
+- the further analyses a study ran (:mod:`territorial_gis._analysisreport`): the **critical
+  roads** (top 10 by harm, with detours), the **road projects** (ranked with P10-P90 ranges,
+  the appraisal's own sentences and its portfolio chart), **microregions** and every zone's
+  **link to a favorable area**, the **typologies** (units and population by class) and the
+  **indicators within** each travel time;
 - the **threshold sensitivity** in plain words, minutes and percentages;
 - **methods**: the rules and thresholds with their sources, the speed profile, the routing
   options, the tier definitions and bands; the **inputs** with checksums and credits (no local
