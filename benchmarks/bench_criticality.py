@@ -47,8 +47,7 @@ def study_inputs(cfg: StudyConfig) -> tuple[Any, Any, dict[str, Any], RouteOptio
     opts = RouteOptions.from_mapping({"max_snap_m": cfg.access.max_snap_m, "walk_kph": cfg.access.walk_kph})
     rules = load_rules(cfg.classify.rules if cfg.classify.rules and cfg.classify.rules.endswith(".toml") else None)
     acc = travel_times_to_nearest(net, places.localities, tiers, options=opts)
-    classified = classify_areas(acc, rules)
-    classified.attrs = {}
+    classified = classify_areas(acc, rules).areas
     return net, classified, tiers, opts, rules
 
 

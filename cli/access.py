@@ -51,6 +51,7 @@ def nearest(network: str, localities: str, tiers: tuple[str, ...], places: dict[
     """
     from territorial_gis._io import TABLE_SUFFIXES, check_outputs
     from territorial_gis.access import population_within, travel_times_to_nearest
+    from territorial_gis.columns import time_col
     from territorial_gis.network import open_network
     from territorial_gis.places import load_places, load_tiers, parse_tier_options
 
@@ -64,7 +65,7 @@ def nearest(network: str, localities: str, tiers: tuple[str, ...], places: dict[
     echo_result(f"{len(table)} localities -> {output}")
     pw = population_within(table, (30, 60, 120, 240))
     for name in tier_frames:
-        col = table[f"travel_time_{name}_min"]
+        col = table[time_col(name)]
         shares = pw[pw["tier"] == name]
         within = ", ".join(f"{r.share_within:.0%} <= {r.threshold_min:g} min" for r in shares.itertuples())
         echo_result(f"  {name}: {len(tier_frames[name])} destinations; median {col.median():.1f} min; "

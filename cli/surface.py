@@ -85,15 +85,16 @@ def times(network: str | None, tiers: tuple[str, ...], localities: str | None, a
     """Travel-time surfaces from NETWORK (optional: walking and boats only without it) to each tier."""
     from pathlib import Path
 
+    from territorial_gis import outputs
     from territorial_gis._io import check_outputs
     from territorial_gis.places import load_places, load_tiers, parse_tier_options
     from territorial_gis.surfaces import SurfaceOptions, WaterwaySpec, build_surface, surface_file
 
     out = Path(output)
     spec = parse_tier_options(tiers)
-    files = [out / surface_file(t) for t in spec] + [out / "surface.json", out / "surface_bands.csv"]
-    files += [out / "surface_localities.gpkg"] if localities else []
-    files += [out / "surface_zonal.csv"] if areas else []
+    files = [out / surface_file(t) for t in spec] + [out / outputs.SURFACE_JSON, out / outputs.SURFACE_BANDS]
+    files += [out / outputs.SURFACE_LOCALITIES] if localities else []
+    files += [out / outputs.SURFACE_ZONAL] if areas else []
     check_outputs(*files, overwrite=overwrite)
     opts = SurfaceOptions(resolution_m=resolution, moves=int(moves), roads=roads, walk_kph=walk_kph,
                           cut_corners=cut_corners)

@@ -123,13 +123,14 @@ REASONS: dict[str, str] = {
     "density_dense": "density {value}/km\u00b2 \u2265 {threshold}/km\u00b2",
     "density_low": "density {value}/km\u00b2 < {threshold}/km\u00b2 (low density)",
     "not_classified": "no locality and no terrain value: not classified",
+    "of_area": "class of its area {area}, {n} localities",
 }
 """English phrase templates of ``class_reasons`` (joined with ``"; "``); msgids of the catalogue."""
 
 _PLACEHOLDER = {
     "tier": r"(?P<tier>.+?)", "indicator": r"(?P<indicator>.+?)", "why": r"(?P<why>[^()]+)",
     "value": r"(?P<value>-?\d+(?:\.\d+)?)", "threshold": r"(?P<threshold>-?\d+(?:\.\d+)?)",
-    "share": r"(?P<share>\d+(?:\.\d+)?)%", "unit": r"(?P<unit>\u00b0| m|)", "op": r"(?P<op>[<>\u2264\u2265])",
+    "share": r"(?P<share>\d+(?:\.\d+)?)%", "area": r"(?P<area>.+?)", "n": r"(?P<n>\d+)", "unit": r"(?P<unit>\u00b0| m|)", "op": r"(?P<op>[<>\u2264\u2265])",
 }
 
 

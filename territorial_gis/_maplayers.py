@@ -383,11 +383,9 @@ def find_time_column(gdf: pd.DataFrame) -> str:
 
 def add_classified(m: folium.Map, study: StudyOutputs, ctx: MapContext, gdf: gpd.GeoDataFrame,
                    *, name: str, show: bool = True, counts: dict[str, int] | None = None,
-                   reasons: bool = True, area_reasons: bool = False) -> None:
+                   reasons: bool = True) -> None:
     """Localities (points) or areas (polygons) coloured by class, MRA drawn above FRA; with
-    ``reasons`` the popups say why (areas leave them to their localities' popups);
-    ``area_reasons``: the localities take the class of their area, and the reasons are the area's
-    (its own figures, such as the mean travel time of its localities), which the popup says."""
+    ``reasons`` the popups say why (areas leave them to their localities' popups)."""
     tx = ctx.tx
     g = to_4326(gdf, name)
     g = g[g.geometry.notna() & ~g.geometry.is_empty]
@@ -406,7 +404,7 @@ def add_classified(m: folium.Map, study: StudyOutputs, ctx: MapContext, gdf: gpd
         sizes = sqrt_scale(g[POPULATION], 1.5 if big else 2.5, 7.0 if big else 10.0)
     else:
         sizes = np.full(len(g), (3.0 if big else 4.5) if is_point else 1.0)
-    fields, cols = _classified_columns(g, ctx, reasons=reasons, area_reasons=area_reasons)
+    fields, cols = _classified_columns(g, ctx, reasons=reasons)
     idx = [style_keys.index(k) for k in keys]
     geoms = g.geometry.to_numpy() if is_point else _simplified(g, ctx, polygons=True)
     rows = _rows(geoms, idx, sizes, cols, ctx.precision, not is_point)
@@ -433,7 +431,7 @@ def add_classified(m: folium.Map, study: StudyOutputs, ctx: MapContext, gdf: gpd
     ctx.bounds.append(g.total_bounds)
 
 
-def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool = True, area_reasons: bool = False
+def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool = True
                         ) -> tuple[list[Field], list[list[Any]]]:
     """Popup fields of localities or areas: name, id, population, times, class and reasons."""
     tx = ctx.tx
@@ -455,8 +453,7 @@ def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool =
         f = Field(tx("All-season road"), skip_null=True)
         fields.append(f)
         cols.append(encode_values(_all_season_text(g, ctx), f))
-    f_cls = Field(tx("Class of its area") if area_reasons else tx("Class"))
-    f_why = Field(tx("Why its area has this class") if area_reasons else tx("Why this class"))
+    f_cls, f_why = Field(tx("Class")), Field(tx("Why this class"))
     keys = st.class_keys(g)
     text_of = {k: st.short_class(k.split("-")[0] if k != "unclassified" else None,
                                  k.split("-")[1] if "-" in k else None, tx) for k in set(keys.tolist())}

@@ -112,7 +112,7 @@ class Reclassifier:
         for lg in loggers:
             lg.setLevel(logging.WARNING)
         try:
-            out = classify_areas(sub, rules or self.rules, tiers=self.tiers)
+            out = classify_areas(sub, rules or self.rules, tiers=self.tiers).areas
         finally:
             for lg, lv in zip(loggers, levels, strict=True):
                 lg.setLevel(lv)

@@ -226,8 +226,7 @@ def _add_layers(m: folium.Map, so: StudyOutputs, ctx: ml.MapContext, surface_tie
     road_names = ml.stretch_names(so.segments, so.read_roads())
     ml.add_stretches(m, so, ctx, road_names)
     ml.add_upgrades(m, so, ctx, road_names)
-    ml.add_classified(m, so, ctx, so.localities, name=tx("Localities"),
-                      area_reasons=so.areas is not None and "class_reasons" in so.areas.columns)
+    ml.add_classified(m, so, ctx, so.localities, name=tx("Localities"))
     ml.add_destinations(m, so, ctx)
     ml.add_hubs(m, so, ctx, hub_names)
     wl.add_rai_buffer(m, so, ctx)
@@ -291,7 +290,7 @@ def write_map(m: folium.Map, path: str | os.PathLike[str], *, cdn: bool | None =
     html = render_map(m, cdn=cdn)
     with atomic_output(target, overwrite=overwrite) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    logger.info("map written to %s (%.1f kB)", target, target.stat().st_size / 1e3)
+    logger.debug("map written to %s (%.1f kB)", target, target.stat().st_size / 1e3)
     return target
 
 
@@ -313,7 +312,7 @@ def map_study(outputs_dir: str | os.PathLike[str], path: str | os.PathLike[str],
     so = load_study_outputs(outputs_dir)
     m = make_map(so, title=title, lang=lang, cdn=cdn, surface_tier=surface_tier)
     out = write_map(m, target, overwrite=overwrite)
-    logger.info("map of %s written to %s", outputs_dir, out)
+    logger.debug("map of %s written to %s", outputs_dir, out)
     return out
 
 

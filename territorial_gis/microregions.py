@@ -1553,7 +1553,7 @@ def strategy_areas(spec: str | gpd.GeoDataFrame, localities: gpd.GeoDataFrame | 
             raise ConfigError("areas h3:<resolution> need the localities")
         import h3
 
-        from .classify import make_h3_cells
+        from ._cells import make_h3_cells
 
         try:
             res = int(spec[3:])

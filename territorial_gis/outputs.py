@@ -75,6 +75,10 @@ REPORT = "report.html"
 STUDY_JSON = "study.json"
 SCENARIO_PREFIX = "scenario_"
 SURFACE_PREFIX = "surface_"
+SURFACE_JSON = "surface.json"
+"""``tgis surface times`` folder: how the surface was built."""
+SURFACE_LOCALITIES = "surface_localities.gpkg"
+"""``tgis surface times --localities``: each locality's trip over the surface."""
 SURFACE_SUFFIX = ".tif"
 STUDY_FILES = (NETWORK, LOCALITIES, DESTINATIONS, AREAS, SURFACE_BANDS, SURFACE_ZONAL, CORRIDORS, UPGRADES,
                SENSITIVITY, SUMMARY, POPULATION_WITHIN, ISOCHRONES, HUBS, TERRITORIES, SCENARIOS, SCENARIO_CLASSES, RAI, RAI_LAYERS,

@@ -375,10 +375,23 @@ def study_areas(cfg: StudyConfig, localities: gpd.GeoDataFrame) -> gpd.GeoDataFr
 
 
 def _join_area_class(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The localities with the class of the area holding them. Where an area holds several
+    localities its reasons quote the area's values, not the locality's: they start with the
+    phrase naming the area (``class of its area <name>, <n> localities``)."""
     import geopandas as gpd
 
+    from ._i18n import reason
+
     cols = [c for c in columns.CLASS_COLUMNS if c in areas]
-    joined = gpd.sjoin(localities, areas[[*cols, "geometry"]], how="left", predicate="within")
+    label = next((c for c in (columns.NAME, "municipality", _area_id_column(areas)) if c and c in areas), None)
+    keep = areas[[*cols, "geometry"]].copy()
+    if columns.CLASS_REASONS in keep and label is not None and "n_localities" in areas:
+        shared = pd.to_numeric(areas["n_localities"], errors="coerce") > 1
+        prefix = [reason("of_area", area=a, n=int(n)) if s else None
+                  for a, n, s in zip(areas[label].astype(str), areas["n_localities"].fillna(0), shared, strict=True)]
+        keep[columns.CLASS_REASONS] = [f"{p}; {r}" if p and isinstance(r, str) else r
+                                       for p, r in zip(prefix, keep[columns.CLASS_REASONS], strict=True)]
+    joined = gpd.sjoin(localities, keep, how="left", predicate="within")
     return joined[~joined.index.duplicated(keep="first")].drop(columns=["index_right"])
 
 
@@ -497,7 +510,7 @@ def _corridor_origins(ctx: _Ctx, loc: gpd.GeoDataFrame, targets: Mapping[str, gp
     import geopandas as gpd
 
     from ._surface import Surface
-    from .corridors import ORIGIN_ID_CANDIDATES
+    from .columns import LOCALITY_ID_CANDIDATES
 
     surface = ctx.route.surface
     if not ctx.route.uses_surface or not isinstance(surface, Surface):
@@ -510,7 +523,7 @@ def _corridor_origins(ctx: _Ctx, loc: gpd.GeoDataFrame, targets: Mapping[str, gp
     x, y = geo.x.to_numpy()[mra], geo.y.to_numpy()[mra]
     move = np.isfinite(lon) & ((np.abs(lon - x) > 1e-9) | (np.abs(lat - y) > 1e-9))
     no_road = int((r["travel_time_min"].notna() & ~np.isfinite(lon)).sum())
-    id_col = next((c for c in ORIGIN_ID_CANDIDATES if c in loc), None)
+    id_col = next((c for c in LOCALITY_ID_CANDIDATES if c in loc), None)
     ids = loc[id_col] if id_col is not None else pd.Series(loc.index, index=loc.index)
     out = loc.copy()
     geom = out.geometry.to_crs(4326).to_numpy().copy()
@@ -757,8 +770,9 @@ def _class_inputs(ctx: _Ctx) -> tuple[gpd.GeoDataFrame, Any]:
     """The localities with the indicators their class was decided on, and the rules used."""
     from ._reclass import with_area_indicators
 
-    classified = ctx.state.get("classified")
-    rules = classified.attrs.get("rules") if classified is not None else None
+    classification = ctx.state.get("classification")
+    classified = classification.areas if classification is not None else None
+    rules = classification.rules if classification is not None else None
     return with_area_indicators(ctx.state["localities_out"], classified), rules
 
 

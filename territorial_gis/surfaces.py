@@ -363,16 +363,16 @@ def write_surface_outputs(surface: Surface, tiers: Mapping[str, gpd.GeoDataFrame
         path = out / surface_file(tier)
         write_surface_cog(m, surface.grid, path, overwrite=overwrite, tags=cog_tags(surface, tier, len(tiers[tier])))
         written.append(str(path))
-    with atomic_output(out / "surface.json", overwrite=overwrite) as tmp:
+    with atomic_output(out / outputs.SURFACE_JSON, overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps({"surface": fig.description,
                                    "tiers": {t: {"destinations": len(d)} for t, d in tiers.items()}},
                                   indent=2, default=str), "utf-8")
-    written.append(str(out / "surface.json"))
+    written.append(str(out / outputs.SURFACE_JSON))
     write_table(fig.bands, out / outputs.SURFACE_BANDS, overwrite=overwrite)
     written.append(str(out / outputs.SURFACE_BANDS))
     if table is not None:
-        write_table(table, out / "surface_localities.gpkg", overwrite=overwrite, layer="localities")
-        written.append(str(out / "surface_localities.gpkg"))
+        write_table(table, out / outputs.SURFACE_LOCALITIES, overwrite=overwrite, layer="localities")
+        written.append(str(out / outputs.SURFACE_LOCALITIES))
     if fig.zonal is not None:
         write_table(fig.zonal, out / outputs.SURFACE_ZONAL, overwrite=overwrite)
         written.append(str(out / outputs.SURFACE_ZONAL))

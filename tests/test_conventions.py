@@ -5,8 +5,9 @@
 - The tier time column pattern is built only in ``territorial_gis/columns.py``.
 - Study file names are spelled only in ``territorial_gis/outputs.py``.
 - No stage module imports another stage (shared machinery lives in private modules below them).
-- Public functions stay readable: at most 8 positional parameters, and a length limit with the
-  few longer ones listed here with their reason.
+- Functions stay readable: public ones take at most 8 positional parameters; every function has a
+  length limit (code lines, the docstring not counted), the few longer ones listed here with their
+  reason.
 """
 
 from __future__ import annotations
@@ -31,11 +32,22 @@ STAGES = {"places", "access", "surfaces", "terrain", "classify", "scenarios", "r
 STAGE_IMPORTS_ALLOWED: dict[str, set[str]] = {
     # the classification samples the agro-ecology rasters through the terrain stage's reader
     "classify": {"terrain"},
+    # a project's terrain class (flat, rolling, mountainous: its unit cost) from the same reader
+    "appraisal": {"terrain"},
+    # the Strategy end to end is built from stages: its CECs are a hub-location problem (hubs), its
+    # Mexican municipalities are INEGI localities (places) joined to CONAPO's index (indicators)
+    "microregions": {"hubs", "places", "indicators"},
 }
 MAX_POSITIONAL = 8
-MAX_LINES = 100
+MAX_LINES = 80
 #: public functions allowed above MAX_LINES, with the reason (kept short on purpose)
-LONG_FUNCTIONS: dict[str, str] = {}
+LONG_FUNCTIONS: dict[str, str] = {
+    "territorial_gis/corridors.py:_rank": "one re-routing pass per candidate over shared arrays; to split",
+    "territorial_gis/corridors.py:corridor_segments": "paths to pieces to stretches in one vectorised flow; to split",
+    "territorial_gis/_engine.py:_build_arcs": "the augmented graph's arc arrays built in one vectorised flow",
+    "territorial_gis/classify.py:_reasons": "one phrase per rule family, in the order the reader reads them",
+    "cli/appraise.py:appraise": "a click command: its options unpacked into the appraisal's inputs",
+}
 
 
 def _tree(path: Path) -> ast.Module:
@@ -84,16 +96,20 @@ def test_snapping_limit_and_walking_speed_are_defined_once() -> None:
         for line, name, value in _number_assignments(tree, ("snap", "walk")):
             if value in (settings.max_snap_m, settings.walk_kph):
                 offenders.append(f"{_rel(path)}:{line} {name} = {value:g}")
-    # the same values written on a line that names the concept (positional arguments, literals)
-    values = {"snap": re.compile(rf"(?<![\w.]){settings.max_snap_m:g}(\.0)?(?![\w.])"),
-              "walk": re.compile(rf"(?<![\w.]){settings.walk_kph:g}(\.0)?(?![\w.])")}
+    # the same values written on a line that names the setting (positional arguments, literals);
+    # a line that says where the default lives (``settings.walk_kph``) documents it
+    values = {("max_snap", "snap_m"): re.compile(rf"(?<![\w.]){settings.max_snap_m:g}(\.0)?(?![\w.])"),
+              ("walk_kph", "walk_speed", "walking speed"):
+                  re.compile(rf"(?<![\w.]){settings.walk_kph:g}(\.0)?(?![\w.])")}
     for path in SOURCES:
         if path.name == "settings.py":
             continue
         for i, line in enumerate(path.read_text("utf-8").splitlines(), 1):
             code = line.split("#", 1)[0]
-            for word, number in values.items():
-                if word in code.lower() and number.search(code):
+            if "settings." in code:
+                continue
+            for words, number in values.items():
+                if any(w in code.lower() for w in words) and number.search(code):
                     offenders.append(f"{_rel(path)}:{i} {line.strip()}")
     assert not offenders, "defaults written outside settings.py:\n" + "\n".join(sorted(set(offenders)))
 
@@ -117,10 +133,23 @@ def test_study_file_names_are_spelled_in_outputs_only() -> None:
     assert not offenders, "study file names spelled outside outputs.py:\n" + "\n".join(offenders)
 
 
-def _imported_modules(tree: ast.Module) -> set[str]:
-    """Package modules a module imports (relative ``from .x import`` or absolute)."""
-    out = set()
+def _type_checking_blocks(tree: ast.Module) -> set[int]:
+    """ids of the nodes under ``if TYPE_CHECKING:`` (imports for annotations only)."""
+    inside: set[int] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            inside |= {id(n) for child in node.body for n in ast.walk(child)}
+    return inside
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    """Package modules a module imports (relative ``from .x import`` or absolute), leaving out
+    the imports made for type annotations only."""
+    out = set()
+    typing_only = _type_checking_blocks(tree)
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom):
             if node.level == 1 and node.module:
                 out.add(node.module.split(".")[0])
@@ -144,18 +173,27 @@ def test_no_stage_imports_another_stage() -> None:
     assert not offenders, "\n".join(offenders)
 
 
-def _public_functions() -> list[tuple[str, ast.FunctionDef, int]]:
+def _code_lines(node: ast.FunctionDef) -> int:
+    """Lines of a function without its docstring (the numpydoc sections are long on purpose)."""
+    n = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        n -= first.end_lineno - first.lineno + 1  # type: ignore[operator]
+    return n
+
+
+def _functions(public: bool = True) -> list[tuple[str, ast.FunctionDef, int]]:
     out = []
     for path in [*PKG.glob("*.py"), *CLI.glob("*.py")]:
         for node in ast.walk(_tree(path)):
-            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
-                out.append((f"{_rel(path)}:{node.name}", node, node.end_lineno - node.lineno + 1))  # type: ignore[operator]
+            if isinstance(node, ast.FunctionDef) and (not public or not node.name.startswith("_")):
+                out.append((f"{_rel(path)}:{node.name}", node, _code_lines(node)))
     return out
 
 
 def test_public_functions_take_few_positional_parameters() -> None:
     offenders = []
-    for where, node, _n in _public_functions():
+    for where, node, _n in _functions():
         pos = [a.arg for a in (*node.args.posonlyargs, *node.args.args) if a.arg not in ("self", "cls")]
         # click commands receive their options by keyword
         is_command = any("click" in ast.unparse(d) or "option" in ast.unparse(d) or "command" in ast.unparse(d)
@@ -165,8 +203,8 @@ def test_public_functions_take_few_positional_parameters() -> None:
     assert not offenders, "\n".join(offenders)
 
 
-def test_public_functions_fit_on_a_screen() -> None:
-    long = {where: n for where, _node, n in _public_functions() if n > MAX_LINES}
+def test_functions_fit_on_a_screen() -> None:
+    long = {where: n for where, _node, n in _functions(public=False) if n > MAX_LINES}
     unexplained = sorted(set(long) - set(LONG_FUNCTIONS))
     assert not unexplained, "\n".join(f"{w}: {long[w]} lines" for w in unexplained)
     stale = sorted(set(LONG_FUNCTIONS) - set(long))

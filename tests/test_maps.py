@@ -633,12 +633,14 @@ def _visible_layers_have_legend(b) -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lang, words", [
-    ("en", {"time": "Travel time to intermediate city", "why": "Why its area has this class", "known": "Place names",
-            "decimal": "."}),
-    ("es", {"time": "Tiempo de viaje a ciudad intermedia", "why": "Por qué su área tiene esta clase",
-            "known": "Nombres de lugares", "decimal": ","}),
-    ("pt", {"time": "Tempo de viagem até cidade intermediária", "why": "Por que sua área tem esta classe",
-            "known": "Nomes de lugares", "decimal": ","}),
+    ("en", {"time": "Travel time to intermediate city", "why": "Why this class", "known": "Place names",
+            "decimal": ".", "area": "class of its area {area}, {n} localities"}),
+    ("es", {"time": "Tiempo de viaje a ciudad intermedia", "why": "Por qué esta clase",
+            "known": "Nombres de lugares", "decimal": ",",
+            "area": "clase de su área {area}, {n} localidades"}),
+    ("pt", {"time": "Tempo de viagem até cidade intermediária", "why": "Por que esta classe",
+            "known": "Nomes de lugares", "decimal": ",",
+            "area": "classe da sua área {area}, {n} localidades"}),
 ])
 def test_guaviare_map_in_browser_offline(guaviare, guaviare_outputs, tmp_path, lang, words):
     """Acceptance: the map `tgis run` wrote from a config file loads offline with no console
@@ -669,12 +671,14 @@ def test_guaviare_map_in_browser_offline(guaviare, guaviare_outputs, tmp_path, l
         minutes = f"{known['travel_time_intermediate_city_min']:.1f}".replace(".", words["decimal"])
         rows = _popup_rows(b, texts(lang)("Localities"), GUAVIARE_CELL)
         assert rows[words["time"]] == f"{minutes} min"
-        # the hexagons take the class of their municipality: the reasons give the municipality's
-        # mean time (areas.gpkg), not the hexagon's own
-        areas = gpd.read_file(guaviare / "areas.gpkg")
-        area = areas[areas.contains(guaviare_outputs.localities.set_index("locality_id").geometry[GUAVIARE_CELL])]
-        area_min = f"{area['travel_time_intermediate_city_min'].iloc[0]:.1f}".replace(".", words["decimal"])
-        assert f"{area_min} min > 120 min" in rows[words["why"]]
+        # the cells take the class of their municipality: the reasons name it and quote its time
+        areas = guaviare_outputs.areas
+        holder = areas[areas.contains(known.geometry)].iloc[0]
+        assert holder["n_localities"] > 1
+        area_minutes = f"{holder['travel_time_intermediate_city_min']:.1f}".replace(".", words["decimal"])
+        assert rows[words["why"]].startswith(words["area"].format(area=holder["municipality"],
+                                                                  n=int(holder["n_localities"])))
+        assert f"{area_minutes} min > 120 min" in rows[words["why"]]
         assert rows[texts(lang)("Population")] == texts(lang).unknown
         assert b.errors == []
         shot = b.screenshot(tmp_path / f"guaviare_{lang}.png")

@@ -40,7 +40,7 @@ def _classify(rows: dict[str, dict[str, float]], rules: dict = RULES) -> pd.Data
     gdf = gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.points_from_xy(
         np.linspace(-51.2, -51.1, len(data)), np.full(len(data), -30.0)), crs=4326)
     gdf["area_id"] = list(rows)
-    return classify_areas(gdf, rules=rules).set_index("area_id")
+    return classify_areas(gdf, rules=rules).areas.set_index("area_id")
 
 
 def test_every_limit_exactly_is_favorable_and_says_so() -> None:
