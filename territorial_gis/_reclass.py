@@ -116,7 +116,7 @@ class Reclassifier:
         finally:
             for lg, lv in zip(loggers, levels, strict=True):
                 lg.setLevel(lv)
-        return out.areas["area_class"].astype(str).to_numpy()
+        return out["area_class"].astype(str).to_numpy()
 
     def may_change(self, rows: np.ndarray, minutes: Mapping[str, np.ndarray], base: Mapping[str, np.ndarray],
                    rules: Rules | None = None) -> np.ndarray:

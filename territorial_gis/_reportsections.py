@@ -19,6 +19,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import _style as st
+from . import outputs as o
 from ._basemap import id_names, locality_labels, nearest_names, stretch_names
 from ._charts import population_by_band, population_by_class, svg_bar_chart, svg_stacked_shares
 from ._i18n import Texts
@@ -562,20 +563,31 @@ def input_section(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
     return {"table": table, "credits": credits}
 
 
-_FILE_TEXT = {"localities.gpkg": "localities with travel times, classes and reasons (GeoPackage)",
-              "summary.csv": "population and localities by class (CSV)",
-              "population_within.csv": "population within each travel time (CSV)",
-              "sensitivity.csv": "class shares when each threshold moves (CSV)",
-              "upgrades.csv": "ranked road upgrades (CSV)", "corridors.gpkg": "corridors, stretches and upgrades (GeoPackage)",
-              "areas.gpkg": "classified areas (GeoPackage)", "destinations.gpkg": "destinations by tier (GeoPackage)",
-              "hubs.gpkg": "hubs and hinterlands (GeoPackage)", "territories.gpkg": "territories (GeoPackage)",
-              "isochrones.gpkg": "travel-time bands (GeoPackage)", "network.gpkg": "road network (GeoPackage, for QGIS)",
-              "basemap.gpkg": "rivers, lakes and boundaries of the maps (GeoPackage)",
-              "map.html": "interactive map", "study.json": "configuration, versions, input checksums, timings",
-              "scenarios.csv": "per scenario and tier: localities slower, cut off, minutes lost (CSV)",
-              "scenario_classes.csv": "per scenario: localities changing class (CSV)",
-              "rai.csv": "Rural Access Index per area, base and scenarios (CSV)",
-              "rai.gpkg": "buffer of the all-season roads (GeoPackage)"}
+_FILE_TEXT = {o.LOCALITIES: "localities with travel times, classes and reasons (GeoPackage)",
+              o.SUMMARY: "population and localities by class (CSV)",
+              o.POPULATION_WITHIN: "population within each travel time (CSV)",
+              o.SENSITIVITY: "class shares when each threshold moves (CSV)",
+              o.UPGRADES: "ranked road upgrades (CSV)", o.CORRIDORS: "corridors, stretches and upgrades (GeoPackage)",
+              o.AREAS: "classified areas (GeoPackage)", o.DESTINATIONS: "destinations by tier (GeoPackage)",
+              o.HUBS: "hubs and hinterlands (GeoPackage)", o.TERRITORIES: "territories (GeoPackage)",
+              o.ISOCHRONES: "travel-time bands (GeoPackage)", o.NETWORK: "road network (GeoPackage, for QGIS)",
+              o.BASEMAP: "rivers, lakes and boundaries of the maps (GeoPackage)",
+              o.MAP: "interactive map", o.STUDY_JSON: "configuration, versions, input checksums, timings",
+              o.SCENARIOS: "per scenario and tier: localities slower, cut off, minutes lost (CSV)",
+              o.SCENARIO_CLASSES: "per scenario: localities changing class (CSV)",
+              o.RAI: "Rural Access Index per area, base and scenarios (CSV)",
+              o.RAI_LAYERS: "buffer of the all-season roads (GeoPackage)",
+              o.CRITICALITY: "critical road stretches and the localities each failure cuts off (GeoPackage)",
+              o.CRITICALITY_CSV: "critical road stretches ranked (CSV)",
+              o.APPRAISAL: "road projects ranked and the chosen ones (GeoPackage)",
+              o.APPRAISAL_CSV: "road projects ranked, with P10-P90 ranges (CSV)",
+              o.PORTFOLIO_CSV: "the chosen portfolio in the order picked (CSV)",
+              o.PORTFOLIO_PNG: "chart of the portfolio's benefit against spending (PNG)",
+              o.MICROREGIONS: "microregions, CECs and their hinterlands (GeoPackage)",
+              o.LINKS: "each zone's link to a favorable area (CSV)",
+              o.TYPOLOGY_LAYERS: "one layer per typology (GeoPackage)",
+              o.TYPOLOGIES: "units and population by class of each typology (CSV)",
+              o.INDICATORS_WITHIN: "population and indicators within each travel time (CSV)"}
 #: what a ``scenario_<name>.gpkg`` is (msgid)
 _SCENARIO_FILE_TEXT = "scenario {name}: each locality's change of access and class, the roads changed (GeoPackage)"
 
@@ -587,7 +599,7 @@ def download_section(study: StudyOutputs, tx: Texts, report_dir: Path | None) ->
     out = []
     for name in study_files(study.folder):
         path = study.folder / name
-        if name == "report.html" or not path.is_file():
+        if name == o.REPORT or not path.is_file():
             continue
         href = os.path.relpath(path, report_dir) if report_dir is not None else name
         if name.startswith(SCENARIO_PREFIX) and name.endswith(".gpkg"):

@@ -48,7 +48,7 @@ from ._i18n import texts
 from ._reportsections import Table
 from ._studymeta import DEFAULT_BANDS_MIN, population_known, study_bands, study_tiers
 from .errors import ConfigError
-from .outputs import StudyOutputs, load_study_outputs
+from .outputs import MAP, StudyOutputs, load_study_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def make_report(study: StudyOutputs | str | os.PathLike[str], path: str | os.Pat
     check_outputs(target, overwrite=overwrite)
     texts(lang)  # an unknown language fails before any reading
     so = study if isinstance(study, StudyOutputs) else load_study_outputs(study)
-    map_link = "map.html" if (target.parent / "map.html").exists() else None
+    map_link = MAP if (target.parent / MAP).exists() else None
     html = render_report(so, title=title, lang=lang, bands_min=bands_min, top_n=top_n, map_link=map_link,
                          report_dir=target.parent)
     with atomic_output(target, overwrite=overwrite) as tmp:

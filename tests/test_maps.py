@@ -343,7 +343,8 @@ def test_every_reason_phrase_translates(outputs):
                "indicator_unknown": dict(indicator="altitude"),
                "density_dense_veto": dict(value="200", threshold="150"),
                "density_dense": dict(value="200", threshold="150"),
-               "density_low": dict(value="12", threshold="150")}
+               "density_low": dict(value="12", threshold="150"),
+               "of_area": dict(area="San José del Guaviare", n="41")}
     for key in REASONS:
         text = reason(key, **samples.get(key, {}))
         assert parse_reason(text)[0] == key, text
