@@ -510,7 +510,7 @@ def _corridor_origins(ctx: _Ctx, loc: gpd.GeoDataFrame, targets: Mapping[str, gp
     import geopandas as gpd
 
     from ._surface import Surface
-    from .corridors import ORIGIN_ID_CANDIDATES
+    from .columns import LOCALITY_ID_CANDIDATES
 
     surface = ctx.route.surface
     if not ctx.route.uses_surface or not isinstance(surface, Surface):
@@ -523,7 +523,7 @@ def _corridor_origins(ctx: _Ctx, loc: gpd.GeoDataFrame, targets: Mapping[str, gp
     x, y = geo.x.to_numpy()[mra], geo.y.to_numpy()[mra]
     move = np.isfinite(lon) & ((np.abs(lon - x) > 1e-9) | (np.abs(lat - y) > 1e-9))
     no_road = int((r["travel_time_min"].notna() & ~np.isfinite(lon)).sum())
-    id_col = next((c for c in ORIGIN_ID_CANDIDATES if c in loc), None)
+    id_col = next((c for c in LOCALITY_ID_CANDIDATES if c in loc), None)
     ids = loc[id_col] if id_col is not None else pd.Series(loc.index, index=loc.index)
     out = loc.copy()
     geom = out.geometry.to_crs(4326).to_numpy().copy()
@@ -1194,7 +1194,9 @@ def _record_map_inputs(ctx: _Ctx) -> None:
         profile=load_profile(n.profile, mode=n.mode or settings.mode),
         max_snap_m=route.max_snap_m, walk_kph=route.walk_kph, tiers=ctx.cfg.tiers,
         tiers_judged=classification.tiers if classification is not None else None,
-        measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None)
+        measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None,
+        scenarios=[a.scenario for a in ctx.state.get("scenarios", {}).values()],
+        rai=ctx.cfg.rai if ctx.cfg.rai is not None and ctx.cfg.rai.enabled else None, network=ctx.state.get("network"))
     ctx.info["methods"].setdefault("routing", {})["offroad"] = route.offroad_method
     net = ctx.state.get("network")
     bbox = (float(net.node_lon.min()), float(net.node_lat.min()), float(net.node_lon.max()),

@@ -132,6 +132,29 @@ def test_summary_and_polygons(territories: gpd.GeoDataFrame, centres: gpd.GeoDat
     assert np.allclose(metric.area / 1e6, polys["area_km2"], rtol=1e-6)
 
 
+def test_unknown_population_is_unknown_not_zero(territories: gpd.GeoDataFrame, centres: gpd.GeoDataFrame) -> None:
+    """A territory none of whose localities has a known population has population NaN (and so
+    do its band, class and centre figures), never 0; where some are known the known ones add up."""
+    loc = territories.copy()
+    loc["area_class"] = "MRA"
+    tid = loc["territory_id"].dropna().astype(str)
+    first = tid.iloc[0]
+    part = loc["territory_id"].astype(str) == first
+    loc.loc[part, "population"] = np.nan                    # one territory of unknown population
+    mixed = tid[tid != first].iloc[0]
+    some = (loc["territory_id"].astype(str) == mixed).to_numpy()
+    keep = np.flatnonzero(some)[0]
+    loc.loc[some, "population"] = np.nan
+    loc.loc[loc.index[keep], "population"] = 123.0          # one known locality in another
+    summ = tr.summarize_territories(loc, centres.assign(population=np.nan)).set_index("territory_id")
+    pop_cols = [c for c in summ.columns if c == "population" or c.startswith("population_")]
+    assert summ.loc[first, pop_cols].isna().all()
+    assert summ.loc[mixed, "population"] == 123.0 and summ.loc[mixed, "population_mra"] == 123.0
+    assert summ["centre_population"].isna().all()
+    polys = tr.territory_polygons(loc.assign(population=np.nan), centres)
+    assert polys["population"].isna().all() and (polys["n_localities"] > 0).all()
+
+
 def test_no_limit_assigns_every_reachable_locality(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,
                                                    centres: gpd.GeoDataFrame) -> None:
     sample = poa_localities.iloc[::5]
