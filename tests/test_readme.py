@@ -75,7 +75,24 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
+# A `tgis` command given --overwrite that already ran in this copy with the same arguments and the
+# same contents of the files it names is not run again (the toolkit is deterministic: it would
+# write the same outputs). This is what keeps the test affordable: `make run` (run first, then
+# again by the README) and the Guaviare study (in `make run`, the README and both guides) run
+# once. A command without --overwrite always runs, so a guide that writes over another's output
+# without saying so still fails, as it would for its reader.
 _PREAMBLE = """set -euo pipefail
+tgis() {{
+  local key=""
+  case " $* " in
+    *" --overwrite "*)
+      key=$( {{ printf '%s\\n' "$@"; for a in "$@"; do if [ -f "$a" ]; then sha1sum "$a"; fi; done; }} \\
+            | sha1sum | cut -c1-40)
+      if [ -e ".readme-test/$key" ]; then echo "(already run in this copy: tgis $*)"; return 0; fi ;;
+  esac
+  command tgis "$@" || return $?
+  if [ -n "$key" ]; then mkdir -p .readme-test && touch ".readme-test/$key"; fi
+}}
 make() {{
   case "$1" in
     run) {recipe} ;;
