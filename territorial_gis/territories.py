@@ -41,7 +41,6 @@ from ._zones import (
     check_max_time,
     hub_ids_of,
     place_points,
-    population_of,
     zone_polygons,
 )
 from .columns import (
@@ -445,11 +444,20 @@ def _band_names(bands: Sequence[float]) -> list[tuple[str, float, float]]:
     return out
 
 
+def _known_population(df: pd.DataFrame, column: str | None) -> np.ndarray:
+    """Population as reported: floats, NaN where unknown (all NaN without the column). Sums of it
+    are NaN when a member is unknown: an unknown population is never counted as 0."""
+    if column is None or column not in df:
+        return np.full(len(df), np.nan)
+    v = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(v), np.clip(v, 0.0, None), np.nan)
+
+
 def _with_centres(summary: pd.DataFrame, centres: pd.DataFrame, centre_id_col: str | None) -> pd.DataFrame:
     """``centre_name`` and ``centre_population`` of each territory's centre, after its id."""
     cid = pd.Index(_centre_ids(centres, centre_id_col)).astype(str)
     names = pd.Series(centres[NAME].to_numpy() if NAME in centres else None, index=cid)
-    cpop = pd.Series(population_of(centres, POPULATION) if POPULATION in centres else np.nan, index=cid)
+    cpop = pd.Series(_known_population(centres, POPULATION), index=cid)
     names, cpop = names[~names.index.duplicated()], cpop[~cpop.index.duplicated()]
     k = summary[TERRITORY_ID].astype(str).to_numpy()
     summary.insert(1, "centre_name", names.reindex(k).to_numpy())
@@ -490,7 +498,7 @@ def summarize_territories(localities_territories: pd.DataFrame, centres: pd.Data
     for c in (TERRITORY_ID, CENTRE_TIME_MIN):
         if c not in df:
             raise ColumnError(f"column '{c}' not found; run build_territories first")
-    pop = population_of(df, population_col)
+    pop = _known_population(df, population_col)
     t = df[CENTRE_TIME_MIN].to_numpy(dtype=float)
     key = df[TERRITORY_ID].to_numpy()
     has = pd.notna(key)
@@ -507,6 +515,10 @@ def summarize_territories(localities_territories: pd.DataFrame, centres: pd.Data
     summ["mean_time_centre_weighted_min"] = (g["_pt"].sum() / summ[POPULATION].replace(0.0, np.nan))
     for c in [c for c in work.columns if c.startswith("population_")]:
         summ[c] = g[c].sum()
+    for c in [POPULATION, "mean_time_centre_weighted_min", *(c for c in work if c.startswith("population_"))]:
+        src = {POPULATION: "_pop", "mean_time_centre_weighted_min": "_pt"}.get(c, c)
+        unknown = work[src].isna().groupby(work[TERRITORY_ID], sort=True).any()
+        summ[c] = summ[c].mask(unknown.reindex(summ.index, fill_value=False))
     if TERRITORY_REGION_ID in df:
         reg = pd.DataFrame({TERRITORY_ID: key[has], "r": df[TERRITORY_REGION_ID].to_numpy(dtype=object)[has]})
         summ[REGION_ID] = reg.groupby(TERRITORY_ID, sort=True)["r"].first()

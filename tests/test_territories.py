@@ -102,6 +102,36 @@ def test_nesting_locality_hub_centre_employment(territories: gpd.GeoDataFrame,
     assert (territories[a].groupby("territory_id")["centre_travel_time_employment_min"].nunique() == 1).all()
 
 
+def test_summary_unknown_population_is_not_zero() -> None:
+    """SYNTHETIC: 5 localities in two territories and one beyond the limit. A territory with a
+    locality of unknown population has an unknown population (NaN), not the sum of the others
+    nor 0; a territory whose people are all known keeps its sums (hand-worked)."""
+    loc = pd.DataFrame({
+        "place_id": ["a", "b", "c", "d", "e"],
+        "population": [100.0, 50.0, np.nan, 30.0, np.nan],
+        "territory_id": ["A", "A", "B", "B", None],
+        "travel_time_centre_min": [10.0, 40.0, 20.0, 70.0, np.nan],
+        "territory_status": ["assigned", "assigned", "assigned", "assigned", "no_centre_within_limit"],
+        "area_class": ["FRA", "MRA", "MRA", "MRA", "MRA"],
+    })
+    summ = tr.summarize_territories(loc, bands_min=[30, 60]).set_index("territory_id", drop=False)
+    a = summ.loc["A"]
+    assert a["population"] == 150.0 and a["n_localities"] == 2
+    assert a["population_0_30_min"] == 100.0 and a["population_30_60_min"] == 50.0
+    assert a["population_60_plus_min"] == 0.0
+    assert a["population_mra"] == 50.0 and a["population_fra"] == 100.0
+    assert a["mean_time_centre_weighted_min"] == pytest.approx((100 * 10 + 50 * 40) / 150)
+    b = summ.loc["B"]
+    assert b["n_localities"] == 2
+    for col in ("population", "population_mra", "mean_time_centre_weighted_min", "population_0_30_min"):
+        assert np.isnan(b[col]), col
+    beyond = summ[summ["territory_id"].isna()].iloc[0]
+    assert beyond["n_localities"] == 1 and np.isnan(beyond["population"])
+    # no population column at all: every population figure is unknown, never the count of localities
+    none = tr.summarize_territories(loc.drop(columns="population"))
+    assert none["population"].isna().all() and (none["n_localities"] > 0).all()
+
+
 def test_summary_and_polygons(territories: gpd.GeoDataFrame, centres: gpd.GeoDataFrame,
                               poa_network: RoadNetwork) -> None:
     loc = territories.copy()
