@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # compiled modules (territorial_gis/*.pyx) are rebuilt when a .pyx or the build files change
-$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard territorial_gis/*.pyx)
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard territorial_gis/*.pyx) $(wildcard territorial_gis/*.pxd)
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ._arrays import concat_ranges
+from ._routing import ids_of
+from .columns import LOCALITY_ID_CANDIDATES
 from .errors import ColumnError, RoutingError
 
 if TYPE_CHECKING:
@@ -325,7 +327,6 @@ def reroute_decrease(ag: ArcGraph, dist: np.ndarray, label: np.ndarray, arcs: np
 
 # ---------------------------------------------------------------------------- routing set-up
 #: identifier columns looked for on the localities, in order
-LOCALITY_ID_CANDIDATES = ("locality_id", "place_id", "area_id", "id")
 
 
 @dataclass
@@ -355,15 +356,7 @@ class RoutingSetup:
 
 def locality_ids(localities: pd.DataFrame, id_col: str | None) -> np.ndarray:
     """The locality identifiers: ``id_col``, else the first of :data:`LOCALITY_ID_CANDIDATES`, else the index."""
-    if id_col is not None:
-        if id_col not in localities:
-            raise ColumnError(f"id column '{id_col}' not found on the localities; columns: "
-                              f"{', '.join(map(str, localities.columns))}")
-        return localities[id_col].to_numpy()
-    for c in LOCALITY_ID_CANDIDATES:
-        if c in localities:
-            return localities[c].to_numpy()
-    return localities.index.to_numpy()
+    return ids_of(localities, id_col, LOCALITY_ID_CANDIDATES, "localities").to_numpy()
 
 
 def population_of(localities: pd.DataFrame, population_col: str) -> np.ndarray:

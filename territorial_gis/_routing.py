@@ -162,13 +162,16 @@ def lonlat_of(gdf: gpd.GeoDataFrame, what: str = "places") -> tuple[np.ndarray, 
     return xy[:, 0].copy(), xy[:, 1].copy()
 
 
-def ids_of(gdf: pd.DataFrame, id_col: str | None = None) -> pd.Series:
-    """The identifier column of a places/destinations frame (``dest_id``, ``place_id``, ``id`` ...)."""
+def ids_of(gdf: pd.DataFrame, id_col: str | None = None, candidates: Sequence[str] = ID_CANDIDATES,
+           what: str = "places") -> pd.Series:
+    """The identifier column of a places/destinations frame: ``id_col``, else the first of
+    ``candidates`` present (``dest_id``, ``place_id``, ``id`` ...), else the index."""
     if id_col is not None:
         if id_col not in gdf:
-            raise ColumnError(f"id column '{id_col}' not found; columns: {', '.join(map(str, gdf.columns))}")
+            raise ColumnError(f"id column '{id_col}' not found on the {what}; columns: "
+                              f"{', '.join(map(str, gdf.columns))}")
         return gdf[id_col]
-    for c in ID_CANDIDATES:
+    for c in candidates:
         if c in gdf:
             return gdf[c]
     return pd.Series(gdf.index, index=gdf.index)

@@ -59,6 +59,8 @@ the road network, boat travel, waiting at boardings, fords and ferries."""
 
 # -- classification -------------------------------------------------------------------------
 AREA_ID = "area_id"
+#: the identifier of a locality (or of the area standing for it) when no column is named
+LOCALITY_ID_CANDIDATES = (LOCALITY_ID, PLACE_ID, AREA_ID, "id")
 AREA_CLASS = "area_class"
 """``MRA`` (marginal rural area) or ``FRA`` (favorable rural area)."""
 MRA_TYPE = "mra_type"

@@ -43,6 +43,7 @@ from ._engine import AugmentedGraph
 from ._progress import progress
 from ._routing import RouteOptions, ids_of, options_or_default, prepare_graph
 from ._shortest import nearest_seed, nearest_seed_improve, trace_paths
+from .columns import LOCALITY_ID_CANDIDATES
 from .errors import ColumnError, ConfigError, CRSError, RoutingError
 from .speeds import Profile, is_paved, load_profile
 
@@ -56,7 +57,6 @@ log = logging.getLogger(__name__)
 #: highway classes counted as low-class (unpaved or minor) whatever their surface tag
 LOW_CLASSES = frozenset({"track", "path", "bridleway", "unclassified", "road"})
 #: identifier columns looked for on the localities, in order
-ORIGIN_ID_CANDIDATES = ("locality_id", "place_id", "area_id", "id")
 #: default number of stretches re-routed by :func:`rank_upgrades`
 DEFAULT_CANDIDATES = 50
 
@@ -91,15 +91,7 @@ def is_unpaved_or_low(edges: pd.DataFrame) -> np.ndarray:
 
 
 def _origin_ids(gdf: pd.DataFrame, id_col: str | None) -> np.ndarray:
-    if id_col is not None:
-        if id_col not in gdf:
-            raise ColumnError(f"id column '{id_col}' not found on the localities; columns: "
-                              f"{', '.join(map(str, gdf.columns))}")
-        return gdf[id_col].to_numpy()
-    for c in ORIGIN_ID_CANDIDATES:
-        if c in gdf:
-            return gdf[c].to_numpy()
-    return gdf.index.to_numpy()
+    return ids_of(gdf, id_col, LOCALITY_ID_CANDIDATES, "localities").to_numpy()
 
 
 def _check_inputs(localities: gpd.GeoDataFrame, targets: Mapping[str, gpd.GeoDataFrame],

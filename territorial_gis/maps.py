@@ -261,7 +261,7 @@ def write_map(m: folium.Map, path: str | os.PathLike[str], *, cdn: bool | None =
     html = render_map(m, cdn=cdn)
     with atomic_output(target, overwrite=overwrite) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    logger.info("map written to %s (%.1f kB)", target, target.stat().st_size / 1e3)
+    logger.debug("map written to %s (%.1f kB)", target, target.stat().st_size / 1e3)
     return target
 
 
@@ -283,7 +283,7 @@ def map_study(outputs_dir: str | os.PathLike[str], path: str | os.PathLike[str],
     so = load_study_outputs(outputs_dir)
     m = make_map(so, title=title, lang=lang, cdn=cdn, surface_tier=surface_tier)
     out = write_map(m, target, overwrite=overwrite)
-    logger.info("map of %s written to %s", outputs_dir, out)
+    logger.debug("map of %s written to %s", outputs_dir, out)
     return out
 
 

@@ -510,7 +510,7 @@ def _corridor_origins(ctx: _Ctx, loc: gpd.GeoDataFrame, targets: Mapping[str, gp
     import geopandas as gpd
 
     from ._surface import Surface
-    from .corridors import ORIGIN_ID_CANDIDATES
+    from .columns import LOCALITY_ID_CANDIDATES
 
     surface = ctx.route.surface
     if not ctx.route.uses_surface or not isinstance(surface, Surface):
@@ -523,7 +523,7 @@ def _corridor_origins(ctx: _Ctx, loc: gpd.GeoDataFrame, targets: Mapping[str, gp
     x, y = geo.x.to_numpy()[mra], geo.y.to_numpy()[mra]
     move = np.isfinite(lon) & ((np.abs(lon - x) > 1e-9) | (np.abs(lat - y) > 1e-9))
     no_road = int((r["travel_time_min"].notna() & ~np.isfinite(lon)).sum())
-    id_col = next((c for c in ORIGIN_ID_CANDIDATES if c in loc), None)
+    id_col = next((c for c in LOCALITY_ID_CANDIDATES if c in loc), None)
     ids = loc[id_col] if id_col is not None else pd.Series(loc.index, index=loc.index)
     out = loc.copy()
     geom = out.geometry.to_crs(4326).to_numpy().copy()

@@ -16,6 +16,7 @@ Every loader returns a GeoDataFrame of points in EPSG:4326 with the standard col
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import os
@@ -513,11 +514,17 @@ def _standard_columns(frame: pd.DataFrame, p: Path | str, given: tuple[str | Non
     return id_name, pop_name, name_name
 
 
+#: True while a destination tier's file is read (its population is optional)
+_DESTINATIONS: contextvars.ContextVar[bool] = contextvars.ContextVar("tgis_destinations", default=False)
+
+
 def _population(gdf: gpd.GeoDataFrame, p: Path | str, pop_name: str | None, ids: pd.Series,
                 numbers: _Numbers) -> pd.Series:
     if pop_name is None:
-        logger.warning("%s: no population column found (looked for %s); population is NaN",
-                       p, ", ".join(POPULATION_CANDIDATES[:6]))
+        # a destination tier needs no population (a rule that filters on it says so itself)
+        level = logging.DEBUG if _DESTINATIONS.get() else logging.WARNING
+        logger.log(level, "%s: no population column found (looked for %s); population is NaN",
+                   p, ", ".join(POPULATION_CANDIDATES[:6]))
         return pd.Series(np.nan, index=gdf.index, dtype=float)
     if pop_name in numbers.frame.columns:
         population = numbers.column(pop_name, "population", kind="count")
@@ -899,7 +906,11 @@ def _tier_source(places: gpd.GeoDataFrame | None, r: dict[str, Any], tier: str,
                  rule: Any) -> gpd.GeoDataFrame:
     if "file" in r or "path" in r:
         kwargs = {k: r[k] for k in _LOAD_KEYS if k in r}
-        return load_places(str(r.get("file", r.get("path"))), **kwargs)
+        token = _DESTINATIONS.set(True)
+        try:
+            return load_places(str(r.get("file", r.get("path"))), **kwargs)
+        finally:
+            _DESTINATIONS.reset(token)
     if "catalogue" in r or "catalog" in r:
         name = r.get("catalogue", r.get("catalog"))
         filters = {k: r[k] for k in _CATALOGUE_KEYS if k in r}

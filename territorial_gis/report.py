@@ -287,7 +287,7 @@ def make_report(study: StudyOutputs | str | os.PathLike[str], path: str | os.Pat
                          report_dir=target.parent)
     with atomic_output(target, overwrite=overwrite) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    logger.info("report written to %s (%.1f kB)", target, target.stat().st_size / 1e3)
+    logger.debug("report written to %s (%.1f kB)", target, target.stat().st_size / 1e3)
     return target
 
 

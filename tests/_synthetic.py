@@ -46,3 +46,29 @@ def node_points(net: RoadNetwork, nodes: list[int], ids: list[str], id_col: str 
     """Points exactly on the given node rows."""
     return gpd.GeoDataFrame({id_col: ids}, geometry=gpd.points_from_xy(net.node_lon[nodes], net.node_lat[nodes]),
                             crs=4326)
+
+
+def named_network(xy: dict[str, tuple[float, float]], roads: list[tuple[str, str, dict]],
+                  first_id: int = 0) -> RoadNetwork:
+    """SYNTHETIC network near 4 N, 74 W from named nodes (degree offsets) and two-way straight
+    roads ``(a, b, attributes)`` (``highway``, ``speed_kph``, ``surface``, ...); road piece ``k``
+    is ``roads[k]``, its length the geodesic length of the straight line; node ids count from
+    ``first_id`` in the order of ``xy``."""
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    ids = list(xy)
+    index = {n: i for i, n in enumerate(ids)}
+    lon = np.array([-74.0 + xy[n][0] for n in ids])
+    lat = np.array([4.0 + xy[n][1] for n in ids])
+    us, vs, rows, geoms = [], [], [], []
+    for s, (a, b, attrs) in enumerate(roads):
+        for rev, (p, q) in enumerate(((a, b), (b, a))):
+            line = shapely.LineString([(lon[index[p]], lat[index[p]]), (lon[index[q]], lat[index[q]])])
+            us.append(index[p])
+            vs.append(index[q])
+            geoms.append(line)
+            rows.append({"length_m": geod.geometry_length(line), **attrs, "segment": s, "reversed": bool(rev),
+                         "oneway": False})
+    return RoadNetwork.from_arrays(np.arange(len(ids)) + first_id, lon, lat, np.array(us), np.array(vs),
+                                   pd.DataFrame(rows), np.array(geoms, dtype=object))

@@ -27,6 +27,7 @@ from territorial_gis.access import (
     summarize_access,
     travel_times_to_nearest,
 )
+from territorial_gis.columns import LOCALITY_ID_CANDIDATES
 from territorial_gis.errors import ColumnError, ConfigError, CRSError, RoutingError
 
 
@@ -209,8 +210,12 @@ def test_ids_and_coordinates() -> None:
     assert ids_of(df).tolist() == ["D"]  # dest_id comes before place_id
     assert ids_of(df, "name").tolist() == ["a"]
     assert ids_of(df[["name"]]).tolist() == [7]  # no id column: the index
-    with pytest.raises(ColumnError, match="id column 'code' not found; columns: name, dest_id, place_id"):
+    with pytest.raises(ColumnError, match="id column 'code' not found on the places; columns: name, dest_id, "
+                                          "place_id"):
         ids_of(df, "code")
+    # localities: locality_id, then place_id, then area_id
+    assert ids_of(df.assign(area_id="A"), candidates=LOCALITY_ID_CANDIDATES).tolist() == ["P"]
+    assert ids_of(df[["name"]].assign(area_id="A"), candidates=LOCALITY_ID_CANDIDATES).tolist() == ["A"]
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([LON0], [LAT0]), crs=4326)
     lon, lat = lonlat_of(pts.to_crs(32722))
     assert lon[0] == pytest.approx(LON0, abs=1e-9) and lat[0] == pytest.approx(LAT0, abs=1e-9)

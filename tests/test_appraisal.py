@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import shapely
 from _cli import assert_cli_fails
+from _synthetic import named_network
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -49,21 +50,8 @@ def synthetic_network(xy: dict[str, tuple[float, float]],
                       roads: list[tuple[str, str, str, str, float]]) -> RoadNetwork:
     """SYNTHETIC network near 4 N, 74 W: named nodes (degree offsets) and two-way roads
     ``(a, b, highway, surface, speed_kph)``; road piece ``k`` is ``roads[k]``."""
-    ids = list(xy)
-    index = {n: i for i, n in enumerate(ids)}
-    lon = np.array([-74.0 + xy[n][0] for n in ids])
-    lat = np.array([4.0 + xy[n][1] for n in ids])
-    us, vs, rows, geoms = [], [], [], []
-    for s, (a, b, hw, surface, kph) in enumerate(roads):
-        for rev, (p, q) in enumerate(((a, b), (b, a))):
-            line = shapely.LineString([(lon[index[p]], lat[index[p]]), (lon[index[q]], lat[index[q]])])
-            us.append(index[p])
-            vs.append(index[q])
-            geoms.append(line)
-            rows.append({"length_m": GEOD.geometry_length(line), "speed_kph": kph, "highway": hw,
-                         "surface": surface, "segment": s, "reversed": bool(rev), "oneway": False})
-    return RoadNetwork.from_arrays(np.arange(len(ids)), lon, lat, np.array(us), np.array(vs), pd.DataFrame(rows),
-                                   np.array(geoms, dtype=object))
+    return named_network(xy, [(a, b, {"speed_kph": kph, "highway": hw, "surface": surface})
+                              for a, b, hw, surface, kph in roads])
 
 
 def points(rows: list[tuple[str, float, float, float]], id_col: str = "locality_id") -> gpd.GeoDataFrame:

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import shapely
 from _cli import assert_cli_fails
+from _synthetic import named_network
 from click.testing import CliRunner
 from pyproj import Geod
 
@@ -36,19 +37,9 @@ OFFSET = 0.002  # degrees of latitude between a locality and the road
 
 def _road(n: int = 11, step: float = 0.05) -> RoadNetwork:
     """SYNTHETIC straight two-way road along 4 N from 74 W, a node every ``step`` degrees, 30 km/h."""
-    lon = -74.0 + step * np.arange(n)
-    lat = np.full(n, 4.0)
-    us, vs, rows, geoms = [], [], [], []
-    for s in range(n - 1):
-        for rev, (p, q) in enumerate(((s, s + 1), (s + 1, s))):
-            ln = shapely.LineString([(lon[p], lat[p]), (lon[q], lat[q])])
-            us.append(p)
-            vs.append(q)
-            geoms.append(ln)
-            rows.append({"length_m": GEOD.geometry_length(ln), "speed_kph": KPH, "highway": "secondary",
-                         "surface": "asphalt", "segment": s, "reversed": bool(rev), "oneway": False})
-    net = RoadNetwork.from_arrays(np.arange(n) + 100, lon, lat, np.array(us), np.array(vs), pd.DataFrame(rows),
-                                  np.array(geoms, dtype=object))
+    xy = {f"n{i}": (step * i, 0.0) for i in range(n)}
+    attrs = {"speed_kph": KPH, "highway": "secondary", "surface": "asphalt"}
+    net = named_network(xy, [(f"n{s}", f"n{s + 1}", attrs) for s in range(n - 1)], first_id=100)
     net.meta["walk_speed_kph"] = WALK_KPH
     return net
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _synthetic import named_network
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -188,19 +189,9 @@ def test_rook_and_queen_contiguity_differ_on_a_corner() -> None:
 # ---------------------------------------------------------------------- SYNTHETIC straight road
 def _road(n: int, step_deg: float = 0.05, kph: float = 30.0) -> RoadNetwork:
     """SYNTHETIC straight two-way road along latitude 4 N from 74 W, a node every ``step_deg``."""
-    lon = -74.0 + step_deg * np.arange(n)
-    lat = np.full(n, 4.0)
-    us, vs, rows, geoms = [], [], [], []
-    for s in range(n - 1):
-        for rev, (p, q) in enumerate(((s, s + 1), (s + 1, s))):
-            ln = shapely.LineString([(lon[p], lat[p]), (lon[q], lat[q])])
-            us.append(p)
-            vs.append(q)
-            geoms.append(ln)
-            rows.append({"length_m": GEOD.geometry_length(ln), "speed_kph": kph, "highway": "secondary",
-                         "surface": "asphalt", "segment": s, "reversed": bool(rev), "oneway": False})
-    return RoadNetwork.from_arrays(np.arange(n) + 100, lon, lat, np.array(us), np.array(vs), pd.DataFrame(rows),
-                                   np.array(geoms, dtype=object))
+    xy = {f"n{i}": (step_deg * i, 0.0) for i in range(n)}
+    attrs = {"speed_kph": kph, "highway": "secondary", "surface": "asphalt"}
+    return named_network(xy, [(f"n{s}", f"n{s + 1}", attrs) for s in range(n - 1)], first_id=100)
 
 
 def test_synthetic_travel_time_contiguity_of_head_towns() -> None:
