@@ -121,6 +121,23 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj["verbose"] = verbose
     ctx.obj["quiet"] = quiet
     _configure_logging(verbose, quiet)
+    _terminate_cleanly()
+
+
+def _terminate_cleanly() -> None:
+    """A termination request (SIGTERM: a job scheduler, `kill`) ends the command as Ctrl-C does:
+    the staging folders and temporary files are removed on the way out (exit code 143)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _stop(signum: int, _frame: Any) -> None:
+        click.echo("Error: terminated; nothing half-written is left", err=True)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _stop)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from territorial_gis import RouteOptions
+    from territorial_gis.appraisal import Appraisal
     from territorial_gis.network import RoadNetwork
 
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "M": 1e6, "bn": 1e9, "b": 1e9}
@@ -88,33 +89,21 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
              profile: str | None, route: RouteOptions, output: str, overwrite: bool) -> None:
     """Appraise road projects on NETWORK for LOCALITIES: costs, benefits, a portfolio under
     --budget chosen with re-routing after each pick, and P10-P90 ranges over perturbed runs."""
-    import json
-
-    import pandas as pd
-
-    from territorial_gis._io import check_outputs
     from territorial_gis.appraisal import (
         appraise_projects,
         check_budget,
         combine_candidates,
         load_cost_table,
         load_uncertainty,
-        plot_portfolio,
         price_projects,
         read_projects,
     )
     from territorial_gis.classify import load_rules
-    from territorial_gis.errors import ConfigError, InputFileError
-    from territorial_gis.network import open_network
+    from territorial_gis.errors import ConfigError
 
-    from ._study_inputs import read_study_inputs, write_all
+    from ._study_inputs import read_study_inputs
 
-    out = Path(output)
-    if out.suffix.lower() != ".gpkg":
-        raise InputFileError(f"output {out} must be a GeoPackage (.gpkg): it holds the layers projects, portfolio")
-    extra = {k: out.with_name(f"{out.stem}{k}") for k in (".csv", "_portfolio.csv", "_portfolio.png",
-                                                          "_summary.json")}
-    check_outputs(out, *extra.values(), overwrite=overwrite)
+    out, extra = _output_paths(output, overwrite)
     if not projects_file and not corridor_candidates:
         raise ConfigError("no candidate project to appraise: give --projects FILE, or leave the corridor "
                           "candidates on")
@@ -123,12 +112,7 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     table = load_cost_table(costs)
     ranges = load_uncertainty(uncertainty)
     rule_set = load_rules(rules) if rules else None
-    net = open_network(network, profile=profile)
-    if scenario_spec:
-        from territorial_gis.scenarios import apply_scenario
-
-        applied = apply_scenario(net, scenario_spec, profile=profile)
-        net, route = applied.network, applied.route_options(route, net)
+    net, route = _open_network(network, profile, scenario_spec, route)
     parts: list[gpd.GeoDataFrame | None] = []
     if projects_file:
         user = read_projects(projects_file, net, to_class=upgrade_to, to_surface=to_surface)
@@ -140,6 +124,51 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     cand = combine_candidates(parts)
     res = appraise_projects(net, locs, tiers, cand, budget=amount, costs=table, uncertainty=ranges, runs=runs,
                             seed=seed, rules=rule_set, objective=objective, profile=profile, dem=dem, options=route)
+    _write_outputs(res, out, extra, overwrite)
+    for line in res.summary:
+        click.echo(line)
+    click.echo(f"{len(cand)} projects appraised, {runs} perturbed runs in {res.info['runs_s']:.1f} s -> {out}")
+
+
+def _output_paths(output: str, overwrite: bool) -> tuple[Path, dict[str, Path]]:
+    """The output GeoPackage and the files beside it (by suffix), checked writable."""
+    from territorial_gis._io import check_outputs
+    from territorial_gis.errors import InputFileError
+
+    out = Path(output)
+    if out.suffix.lower() != ".gpkg":
+        raise InputFileError(f"output {out} must be a GeoPackage (.gpkg): it holds the layers projects, portfolio")
+    extra = {k: out.with_name(f"{out.stem}{k}") for k in (".csv", "_portfolio.csv", "_portfolio.png",
+                                                          "_summary.json")}
+    check_outputs(out, *extra.values(), overwrite=overwrite)
+    return out, extra
+
+
+def _open_network(network: str, profile: str | None, scenario_spec: str | None,
+                  route: RouteOptions) -> tuple[RoadNetwork, RouteOptions]:
+    """The network, and the routing options, in the scenario's state of the world when one is given."""
+    from territorial_gis.network import open_network
+
+    net = open_network(network, profile=profile)
+    if scenario_spec:
+        from territorial_gis.scenarios import apply_scenario
+
+        applied = apply_scenario(net, scenario_spec, profile=profile)
+        net, route = applied.network, applied.route_options(route, net)
+    return net, route
+
+
+def _write_outputs(res: Appraisal, out: Path, extra: dict[str, Path], overwrite: bool) -> None:
+    """The GeoPackage (layers projects, portfolio), the ranked projects, the portfolio curve and
+    chart and the summary, all or none."""
+    import json
+
+    import pandas as pd
+
+    from territorial_gis.appraisal import plot_portfolio
+
+    from ._study_inputs import write_all
+
     files = res.for_files()
     projects, chosen = files["projects"], files["portfolio"]
     table = pd.DataFrame(projects.drop(columns=projects.geometry.name))
@@ -161,9 +190,6 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
                (extra["_portfolio.png"], lambda tmp: plot_portfolio(res, tmp, overwrite=True)),
                (extra["_summary.json"], write_json)],
               overwrite)
-    for line in res.summary:
-        click.echo(line)
-    click.echo(f"{len(cand)} projects appraised, {runs} perturbed runs in {res.info['runs_s']:.1f} s -> {out}")
 
 
 def _corridor_pool(net: RoadNetwork, locs: gpd.GeoDataFrame, tiers: dict[str, gpd.GeoDataFrame], targets: str | None,

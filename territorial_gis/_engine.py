@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -327,6 +327,90 @@ def _fastest_unique(key: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.concatenate([o[~in_dup], idx[first]])
 
 
+class _Arcs(NamedTuple):
+    """A block of arcs of the augmented graph and their bookkeeping (see :class:`AugmentedGraph`)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    time: np.ndarray
+    edge: np.ndarray
+    f0: np.ndarray
+    f1: np.ndarray
+
+
+def _split_arcs(net: RoadNetwork, ba: dict[str, np.ndarray], rep: np.ndarray, f_rep: np.ndarray) -> list[_Arcs]:
+    """Every directed edge of the snapped road pieces with the points chained along it: arcs
+    previous node -> point, free links back between points at the same spot, last point -> v.
+
+    Point ``k`` (of the snapped points, in node order) is node ``n_nodes + k``; ``rep``/``f_rep``
+    are their representative edges and fractions (:class:`Snaps`)."""
+    n0 = net.n_nodes
+    pt_rep, e_rows, pos = _on_directed_edges(ba, rep, f_rep)
+    order = np.lexsort((pos, e_rows))
+    e_rows, pos, pt_rep = e_rows[order], pos[order], pt_rep[order]
+    node_of = (n0 + pt_rep).astype(np.int64)
+    new_group = np.ones(len(e_rows), dtype=bool)
+    new_group[1:] = e_rows[1:] != e_rows[:-1]
+    last_group = np.ones(len(e_rows), dtype=bool)
+    last_group[:-1] = e_rows[1:] != e_rows[:-1]
+    prev_node = np.where(new_group, net.edge_u[e_rows], np.roll(node_of, 1))
+    prev_pos = np.where(new_group, 0.0, np.roll(pos, 1))
+    tt = ba["w_all"][e_rows]
+    to_point = _Arcs(prev_node.astype(np.int64), node_of, (pos - prev_pos) * tt, e_rows.astype(np.int64),
+                     prev_pos, pos)
+    # points at the same spot of a road are chained in some order: link them back too (free),
+    # so each reaches the other without going round
+    tie = np.flatnonzero(~new_group & (pos == prev_pos))
+    back = _Arcs(node_of[tie], prev_node[tie].astype(np.int64), np.zeros(len(tie)), e_rows[tie].astype(np.int64),
+                 pos[tie], pos[tie])
+    le = np.flatnonzero(last_group)
+    to_v = _Arcs(node_of[le], net.edge_v[e_rows[le]].astype(np.int64), (1.0 - pos[le]) * tt[le],
+                 e_rows[le].astype(np.int64), pos[le], np.ones(len(le)))
+    return [to_point, back, to_v]
+
+
+def _road_end_links(net: RoadNetwork, rep: np.ndarray, f_rep: np.ndarray) -> list[_Arcs]:
+    """Free links both ways between a point snapped onto an end node of its road (beyond a dead
+    end, at a corner) and that node, so it may leave or arrive by any road there (otherwise a
+    one-way road split at its very start could not reach its own node)."""
+    at_end = (f_rep <= 0.0) | (f_rep >= 1.0)
+    if not at_end.any():
+        return []
+    k = np.flatnonzero(at_end)
+    end_node = np.where(f_rep[k] <= 0.0, net.edge_u[rep[k]], net.edge_v[rep[k]]).astype(np.int64)
+    free = (np.zeros(len(k)), np.full(len(k), -1, dtype=np.int64), np.zeros(len(k)), np.zeros(len(k)))
+    return [_Arcs(net.n_nodes + k, end_node, *free), _Arcs(end_node, net.n_nodes + k, *free)]
+
+
+def _leg_arcs(n0: int, leg_s: np.ndarray) -> list[_Arcs]:
+    """Off-road legs of the ``len(leg_s)`` snapped points, both ways (off-road node ``n0 + p + k``,
+    on-road node ``n0 + k``)."""
+    p = len(leg_s)
+    on = n0 + np.arange(p)
+    off = n0 + p + np.arange(p)
+    none = (np.full(p, -1, dtype=np.int64), np.zeros(p), np.zeros(p))
+    return [_Arcs(off, on, leg_s, *none), _Arcs(on, off, leg_s, *none)]
+
+
+def _unique_arcs(blocks: list[_Arcs], n_nodes: int) -> dict[str, np.ndarray]:
+    """The blocks' arcs as arrays (``rows``, ``cols``, ``time``, ``edge``, ``f0``, ``f1``), one
+    arc per node pair.
+
+    The base arcs (first block) are unique per node pair already (``net.csr`` keeps the fastest
+    parallel edge); new arcs all touch a point node, so only they can repeat: a point on a loop
+    road splits both directions between the same nodes -> the fastest of each pair is kept."""
+    base, new = blocks[0], blocks[1:]
+    nb = len(base.rows)
+    r_new = np.concatenate([b.rows for b in new]) if new else np.empty(0, dtype=np.int64)
+    c_new = np.concatenate([b.cols for b in new]) if new else np.empty(0, dtype=np.int64)
+    d_new = np.concatenate([b.time for b in new]) if new else np.empty(0)
+    picked = _fastest_unique(r_new * n_nodes + c_new, d_new)
+    sel = np.concatenate([np.arange(nb), nb + picked])
+    return {"edge": np.concatenate([b.edge for b in blocks])[sel], "f0": np.concatenate([b.f0 for b in blocks])[sel],
+            "f1": np.concatenate([b.f1 for b in blocks])[sel], "rows": np.concatenate([base.rows, r_new[picked]]),
+            "cols": np.concatenate([base.cols, c_new[picked]]), "time": np.concatenate([base.time, d_new[picked]])}
+
+
 def _csr_from_arcs(r: np.ndarray, c: np.ndarray, d: np.ndarray, n: int) -> sparse.csr_matrix:
     """CSR matrix of unique arcs (explicit zero weights are kept as arcs by scipy's COO -> CSR
     conversion, a counting sort in C)."""
@@ -403,95 +487,17 @@ class AugmentedGraph:
 
     def _build_arcs(self) -> dict[str, np.ndarray]:
         """The arcs: the network's, with the points' roads split at them, and the legs."""
-        net, weight, allsn, ok = self.net, self.weight, self.snaps, self._ok
-        n0 = net.n_nodes
-        p = len(ok)
-        ba = _base_arcs(net, weight)
-        w_all = ba["w_all"]
-        rows = [ba["row"]]
-        cols = [ba["col"]]
-        data = [ba["data"]]
-        arc_edge = [ba["edge"]]
-        arc_f0 = [np.zeros(len(ba["edge"]))]
-        arc_f1 = [np.ones(len(ba["edge"]))]
-        if p:
-            # every directed edge of the snapped road pieces gets the points chained along it
+        net, allsn, ok = self.net, self.snaps, self._ok
+        ba = _base_arcs(net, self.weight)
+        blocks = [_Arcs(ba["row"], ba["col"], ba["data"], ba["edge"], np.zeros(len(ba["edge"])),
+                        np.ones(len(ba["edge"])))]
+        if len(ok):
             rep = allsn.segment_edge[ok]
             f_rep = allsn.frac[ok]
-            pt_rep, e_rows, pos = _on_directed_edges(ba, rep, f_rep)
-            order = np.lexsort((pos, e_rows))
-            e_rows, pos, pt_rep = e_rows[order], pos[order], pt_rep[order]
-            node_of = (n0 + pt_rep).astype(np.int64)
-            new_group = np.ones(len(e_rows), dtype=bool)
-            new_group[1:] = e_rows[1:] != e_rows[:-1]
-            last_group = np.ones(len(e_rows), dtype=bool)
-            last_group[:-1] = e_rows[1:] != e_rows[:-1]
-            prev_node = np.where(new_group, net.edge_u[e_rows], np.roll(node_of, 1))
-            prev_pos = np.where(new_group, 0.0, np.roll(pos, 1))
-            tt = w_all[e_rows]
-            # arcs prev -> point
-            rows.append(prev_node.astype(np.int64))
-            cols.append(node_of)
-            data.append((pos - prev_pos) * tt)
-            arc_edge.append(e_rows.astype(np.int64))
-            f0 = prev_pos
-            f1 = pos
-            arc_f0.append(f0)
-            arc_f1.append(f1)
-            # points at the same spot of a road are chained in some order: link them back too
-            # (free), so each reaches the other without going round
-            tie = np.flatnonzero(~new_group & (pos == prev_pos))
-            rows.append(node_of[tie])
-            cols.append(prev_node[tie].astype(np.int64))
-            data.append(np.zeros(len(tie)))
-            arc_edge.append(e_rows[tie].astype(np.int64))
-            arc_f0.append(pos[tie])
-            arc_f1.append(pos[tie])
-            # arcs last point -> v
-            le = np.flatnonzero(last_group)
-            rows.append(node_of[le])
-            cols.append(net.edge_v[e_rows[le]].astype(np.int64))
-            data.append((1.0 - pos[le]) * tt[le])
-            arc_edge.append(e_rows[le].astype(np.int64))
-            arc_f0.append(pos[le])
-            arc_f1.append(np.ones(len(le)))
-            # a point snapped onto an end node of its road (beyond a dead end, at a corner) is
-            # at that node: free links both ways, so it may leave or arrive by any road there
-            # (otherwise a one-way road split at its very start could not reach its own node)
-            at_end = (f_rep <= 0.0) | (f_rep >= 1.0)
-            if at_end.any():
-                k = np.flatnonzero(at_end)
-                end_node = np.where(f_rep[k] <= 0.0, net.edge_u[rep[k]], net.edge_v[rep[k]]).astype(np.int64)
-                rows += [n0 + k, end_node]
-                cols += [end_node, n0 + k]
-                data += [np.zeros(len(k))] * 2
-                arc_edge += [np.full(len(k), -1, dtype=np.int64)] * 2
-                arc_f0 += [np.zeros(len(k))] * 2
-                arc_f1 += [np.zeros(len(k))] * 2
-            # off-road legs, both ways
-            on = n0 + np.arange(p)
-            off = n0 + p + np.arange(p)
-            leg = allsn.leg_s[ok]
-            rows += [off, on]
-            cols += [on, off]
-            data += [leg, leg]
-            arc_edge += [np.full(p, -1, dtype=np.int64)] * 2
-            arc_f0 += [np.zeros(p)] * 2
-            arc_f1 += [np.zeros(p)] * 2
-        # the base arcs are unique per node pair already (net.csr keeps the fastest parallel
-        # edge); new arcs all touch a point node, so only they can repeat: a point on a loop
-        # road splits both directions between the same nodes -> keep the fastest of each pair
-        nb = len(rows[0])
-        r_new = np.concatenate(rows[1:]) if len(rows) > 1 else np.empty(0, dtype=np.int64)
-        c_new = np.concatenate(cols[1:]) if len(cols) > 1 else np.empty(0, dtype=np.int64)
-        d_new = np.concatenate(data[1:]) if len(data) > 1 else np.empty(0)
-        picked = _fastest_unique(r_new * self.n_nodes + c_new, d_new)
-        sel = np.concatenate([np.arange(nb), nb + picked])
-        r = np.concatenate([rows[0], r_new[picked]])
-        c = np.concatenate([cols[0], c_new[picked]])
-        d = np.concatenate([data[0], d_new[picked]])
-        return {"edge": np.concatenate(arc_edge)[sel], "f0": np.concatenate(arc_f0)[sel],
-                "f1": np.concatenate(arc_f1)[sel], "rows": r, "cols": c, "time": d}
+            blocks += _split_arcs(net, ba, rep, f_rep)
+            blocks += _road_end_links(net, rep, f_rep)
+            blocks += _leg_arcs(net.n_nodes, allsn.leg_s[ok])
+        return _unique_arcs(blocks, self.n_nodes)
 
     @property
     def forward(self) -> sparse.csr_matrix:

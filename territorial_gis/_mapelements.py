@@ -286,24 +286,29 @@ class CompactLayer(Layer):
                  fields: Sequence[Field] = (), *, titled: bool = False, show: bool = True,
                  precision: int = 6, order: int = 0, pane: str | None = None,
                  interactive: bool = True, note: str | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+                 extra: dict[str, Any] | None = None, group: str | None = None) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "CompactLayer"
         self.kind = kind
         self.n_rows = len(rows)
-        data: dict[str, Any] = {
+        self.layer_data: dict[str, Any] = {
             "name": name, "kind": kind, "titled": titled, "styles": styles, "scale": 10 ** precision,
             "fields": [f.spec() for f in fields], "rows": rows, "order": order,
             "interactive": interactive}
         if pane:
-            data["pane"] = pane
+            self.layer_data["pane"] = pane
         if note:
-            data["note"] = note
-        data.update(extra or {})
-        self.data_json = json_for_script(data)
+            self.layer_data["note"] = note
+        self.layer_data.update(extra or {})
+        self.group = group
         # the data is put in after folium has rendered the page (see fill_data): folium parses
         # every script as a template, which takes seconds on megabytes of data
         self.placeholder = f"__tgis_data_{self.get_name()}__"
+
+    @property
+    def data_json(self) -> str:
+        """The layer's JSON object, as written into the page."""
+        return json_for_script(self.layer_data)
 
 
 def fill_data(html: str, root: Any) -> str:
@@ -354,6 +359,7 @@ class Finish(MacroElement):
         {% macro script(this, kwargs) %}
             (function (map) {
                 tgisLegendSync(map, {{ this.control.get_name() }}_layers.overlays);
+                tgisGroupControl({{ this.control.get_name() }}, {{ this.groups_json }});
                 {% if this.tiles %}tgisWatchTiles(map, {{ this.tiles.get_name() }}, {{ this.notice_json }});{% endif %}
                 map.whenReady(function () { map._tgisZoom0 = map.getZoom(); });
                 {% if this.attribution %}if (map.attributionControl) map.attributionControl.addAttribution({{ this.attribution_json }});{% endif %}
@@ -363,7 +369,7 @@ class Finish(MacroElement):
         """)
 
     def __init__(self, control: MacroElement, tiles: Layer | None, notice: str,
-                 attribution: str = "") -> None:
+                 attribution: str = "", groups: dict[str, Any] | None = None) -> None:
         super().__init__()
         self._name = "TgisFinish"
         self.control = control
@@ -371,6 +377,7 @@ class Finish(MacroElement):
         self.notice_json = json_for_script(notice)
         self.attribution = attribution
         self.attribution_json = json_for_script(attribution)
+        self.groups_json = json_for_script(groups or {})
 
 
 def esc(s: Any) -> str:

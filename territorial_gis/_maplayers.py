@@ -59,6 +59,7 @@ from .columns import (
 )
 from .errors import ColumnError, CRSError
 from .outputs import StudyOutputs
+from .rai import RAI_COL, RAI_DIST_COL, RURAL_COL
 
 BASE_PANE = "tgis-base"
 
@@ -78,11 +79,18 @@ class MapContext:
     max_corridors: int | None = 500
     cluster_above: int = 3000
     tiers: list[str] | None = None
+    #: road pieces a scenario changes drawn at most (closures and upgrades first, then the most slowed)
+    max_changed_roads: int = 20_000
+    #: the distance of the Rural Access Index (metres), for the localities' popups
+    rai_distance_m: float = 2000.0
     loc_names: dict[str, str] = field(default_factory=dict)
     dest_names: dict[str, str] = field(default_factory=dict)
     legend: list[tuple[int, str]] = field(default_factory=list)
     bounds: list[np.ndarray] = field(default_factory=list)
     order: itertools.count = field(default_factory=itertools.count)
+    #: the layer-control section the layers added now belong to, and every layer's section
+    group: str = ""
+    groups: dict[str, str] = field(default_factory=dict)
 
     def add_legend(self, layer: str, title: str, rows: Sequence[str], note: str | None = None, *,
                    rank: int = 50) -> None:
@@ -194,7 +202,11 @@ def _simplified(gdf: gpd.GeoDataFrame, ctx: MapContext, *, polygons: bool) -> np
     return shapely.simplify(geoms, tol, preserve_topology=polygons)
 
 
-def _add(m: folium.Map, ctx: MapContext, layer: CompactLayer) -> CompactLayer:
+def add(m: folium.Map, ctx: MapContext, layer: CompactLayer) -> CompactLayer:
+    """Add a layer to the map, in the layer-control section of ``ctx.group``."""
+    layer.group = layer.group or ctx.group
+    if layer.group:
+        ctx.groups[layer.layer_name] = layer.group
     m.add_child(layer)
     return layer
 
@@ -241,7 +253,7 @@ def add_roads(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
     prec = min(ctx.precision, 5)
     rows = [[encode_chain(g, prec), i, w] for g, i, w in zip(roads.geometry, idx, widths, strict=True)]
     name = tx("Roads")
-    _add(m, ctx, CompactLayer(name, "line", rows, styles, precision=prec, order=next(ctx.order),
+    add(m, ctx, CompactLayer(name, "line", rows, styles, precision=prec, order=next(ctx.order),
                               pane=BASE_PANE, interactive=False, extra={"chain": True}))
     legend = []
     for c in roads["road_class"]:
@@ -272,7 +284,7 @@ def add_water(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
         rows = _rows(geoms[sel], np.zeros(int(sel.sum()), int), np.full(int(sel.sum()), 1.6), [], prec, True)
         if not rows:
             continue
-        _add(m, ctx, CompactLayer(name, kind, rows, [style], precision=prec, order=next(ctx.order),
+        add(m, ctx, CompactLayer(name, kind, rows, [style], precision=prec, order=next(ctx.order),
                                   pane=BASE_PANE, interactive=False))
         ctx.add_legend(name, name, [swatch], rank=72)
 
@@ -286,7 +298,7 @@ def add_boundaries(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
     lines = np.where(shapely.get_dimensions(geoms) == 2, shapely.boundary(geoms), geoms)
     name = ctx.tx("Boundaries")
     rows = _rows(lines, np.zeros(len(b), int), np.full(len(b), 1.8), [], min(ctx.precision, 5), True)
-    _add(m, ctx, CompactLayer(name, "line", rows, [{"color": st.BOUNDARY_COLOR, "opacity": 0.9,
+    add(m, ctx, CompactLayer(name, "line", rows, [{"color": st.BOUNDARY_COLOR, "opacity": 0.9,
                                                      "dash": "6,4"}],
                               precision=min(ctx.precision, 5), order=next(ctx.order), pane=BASE_PANE,
                               interactive=False))
@@ -302,7 +314,7 @@ def add_labels(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
     name = ctx.tx("Place names")
     rows = [[[round(float(r.lat), 5), round(float(r.lon), 5)], 0 if r.major else 1, int(r.rank), r.name]
             for r in labels.itertuples()]
-    _add(m, ctx, CompactLayer(name, "label", rows, [{"cls": "major"}, {"cls": "minor"}], precision=5,
+    add(m, ctx, CompactLayer(name, "label", rows, [{"cls": "major"}, {"cls": "minor"}], precision=5,
                               order=next(ctx.order), interactive=False))
     ctx.add_legend(name, name, [], note=ctx.tx("Towns and destinations; more names appear as you zoom in."), rank=60)
 
@@ -349,7 +361,7 @@ def add_surface(m: folium.Map, ctx: MapContext, surface: gpd.GeoDataFrame, *, ti
                 fields.append(f)
     name = tx("Travel time to {tier}", tier=tx.tier(tier)) if tier else tx("Travel time")
     rows = _rows(_simplified(iso, ctx, polygons=True), band, np.ones(len(iso)), cols, ctx.precision, True)
-    _add(m, ctx, CompactLayer(name, "polygon", rows, styles, fields, show=False,
+    add(m, ctx, CompactLayer(name, "polygon", rows, styles, fields, show=False,
                               precision=ctx.precision, order=next(ctx.order)))
     kind = tx("hexagons, mean of the localities in each") if continuous else tx("isochrone bands")
     ctx.add_legend(name, name, [f'<span class="sw" style="background:{c}"></span>{esc(lab)}'
@@ -400,7 +412,7 @@ def add_classified(m: folium.Map, study: StudyOutputs, ctx: MapContext, gdf: gpd
     if is_point:
         extra = {"clusterAbove": ctx.cluster_above,
                  "clusterOrder": [style_keys.index(k) for k in reversed(st.CLASS_DRAW_ORDER)]}
-    _add(m, ctx, CompactLayer(name, "circle" if is_point else "polygon", rows, styles, fields, titled=True,
+    add(m, ctx, CompactLayer(name, "circle" if is_point else "polygon", rows, styles, fields, titled=True,
                               show=show, precision=ctx.precision, order=next(ctx.order), extra=extra))
     found = pd.Series(keys).value_counts().to_dict()
     if counts is not None:
@@ -437,6 +449,10 @@ def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool =
         thr = [ctx.thresholds[tier]] if tier in ctx.thresholds else []
         cols.append(minute_values(_num_col(g, time_col(tier)), thr, _unknown_reason(g, tier, tx), f))
         fields.append(f)
+    if RAI_COL in g.columns:
+        f = Field(tx("All-season road"), skip_null=True)
+        fields.append(f)
+        cols.append(encode_values(_all_season_text(g, ctx), f))
     f_cls, f_why = Field(tx("Class")), Field(tx("Why this class"))
     keys = st.class_keys(g)
     text_of = {k: st.short_class(k.split("-")[0] if k != "unclassified" else None,
@@ -450,6 +466,33 @@ def _classified_columns(g: gpd.GeoDataFrame, ctx: MapContext, *, reasons: bool =
     why = [translated[c] if c >= 0 else None for c in codes.tolist()]
     cols += [encode_values(cls_text, f_cls), encode_values(why, f_why)]
     return fields + [f_cls, f_why], cols
+
+
+def km_text(metres: float, tx: Texts) -> str:
+    """A distance such as ``2 km`` or ``1.5 km``."""
+    km = metres / 1000.0
+    return f"{tx.number(km, 0 if float(km).is_integer() else 1)}\u00a0km"
+
+
+def _all_season_text(g: pd.DataFrame, ctx: MapContext) -> list[str | None]:
+    """Per locality, its distance to an all-season road as the Rural Access Index counts it."""
+    tx = ctx.tx
+    limit = km_text(ctx.rai_distance_m, tx)
+    dist = _num_col(g, RAI_DIST_COL)
+    within = _col(g, RAI_COL).to_numpy(dtype=object)
+    rural = _col(g, RURAL_COL).to_numpy(dtype=object)
+    out: list[str | None] = []
+    for d, w, r in zip(dist, within, rural, strict=True):
+        if not st.present(w):
+            out.append(tx.unknown)
+            continue
+        yes = str(w).strip().lower() in ("true", "1", "1.0")
+        text = tx("{distance} away (within {limit})", distance=km_text(d, tx), limit=limit) if yes and \
+            math.isfinite(d) else tx("farther than {limit}", limit=limit)
+        if st.present(r) and str(r).strip().lower() in ("false", "0", "0.0"):
+            text += "; " + tx("urban: not counted in the index")
+        out.append(text)
+    return out
 
 
 def _place_name(own: Any, ident: Any, near: tuple[str, float] | None, tx: Texts, what: str) -> str:
@@ -511,7 +554,7 @@ def add_territories(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None
             for v, f in spec]
     name = tx("Territories")
     rows = _rows(_simplified(ter, ctx, polygons=True), color, np.ones(len(ter)), cols, ctx.precision, True)
-    _add(m, ctx, CompactLayer(name, "polygon", rows, styles, [f for _v, f in spec], titled=True, show=False,
+    add(m, ctx, CompactLayer(name, "polygon", rows, styles, [f for _v, f in spec], titled=True, show=False,
                               precision=ctx.precision, order=next(ctx.order)))
     shown = sorted(range(len(ter)), key=lambda i: names[i])
     legend = [f'<span class="sw" style="background:#fff;border:2px solid {st.TERRITORY_COLORS[color[i]]}"></span>'
@@ -550,7 +593,7 @@ def add_hinterlands(m: folium.Map, study: StudyOutputs, ctx: MapContext, hub_nam
     name = tx("Hub hinterlands")
     rows = _rows(_simplified(hin, ctx, polygons=True), np.zeros(len(hin), int), np.ones(len(hin)), cols,
                  ctx.precision, True)
-    _add(m, ctx, CompactLayer(name, "polygon", rows, styles, [f for _v, f in spec], titled=True, show=False,
+    add(m, ctx, CompactLayer(name, "polygon", rows, styles, [f for _v, f in spec], titled=True, show=False,
                               precision=ctx.precision, order=next(ctx.order)))
     ctx.add_legend(name, name, [f'<span class="sw" style="background:#fff;border:1.5px dashed '
                                 f'{st.HINTERLAND_COLOR}"></span>{esc(tx("area served by a hub"))}'], rank=42)
@@ -615,7 +658,7 @@ def add_corridors(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> None:
     name = tx("Corridors")
     rows = _rows(_simplified(cor, ctx, polygons=False), np.zeros(len(cor), int), widths, cols,
                  ctx.precision, True)
-    _add(m, ctx, CompactLayer(name, "line", rows, [{"color": st.CORRIDOR_COLOR, "opacity": 0.75}],
+    add(m, ctx, CompactLayer(name, "line", rows, [{"color": st.CORRIDOR_COLOR, "opacity": 0.75}],
                               [f for _v, f in spec], titled=True, precision=ctx.precision,
                               order=next(ctx.order)))
     legend = [f'<span class="ln" style="border-top:3px solid {st.CORRIDOR_COLOR}"></span>'
@@ -654,7 +697,7 @@ def add_stretches(m: folium.Map, study: StudyOutputs, ctx: MapContext, road_name
     name = tx("Corridor stretches")
     rows = _rows(_simplified(seg, ctx, polygons=False), np.zeros(len(seg), int), sqrt_scale(weight, 1.0, 8.0),
                  cols, ctx.precision, True)
-    _add(m, ctx, CompactLayer(name, "line", rows, [{"color": st.STRETCH_COLOR, "opacity": 0.85}],
+    add(m, ctx, CompactLayer(name, "line", rows, [{"color": st.STRETCH_COLOR, "opacity": 0.85}],
                               [f for _v, f in spec], titled=True, show=False, precision=ctx.precision,
                               order=next(ctx.order)))
     basis = tx("population served") if ctx.population_known else tx("number of localities served")
@@ -698,7 +741,7 @@ def add_upgrades(m: folium.Map, study: StudyOutputs, ctx: MapContext, road_names
     name = tx("Top {n} road upgrades", n=len(top))
     rows = _rows(_simplified(top, ctx, polygons=False), np.zeros(len(top), int), np.full(len(top), 6.0),
                  cols, ctx.precision, True)
-    _add(m, ctx, CompactLayer(name, "line", rows, [{"color": st.UPGRADE_COLOR, "opacity": 0.9, "dash": "9,5",
+    add(m, ctx, CompactLayer(name, "line", rows, [{"color": st.UPGRADE_COLOR, "opacity": 0.9, "dash": "9,5",
                                                      "cap": "butt"}],
                               [f for _v, f in spec], titled=True, precision=ctx.precision,
                               order=next(ctx.order)))
@@ -731,7 +774,7 @@ def add_destinations(m: folium.Map, study: StudyOutputs, ctx: MapContext) -> Non
         name = tx("Destinations: {tier}", tier=tx.tier(tier))
         rows = _rows(sub.geometry.to_numpy(), np.zeros(len(sub), int), np.full(len(sub), 18.0 if k == 0 else 15.0),
                      cols, ctx.precision, False)
-        _add(m, ctx, CompactLayer(name, "symbol", rows, [style], [f for _v, f in spec], titled=True,
+        add(m, ctx, CompactLayer(name, "symbol", rows, [style], [f for _v, f in spec], titled=True,
                                   precision=ctx.precision, order=next(ctx.order)))
         ctx.add_legend(name, name, [f'<span class="sym" style="color:{color}">{symbol}</span>'
                                     f'{esc(tx.tier(tier))} ({esc(tx.integer(len(rows)))})'], rank=10 + k)
@@ -768,7 +811,7 @@ def add_hubs(m: folium.Map, study: StudyOutputs, ctx: MapContext, hub_names: dic
     name = tx("Hubs")
     rows = _rows(hb.geometry.to_numpy(), np.zeros(len(hb), int), np.full(len(hb), 22.0), cols,
                  ctx.precision, False)
-    _add(m, ctx, CompactLayer(name, "symbol", rows, [{"fill": st.HUB_COLOR, "symbol": st.HUB_SYMBOL,
+    add(m, ctx, CompactLayer(name, "symbol", rows, [{"fill": st.HUB_COLOR, "symbol": st.HUB_SYMBOL,
                                                        "cls": "tgis-hub"}],
                               [f for _v, f in spec], titled=True, precision=ctx.precision,
                               order=next(ctx.order)))
@@ -776,7 +819,7 @@ def add_hubs(m: folium.Map, study: StudyOutputs, ctx: MapContext, hub_names: dic
                                 f'{esc(tx("hub locality"))} ({esc(tx.integer(len(rows)))})'], rank=20)
 
 
-__all__ = ["MapContext", "add_boundaries", "add_classified", "add_corridors", "add_destinations",
+__all__ = ["MapContext", "add", "add_boundaries", "add_classified", "add_corridors", "add_destinations",
            "add_hinterlands", "add_hubs", "add_labels", "add_roads", "add_stretches", "add_surface",
            "add_territories", "add_upgrades", "add_water", "find_time_column", "hub_display_names",
            "id_names", "stretch_names", "to_4326", "upgrade_order"]

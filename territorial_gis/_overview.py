@@ -1,8 +1,10 @@
-"""The static overview map of the report, drawn offline with matplotlib.
+"""The static maps of the report, drawn offline with matplotlib.
 
-The same base map and colours as the interactive map (roads by class, rivers, boundaries, areas
-or localities by class, upgrades, destinations by tier and their names), with a legend, a scale
-bar and a north arrow, as a PNG the report embeds, so the report stands alone when printed.
+The same base map and colours as the interactive map (roads by class, rivers, boundaries,
+destinations by tier and their names), with a legend, a scale bar and a north arrow, as PNGs the
+report embeds, so the report stands alone when printed: the overview (areas or localities by
+class, the top upgrades) and one map per scenario (each locality's change of travel time, the
+places cut off, the roads changed).
 """
 
 from __future__ import annotations
@@ -27,6 +29,36 @@ WIDTH_IN, HEIGHT_IN, DPI = 7.2, 5.4, 150
 
 def overview_png(study: StudyOutputs, tx: Texts, *, max_labels: int = 12) -> bytes:
     """The overview map of ``study`` as PNG bytes."""
+
+    def draw(ax: Any, handles: list[Any]) -> None:
+        _draw_classes(ax, study, handles, tx)
+        _draw_upgrades(ax, study, handles, tx)
+
+    return _figure(study, tx, draw, max_labels)
+
+
+def scenario_png(study: StudyOutputs, name: str, tx: Texts, *, max_labels: int = 12) -> bytes | None:
+    """The map of one scenario's change against the base as PNG bytes: each locality coloured
+    as the interactive map colours it (red slower, blue faster), the places it cuts off marked
+    with a cross, the roads it closes, upgrades or slows; None when it compares no tier."""
+    from ._studymeta import cut_off_code, main_tier, scenario_tiers
+
+    loc = study.scenario_localities.get(name)
+    tiers = scenario_tiers(loc) if loc is not None else []
+    tier = main_tier(study, tiers)
+    if loc is None or tier is None:
+        return None
+
+    def draw(ax: Any, handles: list[Any]) -> None:
+        _draw_changed_roads(ax, study.scenario_roads.get(name), handles, tx)
+        _draw_change(ax, loc.to_crs(4326), tier, cut_off_code(study, name, loc), handles, tx)
+
+    return _figure(study, tx, draw, max_labels)
+
+
+def _figure(study: StudyOutputs, tx: Texts, draw: Any, max_labels: int) -> bytes:
+    """A map of the study area: the base map, what ``draw(ax, handles)`` adds, the destinations,
+    place names, a legend, a scale bar and a north arrow, as PNG bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -38,8 +70,7 @@ def overview_png(study: StudyOutputs, tx: Texts, *, max_labels: int = 12) -> byt
     ax.set_facecolor(st.BACKGROUND)
     handles: list[Any] = []
     _draw_base(ax, study, handles, tx)
-    _draw_classes(ax, study, handles, tx)
-    _draw_upgrades(ax, study, handles, tx)
+    draw(ax, handles)
     _draw_destinations(ax, study, handles, tx)
     ax.set_xlim(w, e)
     ax.set_ylim(s, n)
@@ -152,6 +183,59 @@ def _draw_classes(ax: Any, study: StudyOutputs, handles: list[Any], tx: Texts) -
     for k in st.CLASS_STYLES:
         if k in set(shown):
             handles.append(Patch(facecolor=st.CLASS_STYLES[k][1], edgecolor="#555", label=st.class_label(k, tx)))
+
+
+def _draw_change(ax: Any, loc: Any, tier: str, cut: str, handles: list[Any], tx: Texts) -> None:
+    """Localities coloured by the change of their time to ``tier`` (classes of the map)."""
+    from matplotlib.lines import Line2D
+
+    from .columns import change_col, status_col
+
+    pts = loc.geometry.representative_point() if (loc.geometry.geom_type != "Point").any() else loc.geometry
+    change = pd.to_numeric(loc[change_col(tier)], errors="coerce").to_numpy(float)
+    status = loc[status_col(tier)].astype(object).to_numpy()
+    edges = st.change_edges(change)
+    cls = st.change_class(change, edges)
+    both = (cls < 0) & (status != cut)
+    order = np.argsort(np.nan_to_num(np.abs(change)), kind="stable")
+    size = 26.0 if len(loc) < 3000 else 5.0
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    ok = order[cls[order] >= 0]
+    ax.scatter(x[ok], y[ok], s=size, c=[st.DIVERGING[k] for k in cls[ok]], edgecolors="#444", linewidths=0.25,
+               zorder=5)
+    if both.any():
+        ax.scatter(x[both], y[both], s=size, c=st.UNREACHED_COLOR, edgecolors="#444", linewidths=0.25, zorder=5)
+    cut_sel = status == cut
+    if cut_sel.any():
+        ax.scatter(x[cut_sel], y[cut_sel], s=size * 3, marker="X", c=st.CUT_OFF_COLOR, edgecolors="white",
+                   linewidths=0.5, zorder=7)
+    labels = st.change_labels(edges, tx)
+    for k in sorted(set(cls[cls >= 0].tolist())):
+        handles.append(Line2D([], [], marker="o", ls="", ms=5, markerfacecolor=st.DIVERGING[k],
+                              markeredgecolor="#444", label=labels[k]))
+    if cut_sel.any():
+        handles.append(Line2D([], [], marker="X", ls="", ms=6, color=st.CUT_OFF_COLOR,
+                              label=tx(st.STATUS_TEXT.get(cut, cut))))
+    if both.any():
+        handles.append(Line2D([], [], marker="o", ls="", ms=5, markerfacecolor=st.UNREACHED_COLOR,
+                              markeredgecolor="#444", label=tx("unreachable in both")))
+
+
+def _draw_changed_roads(ax: Any, roads: Any, handles: list[Any], tx: Texts) -> None:
+    """Roads a scenario closes (red dashed), upgrades (blue) or slows (light red)."""
+    from matplotlib.lines import Line2D
+
+    if roads is None or not len(roads) or "change" not in roads.columns:
+        return
+    r = roads.to_crs(4326)
+    for code, color, width, style in (("slowed", st.DIVERGING[2], 0.9, "solid"),
+                                      ("upgraded", st.DIVERGING[-1], 2.0, "solid"),
+                                      ("closed", st.DIVERGING[0], 2.0, (0, (3, 1.5)))):
+        sel = r["change"].astype(str).to_numpy() == code
+        if sel.any():
+            _lines(ax, r.geometry.to_numpy()[sel], colors=color, linewidths=width, linestyles=style, zorder=4)
+            handles.append(Line2D([], [], color=color, lw=width, ls="--" if code == "closed" else "-",
+                                  label=tx("road {what}", what=tx(st.ROAD_CHANGE_TEXT[code]))))
 
 
 def _draw_upgrades(ax: Any, study: StudyOutputs, handles: list[Any], tx: Texts) -> None:

@@ -19,7 +19,9 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import _style as st
+from . import outputs as o
 from ._basemap import id_names, locality_labels, nearest_names, stretch_names
+from ._charts import population_by_band, population_by_class, svg_bar_chart, svg_stacked_shares
 from ._i18n import Texts
 from ._studymeta import (
     config,
@@ -41,7 +43,7 @@ from .columns import (
     TERRITORY_ID,
     time_col,
 )
-from .outputs import STUDY_FILES, StudyOutputs
+from .outputs import SCENARIO_PREFIX, StudyOutputs, study_files
 
 
 @dataclass
@@ -115,8 +117,6 @@ def headline(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
 
 def class_section(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
     """Localities and population by class and MRA type, with a chart."""
-    from .report import population_by_class, svg_bar_chart
-
     loc = study.localities
     pk = population_known(loc)
     by = population_by_class(loc)
@@ -149,8 +149,6 @@ def class_section(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
 def travel_time_section(study: StudyOutputs, tx: Texts, bands_min: Sequence[float] | None
                         ) -> dict[str, Any]:
     """Per tier, population (or localities) by the study's own travel-time bands and by class."""
-    from .report import population_by_band, svg_stacked_shares
-
     loc = study.localities
     pk = population_known(loc)
     keys = st.class_keys(loc)
@@ -565,16 +563,33 @@ def input_section(study: StudyOutputs, tx: Texts) -> dict[str, Any]:
     return {"table": table, "credits": credits}
 
 
-_FILE_TEXT = {"localities.gpkg": "localities with travel times, classes and reasons (GeoPackage)",
-              "summary.csv": "population and localities by class (CSV)",
-              "population_within.csv": "population within each travel time (CSV)",
-              "sensitivity.csv": "class shares when each threshold moves (CSV)",
-              "upgrades.csv": "ranked road upgrades (CSV)", "corridors.gpkg": "corridors, stretches and upgrades (GeoPackage)",
-              "areas.gpkg": "classified areas (GeoPackage)", "destinations.gpkg": "destinations by tier (GeoPackage)",
-              "hubs.gpkg": "hubs and hinterlands (GeoPackage)", "territories.gpkg": "territories (GeoPackage)",
-              "isochrones.gpkg": "travel-time bands (GeoPackage)", "network.gpkg": "road network (GeoPackage, for QGIS)",
-              "basemap.gpkg": "rivers, lakes and boundaries of the maps (GeoPackage)",
-              "map.html": "interactive map", "study.json": "configuration, versions, input checksums, timings"}
+_FILE_TEXT = {o.LOCALITIES: "localities with travel times, classes and reasons (GeoPackage)",
+              o.SUMMARY: "population and localities by class (CSV)",
+              o.POPULATION_WITHIN: "population within each travel time (CSV)",
+              o.SENSITIVITY: "class shares when each threshold moves (CSV)",
+              o.UPGRADES: "ranked road upgrades (CSV)", o.CORRIDORS: "corridors, stretches and upgrades (GeoPackage)",
+              o.AREAS: "classified areas (GeoPackage)", o.DESTINATIONS: "destinations by tier (GeoPackage)",
+              o.HUBS: "hubs and hinterlands (GeoPackage)", o.TERRITORIES: "territories (GeoPackage)",
+              o.ISOCHRONES: "travel-time bands (GeoPackage)", o.NETWORK: "road network (GeoPackage, for QGIS)",
+              o.BASEMAP: "rivers, lakes and boundaries of the maps (GeoPackage)",
+              o.MAP: "interactive map", o.STUDY_JSON: "configuration, versions, input checksums, timings",
+              o.SCENARIOS: "per scenario and tier: localities slower, cut off, minutes lost (CSV)",
+              o.SCENARIO_CLASSES: "per scenario: localities changing class (CSV)",
+              o.RAI: "Rural Access Index per area, base and scenarios (CSV)",
+              o.RAI_LAYERS: "buffer of the all-season roads (GeoPackage)",
+              o.CRITICALITY: "critical road stretches and the localities each failure cuts off (GeoPackage)",
+              o.CRITICALITY_CSV: "critical road stretches ranked (CSV)",
+              o.APPRAISAL: "road projects ranked and the chosen ones (GeoPackage)",
+              o.APPRAISAL_CSV: "road projects ranked, with P10-P90 ranges (CSV)",
+              o.PORTFOLIO_CSV: "the chosen portfolio in the order picked (CSV)",
+              o.PORTFOLIO_PNG: "chart of the portfolio's benefit against spending (PNG)",
+              o.MICROREGIONS: "microregions, CECs and their hinterlands (GeoPackage)",
+              o.LINKS: "each zone's link to a favorable area (CSV)",
+              o.TYPOLOGY_LAYERS: "one layer per typology (GeoPackage)",
+              o.TYPOLOGIES: "units and population by class of each typology (CSV)",
+              o.INDICATORS_WITHIN: "population and indicators within each travel time (CSV)"}
+#: what a ``scenario_<name>.gpkg`` is (msgid)
+_SCENARIO_FILE_TEXT = "scenario {name}: each locality's change of access and class, the roads changed (GeoPackage)"
 
 
 def download_section(study: StudyOutputs, tx: Texts, report_dir: Path | None) -> list[tuple[str, str, str]]:
@@ -582,10 +597,14 @@ def download_section(study: StudyOutputs, tx: Texts, report_dir: Path | None) ->
     if study.folder is None:
         return []
     out = []
-    for name in STUDY_FILES:
+    for name in study_files(study.folder):
         path = study.folder / name
-        if name == "report.html" or not path.is_file():
+        if name == o.REPORT or not path.is_file():
             continue
         href = os.path.relpath(path, report_dir) if report_dir is not None else name
-        out.append((name, Path(href).as_posix(), tx(_FILE_TEXT.get(name, name))))
+        if name.startswith(SCENARIO_PREFIX) and name.endswith(".gpkg"):
+            what = tx(_SCENARIO_FILE_TEXT, name=name[len(SCENARIO_PREFIX):-5])
+        else:
+            what = tx(_FILE_TEXT.get(name, name))
+        out.append((name, Path(href).as_posix(), what))
     return out

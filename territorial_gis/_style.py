@@ -3,7 +3,10 @@
 Categorical colours are colour-blind safe: the classes use the Okabe-Ito palette (Okabe & Ito
 2008, "Color Universal Design"), territories Paul Tol's *muted* scheme, the travel-time surface
 the full ColorBrewer YlOrBr ramp sampled over the study's own bands. Hubs are black, apart from
-every class colour; destination tiers differ by symbol as well as colour.
+every class colour; destination tiers differ by symbol as well as colour. Changes (a scenario
+against the base) use the ColorBrewer RdBu diverging scheme, colour-blind safe: red is worse
+(minutes lost, roads slowed or closed), blue better; places cut off or changing class are
+marked by symbols as well as colours.
 """
 
 from __future__ import annotations
@@ -52,6 +55,25 @@ WATER_COLOR = "#3A7DBF"
 WATER_FILL = "#A6CEE8"
 BOUNDARY_COLOR = "#6A5D7B"
 BACKGROUND = "#F4F1EA"
+
+#: ColorBrewer RdBu, 9 classes, reversed: much slower (dark red) .. unchanged .. much faster (dark blue)
+DIVERGING = ("#B2182B", "#D6604D", "#F4A582", "#FDDBC7", "#F7F7F7", "#D1E5F0", "#92C5DE", "#4393C3",
+             "#2166AC")
+CUT_OFF_COLOR = "#000000"
+CUT_OFF_SYMBOL = "\u2716"
+NEWLY_REACHED_SYMBOL = "\u271a"
+WORSE_CLASS_SYMBOL = "\u25bc"
+BETTER_CLASS_SYMBOL = "\u25b2"
+#: the 2 km buffer of the all-season roads (Rural Access Index): Paul Tol's teal
+RAI_COLOR = "#44AA99"
+#: how a scenario changes a locality's access (``status_<tier>``) -> the reader's words (msgids)
+STATUS_TEXT = {"unchanged": "unchanged", "slower": "slower", "faster": "faster", "cut_off": "cut off",
+               "dry_season_only": "reached only in the dry season", "newly_reached": "newly reached",
+               "unreachable": "unreachable in both"}
+#: what a scenario did to a road (``change`` of its ``roads`` layer) -> the reader's words (msgids)
+ROAD_CHANGE_TEXT = {"upgraded": "upgraded", "closed": "closed", "slowed": "slowed"}
+#: nice minute values the change classes are cut at (see :func:`change_edges`)
+CHANGE_LADDER = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720)
 
 #: road classes of the base map: name (msgid) -> (OSM highway values, colour, width px, dash)
 ROAD_CLASSES: dict[str, tuple[tuple[str, ...], str, float, str | None]] = {
@@ -184,3 +206,53 @@ def greedy_colors(geoms: Sequence[Any], n_colors: int) -> list[int]:
         color[i] = next((c for c in range(n_colors) if c not in used),
                         min(range(n_colors), key=lambda c: sum(color[j] == c for j in neighbours[i])))
     return color
+
+
+def change_edges(minutes: Any) -> list[float]:
+    """Up to three increasing cuts (minutes, from :data:`CHANGE_LADDER`) of the size of a change
+    of travel time, fitted to the changes at hand: the last one near their 90th percentile (so
+    the darkest class holds the largest tenth), the others at about a half and a sixth of it."""
+    v = np.abs(np.asarray(pd.to_numeric(pd.Series(minutes, dtype=object), errors="coerce"), float))
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return []
+    q = float(np.quantile(v, 0.9))
+    top = next((x for x in CHANGE_LADDER if x >= q), CHANGE_LADDER[-1])
+    out = [float(top)]
+    for share in (0.4, 1 / 6):
+        below = [x for x in CHANGE_LADDER if x <= top * share and x < out[-1]]
+        if below:
+            out.append(float(below[-1]))
+    return sorted(set(out))
+
+
+def change_class(minutes: Any, edges: Sequence[float]) -> np.ndarray:
+    """The :data:`DIVERGING` class of each change (scenario minus base, minutes): 4 the middle
+    (no change), 3, 2, 1, 0 slower by more and more (cut at ``edges``), 5 .. 8 faster. NaN
+    changes get -1 (the caller gives them a status of their own)."""
+    v = np.asarray(pd.to_numeric(pd.Series(minutes, dtype=object), errors="coerce"), float)
+    step = np.searchsorted(np.asarray(edges, float), np.abs(np.nan_to_num(v)), side="right") + 1
+    step = np.where(np.abs(np.nan_to_num(v)) > 0, step, 0)
+    out = np.where(v > 0, 4 - step, 4 + step)
+    return np.where(np.isfinite(v), out, -1).astype(int)
+
+
+def change_labels(edges: Sequence[float], tx: Texts) -> dict[int, str]:
+    """The reader's label of each :func:`change_class` (slower/faster by how much)."""
+    cuts = list(edges)
+    out = {4: tx("unchanged")}
+    for k in range(len(cuts) + 1):
+        lo = cuts[k - 1] if k > 0 else None
+        hi = cuts[k] if k < len(cuts) else None
+        if lo is None and hi is not None:
+            out[3 - k] = tx("slower by less than {b}", b=tx.minutes_threshold(hi))
+            out[5 + k] = tx("faster by less than {b}", b=tx.minutes_threshold(hi))
+        elif lo is not None and hi is not None:
+            out[3 - k] = tx("slower by {a}\u2013{b}", a=_bare(tx, lo), b=tx.minutes_threshold(hi))
+            out[5 + k] = tx("faster by {a}\u2013{b}", a=_bare(tx, lo), b=tx.minutes_threshold(hi))
+        elif lo is not None:
+            out[3 - k] = tx("slower by {a} or more", a=tx.minutes_threshold(lo))
+            out[5 + k] = tx("faster by {a} or more", a=tx.minutes_threshold(lo))
+        else:
+            out[3], out[5] = tx("slower"), tx("faster")
+    return out

@@ -56,6 +56,16 @@ def population_of(localities: pd.DataFrame, column: str | None = POPULATION) -> 
     return np.where(np.isfinite(v) & (v > 0), v, 0.0)
 
 
+def known_population(localities: pd.DataFrame, column: str | None = POPULATION) -> np.ndarray:
+    """Population as floats, NaN where unknown (missing, not a number, negative); all NaN when
+    the column is absent. For the population figures written to outputs, where
+    :func:`population_of` (unknown as 0) is only a routing weight."""
+    if column is None or column not in localities:
+        return np.full(len(localities), np.nan)
+    v = pd.to_numeric(localities[column], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(v) & (v >= 0), v, np.nan)
+
+
 def hub_ids_of(hubs: pd.DataFrame) -> np.ndarray:
     """Ids of hubs: their ``hub_id`` column, else the usual id column of a places frame."""
     return (hubs[HUB_ID] if HUB_ID in hubs else ids_of(hubs)).to_numpy()
@@ -214,9 +224,9 @@ def zone_polygons(localities_assigned: gpd.GeoDataFrame, *, by: str, study_area:
     key = gdf[by].to_numpy()
     cell_key = key[first_idx]
     have = pd.notna(cell_key)
-    frame = pd.DataFrame({by: key, "_pop": population_of(gdf, population_col)})
-    stats = frame[pd.notna(key)].groupby(by, sort=True).agg(
-        **{N_LOCALITIES: ("_pop", "size"), POPULATION: ("_pop", "sum")})
+    frame = pd.DataFrame({by: key, "_pop": known_population(gdf, population_col)})
+    grouped = frame[pd.notna(key)].groupby(by, sort=True)["_pop"]
+    stats = pd.DataFrame({N_LOCALITIES: grouped.size(), POPULATION: grouped.sum(min_count=1)})
     parts = gpd.GeoDataFrame({by: cell_key[have]}, geometry=cells[have], crs=crs)
     dissolved = parts.dissolve(by=by, as_index=True).join(stats, how="left")
     dissolved[AREA_KM2] = dissolved.geometry.area / 1e6

@@ -397,6 +397,8 @@ def _class_arrays(df: pd.DataFrame, rules: Rules, tiers: Sequence[str]) -> dict[
 
 def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[str, np.ndarray],
              density_note: str | None) -> list[str]:
+    """One ``class_reasons`` text per row: access, then agro-ecological criteria, then density,
+    each phrase in the order the reader reads them."""
     out = []
     has_pop = "population" in df
     wanted = ["population", "density_per_km2", "n_localities", "unreachable_reason"]
@@ -409,64 +411,16 @@ def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[s
         failing: list[str] = []
         passing: list[str] = []
         notes: list[str] = []
-        no_loc = "n_localities" in df and row["n_localities"] == 0
-        if no_loc:
+        if "n_localities" in df and row["n_localities"] == 0:
             notes.append(reason("no_locality"))
         else:
-            for t in tiers:
-                thr = rules.access_max_hours[t]
-                m = _num(row[time_col(t)])
-                if math.isnan(m):
-                    why = row.get(f"unreachable_reason_{t}", row.get("unreachable_reason"))
-                    share = row.get(f"unreachable_share_{t}")
-                    if isinstance(why, str) and why:
-                        failing.append(reason("unreachable_why", tier=t, why=why))
-                    elif isinstance(share, float) and math.isfinite(share):
-                        failing.append(reason("unreachable_share", tier=t, share=f"{share:.0%}"))
-                    else:
-                        failing.append(reason("unreachable", tier=t))
-                    continue
-                # minutes, printed as the maps and reports print them (territorial_gis._i18n)
-                thr_min = threshold_minutes(thr)
-                shown = dict(tier=t, value=plain_number(m, decimals_apart(m, thr_min, 1)),
-                             threshold=plain_threshold(thr_min))
-                if m / 60.0 > thr:
-                    failing.append(reason("time_over", **shown))
-                else:
-                    passing.append(reason("time_ok", **shown))
-        for key, (col, op, label, unit) in AGRO_CRITERIA.items():
-            thr_a = getattr(rules, key)
-            if thr_a is None or col not in df:
-                continue
-            v = _num(row[col])
-            if math.isnan(v):
-                notes.append(reason("indicator_unknown", indicator=label))
-                continue
-            dec = 1 if unit in ("°",) else 0
-            bad = v > thr_a if op == ">" else v < thr_a
-            shown = dict(indicator=label, value=_show(v, thr_a, dec), unit=unit,
-                         threshold=plain_threshold(thr_a))
-            if bad:
-                failing.append(reason("indicator", op=op, **shown))
-            else:
-                passing.append(reason("indicator", op="≤" if op == ">" else "≥", **shown))
-        # density
-        dthr = rules.density_threshold_per_km2
-        d = _num(row["density_per_km2"]) if "density_per_km2" in df else float("nan")
-        pop = _num(row["population"]) if has_pop else float("nan")
-        if not has_pop or math.isnan(pop):
-            notes.append(reason("population_unknown"))
-        elif math.isnan(d):
-            notes.append(density_note or reason("density_unknown"))
-        elif dthr is not None:
-            shown = dict(value=_show(d, dthr, 0), threshold=plain_threshold(dthr))
-            if d < dthr:
-                notes.append(reason("density_low", **shown))
-            elif rules.density_role == "dense_is_favorable" and (flags["is_isolated"][i]
-                                                                 or flags["is_agro_marginal"][i]):
-                notes.append(reason("density_dense_veto", **shown))
-            else:
-                notes.append(reason("density_dense", **shown))
+            failing, passing = _access_phrases(row, rules, tiers)
+        a_fail, a_pass, a_notes = _agro_phrases(row, rules)
+        failing, passing, notes = failing + a_fail, passing + a_pass, notes + a_notes
+        density = _density_phrase(row, rules, has_pop=has_pop, density_note=density_note,
+                                  vetoed=bool(flags["is_isolated"][i] or flags["is_agro_marginal"][i]))
+        if density is not None:
+            notes.append(density)
         if cls == "MRA":
             parts = failing + notes
         elif cls == "FRA":
@@ -476,6 +430,80 @@ def _reasons(df: pd.DataFrame, rules: Rules, tiers: Sequence[str], flags: dict[s
             parts = [reason("not_classified")] + notes
         out.append("; ".join(parts))
     return out
+
+
+def _access_phrases(row: Mapping[str, Any], rules: Rules, tiers: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Failing and passing phrases of the access rules of one row (a record of the areas)."""
+    failing: list[str] = []
+    passing: list[str] = []
+    for t in tiers:
+        thr = rules.access_max_hours[t]
+        m = _num(row[time_col(t)])
+        if math.isnan(m):
+            why = row.get(f"unreachable_reason_{t}", row.get("unreachable_reason"))
+            share = row.get(f"unreachable_share_{t}")
+            if isinstance(why, str) and why:
+                failing.append(reason("unreachable_why", tier=t, why=why))
+            elif isinstance(share, float) and math.isfinite(share):
+                failing.append(reason("unreachable_share", tier=t, share=f"{share:.0%}"))
+            else:
+                failing.append(reason("unreachable", tier=t))
+            continue
+        # minutes, printed as the maps and reports print them (territorial_gis._i18n)
+        thr_min = threshold_minutes(thr)
+        shown = dict(tier=t, value=plain_number(m, decimals_apart(m, thr_min, 1)),
+                     threshold=plain_threshold(thr_min))
+        if m / 60.0 > thr:
+            failing.append(reason("time_over", **shown))
+        else:
+            passing.append(reason("time_ok", **shown))
+    return failing, passing
+
+
+def _agro_phrases(row: Mapping[str, Any], rules: Rules) -> tuple[list[str], list[str], list[str]]:
+    """Failing, passing and note phrases of the agro-ecological criteria of one row (criteria
+    whose rule is unset or whose indicator column is absent say nothing)."""
+    failing: list[str] = []
+    passing: list[str] = []
+    notes: list[str] = []
+    for key, (col, op, label, unit) in AGRO_CRITERIA.items():
+        thr_a = getattr(rules, key)
+        if thr_a is None or col not in row:
+            continue
+        v = _num(row[col])
+        if math.isnan(v):
+            notes.append(reason("indicator_unknown", indicator=label))
+            continue
+        dec = 1 if unit in ("°",) else 0
+        bad = v > thr_a if op == ">" else v < thr_a
+        shown = dict(indicator=label, value=_show(v, thr_a, dec), unit=unit, threshold=plain_threshold(thr_a))
+        if bad:
+            failing.append(reason("indicator", op=op, **shown))
+        else:
+            passing.append(reason("indicator", op="≤" if op == ">" else "≥", **shown))
+    return failing, passing, notes
+
+
+def _density_phrase(row: Mapping[str, Any], rules: Rules, *, has_pop: bool, density_note: str | None,
+                    vetoed: bool) -> str | None:
+    """The density note of one row; None when density is known and no threshold is set.
+    ``vetoed``: the row is isolated or agro-marginal (a dense area that does not count as
+    favourable when density is a rule)."""
+    dthr = rules.density_threshold_per_km2
+    d = _num(row["density_per_km2"]) if "density_per_km2" in row else float("nan")
+    pop = _num(row["population"]) if has_pop else float("nan")
+    if not has_pop or math.isnan(pop):
+        return reason("population_unknown")
+    if math.isnan(d):
+        return density_note or reason("density_unknown")
+    if dthr is None:
+        return None
+    shown = dict(value=_show(d, dthr, 0), threshold=plain_threshold(dthr))
+    if d < dthr:
+        return reason("density_low", **shown)
+    if rules.density_role == "dense_is_favorable" and vetoed:
+        return reason("density_dense_veto", **shown)
+    return reason("density_dense", **shown)
 
 
 @dataclass(frozen=True, eq=False)

@@ -469,15 +469,31 @@ def corridor_segments(network: RoadNetwork, corridors: gpd.GeoDataFrame, level: 
     edges = network.edges
     flag = is_unpaved_or_low(edges)
     pop = pd.to_numeric(corridors[population_col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-    # set of corridors of each road piece, as two 64-bit hashes (collisions are negligible)
+    tab = tab.join(_segment_users(tab, pop, len(corridors)), on="segment")
+    e = tab["edge"].to_numpy()
+    hw = edges["highway"].astype(str).to_numpy()[e] if "highway" in edges else np.full(len(e), "")
+    canon = _stretch_runs(tab, hw, flag[e])
+    seg_rows = _segment_rows(network, canon, hw, flag)
+    if level == "edge":
+        seg_rows["unpaved_share"] = seg_rows.pop("unpaved").astype(float)
+        seg_rows["segment_ids"] = [np.array([s]) for s in seg_rows["segment"]]
+        return gpd.GeoDataFrame(seg_rows, geometry=list(network.edge_geometry[seg_rows["edge_row"].to_numpy()]),
+                                crs=4326)
+    return _stretch_frame(network, seg_rows)
+
+
+def _segment_users(tab: pd.DataFrame, pop: np.ndarray, n_corridors: int) -> pd.DataFrame:
+    """Per road piece (index ``segment``): population served and number of the corridors using
+    it, their set as two 64-bit hashes ``k1``, ``k2`` (collisions are negligible) and the first
+    of them (``first_path``)."""
     rng = np.random.default_rng(20240607)
-    h1 = rng.integers(0, 2**63 - 1, size=len(corridors), dtype=np.int64)
-    h2 = rng.integers(0, 2**63 - 1, size=len(corridors), dtype=np.int64)
+    h1 = rng.integers(0, 2**63 - 1, size=n_corridors, dtype=np.int64)
+    h2 = rng.integers(0, 2**63 - 1, size=n_corridors, dtype=np.int64)
     by_seg = tab.sort_values(["segment", "path"], kind="stable")
     sg = by_seg["segment"].to_numpy()
     start = np.flatnonzero(np.r_[True, sg[1:] != sg[:-1]]) if len(sg) else np.empty(0, dtype=np.int64)
     pth = by_seg["path"].to_numpy()
-    agg = pd.DataFrame({
+    return pd.DataFrame({
         "segment": sg[start] if len(sg) else np.empty(0, dtype=np.int64),
         "population_served": np.add.reduceat(pop[pth], start) if len(sg) else np.empty(0),
         "n_localities": np.diff(np.r_[start, len(sg)]) if len(sg) else np.empty(0, dtype=np.int64),
@@ -485,21 +501,28 @@ def corridor_segments(network: RoadNetwork, corridors: gpd.GeoDataFrame, level: 
         "k2": np.bitwise_xor.reduceat(h2[pth], start) if len(sg) else np.empty(0, dtype=np.int64),
         "first_path": pth[start] if len(sg) else np.empty(0, dtype=np.int64),
     }).set_index("segment")
-    tab = tab.join(agg, on="segment")
-    e = tab["edge"].to_numpy()
-    hw = edges["highway"].astype(str).to_numpy()[e] if "highway" in edges else np.full(len(e), "")
-    fl = flag[e]
+
+
+def _stretch_runs(tab: pd.DataFrame, hw: np.ndarray, fl: np.ndarray) -> pd.DataFrame:
+    """The road pieces as travelled by the first corridor using each, with ``stretch_id``: runs
+    of consecutive pieces of one path with the same corridor set, class and unpaved status,
+    numbered in order of first appearance; sorted by stretch, then travel order."""
     same = np.zeros(len(tab), dtype=bool)
     if len(tab):
         p = tab["path"].to_numpy()
-        same[1:] = ((p[1:] == p[:-1]) & (tab["k1"].to_numpy()[1:] == tab["k1"].to_numpy()[:-1])
-                    & (tab["k2"].to_numpy()[1:] == tab["k2"].to_numpy()[:-1])
+        k1 = tab["k1"].to_numpy()
+        k2 = tab["k2"].to_numpy()
+        same[1:] = ((p[1:] == p[:-1]) & (k1[1:] == k1[:-1]) & (k2[1:] == k2[:-1])
                     & (hw[1:] == hw[:-1]) & (fl[1:] == fl[:-1]))
     tab["run"] = np.cumsum(~same) - 1
     canon = tab[tab["path"].to_numpy() == tab["first_path"].to_numpy()].copy()
-    # stretch ids numbered in order of first appearance
     canon["stretch_id"] = pd.factorize(canon["run"])[0]
-    canon = canon.sort_values(["stretch_id", "seq"], kind="stable")
+    return canon.sort_values(["stretch_id", "seq"], kind="stable")
+
+
+def _segment_rows(network: RoadNetwork, canon: pd.DataFrame, hw: np.ndarray, flag: np.ndarray) -> pd.DataFrame:
+    """One row per road piece on a corridor, in stretch order, with its road attributes."""
+    edges = network.edges
     length_m = edges["length_m"].to_numpy(dtype=float)
     time_s = edges["travel_time_s"].to_numpy(dtype=float)
     surface = (edges["surface"].astype(object).where(edges["surface"].notna(), "unknown").astype(str).to_numpy()
@@ -519,10 +542,13 @@ def corridor_segments(network: RoadNetwork, corridors: gpd.GeoDataFrame, level: 
     })
     with np.errstate(invalid="ignore", divide="ignore"):
         seg_rows["speed_kph"] = seg_rows["length_km"] / (seg_rows["travel_time_min"] / 60.0)
-    if level == "edge":
-        seg_rows["unpaved_share"] = seg_rows.pop("unpaved").astype(float)
-        seg_rows["segment_ids"] = [np.array([s]) for s in seg_rows["segment"]]
-        return gpd.GeoDataFrame(seg_rows, geometry=list(network.edge_geometry[ce]), crs=4326)
+    return seg_rows
+
+
+def _stretch_frame(network: RoadNetwork, seg_rows: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The road pieces aggregated per stretch, their lines merged."""
+    import geopandas as gpd
+
     grp = seg_rows.groupby("stretch_id", sort=True)
     lens = grp["length_km"].sum()
     tt = grp["travel_time_min"].sum()
@@ -623,7 +649,8 @@ def analyze_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFr
     if upgrade_to is None or prof is None:
         upgrades = _empty_upgrades()
     else:
-        upgrades = _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
+        upgrades = _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates,
+                         population_known=_population_known(r, population_col))
     return CorridorAnalysis(corridors, stretches, upgrades)
 
 
@@ -641,7 +668,28 @@ UPGRADE_COLUMNS = ["rank", "stretch_id", "highway", "surface", "unpaved_share", 
                    "upgrade_to", "upgrade_speed_kph", "population_served", "n_localities",
                    "person_min_saved", "person_min_saved_per_km", "population_affected",
                    "n_localities_affected", "mean_before_min", "mean_after_min", "max_saved_min",
-                   "n_targets_changed"]
+                   "n_targets_changed", "ranked_by"]
+
+
+#: what the upgrade ranking is ordered by (``ranked_by`` column of the ranking)
+RANKED_BY_PERSON_MINUTES = "person_min_saved_per_km"
+RANKED_BY_LOCALITIES = "n_localities_affected"
+#: columns that need population: unknown (NaN) when the origins have no known population
+_POPULATION_COLUMNS = ("population_served", "person_min_saved", "person_min_saved_per_km", "population_affected")
+
+
+def _order_upgrades(res: pd.DataFrame, population_known: bool) -> pd.DataFrame:
+    """Best upgrades first: by person-minutes saved per km, or - when the origins' population is
+    unknown - by the localities whose time falls, then the largest saving, then the shortest
+    stretch; the population columns are then NaN (unknown, not 0). ``ranked_by`` says which."""
+    if population_known:
+        res = res.sort_values(["person_min_saved_per_km", "person_min_saved"], ascending=[False, False],
+                              kind="stable")
+        return res.assign(ranked_by=RANKED_BY_PERSON_MINUTES)
+    res = res.assign(**{c: np.nan for c in _POPULATION_COLUMNS if c in res})
+    res = res.sort_values(["n_localities_affected", "max_saved_min", "length_km"], ascending=[False, False, True],
+                          kind="stable")
+    return res.assign(ranked_by=RANKED_BY_LOCALITIES)
 
 
 def _empty_upgrades() -> gpd.GeoDataFrame:
@@ -689,14 +737,24 @@ def rank_upgrades(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
         ranking key), ``population_affected`` / ``n_localities_affected`` (origins whose time
         drops), ``mean_before_min`` / ``mean_after_min`` (population-weighted mean time of the
         affected origins; the plain mean when they have no population), ``max_saved_min``,
-        ``n_targets_changed`` and the stretch geometry (EPSG:4326).
+        ``n_targets_changed``, ``ranked_by`` and the stretch geometry (EPSG:4326).
+        When the origins' population is unknown, the population columns (``population_served``,
+        ``person_min_saved``, ``person_min_saved_per_km``, ``population_affected``) are NaN and the
+        stretches are ranked by ``n_localities_affected`` (then ``max_saved_min``); ``ranked_by``
+        names the key (``person_min_saved_per_km`` or ``n_localities_affected``).
     """
     prof = _upgrade_profile(network, profile)
     _upgrade_speed(prof, upgrade_to)
     r = _route(network, classified_localities, targets, only_class=only_class, id_col=id_col,
                population_col=population_col, class_col=class_col, dest_id_col=dest_id_col, options=options)
     stretches = corridor_segments(network, _corridors_with_edges(r), level="stretch")
-    return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
+    return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates,
+                 population_known=_population_known(r, population_col))
+
+
+def _population_known(r: _Routing, population_col: str) -> bool:
+    """Whether any corridor origin has a known population (else upgrades rank by localities)."""
+    return population_col in r.origins and bool(pd.to_numeric(r.origins[population_col], errors="coerce").notna().any())
 
 
 def upgrade_candidates(network: RoadNetwork, stretches: gpd.GeoDataFrame, upgrade_speed_kph: float,
@@ -722,98 +780,150 @@ def upgrade_candidates(network: RoadNetwork, stretches: gpd.GeoDataFrame, upgrad
 
 
 def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Profile, upgrade_to: str,
-          top: int, n_candidates: int) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-
+          top: int, n_candidates: int, *, population_known: bool = True) -> gpd.GeoDataFrame:
+    """Re-route every candidate stretch (the base pass updated from its faster arcs) and rank them
+    (by the localities whose time falls when ``population_known`` is False)."""
     if top < 1 or n_candidates < 1:
         raise ConfigError(f"top and n_candidates must be at least 1 (got {top}, {n_candidates})")
     v_up = _upgrade_speed(profile, upgrade_to)
-    net = r.network
-    edges = net.edges
-    seg = edges["segment"].to_numpy()
-    speed = edges["speed_kph"].to_numpy(dtype=float)
-    if candidates is None:
-        pool = upgrade_candidates(net, stretches, v_up, n_candidates)
-        cand_ids, cand_segs = _candidate_segments(pool)
-        info = pool.set_index("stretch_id")
-    else:
-        cand_ids, cand_segs = _candidate_segments(candidates)
-        info = _describe_candidates(net, cand_ids, cand_segs, stretches)
+    cand_ids, cand_segs, info = _pick_candidates(r.network, stretches, candidates, v_up, n_candidates)
     if not cand_ids:
         log.info("no candidate stretch to upgrade")
         return _empty_upgrades()
-    g = r.graph
-    weight, rev, pos = _canonical_reverse(g)
-    arc_edge = g.arc_edge
-    elen = edges["length_m"].to_numpy(dtype=float)
-    # parallel edges dropped by the graph (same node pair): map them onto the kept arc
-    in_arcs = np.zeros(net.n_edges, dtype=bool)
-    in_arcs[arc_edge[arc_edge >= 0]] = True
-    key_sorted = None
-    # directed edges of each road piece
-    e_order = np.argsort(seg, kind="stable")
-    seg_sorted = seg[e_order]
-    arc_order = np.argsort(arc_edge, kind="stable")
-    arc_edge_sorted = arc_edge[arc_order]
-    origin_nodes = r.origin_nodes
+    upgrade = _ArcUpgrade.of(r.network, r.graph, v_up)
+    rev = upgrade.rev
     base_dist, base_node_src, _ = _pass(rev, r.dest_nodes, predecessors=False)
-    base_t, base_src = _at_origins(base_dist, base_node_src, origin_nodes)
-    pop = r.population
+    base_t, base_src = _at_origins(base_dist, base_node_src, r.origin_nodes)
     rows = []
     for cid, segs in progress(list(zip(cand_ids, cand_segs, strict=True)), desc="re-routing upgrades"):
-        lo = np.searchsorted(seg_sorted, segs, side="left")
-        hi = np.searchsorted(seg_sorted, segs, side="right")
-        ed = np.unique(np.concatenate([e_order[a:b] for a, b in zip(lo, hi, strict=True)])) if len(segs) \
-            else np.empty(0, dtype=np.int64)
-        new_speed = np.maximum(speed[ed], v_up)
-        a_lo = np.searchsorted(arc_edge_sorted, ed, side="left")
-        a_hi = np.searchsorted(arc_edge_sorted, ed, side="right")
-        cnt = a_hi - a_lo
-        arcs = arc_order[concat_ranges(a_lo, cnt)]
-        sp_of_arc = np.repeat(new_speed, cnt)
-        data = rev.data.copy()
-        new_w = (g.arc_f1[arcs] - g.arc_f0[arcs]) * elen[arc_edge[arcs]] / (sp_of_arc / 3.6)
-        data[pos[arcs]] = np.minimum(weight[arcs], new_w)
-        missing = ed[~in_arcs[ed]]
-        if len(missing):
-            if key_sorted is None:
-                keys = g.arc_rows * g.n_nodes + g.arc_cols
-                korder = np.argsort(keys)
-                key_sorted = (keys[korder], korder)
-            want = net.edge_u[missing].astype(np.int64) * g.n_nodes + net.edge_v[missing]
-            at = np.searchsorted(key_sorted[0], want)
-            found = (at < len(key_sorted[0])) & (key_sorted[0][np.minimum(at, len(key_sorted[0]) - 1)] == want)
-            karcs = key_sorted[1][at[found]]
-            mw = elen[missing[found]] / (np.maximum(speed[missing[found]], v_up) / 3.6)
-            np.minimum.at(data, pos[karcs], mw)
+        data = upgrade.weights(segs)
         # only the arcs made faster change the pass: update it from them (it spreads only where
         # times improve) instead of a new pass over the whole graph
         dist1, node_src1 = nearest_seed_improve(rev.indptr, rev.indices, data, base_dist, base_node_src,
                                                 np.flatnonzero(data < rev.data))
-        after_t, after_src = _at_origins(dist1, node_src1, origin_nodes)
-        ok = np.isfinite(base_t)
-        saved_s = np.zeros(len(base_t))
-        saved_s[ok] = np.maximum(base_t[ok] - after_t[ok], 0.0)
-        saved_s[saved_s < 1e-9] = 0.0
-        aff = saved_s > 0
-        w = pop[aff]
-        before_min = base_t[aff] / 60.0
-        after_min = after_t[aff] / 60.0
-        if aff.any():
-            wsum = float(w.sum())
-            mb = float((w * before_min).sum() / wsum) if wsum > 0 else float(before_min.mean())
-            ma = float((w * after_min).sum() / wsum) if wsum > 0 else float(after_min.mean())
-        else:
-            mb = ma = np.nan
-        rows.append({
-            "stretch_id": cid,
-            "person_min_saved": float((pop * saved_s).sum() / 60.0),
-            "population_affected": float(w.sum()),
-            "n_localities_affected": int(aff.sum()),
-            "mean_before_min": mb, "mean_after_min": ma,
-            "max_saved_min": float(saved_s.max() / 60.0) if len(saved_s) else 0.0,
-            "n_targets_changed": int((aff & (after_src != base_src)).sum()),
-        })
+        after_t, after_src = _at_origins(dist1, node_src1, r.origin_nodes)
+        rows.append({"stretch_id": cid, **_savings(r.population, base_t, base_src, after_t, after_src)})
+    out = _upgrade_table(rows, info, upgrade_to, v_up, top, population_known=population_known)
+    log.info("re-routed %d candidate stretches (the base pass updated from each)", len(cand_ids))
+    return out
+
+
+def _pick_candidates(network: RoadNetwork, stretches: gpd.GeoDataFrame, candidates: Any, v_up: float,
+                     n_candidates: int) -> tuple[list[Any], list[np.ndarray], pd.DataFrame]:
+    """Candidate ids, their road-piece ids and their attributes (indexed by candidate id)."""
+    if candidates is None:
+        pool = upgrade_candidates(network, stretches, v_up, n_candidates)
+        cand_ids, cand_segs = _candidate_segments(pool)
+        return cand_ids, cand_segs, pool.set_index("stretch_id")
+    cand_ids, cand_segs = _candidate_segments(candidates)
+    return cand_ids, cand_segs, _describe_candidates(network, cand_ids, cand_segs, stretches)
+
+
+@dataclass
+class _ArcUpgrade:
+    """Lookups from road pieces to the arcs of the reversed augmented graph, shared by every
+    candidate: :meth:`weights` gives the reversed CSR's data with one stretch upgraded."""
+
+    network: RoadNetwork
+    graph: AugmentedGraph
+    v_up: float  # km/h of the upgrade class
+    weight: np.ndarray  # time (s) of every arc
+    rev: sparse.csr_matrix  # reversed graph (its data in CSR order)
+    pos: np.ndarray  # CSR data position of every arc
+    speed: np.ndarray  # km/h of every directed edge
+    elen: np.ndarray  # m of every directed edge
+    in_arcs: np.ndarray  # directed edge has an arc (parallel edges dropped by the graph do not)
+    e_order: np.ndarray  # directed edges sorted by road piece
+    seg_sorted: np.ndarray
+    arc_order: np.ndarray  # arcs sorted by directed edge
+    arc_edge_sorted: np.ndarray
+    key_sorted: tuple[np.ndarray, np.ndarray] | None = None  # sorted tail*n+head keys and their arcs (lazy)
+
+    @classmethod
+    def of(cls, network: RoadNetwork, graph: AugmentedGraph, v_up: float) -> _ArcUpgrade:
+        edges = network.edges
+        seg = edges["segment"].to_numpy()
+        weight, rev, pos = _canonical_reverse(graph)
+        arc_edge = graph.arc_edge
+        in_arcs = np.zeros(network.n_edges, dtype=bool)
+        in_arcs[arc_edge[arc_edge >= 0]] = True
+        e_order = np.argsort(seg, kind="stable")
+        arc_order = np.argsort(arc_edge, kind="stable")
+        return cls(network, graph, v_up, weight, rev, pos, edges["speed_kph"].to_numpy(dtype=float),
+                   edges["length_m"].to_numpy(dtype=float), in_arcs, e_order, seg[e_order], arc_order,
+                   arc_edge[arc_order])
+
+    def weights(self, segs: np.ndarray) -> np.ndarray:
+        """The reversed CSR's data with the arcs of road pieces ``segs`` (both directions, split
+        parts included) at ``max(current speed, v_up)``."""
+        g, v_up = self.graph, self.v_up
+        lo = np.searchsorted(self.seg_sorted, segs, side="left")
+        hi = np.searchsorted(self.seg_sorted, segs, side="right")
+        ed = np.unique(np.concatenate([self.e_order[a:b] for a, b in zip(lo, hi, strict=True)])) if len(segs) \
+            else np.empty(0, dtype=np.int64)
+        new_speed = np.maximum(self.speed[ed], v_up)
+        a_lo = np.searchsorted(self.arc_edge_sorted, ed, side="left")
+        a_hi = np.searchsorted(self.arc_edge_sorted, ed, side="right")
+        cnt = a_hi - a_lo
+        arcs = self.arc_order[concat_ranges(a_lo, cnt)]
+        sp_of_arc = np.repeat(new_speed, cnt)
+        data = self.rev.data.copy()
+        new_w = (g.arc_f1[arcs] - g.arc_f0[arcs]) * self.elen[g.arc_edge[arcs]] / (sp_of_arc / 3.6)
+        data[self.pos[arcs]] = np.minimum(self.weight[arcs], new_w)
+        missing = ed[~self.in_arcs[ed]]
+        if len(missing):
+            self._upgrade_parallel(data, missing)
+        return data
+
+    def _upgrade_parallel(self, data: np.ndarray, missing: np.ndarray) -> None:
+        """Parallel edges dropped by the graph (same node pair): upgrade the kept arc in ``data``."""
+        g, net = self.graph, self.network
+        if self.key_sorted is None:
+            keys = g.arc_rows * g.n_nodes + g.arc_cols
+            korder = np.argsort(keys)
+            self.key_sorted = (keys[korder], korder)
+        key_sorted = self.key_sorted
+        want = net.edge_u[missing].astype(np.int64) * g.n_nodes + net.edge_v[missing]
+        at = np.searchsorted(key_sorted[0], want)
+        found = (at < len(key_sorted[0])) & (key_sorted[0][np.minimum(at, len(key_sorted[0]) - 1)] == want)
+        karcs = key_sorted[1][at[found]]
+        mw = self.elen[missing[found]] / (np.maximum(self.speed[missing[found]], self.v_up) / 3.6)
+        np.minimum.at(data, self.pos[karcs], mw)
+
+
+def _savings(pop: np.ndarray, base_t: np.ndarray, base_src: np.ndarray, after_t: np.ndarray,
+             after_src: np.ndarray) -> dict[str, Any]:
+    """What one upgrade saves the origins (times in s before and after, their targets)."""
+    ok = np.isfinite(base_t)
+    saved_s = np.zeros(len(base_t))
+    saved_s[ok] = np.maximum(base_t[ok] - after_t[ok], 0.0)
+    saved_s[saved_s < 1e-9] = 0.0
+    aff = saved_s > 0
+    w = pop[aff]
+    before_min = base_t[aff] / 60.0
+    after_min = after_t[aff] / 60.0
+    if aff.any():
+        wsum = float(w.sum())
+        mb = float((w * before_min).sum() / wsum) if wsum > 0 else float(before_min.mean())
+        ma = float((w * after_min).sum() / wsum) if wsum > 0 else float(after_min.mean())
+    else:
+        mb = ma = np.nan
+    return {
+        "person_min_saved": float((pop * saved_s).sum() / 60.0),
+        "population_affected": float(w.sum()),
+        "n_localities_affected": int(aff.sum()),
+        "mean_before_min": mb, "mean_after_min": ma,
+        "max_saved_min": float(saved_s.max() / 60.0) if len(saved_s) else 0.0,
+        "n_targets_changed": int((aff & (after_src != base_src)).sum()),
+    }
+
+
+def _upgrade_table(rows: list[dict[str, Any]], info: pd.DataFrame, upgrade_to: str, v_up: float,
+                   top: int, *, population_known: bool = True) -> gpd.GeoDataFrame:
+    """The savings joined to the stretches' attributes, ranked by person-minutes saved per km
+    (by the localities whose time falls when population is unknown, see :func:`_order_upgrades`)."""
+    import geopandas as gpd
+
     res = pd.DataFrame(rows).set_index("stretch_id")
     cols = ["highway", "surface", "unpaved_share", "length_km", "speed_kph", "population_served", "n_localities"]
     res = res.join(info[cols + ["geometry"]], how="left")
@@ -822,12 +932,9 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
     with np.errstate(invalid="ignore", divide="ignore"):
         res["person_min_saved_per_km"] = np.where(res["length_km"] > 0,
                                                   res["person_min_saved"] / res["length_km"], 0.0)
-    res = res.reset_index().sort_values(["person_min_saved_per_km", "person_min_saved"],
-                                        ascending=[False, False], kind="stable").head(top)
+    res = _order_upgrades(res.reset_index(), population_known).head(top)
     res["rank"] = np.arange(1, len(res) + 1)
-    out = gpd.GeoDataFrame(res[UPGRADE_COLUMNS].reset_index(drop=True), geometry=list(res["geometry"]), crs=4326)
-    log.info("re-routed %d candidate stretches (the base pass updated from each)", len(cand_ids))
-    return out
+    return gpd.GeoDataFrame(res[UPGRADE_COLUMNS].reset_index(drop=True), geometry=list(res["geometry"]), crs=4326)
 
 
 def _describe_candidates(network: RoadNetwork, ids: list[Any], segs: list[np.ndarray],

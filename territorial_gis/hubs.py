@@ -55,6 +55,7 @@ from ._zones import (
     N_LOCALITIES,
     check_max_time,
     hub_ids_of,
+    known_population,
     place_points,
     population_of,
     zone_polygons,
@@ -679,7 +680,7 @@ class HubProblem:
         hubs = gpd.GeoDataFrame({
             HUB_ID: self.table.loc_ids[hub_rows],
             NAME: src[NAME].to_numpy() if NAME in src else None,
-            POPULATION: population_of(src, self.population_col) if self.population_col in src else np.nan,
+            POPULATION: known_population(src, self.population_col),
             "model": model,
             "method": method,
             "optimal": optimal,
@@ -824,6 +825,8 @@ def summarize_hubs(localities_assigned: pd.DataFrame, hubs: pd.DataFrame | None 
         assigned to the hub, the hub included), ``hinterland_population`` (the others),
         ``n_localities``, ``median_time_hub_min``, ``max_time_hub_min`` and, when ``class_col``
         is present, ``mra_population_share`` (share of ``population_total`` in MRA localities).
+        The population figures are NaN (unknown, never 0) for a hub none of whose localities has
+        a known population.
     """
     key = f"{prefix}_id"
     tcol = time_col(prefix)
@@ -833,6 +836,7 @@ def summarize_hubs(localities_assigned: pd.DataFrame, hubs: pd.DataFrame | None 
     df = pd.DataFrame({key: localities_assigned[key].to_numpy(),
                        "_t": localities_assigned[tcol].to_numpy(dtype=float),
                        "_pop": population_of(localities_assigned, population_col),
+                       "_known": np.isfinite(known_population(localities_assigned, population_col)),
                        "_id": ids_of(localities_assigned, id_col).astype(str).to_numpy()})
     has_class = class_col in localities_assigned
     if has_class:
@@ -849,13 +853,16 @@ def summarize_hubs(localities_assigned: pd.DataFrame, hubs: pd.DataFrame | None 
     own = df[df["_id"] == df[key].astype(str)].groupby(key)["_pop"].sum()
     summ["hub_population"] = own.reindex(summ.index).fillna(0.0)
     if hubs is not None and POPULATION in hubs and len(hubs):
-        hp = pd.Series(population_of(hubs, POPULATION), index=hubs[HUB_ID].to_numpy())
+        hp = pd.Series(known_population(hubs, POPULATION), index=hubs[HUB_ID].to_numpy())
         hp = hp[~hp.index.duplicated()]
         summ["hub_population"] = hp.reindex(summ.index).fillna(summ["hub_population"])
     summ["hinterland_population"] = summ["population_total"] - own.reindex(summ.index).fillna(0.0)
     if has_class:
         tot = summ["population_total"].replace(0.0, np.nan)
         summ["mra_population_share"] = g["_mra"].sum() / tot
+    unknown = g["_known"].sum() == 0  # no locality of the hub has a known population: unknown, not 0
+    summ.loc[unknown, [c for c in ("population_total", "hub_population", "hinterland_population",
+                                   "mra_population_share") if c in summ]] = np.nan
     summ.index.name = key
     out = summ.reset_index()
     if hubs is not None and HUB_ID in hubs:

@@ -11,7 +11,12 @@
   colours, named after their centre) and **hub hinterlands**;
 - **corridors**, the road **stretches** they use (with road names) and the **top upgrades**;
 - **localities** coloured by class (MRA drawn above FRA; dense layers grouped into
-  class-coloured clusters until the reader zooms in), **destinations** by tier and **hubs**.
+  class-coloured clusters until the reader zooms in), **destinations** by tier and **hubs**;
+- hidden at first, each in a section of its own in the layer control: the **Rural Access
+  Index** buffer and each **scenario** (:mod:`territorial_gis._whatifmap`), the **critical
+  road stretches** and the localities their failure cuts off, the **chosen road projects**,
+  **microregions** with their CECs and one layer per **typology**
+  (:mod:`territorial_gis._analysismap`).
 
 Background tiles are an optional layer; a notice says when they cannot load. Every visible
 layer has a legend section; colours are colour-blind safe (:mod:`territorial_gis._style`).
@@ -38,7 +43,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import _analysismap as al
 from . import _maplayers as ml
+from . import _whatifmap as wl
 from ._i18n import texts
 from ._mapelements import (
     CompactLayer,
@@ -150,7 +157,8 @@ def make_map(study: StudyOutputs | gpd.GeoDataFrame, *, title: str | None = None
         surface_known=surface_known(so.read_roads()) or surface_known(so.segments),
         line_tolerance_deg=diagonal * LINE_SIMPLIFY_SHARE,
         top_upgrades=top_upgrades, max_corridors=max_corridors, cluster_above=cluster_above,
-        tiers=study_tiers(so), loc_names=ml.id_names(loc), dest_names=ml.id_names(so.destinations))
+        tiers=study_tiers(so), loc_names=ml.id_names(loc), dest_names=ml.id_names(so.destinations),
+        rai_distance_m=wl.rai_distance_m(so))
     title = title or so.title or tx("Territorial study")
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True, zoom_start=9)
     m.tgis_cdn = cdn  # type: ignore[attr-defined]
@@ -172,8 +180,18 @@ def make_map(study: StudyOutputs | gpd.GeoDataFrame, *, title: str | None = None
     m.fit_bounds([[s, w], [n, e]], padding_top_left=(10, 10), padding_bottom_right=(300, 10))
     m.add_child(Finish(control, tile_layer, tx("Background tiles could not be loaded (no internet?). "
                                                "The roads, rivers and places drawn come from the "
-                                               "study's own data."), _attribution(so)))
+                                               "study's own data."), _attribution(so),
+                       groups={"groups": ctx.groups, "order": _group_order(ctx)}))
     return m
+
+
+def _group_order(ctx: ml.MapContext) -> list[str]:
+    """Sections of the layer control: the study first, what-ifs and other analyses after it in
+    the order they were drawn, the base map last."""
+    tx = ctx.tx
+    base, study = tx("Base map"), tx("Study")
+    rest = list(dict.fromkeys(g for g in ctx.groups.values() if g not in (base, study)))
+    return [study, *rest, base]
 
 
 def _add_tiles(m: folium.Map, ctx: ml.MapContext, tiles: str | None) -> folium.TileLayer | None:
@@ -183,6 +201,7 @@ def _add_tiles(m: folium.Map, ctx: ml.MapContext, tiles: str | None) -> folium.T
     name = tx("Background tiles (online)")
     layer = folium.TileLayer(tiles, name=name, overlay=True, control=True, show=True)
     m.add_child(layer)
+    ctx.groups[name] = tx("Base map")
     ctx.add_legend(name, name, [], note=tx("Map tiles from {source}; they need an internet connection.",
                                            source=str(tiles)), rank=80)
     return layer
@@ -191,9 +210,11 @@ def _add_tiles(m: folium.Map, ctx: ml.MapContext, tiles: str | None) -> folium.T
 def _add_layers(m: folium.Map, so: StudyOutputs, ctx: ml.MapContext, surface_tier: str | None) -> None:
     """Every layer of the study, bottom of the drawing order first."""
     tx = ctx.tx
+    ctx.group = tx("Base map")
     ml.add_boundaries(m, so, ctx)
     ml.add_water(m, so, ctx)
     ml.add_roads(m, so, ctx)
+    ctx.group = tx("Study")
     _add_surface(m, so, ctx, surface_tier)
     if so.areas is not None and len(so.areas):
         ml.add_classified(m, so, ctx, so.areas, name=tx("Areas"), show=len(so.areas) <= 20_000,
@@ -208,6 +229,14 @@ def _add_layers(m: folium.Map, so: StudyOutputs, ctx: ml.MapContext, surface_tie
     ml.add_classified(m, so, ctx, so.localities, name=tx("Localities"))
     ml.add_destinations(m, so, ctx)
     ml.add_hubs(m, so, ctx, hub_names)
+    wl.add_rai_buffer(m, so, ctx)
+    wl.add_scenarios(m, so, ctx)
+    crit_names = ml.stretch_names(so.criticality, so.read_roads()) if so.criticality is not None else {}
+    al.add_criticality(m, so, ctx, crit_names)
+    al.add_portfolio(m, so, ctx)
+    al.add_microregions(m, so, ctx)
+    al.add_typologies(m, so, ctx)
+    ctx.group = tx("Base map")
     ml.add_labels(m, so, ctx)
 
 

@@ -1194,7 +1194,9 @@ def _record_map_inputs(ctx: _Ctx) -> None:
         profile=load_profile(n.profile, mode=n.mode or settings.mode),
         max_snap_m=route.max_snap_m, walk_kph=route.walk_kph, tiers=ctx.cfg.tiers,
         tiers_judged=classification.tiers if classification is not None else None,
-        measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None)
+        measured=[c for c in classified.columns if classified[c].notna().any()] if classified is not None else None,
+        scenarios=[a.scenario for a in ctx.state.get("scenarios", {}).values()],
+        rai=ctx.cfg.rai if ctx.cfg.rai is not None and ctx.cfg.rai.enabled else None, network=ctx.state.get("network"))
     ctx.info["methods"].setdefault("routing", {})["offroad"] = route.offroad_method
     net = ctx.state.get("network")
     bbox = (float(net.node_lon.min()), float(net.node_lat.min()), float(net.node_lon.max()),

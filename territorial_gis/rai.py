@@ -1,8 +1,8 @@
 """The Rural Access Index (SDG indicator 9.1.1): the share of the rural population that lives
 within 2 km of an all-season road.
 
-Method, as the World Bank measures it with open data (Roberts, Shyam & Rastogi 2006, World Bank
-Transport Paper TP-6; the 2016 supplementary guidelines; Mikou, Rozenberg, Koks, Fox & Peralta
+Method, as the World Bank measures it with open data (Roberts, KC & Rastogi 2006, World Bank
+Transport Paper TP-10; the 2016 supplementary guidelines; Mikou, Rozenberg, Koks, Fox & Peralta
 Quiros 2019, "Assessing Rural Accessibility and Rural Roads Investment Needs Using Open Source
 Data", World Bank Policy Research Working Paper 8746):
 

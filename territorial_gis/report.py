@@ -10,6 +10,16 @@ Portuguese (``lang``):
   destination tier and class; the **population within** each travel time;
 - the top **corridors** and **road upgrades** (with road names; ranked by localities when
   population is unknown, saying so), **hubs** and **territories**;
+- each **scenario** against the base (:mod:`territorial_gis._whatifreport`): who takes longer to
+  reach each tier and by how much, who is cut off (reached only in the dry season, for a season),
+  who changes class, the roads changed, with a map and a chart; the **Rural Access Index**
+  (SDG 9.1.1) for the base and each scenario, unknown with its reason when population is, with
+  its method and references;
+- the further analyses a study ran (:mod:`territorial_gis._analysisreport`): the **critical
+  roads** (top 10 by harm, with detours), the **road projects** (ranked with P10-P90 ranges,
+  the appraisal's own sentences and its portfolio chart), **microregions** and every zone's
+  **link to a favorable area**, the **typologies** (units and population by class) and the
+  **indicators within** each travel time;
 - the **threshold sensitivity** in plain words, minutes and percentages;
 - **methods**: the rules and thresholds with their sources, the speed profile, the routing
   options, the tier definitions and bands; the **inputs** with checksums and credits (no local
@@ -27,20 +37,18 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from html import escape
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
+from . import _analysisreport as ar
 from . import _reportsections as rs
 from . import _style as st
-from ._i18n import Texts, texts
+from . import _whatifreport as wr
+from ._charts import population_by_band, population_by_class, svg_bar_chart, svg_stacked_shares
+from ._i18n import texts
 from ._reportsections import Table
 from ._studymeta import DEFAULT_BANDS_MIN, population_known, study_bands, study_tiers
-from .columns import POPULATION, time_col
 from .errors import ConfigError
-from .outputs import StudyOutputs, load_study_outputs
+from .outputs import MAP, StudyOutputs, load_study_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -72,135 +80,6 @@ def band_labels(edges: Sequence[float], lang: str | None = None) -> list[str]:
     return st.band_labels(edges, texts(lang))
 
 
-def population_by_band(localities: pd.DataFrame, tier: str, edges: Sequence[float] = DEFAULT_BANDS_MIN,
-                       *, lang: str | None = None) -> pd.DataFrame:
-    """Localities and population per travel-time band to ``tier`` (plus the unreachable).
-
-    Returns
-    -------
-    DataFrame
-        ``band``, ``localities``, ``population`` (NaN when no locality of the band has a known
-        population), ``population_share`` (NaN when no population is known). Bands are
-        ``[0, e1)``, ``[e1, e2)``, ..., ``[e_last, inf)`` and the localities without a travel time.
-    """
-    tx = texts(lang)
-    t = pd.to_numeric(localities[time_col(tier)], errors="coerce").to_numpy(float)
-    pop = pd.to_numeric(localities[POPULATION], errors="coerce").to_numpy(float) \
-        if POPULATION in localities.columns else np.full(len(localities), np.nan)
-    idx = np.searchsorted(np.asarray(edges, float), t, side="right")
-    labels = st.band_labels(edges, tx) + [tx("no travel time")]
-    idx = np.where(np.isnan(t), len(labels) - 1, idx)
-    total = float(np.nansum(pop)) if np.isfinite(pop).any() else math.nan
-    rows = []
-    for k, lab in enumerate(labels):
-        sel = idx == k
-        p = float(np.nansum(pop[sel])) if np.isfinite(pop[sel]).any() else (0.0 if not sel.any() else math.nan)
-        if math.isnan(total):
-            p = math.nan
-        rows.append({"band": lab, "localities": int(sel.sum()), "population": p,
-                     "population_share": p / total if total > 0 else math.nan})
-    return pd.DataFrame(rows)
-
-
-def population_by_class(localities: pd.DataFrame) -> pd.DataFrame:
-    """Localities and population per class key (FRA, MRA-isolated, ...) in class order.
-
-    ``population`` and ``population_share`` are NaN when no population is known.
-    """
-    keys = st.class_keys(localities)
-    pk = population_known(localities)
-    pop = pd.to_numeric(localities[POPULATION], errors="coerce").to_numpy(float) if pk \
-        else np.full(len(localities), np.nan)
-    total = float(np.nansum(pop)) if pk else math.nan
-    rows = []
-    for key, (label, color) in st.CLASS_STYLES.items():
-        sel = keys == key
-        if not sel.any():
-            continue
-        p = float(np.nansum(pop[sel])) if pk else math.nan
-        rows.append({"class": key, "label": label, "color": color, "localities": int(sel.sum()),
-                     "localities_share": sel.sum() / len(localities), "population": p,
-                     "population_share": p / total if pk and total > 0 else math.nan})
-    return pd.DataFrame(rows, columns=["class", "label", "color", "localities", "localities_share",
-                                       "population", "population_share"])
-
-
-# ---------------------------------------------------------------------------------------------
-# SVG charts
-
-
-def svg_bar_chart(labels: Sequence[str], values: Sequence[float], colors: Sequence[str], title: str,
-                  *, tx: Texts | None = None) -> str:
-    """A horizontal bar chart as an inline SVG string (values printed with ``tx``)."""
-    tx = tx or texts()
-    bar_h, gap, left, right, top = 22, 8, 300, 90, 28
-    width = 760
-    height = top + len(labels) * (bar_h + gap) + 8
-    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    vmax = max(finite + [0.0]) or 1.0
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-             f'width="{width}" height="{height}" class="tgis-chart">',
-             f'<title>{escape(title)}</title>',
-             f'<text x="0" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
-    for i, (lab, v, c) in enumerate(zip(labels, values, colors, strict=True)):
-        y = top + i * (bar_h + gap)
-        fv = float(v) if v is not None and math.isfinite(float(v)) else 0.0
-        w = (width - left - right) * fv / vmax
-        text = tx.integer(v)
-        parts.append(f'<text x="{left - 6}" y="{y + bar_h * 0.7:.1f}" font-size="12" '
-                     f'text-anchor="end">{escape(lab)}</text>')
-        parts.append(f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                     f'fill="{c}" stroke="#555" stroke-width="0.5"><title>{escape(lab)}: '
-                     f'{escape(text)}</title></rect>')
-        parts.append(f'<text x="{left + w + 5:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="12">{escape(text)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def svg_stacked_shares(rows: Sequence[tuple[str, Sequence[float]]], band_names: Sequence[str],
-                       colors: Sequence[str], title: str, *, tx: Texts | None = None) -> str:
-    """One 100 % stacked horizontal bar per row (shares by band) as inline SVG."""
-    tx = tx or texts()
-    bar_h, gap, left, top = 26, 10, 170, 28
-    width, plot_w = 760, 570
-    per_row = 4
-    legend_y = top + len(rows) * (bar_h + gap) + 6
-    height = legend_y + 22 * math.ceil(len(band_names) / per_row) + 6
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-             f'width="{width}" height="{height}" class="tgis-chart">',
-             f'<title>{escape(title)}</title>',
-             f'<text x="0" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
-    for i, (name, shares) in enumerate(rows):
-        y = top + i * (bar_h + gap)
-        parts.append(f'<text x="{left - 6}" y="{y + bar_h * 0.65:.1f}" font-size="12" '
-                     f'text-anchor="end">{escape(name)}</text>')
-        x = float(left)
-        for band, share, c in zip(band_names, shares, colors, strict=True):
-            s = 0.0 if share is None or math.isnan(share) else float(share)
-            w = plot_w * s
-            if w <= 0:
-                continue
-            pct = tx.percent(s, 0)
-            parts.append(f'<rect class="bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                         f'fill="{c}" stroke="#fff" stroke-width="0.5"><title>{escape(name)}, '
-                         f'{escape(band)}: {escape(tx.percent(s, 1))}</title></rect>')
-            if w > 38:
-                parts.append(f'<text x="{x + w / 2:.1f}" y="{y + bar_h * 0.65:.1f}" font-size="11" '
-                             f'text-anchor="middle">{escape(pct)}</text>')
-            x += w
-    for k, (band, c) in enumerate(zip(band_names, colors, strict=True)):
-        lx, ly = left + (k % per_row) * 148, legend_y + (k // per_row) * 22
-        parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{c}" stroke="#555" '
-                     f'stroke-width="0.5"/><text x="{lx + 17}" y="{ly + 10}" font-size="12">'
-                     f'{escape(band)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-# ---------------------------------------------------------------------------------------------
-# report
-
-
 def render_report(study: StudyOutputs, *, title: str | None = None, lang: str | None = None,
                   bands_min: Sequence[float] | None = None, top_n: int = 10,
                   map_link: str | None = None, report_dir: Path | None = None,
@@ -213,19 +92,29 @@ def render_report(study: StudyOutputs, *, title: str | None = None, lang: str | 
     import jinja2
 
     from . import __version__
-    from ._overview import overview_png
+    from ._overview import overview_png, scenario_png
 
     tx = texts(lang)
     meta = study.study or {}
     title = title or study.title or (f"{tx('Study')} {study.folder.name}" if study.folder else tx("Territorial study"))
     bands = {t: list(bands_min) if bands_min else study_bands(study, t) for t in study_tiers(study)}
     png = base64.b64encode(overview_png(study, tx)).decode("ascii") if overview else None
+    headline = rs.headline(study, tx)
+    headline["kpis"] += wr.rai_kpis(study, tx) + wr.scenario_kpis(study, tx)
+    scenarios = wr.scenario_section(study, tx)
+    for sc in scenarios if overview else []:
+        got = scenario_png(study, sc["name"], tx)
+        sc["png"] = base64.b64encode(got).decode("ascii") if got else None
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.update(_=tx, tx=tx)
     return env.from_string(_template()).render(
         lang=tx.lang, title=title, version=meta.get("territorial_gis_version") or meta.get("version") or __version__,
         created=tx.date(meta["created"]) if meta.get("created") else "", map_link=map_link,
-        headline=rs.headline(study, tx), overview_png=png, classes=rs.class_section(study, tx),
+        headline=headline, overview_png=png, classes=rs.class_section(study, tx),
+        scenarios=scenarios, rai=wr.rai_section(study, tx), season_methods=wr.season_methods(study, tx),
+        criticality=ar.criticality_section(study, tx, top_n), appraisal=ar.appraisal_section(study, tx),
+        microregions=ar.microregion_section(study, tx),
+        typologies=ar.typology_section(study, tx), indicators_within=ar.indicators_within_section(study, tx),
         times=rs.travel_time_section(study, tx, bands_min), within=rs.within_section(study, tx),
         corridors=rs.corridor_section(study, tx, top_n), upgrades=rs.upgrade_section(study, tx, top_n),
         hubs=rs.hub_section(study, tx), territories=rs.territory_section(study, tx),
@@ -282,7 +171,7 @@ def make_report(study: StudyOutputs | str | os.PathLike[str], path: str | os.Pat
     check_outputs(target, overwrite=overwrite)
     texts(lang)  # an unknown language fails before any reading
     so = study if isinstance(study, StudyOutputs) else load_study_outputs(study)
-    map_link = "map.html" if (target.parent / "map.html").exists() else None
+    map_link = MAP if (target.parent / MAP).exists() else None
     html = render_report(so, title=title, lang=lang, bands_min=bands_min, top_n=top_n, map_link=map_link,
                          report_dir=target.parent)
     with atomic_output(target, overwrite=overwrite) as tmp:

@@ -40,6 +40,7 @@ from ._zones import (
     PlacedPoints,
     check_max_time,
     hub_ids_of,
+    known_population,
     place_points,
     zone_polygons,
 )
@@ -444,20 +445,11 @@ def _band_names(bands: Sequence[float]) -> list[tuple[str, float, float]]:
     return out
 
 
-def _known_population(df: pd.DataFrame, column: str | None) -> np.ndarray:
-    """Population as reported: floats, NaN where unknown (all NaN without the column). Sums of it
-    are NaN when a member is unknown: an unknown population is never counted as 0."""
-    if column is None or column not in df:
-        return np.full(len(df), np.nan)
-    v = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(v), np.clip(v, 0.0, None), np.nan)
-
-
 def _with_centres(summary: pd.DataFrame, centres: pd.DataFrame, centre_id_col: str | None) -> pd.DataFrame:
     """``centre_name`` and ``centre_population`` of each territory's centre, after its id."""
     cid = pd.Index(_centre_ids(centres, centre_id_col)).astype(str)
     names = pd.Series(centres[NAME].to_numpy() if NAME in centres else None, index=cid)
-    cpop = pd.Series(_known_population(centres, POPULATION), index=cid)
+    cpop = pd.Series(known_population(centres, POPULATION), index=cid)
     names, cpop = names[~names.index.duplicated()], cpop[~cpop.index.duplicated()]
     k = summary[TERRITORY_ID].astype(str).to_numpy()
     summary.insert(1, "centre_name", names.reindex(k).to_numpy())
@@ -468,12 +460,17 @@ def _with_centres(summary: pd.DataFrame, centres: pd.DataFrame, centre_id_col: s
 def _beyond_row(df: pd.DataFrame, beyond: np.ndarray, pop: np.ndarray, t: np.ndarray,
                 class_col: str) -> dict[str, Any]:
     """The summary row of the localities beyond the limit (``territory_id`` None)."""
-    row: dict[str, Any] = {TERRITORY_ID: None, POPULATION: float(pop[beyond].sum()),
+    known = bool(np.isfinite(pop[beyond]).any())
+
+    def total(sel: np.ndarray) -> float:
+        return float(np.nansum(pop[sel])) if known else np.nan
+
+    row: dict[str, Any] = {TERRITORY_ID: None, POPULATION: total(beyond),
                            "n_localities": int(beyond.sum()), "median_time_centre_min": float(np.median(t[beyond]))}
     if class_col in df:
         cls_all = df[class_col].astype(str).str.upper().to_numpy()
-        row["population_mra"] = float(pop[beyond & (cls_all == "MRA")].sum())
-        row["population_fra"] = float(pop[beyond & (cls_all == "FRA")].sum())
+        row["population_mra"] = total(beyond & (cls_all == "MRA"))
+        row["population_fra"] = total(beyond & (cls_all == "FRA"))
     return row
 
 
@@ -493,16 +490,20 @@ def summarize_territories(localities_territories: pd.DataFrame, centres: pd.Data
         ``centre_travel_time_employment_min`` and ``linked_to_dynamic_market``, ``region_id`` (the
         centre's region) and ``n_localities_other_region``. A final row with
         ``territory_id`` None gathers the localities beyond the limit (``no_centre_within_limit``).
+        Population figures sum the known populations; they are NaN (unknown, never 0) for a
+        territory none of whose localities has a known population.
     """
     df = localities_territories
     for c in (TERRITORY_ID, CENTRE_TIME_MIN):
         if c not in df:
             raise ColumnError(f"column '{c}' not found; run build_territories first")
-    pop = _known_population(df, population_col)
+    known = known_population(df, population_col)  # NaN where unknown: a territory of unknown population is NaN
+    pop = np.nan_to_num(known, nan=0.0)
     t = df[CENTRE_TIME_MIN].to_numpy(dtype=float)
     key = df[TERRITORY_ID].to_numpy()
     has = pd.notna(key)
-    work = pd.DataFrame({TERRITORY_ID: key[has], "_pop": pop[has], "_t": t[has], "_pt": pop[has] * t[has]})
+    work = pd.DataFrame({TERRITORY_ID: key[has], "_pop": pop[has], "_t": t[has], "_pt": pop[has] * t[has],
+                         "_known": np.isfinite(known[has])})
     for label, lo, hi in _band_names(bands_min):
         work[label] = np.where((t[has] >= lo) & (t[has] < hi), pop[has], 0.0)
     if class_col in df:
@@ -515,10 +516,8 @@ def summarize_territories(localities_territories: pd.DataFrame, centres: pd.Data
     summ["mean_time_centre_weighted_min"] = (g["_pt"].sum() / summ[POPULATION].replace(0.0, np.nan))
     for c in [c for c in work.columns if c.startswith("population_")]:
         summ[c] = g[c].sum()
-    for c in [POPULATION, "mean_time_centre_weighted_min", *(c for c in work if c.startswith("population_"))]:
-        src = {POPULATION: "_pop", "mean_time_centre_weighted_min": "_pt"}.get(c, c)
-        unknown = work[src].isna().groupby(work[TERRITORY_ID], sort=True).any()
-        summ[c] = summ[c].mask(unknown.reindex(summ.index, fill_value=False))
+    unknown = g["_known"].sum() == 0  # no locality of the territory has a known population
+    summ.loc[unknown, [c for c in summ.columns if c == POPULATION or c.startswith("population_")]] = np.nan
     if TERRITORY_REGION_ID in df:
         reg = pd.DataFrame({TERRITORY_ID: key[has], "r": df[TERRITORY_REGION_ID].to_numpy(dtype=object)[has]})
         summ[REGION_ID] = reg.groupby(TERRITORY_ID, sort=True)["r"].first()
@@ -537,7 +536,7 @@ def summarize_territories(localities_territories: pd.DataFrame, centres: pd.Data
     beyond = ((~has) & (df[TERRITORY_STATUS].to_numpy() == STATUS_BEYOND_LIMIT) if TERRITORY_STATUS in df
               else np.zeros(len(df), dtype=bool))
     if beyond.any():
-        out = pd.concat([out, pd.DataFrame([_beyond_row(df, beyond, pop, t, class_col)])], ignore_index=True)
+        out = pd.concat([out, pd.DataFrame([_beyond_row(df, beyond, known, t, class_col)])], ignore_index=True)
     return out
 
 

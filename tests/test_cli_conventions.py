@@ -223,3 +223,29 @@ def test_other_skip():
         res.stdout.fnmatch_lines(["*CI is set but this browser test could not run*not installed*"])
     else:
         res.assert_outcomes(skipped=2)
+
+
+@pytest.mark.slow
+def test_terminated_run_leaves_nothing_half_written(tmp_path: Path) -> None:
+    """SIGTERM (a job scheduler, `kill`) mid-run: exit 143, one Error line, no staging folder and
+    no study file left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "study"
+    tgis = Path(sys.executable).parent / "tgis"
+    env = {**os.environ, "TGIS_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([str(tgis), "run", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob(".tgis-staging-*/*")):
+        time.sleep(0.2)
+    assert list(out.glob(".tgis-staging-*/*")), "the run never started writing"
+    proc.send_signal(signal.SIGTERM)
+    _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "Error: terminated" in stderr and "Traceback" not in stderr
+    assert not list(out.glob(".tgis-staging-*")) and not list(out.glob("*.gpkg"))

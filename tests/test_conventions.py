@@ -41,13 +41,7 @@ STAGE_IMPORTS_ALLOWED: dict[str, set[str]] = {
 MAX_POSITIONAL = 8
 MAX_LINES = 80
 #: public functions allowed above MAX_LINES, with the reason (kept short on purpose)
-LONG_FUNCTIONS: dict[str, str] = {
-    "territorial_gis/corridors.py:_rank": "one re-routing pass per candidate over shared arrays; to split",
-    "territorial_gis/corridors.py:corridor_segments": "paths to pieces to stretches in one vectorised flow; to split",
-    "territorial_gis/_engine.py:_build_arcs": "the augmented graph's arc arrays built in one vectorised flow",
-    "territorial_gis/classify.py:_reasons": "one phrase per rule family, in the order the reader reads them",
-    "cli/appraise.py:appraise": "a click command: its options unpacked into the appraisal's inputs",
-}
+LONG_FUNCTIONS: dict[str, str] = {}
 
 
 def _tree(path: Path) -> ast.Module:

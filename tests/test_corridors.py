@@ -384,6 +384,25 @@ def test_rerouting_picks_up_parallel_road_synthetic() -> None:
     assert cor["travel_time_min"].iloc[0] - cor2["travel_time_min"].iloc[0] == pytest.approx((fast - upgraded) / 60)
 
 
+def test_upgrades_rank_by_localities_when_population_is_unknown_synthetic() -> None:
+    """SYNTHETIC graph, population unknown: person-minutes are unknown (NaN, not 0) and the
+    ranking is by the localities whose time falls, then the largest saving; ``ranked_by`` says so.
+    Worked by hand: only the parallel track shortens the village's trip (see the test above)."""
+    net = _synthetic_network()
+    loc, tiers = _synthetic_inputs()
+    cands = {"decoy_track": [4, 5], "spur": [6], "parallel_track": [2, 3]}
+    res = rank_upgrades(net, loc.assign(population=np.nan), tiers, candidates=cands, upgrade_to="secondary", top=3)
+    assert list(res["stretch_id"])[0] == "parallel_track" and list(res["rank"]) == [1, 2, 3]
+    assert (res["ranked_by"] == "n_localities_affected").all()
+    assert res.loc[0, "n_localities_affected"] == 1 and (res.loc[1:, "n_localities_affected"] == 0).all()
+    for c in ("person_min_saved", "person_min_saved_per_km", "population_affected", "population_served"):
+        assert res[c].isna().all(), c
+    known = rank_upgrades(net, loc, tiers, candidates=cands, upgrade_to="secondary", top=3)
+    assert (known["ranked_by"] == "person_min_saved_per_km").all() and known["person_min_saved"].notna().all()
+    assert res.loc[0, "max_saved_min"] == pytest.approx(known.set_index("stretch_id").at["parallel_track",
+                                                                                          "max_saved_min"])
+
+
 def test_auto_candidates_synthetic() -> None:
     """SYNTHETIC graph: automatic candidates are the slow stretches on the corridor (the stubs)."""
     net = _synthetic_network()

@@ -220,6 +220,22 @@ def test_mra_share_when_classified(poa_network: RoadNetwork, region_sample: gpd.
         assert summ.loc[hub, "mra_population_share"] == pytest.approx(exp)
 
 
+def test_unknown_population_hubs_are_unknown_not_zero(poa_network: RoadNetwork,
+                                                     region_sample: gpd.GeoDataFrame) -> None:
+    """Localities without population: hub and hinterland populations are NaN, never 0; the
+    localities are still counted."""
+    loc = region_sample.assign(population=np.nan)
+    hubs = hb.select_hubs(poa_network, loc, 5, model="cover", method="greedy").hubs
+    assert hubs["population"].isna().all()
+    a = hb.assign_hinterlands(poa_network, loc, hubs)
+    a["area_class"] = "MRA"
+    summ = hb.summarize_hubs(a, hubs)
+    assert summ["n_localities"].sum() == int(a["hub_id"].notna().sum())
+    for c in ("population_total", "hub_population", "hinterland_population", "mra_population_share"):
+        assert summ[c].isna().all(), c
+    assert hb.hinterland_polygons(a)["population"].isna().all()
+
+
 def test_number_of_hubs_falls_as_t_rises(poa_network: RoadNetwork, region_sample: gpd.GeoDataFrame) -> None:
     counts = []
     for t in (3.0, 5.0, 8.0):

@@ -343,7 +343,8 @@ def test_every_reason_phrase_translates(outputs):
                "indicator_unknown": dict(indicator="altitude"),
                "density_dense_veto": dict(value="200", threshold="150"),
                "density_dense": dict(value="200", threshold="150"),
-               "density_low": dict(value="12", threshold="150")}
+               "density_low": dict(value="12", threshold="150"),
+               "of_area": dict(area="San José del Guaviare", n="41")}
     for key in REASONS:
         text = reason(key, **samples.get(key, {}))
         assert parse_reason(text)[0] == key, text
@@ -358,12 +359,12 @@ def test_catalogues_cover_every_message():
     placeholders (extracted from the source, independently of a run)."""
     import ast
 
-    from territorial_gis import _i18n, _reportsections
+    from territorial_gis import _analysismap, _analysisreport, _i18n, _reportsections, _whatifmap
 
     root = Path(_i18n.__file__).parent
     ids: set[str] = set()
     for name in ("_maplayers.py", "_reportsections.py", "maps.py", "report.py", "_overview.py", "_style.py",
-                 "_basemap.py"):
+                 "_basemap.py", "_whatifmap.py", "_whatifreport.py", "_charts.py", "_analysismap.py", "_analysisreport.py"):
         for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
@@ -375,7 +376,12 @@ def test_catalogues_cover_every_message():
     ids |= {v[0] for v in CLASS_STYLES.values()} | set(_style.ROAD_CLASSES) | set(_style.MRA_KINDS.values())
     ids |= set(_i18n.REASONS.values()) | set(_i18n.UNREACHABLE_TEXT.values())
     ids |= {v[0] for v in _reportsections._INDICATORS.values()} | set(_reportsections._INPUT_NAMES.values())
-    ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown"}
+    ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown", _reportsections._SCENARIO_FILE_TEXT}
+    ids |= set(_style.STATUS_TEXT.values()) | set(_style.ROAD_CHANGE_TEXT.values()) | set(_whatifmap.RAI_REASONS.values())
+    ids |= set(_analysismap.DETOUR_REASONS.values()) | set(_analysismap.BENEFIT_UNITS.values())
+    ids |= set(_analysismap.SELECTED_BY_TEXT.values()) | set(_analysismap.LINK_TEXT.values()) \
+        | set(_analysismap.LINKED_TO_TEXT.values())
+    ids |= set(_analysisreport.UNIT_TEXT.values())
     assert len(ids) > 200
     for lang in ("es", "pt"):
         cat = _i18n._catalogue(lang)
@@ -804,3 +810,193 @@ def test_study_config_language_checked_before_any_stage(tmp_path):
     cfg["outputs"]["water"] = [str(tmp_path / "missing.geojson")]
     with pytest.raises(ConfigError, match=r"\[outputs\] water .* file not found"):
         load_study_config(cfg)
+
+
+# ---------------------------------------------------------------------------------------------
+# scenarios and the Rural Access Index
+
+
+def _synthetic_scenario(outputs: StudyOutputs) -> tuple[gpd.GeoDataFrame, int, int]:
+    """A SYNTHETIC scenario over the fixture's localities: every reachable locality 5 min slower
+    to every tier, except one cut off (no time in the scenario); a second one of unknown
+    population. Returns the layer, the cut-off row and the unknown-population row."""
+    from territorial_gis._studymeta import study_tiers
+    from territorial_gis.columns import change_col, status_col, time_col
+
+    loc = outputs.localities
+    g = gpd.GeoDataFrame({"locality_id": loc["locality_id"], "name": loc["name"],
+                          "population": loc["population"].astype(float)}, geometry=loc.geometry, crs=loc.crs)
+    tiers = study_tiers(outputs)
+    reach = np.flatnonzero(np.all([loc[time_col(t)].notna().to_numpy() for t in tiers], axis=0))
+    cut, unknown = int(reach[0]), int(reach[1])
+    g.loc[unknown, "population"] = np.nan
+    for t in tiers:
+        base = loc[time_col(t)].astype(float)
+        scen = base + 5.0
+        scen.iloc[cut] = np.nan
+        g[f"{time_col(t)}_base"], g[f"{time_col(t)}_scenario"] = base, scen
+        g[change_col(t)] = scen - base
+        g[status_col(t)] = np.where(base.isna(), "unreachable", "slower").astype(object)
+        g.loc[cut, status_col(t)] = "cut_off"
+    return g, cut, unknown
+
+
+def test_scenario_layers_show_changes_cut_off_and_unknown(outputs):
+    g, cut, unknown = _synthetic_scenario(outputs)
+    roads = gpd.GeoDataFrame({"segment": [1, 2], "name": ["Estrada A", None], "highway": ["track", "primary"],
+                              "change": ["closed", "slowed"], "reason": ["synthetic closure", "rain"],
+                              "speed_before_kph": [20.0, 80.0], "speed_after_kph": [np.nan, 40.0]},
+                             geometry=[shapely.LineString([(-51.2, -30.05), (-51.19, -30.05)]),
+                                       shapely.LineString([(-51.2, -30.06), (-51.19, -30.06)])], crs=4326)
+    so = StudyOutputs(localities=outputs.localities, study=outputs.study, scenario_localities={"synthetic": g},
+                      scenario_roads={"synthetic": roads})
+    m = make_map(so)
+    layers = _layers(m)
+    tx = texts()
+    change = next(v for k, v in layers.items() if k.startswith("synthetic: change in travel time to"))
+    by_id = {_value(change, r, 1): r for r in change["rows"]}
+    assert _value(change, by_id[g.loc[cut, "locality_id"]], 0) == g.loc[cut, "name"]  # names, not ids
+    row = by_id[g.loc[cut, "locality_id"]]
+    assert row[1] == 9  # the cut-off style, not a change class
+    times = [_value(change, row, i) for i, f in enumerate(change["fields"]) if f["label"].startswith("Travel time")]
+    assert times and all(t.endswith("\u2192 cut off") for t in times)
+    slow = by_id[g.loc[unknown, "locality_id"]]
+    assert slow[3 + _field(change, "Population")] is None  # unknown population: no number, not 0
+    assert all("(+5" in _value(change, slow, i) for i, f in enumerate(change["fields"])
+               if f["label"].startswith("Travel time"))
+    places = layers["synthetic: places cut off or changing class"]
+    assert [_value(places, r, 1) for r in places["rows"]] == [g.loc[cut, "locality_id"]]
+    road_layer = layers["synthetic: roads changed"]
+    names = {_value(road_layer, r, 0): _value(road_layer, r, 2) for r in road_layer["rows"]}
+    assert names == {"Estrada A": tx("closed"), tx("unnamed road"): tx("slowed")}
+    html = render_map(m)
+    assert '"synthetic: roads changed":"synthetic"' in html  # its own section of the layer control
+    # no scenario: no scenario layer
+    assert not any(": change in travel time to" in k for k in _layers(make_map(outputs)))
+
+
+def test_rai_buffer_layer_and_unknown_index(outputs):
+    loc = outputs.localities.copy()
+    loc["within_all_season_road"] = [True, False] + [np.nan] * (len(loc) - 2)
+    loc["dist_all_season_road_m"] = [350.0, np.nan] + [np.nan] * (len(loc) - 2)
+    loc["rural"] = True
+    buffer = gpd.GeoDataFrame({"distance_m": [2000.0]}, geometry=[shapely.box(-51.25, -30.1, -51.15, -30.0)],
+                              crs=4326)
+    rai = pd.DataFrame({"scenario": ["base"], "area": ["study"], "rural_population": [np.nan],
+                        "rural_population_within": [np.nan], "rural_places": [10], "rural_places_within": [4],
+                        "places_with_population": [0], "rai": [np.nan], "share_of_rural_places_within": [0.4],
+                        "rai_reason": ["population unknown"]})
+    so = StudyOutputs(localities=loc, study=outputs.study, rai=rai, rai_buffer=buffer)
+    m = make_map(so)
+    layers = _layers(m)
+    assert "Within 2\u00a0km of an all-season road" in layers
+    lay = layers["Localities"]
+    i = _field(lay, "All-season road")
+    got = [_value(lay, r, i) for r in lay["rows"]]
+    by_id = dict(zip([_value(lay, r, 1) for r in lay["rows"]], got, strict=True))
+    assert by_id[loc["locality_id"].iloc[0]].endswith("\u00a0km away (within 2\u00a0km)")
+    assert by_id[loc["locality_id"].iloc[1]] == "farther than 2\u00a0km"
+    assert by_id[loc["locality_id"].iloc[2]] == "unknown"
+    legend = _legend(render_map(m))
+    assert "Rural Access Index unknown (population unknown): 4 of 10 rural localities (40.0%)" in legend
+    assert "Within 2\u00a0km of an all-season road" not in _layers(make_map(outputs))
+
+
+# ---------------------------------------------------------------------------------------------
+# criticality, appraisal, microregions, typologies
+
+
+def test_criticality_layers_from_the_guaviare_study(guaviare, guaviare_outputs, outputs):
+    crit = gpd.read_file(guaviare / "criticality.gpkg", layer="criticality")
+    cut = gpd.read_file(guaviare / "criticality.gpkg", layer="cut_off")
+    layers = _layers(make_map(guaviare_outputs))
+    lay = layers["Critical road stretches"]
+    # drawn: the stretches whose failure cuts off or delays someone; style 0 = cuts some locality off
+    harmful = crit[(crit["n_cut_off"] > 0) | (crit["impact_min"].fillna(0) > 0)]
+    assert len(lay["rows"]) == len(harmful)
+    assert sum(r[1] == 0 for r in lay["rows"]) == int((crit["n_cut_off"] > 0).sum())
+    ranks = sorted(r[3 + _field(lay, "Rank")] for r in lay["rows"])
+    assert ranks == sorted(harmful["rank"].astype(float))
+    # the hexagons have no population: population cut off is unknown, never 0
+    assert all(r[3 + _field(lay, "Population cut off")] is None for r in lay["rows"])
+    assert "unknown" not in [_value(lay, r, _field(lay, "Road")) for r in lay["rows"]]
+    pts = layers["Localities cut off by a road failure"]
+    assert len(pts["rows"]) == cut["locality_id"].nunique()
+    most = cut.groupby("locality_id").size()
+    got = {_value(pts, r, 1): r[3 + _field(pts, "Road stretches whose failure cuts it off")] for r in pts["rows"]}
+    assert got == {k: float(v) for k, v in most.items()}
+    assert "Critical road stretches" not in _layers(make_map(outputs))
+
+
+def test_portfolio_layer_from_the_guaviare_study(guaviare, guaviare_outputs, outputs):
+    port = gpd.read_file(guaviare / "appraisal.gpkg", layer="portfolio").sort_values("pick_order")
+    lay = _layers(make_map(guaviare_outputs))["Chosen road projects"]
+    assert len(lay["rows"]) == len(port) > 0
+    titles = [_value(lay, r, 0) for r in lay["rows"]]
+    assert [t.split(":")[0] for t in titles] == [f"Project {int(k)}" for k in port["pick_order"]]
+    costs = [_value(lay, r, _field(lay, "Cost")) for r in lay["rows"]]
+    assert costs == [f"{c / 1e6:.1f} M USD" for c in port["cost"]]
+    # the hexagons have no population: population with shorter trips unknown, not 0
+    assert all(r[3 + _field(lay, "Population with shorter trips")] is None for r in lay["rows"])
+    assert "Chosen road projects" not in _layers(make_map(outputs))
+
+
+@pytest.fixture(scope="session")
+def microregions_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_example(tmp_path_factory, GUAVIARE_CONFIG.parent / "microregions.toml")
+
+
+def test_microregion_and_cec_layers(microregions_study, outputs):
+    regions = gpd.read_file(microregions_study / "microregions.gpkg", layer="microregions")
+    cecs = gpd.read_file(microregions_study / "microregions.gpkg", layer="cecs")
+    links = pd.read_csv(microregions_study / "links.csv", dtype={"zone_id": str})
+    layers = _layers(make_map(load_study_outputs(microregions_study)))
+    lay = layers["Microregions"]
+    assert sorted(_value(lay, r, 0) for r in lay["rows"]) == sorted(f"Microregion {i}" for i in regions["microregion_id"])
+    words = {"linked": "linked to a favorable area", "enclosed_marginal": "enclosed marginal"}
+    for r in lay["rows"]:
+        rid = _value(lay, r, 0).removeprefix("Microregion ")
+        status = links[(links["zone_type"] == "microregion") & (links["zone_id"] == rid)]["link_status"].iloc[0]
+        assert _value(lay, r, _field(lay, "Link")).startswith(words[status])
+    pts = layers["CECs (strategic community centres)"]
+    assert sorted(_value(pts, r, 0) for r in pts["rows"]) == sorted(cecs["name"])  # names, not ids
+    assert "Microregions" not in _layers(make_map(outputs))
+
+
+@pytest.fixture(scope="session")
+def typology_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The period, indicator and typology stages of examples/guerrero_montana (real INEGI
+    localities and CONAPO tables; SYNTHETIC travel times, the roads need internet), run as
+    tests/test_study_indicators.py runs them."""
+    import test_study_indicators as tsi
+
+    from territorial_gis.config import load_study_config
+    from territorial_gis.pipeline import load_study_places
+
+    cfg = load_study_config(tsi.GUERRERO)
+    folder = tmp_path_factory.mktemp("typologies")
+    tsi._run(cfg, folder, tsi._synthetic_access(load_study_places(cfg, None).localities))
+    return folder
+
+
+def test_one_layer_per_typology(typology_study, outputs):
+    so = load_study_outputs(typology_study)
+    layers = _layers(make_map(so))
+    applied = json.loads((typology_study / "study.json").read_text(encoding="utf-8"))["typologies"]["applied"]
+    assert applied
+    for rec in applied:
+        lay = layers[f"Typology: {rec['title']}"]
+        g = gpd.read_file(typology_study / "typologies.gpkg", layer=rec["layer"])
+        assert len(lay["rows"]) == len(g)
+        got = pd.Series([_value(lay, r, _field(lay, "Class")) for r in lay["rows"]]).value_counts().to_dict()
+        assert got == g[rec["column"]].astype(str).value_counts().to_dict()
+    # a unit of unknown population reads unknown (SYNTHETIC: one population removed)
+    rec = applied[-1]
+    g = so.typology_layers[rec["layer"]].copy()
+    g.loc[0, "population"] = np.nan
+    so2 = StudyOutputs(localities=so.localities, study=so.study, typology_layers={rec["layer"]: g})
+    lay = _layers(make_map(so2))[f"Typology: {rec['title']}"]
+    name = g.loc[0, "name"]
+    row = next(r for r in lay["rows"] if _value(lay, r, 1) == str(g.loc[0, "place_id"]))
+    assert _value(lay, row, 0) == name and row[3 + _field(lay, "Population")] is None
+    assert not any(k.startswith("Typology:") for k in _layers(make_map(outputs)))

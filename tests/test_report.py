@@ -410,3 +410,165 @@ def test_report_in_browser_offline(report_file, outputs, tmp_path):
         assert f"FRA: favorable rural area\t{fra:,}" in text
     finally:
         b.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# scenarios and the Rural Access Index
+
+
+def test_embedded_report_scenario_and_rai_sections(embedded):
+    """The wet season and the index of the embedded study; the figures checked against the
+    scenario stage's own table (scenarios.csv) and rai.csv, which the report does not read."""
+    html = (embedded / "report.html").read_text(encoding="utf-8")
+    assert '<section id="scenarios">' in html and 'id="scenario-wet"' in html
+    text = text_of(html)
+    sc = pd.read_csv(embedded / "scenarios.csv")
+    for r in sc.itertuples():
+        assert f"{r.n_slower:,} localities ({r.population_slower:,.0f} people) take longer to reach " \
+               f"{r.tier.replace('_', ' ')}" in text
+    rai = pd.read_csv(embedded / "rai.csv")
+    base = rai[(rai["scenario"] == "base") & (rai["area"] == "study")].iloc[0]
+    want = base["rural_population_within"] / base["rural_population"]
+    assert f"Rural Access Index: {want:.1%} of the rural population ({base['rural_population_within']:,.0f} of " \
+           f"{base['rural_population']:,.0f})" in text
+    assert '<section id="rai">' in html and "World Bank Transport Paper TP-10" in text
+
+
+def test_report_without_scenarios_or_rai_has_no_such_sections(report_file):
+    html = report_file.read_text(encoding="utf-8")
+    assert '<section id="scenarios">' not in html and '<section id="rai">' not in html
+
+
+def test_report_unknown_rai_says_why_never_zero(outputs):
+    rai = pd.DataFrame({"scenario": ["base"], "area": ["study"], "rural_population": [np.nan],
+                        "rural_population_within": [np.nan], "rural_places": [10], "rural_places_within": [4],
+                        "places_with_population": [0], "rai": [np.nan], "share_of_rural_places_within": [0.4],
+                        "rai_reason": ["population unknown"]})
+    so = StudyOutputs(localities=outputs.localities, study=outputs.study, rai=rai)
+    html = render_report(so, overview=False)
+    rows = _table(html, "rai")
+    assert rows[0][:2] == ["base study", "unknown population unknown"]
+    assert "Rural Access Index unknown (population unknown): 4 of 10 rural localities (40.0%)" in text_of(html)
+    assert not re.search(r"(?<![\d.,])0(\.0)?\s?%", text_of(html.split('<section id="rai">')[1].split("</section>")[0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# criticality, appraisal, microregions, typologies
+
+
+@pytest.fixture(scope="session")
+def guaviare_outputs(guaviare: Path) -> StudyOutputs:
+    return load_study_outputs(guaviare)
+
+
+def test_criticality_section_ranks_the_top_10(guaviare, guaviare_outputs, report_file):
+    import geopandas as gpd
+
+    crit = gpd.read_file(guaviare / "criticality.gpkg", layer="criticality").sort_values("rank")
+    html = render_report(guaviare_outputs, overview=False)
+    rows = _table(html, "criticality")
+    assert [r[0] for r in rows] == [str(i) for i in range(1, 11)]
+    assert [int(r[4]) for r in rows] == crit["n_cut_off"].head(10).astype(int).tolist()
+    # population unknown: no population columns; harm in locality-minutes
+    header = re.search(r'<table class="criticality">.*?</thead>', html, re.S).group(0)
+    assert "Population cut off" not in header and "Locality-minutes added" in header
+    assert '<section id="criticality">' not in report_file.read_text(encoding="utf-8")
+
+
+def test_criticality_section_unknown_population_reads_unknown(guaviare_outputs):
+    crit = guaviare_outputs.criticality.sort_values("rank").head(3).copy()
+    crit["population_cut_off"] = [120.0, np.nan, 0.0]  # SYNTHETIC: the second unknown
+    crit["person_min_added"] = [10.0, 20.0, np.nan]
+    so = StudyOutputs(localities=guaviare_outputs.localities, criticality=crit)
+    rows = _table(render_report(so, overview=False), "criticality")
+    assert [r[5] for r in rows] == ["120", "unknown", "0"]
+    assert [r[6] for r in rows] == ["10", "20", "unknown"]
+
+
+def test_appraisal_section_table_sentences_and_chart(guaviare, guaviare_outputs, report_file):
+    import base64
+    import html as html_lib
+
+    proj = pd.read_csv(guaviare / "appraisal.csv").sort_values("rank")
+    meta = json.loads((guaviare / "study.json").read_text(encoding="utf-8"))
+    html = render_report(guaviare_outputs, overview=False)
+    rows = _table(html, "appraisal")
+    assert len(rows) == min(30, len(proj))
+    assert [r[0] for r in rows] == [str(int(k)) for k in proj["rank"].head(len(rows))]
+    assert [r[5] for r in rows] == [f"{a:,.0f} \u2013 {b:,.0f}" for a, b in
+                                     zip(proj["benefit_p10"].head(len(rows)), proj["benefit_p90"].head(len(rows)), strict=True)]
+    chosen = proj[proj["chosen"].astype(str).str.lower() == "true"]
+    assert sum(r[-1].startswith("yes, pick") for r in rows) == len(chosen)
+    for sentence in meta["appraisal"]["summary"]:
+        assert html_lib.escape(sentence).replace("&#x27;", "&#39;") in html
+    png = base64.b64encode((guaviare / "portfolio.png").read_bytes()).decode("ascii")
+    assert f"data:image/png;base64,{png}" in html
+    assert '<section id="appraisal">' not in report_file.read_text(encoding="utf-8")
+
+
+def test_appraisal_section_unknown_range_reads_unknown(guaviare_outputs):
+    proj = guaviare_outputs.projects.sort_values("rank").head(2).copy()
+    proj["benefit_p10"] = [np.nan, 5.0]  # SYNTHETIC: the first range unknown
+    rows = _table(render_report(StudyOutputs(localities=guaviare_outputs.localities, projects=proj),
+                                overview=False), "appraisal")
+    assert rows[0][5] == "unknown" and rows[1][5] != "unknown"
+
+
+@pytest.fixture(scope="session")
+def microregions_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_example(tmp_path_factory, GUAVIARE_CONFIG.parent / "microregions.toml")
+
+
+def test_microregion_section_and_links(microregions_study, report_file):
+    import geopandas as gpd
+
+    regions = gpd.read_file(microregions_study / "microregions.gpkg", layer="microregions")
+    links = pd.read_csv(microregions_study / "links.csv")
+    html = render_report(load_study_outputs(microregions_study), overview=False)
+    assert sorted(r[0] for r in _table(html, "microregions")) == sorted(regions["microregion_id"])
+    rows = _table(html, "links")
+    assert len(rows) == len(links)
+    words = {"linked": "linked to a favorable area", "enclosed_marginal": "enclosed marginal"}
+    assert [r[-1].split(" (")[0] for r in rows] == [words[s] for s in links["link_status"]]
+    # the hexagons carry no population: the zones' population is unknown, never 0
+    assert {r[3] for r in rows} == {"unknown"}
+    assert '<section id="microregions">' not in report_file.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def typology_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The period, indicator and typology stages of examples/guerrero_montana (real INEGI
+    localities and CONAPO tables; SYNTHETIC travel times), as tests/test_study_indicators.py
+    runs them."""
+    import test_study_indicators as tsi
+
+    from territorial_gis.config import load_study_config
+    from territorial_gis.pipeline import load_study_places
+
+    cfg = load_study_config(tsi.GUERRERO)
+    folder = tmp_path_factory.mktemp("typologies")
+    tsi._run(cfg, folder, tsi._synthetic_access(load_study_places(cfg, None).localities))
+    return folder
+
+
+def test_typology_and_indicator_sections(typology_study, report_file):
+    typ = pd.read_csv(typology_study / "typologies.csv")
+    within = pd.read_csv(typology_study / "indicators_within.csv")
+    so = load_study_outputs(typology_study)
+    html = render_report(so, overview=False)
+    tables = re.findall(r'<table class="typology">.*?</table>', html, re.S)
+    assert len(tables) == typ["typology"].nunique()
+    rows = [r for t in tables for r in _table(t, "typology")]
+    assert [r[2] for r in rows] == [f"{n:,}" for n in typ["n_units"]]
+    assert [r[4] for r in rows] == [f"{p:,.0f}" for p in typ["population"]]
+    ind = _table(html, "indicators-within")
+    assert len(ind) == len(within)
+    assert [r[5] for r in ind] == [f"{s:.1%}" for s in within["share_within"]]
+    # unknown stays unknown (SYNTHETIC: one count removed)
+    w2 = within.copy()
+    w2.loc[0, ["within", "share_within"]] = np.nan
+    ind2 = _table(render_report(StudyOutputs(localities=so.localities, indicators_within=w2), overview=False),
+                  "indicators-within")
+    assert ind2[0][3] == "unknown" and ind2[0][5] == "unknown"
+    page = report_file.read_text(encoding="utf-8")
+    assert '<section id="typologies">' not in page and '<section id="indicators-within">' not in page

@@ -102,36 +102,6 @@ def test_nesting_locality_hub_centre_employment(territories: gpd.GeoDataFrame,
     assert (territories[a].groupby("territory_id")["centre_travel_time_employment_min"].nunique() == 1).all()
 
 
-def test_summary_unknown_population_is_not_zero() -> None:
-    """SYNTHETIC: 5 localities in two territories and one beyond the limit. A territory with a
-    locality of unknown population has an unknown population (NaN), not the sum of the others
-    nor 0; a territory whose people are all known keeps its sums (hand-worked)."""
-    loc = pd.DataFrame({
-        "place_id": ["a", "b", "c", "d", "e"],
-        "population": [100.0, 50.0, np.nan, 30.0, np.nan],
-        "territory_id": ["A", "A", "B", "B", None],
-        "travel_time_centre_min": [10.0, 40.0, 20.0, 70.0, np.nan],
-        "territory_status": ["assigned", "assigned", "assigned", "assigned", "no_centre_within_limit"],
-        "area_class": ["FRA", "MRA", "MRA", "MRA", "MRA"],
-    })
-    summ = tr.summarize_territories(loc, bands_min=[30, 60]).set_index("territory_id", drop=False)
-    a = summ.loc["A"]
-    assert a["population"] == 150.0 and a["n_localities"] == 2
-    assert a["population_0_30_min"] == 100.0 and a["population_30_60_min"] == 50.0
-    assert a["population_60_plus_min"] == 0.0
-    assert a["population_mra"] == 50.0 and a["population_fra"] == 100.0
-    assert a["mean_time_centre_weighted_min"] == pytest.approx((100 * 10 + 50 * 40) / 150)
-    b = summ.loc["B"]
-    assert b["n_localities"] == 2
-    for col in ("population", "population_mra", "mean_time_centre_weighted_min", "population_0_30_min"):
-        assert np.isnan(b[col]), col
-    beyond = summ[summ["territory_id"].isna()].iloc[0]
-    assert beyond["n_localities"] == 1 and np.isnan(beyond["population"])
-    # no population column at all: every population figure is unknown, never the count of localities
-    none = tr.summarize_territories(loc.drop(columns="population"))
-    assert none["population"].isna().all() and (none["n_localities"] > 0).all()
-
-
 def test_summary_and_polygons(territories: gpd.GeoDataFrame, centres: gpd.GeoDataFrame,
                               poa_network: RoadNetwork) -> None:
     loc = territories.copy()
@@ -160,6 +130,29 @@ def test_summary_and_polygons(territories: gpd.GeoDataFrame, centres: gpd.GeoDat
     metric = polys.to_crs(poa_network.crs)
     assert shapely.union_all(metric.geometry.to_numpy()).area == pytest.approx(metric.area.sum(), rel=1e-6)
     assert np.allclose(metric.area / 1e6, polys["area_km2"], rtol=1e-6)
+
+
+def test_unknown_population_is_unknown_not_zero(territories: gpd.GeoDataFrame, centres: gpd.GeoDataFrame) -> None:
+    """A territory none of whose localities has a known population has population NaN (and so
+    do its band, class and centre figures), never 0; where some are known the known ones add up."""
+    loc = territories.copy()
+    loc["area_class"] = "MRA"
+    tid = loc["territory_id"].dropna().astype(str)
+    first = tid.iloc[0]
+    part = loc["territory_id"].astype(str) == first
+    loc.loc[part, "population"] = np.nan                    # one territory of unknown population
+    mixed = tid[tid != first].iloc[0]
+    some = (loc["territory_id"].astype(str) == mixed).to_numpy()
+    keep = np.flatnonzero(some)[0]
+    loc.loc[some, "population"] = np.nan
+    loc.loc[loc.index[keep], "population"] = 123.0          # one known locality in another
+    summ = tr.summarize_territories(loc, centres.assign(population=np.nan)).set_index("territory_id")
+    pop_cols = [c for c in summ.columns if c == "population" or c.startswith("population_")]
+    assert summ.loc[first, pop_cols].isna().all()
+    assert summ.loc[mixed, "population"] == 123.0 and summ.loc[mixed, "population_mra"] == 123.0
+    assert summ["centre_population"].isna().all()
+    polys = tr.territory_polygons(loc.assign(population=np.nan), centres)
+    assert polys["population"].isna().all() and (polys["n_localities"] > 0).all()
 
 
 def test_no_limit_assigns_every_reachable_locality(poa_network: RoadNetwork, poa_localities: gpd.GeoDataFrame,

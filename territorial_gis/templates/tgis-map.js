@@ -236,6 +236,38 @@ function tgisLegendSync(map, overlays) {
   sync();
 }
 
+/* the layer control in sections: g.groups maps a layer name to its section title, g.order lists
+   the sections (others follow in order of first appearance). Leaflet rebuilds the list whenever a
+   layer is added or removed other than by a click in it: the sections are put back each time. */
+function tgisGroupControl(control, g) {
+  if (!g.groups || !Object.keys(g.groups).length) return;
+  function apply() {
+    var box = control._overlaysList;
+    if (!box) return;
+    var labels = Array.prototype.slice.call(box.querySelectorAll(':scope > label'));
+    Array.prototype.slice.call(box.querySelectorAll(':scope > .tgis-group')).forEach(function (h) { h.remove(); });
+    var order = (g.order || []).slice(), byGroup = {};
+    order.forEach(function (name) { byGroup[name] = []; });
+    labels.forEach(function (l) {
+      var name = g.groups[l.innerText.trim()] || '';
+      if (!(name in byGroup)) { byGroup[name] = []; order.push(name); }
+      byGroup[name].push(l);
+    });
+    order.filter(function (name) { return byGroup[name].length; }).forEach(function (name) {
+      if (name) {
+        var h = document.createElement('div');
+        h.className = 'tgis-group';
+        h.textContent = name;
+        box.appendChild(h);
+      }
+      byGroup[name].forEach(function (l) { box.appendChild(l); });
+    });
+  }
+  var update = control._update;
+  control._update = function () { var r = update.apply(this, arguments); apply(); return r; };
+  apply();
+}
+
 /* background tiles are optional: say so once when they cannot load */
 function tgisWatchTiles(map, tiles, text) {
   var shown = false;
