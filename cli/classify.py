@@ -34,7 +34,7 @@ def _parse_rasters(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--rules", "rules_path", default=None, type=click.Path(dir_okay=False),
               help="Rule set TOML (default: the shipped rules/default.toml).")
 @places_options("ACCESS_TABLE")
-@click.option("--altitude-column", default=None,
+@click.option("--altitude-col", "altitude_column", default=None,
               help="Altitude column used when no DEM is given (detected by default).")
 @click.option("--by", "region_column", default=None,
               help="Region column for the summary (e.g. a state or municipality column).")
@@ -67,7 +67,7 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
     log = logging.getLogger("territorial_gis.cli.classify")
     raster_map = _parse_rasters(rasters)
     if altitude_column and any(RASTER_ROLES.get(n.lower()) == "dem" for n in raster_map):
-        raise click.UsageError("--altitude-column applies when no DEM is given; --raster gives one")
+        raise click.UsageError("--altitude-col applies when no DEM is given; --raster gives one")
     out = Path(output)
     sens_path = out.with_name(f"{out.stem}_sensitivity.csv")
     summ_path = out.with_name(f"{out.stem}_summary.csv")
