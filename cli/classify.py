@@ -26,14 +26,15 @@ def _parse_rasters(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--raster", "rasters", multiple=True, metavar="NAME=FILE",
               help="Raster indicator: dem=FILE (elevation, slope, ruggedness), slope=FILE (degrees), "
                    "suitability=FILE (0-100), or any NAME=FILE. Repeatable.")
-@click.option("--areas", default=None, metavar="POLYGONS|hex:SIZE_M|h3:RES",
+@click.option("--areas", default=None, metavar="POLYGONS|hex:SIZE_M|h3:RES|h3",
               help="Classify polygons instead of localities: a polygon file (municipalities, ...), "
-                   "a generated hexagon grid 'hex:5000' (edge in metres) or H3 cells 'h3:7'. "
+                   "a generated hexagon grid 'hex:5000' (edge in metres), H3 cells 'h3:7', or 'h3' "
+                   "when the locality ids are H3 cells (as IPEA's grid; [classify] areas = \"h3\"). "
                    "Locality values are aggregated population-weighted.")
 @click.option("--rules", "rules_path", default=None, type=click.Path(dir_okay=False),
               help="Rule set TOML (default: the shipped rules/default.toml).")
 @places_options("ACCESS_TABLE")
-@click.option("--altitude-column", default=None,
+@click.option("--altitude-col", "altitude_column", default=None,
               help="Altitude column used when no DEM is given (detected by default).")
 @click.option("--by", "region_column", default=None,
               help="Region column for the summary (e.g. a state or municipality column).")
@@ -50,6 +51,7 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
     """
     import logging
 
+    from territorial_gis._cells import h3_cells_of
     from territorial_gis._io import TABLE_SUFFIXES, check_outputs, write_table
     from territorial_gis.classify import (
         classify_areas,
@@ -58,14 +60,14 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
         make_hex_grid,
         read_access_table,
     )
-    from territorial_gis.errors import ConfigError
+    from territorial_gis.errors import ConfigError, InputFileError
     from territorial_gis.places import load_places
     from territorial_gis.terrain import RASTER_ROLES
 
     log = logging.getLogger("territorial_gis.cli.classify")
     raster_map = _parse_rasters(rasters)
     if altitude_column and any(RASTER_ROLES.get(n.lower()) == "dem" for n in raster_map):
-        raise click.UsageError("--altitude-column applies when no DEM is given; --raster gives one")
+        raise click.UsageError("--altitude-col applies when no DEM is given; --raster gives one")
     out = Path(output)
     sens_path = out.with_name(f"{out.stem}_sensitivity.csv")
     summ_path = out.with_name(f"{out.stem}_summary.csv")
@@ -80,7 +82,9 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
                                         altitude_column=altitude_column)
     else:
         kind, _sep, arg = areas.partition(":")
-        if kind in ("hex", "h3") and _sep:
+        if areas == "h3":
+            polys = h3_cells_of(localities)
+        elif kind in ("hex", "h3") and _sep:
             try:
                 num = float(arg)
             except ValueError:
@@ -88,6 +92,8 @@ def classify(access_table: str, rasters: tuple[str, ...], areas: str | None, rul
             polys = (make_hex_grid(localities, num) if kind == "hex"
                      else make_h3_cells(localities, resolution=int(num)))
         else:
+            if not Path(areas).exists():
+                raise InputFileError(f"--areas {areas}: no such file, and not hex:SIZE_M, h3:RES or h3")
             polys = read_access_table(areas)
             kinds = set(polys.geometry.geom_type.dropna())
             if not kinds <= {"Polygon", "MultiPolygon"}:

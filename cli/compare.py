@@ -41,14 +41,14 @@ def _bands(text: str | None) -> list[float]:
 @click.option("--key", required=True, help="Unit identifier present in every table (e.g. municipality_code).")
 @click.option("--labels", default=None, metavar="A,B,...",
               help="Period labels in time order (default: the years of built-in tables or the file names).")
-@click.option("--period-column", default=None,
+@click.option("--period-col", "period_column", default=None,
               help="One long TABLE with this period column (e.g. year) instead of one table per period.")
 @click.option("--columns", default=None, metavar="A,B", help="Numeric columns to compare (default: all).")
 @click.option("--categorical", multiple=True, metavar="COL[=A,B,...]",
               help="Class or grade column compared as transitions, with its order. Repeatable "
                    "(default: marginalization_grade, area_class, mra_type when present).")
 @click.option("--carry", default=None, metavar="A,B", help="Descriptive columns taken from the latest period.")
-@click.option("--bands-column", default=None, metavar="COLUMN",
+@click.option("--bands-col", "bands_column", default=None, metavar="COLUMN",
               help="Travel-time column (minutes) for growth by band, e.g. travel_time_intermediate_city_min_2010.")
 @click.option("--bands", default="30,60,120,240", show_default=True, metavar="MIN,...")
 @click.option("--value", default="population", show_default=True, help="Column whose growth is shown by band.")
@@ -79,11 +79,11 @@ def compare(tables: tuple[str, ...], key: str, labels: str | None, period_column
 
     if period_column:
         if len(tables) != 1:
-            raise click.UsageError("--period-column takes one long table")
+            raise click.UsageError("--period-col takes one long table")
         periods = split_periods(read(tables[0]), period_column, given or None)
     else:
         if len(tables) < 2:
-            raise click.UsageError("compare needs two or more tables (or one with --period-column)")
+            raise click.UsageError("compare needs two or more tables (or one with --period-col)")
         names = given or [_label(t) for t in tables]
         if len(names) != len(tables) or len(set(names)) != len(names):
             raise click.UsageError(f"--labels needs {len(tables)} distinct labels, got {names}")

@@ -50,7 +50,7 @@ def write_layers(layers: dict[str, Any], output: str, overwrite: bool) -> None:
 @click.option("--method", type=click.Choice(["exact", "greedy", "auto"]), default="auto", show_default=True,
               help="exact: spopt + CBC (optimal); greedy: fast heuristics; auto: exact when small.")
 @click.option("--min-population", type=float, default=None, help="Candidate hubs need this population.")
-@click.option("--service-column", default=None, help="Candidate hubs need this column truthy (e.g. schools).")
+@click.option("--service-col", "service_column", default=None, help="Candidate hubs need this column truthy (e.g. schools).")
 @click.option("--candidates", "candidate_ids", default=None, metavar="ID;ID;...",
               help="Candidate hubs restricted to these locality ids.")
 @places_options("LOCALITIES")

@@ -40,10 +40,10 @@ def _services(values: tuple[str, ...]) -> dict[str, Any]:
                    "'mra_population_share >= 0.5' (repeat: all must hold), or a typology TOML file / preset.")
 @click.option("--eligible-class", "eligible_classes", multiple=True,
               help="Classes of a typology file that are eligible (default its first class).")
-@click.option("--area-id-column", default=None, help="Id column of the areas (default area_id, id...).")
-@click.option("--area-column", default=None,
+@click.option("--area-id-col", "area_id_column", default=None, help="Id column of the areas (default area_id, id...).")
+@click.option("--area-col", "area_column", default=None,
               help="Column of LOCALITIES holding their area id (default: the area polygon holding each).")
-@click.option("--seat-column", default=None,
+@click.option("--seat-col", "seat_column", default=None,
               help="Column of LOCALITIES marking municipal seats (default: each area's most populous locality).")
 @click.option("--method", type=click.Choice(["maxp", "skater", "azp"]), default="maxp", show_default=True,
               help="Regionalisation (PySAL spopt): maxp (most microregions meeting the floor), skater, azp.")
@@ -68,7 +68,7 @@ def _services(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--cec-k", type=int, default=None, help="CECs per microregion (maxcover, pmedian).")
 @click.option("--cec-method", type=click.Choice(["exact", "greedy", "auto"]), default="auto", show_default=True)
 @click.option("--cec-min-population", type=float, default=None, help="CEC candidates need this population.")
-@click.option("--cec-service-column", default=None, help="CEC candidates need this column truthy.")
+@click.option("--cec-service-col", "cec_service_column", default=None, help="CEC candidates need this column truthy.")
 @click.option("--allow-seat", is_flag=True, default=False, help="The municipal seat may be a CEC.")
 @click.option("--no-one-per-area", "one_per_area", flag_value=False, default=True,
               help="Do not add a CEC to areas the model left without one.")

@@ -44,7 +44,7 @@ def surface() -> None:
               help="Localities: their times, legs and trip modes are written too; rules select tiers from them.")
 @click.option("--areas", default=None, type=click.Path(dir_okay=False),
               help="Polygons for zonal statistics (population-weighted with --localities' population).")
-@click.option("--area-id", default=None, help="Identifier column of --areas (default: the row number).")
+@click.option("--area-id-col", "area_id", default=None, help="Identifier column of --areas (default: the row number).")
 @click.option("--dem", default=None, type=click.Path(dir_okay=False), help="Elevation raster: Tobler's slope factor.")
 @click.option("--landcover", default=None, type=click.Path(dir_okay=False), help="Land-cover class raster.")
 @click.option("--landcover-table", default=None, help="Land-cover speed table (TOML; default ESA WorldCover).")
@@ -53,7 +53,7 @@ def surface() -> None:
 @click.option("--waterway", default=None, type=click.Path(dir_okay=False),
               help="Navigable rivers (lines, or river polygons reduced to their centre line).")
 @click.option("--river-class", default="major", show_default=True, help="Boat-profile class of the waterway.")
-@click.option("--river-class-column", default=None, help="Column of the waterway layer holding each river's class.")
+@click.option("--river-class-col", "river_class_column", default=None, help="Column of the waterway layer holding each river's class.")
 @click.option("--flow", type=click.Choice(["outlet", "dem", "digitised", "reversed"]), default=None,
               help="Flow direction of the waterway (default: outlet if given, else dem).")
 @click.option("--outlet", default=None, metavar="LON,LAT", help="Mouth of the waterway (or where it leaves the area).")

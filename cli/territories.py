@@ -37,8 +37,8 @@ if TYPE_CHECKING:
                    "(its localities layer), each locality also gets its hub's territory.")
 @click.option("--regions", default=None, metavar="COLUMN_OR_FILE",
               help="Region level territories sit in: a column of LOCALITIES (e.g. state_code) or a file of "
-                   "region polygons (ids in region_id, or --region-id-column).")
-@click.option("--region-id-column", default=None, help="Id column of the region polygons.")
+                   "region polygons (ids in region_id, or --region-id-col).")
+@click.option("--region-id-col", "region_id_column", default=None, help="Id column of the region polygons.")
 @click.option("--within-region", is_flag=True, default=False,
               help="A locality may only join a centre of its own region.")
 @places_options("LOCALITIES")
@@ -64,7 +64,7 @@ def territories(network: str, localities: str, centres: str, max_time: float | N
     if within_region and not regions:
         raise click.UsageError("--within-region needs --regions")
     if region_id_column and not regions:
-        raise click.UsageError("--region-id-column needs --regions")
+        raise click.UsageError("--region-id-col needs --regions")
     if employment is None and given("employment_limit"):
         raise click.UsageError("--employment-limit needs --employment")
     check_outputs(output, overwrite=overwrite, formats=(".gpkg",))

@@ -114,6 +114,20 @@ def make_h3_cells(bounds_or_gdf: Any = None, resolution: int = 8,
     return gdf
 
 
+def h3_cells_of(localities: gpd.GeoDataFrame, id_column: str = "place_id") -> gpd.GeoDataFrame:
+    """The H3 cells whose ids are the localities' identifiers (a grid such as IPEA's aopdata), as
+    polygons with ``area_id`` and the locality id (``[classify] areas = "h3"``, ``--areas h3``)."""
+    ids = localities[id_column].astype(str).tolist()
+    import h3
+
+    bad = [c for c in ids if not h3.is_valid_cell(c)]
+    if bad:
+        raise ColumnError(f"areas 'h3' take the localities' ids as H3 cells, but column '{id_column}' holds "
+                          f"{len(bad)} that are not (e.g. {', '.join(map(repr, bad[:3]))}); "
+                          "use h3:RES for the H3 cells of a resolution covering them")
+    return make_h3_cells(cells=ids).assign(**{id_column: localities[id_column].to_numpy()})
+
+
 def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
     """Surface of each polygon in km2, on a Lambert azimuthal equal-area projection centred on the layer."""
     if gdf.crs is None:

@@ -183,6 +183,7 @@ class _Routing:
     pred: np.ndarray
     pieces: pd.DataFrame  # one row per arc of every path: path, seq, arc, edge, f0, f1, length_m, time_s
     path_of_origin: np.ndarray  # origin position -> path position (-1 when unreachable)
+    population_known: np.ndarray  # per origin: its population is known (``population`` is 0 otherwise)
 
 
 def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[str, gpd.GeoDataFrame], *,
@@ -236,7 +237,7 @@ def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[
                     n_un, len(origin_nodes))
     pieces, path_of_origin = _trace_paths(network, graph, pred, origin_nodes, np.isfinite(time_s))
     return _Routing(network, graph, origins, ids_all[sel], population, origin_nodes, dest_nodes, dest_ids,
-                    dest_tiers, time_s, dest_pos, pred, pieces, path_of_origin)
+                    dest_tiers, time_s, dest_pos, pred, pieces, path_of_origin, pop.notna().to_numpy())
 
 
 def _trace_paths(network: RoadNetwork, graph: AugmentedGraph, pred: np.ndarray, origin_nodes: np.ndarray,
@@ -346,7 +347,8 @@ def _corridor_frame(r: _Routing) -> gpd.GeoDataFrame:
         "travel_time_min": r.time_s[reach] / 60.0,
         "length_km": length / 1000.0,
         "unpaved_share": share,
-        "population_served": r.population[reach],
+        # a weight of 0 routes a locality of unknown population; the figure written is unknown
+        "population_served": np.where(r.population_known[reach], r.population[reach], np.nan),
         "n_road_pieces": n_pieces,
         "offroad_km": offroad_m / 1000.0,
     }
@@ -468,7 +470,7 @@ def corridor_segments(network: RoadNetwork, corridors: gpd.GeoDataFrame, level: 
     tab = _segment_table(network, corridors)
     edges = network.edges
     flag = is_unpaved_or_low(edges)
-    pop = pd.to_numeric(corridors[population_col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    pop = pd.to_numeric(corridors[population_col], errors="coerce").to_numpy(dtype=float)
     tab = tab.join(_segment_users(tab, pop, len(corridors)), on="segment")
     e = tab["edge"].to_numpy()
     hw = edges["highway"].astype(str).to_numpy()[e] if "highway" in edges else np.full(len(e), "")
@@ -483,9 +485,10 @@ def corridor_segments(network: RoadNetwork, corridors: gpd.GeoDataFrame, level: 
 
 
 def _segment_users(tab: pd.DataFrame, pop: np.ndarray, n_corridors: int) -> pd.DataFrame:
-    """Per road piece (index ``segment``): population served and number of the corridors using
-    it, their set as two 64-bit hashes ``k1``, ``k2`` (collisions are negligible) and the first
-    of them (``first_path``)."""
+    """Per road piece (index ``segment``): population served (the known population of the
+    corridors using it; NaN when none of theirs is known) and number of the corridors using it,
+    their set as two 64-bit hashes ``k1``, ``k2`` (collisions are negligible) and the first of
+    them (``first_path``)."""
     rng = np.random.default_rng(20240607)
     h1 = rng.integers(0, 2**63 - 1, size=n_corridors, dtype=np.int64)
     h2 = rng.integers(0, 2**63 - 1, size=n_corridors, dtype=np.int64)
@@ -495,12 +498,21 @@ def _segment_users(tab: pd.DataFrame, pop: np.ndarray, n_corridors: int) -> pd.D
     pth = by_seg["path"].to_numpy()
     return pd.DataFrame({
         "segment": sg[start] if len(sg) else np.empty(0, dtype=np.int64),
-        "population_served": np.add.reduceat(pop[pth], start) if len(sg) else np.empty(0),
+        "population_served": _known_sums(pop[pth], start),
         "n_localities": np.diff(np.r_[start, len(sg)]) if len(sg) else np.empty(0, dtype=np.int64),
         "k1": np.bitwise_xor.reduceat(h1[pth], start) if len(sg) else np.empty(0, dtype=np.int64),
         "k2": np.bitwise_xor.reduceat(h2[pth], start) if len(sg) else np.empty(0, dtype=np.int64),
         "first_path": pth[start] if len(sg) else np.empty(0, dtype=np.int64),
     }).set_index("segment")
+
+
+def _known_sums(values: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Sums of the runs beginning at ``start``, NaN values left out; NaN where none is known."""
+    if not len(values):
+        return np.empty(0)
+    known = np.isfinite(values)
+    sums = np.add.reduceat(np.where(known, values, 0.0), start)
+    return np.where(np.add.reduceat(known.astype(np.int64), start) > 0, sums, np.nan)
 
 
 def _stretch_runs(tab: pd.DataFrame, hw: np.ndarray, fl: np.ndarray) -> pd.DataFrame:

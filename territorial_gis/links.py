@@ -33,7 +33,7 @@ import pandas as pd
 
 from . import _regionalize as rg
 from ._routing import RouteOptions, ids_of, options_or_default, snap_places
-from ._zones import check_max_time, population_of, zone_polygons
+from ._zones import check_max_time, known_population, population_of, zone_polygons
 from .columns import AREA_CLASS, DEST_ID, FRA_TIER, LINK_STATUS, NAME, POPULATION, TIER, time_col
 from .errors import ColumnError, ConfigError, CRSError
 
@@ -314,12 +314,13 @@ def zone_links(localities: pd.DataFrame, *, zone_col: str, limit_min: float = DE
     weight = pop if pop.sum() > 0 else np.ones(len(df))
     fra = (df[class_col].astype(str).str.upper() == fra_class.upper()).to_numpy() if class_col in df \
         else np.zeros(len(df), dtype=bool)
-    work = pd.DataFrame({"z": df[zone_col].to_numpy(), "t": t, "p": pop, "w": weight, "fra": fra,
+    known = known_population(df, population_col)  # the figure written: NaN where no locality's is known
+    work = pd.DataFrame({"z": df[zone_col].to_numpy(), "t": t, "p": known, "w": weight, "fra": fra,
                          "w_in": np.where(t <= limit, weight, 0.0)})
     if employment_tier:
         work["te"] = df[time_col(employment_tier)].to_numpy(dtype=float)
     g = work.groupby("z", sort=True)
-    out = pd.DataFrame({"n_localities": g.size(), POPULATION: g["p"].sum(), "contains_fra": g["fra"].any(),
+    out = pd.DataFrame({"n_localities": g.size(), POPULATION: g["p"].sum(min_count=1), "contains_fra": g["fra"].any(),
                         time_col(FRA_TIER): g["t"].min(),
                         "population_share_within_limit": g["w_in"].sum() / g["w"].sum()})
     out["reaches_fra"] = out["contains_fra"] | (out[time_col(FRA_TIER)] <= limit)

@@ -355,6 +355,7 @@ def study_areas(cfg: StudyConfig, localities: gpd.GeoDataFrame) -> gpd.GeoDataFr
     """The polygons to classify: None (localities are the areas), H3 cells, a hex grid or a file."""
     import geopandas as gpd
 
+    from ._cells import h3_cells_of
     from .classify import make_h3_cells, make_hex_grid
     from .errors import CRSError
 
@@ -362,8 +363,7 @@ def study_areas(cfg: StudyConfig, localities: gpd.GeoDataFrame) -> gpd.GeoDataFr
     if spec in ("localities", "points"):
         return None
     if spec == "h3":  # the locality ids are H3 cells (e.g. IPEA's aopdata grid)
-        cells = make_h3_cells(cells=localities[columns.PLACE_ID].astype(str).tolist())
-        return cells.assign(place_id=localities[columns.PLACE_ID].to_numpy())
+        return h3_cells_of(localities, columns.PLACE_ID)
     if spec.startswith("h3:"):
         return make_h3_cells(localities, resolution=int(spec[3:]))
     if spec.startswith("hex:"):

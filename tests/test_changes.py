@@ -176,8 +176,8 @@ def test_cli_compare_long_table_and_bands(tmp_path: Path) -> None:
     pd.DataFrame({"code": ["01", "02", "01", "02"], "period": ["a", "a", "b", "b"],
                   "population": [100, 200, 110, 180], "tt": [20, 90, 20, 90]}).to_csv(long, index=False)
     out = tmp_path / "c.csv"
-    res = CliRunner().invoke(main, ["-q", "compare", str(long), "--period-column", "period", "--key", "code",
-                                    "--bands-column", "tt_a", "--bands", "30,60", "-o", str(out)])
+    res = CliRunner().invoke(main, ["-q", "compare", str(long), "--period-col", "period", "--key", "code",
+                                    "--bands-col", "tt_a", "--bands", "30,60", "-o", str(out)])
     assert res.exit_code == 0, res.output
     bands = pd.read_csv(tmp_path / "c_bands.csv").set_index("band")
     assert bands.loc["0-30 min", "change_pct"] == pytest.approx(10.0)

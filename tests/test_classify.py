@@ -399,6 +399,36 @@ def test_cli_classify_writes_three_outputs(tmp_path: Path, access_csv: Path) -> 
     assert again.exit_code == 1 and "--overwrite" in again.output
 
 
+def test_cli_classify_areas_h3_are_the_locality_cells(tmp_path: Path, access_csv: Path) -> None:
+    """``--areas h3`` (as ``[classify] areas = "h3"`` in a study): the localities' ids are H3 cells
+    (IPEA's grid) and those cells are the areas."""
+    out = tmp_path / "cells.gpkg"
+    res = CliRunner().invoke(main, ["-q", "classify", str(access_csv), "--areas", "h3", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(out).set_index("area_id")
+    src = pd.read_csv(access_csv)
+    assert sorted(got.index) == sorted(src["id"])
+    for row in src.itertuples():  # each cell's polygon is its H3 boundary, and holds its point
+        ring = [(lon, lat) for lat, lon in h3.cell_to_boundary(row.id)]
+        assert np.allclose(np.asarray(got.geometry[row.id].exterior.coords)[:-1], ring)
+        assert got.geometry[row.id].contains(gpd.points_from_xy([row.lon], [row.lat])[0])
+    # one locality per area and no raster: each cell has the class of its locality
+    by_point = tmp_path / "points.gpkg"
+    assert CliRunner().invoke(main, ["-q", "classify", str(access_csv), "-o", str(by_point)]).exit_code == 0
+    points = gpd.read_file(by_point).set_index("place_id")
+    assert (got["area_class"] == points.loc[got.index, "area_class"]).all()
+
+
+def test_cli_classify_areas_h3_refuses_other_ids(tmp_path: Path, access_csv: Path) -> None:
+    bad = tmp_path / "towns.csv"
+    pd.read_csv(access_csv).head(3).assign(id=["a1", "b2", "c3"]).to_csv(bad, index=False)
+    out = tmp_path / "c.gpkg"
+    res = CliRunner().invoke(main, ["classify", str(bad), "--areas", "h3", "-o", str(out)])
+    _assert_clean_failure(res, out, "ids as H3 cells", "3 that are not", "'a1'", "h3:RES")
+    res = CliRunner().invoke(main, ["classify", str(access_csv), "--areas", "h3x", "-o", str(out)])
+    _assert_clean_failure(res, out, "--areas h3x", "no such file")
+
+
 def _assert_clean_failure(res, out: Path, *needles: str) -> None:
     assert res.exit_code == 1, res.output
     lines = [ln for ln in res.output.splitlines() if ln.strip()]

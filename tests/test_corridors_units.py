@@ -237,3 +237,21 @@ def test_corridor_from_part_way_along_a_piece(net, inputs) -> None:
     assert coords[0] == pytest.approx((lon, float(net.node_lat[3])), abs=1e-7)
     assert coords[-1] == pytest.approx((float(net.node_lon[0]), float(net.node_lat[0])), abs=1e-7)
     assert cor.geometry.iloc[0].length == pytest.approx(lon - float(net.node_lon[0]), rel=1e-6)
+
+
+def test_unknown_population_stays_unknown(net, inputs) -> None:
+    """A corridor origin of unknown population routes like the others, but the population it
+    serves is unknown (NaN), never 0; a stretch sums the known population of its users and is
+    unknown only when none is known."""
+    loc, tiers = inputs
+    loc = loc.assign(population=[500.0, np.nan, 40.0])
+    cor = suggest_corridors(net, loc, tiers).set_index("origin_id")
+    assert np.isnan(cor.loc["M3", "population_served"]) and cor.loc["M4", "population_served"] == 40.0
+    assert cor["travel_time_min"].tolist() == [3.0, 4.0]
+    edges = corridor_segments(net, cor.reset_index(), level="edge").set_index("segment")
+    assert edges["population_served"].to_dict() == {0: 40.0, 1: 40.0, 2: 40.0, 3: 40.0}
+    nobody = suggest_corridors(net, loc.assign(population=np.nan), tiers)
+    assert nobody["population_served"].isna().all()
+    st = corridor_segments(net, nobody)
+    assert len(st) == 3 and st["population_served"].isna().all()
+    assert sorted(st["n_localities"]) == [1, 2, 2]

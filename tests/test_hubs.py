@@ -323,7 +323,7 @@ def test_cli_hubs_writes_layers(tmp_path, cli_inputs: tuple[str, str]) -> None:
     (["--max-time", "-5"], "positive"),
     (["--max-time", "5", "--model", "pmedian", "--k", "400"], "larger than"),
     (["--max-time", "5", "--min-population", "1e9"], "no candidate hub passes"),
-    (["--max-time", "5", "--service-column", "missing_col"], "missing_col"),
+    (["--max-time", "5", "--service-col", "missing_col"], "missing_col"),
 ])
 def test_cli_hubs_bad_input(tmp_path, cli_inputs: tuple[str, str], args: list[str], message: str) -> None:
     out = tmp_path / "hubs.gpkg"

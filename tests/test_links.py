@@ -144,6 +144,13 @@ def test_enclosed_marginal_territories_exactly_those_without_fra_within_limit() 
     assert with_emp.loc["p1", "linked_to"] == "employment_centre"  # reaches a town, still no FRA
     assert with_emp.loc["p1", "link_status"] == "enclosed_marginal"
     assert with_emp.loc["p9", "linked_to"] == "fra"
+    # population unknown in p1 only: its population and population share within the limit are
+    # unknown (NaN, not 0), the others' figures stand
+    unknown = terr.assign(population=np.where(terr["territory_id"] == "p1", np.nan, terr["population"]))
+    partly = lk.zone_links(unknown, zone_col="territory_id", limit_min=limit).set_index("territory_id")
+    assert np.isnan(partly.loc["p1", "population"]) and np.isnan(partly.loc["p1", "population_share_within_limit"])
+    assert partly.loc["p4", "population"] == pytest.approx(terr.loc[terr["territory_id"] == "p4", "population"].sum())
+    assert partly["link_status"].to_dict() == links["link_status"].to_dict()
 
 
 def test_engine_centres_and_bad_input() -> None:

@@ -75,7 +75,29 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
+# A `tgis` command given --overwrite that already ran in this copy with the same arguments and the
+# same contents of the files it reads is not run again (the toolkit is deterministic: it would
+# write the same outputs). This is what keeps the test affordable: `make run` (run first, then
+# again by the README) and the Guaviare study (in `make run`, the README and both guides) run
+# once. A command without --overwrite always runs, so a guide that writes over another's output
+# without saying so still fails, as it would for its reader.
 _PREAMBLE = """set -euo pipefail
+tgis() {{
+  local key=""
+  case " $* " in
+    *" --overwrite "*)
+      local a out=""
+      key=$( {{ printf '%s\\n' "$@"
+               for a in "$@"; do
+                 if [ -n "$out" ]; then out=""; continue; fi
+                 case "$a" in -o|--output) out=1; continue ;; esac
+                 if [ -f "$a" ]; then sha1sum "$a"; fi
+               done; }} | sha1sum | cut -c1-40)
+      if [ -e ".readme-test/$key" ]; then echo "(already run in this copy: tgis $*)"; return 0; fi ;;
+  esac
+  command tgis "$@" || return $?
+  if [ -n "$key" ]; then mkdir -p .readme-test && touch ".readme-test/$key"; fi
+}}
 make() {{
   case "$1" in
     run) {recipe} ;;
@@ -115,3 +137,51 @@ def test_document_commands_run_as_written(doc: str, copy: Path) -> None:
         assert r.returncode == 0, f"{doc}: the Python blocks failed:\n{r.stderr[-3000:]}"
         ran += 1
     assert ran, f"{doc}: no block was run"
+
+
+def _tgis_lines(text: str) -> list[str]:
+    """The ``tgis`` command lines of a Markdown text: in code blocks (also those only shown, with
+    continuation lines joined and comments cut) and in inline code spans."""
+    lines = []
+    for _lang, body in blocks(text):
+        for line in body.replace("\\\n", " ").splitlines():
+            line = line.split(" #")[0].strip()
+            if line.startswith("tgis "):
+                lines.append(line)
+    lines += re.findall(r"`(tgis [^`]+)`", text)
+    return lines
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_document_options_exist(doc: str) -> None:
+    """Every option a document gives a ``tgis`` command, in blocks that run and in those only
+    shown, is an option of that command (one spelling: the CLI's)."""
+    import shlex
+
+    import click
+    from territorial_gis.cli import main
+
+    ctx = click.Context(main)
+    found = _tgis_lines((ROOT / doc).read_text("utf-8"))
+    assert found
+    wrong = []
+    for line in found:
+        words = shlex.split(line)[1:]
+        cmd: click.Command = main
+        while words and words[0] in ("-v", "-vv", "-q", "--verbose", "--quiet"):
+            words.pop(0)
+        while isinstance(cmd, click.Group) and words and not words[0].startswith("-"):
+            sub = cmd.get_command(ctx, words[0])
+            if sub is None:
+                wrong.append(f"{line}: no command '{words[0]}'")
+                break
+            cmd = sub
+            words.pop(0)
+        known = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)} | {"-h", "--help"}
+        if cmd is main:
+            known |= {"-v", "-q", "--version"}
+        for w in words:
+            opt = w.split("=")[0]
+            if opt.startswith("-") and not re.fullmatch(r"-[\d.,]+", opt) and opt not in known:
+                wrong.append(f"{line}: {opt}")
+    assert not wrong, "\n".join(wrong)
