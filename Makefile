@@ -35,7 +35,7 @@ run: $(STAMP)
 	$(BIN)/tgis run examples/guaviare/study.toml -o $(RURAL) --overwrite
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check territorial_gis cli tests benchmarks examples scripts

@@ -435,10 +435,12 @@ def _run_on_dask(batch: BatchConfig, todo: list[str], out: Path, overwrite: bool
         log.info("starting a local Dask cluster of %d worker process(es)", n)
         with _sigint_ignored():  # the workers inherit it: a Ctrl-C reaches this process only
             # no dashboard; the scheduler's small HTTP server (health checks) on a free local port,
-            # not 8787, which another cluster may hold (distributed then warns on the console)
+            # not 8787, which another cluster may hold (distributed then warns on the console).
+            # The workers' own logs stay quiet: a region's failure is reported by the batch itself,
+            # and after a Ctrl-C the workers would print heartbeat tracebacks to a closed scheduler
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                                   silence_logs=logging.ERROR)
+                                   silence_logs=logging.CRITICAL)
         client = Client(cluster, set_as_default=False)
     existed = {name: (out / name).exists() for name in todo}
     rows: dict[str, dict[str, Any]] = {}
