@@ -14,11 +14,11 @@ comma  := ,
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 
 # compiled modules (territorial_gis/*.pyx) are rebuilt when a .pyx or the build files change
 $(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard territorial_gis/*.pyx) $(wildcard territorial_gis/*.pxd)
-	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e ".[test]"
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install -qq -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,14 +43,14 @@ lint: $(STAMP)
 
 # benchmarks print ratios against osmnx / networkx / scipy / momepy; the scale runs take minutes
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python -m pip install -qq -e ".[test,bench]"
 	for b in network access od layers corridors hubs map surfaces criticality scale; do $(BIN)/python benchmarks/bench_$$b.py || exit 1; done
 
 # mutation testing of the core modules with mutmut (slow: tens of minutes; not part of `make test`);
 # TARGETS=speeds,hubs runs some targets only (see scripts/mutate.py --list); SAMPLE=0.25 a seeded quarter
 # of each target's mutants (a full run has ~10,000 mutants: hours on two cores)
 $(VENV)/.mutate-installed: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,mutate]"
+	$(BIN)/python -m pip install -qq -e ".[test,mutate]"
 	touch $@
 
 mutate: $(VENV)/.mutate-installed
