@@ -40,6 +40,12 @@ def profile_option(f: F) -> F:
                              "on the fly; also the upgrade speeds of corridors.")(f)
 
 
+def scenario_option(help: str = "Route on the network in a scenario's state of the world: a scenario TOML "
+                                "file or a built-in season (wet), as in `tgis scenario`.") -> Callable[[F], F]:
+    """``--scenario SCENARIO`` (a scenario file or a built-in season), as ``scenario_spec``."""
+    return click.option("--scenario", "scenario_spec", default=None, metavar="SCENARIO", help=help)
+
+
 def route_options(f: F) -> F:
     """``--max-snap-m`` and ``--walk-kph``, handed to the command as one ``route`` object
     (:class:`territorial_gis.RouteOptions`)."""

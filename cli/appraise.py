@@ -15,6 +15,7 @@ from ._options import (
     places_options,
     profile_option,
     route_options,
+    scenario_option,
 )
 
 if TYPE_CHECKING:
@@ -74,9 +75,7 @@ def parse_budget(text: str) -> float:
 @click.option("--dem", default=None, type=click.Path(dir_okay=False),
               help="DEM raster: each project's terrain from the mean slope along it.")
 @places_options("LOCALITIES")
-@click.option("--scenario", "scenario_spec", default=None, metavar="SCENARIO",
-              help="Route on the network in a scenario's state of the world: a scenario TOML file or a "
-                   "built-in season (wet), as in `tgis scenario`.")
+@scenario_option()
 @profile_option
 @route_options
 @output_option(help="Output GeoPackage (layers projects, portfolio); beside it <stem>.csv (ranked projects), "

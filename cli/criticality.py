@@ -14,6 +14,7 @@ from ._options import (
     places_options,
     profile_option,
     route_options,
+    scenario_option,
 )
 
 if TYPE_CHECKING:
@@ -37,9 +38,7 @@ if TYPE_CHECKING:
 @click.option("--detour", type=click.Choice(["affected", "all", "none"]), default="affected", show_default=True,
               help="Stretches whose detour (extra minutes between their ends) is computed.")
 @places_options("LOCALITIES")
-@click.option("--scenario", "scenario_spec", default=None, metavar="SCENARIO",
-              help="Route on the network in a scenario's state of the world: a scenario TOML file or a "
-                   "built-in season (wet), as in `tgis scenario`.")
+@scenario_option()
 @profile_option
 @route_options
 @output_option(help="Output GeoPackage (layers criticality, cut_off); the ranked table is also written as "

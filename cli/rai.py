@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from ._options import input_path, output_option, overwrite_option, places_options, profile_option
+from ._options import (
+    input_path,
+    output_option,
+    overwrite_option,
+    places_options,
+    profile_option,
+    scenario_option,
+)
 
 
 @click.command("rai")
@@ -21,8 +28,7 @@ from ._options import input_path, output_option, overwrite_option, places_option
 @click.option("--area-col", default=None, help="A column of PLACES naming the area of each place (RAI per area).")
 @click.option("--population-raster", type=click.Path(dir_okay=False), default=None,
               help="A population count raster instead of the places' population.")
-@click.option("--scenario", "scenario_spec", default=None,
-              help="Compute the index under a scenario (a scenario file or a built-in season: wet).")
+@scenario_option(help="Compute the index under a scenario (a scenario file or a built-in season: wet).")
 @click.option("--method", type=click.Choice(["straight", "walk"]), default="straight", show_default=True,
               help="Distance to the road: a straight line (the World Bank's method) or walked over an "
                    "accessibility surface (around --barrier layers, across bridges).")
