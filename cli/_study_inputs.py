@@ -1,5 +1,5 @@
-"""Inputs shared by the criticality and appraisal commands (localities and tiers), and the files a
-command writes beside its GeoPackage (all or nothing)."""
+"""Inputs shared by the criticality and appraisal commands (localities and tiers, the network in a
+scenario's state), and the files a command writes beside its GeoPackage (all or nothing)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+    from territorial_gis import RouteOptions
+    from territorial_gis.network import RoadNetwork
 
 
 def read_study_inputs(localities: str, tier_rules: Sequence[str], places: Mapping[str, Any]
@@ -22,6 +25,20 @@ def read_study_inputs(localities: str, tier_rules: Sequence[str], places: Mappin
         raise ConfigError("give at least one destination tier with --tier NAME=FILE_OR_RULE")
     locs = load_places(localities, **places)
     return locs, load_tiers(parse_tier_options(tier_rules), locs)
+
+
+def open_scenario_network(network: str, profile: str | None, scenario_spec: str | None,
+                  route: RouteOptions) -> tuple[RoadNetwork, RouteOptions]:
+    """The network, and the routing options, in the scenario's state of the world when one is given."""
+    from territorial_gis.network import open_network
+
+    net = open_network(network, profile=profile)
+    if scenario_spec:
+        from territorial_gis.scenarios import apply_scenario
+
+        applied = apply_scenario(net, scenario_spec, profile=profile)
+        net, route = applied.network, applied.route_options(route, net)
+    return net, route
 
 
 def write_all(writers: Sequence[tuple[Path, Callable[[Path], None]]], overwrite: bool) -> None:

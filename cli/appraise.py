@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ._console import echo_result
 from ._options import (
     input_path,
     output_option,
@@ -100,7 +101,7 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     from territorial_gis.classify import load_rules
     from territorial_gis.errors import ConfigError
 
-    from ._study_inputs import read_study_inputs
+    from ._study_inputs import open_scenario_network, read_study_inputs
 
     out, extra = _output_paths(output, overwrite)
     if not projects_file and not corridor_candidates:
@@ -111,7 +112,7 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     table = load_cost_table(costs)
     ranges = load_uncertainty(uncertainty)
     rule_set = load_rules(rules) if rules else None
-    net, route = _open_network(network, profile, scenario_spec, route)
+    net, route = open_scenario_network(network, profile, scenario_spec, route)
     parts: list[gpd.GeoDataFrame | None] = []
     if projects_file:
         user = read_projects(projects_file, net, to_class=upgrade_to, to_surface=to_surface)
@@ -125,8 +126,8 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
                             seed=seed, rules=rule_set, objective=objective, profile=profile, dem=dem, options=route)
     _write_outputs(res, out, extra, overwrite)
     for line in res.summary:
-        click.echo(line)
-    click.echo(f"{len(cand)} projects appraised, {runs} perturbed runs in {res.info['runs_s']:.1f} s -> {out}")
+        echo_result(line)
+    echo_result(f"{len(cand)} projects appraised, {runs} perturbed runs in {res.info['runs_s']:.1f} s -> {out}")
 
 
 def _output_paths(output: str, overwrite: bool) -> tuple[Path, dict[str, Path]]:
@@ -141,20 +142,6 @@ def _output_paths(output: str, overwrite: bool) -> tuple[Path, dict[str, Path]]:
                                                           "_summary.json")}
     check_outputs(out, *extra.values(), overwrite=overwrite)
     return out, extra
-
-
-def _open_network(network: str, profile: str | None, scenario_spec: str | None,
-                  route: RouteOptions) -> tuple[RoadNetwork, RouteOptions]:
-    """The network, and the routing options, in the scenario's state of the world when one is given."""
-    from territorial_gis.network import open_network
-
-    net = open_network(network, profile=profile)
-    if scenario_spec:
-        from territorial_gis.scenarios import apply_scenario
-
-        applied = apply_scenario(net, scenario_spec, profile=profile)
-        net, route = applied.network, applied.route_options(route, net)
-    return net, route
 
 
 def _write_outputs(res: Appraisal, out: Path, extra: dict[str, Path], overwrite: bool) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ._console import echo_result
 from ._options import (
     input_path,
     output_option,
@@ -57,9 +58,8 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     from territorial_gis.classify import load_rules
     from territorial_gis.criticality import assess_criticality
     from territorial_gis.errors import InputFileError
-    from territorial_gis.network import open_network
 
-    from ._study_inputs import read_study_inputs, write_all
+    from ._study_inputs import open_scenario_network, read_study_inputs, write_all
 
     out = Path(output)
     if out.suffix.lower() != ".gpkg":
@@ -70,12 +70,7 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     rule_set = load_rules(rules) if rules else None  # a bad rule file fails before any work
     locs, tiers = read_study_inputs(localities, tier_rules, places)
     within = _corridor_pieces(corridors_file) if corridors_file else None
-    net = open_network(network, profile=profile)
-    if scenario_spec:
-        from territorial_gis.scenarios import apply_scenario
-
-        applied = apply_scenario(net, scenario_spec, profile=profile)
-        net, route = applied.network, applied.route_options(route, net)
+    net, route = open_scenario_network(network, profile, scenario_spec, route)
     res = assess_criticality(net, locs, tiers, only=only, within_segments=within, top=top, rules=rule_set,
                              options=route, detour=detour)
     files = res.for_files()
@@ -95,7 +90,7 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     unit = res.info["impact_unit"]
     who = (f"cuts off {best['population_cut_off']:,.0f} people ({best['n_cut_off']} localities)"
            if np.isfinite(best["population_cut_off"]) else f"cuts off {best['n_cut_off']} localities")
-    click.echo(f"{res.info['n_evaluated']} of {res.info['n_stretches']} stretches evaluated in "
+    echo_result(f"{res.info['n_evaluated']} of {res.info['n_stretches']} stretches evaluated in "
                f"{res.info['total_s']:.1f} s -> {out} (+ {csv.name}); most critical: stretch {best['stretch_id']} "
                f"({best['highway']}, {best['length_km']:.2f} km) {who} and adds {best['impact_min']:,.0f} {unit}")
 

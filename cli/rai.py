@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ._console import echo_result
 from ._options import (
     input_path,
     output_option,
@@ -42,8 +43,7 @@ from ._options import (
 @output_option(help="Output GeoPackage: layers places (distance to the nearest all-season road, within, "
                     "rural), by_area and all_season_buffer.")
 @overwrite_option
-@click.pass_context
-def rai(ctx: click.Context, network: str, places: str, distance_m: float | None, urban_density: float | None,
+def rai(network: str, places: str, distance_m: float | None, urban_density: float | None,
         rural_col: str | None, area_col: str | None, population_raster: str | None, scenario_spec: str | None,
         method: str, barriers: tuple[str, ...], resolution: float | None, read_options: dict[str, Any],
         profile: str | None, output: str, overwrite: bool) -> None:
@@ -83,14 +83,12 @@ def rai(ctx: click.Context, network: str, places: str, distance_m: float | None,
     if res.places is not None:
         layers = {"places": pts.join(res.places), **layers}
     write_gpkg_layers(layers, output, overwrite)
-    if (ctx.find_root().obj or {}).get("quiet"):
-        return
     if res.rai == res.rai:
-        click.echo(f"Rural Access Index: {res.rai:.1%} of {res.rural_population:,.0f} rural people live within "
+        echo_result(f"Rural Access Index: {res.rai:.1%} of {res.rural_population:,.0f} rural people live within "
                    f"{res.distance_m:,.0f} m of an all-season road ({res.all_season_km:,.0f} km) -> {output}")
     else:
-        click.echo(f"Rural Access Index: unknown (population unknown); {res.share_of_places:.1%} of "
+        echo_result(f"Rural Access Index: unknown (population unknown); {res.share_of_places:.1%} of "
                    f"{res.rural_places} rural places are within {res.distance_m:,.0f} m of an all-season road "
                    f"-> {output}")
     for note in res.notes:
-        click.echo(f"  note: {note}")
+        echo_result(f"  note: {note}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._console import echo_result
+from ._console import echo_result, quiet
 from ._options import input_path, output_option, overwrite_option, profile_option
 
 
@@ -24,8 +24,7 @@ def scenario() -> None:
 @overwrite_option
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Cache of built networks (default: $TGIS_CACHE_DIR or ~/.cache/territorial-gis).")
-@click.pass_context
-def compare(ctx: click.Context, study: str, scenario_spec: str, output: str, overwrite: bool,
+def compare(study: str, scenario_spec: str, output: str, overwrite: bool,
             cache_dir: str | None) -> None:
     """Compare SCENARIO with the finished study in the folder STUDY: minutes gained or lost per
     locality and tier, places cut off (dry-season only in the rains), MRA/FRA class changes."""
@@ -34,15 +33,12 @@ def compare(ctx: click.Context, study: str, scenario_spec: str, output: str, ove
     from territorial_gis.outputs import SCENARIOS
     from territorial_gis.pipeline import compare_scenario
 
-    quiet = bool((ctx.find_root().obj or {}).get("quiet"))
     res = compare_scenario(study, scenario_spec, output, overwrite=overwrite, cache_dir=cache_dir,
-                           progress=not quiet)
-    if quiet:
-        return
+                           progress=not quiet())
     summary = pd.read_csv(res.outdir / SCENARIOS)
     for row in summary.itertuples(index=False):
         cut = [c for c in summary.columns if c.startswith("n_") and c not in ("n_slower", "n_faster", "n_newly_reached")]
-        click.echo(f"{row.scenario} / {row.tier}: {row.n_slower} slower (median +{row.median_minutes_lost:.1f} min), "
+        echo_result(f"{row.scenario} / {row.tier}: {row.n_slower} slower (median +{row.median_minutes_lost:.1f} min), "
                    + ", ".join(f"{int(getattr(row, c))} {c[2:].replace('_', ' ')}" for c in cut)
                    + f"; written to {res.outdir}")
 

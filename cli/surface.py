@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ._console import echo_result
 from ._options import overwrite_option
 
 
@@ -123,10 +124,10 @@ def times(network: str | None, tiers: tuple[str, ...], localities: str | None, a
     written = write_surface_outputs(surf, tier_frames, out, localities=locs, areas=areas, area_id=area_id,
                                     overwrite=overwrite)
     d = surf.describe()
-    click.echo(f"surface: {surf.grid.width} x {surf.grid.height} cells of {d['resolution_m']:g} m; "
+    echo_result(f"surface: {surf.grid.width} x {surf.grid.height} cells of {d['resolution_m']:g} m; "
                f"terrain: {d['terrain']}")
     for path in written:
-        click.echo(f"  -> {path}")
+        echo_result(f"  -> {path}")
 
 
 @surface.command("cost")
@@ -166,7 +167,7 @@ def cost(friction: str | None, unit: str, speed: str | None, road_speed: str | N
     write_surface_cog(minutes, surf.grid, output, tags={"destinations": destinations, **surf.meta},
                       overwrite=overwrite)
     reached = minutes[~(minutes != minutes)]
-    click.echo(f"{len(dest)} destinations; {reached.size} of {minutes.size} cells reach one "
+    echo_result(f"{len(dest)} destinations; {reached.size} of {minutes.size} cells reach one "
                f"(median {float(_median(reached)):.1f} min) -> {output}")
 
 

@@ -293,7 +293,7 @@ def test_cli_writes_every_output(tmp_path: Path, poa_case: tuple) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text('[access]\ncombine = "all"\n[access.max_hours]\nemployment_centre = 0.2\nmarket = 0.2\n')
     out = tmp_path / "appraisal.gpkg"
-    r = CliRunner().invoke(main, ["-q", "appraise", str(data_path("porto_alegre", "poa_osm.pbf")), str(loc),
+    r = CliRunner().invoke(main, ["appraise", str(data_path("porto_alegre", "poa_osm.pbf")), str(loc),
                                   "--tier", "employment_centre=jobs>=2000", "--tier",
                                   f"market={data_path('porto_alegre', 'poa_points_of_interest.csv')}",
                                   "--budget", "1.5M", "--candidates", "12", "--runs", "3", "--rules", str(rules),

@@ -70,12 +70,20 @@ def _commands(c: dict[str, Path], out: Path) -> dict[str, tuple[list[Any], str]]
         "hubs": (["hubs", net, c["cells"], "--max-time", "4", "-o", out / "h.gpkg"], "hubs (cover"),
         "territories": (["territories", net, c["cells"], "--centres", "top3:population", "--max-time", "10",
                          "-o", out / "t.gpkg"], "territories around 3 centres"),
+        "criticality": (["criticality", net, c["classified"], "--tier", f"employment_centre={POI}", "--top", "20",
+                         "-o", out / "crit.gpkg"], "stretches evaluated in"),
+        "appraise": (["appraise", net, c["classified"], "--tier", f"employment_centre={POI}", "--budget", "1M",
+                      "--runs", "2", "--candidates", "3", "-o", out / "ap.gpkg"], "projects appraised"),
+        "rai": (["rai", net, c["cells"], "-o", out / "rai.gpkg"], "Rural Access Index"),
+        "surface times": (["surface", "times", net, "--tier", f"market={POI}", "--resolution", "200",
+                           "-o", out / "surf"], "surface: "),
     }
 
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["default", "-q"])
 @pytest.mark.parametrize("command", ["network build", "access nearest", "access od", "access isochrones",
-                                     "classify", "corridors", "hubs", "territories"])
+                                     "classify", "corridors", "hubs", "territories", "criticality", "appraise",
+                                     "rai", "surface times"])
 def test_summary_on_stdout_logs_on_stderr(command: str, quiet: bool, chain: dict[str, Path],
                                           tmp_path: Path) -> None:
     args, fragment = _commands(chain, tmp_path)[command]
@@ -88,7 +96,7 @@ def test_summary_on_stdout_logs_on_stderr(command: str, quiet: bool, chain: dict
         assert fragment in res.stdout
         first = res.stdout.splitlines()[0]
         assert first not in res.stderr  # the summary is not also logged
-        assert "->" in first or command == "network build"
+        assert "->" in first or command in ("network build", "surface times", "appraise")
     assert "Error:" not in res.output
 
 

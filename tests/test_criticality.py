@@ -313,7 +313,7 @@ def cli_inputs(tmp_path_factory: pytest.TempPathFactory, classified: gpd.GeoData
 
 def test_cli_writes_ranked_table(cli_inputs: dict[str, Path]) -> None:
     out = cli_inputs["dir"] / "crit.gpkg"
-    r = CliRunner().invoke(main, ["-q", "criticality", str(cli_inputs["net"]), str(cli_inputs["loc"]),
+    r = CliRunner().invoke(main, ["criticality", str(cli_inputs["net"]), str(cli_inputs["loc"]),
                                   "--tier", "employment_centre=jobs>=2000", "--tier", f"market={cli_inputs['pois']}",
                                   "--top", "40", "--rules", str(cli_inputs["rules"]), "-o", str(out)])
     assert r.exit_code == 0, r.output
