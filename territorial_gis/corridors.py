@@ -661,8 +661,7 @@ def analyze_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFr
     if upgrade_to is None or prof is None:
         upgrades = _empty_upgrades()
     else:
-        upgrades = _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates,
-                         population_known=_population_known(r, population_col))
+        upgrades = _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
     return CorridorAnalysis(corridors, stretches, upgrades)
 
 
@@ -760,13 +759,7 @@ def rank_upgrades(network: RoadNetwork, classified_localities: gpd.GeoDataFrame,
     r = _route(network, classified_localities, targets, only_class=only_class, id_col=id_col,
                population_col=population_col, class_col=class_col, dest_id_col=dest_id_col, options=options)
     stretches = corridor_segments(network, _corridors_with_edges(r), level="stretch")
-    return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates,
-                 population_known=_population_known(r, population_col))
-
-
-def _population_known(r: _Routing, population_col: str) -> bool:
-    """Whether any corridor origin has a known population (else upgrades rank by localities)."""
-    return population_col in r.origins and bool(pd.to_numeric(r.origins[population_col], errors="coerce").notna().any())
+    return _rank(r, stretches, candidates, prof, upgrade_to, top, n_candidates)
 
 
 def upgrade_candidates(network: RoadNetwork, stretches: gpd.GeoDataFrame, upgrade_speed_kph: float,
@@ -792,9 +785,9 @@ def upgrade_candidates(network: RoadNetwork, stretches: gpd.GeoDataFrame, upgrad
 
 
 def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Profile, upgrade_to: str,
-          top: int, n_candidates: int, *, population_known: bool = True) -> gpd.GeoDataFrame:
+          top: int, n_candidates: int) -> gpd.GeoDataFrame:
     """Re-route every candidate stretch (the base pass updated from its faster arcs) and rank them
-    (by the localities whose time falls when ``population_known`` is False)."""
+    (by the localities whose time falls when no origin's population is known)."""
     if top < 1 or n_candidates < 1:
         raise ConfigError(f"top and n_candidates must be at least 1 (got {top}, {n_candidates})")
     v_up = _upgrade_speed(profile, upgrade_to)
@@ -815,7 +808,7 @@ def _rank(r: _Routing, stretches: gpd.GeoDataFrame, candidates: Any, profile: Pr
                                                 np.flatnonzero(data < rev.data))
         after_t, after_src = _at_origins(dist1, node_src1, r.origin_nodes)
         rows.append({"stretch_id": cid, **_savings(r.population, base_t, base_src, after_t, after_src)})
-    out = _upgrade_table(rows, info, upgrade_to, v_up, top, population_known=population_known)
+    out = _upgrade_table(rows, info, upgrade_to, v_up, top, population_known=bool(r.population_known.any()))
     log.info("re-routed %d candidate stretches (the base pass updated from each)", len(cand_ids))
     return out
 
