@@ -1319,7 +1319,8 @@ def _check_outdir(out: Path, overwrite: bool) -> None:
 
 
 def _run_stages(ctx: _Ctx, progress: bool,
-                stages: Sequence[tuple[str, Callable[[_Ctx], None]]] = tuple(STAGES)) -> None:
+                stages: Sequence[tuple[str, Callable[[_Ctx], None]]] | None = None) -> None:
+    stages = list(STAGES) if stages is None else stages  # read when called: STAGES can be wrapped
     pbar = bar(len(stages), desc="study", unit="stage") if progress else None
     try:
         for name, fn in stages:
