@@ -186,8 +186,8 @@ def scan(text: pd.Series) -> Evidence:
                          (ev.thousands, kind != 2)):
         marks = dec if target is not ev.thousands else th  # grouping by spaces is no evidence of a mark
         firsts = [(int(f[0]), m) for m in (".", ",") if len(f := np.flatnonzero(seen & (marks == m))[:1])]
-        for i, m in sorted(firsts):  # in the order the marks first appear, as the cells are read
-            target[m] = (labels[pos[i]], s.iloc[i])
+        for row, m in sorted(firsts):  # in the order the marks first appear, as the cells are read
+            target[m] = (labels[pos[row]], s.iloc[row])
     return ev
 
 
