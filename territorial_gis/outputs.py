@@ -467,7 +467,7 @@ def read_layer(path: Path, layer: str | None = None,
         else:
             return None
     try:
-        return gpd.read_file(path, layer=name, engine="pyogrio", columns=columns)
+        return gpd.read_file(path, layer=name, engine="pyogrio", columns=columns, use_arrow=True)
     except Exception as exc:  # noqa: BLE001
         raise InputFileError(f"cannot read layer '{name}' of {path}: {exc}") from exc
 

@@ -491,7 +491,9 @@ def _stage_corridors(ctx: _Ctx) -> None:
     if moved is not None and len(res.corridors):
         res.corridors["starts_at"] = np.where(res.corridors["origin_id"].isin(moved), "road_entry", "locality")
     ctx.state["corridors"] = res
-    for layer, gdf in (("corridors", res.corridors), ("segments", res.segments), ("upgrades", res.upgrades)):
+    # edge_rows (network row numbers of each path) serve this process only, as in `tgis corridors`
+    written = res.corridors.drop(columns=["edge_rows"], errors="ignore")
+    for layer, gdf in (("corridors", written), ("segments", res.segments), ("upgrades", res.upgrades)):
         if len(gdf):
             ctx.write(outputs.CORRIDORS, gdf, layer=layer)
     ctx.state["upgrades"] = res.upgrades
