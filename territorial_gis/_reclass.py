@@ -295,11 +295,15 @@ class AreaReclassifier:
         self.why = np.where(inside, self.area_why[a], WHY_NO_AREA).astype(object)
         self.known = self.why == ""
         self.base_class = np.where(inside, stored_class[a], "").astype(object)
+        self.note = (f"class changes: the {n} areas are classified again from their localities' times, each "
+                     "moved by the minutes the road network routes it to gain or lose, and every locality "
+                     "takes its area's new class")
         bad = np.flatnonzero(self.area_why != "")
         if len(bad):
-            self.note = (f"class changes unknown in {len(bad)} of {n} areas: "
-                         + "; ".join(f"area {i}: {self.area_why[i]}" for i in bad[:5]))
-            log.warning(self.note)
+            msg = (f"class changes unknown in {len(bad)} of {n} areas: "
+                   + "; ".join(f"area {i}: {self.area_why[i]}" for i in bad[:5]))
+            log.warning(msg)
+            self.note = f"{self.note}; {msg}"
 
     def _with_times(self, area: np.ndarray, times: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> gpd.GeoDataFrame:
         sub = self.frame.iloc[area].copy()

@@ -12,7 +12,8 @@ road) and the study asks, per destination tier:
   arrive) and the **locality-minutes added** (the same without population, for grids or
   places of unknown population);
 * the **MRA/FRA class changes** (the classification rules re-applied to the new times through
-  :func:`territorial_gis.classify.classify_areas`);
+  :func:`territorial_gis.classify.classify_areas`: to the localities, or to the areas they took
+  their class from, see :mod:`territorial_gis._reclass`);
 * the **detour**: extra minutes to travel between the stretch's two ends without it, where an
   alternative route exists.
 
@@ -160,8 +161,9 @@ def assess_criticality(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers
         tier ``n_cut_off_<tier>``, ``population_cut_off_<tier>``, ``person_min_added_<tier>``,
         ``locality_min_added_<tier>``, ``n_affected_<tier>``, ``max_added_<tier>_min``;
         ``cut_off``: one point per (unit, locality) cut off from at least one tier;
-        ``class_changes``: one row per (unit, locality) whose class changes; ``info``: counts,
-        timings and notes.
+        ``class_changes``: one row per (unit, locality) whose class changes (with ``areas``,
+        every locality of an area whose class changes) or whose change is unknown
+        (``class_unknown``, ``class_unknown_reason``); ``info``: counts, timings and notes.
     """
     t0 = time.perf_counter()
     if only not in ONLY_CHOICES:
