@@ -295,9 +295,9 @@ class AreaReclassifier:
         self.why = np.where(inside, self.area_why[a], WHY_NO_AREA).astype(object)
         self.known = self.why == ""
         self.base_class = np.where(inside, stored_class[a], "").astype(object)
-        self.note = (f"class changes: the {n} areas are classified again from their localities' times, each "
-                     "moved by the minutes the road network routes it to gain or lose, and every locality "
-                     "takes its area's new class")
+        self.note = (f"class changes: the {n} {'area is' if n == 1 else 'areas are'} classified again from their "
+                     "localities' times, each moved by the minutes the road network routes it to gain or lose, "
+                     "and every locality takes its area's new class")
         bad = np.flatnonzero(self.area_why != "")
         if len(bad):
             msg = (f"class changes unknown in {len(bad)} of {n} areas: "

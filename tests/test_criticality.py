@@ -363,10 +363,50 @@ def test_cli_writes_ranked_table(cli_inputs: dict[str, Path]) -> None:
     assert out.with_name("crit_class_changes.csv").is_file()
 
 
+def test_cli_re_classifies_the_areas(cli_inputs: dict[str, Path], poa_network: RoadNetwork,
+                                     poa_localities: gpd.GeoDataFrame, poa_tiers: dict[str, gpd.GeoDataFrame]) -> None:
+    """``--areas``: the IPEA cells aggregated into 1.5 km hexagons and classified there; every class
+    change is known and moves whole hexagons (its count is a sum of hexagons' locality counts)."""
+    from territorial_gis.classify import make_hex_grid
+    from territorial_gis.pipeline import _join_area_class
+
+    acc = travel_times_to_nearest(poa_network, poa_localities, poa_tiers)
+    areas = classify_areas(make_hex_grid(acc, 1500.0), MRA_RULES, localities=acc).areas
+    loc = _join_area_class(acc, areas).drop(columns=["class_reasons"])
+    d = cli_inputs["dir"]
+    loc.to_file(d / "hex_localities.gpkg", layer="localities")
+    areas.drop(columns=["class_reasons"]).to_file(d / "hex_areas.gpkg", layer="areas")
+    out = d / "crit_areas.gpkg"
+    r = CliRunner().invoke(main, ["criticality", str(cli_inputs["net"]), str(d / "hex_localities.gpkg"),
+                                  "--tier", "employment_centre=jobs>=2000", "--tier", f"market={cli_inputs['pois']}",
+                                  "--top", "30", "--rules", str(cli_inputs["rules"]), "--areas",
+                                  str(d / "hex_areas.gpkg"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    tab = pd.read_csv(out.with_name("crit_areas.csv"))
+    assert (tab["n_class_unknown"] == 0).all()
+    ch = pd.read_csv(out.with_name("crit_areas_class_changes.csv"))
+    assert not ch["class_unknown"].any()
+    # the localities of each (stretch, hexagon) moved are all the localities of that hexagon
+    assert len(ch) > 0
+    hexagon = dict(zip(loc[ch_id(loc, ch)].astype(str), loc["area_id"], strict=True))
+    ch["area_id"] = ch["locality_id"].astype(str).map(hexagon)
+    n_in = dict(zip(areas["area_id"], areas["n_localities"], strict=True))
+    got = ch.groupby(["stretch_id", "area_id"]).size()
+    assert all(n == n_in[a] for (_s, a), n in got.items())
+
+
+def ch_id(loc: pd.DataFrame, ch: pd.DataFrame) -> str:
+    """The localities' id column the class changes quote."""
+    return next(c for c in ("locality_id", "place_id", "id") if c in loc and set(ch["locality_id"].astype(str))
+                <= set(loc[c].astype(str)))
+
+
 @pytest.mark.parametrize(("case", "message"), [
     ("no_tier", "give at least one destination tier"),
     ("csv_out", "must be a GeoPackage"),
     ("bad_rules", "unknown section"),
+    ("areas_no_rules", "--areas needs --rules"),
+    ("areas_no_class", "no 'area_class' column"),
 ])
 def test_cli_bad_input(cli_inputs: dict[str, Path], case: str, message: str) -> None:
     out = cli_inputs["dir"] / f"bad_{case}.gpkg"
@@ -381,6 +421,11 @@ def test_cli_bad_input(cli_inputs: dict[str, Path], case: str, message: str) -> 
         bad = cli_inputs["dir"] / "bad_rules.toml"
         bad.write_text("[acces]\ncombine = 'all'\n")
         args += ["--rules", str(bad)]
+    elif case.startswith("areas"):
+        areas = cli_inputs["dir"] / "unclassified_areas.gpkg"
+        gpd.GeoDataFrame({"area_id": ["a"]}, geometry=[shapely.box(-51.3, -30.3, -51.0, -29.9)],
+                         crs=4326).to_file(areas, layer="areas")
+        args += ["--areas", str(areas)] + (["--rules", str(cli_inputs["rules"])] if case == "areas_no_class" else [])
     assert_cli_fails(args, message, out)
     assert not out.with_name(f"{out.stem}.csv").exists()
 
