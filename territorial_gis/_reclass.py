@@ -262,6 +262,10 @@ class AreaReclassifier:
                    np.full(len(localities), "", dtype=object), area_why,
                    np.full(len(localities), "", dtype=object), float(settings.min_reachable_share))
         self._check(areas)
+        missing = [t for t in judged if t not in base_min]
+        if missing:
+            self.note = (f"{self.note}; rule tier(s) {', '.join(missing)} not routed here: the areas keep their "
+                         "times to them")
         return self
 
     def _times(self, num: Mapping[str, np.ndarray], den: Mapping[str, np.ndarray], area: np.ndarray
