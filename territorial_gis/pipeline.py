@@ -124,7 +124,9 @@ class _Ctx:
         self.files[name] = path
 
     def note(self, text: str) -> None:
-        self.info.setdefault("notes", []).append(text)
+        notes = self.info.setdefault("notes", [])
+        if text not in notes:  # criticality and appraisal state the same method once
+            notes.append(text)
 
 
 def study_route(cfg: StudyConfig) -> RouteOptions:
