@@ -146,25 +146,48 @@ def classify_value(text: str) -> tuple[str, str | None, str | None]:
     return "ambiguous", mark, None
 
 
+#: the common cells, recognised in one vectorised pass: a plain integer, or digits, a point and
+#: digits (the other cells go through :func:`classify_value` one by one)
+_PLAIN_INT = r"[+-]?\d+"
+_PLAIN_POINT = r"[+-]?(\d+)\.(\d+)"
+
+
+def _texts(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Positions of the non-empty cells and their stripped text."""
+    raw = text.to_numpy(dtype=object)
+    pos = [i for i, v in enumerate(raw) if not (v is None or (isinstance(v, float) and np.isnan(v)))]
+    stripped = pd.Series([str(raw[i]).strip() for i in pos], dtype=object)
+    nonempty = (stripped != "").to_numpy(dtype=bool)
+    return np.asarray(pos, dtype=np.int64)[nonempty], stripped[nonempty].reset_index(drop=True)
+
+
 def scan(text: pd.Series) -> Evidence:
     """The :class:`Evidence` of a text column (empty cells ignored)."""
     ev = Evidence()
-    for label, value in text.items():
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            continue
-        s = str(value).strip()
-        if not s:
-            continue
-        ev.n_values += 1
-        kind, dec, th = classify_value(s)
-        if kind == "invalid":
-            ev.invalid.append((label, s))
-            continue
-        target = ev.ambiguous if kind == "ambiguous" else ev.decimal
-        if dec is not None:
-            target.setdefault(dec, (label, s))
-        if th is not None and th != " ":
-            ev.thousands.setdefault(th, (label, s))
+    pos, s = _texts(text)
+    ev.n_values = len(s)
+    kind = np.zeros(len(s), dtype=np.int8)  # 0 number, 1 ambiguous, 2 invalid
+    dec = np.full(len(s), "", dtype=object)
+    th = np.full(len(s), "", dtype=object)
+    point = s.str.extract(f"^{_PLAIN_POINT}$") if len(s) else pd.DataFrame(columns=[0, 1])
+    is_point = point[0].notna().to_numpy(dtype=bool)
+    whole, frac = point[0][is_point].str.len().to_numpy(), point[1][is_point].str.len().to_numpy()
+    zero = point[0][is_point].str.startswith("0").to_numpy(dtype=bool)
+    kind[is_point] = ((frac == 3) & (whole <= 3) & ~zero).astype(np.int8)  # "1.234": decimal or thousands
+    dec[is_point] = "."
+    slow = ~(is_point | s.str.fullmatch(_PLAIN_INT).to_numpy(dtype=bool))
+    for i in np.flatnonzero(slow):
+        k, d, t = classify_value(s.iloc[i])
+        kind[i] = {"number": 0, "ambiguous": 1, "invalid": 2}[k]
+        dec[i], th[i] = d or "", t or ""
+    labels = text.index
+    ev.invalid = [(labels[pos[i]], s.iloc[i]) for i in np.flatnonzero(kind == 2)]
+    for target, seen in ((ev.decimal, kind == 0), (ev.ambiguous, kind == 1),
+                         (ev.thousands, kind != 2)):
+        marks = dec if target is not ev.thousands else th  # grouping by spaces is no evidence of a mark
+        firsts = [(int(f[0]), m) for m in (".", ",") if len(f := np.flatnonzero(seen & (marks == m))[:1])]
+        for row, m in sorted(firsts):  # in the order the marks first appear, as the cells are read
+            target[m] = (labels[pos[row]], s.iloc[row])
     return ev
 
 
@@ -174,28 +197,40 @@ def parse(text: pd.Series, fmt: NumberFormat) -> tuple[pd.Series, pd.Series]:
     dec, th = re.escape(fmt.decimal), re.escape(fmt.thousands) if fmt.thousands.strip() else ""
     grouped = rf"\d{{1,3}}(?:{th}\d{{3}})+" if th else r"(?!)"
     pattern = re.compile(rf"(?:{grouped}|\d+)(?:{dec}\d*)?|{dec}\d+")
+    raw = text.to_numpy(dtype=object)
     out = np.full(len(text), np.nan)
     bad = np.zeros(len(text), dtype=bool)
-    for i, value in enumerate(text.to_numpy()):
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            continue
-        if isinstance(value, (int, float, np.integer, np.floating)):
-            out[i] = float(value)
-            continue
-        sign, body = _normalise(str(value))
-        if not body and not sign:
-            continue
-        if fmt.decimal == "." and _SCIENTIFIC.fullmatch(body):
-            out[i] = float(sign + body)
-            continue
-        if any(s in body for s in SPACES) and _SPACE_GROUPS.fullmatch(body):
-            body = re.sub(f"[{SPACES}]", "", body)
-        if not pattern.fullmatch(body):
-            bad[i] = True
-            continue
-        plain = body.replace(fmt.thousands, "") if th else body
-        out[i] = float(sign + plain.replace(fmt.decimal, "."))
+    # plain cells (sign, digits, the decimal mark) in one pass
+    is_str = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=len(raw))
+    at = np.flatnonzero(is_str)
+    s = pd.Series(raw[at], dtype=object).str.strip()
+    fast = s.str.fullmatch(rf"[+-]?(?:\d+(?:{dec}\d*)?|{dec}\d+)").to_numpy(dtype=bool) if len(s) else \
+        np.zeros(0, dtype=bool)
+    out[at[fast]] = [float(v.replace(fmt.decimal, ".")) for v in s[fast]]
+    done = np.zeros(len(text), dtype=bool)
+    done[at[fast]] = True
+    for i in np.flatnonzero(~done):
+        out[i], bad[i] = _parse_one(raw[i], fmt, pattern, th)
     return pd.Series(out, index=text.index), pd.Series(bad, index=text.index)
+
+
+def _parse_one(value: object, fmt: NumberFormat, pattern: re.Pattern[str], th: str) -> tuple[float, bool]:
+    """One cell read with ``fmt``: ``(value, bad)``; NaN for an empty cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan, False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value), False
+    sign, body = _normalise(str(value))
+    if not body and not sign:
+        return np.nan, False
+    if fmt.decimal == "." and _SCIENTIFIC.fullmatch(body):
+        return float(sign + body), False
+    if any(s in body for s in SPACES) and _SPACE_GROUPS.fullmatch(body):
+        body = re.sub(f"[{SPACES}]", "", body)
+    if not pattern.fullmatch(body):
+        return np.nan, True
+    plain = body.replace(fmt.thousands, "") if th else body
+    return float(sign + plain.replace(fmt.decimal, ".")), False
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from _synthetic import chain_network
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from territorial_gis import hubs as hb
 from territorial_gis._zones import check_max_time, population_of
@@ -673,3 +675,33 @@ def test_zone_cells_follow_their_points() -> None:
     assert _zones is not None
     with pytest.raises(ColumnError, match="^localities have no CRS; set one"):
         hb.hinterland_polygons(pts.set_crs(None, allow_override=True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(3, 60), st.integers(1, 6))
+def test_zone_polygons_equal_a_dissolve_of_the_clipped_cells(seed: int, n: int, n_zones: int) -> None:
+    """SYNTHETIC random points in UTM 14N with random zone labels: each zone is the union of its
+    points' Voronoi cells clipped to the study area, computed here the plain way (clip every
+    cell, then geopandas' dissolve)."""
+    import shapely
+
+    from territorial_gis._zones import zone_polygons
+
+    rng = np.random.default_rng(seed)
+    xy = np.round(rng.uniform(0, 20_000, size=(n, 2)), 0) + [400_000.0, 2_100_000.0]
+    zone = rng.integers(0, n_zones, n).astype(str)
+    pts = gpd.GeoDataFrame({"z": zone, "population": rng.integers(1, 100, n).astype(float)},
+                           geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=32614)
+    area = shapely.Point(410_000, 2_110_000).buffer(9_000)
+    got = zone_polygons(pts, by="z", study_area=gpd.GeoSeries([area], crs=32614)).to_crs(32614).set_index("z")
+    uniq, first = np.unique(xy, axis=0, return_index=True)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=area))
+    tree = shapely.STRtree(cells)
+    pi, ci = tree.query(shapely.points(uniq), predicate="intersects")
+    _, f = np.unique(pi, return_index=True)
+    ref = gpd.GeoDataFrame({"z": zone[first]}, geometry=shapely.intersection(cells[ci[f]], area), crs=32614)
+    ref = ref.dissolve(by="z")
+    assert sorted(got.index) == sorted(ref.index)
+    for z in ref.index:
+        a, b = got.geometry[z], ref.geometry[z]
+        assert a.symmetric_difference(b).area <= 1e-6 * max(b.area, 1.0), z

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from territorial_gis import _numbers as nb
 from territorial_gis import _tables as tb
@@ -427,3 +429,58 @@ def test_access_table_with_decimal_commas(tmp_path: Path) -> None:
     assert gdf["travel_time_city_min"].tolist() == [12.5, 1250.5]
     assert gdf["nome"].tolist() == ["Jo\u00e3o", "Z\u00e9"]
     assert gdf.crs.to_epsg() == 4326
+
+
+# ------------------------------------------------------------------ vectorised = cell by cell
+_cells = st.one_of(
+    st.from_regex(r"\A[+\-\u2212]?\d{1,7}([.,]\d{1,4})?\Z"),
+    st.from_regex(r"\A\d{1,3}([.,  \u00a0]\d{3}){0,3}([.,]\d{1,3})?\Z"),
+    st.sampled_from(["", " ", "abc", "1e5", "-2.5E-3", ".5", "5.", " 7 ", "1.234", "0.123", "1,5", "n/a"]),
+    st.none(), st.just(float("nan")), st.floats(-1e6, 1e6, allow_nan=False), st.integers(-10**6, 10**6))
+
+
+def _scan_cell_by_cell(text: pd.Series) -> nb.Evidence:
+    """The evidence of a column read one cell at a time with classify_value (the reference)."""
+    ev = nb.Evidence()
+    for label, value in text.items():
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        s = str(value).strip()
+        if not s:
+            continue
+        ev.n_values += 1
+        kind, dec, th = nb.classify_value(s)
+        if kind == "invalid":
+            ev.invalid.append((label, s))
+            continue
+        if dec is not None:
+            (ev.ambiguous if kind == "ambiguous" else ev.decimal).setdefault(dec, (label, s))
+        if th is not None and th != " ":
+            ev.thousands.setdefault(th, (label, s))
+    return ev
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_cells, max_size=25))
+def test_scan_equals_the_cell_by_cell_reading(cells: list) -> None:
+    text = pd.Series(cells, dtype=object, index=[f"r{i}" for i in range(len(cells))])
+    got, ref = nb.scan(text), _scan_cell_by_cell(text)
+    assert got.n_values == ref.n_values and got.invalid == ref.invalid
+    for a, b in ((got.decimal, ref.decimal), (got.ambiguous, ref.ambiguous), (got.thousands, ref.thousands)):
+        assert list(a.items()) == list(b.items())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_cells, max_size=25), st.sampled_from([US, BR, nb.NumberFormat(".", " ")]))
+def test_parse_equals_the_cell_by_cell_reading(cells: list, fmt: nb.NumberFormat) -> None:
+    import re
+
+    text = pd.Series(cells, dtype=object)
+    values, bad = nb.parse(text, fmt)
+    dec, th = re.escape(fmt.decimal), re.escape(fmt.thousands) if fmt.thousands.strip() else ""
+    grouped = rf"\d{{1,3}}(?:{th}\d{{3}})+" if th else r"(?!)"
+    pattern = re.compile(rf"(?:{grouped}|\d+)(?:{dec}\d*)?|{dec}\d+")
+    for i, cell in enumerate(cells):
+        v, b = nb._parse_one(cell, fmt, pattern, th)
+        assert bad.iloc[i] == b
+        assert (math.isnan(v) and math.isnan(values.iloc[i])) or values.iloc[i] == v
