@@ -46,6 +46,14 @@ def scenario_option(help: str = "Route on the network in a scenario's state of t
     return click.option("--scenario", "scenario_spec", default=None, metavar="SCENARIO", help=help)
 
 
+def class_areas_option(f: F) -> F:
+    """``--areas FILE``: the classified areas the localities took their class from."""
+    return click.option("--areas", "class_areas", default=None, type=click.Path(dir_okay=False),
+                        help="The classified polygon areas (with area_class, e.g. a study's areas.gpkg) when "
+                             "LOCALITIES took the class of their area: the areas are re-classified from their "
+                             "localities' new times and every locality moves with its area. Needs --rules.")(f)
+
+
 def route_options(f: F) -> F:
     """``--max-snap-m`` and ``--walk-kph``, handed to the command as one ``route`` object
     (:class:`territorial_gis.RouteOptions`)."""

@@ -27,6 +27,28 @@ def read_study_inputs(localities: str, tier_rules: Sequence[str], places: Mappin
     return locs, load_tiers(parse_tier_options(tier_rules), locs)
 
 
+def read_class_areas(path: str | None, rules: object) -> gpd.GeoDataFrame | None:
+    """The ``--areas`` polygons with their ``area_class`` (None without the option); a missing
+    column, non-polygons or no ``--rules`` raise a clear error naming the file."""
+    from territorial_gis._io import check_input
+    from territorial_gis.errors import ColumnError, ConfigError, InputFileError
+    from territorial_gis.outputs import read_layer
+
+    if path is None:
+        return None
+    if rules is None:
+        raise ConfigError("--areas needs --rules: the areas are re-classified with them")
+    p = check_input(path, "areas file")
+    areas = read_layer(p)
+    if areas is None or not len(areas):
+        raise InputFileError(f"{p}: no areas")
+    if not areas.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputFileError(f"{p}: the areas must be polygons")
+    if "area_class" not in areas:
+        raise ColumnError(f"{p}: no 'area_class' column (classify the areas first, e.g. `tgis classify --areas`)")
+    return areas
+
+
 def open_scenario_network(network: str, profile: str | None, scenario_spec: str | None,
                   route: RouteOptions) -> tuple[RoadNetwork, RouteOptions]:
     """The network, and the routing options, in the scenario's state of the world when one is given."""

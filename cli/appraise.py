@@ -10,6 +10,7 @@ import click
 
 from ._console import echo_result
 from ._options import (
+    class_areas_option,
     input_path,
     output_option,
     overwrite_option,
@@ -75,6 +76,7 @@ def parse_budget(text: str) -> float:
               show_default=True, help="What the portfolio maximises per unit of cost.")
 @click.option("--dem", default=None, type=click.Path(dir_okay=False),
               help="DEM raster: each project's terrain from the mean slope along it.")
+@class_areas_option
 @places_options("LOCALITIES")
 @scenario_option()
 @profile_option
@@ -85,7 +87,7 @@ def parse_budget(text: str) -> float:
 def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget: str, projects_file: str | None,
              corridor_candidates: bool, targets: str | None, upgrade_to: str, to_surface: str, n_candidates: int,
              costs: str | None, uncertainty: str | None, runs: int, seed: int, rules: str | None, objective: str,
-             dem: str | None, places: dict[str, Any], scenario_spec: str | None,
+             dem: str | None, class_areas: str | None, places: dict[str, Any], scenario_spec: str | None,
              profile: str | None, route: RouteOptions, output: str, overwrite: bool) -> None:
     """Appraise road projects on NETWORK for LOCALITIES: costs, benefits, a portfolio under
     --budget chosen with re-routing after each pick, and P10-P90 ranges over perturbed runs."""
@@ -101,7 +103,7 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     from territorial_gis.classify import load_rules
     from territorial_gis.errors import ConfigError
 
-    from ._study_inputs import open_scenario_network, read_study_inputs
+    from ._study_inputs import open_scenario_network, read_class_areas, read_study_inputs
 
     out, extra = _output_paths(output, overwrite)
     if not projects_file and not corridor_candidates:
@@ -112,6 +114,7 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
     table = load_cost_table(costs)
     ranges = load_uncertainty(uncertainty)
     rule_set = load_rules(rules) if rules else None
+    areas = read_class_areas(class_areas, rule_set)
     net, route = open_scenario_network(network, profile, scenario_spec, route)
     parts: list[gpd.GeoDataFrame | None] = []
     if projects_file:
@@ -123,7 +126,8 @@ def appraise(network: str, localities: str, tier_rules: tuple[str, ...], budget:
         parts.append(_corridor_pool(net, locs, tiers, targets, upgrade_to, to_surface, n_candidates, profile, route))
     cand = combine_candidates(parts)
     res = appraise_projects(net, locs, tiers, cand, budget=amount, costs=table, uncertainty=ranges, runs=runs,
-                            seed=seed, rules=rule_set, objective=objective, profile=profile, dem=dem, options=route)
+                            seed=seed, rules=rule_set, objective=objective, profile=profile, dem=dem, options=route,
+                            areas=areas)
     _write_outputs(res, out, extra, overwrite)
     for line in res.summary:
         echo_result(line)

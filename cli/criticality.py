@@ -9,6 +9,7 @@ import click
 
 from ._console import echo_result
 from ._options import (
+    class_areas_option,
     input_path,
     output_option,
     overwrite_option,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
               help="MRA/FRA rules (TOML) to re-classify with; LOCALITIES then needs area_class.")
 @click.option("--detour", type=click.Choice(["affected", "all", "none"]), default="affected", show_default=True,
               help="Stretches whose detour (extra minutes between their ends) is computed.")
+@class_areas_option
 @places_options("LOCALITIES")
 @scenario_option()
 @profile_option
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
                     "<stem>.csv and the class changes as <stem>_class_changes.csv.")
 @overwrite_option
 def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only: str, corridors_file: str | None,
-                top: int | None, rules: str | None, detour: str, places: dict[str, Any],
+                top: int | None, rules: str | None, detour: str, class_areas: str | None, places: dict[str, Any],
                 scenario_spec: str | None, profile: str | None, route: RouteOptions, output: str,
                 overwrite: bool) -> None:
     """Rank the road stretches of NETWORK by what their failure does to the access of LOCALITIES:
@@ -59,7 +61,7 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     from territorial_gis.criticality import assess_criticality
     from territorial_gis.errors import InputFileError
 
-    from ._study_inputs import open_scenario_network, read_study_inputs, write_all
+    from ._study_inputs import open_scenario_network, read_class_areas, read_study_inputs, write_all
 
     out = Path(output)
     if out.suffix.lower() != ".gpkg":
@@ -68,11 +70,12 @@ def criticality(network: str, localities: str, tier_rules: tuple[str, ...], only
     changes_csv = out.with_name(f"{out.stem}_class_changes.csv")
     check_outputs(out, csv, changes_csv, overwrite=overwrite)
     rule_set = load_rules(rules) if rules else None  # a bad rule file fails before any work
+    areas = read_class_areas(class_areas, rule_set)
     locs, tiers = read_study_inputs(localities, tier_rules, places)
     within = _corridor_pieces(corridors_file) if corridors_file else None
     net, route = open_scenario_network(network, profile, scenario_spec, route)
     res = assess_criticality(net, locs, tiers, only=only, within_segments=within, top=top, rules=rule_set,
-                             options=route, detour=detour)
+                             options=route, detour=detour, areas=areas)
     files = res.for_files()
     table = files["criticality"]
     flat = pd.DataFrame(table.drop(columns=table.geometry.name))

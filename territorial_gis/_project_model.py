@@ -31,7 +31,7 @@ import shapely
 
 from ._arrays import unique_values
 from ._costs import NEW, CostTable, Draw
-from ._reclass import FRA, MRA, Reclassifier
+from ._reclass import FRA, MRA, AreaReclassifier, Reclassifier
 from ._reroute import ArcGraph, RoutingSetup, reroute_decrease
 from ._stretches import representative_edges, segment_edge_lists
 from .errors import ConfigError
@@ -172,7 +172,7 @@ class ProjectModel:
 
     def __init__(self, setup: RoutingSetup, localities: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame,
                  table: CostTable, profile: Profile, *, walk_kph: float, max_snap_m: float, connect_m: float,
-                 reclass: Reclassifier | None, terrain: np.ndarray, terrain_source: np.ndarray) -> None:
+                 reclass: Reclassifier | AreaReclassifier | None, terrain: np.ndarray, terrain_source: np.ndarray) -> None:
         net = setup.network
         self.setup = setup
         self.tiers = list(setup.tier_seeds)
@@ -362,22 +362,22 @@ class ProjectModel:
         if self.reclass is None or not todo:
             return
         tiers = self.reclass.tiers
-        ro = np.concatenate([b.pending[1] for b in todo if b.pending is not None])
-        minutes = {t: np.concatenate([b.pending[2][t] for b in todo if b.pending is not None]) for t in tiers}
-        base = {t: np.concatenate([b.pending[3][t] for b in todo if b.pending is not None]) for t in tiers}
-        before, after = self.reclass.changes(ro, minutes, base=base, rules=rules)
-        sign = ((before == MRA) & (after == FRA)).astype(float) - ((before == FRA) & (after == MRA)).astype(float)
+        pend = [b.pending for b in todo if b.pending is not None]
+        ro = np.concatenate([p[1] for p in pend])
+        minutes = {t: np.concatenate([p[2][t] for p in pend]) for t in tiers}
+        base = {t: np.concatenate([p[3][t] for p in pend]) for t in tiers}
+        sizes = np.array([len(b.n_benefiting) for b in todo], dtype=np.int64)
+        offset = np.concatenate([[0], np.cumsum(sizes)])
+        group = np.concatenate([p[0] + offset[k] for k, p in enumerate(pend)])
+        mv = self.reclass.class_moves(ro, minutes, base=base, rules=rules, group=group)
+        sign = ((mv.before == MRA) & (mv.after == FRA)).astype(float) - ((mv.before == FRA) & (mv.after == MRA)).astype(float)
         popz = np.nan_to_num(self.population)
-        start = 0
-        for b in todo:
-            assert b.pending is not None
-            rp, r_o = b.pending[0], b.pending[1]
-            k = slice(start, start + len(r_o))
-            n = len(b.n_benefiting)
-            b.n_mra_to_fra = np.bincount(rp, weights=sign[k], minlength=n)
-            b.population_mra_to_fra = np.bincount(rp, weights=sign[k] * popz[r_o], minlength=n)
+        n_all = np.bincount(mv.group, weights=sign, minlength=int(offset[-1]))
+        p_all = np.bincount(mv.group, weights=sign * popz[mv.locality], minlength=int(offset[-1]))
+        for k, b in enumerate(todo):
+            b.n_mra_to_fra = n_all[offset[k]:offset[k + 1]]
+            b.population_mra_to_fra = p_all[offset[k]:offset[k + 1]]
             b.pending = None
-            start += len(r_o)
 
 
 @dataclass

@@ -49,7 +49,7 @@ import pandas as pd
 from ._costs import CostTable, Draw, Uncertainty, draw_factors, load_cost_table, load_uncertainty
 from ._project_model import Benefits, ProjectModel
 from ._projects import combine_candidates, corridor_candidates, read_projects
-from ._reclass import Reclassifier, as_rules, scale_thresholds
+from ._reclass import as_rules, build_reclassifier, scale_thresholds
 from ._reroute import setup_routing
 from .columns import AREA_CLASS, POPULATION
 from .errors import ConfigError, RasterError
@@ -119,7 +119,8 @@ def appraise_projects(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers:
                       dem: str | os.PathLike[str] | None = None, options: RouteOptions | None = None,
                       weight: str | np.ndarray = "travel_time_s", population_col: str = POPULATION,
                       id_col: str | None = None, class_col: str = AREA_CLASS, connect_m: float = 500.0,
-                      extra_benefits: Mapping[str, BenefitHook] | None = None) -> Appraisal:
+                      extra_benefits: Mapping[str, BenefitHook] | None = None,
+                      areas: gpd.GeoDataFrame | None = None) -> Appraisal:
     """Appraise candidate road projects and choose a portfolio under a budget (module docstring).
 
     Parameters
@@ -139,6 +140,10 @@ def appraise_projects(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers:
         Perturbed runs (0: none) and the seed of their random draws.
     rules
         MRA/FRA rules for the class moves (None: no class benefit).
+    areas
+        The classified polygon areas (``classify_areas(...).areas``) when the localities took the
+        class of their area: a project's class moves are then those of the areas, classified
+        again from their localities' new times, every locality moving with its area.
     objective
         ``"person_min"`` (person-minutes saved over all tiers, by localities that had a time
         before: a newly connected locality's saving has no finite value and is counted apart),
@@ -176,7 +181,7 @@ def appraise_projects(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers:
         raise ConfigError("objective 'mra_to_fra' needs the classification rules")
     model = _build_model(network, localities, tiers, candidates, table, rule_set, profile=profile, dem=dem,
                          options=options, weight=weight, population_col=population_col, id_col=id_col,
-                         class_col=class_col, connect_m=connect_m)
+                         class_col=class_col, connect_m=connect_m, areas=areas)
     t_setup = time.perf_counter() - t0
     ident = Draw.identity(model.n)
     rs = model.run_state(ident, rule_set)
@@ -212,7 +217,7 @@ def check_budget(budget: Any) -> float:
 def _build_model(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers: Mapping[str, gpd.GeoDataFrame],
                  candidates: gpd.GeoDataFrame, table: CostTable, rules: Rules | None, *, profile: Any,
                  dem: Any, options: RouteOptions | None, weight: Any, population_col: str, id_col: str | None,
-                 class_col: str, connect_m: float) -> ProjectModel:
+                 class_col: str, connect_m: float, areas: gpd.GeoDataFrame | None = None) -> ProjectModel:
     from ._routing import options_or_default
 
     if not connect_m > 0:
@@ -236,7 +241,7 @@ def _build_model(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers: Mapp
             d, _, _ = ag0.nearest(seeds)
             m = np.where(setup.origin_nodes >= 0, d[np.maximum(setup.origin_nodes, 0)] / 60.0, np.nan)
             base[t] = np.where(np.isinf(m), np.nan, m)
-        reclass = Reclassifier.build(localities, base, rules, class_col)
+        reclass = build_reclassifier(localities, base, rules, class_col, areas)
     model = ProjectModel(setup, localities, candidates, table, prof, walk_kph=opts.walk_speed(network),
                          max_snap_m=opts.max_snap_m, connect_m=connect_m, reclass=reclass, terrain=terrain,
                          terrain_source=source)

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import settings
+from ._areamean import AreaWeights, finish_means, locality_areas
 from ._cells import area_km2 as area_km2  # the area units are public here too
 from ._cells import make_h3_cells as make_h3_cells
 from ._cells import make_hex_grid as make_hex_grid
@@ -252,49 +253,30 @@ def aggregate_to_areas(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
     missing = [c for c in columns if c not in localities.columns]
     if missing:
         raise ColumnError(f"localities have no column(s) {missing}")
-    pts = localities[[c for c in columns] + ([population_column] if population_column in localities
-                                              else [])].copy()
-    pts["geometry"] = localities.geometry.to_crs(areas.crs).to_numpy()
-    pts = gpd.GeoDataFrame(pts, geometry="geometry", crs=areas.crs)
-    poly = gpd.GeoDataFrame({"_area": np.arange(len(areas))}, geometry=areas.geometry.to_numpy(),
-                            crs=areas.crs)
-    joined = gpd.sjoin(pts, poly, how="inner", predicate="intersects")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    n_out = len(localities) - len(joined)
+    area_of = locality_areas(localities, areas)
+    n_out = int((area_of < 0).sum())
     if n_out:
         log.info("%d of %d localities fall outside every area and are not aggregated",
                  n_out, len(localities))
-    if population_column in joined:
-        pop = pd.to_numeric(joined[population_column], errors="coerce").astype("float64")
+    if population_column in localities:
+        pop = pd.to_numeric(localities[population_column], errors="coerce").astype("float64").to_numpy()
     else:
-        pop = pd.Series(np.nan, index=joined.index)
-    area_idx = joined["_area"].to_numpy()
-    # weights: population; missing -> mean of the area's known ones; area without any -> 1
-    wdf = pd.DataFrame({"a": area_idx, "p": pop.to_numpy()})
-    mean_known = wdf.groupby("a")["p"].transform("mean")
-    w = wdf["p"].fillna(mean_known)
-    tot = w.groupby(wdf["a"]).transform("sum")
-    w = w.where(tot > 0, 1.0).fillna(1.0).to_numpy()
+        pop = np.full(len(localities), np.nan)
+    weights = AreaWeights.from_population(area_of, pop, len(areas))
     out = areas.copy()
-    n = len(areas)
-    counts = np.bincount(area_idx, minlength=n)
-    pop_sum = pd.Series(pop.to_numpy()).groupby(area_idx).sum(min_count=1)
-    out["population"] = pop_sum.reindex(range(n)).to_numpy()
+    counts = weights.counts
+    out["population"] = pd.Series(pop[weights.members]).groupby(weights.area).sum(min_count=1) \
+        .reindex(range(len(areas))).to_numpy()
     out["n_localities"] = counts
-    wsum = np.bincount(area_idx, weights=w, minlength=n)
+    total = weights.total
     for col in columns:
-        v = pd.to_numeric(joined[col], errors="coerce").astype("float64").to_numpy()
-        ok = np.isfinite(v)
-        num = np.bincount(area_idx[ok], weights=(w * v)[ok], minlength=n)
-        den = np.bincount(area_idx[ok], weights=w[ok], minlength=n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = num / den
-            share_ok = den / wsum
+        v = pd.to_numeric(localities[col], errors="coerce").astype("float64").to_numpy()[weights.members]
         m = TT_PATTERN.match(str(col))
+        mean, share_ok = finish_means(*weights.sums(v), total,
+                                      min_reachable_share=min_reachable_share if m else None)
         if m:
-            mean = np.where(share_ok >= min_reachable_share, mean, np.nan)
             out[f"unreachable_share_{m.group('tier')}"] = np.where(counts > 0, 1.0 - share_ok, np.nan)
-        out[col] = np.where(den > 0, mean, np.nan)
+        out[col] = mean
     return out
 
 

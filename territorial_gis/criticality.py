@@ -12,7 +12,8 @@ road) and the study asks, per destination tier:
   arrive) and the **locality-minutes added** (the same without population, for grids or
   places of unknown population);
 * the **MRA/FRA class changes** (the classification rules re-applied to the new times through
-  :func:`territorial_gis.classify.classify_areas`);
+  :func:`territorial_gis.classify.classify_areas`: to the localities, or to the areas they took
+  their class from, see :mod:`territorial_gis._reclass`);
 * the **detour**: extra minutes to travel between the stretch's two ends without it, where an
   alternative route exists.
 
@@ -44,7 +45,7 @@ import pandas as pd
 
 from ._arrays import unique_values
 from ._progress import progress
-from ._reclass import FRA, MRA, Reclassifier, as_rules
+from ._reclass import FRA, MRA, AreaReclassifier, Reclassifier, as_rules, build_reclassifier
 from ._reroute import TOL_S, ArcGraph, RoutingSetup, TierTree, reroute_increase, setup_routing
 from ._stretches import network_stretches, segment_edge_lists, stretches_from_segments
 from .columns import AREA_CLASS, LOCALITY_ID, POPULATION
@@ -107,7 +108,7 @@ def assess_criticality(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers
                        class_col: str = AREA_CLASS, population_col: str = POPULATION, id_col: str | None = None,
                        weight: str | np.ndarray = "travel_time_s", options: RouteOptions | None = None,
                        detour: str = "affected", detour_limit_min: float | None = None,
-                       method: str = "incremental") -> Criticality:
+                       method: str = "incremental", areas: gpd.GeoDataFrame | None = None) -> Criticality:
     """Rank road stretches by what their failure does to access (see the module docstring).
 
     Parameters
@@ -147,6 +148,11 @@ def assess_criticality(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers
         Give up a detour search beyond this many minutes (``beyond_limit``); None: no limit.
     method
         ``"incremental"`` (default) or ``"naive"`` (a full pass per unit; for verification).
+    areas
+        The classified polygon areas (``classify_areas(...).areas``) when the localities took the
+        class of their area: the areas are then classified again from their localities' new times
+        (aggregated as the study did) and every locality of an area moves with it; None: the
+        localities are the classified units.
 
     Returns
     -------
@@ -156,8 +162,9 @@ def assess_criticality(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers
         tier ``n_cut_off_<tier>``, ``population_cut_off_<tier>``, ``person_min_added_<tier>``,
         ``locality_min_added_<tier>``, ``n_affected_<tier>``, ``max_added_<tier>_min``;
         ``cut_off``: one point per (unit, locality) cut off from at least one tier;
-        ``class_changes``: one row per (unit, locality) whose class changes; ``info``: counts,
-        timings and notes.
+        ``class_changes``: one row per (unit, locality) whose class changes (with ``areas``,
+        every locality of an area whose class changes) or whose change is unknown
+        (``class_unknown``, ``class_unknown_reason``); ``info``: counts, timings and notes.
     """
     t0 = time.perf_counter()
     if only not in ONLY_CHOICES:
@@ -190,8 +197,8 @@ def assess_criticality(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers
     t1 = time.perf_counter()
     rows, using_n, using_pop, n_searched = _evaluate(run, unit_edges, method)
     t_eval = time.perf_counter() - t1
-    reclass = Reclassifier.build(localities, {t: b / 60.0 for t, b in zip(run.tiers, run.base_s, strict=True)},
-                                 rule_set, class_col)
+    reclass = build_reclassifier(localities, {t: b / 60.0 for t, b in zip(run.tiers, run.base_s, strict=True)},
+                                 rule_set, class_col, areas)
     changes = _class_changes(run, rows, reclass, units)
     table = _unit_table(run, units, rows, using_n, using_pop, changes, reclass)
     if detour != "none":
@@ -338,35 +345,35 @@ def _evaluate(run: _Run, unit_edges: list[np.ndarray], method: str
     return rows, using_n, using_pop, n_searched
 
 
-def _class_changes(run: _Run, rows: pd.DataFrame, reclass: Reclassifier | None,
+def _class_changes(run: _Run, rows: pd.DataFrame, reclass: Reclassifier | AreaReclassifier | None,
                    units: gpd.GeoDataFrame) -> pd.DataFrame:
-    """One row per (unit, locality) whose class changes, and per (unit, locality) unknown."""
-    cols = ["stretch_id", "unit", "origin", LOCALITY_ID, "class_before", "class_after", POPULATION]
+    """One row per (unit, locality) whose class changes, and per (unit, locality) whose change is
+    unknown (``class_unknown``, ``class_unknown_reason``). With areas, every locality of an area
+    whose class changes is listed, not only those whose times grew."""
+    cols = ["stretch_id", "unit", "origin", LOCALITY_ID, "class_before", "class_after", POPULATION,
+            "class_unknown", "class_unknown_reason"]
     if reclass is None or not len(rows):
         return pd.DataFrame({c: [] for c in cols})
     pairs = rows[["unit", "origin"]].drop_duplicates().sort_values(["unit", "origin"]).reset_index(drop=True)
+    origins = pairs["origin"].to_numpy()
     minutes = {}
     for t in reclass.tiers:
         ti = run.tiers.index(t)
-        m = run.base_s[ti][pairs["origin"].to_numpy()] / 60.0
+        m = run.base_s[ti][origins] / 60.0
         sub = rows[rows["tier"] == ti]
         key = pd.Series(sub["new_s"].to_numpy() / 60.0, index=pd.MultiIndex.from_arrays([sub["unit"], sub["origin"]]))
         got = key.reindex(pd.MultiIndex.from_arrays([pairs["unit"], pairs["origin"]])).to_numpy()
         minutes[t] = np.where(np.isnan(got), m, got)
         minutes[t] = np.where(np.isinf(minutes[t]), np.nan, minutes[t])
-    base = {t: np.where(np.isinf(v := reclass.base_min[t][pairs["origin"].to_numpy()]), np.nan, v)
-            for t in reclass.tiers}
-    before, after = reclass.changes(pairs["origin"].to_numpy(), minutes, base=base)
-    pairs["class_before"] = before
-    pairs["class_after"] = after
-    unknown = ~reclass.known[pairs["origin"].to_numpy()]
-    pairs["class_unknown"] = unknown
-    moved = (before != after) | unknown
-    out = pairs[moved].copy()
+    base = {t: np.where(np.isinf(v := reclass.base_min[t][origins]), np.nan, v) for t in reclass.tiers}
+    mv = reclass.class_moves(origins, minutes, base=base, group=pairs["unit"].to_numpy())
+    out = pd.DataFrame({"unit": mv.group, "origin": mv.locality, "class_before": mv.before, "class_after": mv.after,
+                        "class_unknown": mv.unknown, "class_unknown_reason": [w if u else None for w, u in zip(mv.why, mv.unknown, strict=True)]})
+    out = out.sort_values(["unit", "origin"], kind="stable").reset_index(drop=True)
     out["stretch_id"] = units["stretch_id"].to_numpy()[out["unit"].to_numpy()]
     out[LOCALITY_ID] = run.setup.origin_ids[out["origin"].to_numpy()]
     out[POPULATION] = run.setup.population[out["origin"].to_numpy()]
-    return out[[*cols, "class_unknown"]].reset_index(drop=True)
+    return out[cols]
 
 
 # ---------------------------------------------------------------------------- tables
@@ -379,7 +386,8 @@ STRETCH_RESULT_COLUMNS = [
 
 
 def _unit_table(run: _Run, units: gpd.GeoDataFrame, rows: pd.DataFrame, using_n: np.ndarray,
-                using_pop: np.ndarray, changes: pd.DataFrame, reclass: Reclassifier | None) -> gpd.GeoDataFrame:
+                using_pop: np.ndarray, changes: pd.DataFrame,
+                reclass: Reclassifier | AreaReclassifier | None) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     n = len(units)
@@ -443,7 +451,8 @@ def _on_stretch(run: _Run, units: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndar
             np.bincount(unit_of, weights=pop[o], minlength=len(lists)))
 
 
-def _class_columns(out: pd.DataFrame, changes: pd.DataFrame, reclass: Reclassifier | None, n: int) -> None:
+def _class_columns(out: pd.DataFrame, changes: pd.DataFrame, reclass: Reclassifier | AreaReclassifier | None,
+                   n: int) -> None:
     if reclass is None:
         for c in ("n_fra_to_mra", "population_fra_to_mra", "n_mra_to_fra", "population_mra_to_fra",
                   "n_class_unknown"):

@@ -124,7 +124,9 @@ class _Ctx:
         self.files[name] = path
 
     def note(self, text: str) -> None:
-        self.info.setdefault("notes", []).append(text)
+        notes = self.info.setdefault("notes", [])
+        if text not in notes:  # criticality and appraisal state the same method once
+            notes.append(text)
 
 
 def study_route(cfg: StudyConfig) -> RouteOptions:
@@ -768,14 +770,16 @@ def _stage_rai(ctx: _Ctx) -> None:
 
 
 # ---------------------------------------------------------------------------- criticality, appraisal
-def _class_inputs(ctx: _Ctx) -> tuple[gpd.GeoDataFrame, Any]:
-    """The localities with the indicators their class was decided on, and the rules used."""
+def _class_inputs(ctx: _Ctx) -> tuple[gpd.GeoDataFrame, Any, gpd.GeoDataFrame | None]:
+    """The localities with the indicators their class was decided on, the rules used, and the
+    classified areas when the localities took the class of their area (None otherwise)."""
     from ._reclass import with_area_indicators
 
     classification = ctx.state.get("classification")
     classified = classification.areas if classification is not None else None
     rules = classification.rules if classification is not None else None
-    return with_area_indicators(ctx.state["localities_out"], classified), rules
+    areas = classified if ctx.state.get("areas") is not None else None
+    return with_area_indicators(ctx.state["localities_out"], classified), rules, areas
 
 
 def _stage_criticality(ctx: _Ctx) -> None:
@@ -791,10 +795,10 @@ def _stage_criticality(ctx: _Ctx) -> None:
             ctx.note("criticality of corridor stretches skipped: no corridor")
             return
         within = np.concatenate([np.asarray(x) for x in res_c.segments["segment_ids"]])
-    loc, rules = _class_inputs(ctx)
+    loc, rules, areas = _class_inputs(ctx)
     res = assess_criticality(ctx.state["network"], loc, ctx.state["tiers"], only="all" if within is not None
                              else c.only, within_segments=within, top=c.top, rules=rules, detour=c.detour,
-                             detour_limit_min=c.detour_limit_min, options=ctx.route)
+                             detour_limit_min=c.detour_limit_min, options=ctx.route, areas=areas)
     files = res.for_files()
     table = files["criticality"]
     hit = (table["n_cut_off"] > 0) | (table["locality_min_added"] > 0)
@@ -833,10 +837,11 @@ def _stage_appraisal(ctx: _Ctx) -> None:
         return
     cand = study_candidates(net, corridor_pool=pool, projects=a.projects, to_class=to_class,
                             to_surface=a.to_surface)
-    loc, rules = _class_inputs(ctx)
+    loc, rules, areas = _class_inputs(ctx)
     res = appraise_projects(net, loc, ctx.state["tiers"], cand, budget=a.budget, costs=a.costs,
                             uncertainty=a.uncertainty, runs=a.runs, seed=a.seed, rules=rules, objective=a.objective,
-                            dem=ctx.cfg.terrain.rasters.get("dem"), options=ctx.route, connect_m=a.connect_m)
+                            dem=ctx.cfg.terrain.rasters.get("dem"), options=ctx.route, connect_m=a.connect_m,
+                            areas=areas)
     files = res.for_files()
     ctx.write(outputs.APPRAISAL, files["projects"], layer="projects")
     if len(files["portfolio"]):

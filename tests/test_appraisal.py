@@ -164,6 +164,40 @@ def test_mra_to_fra_moves_synthetic() -> None:
     assert any("move 1,000 people out of the marginal class" in s for s in res.summary)
 
 
+def test_mra_to_fra_moves_of_an_area_synthetic() -> None:
+    """SYNTHETIC graph and square: the village (1,000 people, beyond the tracks) and a hamlet by
+    the market (200 people, whose time no project changes) lie in one area classified on their
+    weighted mean time. The threshold sits between the area's time before and after track a is
+    upgraded to a 55 km/h asphalt secondary road (the shipped profile's speed; both times routed
+    from scratch, the second on the upgraded network): the upgrade moves the AREA, so both
+    localities, 1,200 people, from MRA to FRA."""
+    net = twin_tracks()
+    xy = {"w": (-0.02, 0.0), "x": (0.0, 0.0), "a": (0.05, 0.02), "b": (0.05, -0.02), "y": (0.1, 0.0),
+          "z": (0.12, 0.0), "s": (0.2, 0.0)}
+    upgraded = synthetic_network(xy, [
+        ("w", "x", "unclassified", "asphalt", 30.0), ("x", "a", "secondary", "asphalt", 55.0),
+        ("a", "y", "secondary", "asphalt", 55.0), ("x", "b", "track", "dirt", 15.0), ("b", "y", "track", "dirt", 15.0),
+        ("y", "z", "unclassified", "asphalt", 30.0), ("z", "s", "track", "dirt", 15.0)])
+    loc = points([("village", -0.0201, 0.0003, 1000.0), ("hamlet", 0.1197, 0.0003, 200.0)])
+    tiers = {"market": points([("town", 0.1199, 0.0003, 0.0)], "dest_id")}
+    before = travel_times_to_nearest(net, loc, tiers)
+    after = travel_times_to_nearest(upgraded, loc, tiers)["travel_time_market_min"].to_numpy()
+    t0 = before["travel_time_market_min"].to_numpy()
+    w = np.array([1000.0, 200.0])
+    assert after[0] < t0[0] and after[1] == pytest.approx(t0[1])
+    rules = {"access": {"max_hours": {"market": float((np.average(t0, weights=w) + np.average(after, weights=w)) / 120)}}}
+    square = gpd.GeoDataFrame({"area_id": ["a"]}, geometry=[shapely.box(-74.05, 3.95, -73.85, 4.05)], crs=4326)
+    areas = classify_areas(square, rules, localities=before).areas
+    assert areas["area_class"].iloc[0] == "MRA"
+    cand = candidates_of({"track_a": [1, 2], "track_b": [3, 4]})
+    res = appraise_projects(net, before.assign(area_class="MRA"), tiers, cand, budget=1e9, rules=rules,
+                            objective="mra_to_fra", areas=areas, **NO_RUNS)
+    p = res.projects.set_index("project_id")
+    assert p.at["track_a", "n_mra_to_fra"] == 2 and p.at["track_a", "population_mra_to_fra"] == 1200.0
+    assert res.portfolio["cumulative_mra_to_fra"].iloc[-1] == 1200.0
+    assert any("the 1 area is classified again" in n for n in res.info["notes"])
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.floats(min_value=0.0, max_value=4e6), st.lists(st.floats(min_value=1e4, max_value=2e6), min_size=4,
                                                          max_size=4))

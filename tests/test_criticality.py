@@ -170,6 +170,43 @@ def test_class_changes_re_apply_the_rules_synthetic() -> None:
     assert list(res.class_changes["class_after"].unique()) == ["MRA"]
 
 
+def test_class_changes_of_areas_move_every_locality_of_the_area_synthetic() -> None:
+    """SYNTHETIC graph and square: the village (500 people, slowed when the fast road fails) and
+    a hamlet by the market (100 people, not slowed) lie in one area classified on their weighted
+    mean time. The threshold sits between the area's time with and without the fast road (both
+    routed from scratch, the second on a network without it): its failure moves the AREA, hence
+    both localities, from FRA to MRA, and no change is unknown."""
+    net = parallel_network()
+    xy = {"w": (-0.02, 0.0), "x": (0.0, 0.0), "m": (0.05, 0.03), "y": (0.1, 0.0), "z": (0.12, 0.0),
+          "s": (0.1, -0.02)}
+    without = synthetic_network(xy, [("w", "x", "unclassified", 30.0, False), ("x", "y", "track", 20.0, False),
+                                     ("y", "z", "unclassified", 30.0, False), ("y", "s", "track", 20.0, False)])
+    loc = points([("village", -0.0201, 0.0003, 500.0), ("hamlet", 0.1199, 0.0003, 100.0)])
+    market = {"market": points([("town", 0.1201, 0.0003, 0.0)], "dest_id")}
+    square = gpd.GeoDataFrame({"area_id": ["a"]}, geometry=[shapely.box(-74.05, 3.95, -73.85, 4.05)], crs=4326)
+    before = travel_times_to_nearest(net, loc, market)["travel_time_market_min"].to_numpy()
+    after = travel_times_to_nearest(without, loc, market)["travel_time_market_min"].to_numpy()
+    w = np.array([500.0, 100.0])
+    thr_h = (np.average(before, weights=w) + np.average(after, weights=w)) / 2 / 60
+    assert after[0] > before[0] and after[1] == pytest.approx(before[1])
+    rules = {"access": {"max_hours": {"market": float(thr_h)}}}
+    acc = travel_times_to_nearest(net, loc, market)
+    areas = classify_areas(square, rules, localities=acc).areas
+    assert areas["area_class"].iloc[0] == "FRA"
+    # the localities carry their area's class, as a study gives them
+    loc_cls = acc.assign(area_class="FRA")
+    res = assess_criticality(net, loc_cls, market, rules=rules, areas=areas)
+    fast = res.stretches[[set(s) == {1, 2} for s in res.stretches["segment_ids"]]].iloc[0]
+    assert fast["n_fra_to_mra"] == 2 and fast["population_fra_to_mra"] == 600.0
+    assert (res.stretches["n_class_unknown"] == 0).all()
+    ch = res.class_changes[res.class_changes["stretch_id"] == fast["stretch_id"]]
+    assert sorted(ch["locality_id"]) == ["hamlet", "village"] and set(ch["class_after"]) == {"MRA"}
+    # per locality (no areas), the hamlet, whose own time did not change, would not move
+    res_loc = assess_criticality(net, classify_areas(acc, rules).areas, market, rules=rules)
+    loc_ch = res_loc.class_changes[res_loc.class_changes["stretch_id"] == fast["stretch_id"]]
+    assert loc_ch["locality_id"].tolist() == ["village"]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=0, max_value=10_000))
 def test_incremental_equals_full_pass_on_random_grids_synthetic(seed: int) -> None:
@@ -326,10 +363,50 @@ def test_cli_writes_ranked_table(cli_inputs: dict[str, Path]) -> None:
     assert out.with_name("crit_class_changes.csv").is_file()
 
 
+def test_cli_re_classifies_the_areas(cli_inputs: dict[str, Path], poa_network: RoadNetwork,
+                                     poa_localities: gpd.GeoDataFrame, poa_tiers: dict[str, gpd.GeoDataFrame]) -> None:
+    """``--areas``: the IPEA cells aggregated into 1.5 km hexagons and classified there; every class
+    change is known and moves whole hexagons (its count is a sum of hexagons' locality counts)."""
+    from territorial_gis.classify import make_hex_grid
+    from territorial_gis.pipeline import _join_area_class
+
+    acc = travel_times_to_nearest(poa_network, poa_localities, poa_tiers)
+    areas = classify_areas(make_hex_grid(acc, 1500.0), MRA_RULES, localities=acc).areas
+    loc = _join_area_class(acc, areas).drop(columns=["class_reasons"])
+    d = cli_inputs["dir"]
+    loc.to_file(d / "hex_localities.gpkg", layer="localities")
+    areas.drop(columns=["class_reasons"]).to_file(d / "hex_areas.gpkg", layer="areas")
+    out = d / "crit_areas.gpkg"
+    r = CliRunner().invoke(main, ["criticality", str(cli_inputs["net"]), str(d / "hex_localities.gpkg"),
+                                  "--tier", "employment_centre=jobs>=2000", "--tier", f"market={cli_inputs['pois']}",
+                                  "--top", "30", "--rules", str(cli_inputs["rules"]), "--areas",
+                                  str(d / "hex_areas.gpkg"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    tab = pd.read_csv(out.with_name("crit_areas.csv"))
+    assert (tab["n_class_unknown"] == 0).all()
+    ch = pd.read_csv(out.with_name("crit_areas_class_changes.csv"))
+    assert not ch["class_unknown"].any()
+    # the localities of each (stretch, hexagon) moved are all the localities of that hexagon
+    assert len(ch) > 0
+    hexagon = dict(zip(loc[ch_id(loc, ch)].astype(str), loc["area_id"], strict=True))
+    ch["area_id"] = ch["locality_id"].astype(str).map(hexagon)
+    n_in = dict(zip(areas["area_id"], areas["n_localities"], strict=True))
+    got = ch.groupby(["stretch_id", "area_id"]).size()
+    assert all(n == n_in[a] for (_s, a), n in got.items())
+
+
+def ch_id(loc: pd.DataFrame, ch: pd.DataFrame) -> str:
+    """The localities' id column the class changes quote."""
+    return next(c for c in ("locality_id", "place_id", "id") if c in loc and set(ch["locality_id"].astype(str))
+                <= set(loc[c].astype(str)))
+
+
 @pytest.mark.parametrize(("case", "message"), [
     ("no_tier", "give at least one destination tier"),
     ("csv_out", "must be a GeoPackage"),
     ("bad_rules", "unknown section"),
+    ("areas_no_rules", "--areas needs --rules"),
+    ("areas_no_class", "no 'area_class' column"),
 ])
 def test_cli_bad_input(cli_inputs: dict[str, Path], case: str, message: str) -> None:
     out = cli_inputs["dir"] / f"bad_{case}.gpkg"
@@ -344,6 +421,11 @@ def test_cli_bad_input(cli_inputs: dict[str, Path], case: str, message: str) -> 
         bad = cli_inputs["dir"] / "bad_rules.toml"
         bad.write_text("[acces]\ncombine = 'all'\n")
         args += ["--rules", str(bad)]
+    elif case.startswith("areas"):
+        areas = cli_inputs["dir"] / "unclassified_areas.gpkg"
+        gpd.GeoDataFrame({"area_id": ["a"]}, geometry=[shapely.box(-51.3, -30.3, -51.0, -29.9)],
+                         crs=4326).to_file(areas, layer="areas")
+        args += ["--areas", str(areas)] + (["--rules", str(cli_inputs["rules"])] if case == "areas_no_class" else [])
     assert_cli_fails(args, message, out)
     assert not out.with_name(f"{out.stem}.csv").exists()
 

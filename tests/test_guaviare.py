@@ -136,3 +136,46 @@ def test_wet_season_never_shortens_a_trip(guaviare: Path) -> None:
     assert set(rai["scenario"]) == {"base", "wet"}
     meta = json.loads((guaviare / "study.json").read_text())
     assert meta["rai"]["base"]["method"] == "walk"
+
+
+def test_class_changes_re_classify_the_municipalities(guaviare: Path) -> None:
+    """The cells take the class of their municipality: criticality and appraisal re-classify the
+    municipalities, so no class change is unknown; the unchanged times give back every
+    municipality exactly, and slowing the cells of one municipality changes only it, to the class
+    classify_areas gives it from scratch."""
+    from territorial_gis._reclass import AreaReclassifier, build_reclassifier
+    from territorial_gis.classify import classify_areas, load_rules
+
+    root = CONFIG.parents[2]
+    rules = load_rules(root / "territorial_gis" / "rules" / "default.toml")
+    loc = gpd.read_file(guaviare / "localities.gpkg", layer="localities")
+    areas = gpd.read_file(guaviare / "areas.gpkg", layer="areas")
+    tiers = ("intermediate_city", "town")
+    times = {t: loc[f"travel_time_{t}_min"].to_numpy(dtype=float) for t in tiers}
+    rc = build_reclassifier(loc, times, rules, areas=areas)
+    assert isinstance(rc, AreaReclassifier)
+    assert rc.known.all() and "unknown" not in str(rc.note) and len(loc) == 140
+    mv = rc.class_moves(np.arange(140), times, base=times, group=np.zeros(140, dtype=np.int64))
+    assert len(mv.locality) == 0
+    crit = pd.read_csv(guaviare / "criticality.csv")
+    assert (crit["n_class_unknown"] == 0).all()
+    # a change moves whole municipalities: its count is a sum of municipalities' cell counts
+    sizes = set(areas["n_localities"].astype(int))
+    assert set(crit.loc[crit["n_fra_to_mra"] > 0, "n_fra_to_mra"]) <= sizes
+    meta = json.loads((guaviare / "study.json").read_text())
+    assert not any("class changes are unknown" in n or "class changes unknown" in n for n in meta["notes"])
+    assert any("the 7 areas are classified again" in n for n in meta["notes"])
+    # slow the first half of the cells of the FRA municipality by an hour
+    fra = int(np.flatnonzero(areas["area_class"].to_numpy() == "FRA")[0])
+    rows = np.flatnonzero(rc.area_of == fra)[::2]
+    new = {t: times[t][rows] + 60.0 for t in tiers}
+    mv = rc.class_moves(rows, new, base={t: times[t][rows] for t in tiers}, group=np.zeros(len(rows), dtype=np.int64))
+    slowed = loc.copy()
+    for t in tiers:
+        slowed.loc[rows, f"travel_time_{t}_min"] = new[t]
+    munis = gpd.read_file(root / "data" / "guaviare" / "municipios_dane.geojson")
+    again = classify_areas(munis, rules, localities=slowed).areas["area_class"].to_numpy()
+    assert (np.delete(again, fra) == np.delete(areas["area_class"].to_numpy(), fra)).all()
+    assert again[fra] == "MRA"  # an hour more for half the cells takes it past 2 h
+    assert sorted(mv.locality.tolist()) == np.flatnonzero(rc.area_of == fra).tolist()
+    assert set(mv.after) == {"MRA"} and set(mv.before) == {"FRA"}
