@@ -843,7 +843,7 @@ def _stage_appraisal(ctx: _Ctx) -> None:
     ctx.write(outputs.PORTFOLIO_CSV, res.portfolio)
     plot_portfolio(res, ctx.stage_dir / outputs.PORTFOLIO_PNG, overwrite=True)
     ctx.files[outputs.PORTFOLIO_PNG] = ctx.stage_dir / outputs.PORTFOLIO_PNG
-    ctx.info["appraisal"] = {**res.info, "summary": res.summary}
+    ctx.info["appraisal"] = {**res.info, "summary": res.summary, "summary_facts": res.facts}
     for text in res.info.get("notes", []):
         ctx.note(text)
 # ---------------------------------------------------------------------------- periods, indicators, typologies
