@@ -366,6 +366,8 @@ def test_catalogues_cover_every_message():
         _i18n,
         _reportsections,
         _whatifmap,
+        _whatifreport,
+        outputs,
     )
 
     root = Path(_i18n.__file__).parent
@@ -384,7 +386,11 @@ def test_catalogues_cover_every_message():
     ids |= {v[0] for v in CLASS_STYLES.values()} | set(_style.ROAD_CLASSES) | set(_style.MRA_KINDS.values())
     ids |= set(_i18n.REASONS.values()) | set(_i18n.UNREACHABLE_TEXT.values())
     ids |= {v[0] for v in _reportsections._INDICATORS.values()} | set(_reportsections._INPUT_NAMES.values())
-    ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown", _reportsections._SCENARIO_FILE_TEXT}
+    ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown", _reportsections._SCENARIO_FILE_TEXT,
+                                                        _reportsections._SURFACE_FILE_TEXT}
+    ids |= set(_whatifreport._FACTOR_KIND.values())
+    # every file a study may write is described in the report's list of files (the report itself aside)
+    assert [f for f in outputs.STUDY_FILES if f not in _reportsections._FILE_TEXT] == [outputs.REPORT]
     ids |= set(_style.STATUS_TEXT.values()) | set(_style.ROAD_CHANGE_TEXT.values()) | set(_whatifmap.RAI_REASONS.values())
     ids |= set(_analysismap.DETOUR_REASONS.values()) | set(_appraisalsummary.BENEFIT_UNITS)
     ids |= set(_analysismap.SELECTED_BY_TEXT.values()) | set(_analysismap.LINK_TEXT.values()) \
