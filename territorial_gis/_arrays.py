@@ -14,3 +14,19 @@ def run_positions(counts: np.ndarray) -> np.ndarray:
 def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``starts[i] .. starts[i] + counts[i] - 1`` for every ``i``, concatenated."""
     return np.repeat(np.asarray(starts, dtype=np.int64), counts) + run_positions(counts)
+
+
+def unique_values(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of a 1-D array (``np.unique(values)``), by sorting: numpy >= 2.3
+    answers a plain ``np.unique`` with a hash table that is 5-20x slower than a sort on large
+    arrays of many distinct values (29 s against 1.4 s for 20 million integers)."""
+    flat = np.sort(np.asarray(values).ravel())
+    if len(flat) < 2:
+        return flat
+    keep = np.empty(len(flat), dtype=bool)
+    keep[0] = True
+    np.not_equal(flat[1:], flat[:-1], out=keep[1:])
+    if flat.dtype.kind == "f":  # NaN sorts last and never equals itself: keep one, as np.unique does
+        nan = np.isnan(flat)
+        keep[1:] &= ~(nan[1:] & nan[:-1])
+    return flat[keep]

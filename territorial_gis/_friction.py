@@ -30,6 +30,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from . import settings
+from ._arrays import unique_values
 from ._toml import read_builtin_or_file
 from .errors import ColumnError, ConfigError, CRSError, InputFileError, RasterError
 
@@ -380,7 +381,7 @@ class LandcoverTable:
         """
         vals = np.asarray(classes, dtype=np.float64)
         fin = np.isfinite(vals)
-        present = np.unique(vals[fin]).astype(np.int64)
+        present = unique_values(vals[fin]).astype(np.int64)
         missing = [int(c) for c in present if int(c) not in self.speed_kph]
         if missing:
             raise ConfigError(

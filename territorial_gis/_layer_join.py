@@ -38,6 +38,7 @@ from pyproj import Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ._arrays import unique_values
 from ._geodesy import line_lengths_m
 from ._layer_topology import _VERTEX_EPS_M, LayerGraph, build_layer_graph
 from ._roadnet import RoadNetwork
@@ -169,7 +170,7 @@ def join_lines(network: RoadNetwork, lines_ll: np.ndarray, attrs: Mapping[str, A
                              way_id_start)
     node_lon, node_lat = np.r_[node_lon, own_ll[:, 0]], np.r_[node_lat, own_ll[:, 1]]
     node_id = np.r_[node_id, node_id.max() + 1 + np.arange(len(own_ll))]
-    report["road_pieces_split"] = int(len(np.unique(network.edges["segment"].to_numpy()[split.parent])))
+    report["road_pieces_split"] = int(len(unique_values(network.edges["segment"].to_numpy()[split.parent])))
     report["new_edges"] = int(len(new.u))
     report["new_length_km"] = round(float(new.edges.loc[~new.edges["reversed"], "length_m"].sum()) / 1000.0, 3)
     return _assemble(network, split, new, node_lon, node_lat, node_id, report, what)

@@ -21,6 +21,7 @@ from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from ._arrays import unique_values
 from ._crs import utm_crs_for_bounds
 from ._geodesy import segment_lengths_m
 from ._progress import bar
@@ -265,7 +266,7 @@ class _Topology:
         _n, lab = connected_components(adj, directed=False)
         seg_len = np.hypot(*(L.xy[a + 1] - L.xy[a]).T)
         comp_len = np.bincount(lab[inv[a]], weights=seg_len)
-        used = np.unique(lab[inv[a]])
+        used = unique_values(lab[inv[a]])
         total = comp_len.sum()
         return int(len(used)), float(comp_len.max() / total) if total > 0 else 0.0
 
@@ -568,7 +569,7 @@ def _edges_from_lines(topo: _Topology, part_feature: np.ndarray, crs: CRS,
         adj = sparse.coo_matrix((np.ones(len(eu)), (eu, ev)), shape=(n_nodes, n_nodes))
         _k, lab = connected_components(adj, directed=False)
         comp_len = np.bincount(lab[eu], weights=length)
-        report["components_after"] = int(len(np.unique(lab[eu])))
+        report["components_after"] = int(len(unique_values(lab[eu])))
         report["largest_component_length_share_after"] = round(float(comp_len.max() / comp_len.sum()), 6)
     else:
         report["components_after"] = 0

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._arrays import unique_values
 from ._costs import NEW, CostTable, Draw
 from ._reclass import FRA, MRA, Reclassifier
 from ._reroute import ArcGraph, RoutingSetup, reroute_decrease
@@ -94,7 +95,7 @@ def build_new_roads(setup: RoutingSetup, localities: gpd.GeoDataFrame, lines: gp
         d = shapely.distance(line, pts)
         s = shapely.line_locate_point(line, pts)
         near = np.flatnonzero((d <= max_snap_m) & (d < snap_d))
-        stations = np.unique(np.round(np.concatenate([[0.0, total], s[near]]), 3))
+        stations = unique_values(np.round(np.concatenate([[0.0, total], s[near]]), 3))
         nodes = base + n_extra + np.arange(len(stations))
         n_extra += len(stations)
         step = np.diff(stations)
@@ -334,8 +335,8 @@ class ProjectModel:
                 lm[t][k] = float(saved.sum())
                 pm[t][k] = float(np.nansum(saved * pop[o[fin]]))
                 got.append((o, tm, fin))
-            u = np.unique(np.concatenate([g[0] for g in got]))
-            nw = np.unique(np.concatenate([g[0][~g[2]] for g in got]))
+            u = unique_values(np.concatenate([g[0] for g in got]))
+            nw = unique_values(np.concatenate([g[0][~g[2]] for g in got]))
             n_ben[k], p_ben[k] = len(u), popz[u].sum()
             n_new[k], p_new[k] = len(nw), popz[nw].sum()
             rows_p.append(np.full(len(u), k))

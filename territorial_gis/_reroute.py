@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._arrays import concat_ranges
+from ._arrays import concat_ranges, unique_values
 from ._routing import ids_of
 from .columns import LOCALITY_ID_CANDIDATES
 from .errors import ColumnError, RoutingError
@@ -148,7 +148,7 @@ class ArcGraph:
         edges = np.asarray(edges, dtype=np.int64)
         lo = self.dep_indptr[edges]
         cnt = self.dep_indptr[edges + 1] - lo
-        return np.unique(self.dep_arc[concat_ranges(lo, cnt)])
+        return unique_values(self.dep_arc[concat_ranges(lo, cnt)])
 
     # ------------------------------------------------------------------ weights
     def weights(self, edge_time_s: np.ndarray, *, walk_factor: float = 1.0, extra_s: np.ndarray | None = None,

@@ -27,6 +27,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from . import __version__
+from ._arrays import unique_values
 from ._crs import utm_crs_for_bounds
 from ._io import add_gpkg_layer, atomic_output, check_input, gpkg_ready
 from .errors import InputFileError, NetworkError
@@ -352,7 +353,7 @@ class RoadNetwork:
         streets = np.unique(np.column_stack([lo, hi, key[~loop]]), axis=0)
         counts = np.bincount(streets[:, 0], minlength=self.n_nodes) + np.bincount(streets[:, 1],
                                                                                    minlength=self.n_nodes)
-        counts[np.unique(u[loop])] += 2
+        counts[unique_values(u[loop])] += 2
         return counts
 
     def describe(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from ._arrays import concat_ranges
+from ._arrays import concat_ranges, unique_values
 from .errors import ColumnError
 
 if TYPE_CHECKING:
@@ -63,14 +63,14 @@ def segment_edge_lists(network: RoadNetwork, units: list[Any]) -> list[np.ndarra
     seg = network.edges["segment"].to_numpy()
     order = np.argsort(seg, kind="stable")
     ss = seg[order]
-    lists = [np.unique(np.asarray(u, dtype=np.int64)) for u in units]
+    lists = [unique_values(np.asarray(u, dtype=np.int64)) for u in units]
     counts = np.array([len(x) for x in lists], dtype=np.int64)
     want = np.concatenate(lists) if lists else np.empty(0, dtype=np.int64)
     lo = np.searchsorted(ss, want, side="left")
     hi = np.searchsorted(ss, want, side="right")
     missing = want[hi == lo]
     if len(missing):
-        raise ColumnError(f"road piece id(s) {np.unique(missing)[:5].tolist()} are not in the network")
+        raise ColumnError(f"road piece id(s) {unique_values(missing)[:5].tolist()} are not in the network")
     n_e = hi - lo
     rows = order[concat_ranges(lo, n_e)]
     per_unit = np.bincount(np.repeat(np.arange(len(lists)), counts), weights=n_e, minlength=len(lists))
@@ -186,7 +186,7 @@ def stretches_from_segments(network: RoadNetwork, units: Any) -> gpd.GeoDataFram
     segs, rep = representative_edges(network)
     rows = []
     for sid, pieces in zip(ids, lists, strict=True):
-        p = np.unique(pieces)
+        p = unique_values(pieces)
         at = np.searchsorted(segs, p)
         bad = (at >= len(segs)) | (segs[np.minimum(at, len(segs) - 1)] != p)
         if bad.any():

@@ -31,6 +31,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from ._arrays import unique_values
 from ._toml import read_builtin_or_file
 from .errors import ConfigError
 
@@ -230,7 +231,7 @@ class RiverGraph:
     @property
     def navigable_nodes(self) -> np.ndarray:
         """Indices of the nodes a boat arc touches (landings are made there)."""
-        return np.unique(np.concatenate([self.arc_u, self.arc_v]))
+        return unique_values(np.concatenate([self.arc_u, self.arc_v]))
 
 
 def _vertices(lines: np.ndarray, max_piece_m: float) -> tuple[np.ndarray, np.ndarray]:

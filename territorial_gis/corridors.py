@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
-import shapely.ops
 from pyproj import Transformer
 from scipy import sparse
 
-from ._arrays import concat_ranges, run_positions
+from ._arrays import concat_ranges, run_positions, unique_values
 from ._engine import AugmentedGraph
+from ._polyline import block_table, cut_lines, join_blocks, lines_of_paths
 from ._progress import progress
 from ._routing import RouteOptions, ids_of, options_or_default, prepare_graph
 from ._shortest import nearest_seed, nearest_seed_improve, trace_paths
@@ -121,12 +121,14 @@ def _canonical_reverse(graph: AugmentedGraph) -> tuple[np.ndarray, sparse.csr_ma
     r, c = graph.arc_rows, graph.arc_cols
     fwd = graph.forward.tocsr()
     fwd.sort_indices()
-    order_f = np.lexsort((c, r))  # forward CSR order: by row, then column
+    fkeys = r * graph.n_nodes + c  # arcs are unique: one key per arc
+    order_f = np.argsort(fkeys)  # forward CSR order: by row, then column
     if not np.array_equal(fwd.indices, c[order_f]):
         raise RoutingError("internal error: arc bookkeeping does not match the augmented graph")
+    graph._corridor_arc_keys = (fkeys[order_f], order_f)  # type: ignore[attr-defined]
     weight = np.empty(len(r))
     weight[order_f] = fwd.data
-    order = np.lexsort((r, c))  # reversed CSR: row = arc head
+    order = np.argsort(c * graph.n_nodes + r)  # reversed CSR: row = arc head
     indptr = np.zeros(graph.n_nodes + 1, dtype=np.int64)
     np.add.at(indptr, c + 1, 1)
     indptr = np.cumsum(indptr)
@@ -254,55 +256,65 @@ def _trace_paths(network: RoadNetwork, graph: AugmentedGraph, pred: np.ndarray, 
         raise RoutingError(f"internal error: {exc}") from None
     path = np.repeat(np.arange(n_paths), lengths)
     seq = run_positions(lengths)
-    keys = graph.arc_rows * graph.n_nodes + graph.arc_cols
-    korder = np.argsort(keys)
-    want = t * graph.n_nodes + h
-    at = np.searchsorted(keys[korder], want)
-    if len(want) and (at.max() >= len(keys) or not np.array_equal(keys[korder][at], want)):
+    arc = _arc_to_pred(graph, pred)[t]  # every step leaves its tail towards the tail's predecessor
+    if len(arc) and arc.min() < 0:
         raise RoutingError("internal error: a path step is not an arc of the augmented graph")
-    arc = korder[at]
     weight, _rev, _pos = _canonical_reverse(graph)
     edge = graph.arc_edge[arc]
     f0 = graph.arc_f0[arc]
     f1 = graph.arc_f1[arc]
     elen = network.edges["length_m"].to_numpy(dtype=float)
     length = np.where(edge >= 0, (f1 - f0) * elen[np.maximum(edge, 0)], 0.0)
-    pieces = pd.DataFrame({"path": path, "seq": seq, "tail": t, "head": h, "arc": arc, "edge": edge,
+    log.debug("corridor paths: %d steps over %d paths", len(arc), n_paths)
+    pieces = pd.DataFrame({"path": path, "seq": seq, "arc": arc, "edge": edge,
                            "f0": f0, "f1": f1, "length_m": length, "time_s": weight[arc]})
     return pieces, path_of_origin
 
 
-def _path_geometries(network: RoadNetwork, graph: AugmentedGraph, pieces: pd.DataFrame,
-                     n_paths: int, start_xy: np.ndarray, end_xy: np.ndarray) -> np.ndarray:
+def _arc_to_pred(graph: AugmentedGraph, pred: np.ndarray) -> np.ndarray:
+    """For every node, the arc from it to its predecessor in the tree (-1 for roots and nodes
+    not reached): one lookup per node rather than per path step."""
+    _canonical_reverse(graph)  # sorts the arcs by (tail, head) once per graph
+    skeys, korder = graph._corridor_arc_keys  # type: ignore[attr-defined]
+    node = np.flatnonzero(pred >= 0)
+    want = node * graph.n_nodes + pred[node]
+    at = np.minimum(np.searchsorted(skeys, want), max(len(skeys) - 1, 0))
+    out = np.full(len(pred), -1, dtype=np.int64)
+    found = skeys[at] == want if len(skeys) else np.zeros(len(want), dtype=bool)
+    out[node[found]] = korder[at[found]]
+    return out
+
+
+def _path_geometries(network: RoadNetwork, pieces: pd.DataFrame, n_paths: int, start_xy: np.ndarray,
+                     end_xy: np.ndarray) -> np.ndarray:
     """One LineString (EPSG:4326) per path from the road pieces it uses; a straight off-road
-    line between its ends when it uses no road."""
-    road = pieces[pieces["edge"] >= 0]
-    e = road["edge"].to_numpy()
-    f0 = road["f0"].to_numpy()
-    f1 = road["f1"].to_numpy()
-    geoms = network.edge_geometry[e].copy()
-    partial = np.flatnonzero((f0 > 0) | (f1 < 1))
-    if len(partial):
-        # fractions are of the metric length: cut in the metric CRS, then back to lon/lat
-        metric = network.edge_geometry_metric()[e[partial]]
-        cut = np.array([shapely.ops.substring(g, float(a), float(b), normalized=True)
-                        for g, a, b in zip(metric, f0[partial], f1[partial], strict=True)], dtype=object)
-        back = Transformer.from_crs(network.crs, 4326, always_xy=True)
-        geoms[partial] = shapely.transform(cut, lambda c: np.column_stack(back.transform(c[:, 0], c[:, 1])))
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    pid = road["path"].to_numpy()[idx]
-    keep = np.ones(len(coords), dtype=bool)
-    if len(coords):
-        keep[1:] = ~((pid[1:] == pid[:-1]) & np.all(coords[1:] == coords[:-1], axis=1))
-    coords, pid = coords[keep], pid[keep]
-    counts = np.bincount(pid, minlength=n_paths)
-    out = np.empty(n_paths, dtype=object)
-    good = counts >= 2
-    if len(coords):
-        mask = good[pid]
-        remap = np.cumsum(good) - 1
-        lines = shapely.linestrings(coords[mask], indices=remap[pid[mask]])
-        out[np.flatnonzero(good)] = lines
+    line between its ends when it uses no road.
+
+    Paths share most of their pieces (they form a tree towards the targets): each distinct piece
+    is cut once, then the coordinates are gathered per path in one vectorised step.
+    """
+    on_road = pieces["edge"].to_numpy() >= 0
+    e = pieces["edge"].to_numpy()[on_road]
+    f0 = pieces["f0"].to_numpy()[on_road]
+    f1 = pieces["f1"].to_numpy()[on_road]
+    whole = (f0 == 0.0) & (f1 == 1.0)
+    # blocks: whole edges first, then the distinct cut pieces (fractions are of the metric length)
+    w_edges, w_inv = np.unique(e[whole], return_inverse=True)
+    c_key = pd.MultiIndex.from_arrays([e[~whole], f0[~whole], f1[~whole]])
+    c_codes, c_uniq = pd.factorize(c_key)
+    cut_e = c_uniq.get_level_values(0).to_numpy(dtype=np.int64)
+    c_edges, c_line = np.unique(cut_e, return_inverse=True)
+    tr = (Transformer.from_crs(4326, network.crs, always_xy=True), Transformer.from_crs(network.crs, 4326,
+                                                                                       always_xy=True))
+    wc, ws, wn = block_table(network.edge_geometry[w_edges])
+    cc, cs, cn = cut_lines(network.edge_geometry[c_edges], c_line, c_uniq.get_level_values(1).to_numpy(),
+                           c_uniq.get_level_values(2).to_numpy(), *tr)
+    block = np.empty(len(e), dtype=np.int64)
+    block[whole] = w_inv
+    block[~whole] = len(w_edges) + c_codes
+    xy, pid = join_blocks(np.concatenate([wc, cc]), np.concatenate([ws, cs + len(wc)]), np.concatenate([wn, cn]),
+                          block, pieces["path"].to_numpy()[on_road])
+    out, good = lines_of_paths(xy, pid, n_paths)
     for k in np.flatnonzero(~good):
         out[k] = shapely.LineString([start_xy[k], end_xy[k]])
     return out
@@ -323,9 +335,9 @@ def _corridor_frame(r: _Routing) -> gpd.GeoDataFrame:
     bad = np.bincount(ppath, weights=np.where(road, plen * flag[np.maximum(pieces["edge"].to_numpy(), 0)], 0.0),
                       minlength=n_paths)
     seg = net.edges["segment"].to_numpy()
-    road_p = pieces[road]
-    pairs = pd.DataFrame({"path": road_p["path"].to_numpy(), "seg": seg[road_p["edge"].to_numpy()]})
-    n_pieces = pairs.drop_duplicates().groupby("path").size().reindex(range(n_paths), fill_value=0).to_numpy()
+    n_seg = int(seg.max()) + 1 if len(seg) else 1
+    pairs = unique_values(ppath[road] * n_seg + seg[pieces["edge"].to_numpy()[road]])
+    n_pieces = np.bincount(pairs // n_seg, minlength=n_paths)  # distinct road pieces per path
     g = r.graph
     snaps = g.snaps
     on_o = np.arange(len(r.origin_nodes))[reach]  # origin positions in snap group 0
@@ -337,7 +349,7 @@ def _corridor_frame(r: _Routing) -> gpd.GeoDataFrame:
     offroad_m = snaps.snap_dist_m[on_o] + snaps.snap_dist_m[d_point]
     start = np.column_stack([snaps.snapped_lon[on_o], snaps.snapped_lat[on_o]])
     end = np.column_stack([snaps.snapped_lon[d_point], snaps.snapped_lat[d_point]])
-    geoms = _path_geometries(net, g, pieces, n_paths, start, end)
+    geoms = _path_geometries(net, pieces, n_paths, start, end)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(length > 0, bad / np.where(length > 0, length, 1.0), np.nan)
     data: dict[str, Any] = {
@@ -405,9 +417,10 @@ def suggest_corridors(network: RoadNetwork, classified_localities: gpd.GeoDataFr
 def _corridors_with_edges(r: _Routing) -> gpd.GeoDataFrame:
     gdf = _corridor_frame(r)
     # road pieces of positive length (zero-length arcs join points snapped to the same spot)
-    road = r.pieces[(r.pieces["edge"] >= 0) & (r.pieces["f1"] > r.pieces["f0"])]
-    e = road["edge"].to_numpy()
-    p = road["path"].to_numpy()
+    pc = r.pieces
+    road = (pc["edge"].to_numpy() >= 0) & (pc["f1"].to_numpy() > pc["f0"].to_numpy())
+    e = pc["edge"].to_numpy()[road]
+    p = pc["path"].to_numpy()[road]
     keep = np.ones(len(e), dtype=bool)  # an edge split by other points appears once
     if len(e):
         keep[1:] = ~((p[1:] == p[:-1]) & (e[1:] == e[:-1]))
@@ -429,10 +442,14 @@ def _segment_table(network: RoadNetwork, corridors: pd.DataFrame) -> pd.DataFram
         raise ColumnError("corridor edge rows do not belong to this network")
     path = np.repeat(np.arange(len(rows)), lengths)
     seg = network.edges["segment"].to_numpy()[edge]
-    df = pd.DataFrame({"path": path, "edge": edge, "segment": seg})
-    df = df.drop_duplicates(["path", "segment"], keep="first").reset_index(drop=True)
-    df["seq"] = df.groupby("path").cumcount()
-    return df
+    # first time each path uses a road piece (both directions of a road are one piece)
+    key = path * (int(seg.max()) + 1 if len(seg) else 1) + seg
+    order = np.argsort(key, kind="stable")
+    first = np.ones(len(key), dtype=bool)
+    first[order[1:]] = key[order[1:]] != key[order[:-1]]
+    path, edge, seg = path[first], edge[first], seg[first]
+    return pd.DataFrame({"path": path, "edge": edge, "segment": seg,
+                         "seq": run_positions(np.bincount(path, minlength=len(rows)))})
 
 
 def corridor_segments(network: RoadNetwork, corridors: gpd.GeoDataFrame, level: str = "stretch",
@@ -864,7 +881,7 @@ class _ArcUpgrade:
         g, v_up = self.graph, self.v_up
         lo = np.searchsorted(self.seg_sorted, segs, side="left")
         hi = np.searchsorted(self.seg_sorted, segs, side="right")
-        ed = np.unique(np.concatenate([self.e_order[a:b] for a, b in zip(lo, hi, strict=True)])) if len(segs) \
+        ed = unique_values(np.concatenate([self.e_order[a:b] for a, b in zip(lo, hi, strict=True)])) if len(segs) \
             else np.empty(0, dtype=np.int64)
         new_speed = np.maximum(self.speed[ed], v_up)
         a_lo = np.searchsorted(self.arc_edge_sorted, ed, side="left")

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._arrays import unique_values
 from ._progress import progress
 from ._reclass import FRA, MRA, Reclassifier, as_rules
 from ._reroute import TOL_S, ArcGraph, RoutingSetup, TierTree, reroute_increase, setup_routing
@@ -231,7 +232,7 @@ def _units(network: RoadNetwork, stretches: Any, only: str, within: Iterable[int
     if only == "bridges":
         units = units[units["bridge"].to_numpy(dtype=bool)]
     if within is not None:
-        want = np.unique(np.asarray(list(within), dtype=np.int64))
+        want = unique_values(np.asarray(list(within), dtype=np.int64))
         keep = np.array([np.isin(s, want).any() for s in units["segment_ids"]], dtype=bool)
         units = units[keep]
     if len(units) == 0:
@@ -282,7 +283,7 @@ def _using(run: _Run, arcs: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.
         if len(region):
             o = run.origin_of_node[tr.order[region]]
             parts.append(o[o >= 0])
-    return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    return unique_values(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -321,7 +322,7 @@ def _evaluate(run: _Run, unit_edges: list[np.ndarray], method: str
                 grew = t > run.base_s[ti][o] + TOL_S
                 if grew.any():
                     parts.append((k, ti, o[grew], t[grew]))
-            u = np.unique(np.concatenate(who))
+            u = unique_values(np.concatenate(who))
             using_n[k] = len(u)
             using_pop[k] = popv[u].sum()
         finally:
@@ -430,7 +431,7 @@ def _on_stretch(run: _Run, units: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndar
     seg = run.setup.network.edges["segment"].to_numpy()[sn.segment_edge[ok]]
     order = np.argsort(seg, kind="stable")
     seg_sorted, who = seg[order], ok[order]
-    lists = [np.unique(np.asarray(x, dtype=np.int64)) for x in units["segment_ids"]]
+    lists = [unique_values(np.asarray(x, dtype=np.int64)) for x in units["segment_ids"]]
     counts = np.array([len(x) for x in lists], dtype=np.int64)
     want = np.concatenate(lists) if lists else np.empty(0, dtype=np.int64)
     lo = np.searchsorted(seg_sorted, want, side="left")

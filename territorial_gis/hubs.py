@@ -493,6 +493,16 @@ class _Coverage:
     uncovered: dict[str, str]
 
 
+def _compress(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values among ``0 .. n - 1`` that occur (sorted) and each value's position
+    among them: ``np.unique(values, return_inverse=True)`` by counting rather than sorting
+    (tens of millions of table pairs at country scale)."""
+    present = np.zeros(n, dtype=bool)
+    present[values] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[values]
+
+
 class HubProblem:
     """Hub selection over one travel-time table, solved with one model or several.
 
@@ -519,8 +529,8 @@ class HubProblem:
         w = population_of(localities, population_col)
         self.weights = w if w.sum() > 0 else np.ones(len(localities))
         # compress to the localities and candidates that occur in the table
-        self._rows, self._loc_c = np.unique(table.loc, return_inverse=True)
-        self._cols, self._cand_c = np.unique(table.cand, return_inverse=True)
+        self._rows, self._loc_c = _compress(table.loc, table.n_localities)
+        self._cols, self._cand_c = _compress(table.cand, table.n_candidates)
 
     @classmethod
     def from_network(cls, network: RoadNetwork, localities: gpd.GeoDataFrame, *, max_time_min: float,

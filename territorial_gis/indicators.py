@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import _catalogues
+from ._arrays import unique_values
 from ._codes import MISSING_MARKS, normalize_codes
 from ._crs import equal_area_crs_for_bounds
 from ._io import check_input
@@ -510,7 +511,7 @@ def _fill_report(report: JoinReport, units: pd.DataFrame, ukey: pd.Series, row: 
         pop = pd.to_numeric(units[population_column], errors="coerce").to_numpy(dtype=float)
         report.population_total = float(np.nansum(pop))
         report.population_matched = float(np.nansum(pop[row >= 0]))
-    report.n_table_rows_used = int(len(np.unique(row[row >= 0])))
+    report.n_table_rows_used = int(len(unique_values(row[row >= 0])))
     miss = row < 0
     if not miss.any():
         report.unmatched = pd.DataFrame(columns=["key", "label", "n_units", "population"])
@@ -611,7 +612,7 @@ def _points_in_polygons(units: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, val
         out[c] = np.where(src >= 0, v[np.maximum(src, 0)], np.nan)
     out[JOIN_STATUS] = np.where(src >= 0, "spatial", "unmatched: outside every polygon")
     report.n_spatial = int((src >= 0).sum())
-    report.n_table_rows_used = int(len(np.unique(src[src >= 0])))
+    report.n_table_rows_used = int(len(unique_values(src[src >= 0])))
     n_multi = int(hit["_u"].duplicated().sum())
     if n_multi:
         report.notes.append(f"{n_multi} points lie on the boundary of several polygons: the first polygon "

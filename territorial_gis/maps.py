@@ -294,10 +294,11 @@ def write_map(m: folium.Map, path: str | os.PathLike[str], *, cdn: bool | None =
     return target
 
 
-def map_study(outputs_dir: str | os.PathLike[str], path: str | os.PathLike[str], *, cdn: bool = False,
-              overwrite: bool = False, title: str | None = None, lang: str | None = None,
+def map_study(outputs_dir: StudyOutputs | str | os.PathLike[str], path: str | os.PathLike[str], *,
+              cdn: bool = False, overwrite: bool = False, title: str | None = None, lang: str | None = None,
               surface_tier: str | None = None) -> Path:
-    """Read a study outputs folder and write its interactive map (self-contained unless ``cdn``).
+    """Read a study outputs folder (or take a :class:`~territorial_gis.outputs.StudyOutputs`
+    already read) and write its interactive map (self-contained unless ``cdn``).
 
     Raises
     ------
@@ -309,7 +310,7 @@ def map_study(outputs_dir: str | os.PathLike[str], path: str | os.PathLike[str],
     target = Path(path)
     check_outputs(target, overwrite=overwrite)
     texts(lang)  # an unknown language fails before any reading
-    so = load_study_outputs(outputs_dir)
+    so = outputs_dir if isinstance(outputs_dir, StudyOutputs) else load_study_outputs(outputs_dir)
     m = make_map(so, title=title, lang=lang, cdn=cdn, surface_tier=surface_tier)
     out = write_map(m, target, overwrite=overwrite)
     logger.debug("map of %s written to %s", outputs_dir, out)

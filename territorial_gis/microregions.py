@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import _regionalize as rg
+from ._arrays import unique_values
 from ._routing import RouteOptions, ids_of, lonlat_of, options_or_default, snap_localities
 from ._ruleset import class_names, evaluate_rule_set, load_rule_set
 from ._zones import check_max_time, population_of, zone_polygons
@@ -480,7 +481,7 @@ def _solve(adj: Any, attrs: np.ndarray, floor: _Floor, *, method: str, n_regions
 def _check_result(labels: np.ndarray, meets: np.ndarray, adj: Any, floor: _Floor, method: str) -> np.ndarray:
     """Every region contiguous; regions of feasible groups at or above the floor. Returns the
     per-area flag ``meets_size_floor`` of its region."""
-    for r in np.unique(labels[labels >= 0]):
+    for r in unique_values(labels[labels >= 0]):
         members = np.flatnonzero(labels == r)
         if not rg.is_connected(adj, members):
             raise RuntimeError(f"internal error: {method} returned a microregion that is not contiguous")

@@ -1200,16 +1200,19 @@ def _stage_map(ctx: _Ctx) -> None:
         _record_map_inputs(ctx)
     _write_study_json(ctx)
     cdn = want.cdn or not want.self_contained
+    if not (want.map or want.report):
+        return
+    written = outputs.load_study_outputs(ctx.stage_dir)  # read once for the map and the report
     if want.map:
         from .maps import map_study
 
-        map_study(ctx.stage_dir, ctx.stage_dir / outputs.MAP, cdn=cdn, overwrite=True, title=ctx.cfg.title,
+        map_study(written, ctx.stage_dir / outputs.MAP, cdn=cdn, overwrite=True, title=ctx.cfg.title,
                   lang=want.lang)
         ctx.files[outputs.MAP] = ctx.stage_dir / outputs.MAP
     if want.report:
         from .report import make_report
 
-        make_report(ctx.stage_dir, ctx.stage_dir / outputs.REPORT, overwrite=True, title=ctx.cfg.title,
+        make_report(written, ctx.stage_dir / outputs.REPORT, overwrite=True, title=ctx.cfg.title,
                     lang=want.lang)
         ctx.files[outputs.REPORT] = ctx.stage_dir / outputs.REPORT
 

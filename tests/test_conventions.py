@@ -203,3 +203,19 @@ def test_functions_fit_on_a_screen() -> None:
     assert not unexplained, "\n".join(f"{w}: {long[w]} lines" for w in unexplained)
     stale = sorted(set(LONG_FUNCTIONS) - set(long))
     assert not stale, f"no longer long, drop from LONG_FUNCTIONS: {stale}"
+
+
+def test_plain_np_unique_is_not_used() -> None:
+    """numpy >= 2.3 answers a plain ``np.unique`` with a hash table that is 5-20x slower than a
+    sort on the large arrays of a country-sized study: ``_arrays.unique_values`` is the one
+    place that takes distinct values (``np.unique`` with ``return_inverse``/``counts``/``index``
+    or ``axis`` takes the sorting path and stays)."""
+    found = []
+    for path in sorted(PKG.rglob("*.py")):
+        for node in ast.walk(_tree(path)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "unique"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"
+                    and not any(k.arg in ("return_inverse", "return_counts", "return_index", "axis")
+                                for k in node.keywords)):
+                found.append(f"{_rel(path)}:{node.lineno}")
+    assert not found, f"plain np.unique (use _arrays.unique_values): {found}"

@@ -27,6 +27,8 @@ import pytest
 import shapely
 from _browser import GUAVIARE_CONFIG, open_browser, rendering_study, run_example
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from territorial_gis.cli import main
 from territorial_gis.data import data_path
 
@@ -1017,3 +1019,16 @@ def test_one_layer_per_typology(typology_study, outputs):
     row = next(r for r in lay["rows"] if _value(lay, r, 1) == str(g.loc[0, "place_id"]))
     assert _value(lay, row, 0) == name and row[3 + _field(lay, "Population")] is None
     assert not any(k.startswith("Typology:") for k in _layers(make_map(outputs)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.floats(-1e9, 1e9, allow_nan=False), st.integers(-10**7, 10**7).map(lambda i: i / 20)),
+       st.integers(0, 3), st.sampled_from(["en", "es", "pt"]))
+def test_number_text_equals_babel(value: float, decimals: int, lang: str) -> None:
+    """The fast number formatting writes what babel's format_decimal writes for "#,##0.0..."."""
+    from babel.numbers import format_decimal
+
+    from territorial_gis._i18n import texts
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    assert texts(lang).number(value, decimals) == format_decimal(round(value, decimals), format=pattern, locale=lang)
