@@ -170,7 +170,7 @@ def _write_outputs(res: Appraisal, out: Path, extra: dict[str, Path], overwrite:
         if len(chosen):
             add_gpkg_layer(chosen, tmp, "portfolio")
 
-    summary = {"summary": res.summary, **res.info}
+    summary = {"summary": res.summary, "summary_facts": res.facts, **res.info}
 
     def write_json(tmp: Path) -> None:
         tmp.write_text(json.dumps(summary, indent=2, default=str))

@@ -41,6 +41,8 @@ def _services(values: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--eligible-class", "eligible_classes", multiple=True,
               help="Classes of a typology file that are eligible (default its first class).")
 @click.option("--area-id-col", "area_id_column", default=None, help="Id column of the areas (default area_id, id...).")
+@click.option("--area-name-col", "area_name_column", default=None,
+              help="Name column of the areas, shown in the outputs (default name, municipality...; else the id).")
 @click.option("--area-col", "area_column", default=None,
               help="Column of LOCALITIES holding their area id (default: the area polygon holding each).")
 @click.option("--seat-col", "seat_column", default=None,
@@ -85,7 +87,8 @@ def _services(values: tuple[str, ...]) -> dict[str, Any]:
 @output_option(help="Output GeoPackage with layers microregions, eligibility, cecs, cec_hinterlands, localities.")
 @overwrite_option
 def microregions(network: str, localities: str, areas: str, eligible: tuple[str, ...],
-                 eligible_classes: tuple[str, ...], area_id_column: str | None, area_column: str | None,
+                 eligible_classes: tuple[str, ...], area_id_column: str | None, area_name_column: str | None,
+                 area_column: str | None,
                  seat_column: str | None, method: str, min_population: float | None, min_areas: int | None,
                  n_regions: int | None, contiguity: str, link_time: float | None, attributes: str | None,
                  below_floor: str, seed: int, cec_time: float, cec_model: str, cec_k: int | None, cec_method: str,
@@ -119,7 +122,7 @@ def microregions(network: str, localities: str, areas: str, eligible: tuple[str,
     svc = _services(services)
     plan = plan_strategy(  # everything that needs no road network is checked before it is opened
         locs, region_areas, rules=rules, eligible_classes=list(eligible_classes) or None,
-        area_id_col=area_id_column, area_col=area_column, seat_col=seat_column,
+        area_id_col=area_id_column, area_name_col=area_name_column, area_col=area_column, seat_col=seat_column,
         grouping={"method": method, "min_population": min_population, "min_areas": min_areas,
                   "n_regions": n_regions, "contiguity": contiguity, "link_time_min": link_time,
                   "attributes": attrs, "below_floor": below_floor, "seed": seed},

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import _style as st
+from ._appraisalsummary import money, unit_text
 from ._i18n import Texts
 from ._mapelements import CompactLayer, Field, esc
 from ._maplayers import (
@@ -194,13 +195,10 @@ def add_cut_off(m: folium.Map, study: StudyOutputs, ctx: MapContext, road_names:
 
 
 def money_text(value: Any, currency: str, tx: Texts) -> str:
-    """An amount: ``8.8 M USD``, ``950,000 USD``; "unknown" for NaN."""
+    """An amount: ``8.8 M USD``, ``950,000 USD`` (:func:`territorial_gis._appraisalsummary.money`);
+    "unknown" for NaN."""
     v = pd.to_numeric(value, errors="coerce")
-    if not np.isfinite(v):
-        return tx.unknown
-    if abs(v) >= 1e6:
-        return tx("{amount} M {currency}", amount=tx.number(v / 1e6, 1), currency=currency).strip()
-    return f"{tx.integer(v)} {currency}".strip()
+    return money(float(v), currency, tx) if np.isfinite(v) else tx.unknown
 
 
 def range_text(p10: Any, p90: Any, tx: Texts, decimals: int = 0) -> str | None:
@@ -221,13 +219,7 @@ def benefit_unit(study: StudyOutputs, tx: Texts) -> str:
     """The unit of the appraisal's benefit, in the reader's words."""
     rec = appraisal_record(study)
     unit = str(rec.get("benefit_unit") or "")
-    return tx(BENEFIT_UNITS[unit]) if unit in BENEFIT_UNITS else (unit or tx("benefit"))
-
-
-#: the appraisal's benefit units (``benefit_unit`` of its record) -> the reader's words (msgids)
-BENEFIT_UNITS = {u: u for u in ("person-minutes saved per trip", "locality-minutes saved per trip",
-                                "people moving from MRA to FRA", "localities moving from MRA to FRA",
-                                "people newly connected", "localities newly connected")}
+    return unit_text(unit, tx) if unit else tx("benefit")
 
 
 def project_titles(p: pd.DataFrame, study: StudyOutputs, tx: Texts) -> list[str]:
@@ -487,7 +479,7 @@ def _add_typology(m: folium.Map, ctx: MapContext, layer: gpd.GeoDataFrame, spec:
     ctx.add_legend(name, name, legend, rank=45)
 
 
-__all__ = ["BENEFIT_UNITS", "CEC_COLOR", "CRITICALITY_COLORS", "DETOUR_REASONS", "LINKED_TO_TEXT", "LINK_TEXT",
+__all__ = ["CEC_COLOR", "CRITICALITY_COLORS", "DETOUR_REASONS", "LINKED_TO_TEXT", "LINK_TEXT",
            "SELECTED_BY_TEXT", "add_cecs", "add_microregions", "add_typologies", "typology_specs", "link_text", "zone_links", "PORTFOLIO_COLOR", "add_criticality", "add_cut_off",
            "add_portfolio", "appraisal_record", "project_titles", "benefit_unit", "criticality_classes", "detour_text", "money_text",
            "range_text"]

@@ -27,6 +27,7 @@ from ._analysismap import (
     typology_specs,
     zone_links,
 )
+from ._appraisalsummary import summary_text
 from ._basemap import stretch_names
 from ._i18n import Texts
 from ._reportsections import Table
@@ -122,11 +123,20 @@ def appraisal_section(study: StudyOutputs, tx: Texts, max_rows: int = 30) -> dic
     runs = rec.get("runs")
     note = tx("P10\u2013P90: the range over {n} runs with perturbed road speeds, walking speed, thresholds and "
               "unit costs.", n=tx.integer(runs)) if st.present(runs) and runs else None
-    return {"summary": [str(x) for x in rec.get("summary") or []],
-            "summary_note": tx("The appraisal writes these sentences in English.") if tx.lang != "en" else None,
+    return {"summary": _summary(rec, tx),
             "table": Table(header, rows, [True, False] + [True] * 7 + [False], "appraisal"),
             "unit": tx("Benefit: {unit}.", unit=unit),
             "note": note, "png": png, "n_more": max(0, len(proj) - len(p))}
+
+
+def _summary(rec: dict[str, Any], tx: Texts) -> list[str]:
+    """The appraisal's summary sentences in the reader's language, rendered from its facts; a
+    study written before the facts were recorded has English sentences only, shown in an
+    English report alone."""
+    facts = rec.get("summary_facts")
+    if isinstance(facts, list):
+        return summary_text(facts, tx)
+    return [str(x) for x in rec.get("summary") or []] if tx.lang == "en" else []
 
 
 # --------------------------------------------------------------------------------------------

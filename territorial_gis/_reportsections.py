@@ -587,9 +587,22 @@ _FILE_TEXT = {o.LOCALITIES: "localities with travel times, classes and reasons (
               o.LINKS: "each zone's link to a favorable area (CSV)",
               o.TYPOLOGY_LAYERS: "one layer per typology (GeoPackage)",
               o.TYPOLOGIES: "units and population by class of each typology (CSV)",
-              o.INDICATORS_WITHIN: "population and indicators within each travel time (CSV)"}
+              o.INDICATORS_WITHIN: "population and indicators within each travel time (CSV)",
+              o.INDICATORS_BY_GROUP: "population, indicator counts and rates by class, hub, territory and "
+                                     "typology class (CSV)",
+              o.LAND_WITHIN: "share of land within each travel time (CSV)",
+              o.SURFACE_BANDS: "land and population by travel-time band, from the accessibility surfaces (CSV)",
+              o.SURFACE_ZONAL: "travel-time statistics of the accessibility surfaces per area (CSV)",
+              o.FRA: "the favorable areas as destinations (GeoPackage)",
+              o.SERVICE_GAPS: "per CEC and service: at the CEC or the minutes to the nearest (CSV)",
+              o.PERIODS: "each unit in every period compared: values, changes, transitions (CSV)",
+              o.PERIOD_TRANSITIONS: "units moving between classes from one period to the other (CSV)",
+              o.PERIOD_BANDS: "growth between the periods by travel-time band (CSV)",
+              o.TYPOLOGY_SENSITIVITY: "typology class shares when each threshold moves (CSV)"}
 #: what a ``scenario_<name>.gpkg`` is (msgid)
 _SCENARIO_FILE_TEXT = "scenario {name}: each locality's change of access and class, the roads changed (GeoPackage)"
+#: what a ``surface_<tier>.tif`` is (msgid)
+_SURFACE_FILE_TEXT = "minutes from every cell of the accessibility surface to the nearest {tier} (GeoTIFF)"
 
 
 def download_section(study: StudyOutputs, tx: Texts, report_dir: Path | None) -> list[tuple[str, str, str]]:
@@ -604,6 +617,8 @@ def download_section(study: StudyOutputs, tx: Texts, report_dir: Path | None) ->
         href = os.path.relpath(path, report_dir) if report_dir is not None else name
         if name.startswith(SCENARIO_PREFIX) and name.endswith(".gpkg"):
             what = tx(_SCENARIO_FILE_TEXT, name=name[len(SCENARIO_PREFIX):-5])
+        elif o.surface_tier(name) is not None:
+            what = tx(_SURFACE_FILE_TEXT, tier=tx.tier(o.surface_tier(name)))
         else:
             what = tx(_FILE_TEXT.get(name, name))
         out.append((name, Path(href).as_posix(), what))

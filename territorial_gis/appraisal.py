@@ -46,7 +46,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._appraisalsummary import summary_facts, summary_text
 from ._costs import CostTable, Draw, Uncertainty, draw_factors, load_cost_table, load_uncertainty
+from ._i18n import texts
 from ._project_model import Benefits, ProjectModel
 from ._projects import combine_candidates, corridor_candidates, read_projects
 from ._reclass import as_rules, build_reclassifier, scale_thresholds
@@ -66,7 +68,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Appraisal", "BenefitHook", "appraise_projects", "check_budget", "network_profile", "price_projects",
            "study_candidates", "combine_candidates", "corridor_candidates",
-           "load_cost_table", "load_uncertainty", "plot_portfolio", "read_projects", "summary_sentences"]
+           "load_cost_table", "load_uncertainty", "plot_portfolio", "read_projects", "summary_facts",
+           "summary_sentences"]
 
 OBJECTIVES = ("person_min", "mra_to_fra", "newly_connected")
 #: a benefit the toolkit does not compute itself (e.g. the Rural Access Index gain): called as
@@ -85,8 +88,10 @@ class Appraisal:
     ranges (lines, EPSG:4326); ``portfolio``: the greedy picks in order with marginal and
     cumulative cost and benefits (the curve), first row the empty portfolio; ``chosen``: the
     picked projects' lines with their pick order; ``runs``: one row per (run, project) of the
-    perturbed runs; ``summary``: sentences for a report; ``info``: budget, currency, objective,
-    timings, notes.
+    perturbed runs; ``summary``: the summary in plain English sentences (the English rendering
+    of ``facts``); ``info``: budget, currency, objective, timings, notes; ``facts``: the summary
+    as facts (keys and numbers, JSON-ready; see :mod:`territorial_gis._appraisalsummary`), which
+    the report renders in its own language.
     """
 
     projects: gpd.GeoDataFrame
@@ -95,6 +100,7 @@ class Appraisal:
     runs: pd.DataFrame
     summary: list[str]
     info: dict[str, Any] = field(default_factory=dict)
+    facts: list[dict[str, Any]] = field(default_factory=list)
 
     def for_files(self) -> dict[str, gpd.GeoDataFrame]:
         """``projects`` and ``portfolio`` (the chosen lines) ready for a GeoPackage (road piece ids
@@ -199,10 +205,11 @@ def appraise_projects(network: RoadNetwork, localities: gpd.GeoDataFrame, tiers:
     info = _info(model, table, budget, objective, runs, seed, unc, port_runs, t_setup, t_det, t_runs,
                  time.perf_counter() - t0)
     chosen_gdf = projects[projects["chosen"]].sort_values("pick_order").reset_index(drop=True)
-    summary = summary_sentences(projects, portfolio, info)
+    facts = summary_facts(projects, portfolio, info)
+    summary = summary_text(facts, texts("en"))
     log.info("appraised %d projects (%d runs in %.1f s): %d chosen for %.3g", model.n, runs, t_runs,
              len(chosen), budget)
-    return Appraisal(projects, portfolio, chosen_gdf, runs_df, summary, info)
+    return Appraisal(projects, portfolio, chosen_gdf, runs_df, summary, info, facts)
 
 
 def check_budget(budget: Any) -> float:
@@ -564,65 +571,11 @@ def _unit(objective: str, known_population: bool) -> str:
 
 
 # ---------------------------------------------------------------------------- words and chart
-def _money(v: float, currency: str) -> str:
-    if abs(v) >= 1e9:
-        return f"{v / 1e9:.2f} bn {currency}"
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:.1f} M {currency}"
-    if abs(v) >= 1e3:
-        return f"{v / 1e3:.0f} k {currency}"
-    return f"{v:.0f} {currency}"
-
-
-def _count(v: float) -> str:
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:.2f} million"
-    return f"{v:,.0f}"
-
-
-def _and(items: Sequence[str]) -> str:
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def summary_sentences(projects: pd.DataFrame, portfolio: pd.DataFrame, info: Mapping[str, Any]) -> list[str]:
-    """Plain-words sentences for a report ("with 40 M USD, these 6 projects ...")."""
-    cur = info.get("currency", "")
-    budget = float(info.get("budget", 0.0))
-    chosen = projects[projects["chosen"]].sort_values("pick_order")
-    out = []
-    if not len(chosen):
-        out.append(f"With a budget of {_money(budget, cur)}, no candidate project both fits the budget and "
-                   f"improves access ({len(projects)} candidates appraised).")
-        return out
-    last = portfolio.iloc[-1]
-    names = ", ".join(str(x) for x in chosen["project_id"].head(8)) + (" ..." if len(chosen) > 8 else "")
-    known = bool(info.get("population_known"))
-    who = "people" if known else "localities"
-    text = (f"With a budget of {_money(budget, cur)}, these {len(chosen)} project{'s' if len(chosen) > 1 else ''} "
-            f"({names}) cost {_money(float(last['cumulative_cost']), cur)} and save "
-            f"{_count(float(last['cumulative_person_min']))} {'person' if known else 'locality'}-minutes per trip "
-            f"to {_and(info.get('tiers', []))}")
-    moved = float(last["cumulative_mra_to_fra"])
-    if np.isfinite(moved) and moved > 0:
-        text += f", and move {_count(moved)} {who} out of the marginal class (MRA to FRA)"
-    newly = float(last["cumulative_newly_connected"])
-    if np.isfinite(newly) and newly > 0:
-        text += f"; {_count(newly)} {who} get a road connection they lacked"
-    out.append(text + ".")
-    unit = info.get("benefit_unit", "")
-    p10, p90 = info.get("portfolio_benefit_p10"), info.get("portfolio_benefit_p90")
-    if p10 is not None and p90 is not None and info.get("runs"):
-        stable = chosen[chosen["in_top_share"] >= 0.8]
-        out.append(f"Across {info['runs']} runs with perturbed road speeds, walking speed, MRA/FRA thresholds and "
-                   f"unit costs, the portfolio's benefit ranges from {_count(p10)} to {_count(p90)} {unit} "
-                   f"(P10-P90); {len(stable)} of the {len(chosen)} chosen projects rank among the top "
-                   f"{len(chosen)} in at least 80 % of the runs.")
-    best = projects.iloc[0]
-    if np.isfinite(best["benefit_per_million"]):
-        out.append(f"The best value for money is {best['project_id']} ({best['name']}): "
-                   f"{_count(float(best['benefit_per_million']))} {unit} per million {cur}.")
-    return out
+    """Plain-words English sentences of an appraisal ("With a budget of 40.0 M USD, these 6
+    projects ..."): the English rendering of :func:`summary_facts`. The report renders the same
+    facts in its own language (Spanish, Portuguese) through the message catalogue."""
+    return summary_text(summary_facts(projects, portfolio, info), texts("en"))
 
 
 def plot_portfolio(appraisal: Appraisal, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:

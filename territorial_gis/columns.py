@@ -83,6 +83,12 @@ STATE_NAME = "state_name"
 MUNICIPALITY_CODE = "municipality_code"
 """Five-character INEGI code, state (2) + municipality (3): ``"12041"``."""
 MUNICIPALITY_NAME = "municipality_name"
+AREA_NAME_CANDIDATES = (NAME, MUNICIPALITY_NAME, "municipality", "nombre", "nome", "MPIO_CNMBR", "NOMGEO", "NM_MUN")
+"""Columns taken as the name of an area (a municipality...) when none is named, in this order:
+``name`` (INEGI municipalities of :mod:`territorial_gis.microregions`, the study's own outputs),
+``municipality_name``, ``municipality`` (the DANE layer of data/guaviare), ``nombre``/``nome``,
+then the name fields of the national municipal layers: ``MPIO_CNMBR`` (DANE MGN), ``NOMGEO``
+(INEGI Marco Geoestadístico), ``NM_MUN`` (IBGE malha municipal)."""
 
 # -- indicators (joins, derived counts) --------------------------------------------------------
 JOIN_STATUS = "join_status"
@@ -112,6 +118,26 @@ LINK_STATUS = "link_status"
 """``linked`` (a zone contains or reaches a favorable area within the limit) or ``enclosed_marginal``."""
 
 _TIME_RE = re.compile(r"^travel_time_(?P<tier>.+)_min$")
+
+
+def area_name_column(columns: Iterable[str], name_col: str | None = None, *, what: str = "areas") -> str | None:
+    """The column naming the areas: ``name_col`` when given, else the first of
+    :data:`AREA_NAME_CANDIDATES` the areas have, else None (the areas are shown by their id).
+
+    Raises
+    ------
+    ColumnError
+        ``name_col`` is given and the areas have no such column.
+    """
+    cols = [str(c) for c in columns]
+    if name_col is not None:
+        if name_col not in cols:
+            from .errors import ColumnError
+
+            shown = ", ".join(c for c in cols if c != "geometry")
+            raise ColumnError(f"area name column {name_col!r} not found in the {what} (columns: {shown})")
+        return name_col
+    return next((c for c in AREA_NAME_CANDIDATES if c in cols), None)
 
 
 def time_col(tier: str) -> str:

@@ -156,10 +156,13 @@ class TerrainSection:
 
 @dataclass(frozen=True)
 class ClassifySection:
-    """``[classify]``: MRA/FRA rules, the areas classified and the tiers the access rules read."""
+    """``[classify]``: MRA/FRA rules, the areas classified and the tiers the access rules read.
+    ``area_name_column``: the column of the areas file naming each area in the outputs (default
+    the first of :data:`territorial_gis.columns.AREA_NAME_CANDIDATES` the file has)."""
 
     rules: str | None = _key(path="file_or_builtin:territorial_gis.rules")
     areas: str = _key("localities", path="file_or_spec")
+    area_name_column: str | None = None
     tiers: list[str] | None = None
 
 
@@ -269,6 +272,7 @@ class MicroregionsSection:
     enabled: bool = True
     areas: str | None = _key(path="file_or_spec")
     area_id_column: str | None = None
+    area_name_column: str | None = None
     area_column: str | None = None
     localities: str | None = _key(path="file")
     seat_column: str | None = None
@@ -583,6 +587,17 @@ class StudyConfig:
 
 
 # ---------------------------------------------------------------------------- checking
+def _layer_fields(path: str) -> list[str] | None:
+    """The attribute columns of a vector file, read from its header; None when the file cannot
+    be read this way (its stage reports the problem)."""
+    try:
+        import pyogrio
+
+        return [str(f) for f in pyogrio.read_info(path)["fields"]]
+    except Exception:  # noqa: BLE001 - any reading problem is the stage's to report, with its context
+        return None
+
+
 class _Parser:
     """Checks one config; every message starts with the config's source."""
 
@@ -839,7 +854,28 @@ class _Parser:
                 raise self.fail("[hubs]", f"model {cfg.hubs.model!r} needs k (the number of hubs)")
         if cfg.microregions is not None and cfg.microregions.enabled:
             self.check_microregions(cfg.microregions)
+            self.check_area_column("microregions", "area_id_column", cfg.microregions.areas,
+                                   cfg.microregions.area_id_column)
+            self.check_area_column("microregions", "area_name_column", cfg.microregions.areas,
+                                   cfg.microregions.area_name_column)
+        self.check_area_column("classify", "area_name_column", cfg.classify.areas, cfg.classify.area_name_column)
         self.check_indicators(cfg)
+
+    def check_area_column(self, section: str, key: str, areas: str | None, column: str | None) -> None:
+        """A column named for the areas of a section is a column of its areas file (read without
+        its rows); areas given by a specification (``h3:8``, ``mexico``) are checked when built."""
+        if column is None:
+            return
+        where = f"[{section}] {key} = {column!r}"
+        if section == "classify" and areas in ("localities", "points"):
+            raise self.fail(where, "the study classifies its localities (no [classify] areas file to take it from)")
+        if section == "classify" and areas is not None and not looks_like_path(areas):
+            raise self.fail(where, f"the areas {areas!r} are generated cells: they have no name column")
+        if areas is None or not looks_like_path(areas) or "://" in areas:
+            return
+        fields = _layer_fields(areas)
+        if fields is not None and column not in fields:
+            raise self.fail(where, f"no such column in the areas file {areas} (its columns: {', '.join(fields)})")
 
     def check_microregions(self, m: MicroregionsSection) -> None:
         """The keys the Microregions Strategy cannot run without."""

@@ -54,6 +54,7 @@ from .columns import (
     POPULATION,
     REASON_DISCONNECTED,
     REASON_TOO_FAR,
+    area_name_column,
 )
 from .errors import ColumnError, ConfigError, CRSError
 
@@ -522,7 +523,10 @@ def _regions_frame(areas: gpd.GeoDataFrame, mr: np.ndarray, meets: np.ndarray, i
     has = pd.notna(mr)
     pop = (pd.to_numeric(areas[population_col], errors="coerce").to_numpy(dtype=float) if population_col in areas
            else np.full(len(areas), np.nan))
-    names = areas[name_col].astype(str).to_numpy() if name_col and name_col in areas else ids.to_numpy()
+    col = area_name_column(areas.columns, name_col)
+    own = areas[col].astype(object).to_numpy() if col is not None else np.full(len(areas), None, dtype=object)
+    names = np.array([str(n).strip() if pd.notna(n) and str(n).strip() else i for n, i in zip(own, ids, strict=True)],
+                     dtype=object)
     df = pd.DataFrame({MICROREGION_ID: mr[has], "_id": ids.to_numpy()[has], "_name": names[has],
                        "_pop": pop[has], "_meets": meets[has]})
     g = df.groupby(MICROREGION_ID, sort=True)
@@ -587,6 +591,11 @@ def build_microregions(areas: gpd.GeoDataFrame, *, method: str = "maxp", min_pop
     iterations
         Max-p constructions per group (default 10 to 100 by the group's size; each construction
         reaching the most microregions is then improved by simulated annealing).
+    area_id_col, name_col
+        The areas' id column (default ``area_id``, then the usual id columns) and the column
+        naming them in ``member_names`` (default the first of
+        :data:`~territorial_gis.columns.AREA_NAME_CANDIDATES` they have; an area without a name
+        is listed by its id).
 
     Returns
     -------
@@ -1325,7 +1334,7 @@ def _with_locality_summaries(areas: gpd.GeoDataFrame, ids: pd.Series, area: pd.S
 
 def run_strategy(network: RoadNetwork, localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, rules: Any,
                  eligible_classes: Sequence[str] | None = None, area_id_col: str | None = None,
-                 area_col: str | None = None, seat_col: str | None = None,
+                 area_name_col: str | None = None, area_col: str | None = None, seat_col: str | None = None,
                  grouping: Mapping[str, Any] | None = None, cecs: Mapping[str, Any] | None = None,
                  services: Mapping[str, Any] | None = None, service_limit_min: float = DEFAULT_SERVICE_LIMIT_MIN,
                  presence_m: float = DEFAULT_PRESENCE_M, population_col: str = POPULATION,
@@ -1344,6 +1353,9 @@ def run_strategy(network: RoadNetwork, localities: gpd.GeoDataFrame, areas: gpd.
     seat_col
         Locality column marking each area's seat (its head town); default the most populous
         locality of each area.
+    area_id_col, area_name_col
+        The areas' id column and the column naming them in the outputs (see
+        :func:`build_microregions`; a ColumnError when the named column is missing).
     grouping
         Options of :func:`build_microregions` (``method``, ``min_population``/``min_areas``,
         ``contiguity``, ``link_time_min``, ...).
@@ -1359,7 +1371,7 @@ def run_strategy(network: RoadNetwork, localities: gpd.GeoDataFrame, areas: gpd.
         are placed in the areas by the polygon holding them (or by ``area_col``).
     """
     plan = plan_strategy(localities, areas, rules=rules, eligible_classes=eligible_classes, area_id_col=area_id_col,
-                         area_col=area_col, seat_col=seat_col, grouping=grouping, cecs=cecs,
+                         area_name_col=area_name_col, area_col=area_col, seat_col=seat_col, grouping=grouping, cecs=cecs,
                          population_col=population_col, classified=classified)
     return run_plan(network, plan, services=services, service_limit_min=service_limit_min, presence_m=presence_m,
                     options=options)
@@ -1379,11 +1391,12 @@ class StrategyPlan:
     cecs: dict[str, Any]
     area_id_col: str | None
     population_col: str
+    area_name_col: str | None = None
 
 
 def plan_strategy(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, rules: Any,
                   eligible_classes: Sequence[str] | None = None, area_id_col: str | None = None,
-                  area_col: str | None = None, seat_col: str | None = None,
+                  area_name_col: str | None = None, area_col: str | None = None, seat_col: str | None = None,
                   grouping: Mapping[str, Any] | None = None, cecs: Mapping[str, Any] | None = None,
                   population_col: str = POPULATION, classified: gpd.GeoDataFrame | None = None) -> StrategyPlan:
     """The steps of :func:`run_strategy` that need no road network: eligibility, the areas of the
@@ -1395,6 +1408,7 @@ def plan_strategy(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, rule
         raise ConfigError("CECs need max_time_min (minutes within which a CEC serves a locality)")
     check_max_time(c_opts["max_time_min"], "CEC time limit (max_time_min)")
     ids = area_ids(areas, area_id_col)
+    area_name_col = area_name_column(areas.columns, area_name_col)
     if area_col is None and g_opts.get("contiguity") == "travel_time":
         raise ConfigError("areas grouped by travel time between head towns need the localities' area column "
                           "(area_col, e.g. municipality_code) to know which locality lies in which area")
@@ -1409,7 +1423,7 @@ def plan_strategy(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, rule
     el = eligible_areas(areas, rules, eligible_classes=eligible_classes)
     _check_plan(el, ids, g_opts, population_col)
     return StrategyPlan(areas=el, ids=ids, area=area, seat=seat, localities=localities, grouping=g_opts, cecs=c_opts,
-                        area_id_col=area_id_col, population_col=population_col)
+                        area_id_col=area_id_col, population_col=population_col, area_name_col=area_name_col)
 
 
 def _check_plan(el: gpd.GeoDataFrame, ids: pd.Series, g: Mapping[str, Any], population_col: str) -> None:
@@ -1441,6 +1455,7 @@ def run_plan(network: RoadNetwork, plan: StrategyPlan, *, services: Mapping[str,
     c_opts, pop_col = plan.cecs, plan.population_col
     heads = _head_towns(plan.areas, plan.ids, plan.localities, plan.area, plan.seat)
     mr = build_microregions(plan.areas, network=network, head_towns=heads, area_id_col=plan.area_id_col,
+                            name_col=plan.area_name_col,
                             population_col=pop_col, options=options, **plan.grouping)
     mr_of_area = pd.Series(mr.areas[MICROREGION_ID].to_numpy(), index=plan.ids.to_numpy())
     loc = plan.localities.copy()
@@ -1480,7 +1495,8 @@ def run_configured(section: MicroregionsSection, network: RoadNetwork, localitie
            "allow_seat": m.allow_seat, "min_population": m.cec_min_population,
            "service_column": m.cec_service_column, "one_per_area": m.one_per_area}
     return run_strategy(network, own, areas, rules=m.eligible if m.eligible is not None else m.eligible_rules,
-                        eligible_classes=m.eligible_classes, area_id_col=m.area_id_column, area_col=m.area_column,
+                        eligible_classes=m.eligible_classes, area_id_col=m.area_id_column,
+                        area_name_col=m.area_name_column, area_col=m.area_column,
                         seat_col=m.seat_column, grouping=given, cecs=cec, services=services,
                         service_limit_min=DEFAULT_SERVICE_LIMIT_MIN if m.service_limit_min is None else m.service_limit_min,
                         presence_m=DEFAULT_PRESENCE_M if m.presence_m is None else m.presence_m,

@@ -373,19 +373,42 @@ def study_areas(cfg: StudyConfig, localities: gpd.GeoDataFrame) -> gpd.GeoDataFr
     areas = gpd.read_file(spec)
     if areas.crs is None:
         raise CRSError(f"areas file {spec} has no CRS")
-    return areas.to_crs(4326)
+    return with_area_names(areas.to_crs(4326), cfg.classify.area_name_column, what=f"areas file {spec}")
+
+
+def with_area_names(areas: gpd.GeoDataFrame, name_col: str | None = None, *, what: str = "areas"
+                    ) -> gpd.GeoDataFrame:
+    """The areas with ``name``, the name the outputs show them by (``areas.gpkg``, the map, the
+    class reasons): the column ``name_col`` (``[classify] area_name_column``), else the first of
+    :data:`~territorial_gis.columns.AREA_NAME_CANDIDATES` the areas have; unchanged when they have
+    none (they are shown by their id). An area whose name is empty keeps an empty ``name``.
+
+    Raises
+    ------
+    ColumnError
+        ``name_col`` is not a column of the areas.
+    """
+    col = columns.area_name_column(areas.columns, name_col, what=what)
+    if col is None or col == columns.NAME:
+        return areas
+    if columns.NAME in areas:
+        log.info("areas: 'name' taken from column %r (the areas' own 'name' column is replaced)", col)
+    out = areas.copy()
+    out[columns.NAME] = out[col]
+    return out
 
 
 def _join_area_class(localities: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The localities with the class of the area holding them. Where an area holds several
     localities its reasons quote the area's values, not the locality's: they start with the
-    phrase naming the area (``class of its area <name>, <n> localities``)."""
+    phrase naming the area (``class of its area <name>, <n> localities``: its ``name``, see
+    :func:`study_areas`, else its id)."""
     import geopandas as gpd
 
     from ._i18n import reason
 
     cols = [c for c in columns.CLASS_COLUMNS if c in areas]
-    label = next((c for c in (columns.NAME, "municipality", _area_id_column(areas)) if c and c in areas), None)
+    label = next((c for c in (columns.NAME, _area_id_column(areas)) if c and c in areas), None)
     keep = areas[[*cols, "geometry"]].copy()
     if columns.CLASS_REASONS in keep and label is not None and "n_localities" in areas:
         shared = pd.to_numeric(areas["n_localities"], errors="coerce") > 1
@@ -438,12 +461,26 @@ def _stage_surface(ctx: _Ctx) -> None:
         ctx.files[outputs.surface_file(tier)] = path
     ctx.write(outputs.SURFACE_BANDS, fig.bands)
     if fig.zonal is not None:
-        ctx.write(outputs.SURFACE_ZONAL, fig.zonal)
+        ctx.write(outputs.SURFACE_ZONAL, _with_zone_names(fig.zonal, areas, area_id))
     if pop is None:
         ctx.note("surface: the localities carry no population, so the band figures give land, not people")
     ctx.info["surface"] = {**fig.description, "tiers": list(fig.minutes), "bands_min": list(bands or []),
                            "population": "from the localities' population, summed per cell" if pop is not None
                            else None, "area_id": area_id}
+
+
+def _with_zone_names(zonal: pd.DataFrame, areas: gpd.GeoDataFrame | None, area_id: str | None) -> pd.DataFrame:
+    """The per-area surface statistics with each area's ``name`` beside its id (when the areas
+    have names, see :func:`with_area_names`)."""
+    if areas is None or area_id is None or columns.NAME not in areas or columns.AREA_ID not in zonal \
+            or columns.NAME in zonal:
+        return zonal
+    names = pd.Series(areas[columns.NAME].to_numpy(), index=areas[area_id].astype(str).to_numpy())
+    names = names[~names.index.duplicated()]
+    out = zonal.copy()
+    out.insert(out.columns.get_loc(columns.AREA_ID) + 1, columns.NAME,
+               names.reindex(out[columns.AREA_ID].astype(str).to_numpy()).to_numpy())
+    return out
 
 
 def _area_id_column(areas: gpd.GeoDataFrame | None) -> str | None:
@@ -850,7 +887,7 @@ def _stage_appraisal(ctx: _Ctx) -> None:
     ctx.write(outputs.PORTFOLIO_CSV, res.portfolio)
     plot_portfolio(res, ctx.stage_dir / outputs.PORTFOLIO_PNG, overwrite=True)
     ctx.files[outputs.PORTFOLIO_PNG] = ctx.stage_dir / outputs.PORTFOLIO_PNG
-    ctx.info["appraisal"] = {**res.info, "summary": res.summary}
+    ctx.info["appraisal"] = {**res.info, "summary": res.summary, "summary_facts": res.facts}
     for text in res.info.get("notes", []):
         ctx.note(text)
 # ---------------------------------------------------------------------------- periods, indicators, typologies

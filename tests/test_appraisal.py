@@ -161,7 +161,8 @@ def test_mra_to_fra_moves_synthetic() -> None:
     p = res.projects.set_index("project_id")
     assert p.at["track_a", "population_mra_to_fra"] == 1000.0 and p.at["track_a", "n_mra_to_fra"] == 1
     assert res.portfolio["cumulative_mra_to_fra"].iloc[-1] == 1000.0
-    assert any("move 1,000 people out of the marginal class" in s for s in res.summary)
+    assert "1,000 people move out of the marginal class (MRA to FRA)." in res.summary
+    assert {"key": "moved", "n": 1000.0, "population_known": True} in res.facts
 
 
 def test_mra_to_fra_moves_of_an_area_synthetic() -> None:
@@ -343,6 +344,7 @@ def test_cli_writes_every_output(tmp_path: Path, poa_case: tuple) -> None:
     assert (tmp_path / "appraisal_portfolio.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     meta = json.loads((tmp_path / "appraisal_summary.json").read_text())
     assert meta["runs"] == 3 and meta["summary"]
+    assert [f["key"] for f in meta["summary_facts"]][0] == "portfolio" and len(meta["summary_facts"]) == len(meta["summary"])
 
 
 @pytest.fixture(scope="module")
@@ -387,3 +389,39 @@ def test_cli_bad_input_synthetic(synthetic_files: dict[str, Path], case: str, me
         del args[i:i + 2]
     assert_cli_fails(args, message, out)
     assert not list(f["dir"].glob(f"out_{case}*"))
+
+
+def test_summary_facts_render_in_each_language() -> None:
+    """SYNTHETIC facts: one sentence per fact in en/es/pt with the locale's numbers, singular
+    forms for one project, one locality; every message in the catalogues."""
+    from territorial_gis._appraisalsummary import summary_text
+    from territorial_gis._i18n import Texts, texts
+
+    facts = [{"key": "portfolio", "budget": 1.5e9, "currency": "USD", "n_projects": 1, "project_ids": ["p7"],
+              "cost": 1234567.0, "saved": 2.5e6, "population_known": True, "tiers": ["intermediate_city", "market"]},
+             {"key": "moved", "n": 1.0, "population_known": False},
+             {"key": "newly_connected", "n": 4730.0, "population_known": True},
+             {"key": "ranges", "runs": 10, "p10": 950.4, "p90": 1200.0, "unit": "person-minutes saved per trip",
+              "n_stable": 0, "n_chosen": 1, "top_share": 0.8},
+             {"key": "best", "project_id": "p7", "name": "Ruta 9", "benefit_per_million": 12.6,
+              "unit": "my_hook", "currency": "USD"},
+             {"key": "from_a_newer_version"}]
+    en = summary_text(facts, texts("en"))
+    assert en == [
+        "With a budget of 1.50 bn USD, this project (p7) costs 1.2 M USD and saves 2.50 million person-minutes "
+        "per trip to intermediate city and market.",
+        "1 locality moves out of the marginal class (MRA to FRA).",
+        "4,730 people get a road connection they lacked.",
+        "Across 10 runs with perturbed road speeds, walking speed, MRA/FRA thresholds and unit costs, the "
+        "portfolio's benefit ranges from 950 to 1,200 person-minutes saved per trip (P10\u2013P90); the chosen "
+        "project ranks first in fewer than 80% of the runs.",
+        "The best value for money is p7 (Ruta 9): 13 my_hook per million USD."]
+    es_tx = Texts("es")  # its own instance: texts("es") is shared and records what other tests miss
+    es = summary_text(facts, es_tx)
+    assert not es_tx.missing
+    assert es[0].startswith("Con un presupuesto de 1,50 mil M USD, este proyecto (p7) cuesta 1,2 M USD y ahorra "
+                            "2,50 millones personas-minuto por viaje a ciudad intermedia y ")
+    assert es[1] == "1 localidad sale de la clase marginal (de MRA a FRA)."
+    assert es[2].startswith("4.730 personas") and "950 a 1.200" in es[3] and "menos del 80\u00a0%" in es[3]
+    pt = summary_text(facts, texts("pt"))
+    assert pt[1] == "1 localidade sai da classe marginal (de MRA para FRA)." and "1,50 bi USD" in pt[0]

@@ -108,6 +108,25 @@ def test_municipalities_are_the_areas(guaviare: Path) -> None:
     assert z.loc["95001", "median_min"] < z.loc["95200", "median_min"]  # San José vs Miraflores
 
 
+def test_areas_are_shown_by_municipality_name(guaviare: Path) -> None:
+    """[classify] area_name_column = "municipality": areas.gpkg, surface_zonal.csv and the class
+    reasons name each area as the DANE layer does, not by its code."""
+    from territorial_gis.data import data_path
+
+    dane = gpd.read_file(data_path("guaviare", "municipios_dane.geojson"))
+    name_of = dict(zip(dane["municipality_code"].astype(str), dane["municipality"], strict=True))
+    areas = gpd.read_file(guaviare / "areas.gpkg", layer="areas")
+    assert [name_of[c] for c in areas["municipality_code"].astype(str)] == areas["name"].tolist()
+    zonal = pd.read_csv(guaviare / "surface_zonal.csv", dtype={"area_id": str})
+    assert list(zonal.columns[:3]) == ["tier", "area_id", "name"]
+    assert zonal["name"].tolist() == [name_of[c] for c in zonal["area_id"]]
+    loc = gpd.read_file(guaviare / "localities.gpkg", layer="localities")
+    reasons = loc["class_reasons"].dropna()
+    n_sj = int(areas.loc[areas["municipality_code"].astype(str) == "95001", "n_localities"].iloc[0])
+    assert n_sj > 1 and reasons.str.startswith(f"class of its area SAN JOSÉ DEL GUAVIARE, {n_sj} localities").any()
+    assert not reasons.str.contains("class of its area 95").any()
+
+
 def test_corridors_start_at_the_road_entry(guaviare: Path) -> None:
     corr = gpd.read_file(guaviare / "corridors.gpkg", layer="corridors")
     loc = gpd.read_file(guaviare / "localities.gpkg", layer="localities").set_index("place_id")

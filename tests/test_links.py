@@ -289,6 +289,11 @@ def test_guaviare_example_microregions(tmp_path: Path) -> None:
     listed = [m for ms in members for m in ms]
     assert len(listed) == len(set(listed))
     assert set(listed) == set(el.loc[el["microregion_id"].notna(), "municipality_code"].astype(str))
+    # area_name_column = "municipality": the members by the DANE layer's names, in the order of their codes
+    dane = gpd.read_file(ROOT / "data" / "guaviare" / "municipios_dane.geojson")
+    name_of = dict(zip(dane["municipality_code"].astype(str), dane["municipality"], strict=True))
+    for codes, names in zip(regions["members"], regions["member_names"], strict=True):
+        assert names.split(";") == [name_of[c] for c in codes.split(";")]
     for rid, ms in members.items():
         polys = el.set_index(el["municipality_code"].astype(str)).loc[ms].geometry.to_numpy()
         g = nx.Graph()

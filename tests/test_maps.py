@@ -361,12 +361,22 @@ def test_catalogues_cover_every_message():
     placeholders (extracted from the source, independently of a run)."""
     import ast
 
-    from territorial_gis import _analysismap, _analysisreport, _i18n, _reportsections, _whatifmap
+    from territorial_gis import (
+        _analysismap,
+        _analysisreport,
+        _appraisalsummary,
+        _i18n,
+        _reportsections,
+        _whatifmap,
+        _whatifreport,
+        outputs,
+    )
 
     root = Path(_i18n.__file__).parent
     ids: set[str] = set()
     for name in ("_maplayers.py", "_reportsections.py", "maps.py", "report.py", "_overview.py", "_style.py",
-                 "_basemap.py", "_whatifmap.py", "_whatifreport.py", "_charts.py", "_analysismap.py", "_analysisreport.py"):
+                 "_basemap.py", "_whatifmap.py", "_whatifreport.py", "_charts.py", "_analysismap.py", "_analysisreport.py",
+                 "_appraisalsummary.py"):
         for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
@@ -378,9 +388,13 @@ def test_catalogues_cover_every_message():
     ids |= {v[0] for v in CLASS_STYLES.values()} | set(_style.ROAD_CLASSES) | set(_style.MRA_KINDS.values())
     ids |= set(_i18n.REASONS.values()) | set(_i18n.UNREACHABLE_TEXT.values())
     ids |= {v[0] for v in _reportsections._INDICATORS.values()} | set(_reportsections._INPUT_NAMES.values())
-    ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown", _reportsections._SCENARIO_FILE_TEXT}
+    ids |= set(_reportsections._FILE_TEXT.values()) | {"Hub", "Territory", "unknown", _reportsections._SCENARIO_FILE_TEXT,
+                                                        _reportsections._SURFACE_FILE_TEXT}
+    ids |= set(_whatifreport._FACTOR_KIND.values())
+    # every file a study may write is described in the report's list of files (the report itself aside)
+    assert [f for f in outputs.STUDY_FILES if f not in _reportsections._FILE_TEXT] == [outputs.REPORT]
     ids |= set(_style.STATUS_TEXT.values()) | set(_style.ROAD_CHANGE_TEXT.values()) | set(_whatifmap.RAI_REASONS.values())
-    ids |= set(_analysismap.DETOUR_REASONS.values()) | set(_analysismap.BENEFIT_UNITS.values())
+    ids |= set(_analysismap.DETOUR_REASONS.values()) | set(_appraisalsummary.BENEFIT_UNITS)
     ids |= set(_analysismap.SELECTED_BY_TEXT.values()) | set(_analysismap.LINK_TEXT.values()) \
         | set(_analysismap.LINKED_TO_TEXT.values())
     ids |= set(_analysisreport.UNIT_TEXT.values())
@@ -391,6 +405,9 @@ def test_catalogues_cover_every_message():
         assert not missing, (lang, missing[:10])
         for (_ctx, msgid), msgstr in cat.items():
             assert set(re.findall(r"\{(\w+)\}", msgid)) == set(re.findall(r"\{(\w+)\}", msgstr)), msgid
+    # English is the msgid itself: es and pt translate the same messages, none left behind in one
+    es, pt = set(_i18n._catalogue("es")), set(_i18n._catalogue("pt"))
+    assert es == pt, (sorted(es - pt)[:5], sorted(pt - es)[:5])
 
 
 def test_numbers_follow_the_locale_with_babel():

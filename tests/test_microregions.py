@@ -241,6 +241,28 @@ def test_real_municipalities_partition(dane: gpd.GeoDataFrame, rule: str, floor:
         assert regions.loc[rid, "geometry"].symmetric_difference(union).area < 1e-6 * union.area
 
 
+def test_microregions_name_their_areas(dane: gpd.GeoDataFrame) -> None:
+    """member_names: the areas' name column found among the candidates (DANE: municipality), a
+    named one, the id where an area has no name; a named column the areas lack is an error."""
+    from territorial_gis.columns import area_name_column
+
+    assert area_name_column(dane.columns) == "municipality"
+    assert area_name_column(["area_id", "NOMGEO", "name"]) == "name"
+    assert area_name_column(["area_id", "geometry"]) is None
+    name_of = dict(zip(dane["municipality_code"], dane["municipality"], strict=True))
+    el = mrg.eligible_areas(dane.assign(municipality=dane["municipality"].where(dane["municipality_code"] != "95015")),
+                            "department_code == '95'")
+    res = mrg.build_microregions(el, area_id_col="municipality_code", min_areas=2, attributes="distance")
+    for members, names in zip(res.regions["members"], res.regions["member_names"], strict=True):
+        expected = [name_of[m] if m != "95015" else "95015" for m in members.split(";")]  # 95015 (Calamar) unnamed
+        assert names.split(";") == expected
+    coded = mrg.build_microregions(el, area_id_col="municipality_code", name_col="municipality_code", min_areas=2,
+                                   attributes="distance")
+    assert coded.regions["member_names"].tolist() == coded.regions["members"].tolist()
+    with pytest.raises(ColumnError, match=r"area name column 'nombre' not found in the areas \(columns: department_code"):
+        mrg.build_microregions(el, area_id_col="municipality_code", name_col="nombre", min_areas=2)
+
+
 def test_real_municipalities_eligibility_reasons(dane: gpd.GeoDataFrame) -> None:
     el = mrg.eligible_areas(dane, ["department_code == '95'", "municipality != 'MIRAFLORES'"])
     got = dict(zip(el["municipality"], el["eligible"], strict=True))

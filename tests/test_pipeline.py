@@ -281,6 +281,40 @@ def test_config_errors(tmp_path: Path, text: str, expect: str) -> None:
     assert str(p) in str(info.value)
 
 
+def test_area_name_column_checked_against_the_areas_file(tmp_path: Path) -> None:
+    """An area name (or id) column the areas file lacks: one message naming the config file, the
+    section, the key, the value and the areas file's columns; exit 1, no output, before any stage."""
+    dane = Path(__file__).resolve().parents[1] / "data" / "guaviare" / "municipios_dane.geojson"
+    head = '[network]\nplace = "a"\n[localities]\ngrid_hex_m = 5000\n[tiers]\nx = "population>=1"\n'
+    micro = (f'[microregions]\nareas = "{dane}"\neligible = "n_localities >= 1"\nmin_areas = 2\n'
+             'cec_max_time_min = 60\n')
+    cases = {
+        f'[classify]\nareas = "{dane}"\narea_name_column = "nombre"\n':
+            f"[classify] area_name_column = 'nombre': no such column in the areas file {dane} (its columns: "
+            "department_code, municipality_local_code, municipality_code, municipality)",
+        f'{micro}area_name_column = "MPIO_CNMBR"\n':
+            f"[microregions] area_name_column = 'MPIO_CNMBR': no such column in the areas file {dane}",
+        f'{micro}area_id_column = "codigo"\n': "[microregions] area_id_column = 'codigo': no such column",
+        '[classify]\narea_name_column = "municipality"\n':
+            "[classify] area_name_column = 'municipality': the study classifies its localities",
+        '[classify]\nareas = "hex:5000"\narea_name_column = "municipality"\n':
+            "[classify] area_name_column = 'municipality': the areas 'hex:5000' are generated cells",
+    }
+    for i, (text, expect) in enumerate(cases.items()):
+        p = tmp_path / f"c{i}.toml"
+        p.write_text(head + text, encoding="utf-8")
+        with pytest.raises(ConfigError) as info:
+            load_study_config(p)
+        assert str(info.value).startswith(f"{p}: ") and expect in str(info.value), str(info.value)
+    p = tmp_path / "c0.toml"
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(p), "-o", str(out)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert [ln for ln in r.output.splitlines() if ln.startswith("Error:")] == [
+        f"Error: {p}: {next(iter(cases.values()))}"]
+    assert not out.exists()
+
+
 def test_bad_key_in_a_late_section_fails_before_any_stage(tmp_path: Path) -> None:
     """A wrong type in [territories] stops run_study at once: no network built, no folder made."""
     import time

@@ -506,6 +506,43 @@ def test_appraisal_section_table_sentences_and_chart(guaviare, guaviare_outputs,
     assert '<section id="appraisal">' not in report_file.read_text(encoding="utf-8")
 
 
+def _findings(html: str) -> list[str]:
+    """The appraisal's summary sentences as the report shows them."""
+    section = re.search(r'<section id="appraisal">(.*?)</section>', html, re.S).group(1)
+    items = re.search(r'<ul class="findings">(.*?)</ul>', section, re.S).group(1)
+    return [text_of(li).strip() for li in re.findall(r"<li>(.*?)</li>", items, re.S)]
+
+
+def _numbers(text: str, group: str, decimal: str) -> list[float]:
+    """Every number of a sentence (ids and P10/P90 included), read with the locale's separators."""
+    return [float(t.replace(group, "").replace(decimal, ".")) for t in
+            re.findall(rf"\d(?:[\d{re.escape(group)}]*\d)?(?:{re.escape(decimal)}\d+)?", text)]
+
+
+@pytest.mark.parametrize("lang, words", [("es", ("Con un presupuesto de", "localidades-minuto", "corridas")),
+                                         ("pt", ("Com um orçamento de", "localidades-minuto", "rodadas"))])
+def test_appraisal_sentences_in_the_reader_language(guaviare, tmp_path, lang, words):
+    """``tgis report --lang es|pt`` of the Guaviare example: the appraisal's sentences in that
+    language, with the numbers of the English ones (as study.json records them) in the locale's
+    format, and no note that they are in English."""
+    meta = json.loads((guaviare / "study.json").read_text(encoding="utf-8"))
+    english = meta["appraisal"]["summary"]
+    assert len(english) >= 3 and english[0].startswith("With a budget of 40.0 M USD")
+    out = tmp_path / f"report_{lang}.html"
+    res = CliRunner().invoke(main, ["report", str(guaviare), "-o", str(out), "--lang", lang])
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    shown = _findings(html)
+    assert len(shown) == len(english)
+    assert all(w in " ".join(shown) for w in words), shown
+    assert not any("With a budget" in s or "Across" in s or "value for money" in s for s in shown)
+    assert "in English" not in text_of(html) and "en inglés" not in text_of(html) and "em inglês" not in text_of(html)
+    for en, local in zip(english, shown, strict=True):
+        assert _numbers(local, ".", ",") == _numbers(en, ",", "."), (en, local)
+    assert "40,0 " in shown[0]  # the decimal comma of es/pt (Babel), as in the report's tables
+    assert _findings(render_report(load_study_outputs(guaviare), overview=False)) == english
+
+
 def test_appraisal_section_unknown_range_reads_unknown(guaviare_outputs):
     proj = guaviare_outputs.projects.sort_values("rank").head(2).copy()
     proj["benefit_p10"] = [np.nan, 5.0]  # SYNTHETIC: the first range unknown
