@@ -155,10 +155,19 @@ def _reason_patterns() -> list[tuple[str, re.Pattern[str]]]:
     return out
 
 
+@cache
+def _reason_prefixes() -> list[tuple[str, str, re.Pattern[str]]]:
+    """The templates with the literal text they start with ("" when a value comes first)."""
+    return [(REASONS[key].split("{", 1)[0], key, pattern) for key, pattern in _reason_patterns()]
+
+
 def parse_reason(part: str) -> tuple[str, dict[str, str]] | None:
     """``(key, values)`` of one English phrase of the class reasons, None if it matches no template."""
-    for key, pattern in _reason_patterns():
-        m = pattern.match(part.strip())
+    text = part.strip()
+    for prefix, key, pattern in _reason_prefixes():
+        if not text.startswith(prefix):  # cannot match: skip the regular expression
+            continue
+        m = pattern.match(text)
         if m:
             return key, m.groupdict()
     return None

@@ -142,7 +142,10 @@ def gpkg_ready(gdf: Any) -> Any:
         if col == out.geometry.name:
             continue
         s = out[col]
-        if s.dtype == object or str(s.dtype).startswith(("string", "str")):
+        if str(s.dtype).startswith(("string", "str")) or (s.dtype == object and
+                                                          pd.api.types.infer_dtype(s, skipna=True) == "string"):
+            out[col] = s.astype(object).where(s.notna(), None)  # text already: missing as None
+        elif s.dtype == object:
             out[col] = s.map(gpkg_text).astype(object)
     return out
 

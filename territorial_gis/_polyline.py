@@ -87,7 +87,7 @@ def join_blocks(coords: np.ndarray, starts: np.ndarray, counts: np.ndarray, bloc
     xy = coords[take]
     keep = np.ones(len(xy), dtype=bool)
     if len(xy):
-        keep[1:] = ~((path[1:] == path[:-1]) & np.all(xy[1:] == xy[:-1], axis=1))
+        keep[1:] = (path[1:] != path[:-1]) | (xy[1:, 0] != xy[:-1, 0]) | (xy[1:, 1] != xy[:-1, 1])
     return xy[keep], path[keep]
 
 

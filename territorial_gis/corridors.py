@@ -183,7 +183,7 @@ class _Routing:
     time_s: np.ndarray
     dest_pos: np.ndarray
     pred: np.ndarray
-    pieces: pd.DataFrame  # one row per arc of every path: path, seq, arc, edge, f0, f1, length_m, time_s
+    pieces: dict[str, np.ndarray]  # per arc of every path: path, seq, arc, edge, f0, f1, length_m, time_s
     path_of_origin: np.ndarray  # origin position -> path position (-1 when unreachable)
     population_known: np.ndarray  # per origin: its population is known (``population`` is 0 otherwise)
 
@@ -243,7 +243,7 @@ def _route(network: RoadNetwork, localities: gpd.GeoDataFrame, targets: Mapping[
 
 
 def _trace_paths(network: RoadNetwork, graph: AugmentedGraph, pred: np.ndarray, origin_nodes: np.ndarray,
-                 reachable: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+                 reachable: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Arcs of the path of every reachable origin, in travel order (the tree is followed in
     compiled code, the arcs looked up vectorised)."""
     path_of_origin = np.full(len(origin_nodes), -1, dtype=np.int64)
@@ -266,8 +266,8 @@ def _trace_paths(network: RoadNetwork, graph: AugmentedGraph, pred: np.ndarray, 
     elen = network.edges["length_m"].to_numpy(dtype=float)
     length = np.where(edge >= 0, (f1 - f0) * elen[np.maximum(edge, 0)], 0.0)
     log.debug("corridor paths: %d steps over %d paths", len(arc), n_paths)
-    pieces = pd.DataFrame({"path": path, "seq": seq, "arc": arc, "edge": edge,
-                           "f0": f0, "f1": f1, "length_m": length, "time_s": weight[arc]})
+    pieces = {"path": path, "seq": seq, "arc": arc, "edge": edge, "f0": f0, "f1": f1, "length_m": length,
+              "time_s": weight[arc]}
     return pieces, path_of_origin
 
 
@@ -285,7 +285,7 @@ def _arc_to_pred(graph: AugmentedGraph, pred: np.ndarray) -> np.ndarray:
     return out
 
 
-def _path_geometries(network: RoadNetwork, pieces: pd.DataFrame, n_paths: int, start_xy: np.ndarray,
+def _path_geometries(network: RoadNetwork, pieces: dict[str, np.ndarray], n_paths: int, start_xy: np.ndarray,
                      end_xy: np.ndarray) -> np.ndarray:
     """One LineString (EPSG:4326) per path from the road pieces it uses; a straight off-road
     line between its ends when it uses no road.
@@ -293,10 +293,10 @@ def _path_geometries(network: RoadNetwork, pieces: pd.DataFrame, n_paths: int, s
     Paths share most of their pieces (they form a tree towards the targets): each distinct piece
     is cut once, then the coordinates are gathered per path in one vectorised step.
     """
-    on_road = pieces["edge"].to_numpy() >= 0
-    e = pieces["edge"].to_numpy()[on_road]
-    f0 = pieces["f0"].to_numpy()[on_road]
-    f1 = pieces["f1"].to_numpy()[on_road]
+    on_road = pieces["edge"] >= 0
+    e = pieces["edge"][on_road]
+    f0 = pieces["f0"][on_road]
+    f1 = pieces["f1"][on_road]
     whole = (f0 == 0.0) & (f1 == 1.0)
     # blocks: whole edges first, then the distinct cut pieces (fractions are of the metric length)
     w_edges, w_inv = np.unique(e[whole], return_inverse=True)
@@ -313,7 +313,7 @@ def _path_geometries(network: RoadNetwork, pieces: pd.DataFrame, n_paths: int, s
     block[whole] = w_inv
     block[~whole] = len(w_edges) + c_codes
     xy, pid = join_blocks(np.concatenate([wc, cc]), np.concatenate([ws, cs + len(wc)]), np.concatenate([wn, cn]),
-                          block, pieces["path"].to_numpy()[on_road])
+                          block, pieces["path"][on_road])
     out, good = lines_of_paths(xy, pid, n_paths)
     for k in np.flatnonzero(~good):
         out[k] = shapely.LineString([start_xy[k], end_xy[k]])
@@ -328,15 +328,15 @@ def _corridor_frame(r: _Routing) -> gpd.GeoDataFrame:
     n_paths = len(reach)
     pieces = r.pieces
     flag = is_unpaved_or_low(net.edges)
-    road = pieces["edge"].to_numpy() >= 0
-    plen = pieces["length_m"].to_numpy()
-    ppath = pieces["path"].to_numpy()
+    road = pieces["edge"] >= 0
+    plen = pieces["length_m"]
+    ppath = pieces["path"]
     length = np.bincount(ppath, weights=plen, minlength=n_paths)
-    bad = np.bincount(ppath, weights=np.where(road, plen * flag[np.maximum(pieces["edge"].to_numpy(), 0)], 0.0),
+    bad = np.bincount(ppath, weights=np.where(road, plen * flag[np.maximum(pieces["edge"], 0)], 0.0),
                       minlength=n_paths)
     seg = net.edges["segment"].to_numpy()
     n_seg = int(seg.max()) + 1 if len(seg) else 1
-    pairs = unique_values(ppath[road] * n_seg + seg[pieces["edge"].to_numpy()[road]])
+    pairs = unique_values(ppath[road] * n_seg + seg[pieces["edge"][road]])
     n_pieces = np.bincount(pairs // n_seg, minlength=n_paths)  # distinct road pieces per path
     g = r.graph
     snaps = g.snaps
@@ -418,9 +418,9 @@ def _corridors_with_edges(r: _Routing) -> gpd.GeoDataFrame:
     gdf = _corridor_frame(r)
     # road pieces of positive length (zero-length arcs join points snapped to the same spot)
     pc = r.pieces
-    road = (pc["edge"].to_numpy() >= 0) & (pc["f1"].to_numpy() > pc["f0"].to_numpy())
-    e = pc["edge"].to_numpy()[road]
-    p = pc["path"].to_numpy()[road]
+    road = (pc["edge"] >= 0) & (pc["f1"] > pc["f0"])
+    e = pc["edge"][road]
+    p = pc["path"][road]
     keep = np.ones(len(e), dtype=bool)  # an edge split by other points appears once
     if len(e):
         keep[1:] = ~((p[1:] == p[:-1]) & (e[1:] == e[:-1]))
