@@ -256,6 +256,7 @@ def read_surface(path: str | os.PathLike[str], *, max_size: int | None = 1024) -
         The file is missing or not a readable raster.
     """
     import rasterio
+    from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.warp import calculate_default_transform, reproject
 
@@ -267,7 +268,7 @@ def read_surface(path: str | os.PathLike[str], *, max_size: int | None = 1024) -
             w, h = max(1, round(src.width / scale)), max(1, round(src.height / scale))
             data = src.read(1, out_shape=(h, w), resampling=Resampling.average, masked=True)
             arr = np.ma.filled(data.astype("float32"), np.nan)
-            src_transform = src.transform * src.transform.scale(src.width / w, src.height / h)
+            src_transform = src.transform @ Affine.scale(src.width / w, src.height / h)
             dst_transform, dw, dh = calculate_default_transform(src.crs, "EPSG:4326", w, h,
                                                                 *rasterio.transform.array_bounds(h, w, src_transform))
             out = np.full((dh, dw), np.nan, dtype="float32")

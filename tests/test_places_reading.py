@@ -75,6 +75,7 @@ def test_geometries_missing_or_polygons(tmp_path: Path, caplog: pytest.LogCaptur
     assert got.geometry.x.round(3).tolist() == LON and got.geometry.y.round(3).tolist() == LAT
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided:UserWarning")  # the point of the test
 def test_files_without_a_crs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     p = tmp_path / "nocrs.shp"
     _gdf().set_crs(None, allow_override=True).to_file(p, engine="pyogrio")
@@ -244,6 +245,7 @@ def test_several_bad_values_are_each_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("xy", "ok"), [((180.0, -90.0), True), ((-180.0, 90.0), True), ((180.5, -30.0), False),
                                         ((-51.0, 90.5), False), ((-51.0, -90.5), False)])
+@pytest.mark.filterwarnings("ignore:'crs' was not provided:UserWarning")  # files without a CRS on purpose
 def test_no_crs_lonlat_range_is_inclusive(tmp_path: Path, xy: tuple[float, float], ok: bool) -> None:
     g = gpd.GeoDataFrame({"id": [1, 2], "population": [1.0, 2.0]},
                          geometry=gpd.points_from_xy([-51.23, xy[0]], [-30.03, xy[1]]))
