@@ -29,6 +29,7 @@ from ._analysismap import (
 )
 from ._appraisalsummary import summary_text
 from ._basemap import stretch_names
+from ._charts import portfolio_png
 from ._i18n import Texts
 from ._reportsections import Table
 from .outputs import PORTFOLIO_PNG, StudyOutputs
@@ -118,7 +119,9 @@ def appraisal_section(study: StudyOutputs, tx: Texts, max_rows: int = 30) -> dic
                      range_text(r.get("rank_p10"), r.get("rank_p90"), tx) or tx.unknown,
                      tx("yes, pick {n}", n=tx.integer(pick)) if np.isfinite(pick) else "\u2013"])
     png = None
-    if study.folder is not None and (study.folder / PORTFOLIO_PNG).is_file():
+    if study.portfolio is not None and len(study.portfolio) and rec.get("budget") is not None:
+        png = base64.b64encode(portfolio_png(study.portfolio, dict(rec), tx)).decode("ascii")  # reader's language
+    elif study.folder is not None and (study.folder / PORTFOLIO_PNG).is_file():
         png = base64.b64encode((study.folder / PORTFOLIO_PNG).read_bytes()).decode("ascii")
     runs = rec.get("runs")
     note = tx("P10\u2013P90: the range over {n} runs with perturbed road speeds, walking speed, thresholds and "

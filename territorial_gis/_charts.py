@@ -153,3 +153,44 @@ def svg_stacked_shares(rows: Sequence[tuple[str, Sequence[float]]], band_names: 
 
 # ---------------------------------------------------------------------------------------------
 # report
+
+
+def portfolio_png(portfolio: pd.DataFrame, info: dict, tx: Texts) -> bytes:
+    """PNG chart in the reader's language: cumulative benefit against cumulative spending of the
+    portfolio (``portfolio.csv``), the budget, and the P10-P90 range of the portfolio's benefit
+    over the perturbed runs (from the appraisal's ``info``/study.json record)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._appraisalsummary import unit_text
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
+    try:
+        x = pd.to_numeric(portfolio["cumulative_cost"], errors="coerce").to_numpy(dtype=float) / 1e6
+        y = pd.to_numeric(portfolio["cumulative_benefit"], errors="coerce").to_numpy(dtype=float)
+        ax.plot(x, y, "-o", color="#1f6f8b", lw=2, ms=4, label=tx("portfolio (greedy, re-routed after each pick)"))
+        for xi, yi, pid in list(zip(x[1:], y[1:], portfolio["project_id"].iloc[1:], strict=True))[:10]:
+            ax.annotate(str(pid), (xi, yi), textcoords="offset points", xytext=(4, -10), fontsize=7)
+        ax.axvline(float(info["budget"]) / 1e6, color="#b03a2e", ls="--", lw=1, label=tx("budget"))
+        if info.get("portfolio_benefit_p10") is not None and len(x) > 1:
+            lo, hi = float(info["portfolio_benefit_p10"]), float(info["portfolio_benefit_p90"])
+            ax.errorbar([x[-1]], [y[-1]], yerr=[[max(y[-1] - lo, 0)], [max(hi - y[-1], 0)]], fmt="none",
+                        ecolor="#555555", capsize=4,
+                        label=tx("P10\u2013P90 over {n} runs", n=tx.integer(info.get("runs"))))
+        ax.set_xlabel(tx("cumulative cost (million {currency})", currency=str(info.get("currency", ""))))
+        ax.set_ylabel(unit_text(str(info.get("benefit_unit", "")), tx) or tx("benefit"))
+        ax.set_title(tx("Portfolio: cumulative benefit against spending"))
+        for axis in (ax.xaxis, ax.yaxis):  # the reader's decimal mark and grouping
+            axis.set_major_formatter(lambda v, _pos: tx.number(v, 0 if float(v).is_integer() else 1))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+    finally:
+        plt.close(fig)

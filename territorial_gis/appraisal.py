@@ -41,6 +41,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -578,38 +579,15 @@ def summary_sentences(projects: pd.DataFrame, portfolio: pd.DataFrame, info: Map
     return summary_text(summary_facts(projects, portfolio, info), texts("en"))
 
 
-def plot_portfolio(appraisal: Appraisal, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+def plot_portfolio(appraisal: Appraisal, path: str | os.PathLike[str], *, overwrite: bool = False,
+                   lang: str | None = None) -> None:
     """PNG chart: cumulative benefit against cumulative spending of the portfolio, the budget, and
-    the P10-P90 range of the portfolio's benefit over the perturbed runs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    the P10-P90 range of the portfolio's benefit over the perturbed runs; its words in ``lang``
+    (``"en"``, ``"es"``, ``"pt"``; default ``settings.lang``)."""
+    from ._charts import portfolio_png
+    from ._i18n import texts
     from ._io import atomic_output
 
-    pf = appraisal.portfolio
-    info = appraisal.info
-    scale = 1e6
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=120)
-    try:
-        x = pf["cumulative_cost"].to_numpy() / scale
-        y = pf["cumulative_benefit"].to_numpy()
-        ax.plot(x, y, "-o", color="#1f6f8b", lw=2, ms=4, label="portfolio (greedy, re-routed after each pick)")
-        for xi, yi, pid in list(zip(x[1:], y[1:], pf["project_id"].iloc[1:], strict=True))[:10]:
-            ax.annotate(str(pid), (xi, yi), textcoords="offset points", xytext=(4, -10), fontsize=7)
-        ax.axvline(float(info["budget"]) / scale, color="#b03a2e", ls="--", lw=1, label="budget")
-        if info.get("portfolio_benefit_p10") is not None and len(x) > 1:
-            lo, hi = info["portfolio_benefit_p10"], info["portfolio_benefit_p90"]
-            ax.errorbar([x[-1]], [y[-1]], yerr=[[max(y[-1] - lo, 0)], [max(hi - y[-1], 0)]], fmt="none",
-                        ecolor="#555555", capsize=4, label=f"P10-P90 over {info['runs']} runs")
-        ax.set_xlabel(f"cumulative cost (million {info.get('currency', '')})")
-        ax.set_ylabel(str(info.get("benefit_unit", "benefit")))
-        ax.set_title("Portfolio: cumulative benefit against spending")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        with atomic_output(path, overwrite) as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
+    png = portfolio_png(appraisal.portfolio, dict(appraisal.info), texts(lang))
+    with atomic_output(path, overwrite) as tmp:
+        Path(tmp).write_bytes(png)

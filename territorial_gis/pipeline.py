@@ -885,7 +885,7 @@ def _stage_appraisal(ctx: _Ctx) -> None:
         ctx.write(outputs.APPRAISAL, files["portfolio"], layer="portfolio")
     ctx.write(outputs.APPRAISAL_CSV, pd.DataFrame(files["projects"].drop(columns="geometry")))
     ctx.write(outputs.PORTFOLIO_CSV, res.portfolio)
-    plot_portfolio(res, ctx.stage_dir / outputs.PORTFOLIO_PNG, overwrite=True)
+    plot_portfolio(res, ctx.stage_dir / outputs.PORTFOLIO_PNG, overwrite=True, lang=ctx.cfg.outputs.lang)
     ctx.files[outputs.PORTFOLIO_PNG] = ctx.stage_dir / outputs.PORTFOLIO_PNG
     ctx.info["appraisal"] = {**res.info, "summary": res.summary, "summary_facts": res.facts}
     for text in res.info.get("notes", []):
