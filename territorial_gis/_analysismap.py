@@ -226,12 +226,13 @@ def project_titles(p: pd.DataFrame, study: StudyOutputs, tx: Texts) -> list[str]
     """``Project 2: Carrera 24``: the pick order (when chosen) and the name of the road the
     project's pieces carry most, else the project's own name or id."""
     from ._basemap import stretch_names
+    from ._projects import localized_name
 
     ids = [str(i) for i in _col(p, "project_id")]
     roads = stretch_names(p.assign(stretch_id=ids), study.read_roads()) if "segment_ids" in p.columns else {}
     out = []
     for k, i, n in zip(_num_col(p, "pick_order"), ids, _col(p, NAME), strict=True):
-        name = roads.get(i) or (str(n) if st.present(n) else i)
+        name = roads.get(i) or (localized_name(n, tx) if st.present(n) else i)
         out.append(tx("Project {n}: {name}", n=tx.integer(k), name=name) if math.isfinite(k) else name)
     return out
 

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from ._i18n import Texts
+from ._projects import localized_name
 
 MAX_IDS = 8
 """Project ids listed in the portfolio sentence (then an ellipsis)."""
@@ -165,7 +166,7 @@ def _ranges(f: Mapping[str, Any], tx: Texts) -> str:
 
 def _best(f: Mapping[str, Any], tx: Texts) -> str:
     return tx("The best value for money is {project} ({name}): {value} {unit} per million {currency}.",
-              project=f["project_id"], name=f["name"], value=count(f["benefit_per_million"], tx),
+              project=f["project_id"], name=localized_name(f["name"], tx), value=count(f["benefit_per_million"], tx),
               unit=unit_text(f["unit"], tx), currency=f["currency"])
 
 

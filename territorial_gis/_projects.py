@@ -13,6 +13,7 @@ given by the user, else NaN: the cost table prices it), ``terrain`` (given, else
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from .errors import ColumnError, ConfigError, CRSError, InputFileError
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from ._i18n import Texts
     from .network import RoadNetwork
 
 CANDIDATE_COLUMNS = ["project_id", "name", "source", "action", "to_class", "to_surface", "segment_ids", "cost",
@@ -45,6 +47,26 @@ def empty_candidates() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in CANDIDATE_COLUMNS}, geometry=[], crs=4326)
 
 
+
+#: the name of a project made from a corridor stretch (English data; :func:`localized_name`
+#: writes it in the reader's language)
+STRETCH_NAME = "{highway} stretch {id}"
+_STRETCH_NAME_RX = re.compile(r"^(?P<highway>.+) stretch (?P<id>\d+)$")
+
+
+def stretch_name(highway: Any, stretch_id: Any) -> str:
+    """``tertiary stretch 81``: the name of the project on corridor stretch ``stretch_id``."""
+    return STRETCH_NAME.format(highway=highway, id=stretch_id)
+
+
+def localized_name(name: Any, tx: Texts) -> str:
+    """A project's name in the reader's language where the toolkit made it (:data:`STRETCH_NAME`,
+    the road class translated); a name given by the user stays as written."""
+    m = _STRETCH_NAME_RX.match(str(name))
+    if m is None:
+        return str(name)
+    return tx("{road_class} stretch {n}", road_class=tx.term("highway", m["highway"]), n=m["id"])
+
 def corridor_candidates(stretches: gpd.GeoDataFrame, *, to_class: str, to_surface: str = DEFAULT_SURFACE,
                         prefix: str = "corridor_") -> gpd.GeoDataFrame:
     """Corridor stretches (the ``segments`` layer of :func:`territorial_gis.corridors.corridor_segments`
@@ -56,8 +78,8 @@ def corridor_candidates(stretches: gpd.GeoDataFrame, *, to_class: str, to_surfac
     if "segment_ids" not in stretches:
         raise ColumnError("corridor stretches need a 'segment_ids' column (road piece ids)")
     ids = stretches["stretch_id"].to_numpy() if "stretch_id" in stretches else np.arange(len(stretches))
-    names = [f"{hw} stretch {i}" for hw, i in zip(stretches.get("highway", pd.Series(["road"] * len(ids))), ids,
-                                                  strict=True)]
+    names = [stretch_name(hw, i) for hw, i in zip(stretches.get("highway", pd.Series(["road"] * len(ids))), ids,
+                                                   strict=True)]
     frame = pd.DataFrame({
         "project_id": [f"{prefix}{i}" for i in ids], "name": names, "source": "corridor", "action": "upgrade",
         "to_class": to_class, "to_surface": to_surface,

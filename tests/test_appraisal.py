@@ -425,3 +425,18 @@ def test_summary_facts_render_in_each_language() -> None:
     assert es[2].startswith("4.730 personas") and "950 a 1.200" in es[3] and "menos del 80\u00a0%" in es[3]
     pt = summary_text(facts, texts("pt"))
     assert pt[1] == "1 localidade sai da classe marginal (de MRA para FRA)." and "1,50 bi USD" in pt[0]
+
+
+def test_project_names_made_by_the_toolkit_are_written_in_the_reader_language() -> None:
+    """A corridor stretch's project is named by the toolkit ("tertiary stretch 81", English data)
+    and written in the reader's words; a name the user gave stays as written."""
+    from territorial_gis._i18n import texts
+    from territorial_gis._projects import localized_name, stretch_name
+
+    made = stretch_name("tertiary", 81)
+    assert made == "tertiary stretch 81"
+    assert localized_name(made, texts("en")) == "tertiary stretch 81"
+    assert localized_name(made, texts("es")) == "tramo 81 \u2013 terciaria"
+    assert localized_name(made, texts("pt")) == "trecho 81 \u2013 terci\u00e1ria"
+    assert localized_name("Puente La Libertad", texts("es")) == "Puente La Libertad"
+    assert localized_name("stretch 5", texts("es")) == "stretch 5"  # not the toolkit's pattern: as given
