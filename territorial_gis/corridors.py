@@ -37,7 +37,7 @@ import shapely
 from pyproj import Transformer
 from scipy import sparse
 
-from ._arrays import concat_ranges, run_positions, unique_values
+from ._arrays import concat_ranges, dense_ranks, run_positions, unique_values
 from ._engine import AugmentedGraph
 from ._polyline import block_table, cut_lines, join_blocks, lines_of_paths
 from ._progress import progress
@@ -121,11 +121,9 @@ def _canonical_reverse(graph: AugmentedGraph) -> tuple[np.ndarray, sparse.csr_ma
     r, c = graph.arc_rows, graph.arc_cols
     fwd = graph.forward.tocsr()
     fwd.sort_indices()
-    fkeys = r * graph.n_nodes + c  # arcs are unique: one key per arc
-    order_f = np.argsort(fkeys)  # forward CSR order: by row, then column
+    _keys, order_f = _arc_order(graph)  # forward CSR order: by row, then column
     if not np.array_equal(fwd.indices, c[order_f]):
         raise RoutingError("internal error: arc bookkeeping does not match the augmented graph")
-    graph._corridor_arc_keys = (fkeys[order_f], order_f)  # type: ignore[attr-defined]
     weight = np.empty(len(r))
     weight[order_f] = fwd.data
     order = np.argsort(c * graph.n_nodes + r)  # reversed CSR: row = arc head
@@ -139,6 +137,18 @@ def _canonical_reverse(graph: AugmentedGraph) -> tuple[np.ndarray, sparse.csr_ma
     out = (weight, rev, pos)
     graph._corridor_reverse = out  # type: ignore[attr-defined]
     return out
+
+
+def _arc_order(graph: AugmentedGraph) -> tuple[np.ndarray, np.ndarray]:
+    """The arcs sorted by (tail, head): their sorted keys ``tail * n_nodes + head`` (one per arc:
+    arcs are unique) and the order that sorts them; computed once per graph."""
+    cached = getattr(graph, "_corridor_arc_order", None)
+    if cached is None:
+        keys = graph.arc_rows * graph.n_nodes + graph.arc_cols
+        order = np.argsort(keys)
+        cached = (keys[order], order)
+        graph._corridor_arc_order = cached  # type: ignore[attr-defined]
+    return cached  # type: ignore[no-any-return]
 
 
 def _pass(matrix: sparse.csr_matrix, dest_nodes: np.ndarray,
@@ -274,8 +284,7 @@ def _trace_paths(network: RoadNetwork, graph: AugmentedGraph, pred: np.ndarray, 
 def _arc_to_pred(graph: AugmentedGraph, pred: np.ndarray) -> np.ndarray:
     """For every node, the arc from it to its predecessor in the tree (-1 for roots and nodes
     not reached): one lookup per node rather than per path step."""
-    _canonical_reverse(graph)  # sorts the arcs by (tail, head) once per graph
-    skeys, korder = graph._corridor_arc_keys  # type: ignore[attr-defined]
+    skeys, korder = _arc_order(graph)
     node = np.flatnonzero(pred >= 0)
     want = node * graph.n_nodes + pred[node]
     at = np.minimum(np.searchsorted(skeys, want), max(len(skeys) - 1, 0))
@@ -299,11 +308,11 @@ def _path_geometries(network: RoadNetwork, pieces: dict[str, np.ndarray], n_path
     f1 = pieces["f1"][on_road]
     whole = (f0 == 0.0) & (f1 == 1.0)
     # blocks: whole edges first, then the distinct cut pieces (fractions are of the metric length)
-    w_edges, w_inv = np.unique(e[whole], return_inverse=True)
+    w_edges, w_inv = dense_ranks(e[whole], network.n_edges)
     c_key = pd.MultiIndex.from_arrays([e[~whole], f0[~whole], f1[~whole]])
     c_codes, c_uniq = pd.factorize(c_key)
     cut_e = c_uniq.get_level_values(0).to_numpy(dtype=np.int64)
-    c_edges, c_line = np.unique(cut_e, return_inverse=True)
+    c_edges, c_line = dense_ranks(cut_e, network.n_edges)
     tr = (Transformer.from_crs(4326, network.crs, always_xy=True), Transformer.from_crs(network.crs, 4326,
                                                                                        always_xy=True))
     wc, ws, wn = block_table(network.edge_geometry[w_edges])
@@ -335,9 +344,9 @@ def _corridor_frame(r: _Routing) -> gpd.GeoDataFrame:
     bad = np.bincount(ppath, weights=np.where(road, plen * flag[np.maximum(pieces["edge"], 0)], 0.0),
                       minlength=n_paths)
     seg = net.edges["segment"].to_numpy()
-    n_seg = int(seg.max()) + 1 if len(seg) else 1
-    pairs = unique_values(ppath[road] * n_seg + seg[pieces["edge"][road]])
-    n_pieces = np.bincount(pairs // n_seg, minlength=n_paths)  # distinct road pieces per path
+    road_path = ppath[road]
+    n_pieces = np.bincount(road_path[_first_uses(road_path, seg[pieces["edge"][road]])],
+                           minlength=n_paths)  # distinct road pieces per path
     g = r.graph
     snaps = g.snaps
     on_o = np.arange(len(r.origin_nodes))[reach]  # origin positions in snap group 0
@@ -442,14 +451,19 @@ def _segment_table(network: RoadNetwork, corridors: pd.DataFrame) -> pd.DataFram
         raise ColumnError("corridor edge rows do not belong to this network")
     path = np.repeat(np.arange(len(rows)), lengths)
     seg = network.edges["segment"].to_numpy()[edge]
-    # first time each path uses a road piece (both directions of a road are one piece)
-    key = path * (int(seg.max()) + 1 if len(seg) else 1) + seg
-    order = np.argsort(key, kind="stable")
-    first = np.ones(len(key), dtype=bool)
-    first[order[1:]] = key[order[1:]] != key[order[:-1]]
+    first = _first_uses(path, seg)  # both directions of a road are one piece
     path, edge, seg = path[first], edge[first], seg[first]
     return pd.DataFrame({"path": path, "edge": edge, "segment": seg,
                          "seq": run_positions(np.bincount(path, minlength=len(rows)))})
+
+
+def _first_uses(path: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """True where a path (ids ``0..``) uses a road piece for the first time, in the given order."""
+    key = path * (int(segment.max()) + 1 if len(segment) else 1) + segment
+    order = np.argsort(key, kind="stable")
+    first = np.ones(len(key), dtype=bool)
+    first[order[1:]] = key[order[1:]] != key[order[:-1]]
+    return first
 
 
 def corridor_segments(network: RoadNetwork, corridors: gpd.GeoDataFrame, level: str = "stretch",
@@ -607,18 +621,13 @@ def _stretch_frame(network: RoadNetwork, seg_rows: pd.DataFrame) -> gpd.GeoDataF
 
 def _merge_lines(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Concatenate consecutive edge lines of each group into one LineString."""
-    out = np.empty(len(bounds) - 1, dtype=object)
+    n = len(bounds) - 1
     if len(geoms) == 0:
-        return out
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    group = np.searchsorted(bounds, idx, side="right") - 1
-    keep = np.ones(len(coords), dtype=bool)
-    keep[1:] = ~((group[1:] == group[:-1]) & np.all(coords[1:] == coords[:-1], axis=1))
-    coords, group = coords[keep], group[keep]
-    counts = np.bincount(group, minlength=len(out))
-    ok = counts >= 2
-    lines = shapely.linestrings(coords[ok[group]], indices=(np.cumsum(ok) - 1)[group[ok[group]]])
-    out[np.flatnonzero(ok)] = lines
+        return np.empty(n, dtype=object)
+    coords, starts, counts = block_table(geoms)
+    group = np.searchsorted(bounds, np.arange(len(geoms)), side="right") - 1
+    xy, of = join_blocks(coords, starts, counts, np.arange(len(geoms)), group)
+    out, ok = lines_of_paths(xy, of, n)
     for k in np.flatnonzero(~ok):  # degenerate (zero-length) pieces
         out[k] = geoms[bounds[k]]
     return out

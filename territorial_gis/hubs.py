@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ._arrays import concat_ranges
+from ._arrays import concat_ranges, dense_ranks
 from ._engine import AugmentedGraph
 from ._routing import RouteOptions, ids_of, options_or_default, snap_localities
 from ._zones import (
@@ -493,16 +493,6 @@ class _Coverage:
     uncovered: dict[str, str]
 
 
-def _compress(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values among ``0 .. n - 1`` that occur (sorted) and each value's position
-    among them: ``np.unique(values, return_inverse=True)`` by counting rather than sorting
-    (tens of millions of table pairs at country scale)."""
-    present = np.zeros(n, dtype=bool)
-    present[values] = True
-    rank = np.cumsum(present) - 1
-    return np.flatnonzero(present), rank[values]
-
-
 class HubProblem:
     """Hub selection over one travel-time table, solved with one model or several.
 
@@ -529,8 +519,8 @@ class HubProblem:
         w = population_of(localities, population_col)
         self.weights = w if w.sum() > 0 else np.ones(len(localities))
         # compress to the localities and candidates that occur in the table
-        self._rows, self._loc_c = _compress(table.loc, table.n_localities)
-        self._cols, self._cand_c = _compress(table.cand, table.n_candidates)
+        self._rows, self._loc_c = dense_ranks(table.loc, table.n_localities)
+        self._cols, self._cand_c = dense_ranks(table.cand, table.n_candidates)
 
     @classmethod
     def from_network(cls, network: RoadNetwork, localities: gpd.GeoDataFrame, *, max_time_min: float,

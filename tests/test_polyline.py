@@ -83,3 +83,15 @@ def test_unique_values_equal_np_unique(values: list) -> None:
     np.testing.assert_array_equal(unique_values(x), np.unique(x))
     ints = np.nan_to_num(x).astype(np.int64)
     np.testing.assert_array_equal(unique_values(ints), np.unique(ints))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 30), max_size=60))
+def test_dense_ranks_equal_np_unique_with_inverse(values: list) -> None:
+    from territorial_gis._arrays import dense_ranks
+
+    x = np.array(values, dtype=np.int64)
+    uniq, inv = dense_ranks(x, 31)
+    ref_u, ref_inv = np.unique(x, return_inverse=True)
+    np.testing.assert_array_equal(uniq, ref_u)
+    np.testing.assert_array_equal(inv, ref_inv)
